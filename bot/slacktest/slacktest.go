@@ -1,0 +1,974 @@
+// Package slacktest is a fake Slack at the wire for tests of socket-mode
+// apps: apps.connections.open, a websocket that speaks Slack's envelope JSON
+// (hello, envelopes, disconnect, pings), the chat.* Web API methods and
+// response_url endpoints, all recording what they receive.
+//
+// It runs on 127.0.0.1 through httptest and is meant for the real slack-go
+// clients: point slack.OptionAPIURL at APIURL().
+package slacktest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Default tokens and ids of the fake workspace.
+const (
+	AppToken  = "xapp-test"
+	BotToken  = "xoxb-test"
+	TeamID    = "T0TEST"
+	BotUserID = "U0BOT"
+	BotID     = "B0BOT"
+	AppID     = "A0TEST"
+)
+
+// Options configure a Server. The zero value is usable.
+type Options struct {
+	AppToken string // the xapp- token apps.connections.open accepts; AppToken by default
+	BotToken string // the xoxb- token the Web API accepts; BotToken by default
+
+	// PostRateLimit makes chat.postMessage answer 429 with Retry-After when
+	// a channel gets more than one message per second, as Slack does.
+	PostRateLimit bool
+
+	// RefuseBlockTypes makes every message method answer invalid_blocks
+	// when the message holds a top-level block of one of these types
+	// (for example "data_table").
+	RefuseBlockTypes []string
+
+	// PingInterval is how often the websocket pings the client; slack-go
+	// reconnects when it sees no ping for 30 s. 5 s by default.
+	PingInterval time.Duration
+}
+
+// Server is a running fake Slack.
+type Server struct {
+	opts Options
+	srv  *httptest.Server
+	up   websocket.Upgrader
+
+	mu        sync.Mutex
+	cond      *sync.Cond // broadcast on every recorded change
+	conns     []*wsConn  // connections that get new envelopes
+	allConns  map[*wsConn]bool
+	connected int // hellos sent, ever
+	pending   [][]byte
+	sent      map[string]time.Time
+	acks      []Ack
+	messages  []Message
+	rejected  []Message
+	calls     []Call
+	lastPost  map[string]time.Time
+	nextID    int
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+// New starts a fake Slack on 127.0.0.1; it is closed when the test ends.
+func New(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	s := Start(opts)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake Slack on 127.0.0.1. The caller closes it.
+func Start(opts Options) *Server {
+	if opts.AppToken == "" {
+		opts.AppToken = AppToken
+	}
+	if opts.BotToken == "" {
+		opts.BotToken = BotToken
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = 5 * time.Second
+	}
+	s := &Server{
+		opts:     opts,
+		allConns: map[*wsConn]bool{},
+		sent:     map[string]time.Time{},
+		lastPost: map[string]time.Time{},
+	}
+	s.cond = sync.NewCond(&s.mu)
+	// slack-go dials with Origin https://api.slack.com, as Slack expects.
+	s.up.CheckOrigin = func(*http.Request) bool { return true }
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/apps.connections.open", s.connectionsOpen)
+	mux.HandleFunc("/api/auth.test", s.authTest)
+	mux.HandleFunc("/api/chat.postMessage", s.chat("chat.postMessage"))
+	mux.HandleFunc("/api/chat.postEphemeral", s.chat("chat.postEphemeral"))
+	mux.HandleFunc("/api/chat.update", s.chat("chat.update"))
+	mux.HandleFunc("/api/chat.delete", s.chat("chat.delete"))
+	mux.HandleFunc("/api/", s.unknownMethod)
+	mux.HandleFunc("/link", s.link)
+	mux.HandleFunc("/response/", s.response)
+	s.srv = httptest.NewServer(mux)
+	return s
+}
+
+// Close drops every websocket connection and stops the server.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	conns := make([]*wsConn, 0, len(s.allConns))
+	for c := range s.allConns {
+		conns = append(conns, c)
+	}
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.close()
+	}
+	s.wg.Wait()
+	s.srv.Close()
+}
+
+// URL is the server's base URL, http://127.0.0.1:port.
+func (s *Server) URL() string { return s.srv.URL }
+
+// APIURL is the Web API base for slack.OptionAPIURL, with its trailing slash.
+func (s *Server) APIURL() string { return s.srv.URL + "/api/" }
+
+// ResponseURL returns a fresh response_url whose posts are recorded.
+func (s *Server) ResponseURL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	return fmt.Sprintf("%s/response/R%04d", s.srv.URL, s.nextID)
+}
+
+func (s *Server) newID(prefix string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	return fmt.Sprintf("%s%06d", prefix, s.nextID)
+}
+
+// wait blocks until cond holds (called with s.mu held) or the timeout
+// passes; it reports whether cond held.
+func (s *Server) wait(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	t := time.AfterFunc(timeout, func() {
+		s.mu.Lock()
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+	defer t.Stop()
+	for !cond() {
+		if s.closed || !time.Now().Before(deadline) {
+			return cond()
+		}
+		s.cond.Wait()
+	}
+	return true
+}
+
+// ---- socket mode ----
+
+type wsConn struct {
+	c    *websocket.Conn
+	wmu  sync.Mutex
+	done chan struct{}
+	once sync.Once
+}
+
+func (c *wsConn) write(msg []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	return c.c.WriteMessage(websocket.TextMessage, msg)
+}
+
+func (c *wsConn) close() {
+	c.once.Do(func() {
+		close(c.done)
+		_ = c.c.Close()
+	})
+}
+
+func (s *Server) connectionsOpen(w http.ResponseWriter, r *http.Request) {
+	s.record(r, "apps.connections.open", nil)
+	if r.Header.Get("Authorization") != "Bearer "+s.opts.AppToken {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	url := "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/link?ticket=" + s.newID("t")
+	writeJSON(w, map[string]any{"ok": true, "url": url})
+}
+
+func (s *Server) link(w http.ResponseWriter, r *http.Request) {
+	c, err := s.up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	conn := &wsConn{c: c, done: make(chan struct{})}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = c.Close()
+		return
+	}
+	s.allConns[conn] = true
+	s.wg.Add(2)
+	s.mu.Unlock()
+
+	hello, _ := json.Marshal(map[string]any{
+		"type":            "hello",
+		"num_connections": 1,
+		"debug_info":      map[string]any{"host": "applink-fake", "build_number": 1, "approximate_connection_time": 18060},
+		"connection_info": map[string]any{"app_id": AppID},
+	})
+	if err := conn.write(hello); err != nil {
+		conn.close()
+	}
+
+	s.mu.Lock()
+	s.connected++
+	s.conns = append(s.conns, conn)
+	pending := s.pending
+	s.pending = nil
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	for _, msg := range pending {
+		s.deliver(msg)
+	}
+
+	go func() { // pings, as Slack sends them
+		defer s.wg.Done()
+		t := time.NewTicker(s.opts.PingInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-conn.done:
+				return
+			case <-t.C:
+				_ = conn.c.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(time.Second))
+			}
+		}
+	}()
+	go func() { // reads acks until the connection ends
+		defer s.wg.Done()
+		defer s.forget(conn)
+		for {
+			_, data, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			s.recordAck(data)
+		}
+	}()
+}
+
+func (s *Server) forget(conn *wsConn) {
+	conn.close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.allConns, conn)
+	s.unroute(conn)
+	s.cond.Broadcast()
+}
+
+// unroute stops sending new envelopes to conn; s.mu is held.
+func (s *Server) unroute(conn *wsConn) {
+	for i, c := range s.conns {
+		if c == conn {
+			s.conns = append(s.conns[:i], s.conns[i+1:]...)
+			return
+		}
+	}
+}
+
+func (s *Server) recordAck(data []byte) {
+	var a struct {
+		EnvelopeID string          `json:"envelope_id"`
+		Payload    json.RawMessage `json:"payload"`
+	}
+	if json.Unmarshal(data, &a) != nil || a.EnvelopeID == "" {
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ack := Ack{EnvelopeID: a.EnvelopeID, Payload: a.Payload, At: now}
+	if t, ok := s.sent[a.EnvelopeID]; ok {
+		ack.Latency = now.Sub(t)
+	}
+	s.acks = append(s.acks, ack)
+	s.cond.Broadcast()
+}
+
+// deliver sends one envelope to a connection (round robin, as Slack spreads
+// envelopes over an app's connections) or keeps it until one connects.
+func (s *Server) deliver(msg []byte) {
+	for {
+		s.mu.Lock()
+		if len(s.conns) == 0 {
+			s.pending = append(s.pending, msg)
+			s.mu.Unlock()
+			return
+		}
+		conn := s.conns[0]
+		s.conns = append(s.conns[1:], conn)
+		s.mu.Unlock()
+		if conn.write(msg) == nil {
+			return
+		}
+		s.forget(conn)
+	}
+}
+
+// Envelope is one socket-mode envelope to send.
+type Envelope struct {
+	EnvelopeID             string // generated when empty; reuse one to redeliver
+	Type                   string // slash_commands, interactive, events_api or anything else
+	Payload                any    // marshalled to JSON
+	AcceptsResponsePayload bool
+	RetryAttempt           int
+	RetryReason            string
+}
+
+// Send sends an envelope to the app and returns its envelope id. Without a
+// connection it is kept and sent when the app connects.
+func (s *Server) Send(e Envelope) string {
+	if e.EnvelopeID == "" {
+		e.EnvelopeID = s.newID("env-")
+	}
+	msg, err := json.Marshal(map[string]any{
+		"envelope_id":              e.EnvelopeID,
+		"type":                     e.Type,
+		"payload":                  e.Payload,
+		"accepts_response_payload": e.AcceptsResponsePayload,
+		"retry_attempt":            e.RetryAttempt,
+		"retry_reason":             e.RetryReason,
+	})
+	if err != nil {
+		panic(fmt.Sprintf("slacktest: marshalling envelope: %v", err))
+	}
+	s.mu.Lock()
+	s.sent[e.EnvelopeID] = time.Now()
+	s.mu.Unlock()
+	s.deliver(msg)
+	return e.EnvelopeID
+}
+
+// SlashCommand is what Slack sends for /command text.
+type SlashCommand struct {
+	Command     string // "/pooltasks" by default
+	Text        string // as Slack sends it: & < > already entity-encoded
+	UserID      string
+	UserName    string
+	ChannelID   string
+	TeamID      string // TeamID by default
+	ResponseURL string // a fresh ResponseURL() by default
+	TriggerID   string
+
+	EnvelopeID   string // generated when empty
+	RetryAttempt int
+}
+
+// SlashCommand sends a slash_commands envelope and returns its envelope id.
+// Its response_url is filled in when empty and reported in the second result.
+func (s *Server) SlashCommand(c SlashCommand) (envelopeID, responseURL string) {
+	if c.Command == "" {
+		c.Command = "/pooltasks"
+	}
+	if c.TeamID == "" {
+		c.TeamID = TeamID
+	}
+	if c.ResponseURL == "" {
+		c.ResponseURL = s.ResponseURL()
+	}
+	if c.TriggerID == "" {
+		c.TriggerID = s.newID("trig-")
+	}
+	// Socket mode sends the form fields as strings, booleans included.
+	payload := map[string]string{
+		"token":                 "verification-token",
+		"team_id":               c.TeamID,
+		"team_domain":           "fake",
+		"channel_id":            c.ChannelID,
+		"channel_name":          "general",
+		"user_id":               c.UserID,
+		"user_name":             c.UserName,
+		"command":               c.Command,
+		"text":                  c.Text,
+		"api_app_id":            AppID,
+		"is_enterprise_install": "false",
+		"response_url":          c.ResponseURL,
+		"trigger_id":            c.TriggerID,
+	}
+	id := s.Send(Envelope{EnvelopeID: c.EnvelopeID, Type: "slash_commands", Payload: payload,
+		AcceptsResponsePayload: true, RetryAttempt: c.RetryAttempt})
+	return id, c.ResponseURL
+}
+
+// BlockAction is a click on a button of a message.
+type BlockAction struct {
+	UserID      string
+	ChannelID   string
+	TeamID      string // TeamID by default
+	ResponseURL string // a fresh ResponseURL() by default
+	ActionID    string
+	BlockID     string
+	Value       string
+	MessageTS   string
+	ThreadTS    string
+	IsEphemeral bool
+
+	EnvelopeID   string
+	RetryAttempt int
+}
+
+// BlockAction sends an interactive block_actions envelope and returns its
+// envelope id and response_url.
+func (s *Server) BlockAction(a BlockAction) (envelopeID, responseURL string) {
+	if a.TeamID == "" {
+		a.TeamID = TeamID
+	}
+	if a.ResponseURL == "" {
+		a.ResponseURL = s.ResponseURL()
+	}
+	if a.MessageTS == "" {
+		a.MessageTS = "1700000000.000100"
+	}
+	if a.BlockID == "" {
+		a.BlockID = "b1"
+	}
+	container := map[string]any{
+		"type":         "message",
+		"message_ts":   a.MessageTS,
+		"channel_id":   a.ChannelID,
+		"is_ephemeral": a.IsEphemeral,
+	}
+	if a.ThreadTS != "" {
+		container["thread_ts"] = a.ThreadTS
+	}
+	payload := map[string]any{
+		"type":         "block_actions",
+		"user":         map[string]any{"id": a.UserID, "username": a.UserID, "team_id": a.TeamID},
+		"api_app_id":   AppID,
+		"token":        "verification-token",
+		"container":    container,
+		"trigger_id":   s.newID("trig-"),
+		"team":         map[string]any{"id": a.TeamID, "domain": "fake"},
+		"channel":      map[string]any{"id": a.ChannelID, "name": "general"},
+		"response_url": a.ResponseURL,
+		"actions": []map[string]any{{
+			"type":      "button",
+			"action_id": a.ActionID,
+			"block_id":  a.BlockID,
+			"value":     a.Value,
+			"text":      map[string]any{"type": "plain_text", "text": a.ActionID},
+			"action_ts": "1700000001.000200",
+		}},
+	}
+	if !a.IsEphemeral {
+		payload["message"] = map[string]any{"type": "message", "ts": a.MessageTS, "text": "", "user": BotUserID}
+	}
+	id := s.Send(Envelope{EnvelopeID: a.EnvelopeID, Type: "interactive", Payload: payload, RetryAttempt: a.RetryAttempt})
+	return id, a.ResponseURL
+}
+
+// AppMention is an app_mention event.
+type AppMention struct {
+	Text      string // as Slack sends it, e.g. "<@U0BOT> failed pool=a &lt;b&gt;"
+	UserID    string
+	ChannelID string
+	TeamID    string // TeamID by default
+	TS        string // generated when empty
+	ThreadTS  string // set for a mention inside a thread
+	EventID   string // generated when empty; reuse one to redeliver
+
+	EnvelopeID   string
+	RetryAttempt int
+	RetryReason  string
+}
+
+// AppMention sends an events_api envelope holding an app_mention event and
+// returns its envelope id and event id.
+func (s *Server) AppMention(m AppMention) (envelopeID, eventID string) {
+	if m.TeamID == "" {
+		m.TeamID = TeamID
+	}
+	if m.TS == "" {
+		s.mu.Lock()
+		s.nextID++
+		m.TS = fmt.Sprintf("1700000000.%06d", s.nextID)
+		s.mu.Unlock()
+	}
+	if m.EventID == "" {
+		m.EventID = s.newID("Ev")
+	}
+	ev := map[string]any{
+		"type":     "app_mention",
+		"user":     m.UserID,
+		"text":     m.Text,
+		"ts":       m.TS,
+		"channel":  m.ChannelID,
+		"event_ts": m.TS,
+	}
+	if m.ThreadTS != "" {
+		ev["thread_ts"] = m.ThreadTS
+	}
+	payload := map[string]any{
+		"token":      "verification-token",
+		"team_id":    m.TeamID,
+		"api_app_id": AppID,
+		"event":      ev,
+		"type":       "event_callback",
+		"event_id":   m.EventID,
+		"event_time": 1700000000,
+		"authorizations": []map[string]any{{
+			"team_id": m.TeamID, "user_id": BotUserID, "is_bot": true,
+		}},
+	}
+	id := s.Send(Envelope{EnvelopeID: m.EnvelopeID, Type: "events_api", Payload: payload,
+		RetryAttempt: m.RetryAttempt, RetryReason: m.RetryReason})
+	return id, m.EventID
+}
+
+// Disconnect sends a disconnect frame (reason refresh_requested, warning or
+// link_disabled) on every connection. From then on new envelopes wait for
+// the next connection, as Slack routes them to live links only.
+func (s *Server) Disconnect(reason string) {
+	msg, _ := json.Marshal(map[string]any{
+		"type":       "disconnect",
+		"reason":     reason,
+		"debug_info": map[string]any{"host": "applink-fake"},
+	})
+	s.mu.Lock()
+	conns := append([]*wsConn(nil), s.conns...)
+	s.conns = nil
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.write(msg)
+	}
+}
+
+// DropConnections closes every websocket abruptly, without a frame.
+func (s *Server) DropConnections() {
+	s.mu.Lock()
+	conns := make([]*wsConn, 0, len(s.allConns))
+	for c := range s.allConns {
+		conns = append(conns, c)
+	}
+	s.conns = nil
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.close()
+	}
+}
+
+// Connections is how many websocket connections got their hello, ever.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connected
+}
+
+// Active is how many connections currently get envelopes.
+func (s *Server) Active() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// WaitConnections waits until n connections got their hello, ever, and one
+// of them is live.
+func (s *Server) WaitConnections(n int, timeout time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.wait(timeout, func() bool { return s.connected >= n && len(s.conns) > 0 }) {
+		return fmt.Errorf("slacktest: %d connections after %v, want %d", s.connected, timeout, n)
+	}
+	return nil
+}
+
+// Ack is the app's acknowledgement of an envelope.
+type Ack struct {
+	EnvelopeID string
+	Payload    json.RawMessage // null or absent when the ack had none
+	At         time.Time
+	Latency    time.Duration // from the (last) send of the envelope
+}
+
+// Acks returns every ack received so far, in order.
+func (s *Server) Acks() []Ack {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Ack(nil), s.acks...)
+}
+
+// WaitAck waits for the first ack of an envelope.
+func (s *Server) WaitAck(envelopeID string, timeout time.Duration) (Ack, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var got Ack
+	ok := s.wait(timeout, func() bool {
+		for _, a := range s.acks {
+			if a.EnvelopeID == envelopeID {
+				got = a
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		return Ack{}, fmt.Errorf("slacktest: no ack of %s within %v", envelopeID, timeout)
+	}
+	return got, nil
+}
+
+// ---- Web API ----
+
+// Call is one Web API request as received, the token removed.
+type Call struct {
+	Method string
+	Values map[string][]string // form fields or top-level JSON fields
+	At     time.Time
+}
+
+// Calls returns the Web API calls received for a method ("" for all).
+func (s *Server) Calls(method string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if method == "" || c.Method == method {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Message is a message the app sent through a chat.* method or a
+// response_url.
+type Message struct {
+	Method          string // chat.postMessage, chat.postEphemeral, chat.update, chat.delete or response_url
+	ResponseURL     string // for Method response_url
+	Channel         string
+	User            string // chat.postEphemeral's user
+	TS              string // the ts assigned (postMessage) or addressed (update, delete)
+	ThreadTS        string
+	Text            string
+	Blocks          json.RawMessage // the blocks as sent; nil without blocks
+	ResponseType    string          // response_url: in_channel or ephemeral ("" is ephemeral)
+	ReplaceOriginal bool
+	DeleteOriginal  bool
+	Error           string // for rejected messages: why
+	At              time.Time
+}
+
+// BlockTypes lists the types of the message's top-level blocks.
+func (m Message) BlockTypes() []string {
+	var bs []struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(m.Blocks, &bs)
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = b.Type
+	}
+	return out
+}
+
+// Messages returns the messages accepted so far, in order.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.messages...)
+}
+
+// Rejected returns the messages answered with an error (invalid_blocks,
+// rate limited), in order.
+func (s *Server) Rejected() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.rejected...)
+}
+
+// WaitMessage waits for an accepted message matching pred (nil matches any)
+// and returns the first one.
+func (s *Server) WaitMessage(pred func(Message) bool, timeout time.Duration) (Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var got Message
+	ok := s.wait(timeout, func() bool {
+		for _, m := range s.messages {
+			if pred == nil || pred(m) {
+				got = m
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		return Message{}, fmt.Errorf("slacktest: no matching message within %v (%d messages)", timeout, len(s.messages))
+	}
+	return got, nil
+}
+
+// WaitMessages waits until n accepted messages match pred and returns them.
+func (s *Server) WaitMessages(n int, pred func(Message) bool, timeout time.Duration) ([]Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var got []Message
+	ok := s.wait(timeout, func() bool {
+		got = got[:0]
+		for _, m := range s.messages {
+			if pred == nil || pred(m) {
+				got = append(got, m)
+			}
+		}
+		return len(got) >= n
+	})
+	if !ok {
+		return got, fmt.Errorf("slacktest: %d matching messages within %v, want %d", len(got), timeout, n)
+	}
+	return got, nil
+}
+
+// ForResponseURL matches messages posted to one response_url.
+func ForResponseURL(url string) func(Message) bool {
+	return func(m Message) bool { return m.ResponseURL == url }
+}
+
+// InChannel matches chat.postMessage posts to a channel.
+func InChannel(channel string) func(Message) bool {
+	return func(m Message) bool { return m.Method == "chat.postMessage" && m.Channel == channel }
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	if r.Header.Get("Authorization") == "Bearer "+s.opts.BotToken {
+		return true
+	}
+	return r.PostFormValue("token") == s.opts.BotToken
+}
+
+// record parses the request body (form or JSON) and records the call.
+func (s *Server) record(r *http.Request, method string, values map[string][]string) map[string][]string {
+	if values == nil {
+		values = map[string][]string{}
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			var m map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&m)
+			for k, v := range m {
+				switch v := v.(type) {
+				case string:
+					values[k] = []string{v}
+				default:
+					b, _ := json.Marshal(v)
+					values[k] = []string{string(b)}
+				}
+			}
+		} else {
+			_ = r.ParseForm()
+			for k, v := range r.PostForm {
+				values[k] = v
+			}
+		}
+	}
+	rec := map[string][]string{}
+	for k, v := range values {
+		if k != "token" {
+			rec[k] = v
+		}
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, Call{Method: method, Values: rec, At: time.Now()})
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	return values
+}
+
+func (s *Server) authTest(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	s.record(r, "auth.test", nil)
+	if !s.authorized(r) {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	writeJSON(w, map[string]any{"ok": true, "url": "https://fake.slack.com/", "team": "Fake",
+		"user": "pooltasks", "team_id": TeamID, "user_id": BotUserID, "bot_id": BotID})
+}
+
+func (s *Server) unknownMethod(w http.ResponseWriter, r *http.Request) {
+	s.record(r, strings.TrimPrefix(r.URL.Path, "/api/"), nil)
+	writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
+}
+
+// refusedBlocks reports whether blocks hold a type the options refuse.
+func (s *Server) refusedBlocks(blocks json.RawMessage) bool {
+	if len(s.opts.RefuseBlockTypes) == 0 || len(blocks) == 0 {
+		return false
+	}
+	for _, t := range (Message{Blocks: blocks}).BlockTypes() {
+		for _, r := range s.opts.RefuseBlockTypes {
+			if t == r {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func first(v map[string][]string, k string) string {
+	if len(v[k]) == 0 {
+		return ""
+	}
+	return v[k][0]
+}
+
+func (s *Server) chat(method string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		ok := s.authorized(r)
+		v := s.record(r, method, nil)
+		if !ok {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+			return
+		}
+		m := Message{
+			Method:   method,
+			Channel:  first(v, "channel"),
+			User:     first(v, "user"),
+			TS:       first(v, "ts"),
+			ThreadTS: first(v, "thread_ts"),
+			Text:     first(v, "text"),
+			At:       time.Now(),
+		}
+		if b := first(v, "blocks"); b != "" {
+			m.Blocks = json.RawMessage(b)
+		}
+		if m.Channel == "" {
+			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+			return
+		}
+		if s.refusedBlocks(m.Blocks) {
+			s.reject(m, "invalid_blocks")
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_blocks",
+				"response_metadata": map[string]any{"messages": []string{"[ERROR] unsupported type [json-pointer:/blocks/0/type]"}}})
+			return
+		}
+		switch method {
+		case "chat.postMessage":
+			s.mu.Lock()
+			last, seen := s.lastPost[m.Channel]
+			if s.opts.PostRateLimit && seen && m.At.Sub(last) < time.Second {
+				s.mu.Unlock()
+				s.reject(m, "ratelimited")
+				w.Header().Set("Retry-After", "1")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusTooManyRequests)
+				writeJSONBody(w, map[string]any{"ok": false, "error": "ratelimited"})
+				return
+			}
+			s.lastPost[m.Channel] = m.At
+			s.nextID++
+			m.TS = fmt.Sprintf("%d.%06d", m.At.Unix(), s.nextID)
+			s.mu.Unlock()
+		case "chat.postEphemeral":
+			s.mu.Lock()
+			s.nextID++
+			m.TS = fmt.Sprintf("%d.%06d", m.At.Unix(), s.nextID)
+			s.mu.Unlock()
+		case "chat.update", "chat.delete":
+			if m.TS == "" {
+				writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
+				return
+			}
+		}
+		s.accept(m)
+		answer := map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS}
+		if method == "chat.postEphemeral" {
+			answer = map[string]any{"ok": true, "message_ts": m.TS}
+		}
+		writeJSON(w, answer)
+	}
+}
+
+func (s *Server) response(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Text            string          `json:"text"`
+		ThreadTS        string          `json:"thread_ts"`
+		Blocks          json.RawMessage `json:"blocks"`
+		ResponseType    string          `json:"response_type"`
+		ReplaceOriginal bool            `json:"replace_original"`
+		DeleteOriginal  bool            `json:"delete_original"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		http.Error(w, "invalid_payload", http.StatusBadRequest)
+		return
+	}
+	url := s.srv.URL + r.URL.Path
+	s.record(r, "response_url", map[string][]string{"url": {url}})
+	m := Message{
+		Method:          "response_url",
+		ResponseURL:     url,
+		ThreadTS:        body.ThreadTS,
+		Text:            body.Text,
+		ResponseType:    body.ResponseType,
+		ReplaceOriginal: body.ReplaceOriginal,
+		DeleteOriginal:  body.DeleteOriginal,
+		At:              time.Now(),
+	}
+	if len(body.Blocks) > 0 && string(body.Blocks) != "null" {
+		m.Blocks = body.Blocks
+	}
+	if s.refusedBlocks(m.Blocks) {
+		s.reject(m, "invalid_blocks")
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_blocks"})
+		return
+	}
+	s.mu.Lock()
+	uses := 0
+	for _, old := range s.messages {
+		if old.ResponseURL == url {
+			uses++
+		}
+	}
+	s.mu.Unlock()
+	if uses >= 5 { // a response_url works five times
+		s.reject(m, "used_url")
+		http.Error(w, "used_url", http.StatusNotFound)
+		return
+	}
+	s.accept(m)
+	writeJSON(w, map[string]any{"ok": true})
+}
+
+func (s *Server) accept(m Message) {
+	s.mu.Lock()
+	s.messages = append(s.messages, m)
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+func (s *Server) reject(m Message, why string) {
+	m.Error = why
+	s.mu.Lock()
+	s.rejected = append(s.rejected, m)
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	writeJSONBody(w, v)
+}
+
+func writeJSONBody(w http.ResponseWriter, v any) {
+	_ = json.NewEncoder(w).Encode(v)
+}
