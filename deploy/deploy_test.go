@@ -1,0 +1,620 @@
+package deploy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// stateDir is where the image and every pod keep POOLTASKS_STATE_DIR.
+const stateDir = "/var/lib/pooltasks"
+
+// secretKeys are the variables that must come from the Secret and nowhere else.
+var secretKeys = []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"}
+
+// secretLike matches variable names that hold secrets, including ones not in the template
+// (HUAWEICLOUD_SDK_SECURITY_TOKEN).
+var secretLike = regexp.MustCompile(`TOKEN|_AK$|_SK$|SECRET|PASSWORD`)
+
+// tokenLike matches values that look like real Slack tokens.
+var tokenLike = regexp.MustCompile(`xox[abpr]-[0-9]+-|xapp-[0-9]+-`)
+
+// slackManifest holds the parts of manifest.yml that the bot depends on.
+type slackManifest struct {
+	DisplayInformation struct {
+		Name        string `yaml:"name"`
+		Description string `yaml:"description"`
+	} `yaml:"display_information"`
+	Features struct {
+		BotUser *struct {
+			DisplayName  string `yaml:"display_name"`
+			AlwaysOnline bool   `yaml:"always_online"`
+		} `yaml:"bot_user"`
+		SlashCommands []struct {
+			Command     string `yaml:"command"`
+			Description string `yaml:"description"`
+			UsageHint   string `yaml:"usage_hint"`
+			URL         string `yaml:"url"`
+		} `yaml:"slash_commands"`
+	} `yaml:"features"`
+	OAuthConfig struct {
+		Scopes struct {
+			Bot  []string `yaml:"bot"`
+			User []string `yaml:"user"`
+		} `yaml:"scopes"`
+	} `yaml:"oauth_config"`
+	Settings struct {
+		EventSubscriptions struct {
+			RequestURL string   `yaml:"request_url"`
+			BotEvents  []string `yaml:"bot_events"`
+		} `yaml:"event_subscriptions"`
+		Interactivity struct {
+			IsEnabled  bool   `yaml:"is_enabled"`
+			RequestURL string `yaml:"request_url"`
+		} `yaml:"interactivity"`
+		OrgDeployEnabled     *bool `yaml:"org_deploy_enabled"`
+		SocketModeEnabled    bool  `yaml:"socket_mode_enabled"`
+		TokenRotationEnabled *bool `yaml:"token_rotation_enabled"`
+	} `yaml:"settings"`
+}
+
+func TestSlackManifest(t *testing.T) {
+	data, err := os.ReadFile("../manifest.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m slackManifest
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		t.Fatalf("manifest.yml: %v", err)
+	}
+	if m.DisplayInformation.Name == "" {
+		t.Error("display_information.name is empty")
+	}
+	if n := len(m.DisplayInformation.Name); n > 35 {
+		t.Errorf("display_information.name has %d characters, Slack allows 35", n)
+	}
+	if m.Features.BotUser == nil || !m.Features.BotUser.AlwaysOnline || m.Features.BotUser.DisplayName == "" {
+		t.Errorf("features.bot_user = %+v, want a display name and always_online: true", m.Features.BotUser)
+	}
+	if len(m.Features.SlashCommands) != 1 {
+		t.Fatalf("got %d slash commands, want exactly /pooltasks", len(m.Features.SlashCommands))
+	}
+	cmd := m.Features.SlashCommands[0]
+	if cmd.Command != "/pooltasks" {
+		t.Errorf("slash command %q, want /pooltasks", cmd.Command)
+	}
+	if cmd.Description == "" || cmd.UsageHint == "" {
+		t.Errorf("slash command needs a description and a usage_hint, got %+v", cmd)
+	}
+	if cmd.URL != "" {
+		t.Errorf("slash command has url %q: socket mode takes none", cmd.URL)
+	}
+	if got, want := sorted(m.OAuthConfig.Scopes.Bot), sorted(requiredScopes); !slices.Equal(got, want) {
+		t.Errorf("bot scopes %v, want exactly %v", got, want)
+	}
+	if len(m.OAuthConfig.Scopes.User) != 0 {
+		t.Errorf("user scopes %v, want none", m.OAuthConfig.Scopes.User)
+	}
+	s := m.Settings
+	if !s.SocketModeEnabled {
+		t.Error("settings.socket_mode_enabled is not true")
+	}
+	if !s.Interactivity.IsEnabled {
+		t.Error("settings.interactivity.is_enabled is not true: buttons would not work")
+	}
+	if s.Interactivity.RequestURL != "" || s.EventSubscriptions.RequestURL != "" {
+		t.Error("a request_url is set: socket mode takes none")
+	}
+	if !slices.Contains(s.EventSubscriptions.BotEvents, "app_mention") {
+		t.Errorf("bot_events %v lack app_mention", s.EventSubscriptions.BotEvents)
+	}
+	if s.OrgDeployEnabled == nil || *s.OrgDeployEnabled {
+		t.Error("settings.org_deploy_enabled should be set to false")
+	}
+	if s.TokenRotationEnabled == nil || *s.TokenRotationEnabled {
+		t.Error("settings.token_rotation_enabled should be set to false: the bot does not refresh tokens")
+	}
+}
+
+// requiredScopes are the bot scopes pooltasks needs, as the README and doctor name them.
+var requiredScopes = []string{"commands", "chat:write", "chat:write.public", "app_mentions:read"}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// object is one Kubernetes object, decoded only as far as the checks below need.
+type object struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+	Data       map[string]string `yaml:"data"`
+	StringData map[string]string `yaml:"stringData"`
+	Spec       spec              `yaml:"spec"`
+	file       string
+}
+
+type spec struct {
+	// Deployment.
+	Replicas *int `yaml:"replicas"`
+	Strategy struct {
+		Type string `yaml:"type"`
+	} `yaml:"strategy"`
+	Template podTemplate `yaml:"template"`
+	// CronJob.
+	Schedule          string `yaml:"schedule"`
+	ConcurrencyPolicy string `yaml:"concurrencyPolicy"`
+	JobTemplate       struct {
+		Spec struct {
+			Template podTemplate `yaml:"template"`
+		} `yaml:"spec"`
+	} `yaml:"jobTemplate"`
+	// PersistentVolumeClaim.
+	AccessModes []string `yaml:"accessModes"`
+}
+
+type podTemplate struct {
+	Spec podSpec `yaml:"spec"`
+}
+
+type podSpec struct {
+	RestartPolicy   string `yaml:"restartPolicy"`
+	SecurityContext struct {
+		RunAsNonRoot *bool `yaml:"runAsNonRoot"`
+		RunAsUser    *int  `yaml:"runAsUser"`
+		FSGroup      *int  `yaml:"fsGroup"`
+	} `yaml:"securityContext"`
+	Containers []container `yaml:"containers"`
+	Volumes    []struct {
+		Name                  string `yaml:"name"`
+		PersistentVolumeClaim *struct {
+			ClaimName string `yaml:"claimName"`
+		} `yaml:"persistentVolumeClaim"`
+		EmptyDir *struct{} `yaml:"emptyDir"`
+	} `yaml:"volumes"`
+}
+
+type container struct {
+	Name    string   `yaml:"name"`
+	Image   string   `yaml:"image"`
+	Command []string `yaml:"command"`
+	Args    []string `yaml:"args"`
+	Ports   []struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
+	} `yaml:"ports"`
+	Env     []envVar `yaml:"env"`
+	EnvFrom []struct {
+		ConfigMapRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"configMapRef"`
+		SecretRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"secretRef"`
+	} `yaml:"envFrom"`
+	LivenessProbe  *probe `yaml:"livenessProbe"`
+	ReadinessProbe *probe `yaml:"readinessProbe"`
+	Resources      struct {
+		Requests map[string]string `yaml:"requests"`
+		Limits   map[string]string `yaml:"limits"`
+	} `yaml:"resources"`
+	SecurityContext *struct {
+		ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
+		AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+		RunAsNonRoot             *bool `yaml:"runAsNonRoot"`
+		Capabilities             struct {
+			Drop []string `yaml:"drop"`
+		} `yaml:"capabilities"`
+	} `yaml:"securityContext"`
+	VolumeMounts []struct {
+		Name      string `yaml:"name"`
+		MountPath string `yaml:"mountPath"`
+		ReadOnly  bool   `yaml:"readOnly"`
+	} `yaml:"volumeMounts"`
+}
+
+type envVar struct {
+	Name      string  `yaml:"name"`
+	Value     *string `yaml:"value"`
+	ValueFrom *struct {
+		SecretKeyRef *struct {
+			Name string `yaml:"name"`
+			Key  string `yaml:"key"`
+		} `yaml:"secretKeyRef"`
+		ConfigMapKeyRef *struct {
+			Name string `yaml:"name"`
+			Key  string `yaml:"key"`
+		} `yaml:"configMapKeyRef"`
+		ResourceFieldRef *struct {
+			Resource string `yaml:"resource"`
+		} `yaml:"resourceFieldRef"`
+	} `yaml:"valueFrom"`
+}
+
+type probe struct {
+	HTTPGet *struct {
+		Path string `yaml:"path"`
+		Port any    `yaml:"port"`
+	} `yaml:"httpGet"`
+}
+
+// loadObjects decodes every YAML document of every .yaml/.yml file in dir.
+func loadObjects(t *testing.T, dir string) []object {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.y*ml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var objs []object
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var o object
+			err := dec.Decode(&o)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if o.Kind == "" {
+				continue // an empty document
+			}
+			if o.APIVersion == "" || o.Metadata.Name == "" {
+				t.Errorf("%s: a %s without apiVersion or metadata.name", f, o.Kind)
+			}
+			o.file = filepath.Base(f)
+			objs = append(objs, o)
+		}
+	}
+	return objs
+}
+
+func find(t *testing.T, objs []object, kind, name string) object {
+	t.Helper()
+	for _, o := range objs {
+		if o.Kind == kind && o.Metadata.Name == name {
+			return o
+		}
+	}
+	t.Fatalf("no %s %q in deploy/", kind, name)
+	return object{}
+}
+
+// env resolves a variable of c: its literal value, or the value the ConfigMap gives it.
+func env(c container, cm object, name string) (string, bool) {
+	for _, e := range c.Env {
+		if e.Name == name && e.Value != nil {
+			return *e.Value, true
+		}
+	}
+	for _, ef := range c.EnvFrom {
+		if ef.ConfigMapRef != nil && ef.ConfigMapRef.Name == cm.Metadata.Name {
+			if v, ok := cm.Data[name]; ok {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+func TestKubernetesLayout(t *testing.T) {
+	objs := loadObjects(t, ".")
+	cm := find(t, objs, "ConfigMap", "pooltasks")
+	secret := find(t, objs, "Secret", "pooltasks")
+	pvc := find(t, objs, "PersistentVolumeClaim", "pooltasks-state")
+	responders := find(t, objs, "Deployment", "pooltasks-responders")
+	scheduler := find(t, objs, "Deployment", "pooltasks-scheduler")
+	cron := find(t, objs, "CronJob", "pooltasks-digest")
+
+	if got := sorted(keys(secret.StringData, secret.Data)); !slices.Equal(got, sorted(secretKeys)) {
+		t.Errorf("Secret keys %v, want %v", got, sorted(secretKeys))
+	}
+	if !slices.Equal(pvc.Spec.AccessModes, []string{"ReadWriteOnce"}) {
+		t.Errorf("PVC access modes %v, want [ReadWriteOnce]", pvc.Spec.AccessModes)
+	}
+
+	for _, tc := range []struct {
+		d         object
+		replicas  int
+		strategy  string
+		scheduler string
+		pvc       bool
+	}{
+		{responders, 2, "RollingUpdate", "false", false},
+		{scheduler, 1, "Recreate", "true", true},
+	} {
+		t.Run(tc.d.Metadata.Name, func(t *testing.T) {
+			if tc.d.Spec.Replicas == nil || *tc.d.Spec.Replicas != tc.replicas {
+				t.Errorf("replicas %v, want %d", tc.d.Spec.Replicas, tc.replicas)
+			}
+			if tc.d.Spec.Strategy.Type != tc.strategy {
+				t.Errorf("strategy %q, want %q", tc.d.Spec.Strategy.Type, tc.strategy)
+			}
+			c := tc.d.Spec.Template.Spec.Containers[0]
+			if got, _ := env(c, cm, "POOLTASKS_SCHEDULER"); got != tc.scheduler {
+				t.Errorf("POOLTASKS_SCHEDULER=%q, want %q", got, tc.scheduler)
+			}
+			if !slices.Equal(c.Args, []string{"serve"}) || len(c.Command) != 0 {
+				t.Errorf("command %v args %v, want the image's entrypoint with args [serve]", c.Command, c.Args)
+			}
+			checkProbe(t, "liveness", c, c.LivenessProbe, "/healthz")
+			checkProbe(t, "readiness", c, c.ReadinessProbe, "/readyz")
+			dir, _ := env(c, cm, "POOLTASKS_STATE_DIR")
+			vol := mountAt(c, dir)
+			claim := ""
+			for _, v := range tc.d.Spec.Template.Spec.Volumes {
+				if v.Name == vol && v.PersistentVolumeClaim != nil {
+					claim = v.PersistentVolumeClaim.ClaimName
+				}
+			}
+			if tc.pvc && claim != pvc.Metadata.Name {
+				t.Errorf("POOLTASKS_STATE_DIR %q is on volume %q with claim %q, want the PVC %q", dir, vol, claim, pvc.Metadata.Name)
+			}
+			if !tc.pvc && claim != "" {
+				t.Errorf("responders mount the PVC %q: only the one scheduler may", claim)
+			}
+		})
+	}
+
+	t.Run("cronjob", func(t *testing.T) {
+		c := cron.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
+		if len(c.Args) == 0 || c.Args[0] != "digest" || len(c.Command) != 0 {
+			t.Fatalf("command %v args %v, want the image's entrypoint with args starting with digest", c.Command, c.Args)
+		}
+		i := slices.Index(c.Args, "--channel")
+		if i < 0 || i+1 >= len(c.Args) {
+			t.Fatalf("args %v lack --channel C…", c.Args)
+		}
+		// Kubernetes expands $(VAR) from the container's environment; the variable must exist.
+		if m := regexp.MustCompile(`^\$\((\w+)\)$`).FindStringSubmatch(c.Args[i+1]); m != nil {
+			if v, ok := env(c, cm, m[1]); !ok || v == "" {
+				t.Errorf("--channel %s: %s is not set in the container's environment", c.Args[i+1], m[1])
+			}
+		}
+		if cron.Spec.ConcurrencyPolicy != "Forbid" {
+			t.Errorf("concurrencyPolicy %q, want Forbid: two runs would post two digests", cron.Spec.ConcurrencyPolicy)
+		}
+		if p := cron.Spec.JobTemplate.Spec.Template.Spec.RestartPolicy; p != "Never" && p != "OnFailure" {
+			t.Errorf("restartPolicy %q", p)
+		}
+		if got, _ := env(c, cm, "POOLTASKS_SCHEDULER"); got != "false" {
+			t.Errorf("POOLTASKS_SCHEDULER=%q in the CronJob, want false", got)
+		}
+	})
+}
+
+func checkProbe(t *testing.T, kind string, c container, p *probe, path string) {
+	t.Helper()
+	if p == nil || p.HTTPGet == nil {
+		t.Errorf("no %s httpGet probe", kind)
+		return
+	}
+	if p.HTTPGet.Path != path {
+		t.Errorf("%s probe path %q, want %q", kind, p.HTTPGet.Path, path)
+	}
+	port := 0
+	switch v := p.HTTPGet.Port.(type) {
+	case int:
+		port = v
+	case string:
+		for _, cp := range c.Ports {
+			if cp.Name == v {
+				port = cp.ContainerPort
+			}
+		}
+	}
+	if port != 8080 {
+		t.Errorf("%s probe port %v resolves to %d, want 8080 (POOLTASKS_HTTP_ADDR)", kind, p.HTTPGet.Port, port)
+	}
+}
+
+func mountAt(c container, path string) string {
+	for _, m := range c.VolumeMounts {
+		if m.MountPath == path && !m.ReadOnly {
+			return m.Name
+		}
+	}
+	return ""
+}
+
+func keys(ms ...map[string]string) []string {
+	var ks []string
+	for _, m := range ms {
+		for k := range m {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// TestPodsHardened checks every container of every workload: a read-only root with a
+// writable state directory, no privileges, the resources the benchmarks sized, and secrets
+// only by reference to the Secret.
+func TestPodsHardened(t *testing.T) {
+	objs := loadObjects(t, ".")
+	cm := find(t, objs, "ConfigMap", "pooltasks")
+	secret := find(t, objs, "Secret", "pooltasks")
+	secretData := keys(secret.StringData, secret.Data)
+
+	for k, v := range cm.Data {
+		if secretLike.MatchString(k) {
+			t.Errorf("ConfigMap holds %s: secrets belong in the Secret", k)
+		}
+		if tokenLike.MatchString(v) {
+			t.Errorf("ConfigMap %s looks like a token", k)
+		}
+		if strings.TrimSpace(v) == "" {
+			t.Errorf("ConfigMap %s is empty: an empty value replaces the default; leave it out", k)
+		}
+	}
+	for k, v := range secret.StringData {
+		if tokenLike.MatchString(v) {
+			t.Errorf("the Secret template holds a real-looking token in %s: keep placeholders", k)
+		}
+	}
+
+	workloads := 0
+	for _, o := range objs {
+		var ps podSpec
+		switch o.Kind {
+		case "Deployment":
+			ps = o.Spec.Template.Spec
+		case "CronJob":
+			ps = o.Spec.JobTemplate.Spec.Template.Spec
+		default:
+			continue
+		}
+		workloads++
+		t.Run(o.Kind+"/"+o.Metadata.Name, func(t *testing.T) {
+			if len(ps.Containers) == 0 {
+				t.Fatal("no containers")
+			}
+			podNonRoot := ps.SecurityContext.RunAsNonRoot != nil && *ps.SecurityContext.RunAsNonRoot
+			if ps.SecurityContext.FSGroup == nil || *ps.SecurityContext.FSGroup != 65532 {
+				t.Error("securityContext.fsGroup is not 65532 (distroless nonroot): the state volume would not be writable")
+			}
+			for _, c := range ps.Containers {
+				if c.Image == "" || strings.HasSuffix(c.Image, ":latest") || !strings.Contains(c.Image, ":") {
+					t.Errorf("image %q: pin a version", c.Image)
+				}
+				sc := c.SecurityContext
+				if sc == nil {
+					t.Fatalf("container %s has no securityContext", c.Name)
+				}
+				if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+					t.Error("readOnlyRootFilesystem is not true")
+				}
+				if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+					t.Error("allowPrivilegeEscalation is not false")
+				}
+				if !podNonRoot && (sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot) {
+					t.Error("runAsNonRoot is not true")
+				}
+				if !slices.Equal(sc.Capabilities.Drop, []string{"ALL"}) {
+					t.Errorf("capabilities.drop %v, want [ALL]", sc.Capabilities.Drop)
+				}
+				r := c.Resources
+				if r.Requests["cpu"] != "50m" || r.Requests["memory"] != "32Mi" || r.Limits["memory"] != "128Mi" {
+					t.Errorf("resources %+v, want requests cpu 50m memory 32Mi, limits memory 128Mi", r)
+				}
+				dir, ok := env(c, cm, "POOLTASKS_STATE_DIR")
+				if !ok || dir != stateDir {
+					t.Errorf("POOLTASKS_STATE_DIR=%q, want %q (the image's volume)", dir, stateDir)
+				}
+				if mountAt(c, dir) == "" {
+					t.Errorf("nothing writable is mounted at POOLTASKS_STATE_DIR %q on a read-only root", dir)
+				}
+				for _, ef := range c.EnvFrom {
+					if ef.SecretRef != nil {
+						t.Errorf("envFrom secretRef %q: name each secret with secretKeyRef", ef.SecretRef.Name)
+					}
+					if ef.ConfigMapRef != nil && ef.ConfigMapRef.Name != cm.Metadata.Name {
+						t.Errorf("envFrom names ConfigMap %q, which deploy/ does not define", ef.ConfigMapRef.Name)
+					}
+				}
+				hasSecret := false
+				for _, e := range c.Env {
+					ref := (*struct {
+						Name string `yaml:"name"`
+						Key  string `yaml:"key"`
+					})(nil)
+					if e.ValueFrom != nil {
+						ref = e.ValueFrom.SecretKeyRef
+					}
+					if secretLike.MatchString(e.Name) || slices.Contains(secretKeys, e.Name) {
+						if ref == nil {
+							t.Errorf("%s is not from a secretKeyRef", e.Name)
+							continue
+						}
+					}
+					if e.Value != nil && tokenLike.MatchString(*e.Value) {
+						t.Errorf("%s has a literal token value", e.Name)
+					}
+					if ref != nil {
+						hasSecret = true
+						if ref.Name != secret.Metadata.Name || !slices.Contains(secretData, ref.Key) {
+							t.Errorf("%s refers to secret %s key %s, which the Secret does not have", e.Name, ref.Name, ref.Key)
+						}
+					}
+				}
+				if !hasSecret {
+					t.Error("no variable comes from the Secret")
+				}
+			}
+		})
+	}
+	if workloads != 3 {
+		t.Errorf("%d workloads, want 3 (responders, scheduler, digest CronJob)", workloads)
+	}
+}
+
+// TestDockerfile checks the image agrees with the manifests: distroless nonroot, the state
+// directory as a volume, port 8080, the binary as entrypoint and serve as default command.
+func TestDockerfile(t *testing.T) {
+	data, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var froms, lines []string
+	for _, l := range strings.Split(strings.ReplaceAll(string(data), "\\\n", " "), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		lines = append(lines, l)
+		if strings.HasPrefix(l, "FROM ") {
+			froms = append(froms, l)
+		}
+	}
+	if len(froms) < 2 {
+		t.Fatalf("%d FROM lines, want a multi-stage build", len(froms))
+	}
+	if last := froms[len(froms)-1]; last != "FROM gcr.io/distroless/static-debian12:nonroot" {
+		t.Errorf("final stage %q, want distroless static nonroot", last)
+	}
+	final := lines[slices.Index(lines, froms[len(froms)-1]):]
+	for _, want := range []string{
+		`VOLUME ["` + stateDir + `"]`,
+		"USER nonroot:nonroot",
+		"EXPOSE 8080",
+		`ENTRYPOINT ["/pooltasks"]`,
+		`CMD ["serve"]`,
+	} {
+		if !slices.Contains(final, want) {
+			t.Errorf("final stage lacks %s", want)
+		}
+	}
+	if !strings.Contains(string(data), "POOLTASKS_STATE_DIR="+stateDir) {
+		t.Errorf("POOLTASKS_STATE_DIR is not set to %s", stateDir)
+	}
+	build := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"--mount=type=cache,target=/go/pkg/mod",
+		"--mount=type=cache,target=/root/.cache/go-build",
+		"CGO_ENABLED=0",
+		"-trimpath",
+		"-X main.version=${VERSION}",
+		"./cmd/pooltasks",
+	} {
+		if !strings.Contains(build, want) {
+			t.Errorf("build stage lacks %s", want)
+		}
+	}
+}
