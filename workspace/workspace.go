@@ -170,6 +170,9 @@ type APIError struct {
 	Message   string // error_msg, or a summary for gateway auth errors
 	Detail    string // error_detail
 	RequestID string // X-Request-Id of the answer
+	// RetryAfter is how long the server asked us to wait (Retry-After of a
+	// 429 or 503 answer); 0 when it did not say.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {

@@ -1,0 +1,228 @@
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/provider"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/region"
+	wks "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2"
+	wksregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2/region"
+	"golang.org/x/time/rate"
+)
+
+// Defaults applied by New to zero fields of Config.
+const (
+	DefaultRateLimit    = 5
+	DefaultBurst        = 5
+	DefaultTimeout      = 10 * time.Second
+	DefaultMaxAttempts  = 4
+	DefaultMaxRetryTime = 30 * time.Second
+	DefaultBackoffBase  = 500 * time.Millisecond
+	DefaultUserAgent    = "pooltasks"
+)
+
+// Config configures a Client. cmd/ fills it from the environment; nothing in
+// this package reads the environment itself, except the SDK's credential
+// provider chain when AK is empty.
+type Config struct {
+	Region        string // region id, e.g. ap-southeast-1 (WORKSPACE_REGION)
+	Endpoint      string // full base URL override, http allowed (WORKSPACE_ENDPOINT)
+	ProjectID     string // empty: the SDK looks it up for the region
+	AK            string // empty: the SDK's provider chain (env, profile, ECS metadata, pod identity)
+	SK            string
+	SecurityToken string
+
+	RateLimit    float64       // outbound requests per second for all calls; default 5, negative means unlimited
+	Burst        int           // token bucket size; default 5
+	Timeout      time.Duration // per request attempt; default 10s
+	CacheTTL     time.Duration // how long answers are reused; 0 disables the cache
+	MaxAttempts  int           // attempts for 429, 5xx and timeouts; default 4
+	MaxRetryTime time.Duration // bound on the time spent retrying one call; default 30s
+	BackoffBase  time.Duration // first backoff; default 500ms; a 429 without Retry-After waits 4–10 times this
+	Observer     Observer      // metrics hooks; nil means none
+	UserAgent    string        // default "pooltasks"; always set so the SDK never writes ~/.huaweicloud/application_id
+}
+
+// Observer receives metrics events. The bot implements it with Prometheus.
+// Its methods are called concurrently and must not block.
+type Observer interface {
+	// APICall is called once per HTTP attempt; status is 0 for a network
+	// error or a timeout.
+	APICall(op string, status int, d time.Duration)
+	// RateLimitWait reports the time a call waited for the token bucket.
+	RateLimitWait(d time.Duration)
+	// CacheHit is called when a call was answered from the cache.
+	CacheHit(op string)
+	// Coalesced is called when a call shared another caller's in-flight call.
+	Coalesced(op string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) APICall(string, int, time.Duration) {}
+func (nopObserver) RateLimitWait(time.Duration)        {}
+func (nopObserver) CacheHit(string)                    {}
+func (nopObserver) Coalesced(string)                   {}
+
+// Client calls the Workspace API. It is safe for concurrent use. Results it
+// returns may share nested slices (Task.Scripts) with other callers: treat
+// them as read-only below the top-level slice.
+type Client struct {
+	cfg       Config
+	sdk       *wks.WorkspaceClient
+	projectID string
+	limiter   *rate.Limiter
+	obs       Observer
+	calls     *callRegistry
+	now       func() time.Time // the cache's clock; tests replace it
+
+	mu      sync.Mutex
+	flights map[string]*flight
+	cache   map[string]cacheEntry
+}
+
+// New builds a Client. It makes no network call unless ProjectID is empty
+// (the SDK then asks IAM for the project of the region) or AK is empty and
+// the provider chain has to ask the ECS metadata service.
+func New(cfg Config) (*Client, error) {
+	cfg = withDefaults(cfg)
+	if cfg.Region == "" && cfg.Endpoint == "" {
+		return nil, errors.New("workspace: a region or an endpoint is required")
+	}
+	if cfg.Region == "" && cfg.ProjectID == "" {
+		return nil, errors.New("workspace: a project id is required when no region is given")
+	}
+
+	reg, err := buildRegion(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := buildCredential(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	obs := cfg.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	calls := &callRegistry{}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.MaxIdleConnsPerHost = 32
+	tr := &transport{base: base, calls: calls, obs: obs}
+
+	hc := config.DefaultHttpConfig().
+		WithTimeout(cfg.Timeout).
+		WithUserAgent(cfg.UserAgent).
+		WithHttpRoundTripper(tr).
+		WithIgnoreContentTypeForGetRequest(false)
+
+	hcClient, err := wks.WorkspaceClientBuilder().
+		WithRegion(reg).
+		WithCredential(cred).
+		WithHttpConfig(hc).
+		WithErrorHandler(errorHandler{}).
+		SafeBuild()
+	if err != nil {
+		return nil, fmt.Errorf("workspace: building the sdk client: %w", sanitize(err))
+	}
+
+	limit := rate.Limit(cfg.RateLimit)
+	if cfg.RateLimit < 0 {
+		limit = rate.Inf
+	}
+	c := &Client{
+		cfg:     cfg,
+		sdk:     wks.NewWorkspaceClient(hcClient),
+		limiter: rate.NewLimiter(limit, cfg.Burst),
+		obs:     obs,
+		calls:   calls,
+		now:     time.Now,
+		flights: make(map[string]*flight),
+		cache:   make(map[string]cacheEntry),
+	}
+	if bc, ok := hcClient.GetCredential().(*auth.BasicCredentials); ok {
+		c.projectID = bc.ProjectId
+	}
+	return c, nil
+}
+
+// ProjectID returns the project id the client works in, as configured or as
+// the SDK discovered it.
+func (c *Client) ProjectID() string { return c.projectID }
+
+func withDefaults(cfg Config) Config {
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = DefaultBurst
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.MaxRetryTime <= 0 {
+		cfg.MaxRetryTime = DefaultMaxRetryTime
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = DefaultBackoffBase
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = DefaultUserAgent
+	}
+	return cfg
+}
+
+func buildRegion(cfg Config) (*region.Region, error) {
+	if cfg.Endpoint != "" {
+		id := cfg.Region
+		if id == "" {
+			id = "custom"
+		}
+		// WithRegion overwrites WithEndpoint in the builder, so the override
+		// has to live in the region itself.
+		return region.NewRegion(id, cfg.Endpoint), nil
+	}
+	reg, err := wksregion.SafeValueOf(cfg.Region)
+	if err != nil {
+		return nil, fmt.Errorf("workspace: unknown region %q (set an endpoint for regions the sdk does not know): %w", cfg.Region, err)
+	}
+	return reg, nil
+}
+
+func buildCredential(cfg Config) (auth.ICredential, error) {
+	if cfg.AK != "" {
+		cred, err := basic.NewCredentialsBuilder().
+			WithAk(cfg.AK).
+			WithSk(cfg.SK).
+			WithSecurityToken(cfg.SecurityToken).
+			WithProjectId(cfg.ProjectID).
+			SafeBuild()
+		if err != nil {
+			return nil, fmt.Errorf("workspace: credentials: %w", sanitize(err))
+		}
+		return cred, nil
+	}
+	// The builder's own default chain omits pod identity: ask the full
+	// chain and hand its answer over explicitly.
+	cred, err := provider.BasicCredentialProviderChain().GetCredentials()
+	if err != nil {
+		return nil, fmt.Errorf("workspace: no credentials found (env HUAWEICLOUD_SDK_AK/SK, profile file, ECS metadata or pod identity): %w", sanitize(err))
+	}
+	if cfg.ProjectID != "" {
+		if bc, ok := cred.(*auth.BasicCredentials); ok {
+			bc.ProjectId = cfg.ProjectID
+		}
+	}
+	return cred, nil
+}

@@ -1,0 +1,921 @@
+package workspace
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const (
+	testAK      = "AKTESTEXAMPLE0000001"
+	testSK      = "SKsecretDoNotLeak0123456789"
+	testProject = "0123456789abcdef0123456789abcdef"
+)
+
+// wire records what reaches a test server.
+type wire struct {
+	mu    sync.Mutex
+	reqs  []*http.Request
+	times []time.Time
+}
+
+func (w *wire) add(r *http.Request) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.reqs = append(w.reqs, r.Clone(context.Background()))
+	w.times = append(w.times, time.Now())
+	return len(w.reqs)
+}
+
+func (w *wire) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.reqs)
+}
+
+func (w *wire) last() *http.Request {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.reqs) == 0 {
+		return nil
+	}
+	return w.reqs[len(w.reqs)-1]
+}
+
+// newServer starts a server whose handler gets the 1-based number of the
+// request it answers.
+func newServer(t *testing.T, h func(w http.ResponseWriter, r *http.Request, n int)) (*httptest.Server, *wire) {
+	t.Helper()
+	rec := &wire{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h(w, r, rec.add(r))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, rec
+}
+
+func newClient(t testing.TB, endpoint string, mod func(*Config)) *Client {
+	t.Helper()
+	cfg := Config{
+		Region:      "test-region-1",
+		Endpoint:    endpoint,
+		ProjectID:   testProject,
+		AK:          testAK,
+		SK:          testSK,
+		RateLimit:   -1,
+		Timeout:     5 * time.Second,
+		BackoffBase: 5 * time.Millisecond,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg, detail string) {
+	writeJSON(w, status, map[string]string{"error_code": code, "error_msg": msg, "error_detail": detail})
+}
+
+var emptyTasks = map[string]any{"script_execution_tasks": []any{}, "total_count": 0}
+
+func okTasks(w http.ResponseWriter, _ *http.Request, _ int) { writeJSON(w, 200, emptyTasks) }
+
+// countingObserver counts the events it receives.
+type countingObserver struct {
+	mu        sync.Mutex
+	statuses  []int
+	waits     int
+	hits      atomic.Int64
+	coalesced atomic.Int64
+}
+
+func (o *countingObserver) APICall(op string, status int, d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.statuses = append(o.statuses, status)
+}
+func (o *countingObserver) RateLimitWait(time.Duration) { o.mu.Lock(); o.waits++; o.mu.Unlock() }
+func (o *countingObserver) CacheHit(string)             { o.hits.Add(1) }
+func (o *countingObserver) Coalesced(string)            { o.coalesced.Add(1) }
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond) // polling, bounded by the deadline
+	}
+}
+
+func TestFiltersReachTheWire(t *testing.T) {
+	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.FixedZone("CET", 3600))
+	end := time.Date(2026, 11, 27, 9, 30, 15, 0, time.UTC)
+	tests := []struct {
+		name string
+		opts ListOptions
+		want url.Values
+	}{
+		{"none", ListOptions{}, url.Values{}},
+		{"pool", ListOptions{PoolID: "pool-1"}, url.Values{"desktop_pool_id": {"pool-1"}}},
+		{"script id", ListOptions{ScriptID: "s-1"}, url.Values{"script_id": {"s-1"}}},
+		{"script name", ListOptions{ScriptName: "clean disk & <logs>"}, url.Values{"script_name": {"clean disk & <logs>"}}},
+		{"status", ListOptions{Status: FilterWaiting}, url.Values{"status": {"WAITING"}}},
+		{"task type", ListOptions{TaskType: TaskTypeCommand}, url.Values{"task_type": {"COMMAND"}}},
+		{"start in UTC", ListOptions{Start: start}, url.Values{"execute_time_start": {"2026-11-26T13:00:00Z"}}},
+		{"end", ListOptions{End: end}, url.Values{"execute_time_end": {"2026-11-27T09:30:15Z"}}},
+		{"task ids repeated", ListOptions{TaskIDs: []string{"a", "b", "c"}}, url.Values{"task_id": {"a", "b", "c"}}},
+		{"offset and limit", ListOptions{Offset: 20, Limit: 100}, url.Values{"offset": {"20"}, "limit": {"100"}}},
+		{"all", ListOptions{PoolID: "p", ScriptID: "s", ScriptName: "n", Status: FilterFailed, TaskType: TaskTypeScript,
+			Start: start, End: end, TaskIDs: []string{"t1"}, Offset: 1, Limit: 5},
+			url.Values{"desktop_pool_id": {"p"}, "script_id": {"s"}, "script_name": {"n"}, "status": {"FAILED"},
+				"task_type": {"SCRIPT"}, "execute_time_start": {"2026-11-26T13:00:00Z"}, "execute_time_end": {"2026-11-27T09:30:15Z"},
+				"task_id": {"t1"}, "offset": {"1"}, "limit": {"5"}}},
+	}
+	srv, rec := newServer(t, okTasks)
+	c := newClient(t, srv.URL, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := c.ListTasks(context.Background(), tt.opts); err != nil {
+				t.Fatalf("ListTasks: %v", err)
+			}
+			r := rec.last()
+			if got, want := r.URL.Path, "/v2/"+testProject+"/desktop-pools/script-execution-tasks/detail"; got != want {
+				t.Errorf("path %q, want %q", got, want)
+			}
+			q := r.URL.Query()
+			for k, v := range q {
+				// The SDK sorts multi-valued parameters; compare as sets.
+				q[k] = sortedCopy(v)
+			}
+			if diff := cmp.Diff(tt.want, q); diff != "" {
+				t.Errorf("query (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func sortedCopy(v []string) []string {
+	out := append([]string(nil), v...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+func TestRequestIsSignedAndClean(t *testing.T) {
+	srv, rec := newServer(t, okTasks)
+	c := newClient(t, srv.URL, nil)
+	if _, err := c.ListTasks(context.Background(), ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := rec.last()
+	if a := r.Header.Get("Authorization"); !strings.HasPrefix(a, "SDK-HMAC-SHA256 Access="+testAK+", SignedHeaders=") {
+		t.Errorf("Authorization = %q, want an SDK-HMAC-SHA256 signature with the AK", a)
+	}
+	if strings.Contains(fmt.Sprint(r.Header), testSK) {
+		t.Error("the secret key reached the wire")
+	}
+	if got := r.Header.Get("X-Project-Id"); got != testProject {
+		t.Errorf("X-Project-Id = %q", got)
+	}
+	if got := r.Header.Get("X-Sdk-Date"); len(got) != len("20060102T150405Z") {
+		t.Errorf("X-Sdk-Date = %q", got)
+	}
+	if ua := r.Header.Get("User-Agent"); !strings.Contains(ua, "pooltasks") {
+		t.Errorf("User-Agent = %q, want it to name pooltasks", ua)
+	}
+	for k := range r.Header {
+		if strings.Contains(k, "_") {
+			t.Errorf("internal header %q reached the wire", k)
+		}
+	}
+	if got := c.ProjectID(); got != testProject {
+		t.Errorf("ProjectID() = %q", got)
+	}
+}
+
+func TestListTasksDecodes(t *testing.T) {
+	body := `{"total_count": 57, "script_execution_tasks": [
+	  {"id": "t1", "desktop_pool_id": "p1", "desktop_pool_name": "finance", "scripts": [{"id": "s1", "name": "clean"}, {"id": "s2", "name": "<!channel>"}],
+	   "start_time": "2026-11-27T08:00:00Z", "end_time": "2026-11-27T08:05:30Z", "status": "FAILED", "success_num": 8, "failed_num": 2, "skip_num": 1},
+	  {"id": "t2", "desktop_pool_id": "p2", "command_content": "Get-Service", "command_type": "POWERSHELL",
+	   "start_time": "2026-11-27T09:00:00Z", "status": "PAUSED"}
+	]}`
+	srv, _ := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, body)
+	})
+	c := newClient(t, srv.URL, nil)
+	got, err := c.ListTasks(context.Background(), ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := TaskPage{Total: 57, Tasks: []Task{
+		{ID: "t1", PoolID: "p1", PoolName: "finance", Scripts: []Script{{"s1", "clean"}, {"s2", "<!channel>"}},
+			Start: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 27, 8, 5, 30, 0, time.UTC),
+			Status: StatusFailed, SuccessNum: 8, FailedNum: 2, SkipNum: 1},
+		{ID: "t2", PoolID: "p2", CommandContent: "Get-Service", CommandType: "POWERSHELL",
+			Start: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC), Status: "PAUSED"},
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("page (-want +got):\n%s", diff)
+	}
+}
+
+// pagingServer serves n tasks honouring offset and limit.
+func pagingServer(n int) func(w http.ResponseWriter, r *http.Request, _ int) {
+	return func(w http.ResponseWriter, r *http.Request, _ int) {
+		q := r.URL.Query()
+		off, _ := strconv.Atoi(q.Get("offset"))
+		lim, err := strconv.Atoi(q.Get("limit"))
+		if err != nil {
+			lim = 10
+		}
+		var tasks []map[string]any
+		for i := off; i < n && i < off+lim; i++ {
+			tasks = append(tasks, map[string]any{"id": fmt.Sprintf("task-%03d", i), "status": "FINISH"})
+		}
+		writeJSON(w, 200, map[string]any{"script_execution_tasks": tasks, "total_count": n})
+	}
+}
+
+func TestListAllTasksPages(t *testing.T) {
+	tests := []struct {
+		name      string
+		offset    int
+		max       int
+		wantTasks int
+		wantCalls int
+	}{
+		{"all 250 in 3 calls", 0, 1000, 250, 3},
+		{"unbounded", 0, 0, 250, 3},
+		{"bounded by max", 0, 120, 120, 2},
+		{"from an offset", 40, 1000, 210, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, rec := newServer(t, pagingServer(250))
+			c := newClient(t, srv.URL, nil)
+			got, err := c.ListAllTasks(context.Background(), ListOptions{Status: FilterFailed, Offset: tt.offset}, tt.max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Tasks) != tt.wantTasks || got.Total != 250 {
+				t.Errorf("got %d tasks, total %d; want %d, 250", len(got.Tasks), got.Total, tt.wantTasks)
+			}
+			if n := rec.count(); n != tt.wantCalls {
+				t.Errorf("%d calls, want %d", n, tt.wantCalls)
+			}
+			for i, r := range rec.reqs {
+				q := r.URL.Query()
+				if q.Get("limit") != "100" || q.Get("status") != "FAILED" {
+					t.Errorf("call %d: query %v, want limit=100 and the filters", i, q)
+				}
+			}
+			if len(got.Tasks) > 0 && got.Tasks[0].ID != fmt.Sprintf("task-%03d", tt.offset) {
+				t.Errorf("first task %s", got.Tasks[0].ID)
+			}
+		})
+	}
+}
+
+func TestThrottledThenOK(t *testing.T) {
+	srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n == 1 {
+			writeError(w, 429, "APIGW.0308", "The throttling threshold has been reached: policy user over ratelimit", "")
+			return
+		}
+		okTasks(w, r, n)
+	})
+	obs := &countingObserver{}
+	const base = 10 * time.Millisecond
+	c := newClient(t, srv.URL, func(c *Config) { c.BackoffBase = base; c.Observer = obs })
+	ctx, calls := CountCalls(context.Background())
+	if _, err := c.ListTasks(ctx, ListOptions{}); err != nil {
+		t.Fatalf("ListTasks: %v", err)
+	}
+	if n := rec.count(); n != 2 {
+		t.Fatalf("%d requests, want 2", n)
+	}
+	if gap := rec.times[1].Sub(rec.times[0]); gap < 4*base {
+		t.Errorf("retried after %v, want a backoff of at least %v", gap, 4*base)
+	}
+	if got := calls(); got != 2 {
+		t.Errorf("CountCalls = %d, want 2", got)
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if diff := cmp.Diff([]int{429, 200}, obs.statuses); diff != "" {
+		t.Errorf("observed statuses (-want +got):\n%s", diff)
+	}
+}
+
+func TestServerErrorsRetriedThenGiveUp(t *testing.T) {
+	srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("X-Request-Id", "req-"+strconv.Itoa(n))
+		writeError(w, 503, "WKS.0500", "service busy", "")
+	})
+	c := newClient(t, srv.URL, func(c *Config) { c.MaxAttempts = 3 })
+	_, err := c.ListTasks(context.Background(), ListOptions{})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 503 || ae.RequestID != "req-3" {
+		t.Fatalf("err = %v, want the last 503 as *APIError", err)
+	}
+	if n := rec.count(); n != 3 {
+		t.Errorf("%d requests, want 3 (MaxAttempts)", n)
+	}
+}
+
+func TestMaxRetryTimeBoundsRetries(t *testing.T) {
+	srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Retry-After", "30")
+		writeError(w, 429, "APIGW.0308", "throttled", "")
+	})
+	c := newClient(t, srv.URL, func(c *Config) { c.MaxRetryTime = time.Second })
+	start := time.Now()
+	_, err := c.ListTasks(context.Background(), ListOptions{})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.RetryAfter != 30*time.Second || !IsThrottled(err) {
+		t.Fatalf("err = %v, want a 429 *APIError with RetryAfter 30s", err)
+	}
+	if n := rec.count(); n != 1 {
+		t.Errorf("%d requests, want 1: a Retry-After beyond MaxRetryTime ends the call", n)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("took %v, want an immediate answer", d)
+	}
+}
+
+func TestClientErrorsAreTriedOnce(t *testing.T) {
+	for _, status := range []int{400, 401, 403, 404} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				writeError(w, status, "WKS.0001", "nope", "")
+			})
+			c := newClient(t, srv.URL, nil)
+			_, err := c.ListTasks(context.Background(), ListOptions{})
+			var ae *APIError
+			if !errors.As(err, &ae) || ae.Status != status {
+				t.Fatalf("err = %v, want *APIError %d", err, status)
+			}
+			if IsRetryable(err) {
+				t.Error("IsRetryable = true")
+			}
+			if n := rec.count(); n != 1 {
+				t.Errorf("%d requests, want 1", n)
+			}
+		})
+	}
+}
+
+func TestGatewayAuthErrorIsSummarised(t *testing.T) {
+	echo := "Incorrect IAM authentication information: verify aksk signature fail, Access=" + testAK +
+		", canonicalRequest: GET\n/v2/" + testProject + "/desktop-pools/\n\nhost:example\nx-sdk-date:20261127T090000Z"
+	for _, code := range []string{"APIGW.0301", "APIG.0301", "APIGW.0303"} {
+		t.Run(code, func(t *testing.T) {
+			srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				w.Header().Set("X-Request-Id", "rid-401")
+				writeError(w, 401, code, echo, echo)
+			})
+			c := newClient(t, srv.URL, nil)
+			_, err := c.ListTasks(context.Background(), ListOptions{})
+			var ae *APIError
+			if !errors.As(err, &ae) {
+				t.Fatalf("err = %v, want *APIError", err)
+			}
+			want := &APIError{Status: 401, Code: code, Message: GatewayAuthMessage, RequestID: "rid-401"}
+			if diff := cmp.Diff(want, ae); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+			for _, leak := range []string{testAK, "canonical", "x-sdk-date"} {
+				if strings.Contains(err.Error(), leak) {
+					t.Errorf("error %q echoes %q", err, leak)
+				}
+			}
+			if n := rec.count(); n != 1 {
+				t.Errorf("%d requests, want 1", n)
+			}
+		})
+	}
+}
+
+func TestAPIErrorCarriesDetailAndRequestID(t *testing.T) {
+	srv, _ := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("X-Request-Id", "0b4e7a7f")
+		writeError(w, 400, "WKS.0001", "Invalid parameter", "limit must be between 0 and 100")
+	})
+	c := newClient(t, srv.URL, nil)
+	_, err := c.ListTasks(context.Background(), ListOptions{Limit: 101})
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("err = %v, want *APIError", err)
+	}
+	want := &APIError{Status: 400, Code: "WKS.0001", Message: "Invalid parameter", Detail: "limit must be between 0 and 100", RequestID: "0b4e7a7f"}
+	if diff := cmp.Diff(want, ae); diff != "" {
+		t.Errorf("error (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(err.Error(), "0b4e7a7f") || !strings.HasPrefix(err.Error(), "listing tasks: ") {
+		t.Errorf("message %q, want context and the request id", err)
+	}
+}
+
+func TestNonJSONErrorBody(t *testing.T) {
+	srv, _ := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.WriteHeader(502)
+		fmt.Fprint(w, "<html>bad gateway</html>")
+	})
+	c := newClient(t, srv.URL, func(c *Config) { c.MaxAttempts = 1 })
+	_, err := c.ListTasks(context.Background(), ListOptions{})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 502 || ae.Message != "Bad Gateway" || ae.Detail != "<html>bad gateway</html>" {
+		t.Fatalf("err = %#v", ae)
+	}
+}
+
+func TestUndecodableAnswer(t *testing.T) {
+	srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"script_execution_tasks": "oops"}`)
+	})
+	c := newClient(t, srv.URL, nil)
+	_, err := c.ListTasks(context.Background(), ListOptions{})
+	if err == nil || !strings.Contains(err.Error(), "decoding the answer") {
+		t.Fatalf("err = %v, want a decoding error", err)
+	}
+	var ae *APIError
+	if errors.As(err, &ae) || IsRetryable(err) {
+		t.Errorf("err = %v: want neither an APIError nor retryable", err)
+	}
+	if n := rec.count(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+// hangingServer answers nothing until the client goes away; it reports
+// arrivals and departures.
+func hangingServer(t *testing.T) (url string, arrived, left chan struct{}, rec *wire) {
+	arrived, left = make(chan struct{}, 100), make(chan struct{}, 100)
+	release := make(chan struct{})
+	srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		arrived <- struct{}{}
+		select {
+		case <-r.Context().Done():
+			left <- struct{}{}
+		case <-release:
+		}
+	})
+	t.Cleanup(func() { close(release) }) // runs before srv.Close
+	return srv.URL, arrived, left, rec
+}
+
+func recvWithin(t *testing.T, ch chan struct{}, d time.Duration, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(d):
+		t.Fatalf("no %s within %v", what, d)
+	}
+}
+
+func TestCancelWhileServerHangs(t *testing.T) {
+	u, arrived, left, _ := hangingServer(t)
+	c := newClient(t, u, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		err error
+		at  time.Time
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, err := c.ListTasks(ctx, ListOptions{})
+		done <- result{err, time.Now()}
+	}()
+	recvWithin(t, arrived, 5*time.Second, "request at the server")
+	cancelled := time.Now()
+	cancel()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("ListTasks did not return after cancel")
+	}
+	if d := r.at.Sub(cancelled); d > 100*time.Millisecond {
+		t.Errorf("returned %v after cancel, want within 100ms", d)
+	}
+	if r.err != context.Canceled {
+		t.Errorf("err = %v, want ctx.Err() (context.Canceled)", r.err)
+	}
+	// The connection is closed too: nothing keeps waiting on the server.
+	recvWithin(t, left, 2*time.Second, "request cancelled at the server")
+}
+
+func TestDeadlineWhileServerHangs(t *testing.T) {
+	u, _, left, _ := hangingServer(t)
+	c := newClient(t, u, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.ListTasks(ctx, ListOptions{})
+	if d := time.Since(start); d > 150*time.Millisecond {
+		t.Errorf("returned after %v, want about 50ms", d)
+	}
+	if err != context.DeadlineExceeded {
+		t.Errorf("err = %v, want context.DeadlineExceeded", err)
+	}
+	recvWithin(t, left, 2*time.Second, "request cancelled at the server")
+}
+
+func TestAttemptTimeoutIsRetried(t *testing.T) {
+	u, _, _, rec := hangingServer(t)
+	c := newClient(t, u, func(c *Config) { c.Timeout = 50 * time.Millisecond; c.MaxAttempts = 2 })
+	_, err := c.ListTasks(context.Background(), ListOptions{})
+	if !errors.Is(err, context.DeadlineExceeded) || !IsRetryable(err) {
+		t.Fatalf("err = %v, want a retryable timeout", err)
+	}
+	if n := rec.count(); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+func TestConcurrentIdenticalCallsShareOne(t *testing.T) {
+	const callers = 50
+	obs := &countingObserver{}
+	release := make(chan struct{})
+	srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		<-release
+		pagingServer(3)(w, r, n)
+	})
+	c := newClient(t, srv.URL, func(c *Config) { c.Observer = obs })
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	results := make(chan TaskPage, callers)
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := c.ListTasks(context.Background(), ListOptions{PoolID: "p1", Limit: 10})
+			errs <- err
+			results <- p
+		}()
+	}
+	waitFor(t, "all callers to join", 5*time.Second, func() bool { return obs.coalesced.Load() == callers-1 })
+	close(release)
+	wg.Wait()
+	close(errs)
+	close(results)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p := range results {
+		if len(p.Tasks) != 3 {
+			t.Fatalf("a caller got %d tasks, want 3", len(p.Tasks))
+		}
+	}
+	if n := rec.count(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestCoalescedCallOutlivesOneCaller(t *testing.T) {
+	obs := &countingObserver{}
+	release := make(chan struct{})
+	srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		<-release
+		pagingServer(1)(w, r, n)
+	})
+	c := newClient(t, srv.URL, func(c *Config) { c.Observer = obs })
+	first, cancelFirst := context.WithCancel(context.Background())
+	firstDone := make(chan error, 1)
+	go func() { _, err := c.ListTasks(first, ListOptions{}); firstDone <- err }()
+	waitFor(t, "the request", 5*time.Second, func() bool { return rec.count() == 1 })
+	secondDone := make(chan error, 1)
+	go func() { _, err := c.ListTasks(context.Background(), ListOptions{}); secondDone <- err }()
+	waitFor(t, "the second caller to join", 5*time.Second, func() bool { return obs.coalesced.Load() == 1 })
+
+	cancelFirst()
+	if err := <-firstDone; err != context.Canceled {
+		t.Errorf("first caller: %v, want context.Canceled", err)
+	}
+	close(release)
+	if err := <-secondDone; err != nil {
+		t.Errorf("second caller: %v, want the shared answer", err)
+	}
+	if n := rec.count(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestCache(t *testing.T) {
+	srv, rec := newServer(t, pagingServer(5))
+	obs := &countingObserver{}
+	c := newClient(t, srv.URL, func(c *Config) { c.CacheTTL = 10 * time.Second; c.Observer = obs })
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+
+	ctx, calls := CountCalls(context.Background())
+	p1, err := c.ListTasks(ctx, ListOptions{Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1.Tasks[0].ID = "mutated by a caller"
+	p2, err := c.ListTasks(ctx, ListOptions{Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.count() != 1 || obs.hits.Load() != 1 || calls() != 1 {
+		t.Errorf("requests %d, cache hits %d, counted calls %d; want 1, 1, 1", rec.count(), obs.hits.Load(), calls())
+	}
+	if p2.Tasks[0].ID != "task-000" {
+		t.Errorf("cached answer changed by a caller: %q", p2.Tasks[0].ID)
+	}
+	if _, err := c.ListTasks(ctx, ListOptions{Limit: 4}); err != nil || rec.count() != 2 {
+		t.Errorf("another query: err %v, requests %d, want 2", err, rec.count())
+	}
+	now = now.Add(11 * time.Second)
+	if _, err := c.ListTasks(ctx, ListOptions{Limit: 5}); err != nil || rec.count() != 3 {
+		t.Errorf("after the TTL: err %v, requests %d, want 3", err, rec.count())
+	}
+}
+
+func TestNoCacheByDefault(t *testing.T) {
+	srv, rec := newServer(t, okTasks)
+	c := newClient(t, srv.URL, nil)
+	for range 2 {
+		if _, err := c.ListTasks(context.Background(), ListOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := rec.count(); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+func TestErrorsAreNotCached(t *testing.T) {
+	srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n == 1 {
+			writeError(w, 400, "WKS.0001", "bad", "")
+			return
+		}
+		okTasks(w, r, n)
+	})
+	c := newClient(t, srv.URL, func(c *Config) { c.CacheTTL = time.Minute })
+	if _, err := c.ListTasks(context.Background(), ListOptions{}); err == nil {
+		t.Fatal("first call: want an error")
+	}
+	if _, err := c.ListTasks(context.Background(), ListOptions{}); err != nil {
+		t.Fatalf("second call: %v", err)
+	}
+	if n := rec.count(); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+func TestBurstStaysWithinTheTokenBucket(t *testing.T) {
+	const (
+		calls = 40
+		rps   = 50.0
+		burst = 5
+	)
+	srv, rec := newServer(t, okTasks)
+	obs := &countingObserver{}
+	c := newClient(t, srv.URL, func(c *Config) { c.RateLimit = rps; c.Burst = burst; c.Observer = obs })
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Distinct offsets: nothing is coalesced.
+			if _, err := c.ListTasks(context.Background(), ListOptions{Offset: i}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := rec.count(); n != calls {
+		t.Fatalf("%d requests, want %d", n, calls)
+	}
+	times := append([]time.Time(nil), rec.times...)
+	for i := range times {
+		for j := i + 1; j < len(times); j++ {
+			if times[j].Before(times[i]) {
+				times[i], times[j] = times[j], times[i]
+			}
+		}
+	}
+	t0 := times[0]
+	for i, at := range times {
+		// One request of slack for the time between the limiter and the
+		// server's clock reading.
+		allowed := burst + rps*at.Sub(t0).Seconds() + 1
+		if float64(i+1) > allowed {
+			t.Errorf("%d requests by %v, want at most %.1f", i+1, at.Sub(t0), allowed)
+		}
+	}
+	if span, min := times[len(times)-1].Sub(t0), time.Duration(float64(calls-burst-1)/rps*float64(time.Second)); span < min {
+		t.Errorf("40 calls took %v, want at least %v", span, min)
+	}
+	obs.mu.Lock()
+	if obs.waits != calls {
+		t.Errorf("%d rate limit waits observed, want %d", obs.waits, calls)
+	}
+	obs.mu.Unlock()
+}
+
+func TestRateLimitWaitRespectsContext(t *testing.T) {
+	srv, rec := newServer(t, okTasks)
+	c := newClient(t, srv.URL, func(c *Config) { c.RateLimit = 0.1; c.Burst = 1 })
+	if _, err := c.ListTasks(context.Background(), ListOptions{Offset: 1}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.ListTasks(ctx, ListOptions{Offset: 2})
+	if err != context.DeadlineExceeded || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("err %v after %v, want context.DeadlineExceeded promptly", err, time.Since(start))
+	}
+	if n := rec.count(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestRecordsAndPools(t *testing.T) {
+	srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/script-execution-records"):
+			writeJSON(w, 200, map[string]any{"count": 12, "script_records": []map[string]any{{
+				"id": "r1", "script_id": "s1", "script_name": "clean", "script_task_id": "t1", "resource_id": "d1",
+				"resource_name": "desk-01", "resource_type": "DESKTOP", "start_time": "2026-11-27T08:00:00Z",
+				"end_time": "2026-11-27T08:01:00Z", "status": "FAILED", "result_code": "1", "reason": "exit 1"}}})
+		case strings.HasSuffix(r.URL.Path, "/script-execution-records/r1"):
+			writeJSON(w, 200, map[string]any{"id": "r1", "script_task_id": "t1", "resource_name": "desk-01",
+				"status": "FAILED", "output": "disk full\n", "start_time": "2026-11-27T08:00:00Z"})
+		case strings.HasSuffix(r.URL.Path, "/desktop-pools"):
+			writeJSON(w, 200, map[string]any{"total_count": 1, "desktop_pools": []map[string]any{{
+				"id": "p1", "name": "finance", "type": "DYNAMIC", "status": "STEADY", "desktop_count": 40}}})
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	c := newClient(t, srv.URL, nil)
+	ctx := context.Background()
+
+	rp, err := c.ListRecords(ctx, RecordOptions{TaskID: "t1", Status: "FAILED", Offset: 10, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantQ := url.Values{"script_task_id": {"t1"}, "status": {"FAILED"}, "offset": {"10"}, "limit": {"50"}}
+	if diff := cmp.Diff(wantQ, rec.last().URL.Query()); diff != "" {
+		t.Errorf("records query (-want +got):\n%s", diff)
+	}
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 27, h, m, 0, 0, time.UTC) }
+	wantR := RecordPage{Total: 12, Records: []Record{{ID: "r1", TaskID: "t1", ScriptID: "s1", ScriptName: "clean",
+		DesktopID: "d1", DesktopName: "desk-01", ResourceType: "DESKTOP", Start: at(8, 0), End: at(8, 1),
+		Status: "FAILED", ResultCode: "1", Reason: "exit 1"}}}
+	if diff := cmp.Diff(wantR, rp); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+
+	r, err := c.GetRecord(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Record{ID: "r1", TaskID: "t1", DesktopName: "desk-01", Status: "FAILED", Output: "disk full\n", Start: at(8, 0)}); !cmp.Equal(want, r) {
+		t.Errorf("record (-want +got):\n%s", cmp.Diff(want, r))
+	}
+
+	pp, err := c.ListPools(ctx, PoolOptions{Name: "fin", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(url.Values{"name": {"fin"}, "limit": {"1000"}}, rec.last().URL.Query()); diff != "" {
+		t.Errorf("pools query (-want +got):\n%s", diff)
+	}
+	wantP := PoolPage{Total: 1, Pools: []Pool{{ID: "p1", Name: "finance", Type: "DYNAMIC", Status: "STEADY", DesktopCount: 40}}}
+	if diff := cmp.Diff(wantP, pp); diff != "" {
+		t.Errorf("pools (-want +got):\n%s", diff)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"nothing", Config{AK: "a", SK: "b"}, "region or an endpoint"},
+		{"endpoint without project", Config{Endpoint: "http://127.0.0.1:1", AK: "a", SK: "b"}, "project id"},
+		{"unknown region", Config{Region: "mars-north-1", ProjectID: "p", AK: "a", SK: "b"}, "unknown region"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+	c, err := New(Config{Region: "ap-southeast-1", ProjectID: "p", AK: "a", SK: "b"})
+	if err != nil {
+		t.Fatalf("known region: %v", err)
+	}
+	if c.ProjectID() != "p" {
+		t.Errorf("ProjectID = %q", c.ProjectID())
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"3", 3 * time.Second},
+		{"-1", 0},
+		{"soon", 0},
+		{now.Add(5 * time.Second).Format(http.TimeFormat), 5 * time.Second},
+		{now.Add(-5 * time.Second).Format(http.TimeFormat), 0},
+	}
+	for _, tt := range tests {
+		if got := parseRetryAfter(tt.in, now); got != tt.want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	c := &Client{cfg: withDefaults(Config{})}
+	throttled := &APIError{Status: 429, Code: "APIGW.0308"}
+	for range 100 {
+		if d := c.backoff(1, throttled); d < 2*time.Second || d > 5*time.Second {
+			t.Fatalf("429 backoff %v, want 2–5 s", d)
+		}
+		if d := c.backoff(3, &APIError{Status: 500}); d < time.Second || d > 2*time.Second {
+			t.Fatalf("third 5xx backoff %v, want 1–2 s", d)
+		}
+		if d := c.backoff(40, &APIError{Status: 500}); d > 8*time.Second || d <= 0 {
+			t.Fatalf("capped backoff %v", d)
+		}
+	}
+	if d := c.backoff(1, &APIError{Status: 429, RetryAfter: 7 * time.Second}); d != 7*time.Second {
+		t.Errorf("backoff with Retry-After = %v, want 7s", d)
+	}
+}
+
+func TestIsRetryable(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{context.Canceled, false},
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), true},
+		{&APIError{Status: 429}, true},
+		{&APIError{Status: 400, Code: "APIG.0308"}, true},
+		{&APIError{Status: 500}, true},
+		{&APIError{Status: 503}, true},
+		{&APIError{Status: 400}, false},
+		{&APIError{Status: 401}, false},
+		{&APIError{Status: 403}, false},
+		{&APIError{Status: 404}, false},
+		{errors.New("something else"), false},
+	}
+	for _, tt := range tests {
+		if got := IsRetryable(tt.err); got != tt.want {
+			t.Errorf("IsRetryable(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package workspace
+
+import (
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdktime"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2/model"
+)
+
+// The layouts a task time is read with; the API documents the first. A time
+// in none of them is left zero rather than failing the whole page.
+var timeLayouts = []string{WireTime, time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05"}
+
+func parseTime(p *string) time.Time {
+	if p == nil || *p == "" {
+		return time.Time{}
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.ParseInLocation(l, *p, time.UTC); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+func sdkTime(p *sdktime.SdkTime) time.Time {
+	if p == nil {
+		return time.Time{}
+	}
+	t := time.Time(*p)
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func num(p *int32) int {
+	if p == nil {
+		return 0
+	}
+	return int(*p)
+}
+
+func taskPage(r *model.ShowDesktopPoolsScriptExecTasksResponse) TaskPage {
+	p := TaskPage{Total: num(r.TotalCount)}
+	if r.ScriptExecutionTasks == nil {
+		return p
+	}
+	p.Tasks = make([]Task, 0, len(*r.ScriptExecutionTasks))
+	for _, t := range *r.ScriptExecutionTasks {
+		p.Tasks = append(p.Tasks, task(t))
+	}
+	return p
+}
+
+func task(t model.ScriptExecutionTask) Task {
+	out := Task{
+		ID:             str(t.Id),
+		PoolID:         str(t.DesktopPoolId),
+		PoolName:       str(t.DesktopPoolName),
+		CommandContent: str(t.CommandContent),
+		CommandType:    str(t.CommandType),
+		Start:          parseTime(t.StartTime),
+		End:            parseTime(t.EndTime),
+		SuccessNum:     num(t.SuccessNum),
+		FailedNum:      num(t.FailedNum),
+		SkipNum:        num(t.SkipNum),
+	}
+	if t.Status != nil {
+		// Value() keeps values the SDK's enum does not list.
+		out.Status = TaskStatus(t.Status.Value())
+	}
+	if t.Scripts != nil {
+		out.Scripts = make([]Script, 0, len(*t.Scripts))
+		for _, s := range *t.Scripts {
+			out.Scripts = append(out.Scripts, Script{ID: str(s.Id), Name: str(s.Name)})
+		}
+	}
+	return out
+}
+
+func recordPage(r *model.ListScriptRecordsResponse) RecordPage {
+	p := RecordPage{Total: num(r.Count)}
+	if r.ScriptRecords == nil {
+		return p
+	}
+	p.Records = make([]Record, 0, len(*r.ScriptRecords))
+	for _, s := range *r.ScriptRecords {
+		p.Records = append(p.Records, Record{
+			ID:           str(s.Id),
+			TaskID:       str(s.ScriptTaskId),
+			ScriptID:     str(s.ScriptId),
+			ScriptName:   str(s.ScriptName),
+			DesktopID:    str(s.ResourceId),
+			DesktopName:  str(s.ResourceName),
+			ResourceType: str(s.ResourceType),
+			Start:        sdkTime(s.StartTime),
+			End:          sdkTime(s.EndTime),
+			Status:       str(s.Status),
+			ResultCode:   str(s.ResultCode),
+			Reason:       str(s.Reason),
+		})
+	}
+	return p
+}
+
+func recordDetail(s *model.ShowScriptRecordDetailResponse) Record {
+	return Record{
+		ID:           str(s.Id),
+		TaskID:       str(s.ScriptTaskId),
+		ScriptID:     str(s.ScriptId),
+		ScriptName:   str(s.ScriptName),
+		DesktopID:    str(s.ResourceId),
+		DesktopName:  str(s.ResourceName),
+		ResourceType: str(s.ResourceType),
+		Start:        sdkTime(s.StartTime),
+		End:          sdkTime(s.EndTime),
+		Status:       str(s.Status),
+		ResultCode:   str(s.ResultCode),
+		Reason:       str(s.Reason),
+		Output:       str(s.Output),
+	}
+}
+
+func poolPage(r *model.ListDesktopPoolsResponse) PoolPage {
+	p := PoolPage{Total: num(r.TotalCount)}
+	if r.DesktopPools == nil {
+		return p
+	}
+	p.Pools = make([]Pool, 0, len(*r.DesktopPools))
+	for _, d := range *r.DesktopPools {
+		p.Pools = append(p.Pools, Pool{
+			ID:           str(d.Id),
+			Name:         str(d.Name),
+			Type:         str(d.Type),
+			Status:       str(d.Status),
+			DesktopCount: num(d.DesktopCount),
+		})
+	}
+	return p
+}
