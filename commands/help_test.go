@@ -1,0 +1,113 @@
+package commands
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestHelpMentionsEveryKeyAndVerb(t *testing.T) {
+	h := Help()
+	for _, k := range keys {
+		for _, name := range append([]string{k.name}, k.aliases...) {
+			if !strings.Contains(h, name) {
+				t.Errorf("Help() does not mention key %s", name)
+			}
+		}
+	}
+	for _, v := range verbs {
+		if !strings.Contains(h, "\n  "+string(v.verb)) {
+			t.Errorf("Help() does not list verb %s", v.verb)
+		}
+	}
+	if strings.ContainsAny(h, "<>&") {
+		t.Errorf("Help() holds < > or &, which Slack mrkdwn would read as markup")
+	}
+}
+
+// Every example in the help must be a command Parse accepts, so the help
+// cannot drift from the parser.
+func TestHelpExamplesParse(t *testing.T) {
+	n := 0
+	for _, line := range strings.Split(Help(), "\n") {
+		ex, ok := strings.CutPrefix(strings.TrimSpace(line), "/pooltasks ")
+		if !ok || strings.HasPrefix(ex, "[") {
+			continue
+		}
+		n++
+		if _, err := Parse(ex, now); err != nil {
+			t.Errorf("help example %q: %v", ex, err)
+		}
+	}
+	for _, k := range keys {
+		for _, ex := range k.examples {
+			n++
+			if _, err := Parse(ex, now); err != nil {
+				t.Errorf("example of %s %q: %v", k.name, ex, err)
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("found %d examples, want at least 20", n)
+	}
+}
+
+func TestHelpTopic(t *testing.T) {
+	tests := []struct {
+		topic string
+		ok    bool
+		want  []string
+	}{
+		{"status", true, []string{"status=STATUS", "SUCCESS, FAILED, RUNNING or WAITING", "FINISH"}},
+		{"FROM", true, []string{"since=TIME", "also written: from, start", "execute_time_start", "since=2h"}},
+		{"until", true, []string{"end of that day"}},
+		{"desktop_pool_id", true, []string{"pool=POOL", "desktop_pool_id"}},
+		{"digest", true, []string{"digest", "keys: pool, script, name, type, since, until"}},
+		{"show", true, []string{"show TASK_ID"}},
+		{"share", true, []string{"channel"}},
+		{"stauts", false, nil},
+		{"", false, nil},
+	}
+	for _, tt := range tests {
+		got, ok := HelpTopic(tt.topic)
+		if ok != tt.ok {
+			t.Errorf("HelpTopic(%q) ok = %v, want %v", tt.topic, ok, tt.ok)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("HelpTopic(%q) = %q, want it to contain %q", tt.topic, got, w)
+			}
+		}
+		if strings.ContainsAny(got, "<>&") {
+			t.Errorf("HelpTopic(%q) holds < > or &", tt.topic)
+		}
+	}
+}
+
+// Every topic Parse accepts after help has a HelpTopic text.
+func TestHelpTopicForEveryTopic(t *testing.T) {
+	for _, w := range topicNames() {
+		c, err := Parse("help "+w, now)
+		if err != nil {
+			t.Fatalf("Parse(help %s): %v", w, err)
+		}
+		if _, ok := HelpTopic(c.Topic); !ok {
+			t.Errorf("help %s gives topic %q, which HelpTopic does not know", w, c.Topic)
+		}
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	tests := []struct {
+		w, want string
+	}{
+		{"stauts", "status"}, {"STATSU", "status"}, {"limt", "limit"}, {"paeg", "page"},
+		{"scirpt", "script"}, {"pool_di", "pool_id"}, {"untill", "until"}, {"xyzzy", ""},
+		{strings.Repeat("a", 100), ""},
+	}
+	for _, tt := range tests {
+		got, _ := suggest(tt.w, keyNames())
+		if got != tt.want {
+			t.Errorf("suggest(%q) = %q, want %q", tt.w, got, tt.want)
+		}
+	}
+}

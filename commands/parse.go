@@ -1,0 +1,494 @@
+package commands
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// Command is one parsed command.
+type Command struct {
+	Verb Verb
+	// Query holds the filters, ready for the Workspace client. Offset is
+	// derived from Page and Limit; Limit is 1..100 (default 10) for every
+	// verb. Start and End are UTC, truncated to the second. PoolID holds the
+	// pool= value as given: an id or a pool name, which the bot resolves.
+	// For failed, Status is FAILED and Start defaults to 24h before End (or
+	// now); for digest, Start has the same default. For show and watch,
+	// TaskIDs holds TaskID, so the query fetches exactly that task.
+	Query  workspace.ListOptions
+	Page   int    // 1-based, default 1
+	TaskID string // the task of show and watch
+	Share  bool   // post the answer in the channel
+	Topic  string // help KEY or VERB: the canonical key name or verb; "" for general help
+}
+
+// Problem is one mistake in a command.
+type Problem struct {
+	Key     string // the canonical key name, or the key as written when unknown; "" for a word
+	Value   string // the value or word at fault, as written
+	Message string // a full sentence a person can act on
+}
+
+// InputError is the error Parse returns for user mistakes; it lists every
+// problem found. Answer it to the person; it is not an internal error.
+type InputError struct {
+	Problems []Problem
+}
+
+// Error returns all problems, one per line.
+func (e *InputError) Error() string {
+	var b strings.Builder
+	for i, p := range e.Problems {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(p.Message)
+	}
+	return b.String()
+}
+
+// longText is the length in bytes below which the canonical form of a
+// command provably stays within MaxTextLen characters, so Parse need not
+// render it to check.
+const longText = 200
+
+// Parse reads the words of a command (without "/pooltasks" or the bot's
+// mention) as of now. Empty text asks for help. Every mistake found is
+// reported in one *InputError; any other error is never returned.
+//
+// Relative times count back from now; dates are UTC days. As since a date
+// (also today, yesterday) is its midnight; as until it is its last second,
+// 23:59:59, so until=2026-11-27 includes that whole day.
+func Parse(text string, now time.Time) (Command, error) {
+	now = now.UTC().Truncate(time.Second)
+	if !utf8.ValidString(text) {
+		return Command{}, &InputError{Problems: []Problem{{Message: "the command is not valid UTF-8 text; type it again"}}}
+	}
+	if len(text) > MaxTextLen {
+		if n := utf8.RuneCountInString(text); n > MaxTextLen {
+			return Command{}, &InputError{Problems: []Problem{{
+				Message: fmt.Sprintf("the command is %d characters long; the limit is %d — narrow it down or split it", n, MaxTextLen),
+			}}}
+		}
+	}
+	p := parser{now: now}
+	p.parse(decode(text))
+	if len(p.problems) == 0 && len(text) > longText {
+		// Relative times and defaults grow when written out; a canonical
+		// form Parse would refuse could not be carried by a button.
+		if n := utf8.RuneCountInString(p.c.Canonical()); n > MaxTextLen {
+			p.add("", "", fmt.Sprintf("the command is %d characters long once written out in full; the limit is %d — narrow it down or split it", n, MaxTextLen))
+		}
+	}
+	if len(p.problems) > 0 {
+		return Command{}, &InputError{Problems: p.problems}
+	}
+	return p.c, nil
+}
+
+// parser holds the state of one Parse.
+type parser struct {
+	now      time.Time
+	c        Command
+	row      *verbInfo
+	seen     [numKeys]string // the token that gave each key, for "given twice"
+	since    time.Time
+	until    time.Time
+	limit    int
+	page     int
+	problems []Problem
+}
+
+func (p *parser) add(key, value, msg string) {
+	p.problems = append(p.problems, Problem{Key: key, Value: value, Message: msg})
+}
+
+func (p *parser) parse(text string) {
+	t, i, ok := nextToken(text, 0)
+	if !ok {
+		p.c = Command{Verb: VerbHelp}
+		p.finish()
+		return
+	}
+	p.c.Verb = VerbList
+	if !t.hasEq && t.closed {
+		if v, isVerb := lookupVerb(t.value); isVerb {
+			p.c.Verb = v
+			t, i, ok = nextToken(text, i)
+		} else if !equalFoldASCII(t.value, "share") {
+			if _, isKey := lookupKey(t.value); !isKey {
+				// A misspelt verb: report it, and when it was meant to be
+				// show or watch, take its TASK_ID with it.
+				next, j, more := nextToken(text, i)
+				if p.unknownVerb(t.value) && more && !next.hasEq && next.closed {
+					i = j
+				}
+				t, i, ok = nextToken(text, i)
+			}
+		}
+	}
+	p.row = verbRow(p.c.Verb)
+	for ; ok; t, i, ok = nextToken(text, i) {
+		if !t.closed {
+			p.add("", t.raw, fmt.Sprintf("%s has a quote that is not closed; add the closing \"", t.raw))
+			continue
+		}
+		if t.hasEq {
+			p.keyValue(t)
+			continue
+		}
+		if next, j, more := nextToken(text, i); more && !next.hasEq && next.closed && !equalFoldASCII(next.value, "share") {
+			if id, isKey := lookupKey(t.value); isKey && p.row.keys&(1<<id) != 0 {
+				// "status failed": the = was forgotten.
+				p.add(keys[id].name, next.value, fmt.Sprintf("%q needs = before its value: write %s=%s", t.value, t.value, next.raw))
+				i = j
+				continue
+			}
+		}
+		p.word(t)
+	}
+	p.finish()
+}
+
+// unknownVerb reports a first word that is no verb, and whether it is
+// probably show or watch.
+func (p *parser) unknownVerb(w string) (takesID bool) {
+	if s, ok := suggest(w, verbNames()); ok {
+		p.add("", w, fmt.Sprintf("unknown verb %q — did you mean %s?", w, s))
+		return s == string(VerbShow) || s == string(VerbWatch)
+	}
+	if s, ok := suggest(w, wordNames()); ok {
+		p.suggestWord(w, s)
+		return false
+	}
+	if looksLikeID(w) {
+		p.add("", w, fmt.Sprintf("%q is not a verb or a key=value filter; to see one task write show %s", w, w))
+		return false
+	}
+	p.add("", w, fmt.Sprintf("unknown verb %q; use %s, or filters like status=FAILED", w, allVerbs))
+	return false
+}
+
+// word handles a word without '='.
+func (p *parser) word(t token) {
+	w := t.value
+	switch {
+	case p.c.Verb == VerbHelp && p.c.Topic == "":
+		if topic, ok := topicName(w); ok {
+			p.c.Topic = topic
+			return
+		}
+		if s, ok := suggest(w, topicNames()); ok {
+			p.add("", w, fmt.Sprintf("there is no help on %q — did you mean help %s?", w, s))
+		} else {
+			p.add("", w, fmt.Sprintf("there is no help on %q; ask about a key (%s) or a verb (%s)", w, allKeysPhrase, allVerbs))
+		}
+		p.c.Topic = "-"
+		return
+	case equalFoldASCII(w, "share"):
+		if !p.row.share {
+			p.add("", w, fmt.Sprintf("%s cannot be shared; its answer goes only to you", p.c.Verb))
+			return
+		}
+		p.c.Share = true
+		return
+	case (p.c.Verb == VerbShow || p.c.Verb == VerbWatch) && p.c.TaskID == "":
+		if msg := checkID(w); msg != "" {
+			p.add("", w, msg)
+			p.c.TaskID = "-" // given, though bad: no "needs a TASK_ID" as well
+			return
+		}
+		p.c.TaskID = w
+		return
+	}
+	switch p.c.Verb {
+	case VerbShow, VerbWatch:
+		p.add("", w, fmt.Sprintf("stray word %q: %s takes one TASK_ID (and share)", w, p.c.Verb))
+		return
+	case VerbHelp:
+		p.add("", w, fmt.Sprintf("stray word %q: help takes one KEY or VERB", w))
+		return
+	case VerbDoctor:
+		p.add("", w, fmt.Sprintf("stray word %q: doctor takes no arguments", w))
+		return
+	}
+	if v, ok := lookupVerb(w); ok {
+		p.add("", w, fmt.Sprintf("the verb %s must come first: %s ...", v, v))
+		return
+	}
+	if id, ok := lookupKey(w); ok {
+		p.add(keys[id].name, "", fmt.Sprintf("%q needs a value: write %s=%s", w, w, keys[id].value))
+		return
+	}
+	if s, ok := suggest(w, wordNames()); ok {
+		p.suggestWord(w, s)
+		return
+	}
+	if looksLikeID(w) && p.c.Verb == VerbList {
+		p.add("", w, fmt.Sprintf("stray word %q: to see one task write show %s, or filter with task=%s", w, w, w))
+		return
+	}
+	p.add("", w, fmt.Sprintf("stray word %q: write filters as key=value, e.g. status=FAILED (see help)", w))
+}
+
+// suggestWord reports an unknown word w that is probably s, a key or share.
+func (p *parser) suggestWord(w, s string) {
+	if s == "share" {
+		p.add("", w, fmt.Sprintf("unknown word %q — did you mean share?", w))
+		return
+	}
+	id, _ := lookupKey(s)
+	p.add("", w, fmt.Sprintf("unknown word %q — did you mean %s=%s?", w, s, keys[id].value))
+}
+
+// keyValue handles key=value.
+func (p *parser) keyValue(t token) {
+	id, ok := lookupKey(t.key)
+	if !ok {
+		switch {
+		case t.key == "":
+			p.add("", t.raw, fmt.Sprintf("%s has no key before =; write key=value, e.g. status=FAILED", t.raw))
+		default:
+			if s, ok := suggest(t.key, keyNames()); ok {
+				p.add(t.key, t.value, fmt.Sprintf("unknown key %q — did you mean %s?", t.key, s))
+			} else {
+				p.add(t.key, t.value, fmt.Sprintf("unknown key %q; use %s", t.key, allKeysPhrase))
+			}
+		}
+		return
+	}
+	k := &keys[id]
+	if p.row.keys&(1<<id) == 0 {
+		switch p.c.Verb {
+		case VerbShow, VerbWatch:
+			p.add(k.name, t.value, fmt.Sprintf("%s takes only a TASK_ID (and share); remove %s", p.c.Verb, t.raw))
+		case VerbHelp:
+			p.add(k.name, t.value, fmt.Sprintf("help takes a KEY or VERB, not filters; for help on %s write help %s", k.name, k.name))
+		case VerbDoctor:
+			p.add(k.name, t.value, fmt.Sprintf("doctor takes no arguments; remove %s", t.raw))
+		default:
+			p.add(k.name, t.value, fmt.Sprintf("%s does not take %s; remove %s", p.c.Verb, k.name, t.raw))
+		}
+		return
+	}
+	if prev := p.seen[id]; prev != "" {
+		p.add(k.name, t.value, fmt.Sprintf("%s is given twice (%s and %s); give it once", k.name, prev, t.raw))
+		return
+	}
+	p.seen[id] = t.raw
+	v := strings.TrimSpace(t.value)
+	if v == "" {
+		p.add(k.name, t.value, fmt.Sprintf("%s needs a value, e.g. %s", k.name, k.examples[0]))
+		return
+	}
+	switch id {
+	case keyPool, keyScript, keyName:
+		if hasControl(v) {
+			p.add(k.name, t.value, fmt.Sprintf("%s %q contains control characters; type the value again", k.name, v))
+			return
+		}
+		switch id {
+		case keyPool:
+			p.c.Query.PoolID = v
+		case keyScript:
+			p.c.Query.ScriptID = v
+		case keyName:
+			p.c.Query.ScriptName = v
+		}
+	case keyStatus:
+		s, ok := parseStatus(v)
+		if !ok {
+			p.add(k.name, t.value, fmt.Sprintf("status %q is not valid; use %s", v, statusHelp))
+			return
+		}
+		p.c.Query.Status = s
+	case keyType:
+		switch {
+		case equalFoldASCII(v, "script"):
+			p.c.Query.TaskType = workspace.TaskTypeScript
+		case equalFoldASCII(v, "command"):
+			p.c.Query.TaskType = workspace.TaskTypeCommand
+		default:
+			p.add(k.name, t.value, fmt.Sprintf("type %q is not valid; use SCRIPT or COMMAND", v))
+		}
+	case keySince, keyUntil:
+		tm, msg := parseTime(v, p.now, id == keyUntil)
+		if tm.IsZero() {
+			if msg == "" {
+				msg = "is not a time; use " + timeHelp
+			}
+			p.add(k.name, t.value, fmt.Sprintf("%s %q %s", k.name, v, msg))
+			return
+		}
+		if id == keySince {
+			p.since = tm
+		} else {
+			p.until = tm
+		}
+	case keyTask:
+		p.tasks(v)
+	case keyLimit:
+		n, ok := parseInt(v)
+		if !ok || n < 1 || n > MaxLimit {
+			p.add(k.name, t.value, fmt.Sprintf("limit %q is not valid; use a number from 1 to %d", v, MaxLimit))
+			return
+		}
+		p.limit = n
+	case keyPage:
+		n, ok := parseInt(v)
+		if !ok || n < 1 || n > MaxPage {
+			p.add(k.name, t.value, fmt.Sprintf("page %q is not valid; use a number from 1 to %d", v, MaxPage))
+			return
+		}
+		p.page = n
+	}
+}
+
+// tasks reads a comma-separated list of task ids. Empty items (a trailing
+// comma) are skipped and repeats dropped.
+func (p *parser) tasks(v string) {
+	var ids []string
+	bad := false
+	for item := range strings.SplitSeq(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if msg := checkID(item); msg != "" {
+			p.add(keys[keyTask].name, item, msg)
+			bad = true
+			continue
+		}
+		dup := false
+		for _, id := range ids {
+			if id == item {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			ids = append(ids, item)
+		}
+	}
+	switch {
+	case bad:
+	case len(ids) == 0:
+		p.add(keys[keyTask].name, v, "task needs at least one task id, e.g. "+keys[keyTask].examples[0])
+	case len(ids) > MaxTaskIDs:
+		p.add(keys[keyTask].name, "", fmt.Sprintf("task has %d ids; give at most %d", len(ids), MaxTaskIDs))
+	default:
+		p.c.Query.TaskIDs = ids
+	}
+}
+
+// finish applies the defaults and the checks that involve several keys.
+func (p *parser) finish() {
+	c := &p.c
+	c.Page, c.Query.Limit = 1, DefaultLimit
+	if p.page > 0 {
+		c.Page = p.page
+	}
+	if p.limit > 0 {
+		c.Query.Limit = p.limit
+	}
+	c.Query.Offset = (c.Page - 1) * c.Query.Limit
+	switch c.Verb {
+	case VerbShow, VerbWatch:
+		if c.TaskID == "" {
+			p.add("", "", fmt.Sprintf("%s needs a TASK_ID: %s TASK_ID (the id is in every list)", c.Verb, c.Verb))
+		} else {
+			c.Query.TaskIDs = []string{c.TaskID}
+		}
+	case VerbFailed:
+		if s := c.Query.Status; s != "" && s != workspace.FilterFailed {
+			p.add(keys[keyStatus].name, string(s), fmt.Sprintf("failed lists FAILED tasks only; to list %s tasks write list status=%s", s, s))
+		}
+		c.Query.Status = workspace.FilterFailed
+	}
+	c.Query.Start, c.Query.End = p.since, p.until
+	if p.since.IsZero() && (c.Verb == VerbFailed || c.Verb == VerbDigest) {
+		base := p.now
+		if !p.until.IsZero() && p.until.Before(p.now) {
+			base = p.until
+		}
+		c.Query.Start = base.Add(-24 * time.Hour)
+		if c.Query.Start.Before(minTime) {
+			c.Query.Start = minTime
+		}
+	}
+	if !p.since.IsZero() {
+		if p.since.After(p.now) {
+			p.add(keys[keySince].name, p.seen[keySince], fmt.Sprintf("since %s is in the future (it is %s now)", formatDescribe(p.since), formatDescribe(p.now)))
+		}
+		if !p.until.IsZero() && p.since.After(p.until) {
+			p.add(keys[keySince].name, p.seen[keySince], fmt.Sprintf("since %s is after until %s; swap them or widen the window", formatDescribe(p.since), formatDescribe(p.until)))
+		}
+	}
+}
+
+func parseStatus(v string) (workspace.StatusFilter, bool) {
+	for _, s := range statusWords {
+		if equalFoldASCII(v, s.word) {
+			return s.filter, true
+		}
+	}
+	return "", false
+}
+
+var statusWords = []struct {
+	word   string
+	filter workspace.StatusFilter
+}{
+	{"failed", workspace.FilterFailed}, {"fail", workspace.FilterFailed}, {"error", workspace.FilterFailed},
+	{"success", workspace.FilterSuccess}, {"ok", workspace.FilterSuccess},
+	{"running", workspace.FilterRunning},
+	{"waiting", workspace.FilterWaiting}, {"pending", workspace.FilterWaiting}, {"queued", workspace.FilterWaiting},
+}
+
+// parseInt reads a plain decimal number of at most 9 digits.
+func parseInt(v string) (int, bool) {
+	if len(v) == 0 || len(v) > 9 {
+		return 0, false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil
+}
+
+// checkID explains why id is not a task id, or returns "".
+func checkID(id string) string {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return fmt.Sprintf("task id %q has characters other than letters, digits, - and _; copy it from a list", id)
+		}
+	}
+	if len(id) > 64 {
+		return fmt.Sprintf("task id %q is %d characters long; task ids have at most 64", id[:16]+"...", len(id))
+	}
+	return ""
+}
+
+// looksLikeID reports whether a stray word is probably a pasted task id.
+func looksLikeID(w string) bool {
+	return len(w) >= 8 && checkID(w) == "" && strings.ContainsAny(w, "0123456789")
+}
+
+func hasControl(v string) bool {
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,218 @@
+package commands
+
+// Verb is what a command asks for.
+type Verb string
+
+// The verbs of the command language.
+const (
+	VerbList   Verb = "list"   // tasks matching the filters; the default
+	VerbFailed Verb = "failed" // list with status=FAILED, since=24h unless given
+	VerbShow   Verb = "show"   // one task in full: show TASK_ID
+	VerbWatch  Verb = "watch"  // a live message until the task ends: watch TASK_ID
+	VerbDigest Verb = "digest" // a failure digest now, since=24h unless given
+	VerbHelp   Verb = "help"   // usage, or help KEY / help VERB
+	VerbDoctor Verb = "doctor" // admin-only diagnostics; takes no arguments
+)
+
+// Limits of the language.
+const (
+	MaxTextLen   = 1000  // characters of command text
+	MaxTaskIDs   = 50    // ids in one task= value
+	DefaultLimit = 10    // page size when limit= is not given
+	MaxLimit     = 100   // largest page size the API accepts
+	MaxPage      = 10000 // largest page number, which keeps offsets sane
+)
+
+// keyID names a filter key; the order is the canonical order of keys.
+type keyID int
+
+const (
+	keyPool keyID = iota
+	keyScript
+	keyName
+	keyStatus
+	keyType
+	keySince
+	keyUntil
+	keyTask
+	keyLimit
+	keyPage
+	numKeys
+)
+
+// keyInfo is one row of the key table, which drives the parser, the
+// suggestions for misspelt keys, Help and HelpTopic.
+type keyInfo struct {
+	name     string   // canonical spelling
+	aliases  []string // other accepted spellings
+	api      string   // the API query parameter it fills
+	value    string   // placeholder in usage lines
+	help     string   // what it does and what it accepts
+	examples []string
+}
+
+var keys = [numKeys]keyInfo{
+	keyPool: {
+		name: "pool", aliases: []string{"pool_id", "desktop_pool_id"}, api: "desktop_pool_id",
+		value: "POOL",
+		help:  "the desktop pool, by id or by name (a name is looked up)",
+		examples: []string{
+			"pool=finance-win11",
+			`pool="Finance Win 11"`,
+		},
+	},
+	keyScript: {
+		name: "script", aliases: []string{"script_id"}, api: "script_id",
+		value:    "SCRIPT_ID",
+		help:     "tasks that ran this script id",
+		examples: []string{"script=3f2a9c1e-0b7d-4c8e-9f10-2a6b5c4d3e21"},
+	},
+	keyName: {
+		name: "name", aliases: []string{"script_name"}, api: "script_name",
+		value:    "SCRIPT_NAME",
+		help:     "tasks that ran a script of this name",
+		examples: []string{`name="rotate cert"`},
+	},
+	keyStatus: {
+		name: "status", api: "status",
+		value:    "STATUS",
+		help:     statusHelp,
+		examples: []string{"status=FAILED", "status=running"},
+	},
+	keyType: {
+		name: "type", aliases: []string{"task_type"}, api: "task_type",
+		value:    "TYPE",
+		help:     "SCRIPT or COMMAND (any case)",
+		examples: []string{"type=COMMAND"},
+	},
+	keySince: {
+		name: "since", aliases: []string{"from", "start"}, api: "execute_time_start",
+		value:    "TIME",
+		help:     "tasks started at or after this time; " + timeHelp + "; a date means its midnight UTC",
+		examples: []string{"since=2h", "since=yesterday", "since=2026-11-27T09:00:00Z", `since="2026-11-27 09:00"`},
+	},
+	keyUntil: {
+		name: "until", aliases: []string{"to", "end"}, api: "execute_time_end",
+		value:    "TIME",
+		help:     "tasks started at or before this time; the same forms as since, but a date (and today, yesterday) means the end of that day, 23:59:59 UTC",
+		examples: []string{"until=1h", "until=2026-11-27"},
+	},
+	keyTask: {
+		name: "task", aliases: []string{"task_id"}, api: "task_id",
+		value:    "ID,ID",
+		help:     "one or more task ids, comma separated (up to 50; letters, digits, - and _)",
+		examples: []string{"task=8d1c2b3a-1111-4a2b-9c3d-0e1f2a3b4c5d,9e2d3c4b-2222-4b3c-8d4e-1f2a3b4c5d6e"},
+	},
+	keyLimit: {
+		name: "limit", api: "limit",
+		value:    "N",
+		help:     "tasks per page, 1 to 100 (default 10)",
+		examples: []string{"limit=50"},
+	},
+	keyPage: {
+		name: "page", api: "offset",
+		value:    "N",
+		help:     "page number, from 1 (the offset is (page-1) times limit)",
+		examples: []string{"page=2"},
+	},
+}
+
+const (
+	statusHelp    = "SUCCESS, FAILED, RUNNING or WAITING (any case; also ok, fail, error, pending, queued)"
+	timeHelp      = "30m, 2h, 7d, 1w (that long ago), now, today, yesterday, a date 2026-11-27, 2026-11-27T09:00:00Z, 2026-11-27T10:00:00+01:00 or \"2026-11-27 09:00\" (UTC)"
+	shareHelp     = "post the answer in the channel for everyone instead of only to you"
+	allKeysPhrase = "pool, script, name, status, type, since, until, task, limit or page"
+	allVerbs      = "list, failed, show, watch, digest, help or doctor"
+)
+
+// verbInfo is one row of the verb table.
+type verbInfo struct {
+	verb     Verb
+	args     string // usage after the verb
+	help     string
+	keys     uint16 // bit set of the keys the verb takes
+	share    bool   // whether share is allowed
+	examples []string
+}
+
+const (
+	allKeys    = 1<<numKeys - 1
+	windowKeys = 1<<keyPool | 1<<keyScript | 1<<keyName | 1<<keyType | 1<<keySince | 1<<keyUntil
+)
+
+var verbs = []verbInfo{
+	{verb: VerbList, args: "[key=value ...]", keys: allKeys, share: true,
+		help:     "tasks matching the filters, newest first; the verb may be left out",
+		examples: []string{"list pool=finance-win11 status=running", "since=yesterday type=COMMAND limit=50"}},
+	{verb: VerbFailed, args: "[key=value ...]", keys: allKeys, share: true,
+		help:     "failed tasks: list with status=FAILED, and since=24h unless since is given",
+		examples: []string{"failed", "failed pool=finance-win11 since=2h limit=20"}},
+	{verb: VerbShow, args: "TASK_ID", share: true,
+		help:     "one task in full, with its failed desktops",
+		examples: []string{"show 8d1c2b3a-1111-4a2b-9c3d-0e1f2a3b4c5d"}},
+	{verb: VerbWatch, args: "TASK_ID", share: true,
+		help:     "a live message that updates until the task ends",
+		examples: []string{"watch 8d1c2b3a-1111-4a2b-9c3d-0e1f2a3b4c5d"}},
+	{verb: VerbDigest, args: "[pool= script= name= type= since= until=]", keys: windowKeys, share: true,
+		help:     "a failure digest for this channel now, since=24h unless since is given",
+		examples: []string{"digest", "digest pool=finance-win11 since=7d share"}},
+	{verb: VerbHelp, args: "[KEY or VERB]", share: true,
+		help:     "this usage, or the details of one key or verb",
+		examples: []string{"help", "help since"}},
+	{verb: VerbDoctor,
+		help:     "checks configuration, credentials and Slack access (admins only); takes no arguments",
+		examples: []string{"doctor"}},
+}
+
+// verbRow returns the table row of v, or nil.
+func verbRow(v Verb) *verbInfo {
+	for i := range verbs {
+		if verbs[i].verb == v {
+			return &verbs[i]
+		}
+	}
+	return nil
+}
+
+// lookupVerb finds a verb spelt in any case.
+func lookupVerb(w string) (Verb, bool) {
+	for i := range verbs {
+		if equalFoldASCII(w, string(verbs[i].verb)) {
+			return verbs[i].verb, true
+		}
+	}
+	return "", false
+}
+
+// lookupKey finds a key by its name or an alias, in any case.
+func lookupKey(k string) (keyID, bool) {
+	for id := range keys {
+		if equalFoldASCII(k, keys[id].name) {
+			return keyID(id), true
+		}
+		for _, a := range keys[id].aliases {
+			if equalFoldASCII(k, a) {
+				return keyID(id), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// equalFoldASCII is strings.EqualFold for a pattern that is lower-case ASCII;
+// it is cheaper and never matches the Kelvin sign to k.
+func equalFoldASCII(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
