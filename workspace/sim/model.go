@@ -1,0 +1,135 @@
+package sim
+
+import (
+	"time"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// Record statuses the simulator uses (the API does not document them).
+const (
+	recSuccess = "SUCCESS"
+	recFailed  = "FAILED"
+	recSkip    = "SKIP"
+	recRunning = "RUNNING"
+)
+
+// simTask is a task as the simulator keeps it. A fixed task (from PutTask)
+// is served as stored. A generated one is a plan: its records have start and
+// end times, and its status and counts follow from the records that have
+// ended by now.
+type simTask struct {
+	base      workspace.Task
+	fixed     bool
+	initUntil time.Time // generated: INIT before this time
+	recs      []*simRecord
+	doneAt    time.Time      // generated: when the last record ends
+	final     workspace.Task // generated: the view from doneAt on
+}
+
+// simRecord is one record of a task; rec holds its final state.
+type simRecord struct {
+	rec  workspace.Record
+	task *simTask
+}
+
+// seal computes the final view of a generated task.
+func (t *simTask) seal() {
+	for _, r := range t.recs {
+		if r.rec.End.After(t.doneAt) {
+			t.doneAt = r.rec.End
+		}
+	}
+	if t.initUntil.After(t.doneAt) {
+		t.doneAt = t.initUntil
+	}
+	t.final = t.compute(t.doneAt)
+}
+
+// view is the task as it is at now.
+func (t *simTask) view(now time.Time) workspace.Task {
+	if t.fixed {
+		return t.base
+	}
+	if !now.Before(t.doneAt) {
+		return t.final
+	}
+	return t.compute(now)
+}
+
+// compute derives status, counts and end time from the records. Counts are
+// per desktop: a desktop failed when one of its records failed, was skipped
+// when all were skipped, and succeeded otherwise.
+func (t *simTask) compute(now time.Time) workspace.Task {
+	v := t.base
+	v.Scripts = append([]workspace.Script(nil), t.base.Scripts...)
+	v.End = time.Time{}
+	v.SuccessNum, v.FailedNum, v.SkipNum = 0, 0, 0
+	if now.Before(t.initUntil) {
+		v.Status = workspace.StatusInit
+		return v
+	}
+	type desk struct{ pending, failed, skipped, total int }
+	desks := make(map[string]*desk)
+	var order []string
+	var end time.Time
+	pending := false
+	for _, r := range t.recs {
+		d := desks[r.rec.DesktopID]
+		if d == nil {
+			d = &desk{}
+			desks[r.rec.DesktopID] = d
+			order = append(order, r.rec.DesktopID)
+		}
+		d.total++
+		if now.Before(r.rec.End) {
+			d.pending++
+			pending = true
+			continue
+		}
+		if r.rec.End.After(end) {
+			end = r.rec.End
+		}
+		switch r.rec.Status {
+		case recFailed:
+			d.failed++
+		case recSkip:
+			d.skipped++
+		}
+	}
+	for _, id := range order {
+		d := desks[id]
+		switch {
+		case d.pending > 0:
+		case d.failed > 0:
+			v.FailedNum++
+		case d.skipped == d.total:
+			v.SkipNum++
+		default:
+			v.SuccessNum++
+		}
+	}
+	switch {
+	case pending:
+		v.Status = workspace.StatusRunning
+	case v.FailedNum > 0:
+		v.Status, v.End = workspace.StatusFailed, end
+	default:
+		v.Status, v.End = workspace.StatusFinish, end
+	}
+	return v
+}
+
+// view is the record as it is at now; ok is false while its desktop has
+// not started it.
+func (r *simRecord) view(now time.Time, fixed bool) (workspace.Record, bool) {
+	if fixed || !now.Before(r.rec.End) {
+		return r.rec, true
+	}
+	if now.Before(r.rec.Start) {
+		return workspace.Record{}, false
+	}
+	v := r.rec
+	v.End, v.Status, v.ResultCode, v.Reason, v.Output = time.Time{}, recRunning, "", "", ""
+	return v, true
+}
