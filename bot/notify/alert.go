@@ -1,0 +1,236 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// AlertConfig configures new-failure alerts (POOLTASKS_ALERT_*).
+type AlertConfig struct {
+	Channel string
+	Every   time.Duration // poll period; default one minute
+	Pools   []string      // limit to these pools; empty means all
+	// Horizon is how far back a poll looks (by task start) and how long
+	// alerted ids are remembered; default 24h.
+	Horizon time.Duration
+	// MaxKnown bounds the remembered ids; default 5000.
+	MaxKnown int
+}
+
+// stormSize is the most alerts one poll posts one by one; more become one
+// grouped message.
+const stormSize = 5
+
+// maxAlertTasks bounds the failed tasks one poll reads.
+const maxAlertTasks = 2000
+
+func (c AlertConfig) key() string {
+	return c.Channel + "|" + strings.Join(c.Pools, ",")
+}
+
+// Alerter posts each task that newly reached FAILED, once.
+type Alerter struct {
+	cfg    AlertConfig
+	lister Lister
+	poster Poster
+	store  *Store
+	clock  Clock
+	log    *slog.Logger
+}
+
+// NewAlerter returns an Alerter.
+func NewAlerter(cfg AlertConfig, lister Lister, poster Poster, store *Store, clock Clock, logger *slog.Logger) *Alerter {
+	if cfg.Every <= 0 {
+		cfg.Every = time.Minute
+	}
+	if cfg.Horizon <= 0 {
+		cfg.Horizon = DefaultAlertHorizon
+	}
+	if cfg.MaxKnown <= 0 {
+		cfg.MaxKnown = DefaultAlertMax
+	}
+	if clock == nil {
+		clock = RealClock
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Alerter{cfg: cfg, lister: lister, poster: poster, store: store, clock: clock, log: logger}
+}
+
+// Run polls every cfg.Every until ctx ends. The first poll without saved
+// state takes the tasks already failed as known and alerts none of them.
+func (a *Alerter) Run(ctx context.Context) error {
+	if a.cfg.Channel == "" || a.store == nil {
+		return errors.New("alerts: a channel and a store are required")
+	}
+	for {
+		if err := a.Poll(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			a.log.Error("polling for failed tasks", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.clock.After(a.cfg.Every):
+		}
+	}
+}
+
+// Poll looks once for newly failed tasks and alerts them. It is what Run
+// does every period.
+func (a *Alerter) Poll(ctx context.Context) error {
+	now := a.clock.Now()
+	since := now.Add(-a.cfg.Horizon)
+	failed, err := a.listFailed(ctx, since, now)
+	if err != nil {
+		return err
+	}
+	key := a.cfg.key()
+	known, primed := a.store.alertKnown(key)
+	if !primed {
+		ids := make(map[string]time.Time, len(failed))
+		for _, t := range failed {
+			ids[t.ID] = taskTime(t, now)
+		}
+		a.log.Info("alerts started; failures already there are taken as known", "known", len(ids))
+		return a.store.addAlertKnown(key, ids, since, a.cfg.MaxKnown)
+	}
+	var fresh []workspace.Task
+	for _, t := range failed {
+		if _, ok := known[t.ID]; !ok {
+			fresh = append(fresh, t)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	sort.SliceStable(fresh, func(i, j int) bool { return fresh[i].Start.Before(fresh[j].Start) })
+	remember := func(tasks []workspace.Task) error {
+		ids := make(map[string]time.Time, len(tasks))
+		for _, t := range tasks {
+			ids[t.ID] = taskTime(t, now)
+		}
+		return a.store.addAlertKnown(key, ids, since, a.cfg.MaxKnown)
+	}
+	msgs := 0
+	if len(fresh) > stormSize {
+		for _, m := range renderStorm(fresh) {
+			if _, err := a.poster.PostMessage(ctx, a.cfg.Channel, "", m.Text, m.Blocks); err != nil {
+				return fmt.Errorf("posting grouped alert: %w", err)
+			}
+			msgs++
+		}
+		if err := remember(fresh); err != nil {
+			return err
+		}
+	} else {
+		// Remember each task once its message went out, so a failure later
+		// in the poll neither loses nor repeats alerts.
+		for _, t := range fresh {
+			m := renderAlert(t)
+			if _, err := a.poster.PostMessage(ctx, a.cfg.Channel, "", m.Text, m.Blocks); err != nil {
+				return fmt.Errorf("posting alert: %w", err)
+			}
+			msgs++
+			if err := remember([]workspace.Task{t}); err != nil {
+				return err
+			}
+		}
+	}
+	a.log.Info("alerted failed tasks", "channel", a.cfg.Channel, "tasks", len(fresh), "messages", msgs)
+	return nil
+}
+
+// taskTime is the time an alerted id is remembered by: its start, which is
+// what the poll's window selects on.
+func taskTime(t workspace.Task, now time.Time) time.Time {
+	if t.Start.IsZero() {
+		return now
+	}
+	return t.Start
+}
+
+func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]workspace.Task, error) {
+	queries := []workspace.ListOptions{{Status: workspace.FilterFailed, Start: since}}
+	if len(a.cfg.Pools) > 0 {
+		queries = queries[:0]
+		for _, p := range a.cfg.Pools {
+			queries = append(queries, workspace.ListOptions{PoolID: p, Status: workspace.FilterFailed, Start: since})
+		}
+	}
+	var out []workspace.Task
+	seen := map[string]bool{}
+	for _, q := range queries {
+		tasks, _, err := listAll(ctx, a.lister, q, maxAlertTasks)
+		if err != nil {
+			return nil, fmt.Errorf("listing failed tasks: %w", err)
+		}
+		for _, t := range tasks {
+			if t.Status == workspace.StatusFailed && !seen[t.ID] {
+				seen[t.ID] = true
+				out = append(out, t)
+			}
+		}
+	}
+	return out, nil
+}
+
+func renderAlert(t workspace.Task) Message {
+	text := fmt.Sprintf("Task %s failed in %s", t.ID, poolLabel(t))
+	return Message{
+		Text:   escape(text),
+		Blocks: []slack.Block{taskSection(t)},
+	}
+}
+
+// renderStorm names every task of a storm, in as many messages as it takes.
+func renderStorm(tasks []workspace.Task) []Message {
+	var lines []string
+	for _, t := range tasks {
+		lines = append(lines, fmt.Sprintf("• `%s` in %s (%d failed desktops)", escape(t.ID), escape(cut(poolLabel(t), 60)), t.FailedNum))
+	}
+	// Pack lines into sections, sections into messages.
+	var sections []string
+	var cur strings.Builder
+	for _, l := range lines {
+		if cur.Len()+len(l)+1 > maxText-100 {
+			sections = append(sections, cur.String())
+			cur.Reset()
+		}
+		if cur.Len() > 0 {
+			cur.WriteByte('\n')
+		}
+		cur.WriteString(l)
+	}
+	sections = append(sections, cur.String())
+	const perMessage = maxBlocks - 3
+	var msgs []Message
+	for i := 0; i < len(sections); i += perMessage {
+		part := sections[i:min(i+perMessage, len(sections))]
+		title := fmt.Sprintf("%d tasks failed", len(tasks))
+		if len(sections) > perMessage {
+			title += fmt.Sprintf(" (part %d)", i/perMessage+1)
+		}
+		blocks := []slack.Block{header(title)}
+		for _, s := range part {
+			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(s), nil, nil))
+		}
+		if i == 0 {
+			blocks = append(blocks, contextBlock("`/pooltasks show TASK_ID` opens any of them."))
+		}
+		msgs = append(msgs, Message{Text: fmt.Sprintf("%d tasks failed", len(tasks)), Blocks: blocks})
+	}
+	return msgs
+}

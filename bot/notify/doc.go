@@ -1,0 +1,14 @@
+// Package notify posts what pooltasks says without being asked: scheduled
+// failure digests, alerts for newly failed tasks and live watches of one
+// task. It keeps what must survive a restart (digest watermarks, alerted
+// task ids, active watches) in a small JSON state file and paces its posts
+// to Slack's one message per second per channel.
+//
+// Wiring, in cmd/: open a Store on POOLTASKS_STATE_DIR, wrap the Slack
+// client with NewSlackPoster, build a Digester, an Alerter and a Watches
+// with the workspace client as Lister, and start their Run methods in the
+// one process that runs schedules (Watches.Run in every process that takes
+// watch commands). The bot core calls Watches.Start and Watches.Stop for
+// `/pooltasks watch` and the Stop button, and Digester.PostOnce for
+// `/pooltasks digest`.
+package notify

@@ -1,0 +1,336 @@
+// Package notifytest has fakes for testing notify and its callers: a
+// controllable clock, a Slack poster that records what it is sent and a
+// task lister that keeps tasks in memory and filters and pages like the API.
+package notifytest
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// Clock is a fake clock: time moves only by Advance or Set.
+type Clock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []waiter
+	changed chan struct{} // closed and replaced when waiters change
+}
+
+type waiter struct {
+	at time.Time
+	c  chan time.Time
+}
+
+// NewClock returns a clock showing t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t, changed: make(chan struct{})} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// After returns a channel that receives the time once the clock has been
+// moved d ahead.
+func (c *Clock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.waiters = append(c.waiters, waiter{at: c.now.Add(d), c: ch})
+	c.signalLocked()
+	return ch
+}
+
+func (c *Clock) signalLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// Advance moves the clock d ahead and fires the timers that are due.
+func (c *Clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+
+// Set moves the clock to t and fires the timers that are due.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if !w.at.After(t) {
+			w.c <- t
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	c.waiters = kept
+	c.signalLocked()
+}
+
+// Waiters returns how many timers are pending.
+func (c *Clock) Waiters() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiters)
+}
+
+// Next returns the time of the earliest pending timer.
+func (c *Clock) Next() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.waiters) == 0 {
+		return time.Time{}, false
+	}
+	next := c.waiters[0].at
+	for _, w := range c.waiters[1:] {
+		if w.at.Before(next) {
+			next = w.at
+		}
+	}
+	return next, true
+}
+
+// BlockUntil waits until at least n timers are pending, failing the test
+// after 10 s of real time.
+func (c *Clock) BlockUntil(t testing.TB, n int) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		k, ch := len(c.waiters), c.changed
+		c.mu.Unlock()
+		if k >= n {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("clock: %d timers pending after 10s, want %d", k, n)
+		}
+	}
+}
+
+// Post is a message a Poster received.
+type Post struct {
+	Channel  string
+	ThreadTS string // for posts: the thread; for updates: empty
+	TS       string // for posts: the ts given back; for updates: the ts updated
+	Text     string
+	Blocks   []slack.Block
+	Update   bool
+	At       time.Time // the Poster's clock when it was received
+}
+
+// Poster records posts and updates. Set Fail to make calls fail.
+type Poster struct {
+	Clock interface{ Now() time.Time } // optional: stamps At
+
+	mu      sync.Mutex
+	calls   []Post
+	seq     int
+	changed chan struct{}
+	// Fail, when set, is asked before each call; a non-nil error is returned.
+	Fail func(p Post) error
+}
+
+// NewPoster returns a recording poster stamping calls with clock (may be nil).
+func NewPoster(clock interface{ Now() time.Time }) *Poster {
+	return &Poster{Clock: clock, changed: make(chan struct{})}
+}
+
+func (p *Poster) record(c Post) (Post, error) {
+	if p.Clock != nil {
+		c.At = p.Clock.Now()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.changed == nil {
+		p.changed = make(chan struct{})
+	}
+	if p.Fail != nil {
+		if err := p.Fail(c); err != nil {
+			return c, err
+		}
+	}
+	if !c.Update {
+		p.seq++
+		c.TS = fmt.Sprintf("1700000000.%06d", p.seq)
+	}
+	p.calls = append(p.calls, c)
+	close(p.changed)
+	p.changed = make(chan struct{})
+	return c, nil
+}
+
+// PostMessage records a post and returns a new ts.
+func (p *Poster) PostMessage(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (string, error) {
+	c, err := p.record(Post{Channel: channel, ThreadTS: threadTS, Text: text, Blocks: blocks})
+	return c.TS, err
+}
+
+// UpdateMessage records an update.
+func (p *Poster) UpdateMessage(ctx context.Context, channel, ts, text string, blocks []slack.Block) error {
+	_, err := p.record(Post{Channel: channel, TS: ts, Text: text, Blocks: blocks, Update: true})
+	return err
+}
+
+// Calls returns every call so far, in order.
+func (p *Poster) Calls() []Post {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Post(nil), p.calls...)
+}
+
+// Posts returns the posts (not the updates) so far.
+func (p *Poster) Posts() []Post {
+	var out []Post
+	for _, c := range p.Calls() {
+		if !c.Update {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// WaitCalls waits until at least n calls were recorded, failing the test
+// after 10 s of real time, and returns them.
+func (p *Poster) WaitCalls(t testing.TB, n int) []Post {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		p.mu.Lock()
+		if p.changed == nil {
+			p.changed = make(chan struct{})
+		}
+		k, ch := len(p.calls), p.changed
+		p.mu.Unlock()
+		if k >= n {
+			return p.Calls()
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("poster: %d calls after 10s, want %d", k, n)
+		}
+	}
+}
+
+// Lister keeps tasks in memory and answers ListTasks like the API: the
+// filters, offset/limit (default 10, at most 100) and the total.
+type Lister struct {
+	mu    sync.Mutex
+	tasks map[string]workspace.Task
+	calls []workspace.ListOptions
+	// Err, when set, is returned by every call.
+	Err error
+}
+
+// NewLister returns a lister holding tasks.
+func NewLister(tasks ...workspace.Task) *Lister {
+	l := &Lister{tasks: map[string]workspace.Task{}}
+	l.Put(tasks...)
+	return l
+}
+
+// Put adds or replaces tasks.
+func (l *Lister) Put(tasks ...workspace.Task) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, t := range tasks {
+		l.tasks[t.ID] = t
+	}
+}
+
+// Calls returns the options of every ListTasks call so far.
+func (l *Lister) Calls() []workspace.ListOptions {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]workspace.ListOptions(nil), l.calls...)
+}
+
+// ListTasks answers like GET …/script-execution-tasks/detail, newest first.
+func (l *Lister) ListTasks(ctx context.Context, o workspace.ListOptions) (workspace.TaskPage, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls = append(l.calls, o)
+	if l.Err != nil {
+		return workspace.TaskPage{}, l.Err
+	}
+	if o.Limit < 0 || o.Limit > 100 {
+		return workspace.TaskPage{}, &workspace.APIError{Status: 400, Code: "WKS.0001", Message: "invalid limit"}
+	}
+	ids := map[string]bool{}
+	for _, id := range o.TaskIDs {
+		ids[id] = true
+	}
+	var match []workspace.Task
+	for _, t := range l.tasks {
+		switch {
+		case o.PoolID != "" && t.PoolID != o.PoolID,
+			!o.Status.Matches(t.Status),
+			o.TaskType == workspace.TaskTypeScript && len(t.Scripts) == 0,
+			o.TaskType == workspace.TaskTypeCommand && len(t.Scripts) > 0,
+			!o.Start.IsZero() && t.Start.Before(o.Start),
+			!o.End.IsZero() && t.Start.After(o.End),
+			len(ids) > 0 && !ids[t.ID]:
+			continue
+		}
+		match = append(match, t)
+	}
+	sort.Slice(match, func(i, j int) bool {
+		if !match[i].Start.Equal(match[j].Start) {
+			return match[i].Start.After(match[j].Start)
+		}
+		return match[i].ID < match[j].ID
+	})
+	limit := o.Limit
+	if limit == 0 {
+		limit = 10
+	}
+	page := workspace.TaskPage{Total: len(match)}
+	if o.Offset < len(match) {
+		page.Tasks = match[o.Offset:min(o.Offset+limit, len(match))]
+	}
+	return page, nil
+}
+
+// Changed returns a channel closed at the next change of the pending timers.
+func (c *Clock) Changed() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
+}
+
+// Changed returns a channel closed at the next recorded call.
+func (p *Poster) Changed() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.changed == nil {
+		p.changed = make(chan struct{})
+	}
+	return p.changed
+}
+
+// FireNext moves the clock to its earliest pending timer and returns how
+// many timers fired (0 when none was pending).
+func (c *Clock) FireNext() int {
+	next, ok := c.Next()
+	if !ok {
+		return 0
+	}
+	before := c.Waiters()
+	c.Set(next)
+	return before - c.Waiters()
+}

@@ -1,0 +1,170 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+)
+
+// drive fires the fake clock's timers one time at a time, waiting after
+// each for the posts it released, until want calls reached the recorder.
+// Every call must be released by a timer and make one call.
+func drive(t *testing.T, clock *notifytest.Clock, rec *notifytest.Poster, want int) {
+	t.Helper()
+	for n := len(rec.Calls()); n < want; n = len(rec.Calls()) {
+		clock.BlockUntil(t, 1)
+		rec.WaitCalls(t, n+clock.FireNext())
+	}
+}
+
+func TestPacedPosterOneMessagePerSecondPerChannel(t *testing.T) {
+	start := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	clock := notifytest.NewClock(start)
+	rec := notifytest.NewPoster(clock)
+	p := NewPacedPoster(rec, clock)
+
+	var wg sync.WaitGroup
+	post := func(channel, thread string, i int) {
+		defer wg.Done()
+		if _, err := p.PostMessage(context.Background(), channel, thread, fmt.Sprint(i), nil); err != nil {
+			t.Error(err)
+		}
+	}
+	for i := range 5 {
+		wg.Add(2)
+		go post("C1", "", i)
+		go post("C1", "1.1", i) // thread replies pace with their channel
+	}
+	wg.Add(2)
+	go post("C2", "", 0)
+	go post("C2", "", 1)
+	// Updates are not paced.
+	if err := p.UpdateMessage(context.Background(), "C1", "1.1", "u", nil); err != nil {
+		t.Fatal(err)
+	}
+	// Every post has its slot (the first of each channel goes at once)
+	// before time moves.
+	clock.BlockUntil(t, 10)
+	rec.WaitCalls(t, 3)
+	drive(t, clock, rec, 13)
+	wg.Wait()
+
+	last := map[string]time.Time{}
+	count := map[string]int{}
+	for _, c := range rec.Calls() {
+		if c.Update {
+			if !c.At.Equal(start) {
+				t.Errorf("update waited until %v", c.At)
+			}
+			continue
+		}
+		count[c.Channel]++
+		if prev, ok := last[c.Channel]; ok && c.At.Sub(prev) < time.Second {
+			t.Errorf("posts to %s %v apart, want at least 1s", c.Channel, c.At.Sub(prev))
+		}
+		last[c.Channel] = c.At
+	}
+	if count["C1"] != 10 || count["C2"] != 2 {
+		t.Errorf("posts per channel = %v", count)
+	}
+	// No idle gaps: 10 posts in C1 take 9 s, and C2 is not held up by C1.
+	if got := last["C1"].Sub(start); got != 9*time.Second {
+		t.Errorf("last C1 post at +%v, want +9s", got)
+	}
+	if got := last["C2"].Sub(start); got != time.Second {
+		t.Errorf("last C2 post at +%v, want +1s", got)
+	}
+}
+
+func TestPacedPosterHonoursRetryAfter(t *testing.T) {
+	start := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	clock := notifytest.NewClock(start)
+	rec := notifytest.NewPoster(clock)
+	var mu sync.Mutex
+	refused := 0
+	rec.Fail = func(p notifytest.Post) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if refused < 1 {
+			refused++
+			return &slack.RateLimitedError{RetryAfter: 7 * time.Second}
+		}
+		return nil
+	}
+	p := NewPacedPoster(rec, clock)
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.PostMessage(context.Background(), "C1", "", "x", nil)
+		done <- err
+	}()
+	drive(t, clock, rec, 1)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Calls()[0].At.Sub(start); got != 7*time.Second {
+		t.Errorf("retried at +%v, want +7s", got)
+	}
+	// The channel's next post waits its second after the retry.
+	go func() {
+		_, err := p.PostMessage(context.Background(), "C1", "", "y", nil)
+		done <- err
+	}()
+	drive(t, clock, rec, 2)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.Calls()[1].At.Sub(start); got != 8*time.Second {
+		t.Errorf("next post at +%v, want +8s", got)
+	}
+}
+
+func TestPacedPosterGivesUpAfterRetriesAndOnCancel(t *testing.T) {
+	clock := notifytest.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+	rec := notifytest.NewPoster(clock)
+	rec.Fail = func(notifytest.Post) error { return &slack.RateLimitedError{RetryAfter: time.Second} }
+	p := NewPacedPoster(rec, clock)
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.PostMessage(context.Background(), "C1", "", "x", nil)
+		done <- err
+	}()
+	var err error
+	for waiting := true; waiting; {
+		timers := clock.Changed()
+		if next, ok := clock.Next(); ok {
+			clock.Set(next)
+			continue
+		}
+		select {
+		case err = <-done:
+			waiting = false
+		case <-timers:
+		case <-time.After(10 * time.Second):
+			t.Fatal("post did not give up")
+		}
+	}
+	var rl *slack.RateLimitedError
+	if !errors.As(err, &rl) {
+		t.Errorf("err = %v, want the rate-limit error after the last retry", err)
+	}
+
+	// A post waiting for its slot returns when its ctx ends.
+	rec.Fail = nil
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, err := p.PostMessage(ctx, "C1", "", "x", nil)
+		done <- err
+	}()
+	clock.BlockUntil(t, 1)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}

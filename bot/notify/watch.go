@@ -1,0 +1,358 @@
+package notify
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// WatchConfig configures live watches (POOLTASKS_WATCH_*).
+type WatchConfig struct {
+	Every     time.Duration // update period; default 15s
+	Max       time.Duration // longest watch; default 2h
+	MaxActive int           // watches at once; default 20
+}
+
+// WatchRequest is a `/pooltasks watch TASK_ID` to start.
+type WatchRequest struct {
+	TaskID   string
+	Channel  string
+	ThreadTS string // post the watch in this thread; empty for the channel
+	UserID   string // who asked: mentioned when the task ends
+}
+
+// Errors of Watches that the bot shows to the user (test with errors.Is).
+var (
+	ErrTooManyWatches = errors.New("too many watches are running; stop one or try again later")
+	ErrTaskNotFound   = errors.New("no task with that id")
+	ErrWatchNotFound  = errors.New("that watch is no longer running")
+	ErrWatchesClosed  = errors.New("watches are shutting down")
+)
+
+// Watches follows tasks live: one message per watch, updated until the task
+// ends. Its loops run in the background, owned by Watches; Run resumes the
+// watches saved before a restart and stops every loop when its ctx ends.
+type Watches struct {
+	cfg    WatchConfig
+	lister Lister
+	poster Poster
+	store  *Store
+	clock  Clock
+	log    *slog.Logger
+
+	base   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	active map[string]*watch
+	closed bool
+}
+
+type watch struct {
+	state  WatchState
+	stop   chan string // receives the user who pressed Stop
+	cancel context.CancelFunc
+}
+
+// NewWatches returns a Watches. store may be nil (watches then do not
+// survive a restart).
+func NewWatches(cfg WatchConfig, lister Lister, poster Poster, store *Store, clock Clock, logger *slog.Logger) *Watches {
+	if cfg.Every <= 0 {
+		cfg.Every = 15 * time.Second
+	}
+	if cfg.Max <= 0 {
+		cfg.Max = 2 * time.Hour
+	}
+	if cfg.MaxActive <= 0 {
+		cfg.MaxActive = 20
+	}
+	if clock == nil {
+		clock = RealClock
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	base, cancel := context.WithCancel(context.Background())
+	return &Watches{cfg: cfg, lister: lister, poster: poster, store: store, clock: clock, log: logger,
+		base: base, cancel: cancel, active: map[string]*watch{}}
+}
+
+// Active returns how many watches are running.
+func (w *Watches) Active() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.active)
+}
+
+// Start posts the watch message for req and follows the task in the
+// background. It returns the watch id (the Stop button's value), or
+// ErrTooManyWatches, ErrTaskNotFound, ErrWatchesClosed or an API error. A
+// task that already ended gets one message with its final status.
+func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
+	w.mu.Lock()
+	switch {
+	case w.closed:
+		w.mu.Unlock()
+		return "", ErrWatchesClosed
+	case len(w.active) >= w.cfg.MaxActive:
+		w.mu.Unlock()
+		return "", ErrTooManyWatches
+	}
+	id := newWatchID()
+	// Hold the slot while the first call and post are made.
+	w.active[id] = &watch{}
+	w.mu.Unlock()
+	release := func() {
+		w.mu.Lock()
+		delete(w.active, id)
+		w.mu.Unlock()
+	}
+
+	task, err := w.get(ctx, req.TaskID)
+	if err != nil {
+		release()
+		return "", err
+	}
+	now := w.clock.Now()
+	st := WatchState{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID, Started: now}
+	if task.Status.Ended() {
+		release()
+		m := renderWatch(st, task, now, watchEnded, "")
+		m.Text = fmt.Sprintf("<@%s> %s", req.UserID, m.Text)
+		_, err := w.poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
+		return id, err
+	}
+	m := renderWatch(st, task, now, watchRunning, "")
+	ts, err := w.poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
+	if err != nil {
+		release()
+		return "", err
+	}
+	st.MessageTS = ts
+	if w.store != nil {
+		if err := w.store.PutWatch(st); err != nil {
+			w.log.Error("saving watch", "err", err)
+		}
+	}
+	w.mu.Lock()
+	if w.closed { // Run ended while we posted: the saved watch resumes later
+		delete(w.active, id)
+		w.mu.Unlock()
+		return id, nil
+	}
+	w.launchLocked(st)
+	w.mu.Unlock()
+	w.log.Info("watch started", "watch", id, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
+	return id, nil
+}
+
+// launchLocked starts the loop of a watch; w.mu is held.
+func (w *Watches) launchLocked(st WatchState) {
+	ctx, cancel := context.WithCancel(w.base)
+	wt := &watch{state: st, stop: make(chan string, 1), cancel: cancel}
+	w.active[st.ID] = wt
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer cancel()
+		w.loop(ctx, wt)
+	}()
+}
+
+// Stop ends a watch at the Stop button, pressed by userID: a final update
+// says who stopped it.
+func (w *Watches) Stop(watchID, userID string) error {
+	w.mu.Lock()
+	wt, ok := w.active[watchID]
+	w.mu.Unlock()
+	if !ok || wt.stop == nil {
+		return ErrWatchNotFound
+	}
+	select {
+	case wt.stop <- userID:
+	default: // already stopping
+	}
+	return nil
+}
+
+// Run resumes the watches saved in the Store, then waits for ctx to end and
+// stops every loop; saved watches stay saved and resume at the next Run.
+func (w *Watches) Run(ctx context.Context) error {
+	if w.store != nil {
+		w.mu.Lock()
+		for _, st := range w.store.Watches() {
+			if _, ok := w.active[st.ID]; ok || w.closed {
+				continue
+			}
+			w.log.Info("watch resumed", "watch", st.ID, "task", st.TaskID)
+			w.launchLocked(st)
+		}
+		w.mu.Unlock()
+	}
+	<-ctx.Done()
+	w.Close()
+	return nil
+}
+
+// Close stops every watch loop and waits for them. Saved watches stay saved.
+func (w *Watches) Close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	w.cancel()
+	w.wg.Wait()
+}
+
+type watchPhase int
+
+const (
+	watchRunning watchPhase = iota
+	watchEnded
+	watchStopped
+	watchTimedOut
+)
+
+func (w *Watches) loop(ctx context.Context, wt *watch) {
+	st := wt.state
+	defer func() {
+		w.mu.Lock()
+		delete(w.active, st.ID)
+		w.mu.Unlock()
+	}()
+	var last workspace.Task
+	last.ID, last.Status = st.TaskID, workspace.StatusRunning
+	for {
+		deadline := st.Started.Add(w.cfg.Max)
+		wait := min(w.cfg.Every, deadline.Sub(w.clock.Now()))
+		select {
+		case <-ctx.Done():
+			return // shutting down: the watch stays saved
+		case user := <-wt.stop:
+			w.finish(ctx, st, last, watchStopped, user)
+			return
+		case <-w.clock.After(wait):
+		}
+		now := w.clock.Now()
+		task, err := w.get(ctx, st.TaskID)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			w.log.Warn("watch could not read its task", "watch", st.ID, "task", st.TaskID, "err", err)
+		default:
+			last = task
+		}
+		switch {
+		case err == nil && task.Status.Ended():
+			w.finish(ctx, st, task, watchEnded, "")
+			return
+		case !now.Before(deadline):
+			w.finish(ctx, st, last, watchTimedOut, "")
+			return
+		case err == nil:
+			m := renderWatch(st, task, now, watchRunning, "")
+			if err := w.poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
+				w.log.Warn("updating watch", "watch", st.ID, "err", err)
+			}
+		}
+	}
+}
+
+// finish makes the final update and, when the task ended, the threaded
+// reply that mentions whoever asked; then it forgets the watch.
+func (w *Watches) finish(ctx context.Context, st WatchState, task workspace.Task, phase watchPhase, by string) {
+	now := w.clock.Now()
+	m := renderWatch(st, task, now, phase, by)
+	if err := w.poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
+		w.log.Warn("final watch update", "watch", st.ID, "err", err)
+	}
+	if phase == watchEnded || phase == watchTimedOut {
+		thread := st.ThreadTS
+		if thread == "" {
+			thread = st.MessageTS
+		}
+		reply := fmt.Sprintf("<@%s> task `%s` ended: %s %s", st.UserID, escape(st.TaskID), statusEmoji(task.Status), escape(string(task.Status)))
+		if phase == watchTimedOut {
+			reply = fmt.Sprintf("<@%s> stopped watching task `%s` after %s; it is still %s", st.UserID, escape(st.TaskID), duration(w.cfg.Max), escape(string(task.Status)))
+		}
+		if _, err := w.poster.PostMessage(ctx, st.Channel, thread, reply, nil); err != nil {
+			w.log.Warn("watch reply", "watch", st.ID, "err", err)
+		}
+	}
+	if w.store != nil {
+		if err := w.store.DeleteWatch(st.ID); err != nil {
+			w.log.Error("saving state", "err", err)
+		}
+	}
+	w.log.Info("watch ended", "watch", st.ID, "task", st.TaskID, "status", task.Status, "phase", int(phase))
+}
+
+func (w *Watches) get(ctx context.Context, taskID string) (workspace.Task, error) {
+	page, err := w.lister.ListTasks(ctx, workspace.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
+	if err != nil {
+		return workspace.Task{}, fmt.Errorf("reading task %s: %w", taskID, err)
+	}
+	for _, t := range page.Tasks {
+		if t.ID == taskID {
+			return t, nil
+		}
+	}
+	return workspace.Task{}, fmt.Errorf("%w: %s", ErrTaskNotFound, taskID)
+}
+
+func newWatchID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "w" + hex.EncodeToString(b[:])
+}
+
+// renderWatch is the watch message in each phase.
+func renderWatch(st WatchState, t workspace.Task, now time.Time, phase watchPhase, by string) Message {
+	started := t.Start
+	if started.IsZero() {
+		started = st.Started
+	}
+	elapsed := now.Sub(started)
+	if !t.End.IsZero() {
+		elapsed = t.End.Sub(started)
+	}
+	status := escape(string(t.Status))
+	var title, note string
+	switch phase {
+	case watchRunning:
+		title = fmt.Sprintf("%s Watching task `%s`: *%s*", statusEmoji(t.Status), escape(t.ID), status)
+		note = "Updated " + slackDate(now)
+	case watchEnded:
+		title = fmt.Sprintf("%s Task `%s` ended: *%s*", statusEmoji(t.Status), escape(t.ID), status)
+		note = "Watch ended " + slackDate(now)
+	case watchStopped:
+		title = fmt.Sprintf("%s Stopped watching task `%s` (last seen *%s*)", ":black_square_for_stop:", escape(t.ID), status)
+		note = fmt.Sprintf("Stopped by <@%s> %s", escape(by), slackDate(now))
+	case watchTimedOut:
+		title = fmt.Sprintf("%s Stopped watching task `%s` after the time limit (last seen *%s*)", ":hourglass:", escape(t.ID), status)
+		note = "Watch ended " + slackDate(now)
+	}
+	body := fmt.Sprintf("%s\nPool *%s* · %s\n*%d* failed · *%d* ok · *%d* skipped · elapsed %s",
+		title, escape(poolLabel(t)), taskWork(t), t.FailedNum, t.SuccessNum, t.SkipNum, duration(elapsed))
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(body), nil, nil)}
+	blocks = append(blocks, contextBlock(note+fmt.Sprintf(" · asked by <@%s>", escape(st.UserID))))
+	if phase == watchRunning {
+		stop := button(ActionStopWatch, "Stop", st.ID)
+		stop.Style = slack.StyleDanger
+		blocks = append(blocks, slack.NewActionBlock("watch_actions", stop, detailsButton(t.ID)))
+	} else {
+		blocks = append(blocks, slack.NewActionBlock("watch_actions", detailsButton(t.ID)))
+	}
+	text := fmt.Sprintf("Task %s: %s", t.ID, t.Status)
+	return Message{Text: escape(text), Blocks: blocks}
+}
