@@ -1,0 +1,337 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/pooltasks/pooltasks/workspace/sim"
+)
+
+// call runs the program as main would, after the environment was read.
+func call(t *testing.T, cfg Config, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, cfg, &out, &errb)
+	code = exitCode(err, &errb)
+	return code, out.String(), errb.String()
+}
+
+// defaults is the configuration of an empty environment.
+func defaults(t *testing.T) Config {
+	t.Helper()
+	var cfg Config
+	if err := envconfig.Process("", &cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+var rowRE = regexp.MustCompile(`(?m)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}  +(\S+) `)
+
+func TestQuerySimFailed(t *testing.T) {
+	code, out, errOut := call(t, defaults(t), "query", "--sim", "status=FAILED")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	rows := rowRE.FindAllStringSubmatch(out, -1)
+	if len(rows) != 10 {
+		t.Fatalf("%d rows, want 10:\n%s", len(rows), out)
+	}
+	for _, r := range rows {
+		if r[1] != "FAILED" {
+			t.Errorf("row status %s, want FAILED", r[1])
+		}
+	}
+	if !strings.HasPrefix(out, "ID ") || !strings.Contains(out, "OK/FAILED/SKIP") || !regexp.MustCompile(`1–10 of \d+ tasks: status FAILED`).MatchString(out) {
+		t.Errorf("header or summary missing:\n%s", out)
+	}
+	// The newest failure of the generated data.
+	if !strings.Contains(out, "finance-win11") || !strings.Contains(out, "install-crowdstrike-agent") || !strings.Contains(out, "46/2/0") {
+		t.Errorf("the newest failed task is missing:\n%s", out)
+	}
+}
+
+func TestQueryFlagsAfterWords(t *testing.T) {
+	code, out, errOut := call(t, defaults(t), "query", "failed", "limit=3", "--output", "json", "--sim")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var got listJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(got.Tasks) != 3 || got.Total < 3 {
+		t.Fatalf("got %d tasks of %d", len(got.Tasks), got.Total)
+	}
+	for _, tk := range got.Tasks {
+		if tk.Status != "FAILED" || tk.Start == nil || tk.End == nil || tk.FailedNum == 0 {
+			t.Errorf("task %+v", tk)
+		}
+		if time.Since(*tk.Start) > 24*time.Hour {
+			t.Errorf("failed defaults to since=24h; task started %v", tk.Start)
+		}
+	}
+}
+
+func TestQueryShowAndPoolName(t *testing.T) {
+	cfg := defaults(t)
+	code, out, errOut := call(t, cfg, "query", "--sim", "--output=json", `pool="R&D <lab>"`, "status=failed", "limit=1")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	var list listJSON
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list.Tasks) != 1 {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	if list.Tasks[0].PoolName != "R&D <lab>" {
+		t.Errorf("pool %q", list.Tasks[0].PoolName)
+	}
+	// Generated ids depend on the second a simulator starts, so list and
+	// show run against one simulator served for the test.
+	srv := httptest.NewServer(sim.New(sim.Options{}))
+	t.Cleanup(srv.Close)
+	cfg.Endpoint, cfg.ProjectID, cfg.AK, cfg.SK = srv.URL, sim.DemoProjectID, sim.DemoAK, sim.DemoSK
+	code, out, errOut = call(t, cfg, "query", "--output=json", "failed", "pool=finance-win11", "limit=1")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list.Tasks) != 1 {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	id := list.Tasks[0].ID
+	code, out, errOut = call(t, cfg, "query", "show", id)
+	if code != 0 {
+		t.Fatalf("show: exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"Task         " + id, "Status       FAILED", "finance-win11", "install-crowdstrike-agent", "Failed desktops (2):", "FIN-W11-0042", "exit code 1603"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = call(t, cfg, "query", "--output", "json", "show", id)
+	var show showJSON
+	if err := json.Unmarshal([]byte(out), &show); code != 0 || err != nil || len(show.FailedRecords) != 2 {
+		t.Errorf("show json: exit %d, %v\n%s", code, err, out)
+	}
+}
+
+func TestQueryBadInput(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown key", []string{"query", "--sim", "statsu=FAILED"}, "did you mean status"},
+		{"bad status", []string{"query", "--sim", "status=broken"}, "status"},
+		{"bad output", []string{"query", "--output", "yaml", "status=FAILED"}, "--output must be text or json"},
+		{"unknown flag", []string{"query", "--nope"}, "flag provided but not defined"},
+		{"ambiguous pool", []string{"query", "--sim", "pool=callcenter"}, "matches 2 pools (callcenter-pool, callcenter-pool-emea)"},
+		{"unknown pool", []string{"query", "--sim", "pool=nowhere"}, `no desktop pool is named like "nowhere"`},
+		{"watch", []string{"query", "--sim", "watch", "5b0e7c1e-8f7a-4f3e-9d5c-1a2b3c4d5e6f"}, "query answers list, failed and show"},
+		{"no task", []string{"query", "--sim", "show", "5b0e7c1e-8f7a-4f3e-9d5c-1a2b3c4d5e6f"}, "no task with id"},
+		{"no endpoint", []string{"query", "status=FAILED"}, "set WORKSPACE_REGION"},
+		{"no subcommand", nil, "no subcommand given"},
+		{"unknown subcommand", []string{"frobnicate"}, `unknown subcommand "frobnicate"`},
+		{"version args", []string{"version", "x"}, "version takes no arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := call(t, defaults(t), tt.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2; stderr %q", code, errOut)
+			}
+			if !strings.Contains(errOut, tt.want) {
+				t.Errorf("stderr %q lacks %q", errOut, tt.want)
+			}
+			if rowRE.MatchString(out) {
+				t.Errorf("printed rows on bad input:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestQueryAPIFailure(t *testing.T) {
+	s := sim.New(sim.Options{})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	cfg := defaults(t)
+	cfg.Endpoint, cfg.ProjectID, cfg.AK, cfg.SK = srv.URL, sim.DemoProjectID, sim.DemoAK, "not-the-demo-secret-key-00000000000000000"
+	code, out, errOut := call(t, cfg, "query", "status=FAILED")
+	if code != 1 {
+		t.Errorf("exit %d, want 1; stderr %q", code, errOut)
+	}
+	if !strings.Contains(errOut, "APIGW.0301") || out != "" {
+		t.Errorf("stderr %q, stdout %q", errOut, out)
+	}
+	for _, leak := range []string{"canonicalRequest", cfg.SK, "x-sdk-date"} {
+		if strings.Contains(errOut, leak) {
+			t.Errorf("stderr leaks %q: %s", leak, errOut)
+		}
+	}
+	if s.Requests() != 1 {
+		t.Errorf("%d requests; a 401 must not be retried", s.Requests())
+	}
+
+	cfg.SK = sim.DemoSK
+	s.InjectError("", 400, "WKS.0001", "Invalid parameter: desktop pool does not exist")
+	code, _, errOut = call(t, cfg, "query", "status=FAILED")
+	if code != 1 || !strings.Contains(errOut, "WKS.0001") || !strings.Contains(errOut, "desktop pool does not exist") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	code, out, _ := call(t, defaults(t), "version")
+	if code != 0 || !strings.HasPrefix(out, "pooltasks dev (go") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	code, out, _ = call(t, defaults(t), "help")
+	if code != 0 || !strings.Contains(out, "query") || !strings.Contains(out, "sim") {
+		t.Errorf("help: %d %q", code, out)
+	}
+	code, out, _ = call(t, defaults(t), "query", "help")
+	if code != 0 || !strings.Contains(out, "status") {
+		t.Errorf("query help: %d %q", code, out)
+	}
+	code, _, errOut := call(t, defaults(t), "query", "-h")
+	if code != 0 || !strings.Contains(errOut, "usage: pooltasks query") {
+		t.Errorf("query -h: %d %q", code, errOut)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a poller.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func TestSimSubcommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"sim", "--addr", "127.0.0.1:0"}, defaults(t), &out, &errb) }()
+	re := regexp.MustCompile(`export WORKSPACE_ENDPOINT=(http://127\.0\.0\.1:\d+)\n`)
+	deadline := time.Now().Add(5 * time.Second)
+	var m []string
+	for m == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("no endpoint printed: %q %q", out.String(), errb.String())
+		}
+		m = re.FindStringSubmatch(out.String())
+		time.Sleep(5 * time.Millisecond)
+	}
+	for _, want := range []string{"WORKSPACE_PROJECT_ID=" + sim.DemoProjectID, "HUAWEICLOUD_SDK_AK=" + sim.DemoAK, "HUAWEICLOUD_SDK_SK=" + sim.DemoSK} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	// The printed environment works.
+	cfg := defaults(t)
+	cfg.Endpoint, cfg.ProjectID, cfg.AK, cfg.SK = m[1], sim.DemoProjectID, sim.DemoAK, sim.DemoSK
+	if code, _, errOut := call(t, cfg, "query", "status=RUNNING"); code != 0 {
+		t.Errorf("query against the served simulator: exit %d, %q", code, errOut)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("sim: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("sim did not stop")
+	}
+}
+
+func TestConfigDefaultsAndEnv(t *testing.T) {
+	t.Setenv("WORKSPACE_RATE_LIMIT", "2.5")
+	t.Setenv("POOLTASKS_ALLOWED_USERS", "U1,U2")
+	t.Setenv("POOLTASKS_WATCH_EVERY", "30s")
+	t.Setenv("POOLTASKS_SCHEDULER", "false")
+	cfg := defaults(t)
+	want := Config{
+		SlackAPIURL: "https://slack.com/api/", RateLimit: 2.5, Burst: 5, Timeout: 10 * time.Second, CacheTTL: 10 * time.Second,
+		AllowedUsers: []string{"U1", "U2"}, UserRate: 20, Scheduler: false, AlertEvery: time.Minute,
+		WatchEvery: 30 * time.Second, WatchMax: 2 * time.Hour, WatchMaxActive: 20, StateDir: "./state",
+		HTTPAddr: ":8080", LogLevel: "info", LogFormat: "json",
+	}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	t.Setenv("WORKSPACE_TIMEOUT", "soon")
+	var bad Config
+	if err := envconfig.Process("", &bad); err == nil {
+		t.Error("a malformed duration was accepted")
+	}
+}
+
+func TestConfigRedactsSecrets(t *testing.T) {
+	cfg := Config{
+		SlackAppToken: "xapp-1-secret-app", SlackBotToken: "xoxb-secret-bot",
+		AK: "AKIDEXAMPLE123", SK: "sk-very-secret", SecurityToken: "sts-secret-token", Region: "ap-southeast-1",
+	}
+	var logBuf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("config", "config", cfg)
+	outputs := map[string]string{
+		"String": cfg.String(), "%v": fmt.Sprintf("%v", cfg), "%+v": fmt.Sprintf("%+v", cfg),
+		"%#v": fmt.Sprintf("%#v", cfg), "%s": fmt.Sprintf("%s", cfg), "slog": logBuf.String(),
+		"pointer %v": fmt.Sprintf("%v", &cfg),
+	}
+	for name, s := range outputs {
+		for _, secret := range []string{"xapp-1-secret-app", "xoxb-secret-bot", "sk-very-secret", "sts-secret-token", "AKIDEXAMPLE123"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s shows %q: %s", name, secret, s)
+			}
+		}
+		if !strings.Contains(s, "ap-southeast-1") || !strings.Contains(s, redacted) {
+			t.Errorf("%s should show the region and mark secrets: %s", name, s)
+		}
+	}
+}
+
+func TestWorkspaceConfig(t *testing.T) {
+	cfg := defaults(t)
+	cfg.Region, cfg.Endpoint, cfg.ProjectID, cfg.AK, cfg.SK, cfg.SecurityToken = "r", "http://e", "p", "ak", "sk", "tok"
+	wc := workspaceConfig(cfg)
+	if wc.Region != "r" || wc.Endpoint != "http://e" || wc.ProjectID != "p" || wc.AK != "ak" || wc.SK != "sk" || wc.SecurityToken != "tok" ||
+		wc.RateLimit != 5 || wc.Burst != 5 || wc.Timeout != 10*time.Second || wc.CacheTTL != 10*time.Second || wc.UserAgent != "pooltasks/dev" {
+		t.Errorf("%+v", wc)
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		38 * time.Second: "38s", 4*time.Minute + 12*time.Second: "4m12s", 62 * time.Minute: "1h02m", -time.Second: "-",
+	} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+	if got := clean("a\x1b[31mb\tc\nd"); got != "a [31mb c d" {
+		t.Errorf("clean: %q", got)
+	}
+}

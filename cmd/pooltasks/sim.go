@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/workspace/sim"
+)
+
+func init() {
+	register(subcommand{name: "sim", summary: "serve the built-in Workspace API simulator", run: runSim})
+}
+
+func runSim(ctx context.Context, args []string, _ Config, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8089", "address to listen on")
+	seed := fs.Int64("seed", 0, "seed of the generated data")
+	rate := fs.Float64("rate", 0, "server-side requests per second before answering 429 (0: unlimited)")
+	words, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(words) > 0 {
+		return usageErrorf("sim takes no arguments, got %q", words[0])
+	}
+	return sim.ListenAndServe(ctx, *addr, sim.Options{Seed: *seed, RateLimit: *rate}, func(url string) {
+		fmt.Fprintf(stdout, "Workspace API simulator listening on %s (Ctrl-C to stop)\n", url)
+		fmt.Fprintf(stdout, "Point pooltasks at it with:\n\n")
+		for _, kv := range simEnv(url) {
+			fmt.Fprintf(stdout, "export %s=%s\n", kv[0], kv[1])
+		}
+	})
+}
+
+// simEnv is the environment that points pooltasks at a simulator. The
+// demo SK is public: it only opens the simulator.
+func simEnv(url string) [][2]string {
+	return [][2]string{
+		{"WORKSPACE_ENDPOINT", url},
+		{"WORKSPACE_PROJECT_ID", sim.DemoProjectID},
+		{"HUAWEICLOUD_SDK_AK", sim.DemoAK},
+		{"HUAWEICLOUD_SDK_SK", sim.DemoSK},
+	}
+}
+
+// startSim serves a simulator on a free loopback port until ctx ends, and
+// returns the workspace configuration that reaches it. stop ends it and
+// waits.
+func startSim(ctx context.Context, cfg Config) (wc workspace.Config, stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	urls := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- sim.ListenAndServe(ctx, "127.0.0.1:0", sim.Options{}, func(u string) { urls <- u })
+	}()
+	select {
+	case u := <-urls:
+		wc = workspaceConfig(cfg)
+		wc.Region, wc.Endpoint, wc.ProjectID = "", u, sim.DemoProjectID
+		wc.AK, wc.SK, wc.SecurityToken = sim.DemoAK, sim.DemoSK, ""
+		return wc, func() { cancel(); <-done }, nil
+	case err := <-done:
+		cancel()
+		return workspace.Config{}, nil, fmt.Errorf("starting the simulator: %w", err)
+	}
+}
