@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // maxCacheEntries bounds the answer cache; during an incident many people
@@ -123,14 +125,9 @@ func (c *Client) store(key string, v any, expires time.Time) {
 func (c *Client) retry(ctx context.Context, op string, call func(map[string]string) (any, error)) (any, error) {
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		t0 := time.Now()
-		if err := c.limiter.Wait(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, fmt.Errorf("waiting for the rate limiter: %w", err)
+		if err := c.wait(ctx); err != nil {
+			return nil, err
 		}
-		c.obs.RateLimitWait(time.Since(t0))
 
 		v, err := c.attempt(ctx, op, call)
 		if err == nil {
@@ -154,6 +151,22 @@ func (c *Client) retry(ctx context.Context, op string, call func(map[string]stri
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// wait takes a token from the bucket shared by all calls.
+func (c *Client) wait(ctx context.Context) error {
+	if c.limiter.Limit() == rate.Inf {
+		return nil
+	}
+	t0 := time.Now()
+	if err := c.limiter.Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("waiting for the rate limiter: %w", err)
+	}
+	c.obs.RateLimitWait(time.Since(t0))
+	return nil
 }
 
 // attempt makes one SDK call bounded by the per-attempt timeout.

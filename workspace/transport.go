@@ -15,6 +15,8 @@ import (
 // reaches the wire.
 const callHeader = "X_Pooltasks_Call"
 
+var canonicalCallHeader = http.CanonicalHeaderKey(callHeader)
+
 // attemptInfo is what the transport needs to know about one HTTP attempt.
 type attemptInfo struct {
 	ctx context.Context
@@ -65,8 +67,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if a != nil {
 		ctx, op = a.ctx, a.op
 	}
-	out := req.Clone(ctx)
-	out.Header.Del(callHeader)
+	// A shallow copy is enough: the values are only read, and the
+	// RoundTripper contract forbids changing req itself.
+	out := req.WithContext(ctx)
+	out.Header = make(http.Header, len(req.Header))
+	for k, v := range req.Header {
+		if k != canonicalCallHeader {
+			out.Header[k] = v
+		}
+	}
 	if n, ok := ctx.Value(countKey{}).(*atomic.Int64); ok {
 		n.Add(1)
 	}

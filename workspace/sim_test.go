@@ -1,0 +1,351 @@
+package workspace_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/region"
+	wks "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2/model"
+
+	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/workspace/sim"
+)
+
+// startSim serves a simulator on loopback for the test.
+func startSim(tb testing.TB, opts sim.Options) (*sim.Sim, string) {
+	tb.Helper()
+	s := sim.New(opts)
+	srv := httptest.NewServer(s)
+	tb.Cleanup(srv.Close)
+	return s, srv.URL
+}
+
+func simClient(tb testing.TB, url string, mod func(*workspace.Config)) *workspace.Client {
+	tb.Helper()
+	cfg := workspace.Config{
+		Region:      "sim-local-1",
+		Endpoint:    url,
+		ProjectID:   sim.DemoProjectID,
+		AK:          sim.DemoAK,
+		SK:          sim.DemoSK,
+		RateLimit:   -1,
+		BackoffBase: 5 * time.Millisecond,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := workspace.New(cfg)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+func TestSimSignatureAccepted(t *testing.T) {
+	s, url := startSim(t, sim.Options{Seed: 1})
+	c := simClient(t, url, nil)
+	p, err := c.ListTasks(context.Background(), workspace.ListOptions{Limit: 5})
+	if err != nil {
+		t.Fatalf("ListTasks with the demo credentials: %v", err)
+	}
+	if len(p.Tasks) != 5 || p.Total <= 5 {
+		t.Errorf("got %d tasks of %d, want 5 of more", len(p.Tasks), p.Total)
+	}
+
+	bad := simClient(t, url, func(c *workspace.Config) { c.SK = "not-the-demo-secret" })
+	before := s.Requests()
+	_, err = bad.ListTasks(context.Background(), workspace.ListOptions{})
+	var ae *workspace.APIError
+	if !errors.As(err, &ae) || ae.Status != 401 || ae.Message != workspace.GatewayAuthMessage {
+		t.Fatalf("wrong secret: err = %v, want a summarised 401", err)
+	}
+	if n := s.Requests() - before; n != 1 {
+		t.Errorf("a bad signature was sent %d times, want 1", n)
+	}
+}
+
+func TestSimFilters(t *testing.T) {
+	s, url := startSim(t, sim.Options{Seed: 7})
+	c := simClient(t, url, nil)
+	all := s.Tasks()
+	if len(all) < 20 {
+		t.Fatalf("simulator has %d tasks, want a realistic number", len(all))
+	}
+	pool := all[0].PoolID
+	mid := all[len(all)/2].Start
+	ids := []string{all[1].ID, all[3].ID}
+
+	tests := []struct {
+		name  string
+		opts  workspace.ListOptions
+		match func(workspace.Task) bool
+	}{
+		{"pool", workspace.ListOptions{PoolID: pool}, func(t workspace.Task) bool { return t.PoolID == pool }},
+		{"success", workspace.ListOptions{Status: workspace.FilterSuccess}, func(t workspace.Task) bool { return t.Status == workspace.StatusFinish }},
+		{"failed", workspace.ListOptions{Status: workspace.FilterFailed}, func(t workspace.Task) bool { return t.Status == workspace.StatusFailed }},
+		{"running", workspace.ListOptions{Status: workspace.FilterRunning}, func(t workspace.Task) bool { return t.Status == workspace.StatusRunning }},
+		{"waiting", workspace.ListOptions{Status: workspace.FilterWaiting}, func(t workspace.Task) bool { return t.Status == workspace.StatusInit }},
+		{"commands", workspace.ListOptions{TaskType: workspace.TaskTypeCommand}, func(t workspace.Task) bool { return t.CommandContent != "" }},
+		{"scripts", workspace.ListOptions{TaskType: workspace.TaskTypeScript}, func(t workspace.Task) bool { return len(t.Scripts) > 0 }},
+		{"since", workspace.ListOptions{Start: mid}, func(t workspace.Task) bool { return !t.Start.Before(mid) }},
+		{"until", workspace.ListOptions{End: mid}, func(t workspace.Task) bool { return !t.Start.After(mid) }},
+		{"task ids", workspace.ListOptions{TaskIDs: ids}, func(t workspace.Task) bool { return slices.Contains(ids, t.ID) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want []string
+			for _, task := range all {
+				if tt.match(task) {
+					want = append(want, task.ID)
+				}
+			}
+			got, err := c.ListAllTasks(context.Background(), tt.opts, 10000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotIDs []string
+			for _, task := range got.Tasks {
+				if !tt.match(task) {
+					t.Errorf("task %s (%s) does not match the filter", task.ID, task.Status)
+				}
+				gotIDs = append(gotIDs, task.ID)
+			}
+			slices.Sort(want)
+			slices.Sort(gotIDs)
+			if !slices.Equal(want, gotIDs) || got.Total != len(want) {
+				t.Errorf("got %d tasks (total %d), want %d", len(gotIDs), got.Total, len(want))
+			}
+		})
+	}
+}
+
+func TestSimPaging(t *testing.T) {
+	s, url := startSim(t, sim.Options{Seed: 1, Empty: true})
+	pool := s.Pools()[0]
+	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	for i := range 250 {
+		s.PutTask(workspace.Task{
+			ID: fmt.Sprintf("task-%03d", i), PoolID: pool.ID, PoolName: pool.Name,
+			Scripts: []workspace.Script{{ID: "s1", Name: "clean"}},
+			Start:   start.Add(time.Duration(i) * time.Second), End: start.Add(time.Duration(i)*time.Second + time.Minute),
+			Status: workspace.StatusFailed, FailedNum: 1,
+		})
+	}
+	c := simClient(t, url, nil)
+	before := s.Requests()
+	p, err := c.ListAllTasks(context.Background(), workspace.ListOptions{Status: workspace.FilterFailed}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Tasks) != 250 || p.Total != 250 {
+		t.Errorf("got %d tasks, total %d; want 250", len(p.Tasks), p.Total)
+	}
+	if n := s.Requests() - before; n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+}
+
+func TestSimRecordsAndPools(t *testing.T) {
+	s, url := startSim(t, sim.Options{Seed: 3})
+	c := simClient(t, url, nil)
+	ctx := context.Background()
+
+	var failed workspace.Task
+	for _, task := range s.Tasks() {
+		if task.Status == workspace.StatusFailed && task.FailedNum > 0 {
+			failed = task
+			break
+		}
+	}
+	if failed.ID == "" {
+		t.Fatal("the simulator has no failed task")
+	}
+	rp, err := c.ListRecords(ctx, workspace.RecordOptions{TaskID: failed.ID, Status: "FAILED", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rp.Records) == 0 || rp.Total < len(rp.Records) {
+		t.Fatalf("got %d failed records of %d for task %s", len(rp.Records), rp.Total, failed.ID)
+	}
+	for _, r := range rp.Records {
+		if r.TaskID != failed.ID || r.Status != "FAILED" || r.DesktopName == "" {
+			t.Errorf("record %+v", r)
+		}
+	}
+	// A desktop that was offline printed nothing; some other one did.
+	withOutput := 0
+	for _, rec := range rp.Records {
+		r, err := c.GetRecord(ctx, rec.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.ID != rec.ID || r.DesktopName != rec.DesktopName {
+			t.Errorf("GetRecord(%s) = %+v", rec.ID, r)
+		}
+		if r.Output != "" {
+			withOutput++
+		}
+	}
+	if withOutput == 0 {
+		t.Errorf("none of the %d failed records of task %s has output", len(rp.Records), failed.ID)
+	}
+
+	pp, err := c.ListPools(ctx, workspace.PoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := s.Pools()
+	if pp.Total != len(want) || len(pp.Pools) == 0 || pp.Pools[0].ID != want[0].ID {
+		t.Errorf("pools %+v (total %d), want %d pools starting with %s", pp.Pools, pp.Total, len(want), want[0].ID)
+	}
+}
+
+func TestSimHangAndInjectedErrors(t *testing.T) {
+	s, url := startSim(t, sim.Options{Seed: 1})
+	t.Cleanup(func() { s.Hang(false) })
+	c := simClient(t, url, nil)
+	pool := s.Pools()[0].ID
+
+	s.InjectError(pool, 400, "WKS.0001", "The desktop pool does not exist.")
+	_, err := c.ListTasks(context.Background(), workspace.ListOptions{PoolID: pool})
+	var ae *workspace.APIError
+	if !errors.As(err, &ae) || ae.Code != "WKS.0001" || ae.Status != 400 {
+		t.Fatalf("injected error: %v", err)
+	}
+	s.InjectError(pool, 0, "", "")
+
+	s.Hang(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = c.ListTasks(ctx, workspace.ListOptions{})
+	if err != context.DeadlineExceeded || time.Since(start) > 150*time.Millisecond {
+		t.Errorf("hanging simulator: err %v after %v, want context.DeadlineExceeded after about 50ms", err, time.Since(start))
+	}
+}
+
+func TestSimThrottlingIsRetried(t *testing.T) {
+	s, url := startSim(t, sim.Options{Seed: 1, RateLimit: 20, Burst: 1})
+	c := simClient(t, url, func(c *workspace.Config) { c.BackoffBase = 2 * time.Millisecond; c.MaxAttempts = 10 })
+	for i := range 5 {
+		if _, err := c.ListTasks(context.Background(), workspace.ListOptions{Offset: i}); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if n := s.Requests(); n <= 5 {
+		t.Logf("the simulator throttled nothing (%d requests)", n)
+	}
+}
+
+// BenchmarkListTasks measures a page of 10 tasks through the Client against
+// the simulator on loopback (no cache, no rate limit).
+func BenchmarkListTasks(b *testing.B) {
+	_, url := startSim(b, sim.Options{Seed: 1})
+	c := simClient(b, url, nil)
+	ctx := context.Background()
+	opts := workspace.ListOptions{Status: workspace.FilterFailed, Limit: 10}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := c.ListTasks(ctx, opts)
+		if err != nil || len(p.Tasks) == 0 {
+			b.Fatalf("ListTasks: %d tasks, %v", len(p.Tasks), err)
+		}
+	}
+}
+
+// bareSDK builds a plain SDK client for the simulator, as a program without
+// pooltasks' client would.
+func bareSDK(b *testing.B, url string) *wks.WorkspaceClient {
+	cred, err := basic.NewCredentialsBuilder().WithAk(sim.DemoAK).WithSk(sim.DemoSK).WithProjectId(sim.DemoProjectID).SafeBuild()
+	if err != nil {
+		b.Fatal(err)
+	}
+	hc, err := wks.WorkspaceClientBuilder().
+		WithRegion(region.NewRegion("sim-local-1", url)).
+		WithCredential(cred).
+		WithHttpConfig(config.DefaultHttpConfig().WithUserAgent("bench")).
+		SafeBuild()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return wks.NewWorkspaceClient(hc)
+}
+
+// BenchmarkOverhead compares the Client with a bare SDK call on the same
+// simulator. The interleaved sub-benchmark alternates both in one loop, so
+// drift of the machine hits both equally, and reports their ratio.
+func BenchmarkOverhead(b *testing.B) {
+	_, url := startSim(b, sim.Options{Seed: 1})
+	ctx := context.Background()
+	opts := workspace.ListOptions{Status: workspace.FilterFailed, Limit: 10}
+	status, limit := "FAILED", int32(10)
+	sdkCall := func(b *testing.B, sdk *wks.WorkspaceClient) {
+		resp, err := sdk.ShowDesktopPoolsScriptExecTasks(&model.ShowDesktopPoolsScriptExecTasksRequest{Status: &status, Limit: &limit})
+		if err != nil || resp.ScriptExecutionTasks == nil {
+			b.Fatalf("bare sdk: %v", err)
+		}
+	}
+	clientCall := func(b *testing.B, c *workspace.Client) {
+		if p, err := c.ListTasks(ctx, opts); err != nil || len(p.Tasks) == 0 {
+			b.Fatalf("client: %v", err)
+		}
+	}
+
+	b.Run("sdk", func(b *testing.B) {
+		sdk := bareSDK(b, url)
+		b.ReportAllocs()
+		for b.Loop() {
+			sdkCall(b, sdk)
+		}
+	})
+	b.Run("client", func(b *testing.B) {
+		c := simClient(b, url, nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			clientCall(b, c)
+		}
+	})
+	b.Run("interleaved", func(b *testing.B) {
+		sdk := bareSDK(b, url)
+		c := simClient(b, url, nil)
+		var tSDK, tClient []time.Duration
+		timed := func(f func()) time.Duration {
+			t0 := time.Now()
+			f()
+			return time.Since(t0)
+		}
+		for i := 0; b.Loop(); i++ {
+			// Alternate which goes first, so neither gains from the order.
+			if i%2 == 0 {
+				tSDK = append(tSDK, timed(func() { sdkCall(b, sdk) }))
+				tClient = append(tClient, timed(func() { clientCall(b, c) }))
+			} else {
+				tClient = append(tClient, timed(func() { clientCall(b, c) }))
+				tSDK = append(tSDK, timed(func() { sdkCall(b, sdk) }))
+			}
+		}
+		// Medians: other work on the machine adds outliers to both sides,
+		// which would dominate a ratio of sums.
+		ms, mc := median(tSDK), median(tClient)
+		b.ReportMetric(float64(ms.Nanoseconds()), "sdk-ns/call")
+		b.ReportMetric(float64(mc.Nanoseconds()), "client-ns/call")
+		b.ReportMetric(float64(mc)/float64(ms), "ratio")
+	})
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
