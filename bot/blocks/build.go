@@ -1,0 +1,142 @@
+package blocks
+
+import (
+	"strings"
+
+	"github.com/slack-go/slack"
+)
+
+// Action ids of every button pooltasks renders; the bot routes clicks by
+// them (see BaseAction). Each value says what the button's value carries.
+const (
+	ActionDetails   = "details"     // value: canonical command "show TASK_ID"
+	ActionOutput    = "output"      // value: "output RECORD_ID TASK_ID"
+	ActionPrev      = "page_prev"   // value: canonical command of the previous page
+	ActionNext      = "page_next"   // value: canonical command of the next page
+	ActionFailed    = "failed_only" // value: canonical command of the failed-only list
+	ActionRefresh   = "refresh"     // value: canonical command of this answer
+	ActionShare     = "share"       // value: canonical command to post in channel (with " share")
+	ActionStopWatch = "watch_stop"  // value: the watch id (used by bot/notify)
+	ActionViewAll   = "view_all"    // value: canonical list command (used by digests)
+)
+
+// BaseAction returns the action id a click should be routed by. Buttons
+// that share a block (the rows of a data_table) need distinct action ids,
+// so they carry a suffix after '#' ("details#3"); BaseAction removes it.
+func BaseAction(actionID string) string {
+	if i := strings.IndexByte(actionID, '#'); i >= 0 {
+		return actionID[:i]
+	}
+	return actionID
+}
+
+// Button returns a button with the given action id, label and value, or nil
+// when value is empty or longer than Slack allows: a cut command would do
+// something else than its label says, so such a button is left out.
+func Button(actionID, label, value string) *slack.ButtonBlockElement {
+	if value == "" || len(value) > maxButtonValue && textLen(value) > maxButtonValue {
+		return nil
+	}
+	return slack.NewButtonBlockElement(cut(actionID, 255), value,
+		slack.NewTextBlockObject(slack.PlainTextType, plain(label, maxButtonText, "…"), true, false))
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+func plainText(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
+}
+
+func header(s string) *slack.HeaderBlock {
+	return slack.NewHeaderBlock(plainText(plain(s, maxHeader, "pooltasks")))
+}
+
+// section is a mrkdwn section; text is cut to the limit as a last resort
+// (callers budget their parts so this does not happen in practice).
+func section(text string, btn *slack.ButtonBlockElement) *slack.SectionBlock {
+	var acc *slack.Accessory
+	if btn != nil {
+		acc = slack.NewAccessory(btn)
+	}
+	return slack.NewSectionBlock(mrkdwn(safeCut(text, maxText)), nil, acc)
+}
+
+// context builds a context block of mrkdwn elements, at most ten.
+func context(texts ...string) *slack.ContextBlock {
+	var els []slack.MixedElement
+	for _, t := range texts {
+		if t == "" || len(els) == maxContextElems {
+			continue
+		}
+		els = append(els, mrkdwn(safeCut(t, maxText)))
+	}
+	return slack.NewContextBlock("", els...)
+}
+
+// actions builds an actions block of the non-nil buttons, or nil if none.
+func actions(btns ...*slack.ButtonBlockElement) slack.Block {
+	var els []slack.BlockElement
+	for _, b := range btns {
+		if b != nil && len(els) < 25 {
+			els = append(els, b)
+		}
+	}
+	if len(els) == 0 {
+		return nil
+	}
+	return slack.NewActionBlock("", els...)
+}
+
+// safeCut cuts already-rendered mrkdwn to max characters at a line break
+// when it can, so that no entity, code span or token is split, and says so.
+func safeCut(s string, max int) string {
+	if len(s) <= max || textLen(s) <= max {
+		return s
+	}
+	const note = "\n_… cut to fit Slack's limit_"
+	room := max - len(note)
+	c := cut(s, room)
+	c = strings.TrimSuffix(c, "…")
+	if i := strings.LastIndexByte(c, '\n'); i > 0 {
+		c = c[:i]
+	} else {
+		// No line to cut at: drop a partial entity or token.
+		if i := strings.LastIndexAny(c, "&<`"); i >= 0 && i > len(c)-12 {
+			c = c[:i]
+		}
+		if strings.Count(c, "```")%2 == 1 {
+			c += "```"
+			c = cut(c, room)
+		}
+	}
+	return c + note
+}
+
+// Classic reports whether blocks use only classic Block Kit (no data_table
+// or data_visualization). When Slack answers invalid_blocks for a message
+// that is not Classic, the bot renders it again with native blocks off.
+func Classic(blocks []slack.Block) bool {
+	for _, b := range blocks {
+		switch b.BlockType() {
+		case slack.MBTDataTable, slack.MBTDataVisualization:
+			return false
+		}
+	}
+	return true
+}
+
+// appendBlock appends b unless it is nil.
+func appendBlock(bs []slack.Block, b slack.Block) []slack.Block {
+	if b == nil {
+		return bs
+	}
+	return append(bs, b)
+}
+
+// fallback is the message's notification text: one line, escaped (Slack
+// parses it as mrkdwn too), short.
+func fallback(s string) string {
+	return esc(flat(s, 300), 300)
+}

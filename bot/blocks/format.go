@@ -1,0 +1,338 @@
+package blocks
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// Slack's limits, as documented for messages (NOTES-SLACK.md).
+const (
+	maxBlocks       = 50
+	maxText         = 3000
+	maxHeader       = 150
+	maxButtonText   = 75
+	maxButtonValue  = 2000
+	maxFields       = 10
+	maxField        = 2000
+	maxContextElems = 10
+	maxTableRows    = 100
+	maxTableChars   = 10000
+)
+
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// Escape makes s safe inside mrkdwn text: it replaces exactly &, < and > by
+// &amp;, &lt; and &gt;, so that no mention, link or date token survives.
+// Formatting characters (*, _, ~, `) have no escape in mrkdwn and are kept.
+func Escape(s string) string {
+	if !strings.ContainsAny(s, "&<>") {
+		return s
+	}
+	return escaper.Replace(s)
+}
+
+// Date renders t as a Slack date token that each reader sees in their own
+// time zone, with a UTC fallback for clients that cannot render it. The zero
+// time renders as "—".
+func Date(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	u := t.UTC()
+	return "<!date^" + strconv.FormatInt(u.Unix(), 10) + "^{date_short_pretty} {time}|" + u.Format("2006-01-02 15:04") + " UTC>"
+}
+
+// clock renders t as a date token showing only the time of day.
+func clock(t time.Time) string {
+	u := t.UTC()
+	return "<!date^" + strconv.FormatInt(u.Unix(), 10) + "^{time}|" + u.Format("15:04") + " UTC>"
+}
+
+// Duration renders d with its two most significant units: "45s", "4m 12s",
+// "2h 05m", "3d 4h". Negative durations render as "0s".
+func Duration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	s := int64(d / time.Second)
+	switch {
+	case s < 60:
+		return strconv.FormatInt(s, 10) + "s"
+	case s < 3600:
+		return strconv.FormatInt(s/60, 10) + "m " + strconv.FormatInt(s%60, 10) + "s"
+	case s < 86400:
+		return strconv.FormatInt(s/3600, 10) + "h " + pad2(s%3600/60) + "m"
+	default:
+		return strconv.FormatInt(s/86400, 10) + "d " + strconv.FormatInt(s%86400/3600, 10) + "h"
+	}
+}
+
+func pad2(n int64) string {
+	if n < 10 {
+		return "0" + strconv.FormatInt(n, 10)
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// StatusEmoji is the emoji shortcode shown next to a task status:
+// FINISH :white_check_mark:, FAILED :x:, RUNNING :hourglass_flowing_sand:,
+// INIT :clock3:, anything else :grey_question:.
+func StatusEmoji(s workspace.TaskStatus) string {
+	switch s {
+	case workspace.StatusFinish:
+		return ":white_check_mark:"
+	case workspace.StatusFailed:
+		return ":x:"
+	case workspace.StatusRunning:
+		return ":hourglass_flowing_sand:"
+	case workspace.StatusInit:
+		return ":clock3:"
+	default:
+		return ":grey_question:"
+	}
+}
+
+// statusIcon is the Unicode form of StatusEmoji, for raw_text table cells
+// where shortcodes are not rendered.
+func statusIcon(s workspace.TaskStatus) string {
+	switch s {
+	case workspace.StatusFinish:
+		return "✅"
+	case workspace.StatusFailed:
+		return "❌"
+	case workspace.StatusRunning:
+		return "⏳"
+	case workspace.StatusInit:
+		return "🕒"
+	default:
+		return "❔"
+	}
+}
+
+// textLen is the length of s as Slack's limits count it, conservatively:
+// UTF-16 code units, so a character outside the BMP counts twice.
+func textLen(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			n++
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		n += runeLen(r)
+	}
+	return n
+}
+
+func runeLen(r rune) int {
+	if r >= 0x10000 {
+		return 2
+	}
+	return 1
+}
+
+// cut returns s if it fits max, else its start and "…" within max.
+func cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	if max <= 0 {
+		return ""
+	}
+	n := 0
+	for i, r := range s {
+		if n+runeLen(r) > max-1 {
+			return s[:i] + "…"
+		}
+		n += runeLen(r)
+	}
+	return s
+}
+
+// esc escapes s for mrkdwn and cuts the result to max characters without
+// splitting an entity; a cut result ends with "…". Runs of backticks get a
+// zero-width space between them, so that untrusted text cannot open or
+// close a code block around what follows it.
+func esc(s string, max int) string {
+	if len(s) <= max && !strings.Contains(s, "``") {
+		if e := Escape(s); len(e) <= max || textLen(e) <= max {
+			return e
+		}
+	}
+	if max <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	n := 0
+	prev := rune(0)
+	for i, r := range s {
+		w := escLen(r)
+		if r == '`' && prev == '`' {
+			w++
+		}
+		if n+w > max-1 && (n+w > max || i+utf8.RuneLen(r) < len(s)) {
+			b.WriteString("…")
+			return b.String()
+		}
+		n += w
+		if r == '`' && prev == '`' {
+			b.WriteString("\u200b")
+		}
+		writeEsc(&b, r)
+		prev = r
+	}
+	return b.String()
+}
+
+func escLen(r rune) int {
+	switch r {
+	case '&':
+		return 5
+	case '<', '>':
+		return 4
+	}
+	return runeLen(r)
+}
+
+func writeEsc(b *strings.Builder, r rune) {
+	switch r {
+	case '&':
+		b.WriteString("&amp;")
+	case '<':
+		b.WriteString("&lt;")
+	case '>':
+		b.WriteString("&gt;")
+	default:
+		b.WriteRune(r)
+	}
+}
+
+// oneLiner folds line breaks and tabs into spaces.
+var oneLiner = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ")
+
+// clip returns at most the first n bytes of s, at a rune boundary: a cheap
+// bound before work on text that is cut to far less anyway.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// flat is s clipped and folded onto one line; cutting it to max (which
+// callers do) still shows "…" when s was longer.
+func flat(s string, max int) string {
+	if len(s) > 4*max+4 {
+		s = clip(s, 4*max+4) // 4 bytes a rune at most: the cut still happens
+	}
+	return oneLiner.Replace(s)
+}
+
+// code renders untrusted s as an inline code span of at most max
+// characters: escaped, on one line, with backticks replaced so that s
+// cannot close the span. Empty s renders as "—".
+func code(s string, max int) string {
+	if s == "" {
+		return "—"
+	}
+	s = flat(s, max)
+	if strings.Contains(s, "`") {
+		s = strings.ReplaceAll(s, "`", "ˋ")
+	}
+	return "`" + esc(s, max-2) + "`"
+}
+
+// plain returns s cut to max for a plain_text object, or alt when s is blank.
+func plain(s string, max int, alt string) string {
+	if strings.TrimSpace(s) == "" {
+		return alt
+	}
+	return cut(s, max)
+}
+
+// codeBlock renders untrusted s as a ``` code block of at most max
+// characters. Content is escaped; runs of backticks get a zero-width space
+// between them so the content cannot close the block. When s does not fit,
+// keepEnd keeps its end (where errors are) instead of its start. It returns
+// the block and how many characters of s were left out.
+func codeBlock(s string, max int, keepEnd bool) (string, int) {
+	budget := max - 6 // the two fences
+	if budget < 1 {
+		return "", utf8.RuneCountInString(s)
+	}
+	runes := []rune(s)
+	cost := func(r rune) int {
+		n := escLen(r)
+		if r == '`' {
+			n += 2 // zero-width spaces around it
+		}
+		return n
+	}
+	lo, hi := 0, len(runes)
+	used := 0
+	if keepEnd {
+		for lo = len(runes); lo > 0; lo-- {
+			c := cost(runes[lo-1])
+			if used+c > budget {
+				break
+			}
+			used += c
+		}
+	} else {
+		for hi = 0; hi < len(runes); hi++ {
+			c := cost(runes[hi])
+			if used+c > budget {
+				break
+			}
+			used += c
+		}
+	}
+	kept := runes[lo:hi]
+	var b strings.Builder
+	b.Grow(used + 8)
+	b.WriteString("```")
+	for i, r := range kept {
+		if r == '`' && i == 0 {
+			b.WriteString("\u200b")
+		}
+		writeEsc(&b, r)
+		if r == '`' && (i == len(kept)-1 || kept[i+1] == '`') {
+			b.WriteString("\u200b")
+		}
+	}
+	if len(kept) == 0 {
+		b.WriteString(" ")
+	}
+	b.WriteString("```")
+	return b.String(), len(runes) - len(kept)
+}
+
+// thousands renders n with thin separators: 12,345.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 || len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}

@@ -1,0 +1,201 @@
+package blocks
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+var now = time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
+
+// message is what a golden file holds: the fallback text and the blocks.
+type message struct {
+	Text   string        `json:"text"`
+	Blocks []slack.Block `json:"blocks"`
+}
+
+// golden compares the message with testdata/<TestName>.golden.json as
+// parsed JSON, or rewrites the file with -update.
+func golden(t *testing.T) func(text string, bs []slack.Block) {
+	return func(text string, bs []slack.Block) { compareGolden(t, text, bs) }
+}
+
+func compareGolden(t *testing.T, text string, bs []slack.Block) {
+	t.Helper()
+	got, err := json.MarshalIndent(message{text, bs}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLimits(t, got)
+	path := filepath.Join("testdata", t.Name()+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./bot/blocks -update)", err)
+	}
+	var want, have any
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if err := json.Unmarshal(got, &have); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, have); d != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", path, d)
+	}
+}
+
+func sampleTasks() []workspace.Task {
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 27, h, m, 0, 0, time.UTC) }
+	return []workspace.Task{
+		{
+			ID: "7f3c2a1e-5b4d-4c8e-9a01-2b3c4d5e6f70", PoolID: "pool-0a1b2c3d", PoolName: "Finance VDI",
+			Scripts: []workspace.Script{{ID: "scr-001", Name: "install-agent.ps1"}, {ID: "scr-002", Name: "rotate-cert.ps1"}},
+			Start:   at(8, 0), End: at(8, 4).Add(12 * time.Second), Status: workspace.StatusFailed,
+			SuccessNum: 12, FailedNum: 3, SkipNum: 0,
+		},
+		{
+			ID: "1a2b3c4d-0000-4000-8000-000000000002", PoolID: "pool-9f8e7d6c", PoolName: "R&D <Linux>",
+			CommandContent: "df -h /\nrm -rf /tmp/cache/*\n", CommandType: "SHELL",
+			Start: at(7, 0), End: at(9, 5), Status: workspace.StatusFinish, SuccessNum: 40,
+		},
+		{
+			ID: "5e6f7a8b-1111-4111-8111-000000000003", PoolID: "pool-0a1b2c3d", PoolName: "Finance VDI",
+			CommandContent: "Get-Service | Where-Object {$_.Status -eq 'Stopped'}", CommandType: "POWERSHELL",
+			Start: at(9, 25), Status: workspace.StatusRunning, SuccessNum: 5, FailedNum: 1, SkipNum: 2,
+		},
+		{
+			ID: "9c8d7e6f-2222-4222-8222-000000000004", PoolID: "pool-77aa", PoolName: "",
+			Scripts: []workspace.Script{{ID: "scr-003", Name: "clean_disk.bat"}},
+			Status:  workspace.StatusInit,
+		},
+	}
+}
+
+func TestListGolden(t *testing.T) {
+	golden(t)(List(ListView{
+		Title:         "Tasks",
+		Description:   "pool Finance VDI, since 2026-11-26 09:30 UTC",
+		Tasks:         sampleTasks(),
+		Total:         57,
+		Offset:        10,
+		Command:       "list since=2026-11-26T09:30:00Z page=2",
+		PrevCommand:   "list since=2026-11-26T09:30:00Z page=1",
+		NextCommand:   "list since=2026-11-26T09:30:00Z page=3",
+		FailedCommand: "failed since=2026-11-26T09:30:00Z",
+		ShareCommand:  "list since=2026-11-26T09:30:00Z page=2 share",
+		Now:           now,
+	}))
+}
+
+func TestEmptyListGolden(t *testing.T) {
+	golden(t)(List(ListView{
+		Title:        "Failed tasks",
+		Description:  "status FAILED, since 2026-11-27 07:30 UTC",
+		Command:      "failed since=2026-11-27T07:30:00Z",
+		ShareCommand: "failed since=2026-11-27T07:30:00Z share",
+		Now:          now,
+	}))
+}
+
+func manyTasks(n int) []workspace.Task {
+	base := sampleTasks()
+	out := make([]workspace.Task, n)
+	for i := range out {
+		t := base[i%len(base)]
+		t.ID = t.ID[:len(t.ID)-3] + padInt(i)
+		out[i] = t
+	}
+	return out
+}
+
+func padInt(i int) string {
+	s := "000" + strconv.Itoa(i)
+	return s[len(s)-3:]
+}
+
+func TestNativeListGolden(t *testing.T) {
+	golden(t)(List(ListView{
+		Title:       "Tasks",
+		Description: "since 2026-11-26 09:30 UTC",
+		Tasks:       manyTasks(12),
+		Total:       12,
+		Command:     "list since=2026-11-26T09:30:00Z limit=50",
+		Native:      true,
+		Now:         now,
+	}))
+}
+
+func sampleRecords() []workspace.Record {
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 27, h, m, 0, 0, time.UTC) }
+	return []workspace.Record{
+		{ID: "rec-0001", TaskID: "7f3c2a1e-5b4d-4c8e-9a01-2b3c4d5e6f70", ScriptID: "scr-001", ScriptName: "install-agent.ps1",
+			DesktopID: "desk-01", DesktopName: "FIN-DESK-001", Status: "FAILED", ResultCode: "1603",
+			Reason: "MSI install failed: another installation is in progress", Start: at(8, 0), End: at(8, 2)},
+		{ID: "rec-0002", TaskID: "7f3c2a1e-5b4d-4c8e-9a01-2b3c4d5e6f70", ScriptID: "scr-002", ScriptName: "rotate-cert.ps1",
+			DesktopID: "desk-02", DesktopName: "FIN-DESK-<002>", Status: "FAILED", ResultCode: "-1",
+			Reason: "timeout after 300 s", Start: at(8, 0), End: at(8, 5)},
+	}
+}
+
+func TestTaskGolden(t *testing.T) {
+	golden(t)(Task(TaskView{
+		Task:         sampleTasks()[0],
+		Failed:       sampleRecords(),
+		FailedTotal:  3,
+		ShareCommand: "show 7f3c2a1e-5b4d-4c8e-9a01-2b3c4d5e6f70 share",
+		Now:          now,
+	}))
+}
+
+func TestTaskCommandGolden(t *testing.T) {
+	golden(t)(Task(TaskView{Task: sampleTasks()[2], RecordsErr: "workspace api: 503 WKS.0500: service busy", Now: now}))
+}
+
+func TestOutputGolden(t *testing.T) {
+	rec := sampleRecords()[0]
+	rec.Output = "Installing agent 4.2.1...\r\nDownloading package & verifying <sha256>\r\nError 1618: Another installation is already in progress.\r\nexit code 1603"
+	golden(t)(Output(rec))
+}
+
+func TestErrorAPIGolden(t *testing.T) {
+	golden(t)(Error(ErrorView{
+		Title:     "Workspace API error",
+		Code:      "WKS.0001",
+		Message:   "The desktop pool <pool-x> does not exist & cannot be queried.",
+		RequestID: "3f1e0c9a7b6d5e4f",
+		Hint:      "Check the pool id, or use pool=NAME to look it up by name.",
+	}))
+}
+
+func TestErrorInputGolden(t *testing.T) {
+	golden(t)(Error(ErrorView{
+		Title:    "I couldn't read that command",
+		Problems: []string{`unknown key "stauts": did you mean status?`, `limit=500: limit must be between 1 and 100`},
+		Example:  "failed status=FAILED limit=50",
+	}))
+}
+
+func TestHelpGolden(t *testing.T) {
+	golden(t)(Help("/pooltasks [VERB] [key=value ...] [share]\n  list      tasks matching the filters\n  failed    list with status=FAILED\n\nexamples:\n  /pooltasks failed pool=\"Finance VDI\" since=2h"))
+}
+
+func TestNoticeGolden(t *testing.T) {
+	golden(t)(Notice("You're going fast: try again in 12 s."))
+}

@@ -1,0 +1,235 @@
+package blocks
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// ListView is what the list answer shows.
+type ListView struct {
+	Title         string           // header, e.g. "Failed tasks" (plain_text, ≤150)
+	Description   string           // human filter summary, plain text (escaped here)
+	Tasks         []workspace.Task // this page
+	Total         int              // total_count of the query
+	Offset        int              // offset of Tasks[0] in the query
+	Command       string           // canonical command of this page (Refresh value)
+	PrevCommand   string           // "" = no Prev button
+	NextCommand   string           // "" = no Next button
+	FailedCommand string           // "" = no Failed only button (already failed-only)
+	ShareCommand  string           // "" = no Share button (already in channel)
+	// Native says the workspace accepts Slack's newer blocks: a list longer
+	// than NativeMin tasks is rendered as one data_table block (sortable,
+	// filterable, up to 100 rows, a Details button per row) instead of
+	// one section per task.
+	Native bool
+	Now    time.Time // for durations of running tasks and "as of"
+}
+
+// NativeMin is the number of tasks above which a Native list becomes a
+// data_table.
+const NativeMin = 10
+
+// Budgets for the parts of one task's section, in characters; together far
+// below the 3000 of a text object.
+const (
+	idMax      = 120
+	poolMax    = 150
+	scriptsMax = 600
+	commandMax = 200
+	statusMax  = 40
+)
+
+// List renders a page of tasks: a header, a context line (filters, "1–10 of
+// 57", as of), one section per task with a Details button, and a row of
+// Prev, Next, Failed only, Refresh and Share buttons (those with a
+// command). It returns the notification text and the blocks.
+func List(v ListView) (string, []slack.Block) {
+	title := plain(v.Title, maxHeader, "Tasks")
+	rng := rangeText(v)
+	text := fallback(title + " — " + rng)
+
+	bs := make([]slack.Block, 0, len(v.Tasks)+4)
+	bs = append(bs, header(title))
+	bs = append(bs, listContext(v, rng))
+
+	bar := actions(
+		Button(ActionPrev, "◀ Prev", v.PrevCommand),
+		Button(ActionNext, "Next ▶", v.NextCommand),
+		Button(ActionFailed, "Failed only", v.FailedCommand),
+		Button(ActionRefresh, "Refresh", v.Command),
+		Button(ActionShare, "Share", v.ShareCommand),
+	)
+
+	switch {
+	case len(v.Tasks) == 0:
+		bs = append(bs, section(emptyText(v), nil))
+	case v.Native && len(v.Tasks) > NativeMin:
+		shown := min(len(v.Tasks), maxTableRows)
+		bs = append(bs, taskTable(v.Tasks[:shown], title+" — "+rng, v.Now))
+		if shown < len(v.Tasks) {
+			bs = append(bs, context(notShown(len(v.Tasks)-shown)))
+		}
+	default:
+		room := maxBlocks - len(bs) - 1 // the actions row
+		shown := len(v.Tasks)
+		if shown > room {
+			shown = room - 1 // and a note
+		}
+		for _, t := range v.Tasks[:shown] {
+			bs = append(bs, section(taskSummary(t, v.Now), Button(ActionDetails, "Details", "show "+t.ID)))
+		}
+		if shown < len(v.Tasks) {
+			bs = append(bs, context(notShown(len(v.Tasks)-shown)))
+		}
+	}
+	bs = appendBlock(bs, bar)
+	return text, bs
+}
+
+func notShown(n int) string {
+	return "_… " + strconv.Itoa(n) + " more tasks on this page are not shown (a message holds 50 blocks): use a smaller `limit=`._"
+}
+
+// rangeText is "1–10 of 57", "no tasks" or, past the end, "none of 57".
+func rangeText(v ListView) string {
+	switch {
+	case len(v.Tasks) == 0 && v.Total <= 0:
+		return "no tasks"
+	case len(v.Tasks) == 0:
+		return "none of " + thousands(v.Total)
+	}
+	total := max(v.Total, v.Offset+len(v.Tasks))
+	return thousands(v.Offset+1) + "–" + thousands(v.Offset+len(v.Tasks)) + " of " + thousands(total)
+}
+
+func listContext(v ListView, rng string) *slack.ContextBlock {
+	var parts []string
+	if strings.TrimSpace(v.Description) != "" {
+		parts = append(parts, esc(v.Description, 1000))
+	}
+	parts = append(parts, "*"+rng+"*")
+	if !v.Now.IsZero() {
+		parts = append(parts, "as of "+clock(v.Now))
+	}
+	return context(parts...)
+}
+
+func emptyText(v ListView) string {
+	if v.Total > 0 {
+		s := ":mag: This page is past the end: " + thousands(v.Total) + " tasks matched."
+		if v.PrevCommand != "" {
+			s += " Go back with *◀ Prev*."
+		}
+		return s
+	}
+	s := ":mag: No task matched these filters"
+	if strings.TrimSpace(v.Description) != "" {
+		s += " (" + esc(v.Description, 1000) + ")"
+	}
+	return s + ".\nTry a wider window, e.g. `since=7d`, or fewer filters."
+}
+
+// taskSummary is the mrkdwn of one task in a list.
+func taskSummary(t workspace.Task, now time.Time) string {
+	var b strings.Builder
+	b.Grow(256)
+	b.WriteString(StatusEmoji(t.Status))
+	b.WriteString(" *")
+	b.WriteString(statusWord(t.Status))
+	b.WriteString("*  ")
+	b.WriteString(code(t.ID, idMax))
+	b.WriteString("\n*Pool* ")
+	b.WriteString(poolText(t))
+	b.WriteString(" · ")
+	b.WriteString(whatText(t))
+	b.WriteString("\n")
+	b.WriteString(timing(t, now))
+	b.WriteString("\n")
+	b.WriteString(counts(t))
+	return b.String()
+}
+
+func statusWord(s workspace.TaskStatus) string {
+	if s == "" {
+		return "UNKNOWN"
+	}
+	return esc(string(s), statusMax)
+}
+
+func poolText(t workspace.Task) string {
+	if strings.TrimSpace(t.PoolName) != "" {
+		return esc(flat(t.PoolName, poolMax), poolMax)
+	}
+	return code(t.PoolID, idMax)
+}
+
+// whatText names the scripts of a task, or its command type and first line.
+func whatText(t workspace.Task) string {
+	if len(t.Scripts) > 0 {
+		var b strings.Builder
+		b.WriteString("*Scripts* ")
+		for i, s := range t.Scripts {
+			name := s.Name
+			if name == "" {
+				name = s.ID
+			}
+			c := code(name, 100)
+			if b.Len()+len(c) > scriptsMax-20 {
+				b.WriteString("+" + strconv.Itoa(len(t.Scripts)-i) + " more")
+				break
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(c)
+		}
+		return b.String()
+	}
+	if t.CommandContent == "" {
+		return "_no script or command_"
+	}
+	kind := "Command"
+	if t.CommandType != "" {
+		kind = esc(flat(t.CommandType, 20), 20)
+	}
+	line, more := firstLine(t.CommandContent)
+	c := code(line, commandMax)
+	if more && !strings.HasSuffix(c, "…`") {
+		c = c[:len(c)-1] + " …`"
+	}
+	return "*" + kind + "* " + c
+}
+
+// firstLine returns the first non-blank line of s and whether more follows.
+func firstLine(s string) (string, bool) {
+	s = strings.TrimLeft(s, " \t\r\n")
+	i := strings.IndexAny(s, "\r\n")
+	if i < 0 {
+		return s, false
+	}
+	return strings.TrimRight(s[:i], " \t"), strings.TrimSpace(s[i:]) != ""
+}
+
+// timing is "Started … · took 4m 12s" or "· running for 5m".
+func timing(t workspace.Task, now time.Time) string {
+	if t.Start.IsZero() {
+		return "Not started yet"
+	}
+	s := "Started " + Date(t.Start)
+	switch {
+	case !t.End.IsZero():
+		s += " · took " + Duration(t.End.Sub(t.Start))
+	case !now.IsZero() && !t.Status.Ended():
+		s += " · running for " + Duration(now.Sub(t.Start))
+	}
+	return s
+}
+
+func counts(t workspace.Task) string {
+	return "✔ " + strconv.Itoa(t.SuccessNum) + " · ✖ " + strconv.Itoa(t.FailedNum) + " · skip " + strconv.Itoa(t.SkipNum)
+}

@@ -1,0 +1,147 @@
+package blocks
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// tablePageSize is how many rows the client shows per page of a data_table.
+const tablePageSize = 20
+
+var tableHeader = []string{"Task ID", "Status", "Pool", "Scripts / command", "Started (UTC)", "Duration", "OK", "Failed", "Skip", "Details"}
+
+// taskTable renders tasks (at most 100) as one data_table block: numbers
+// and times are raw_number cells so they sort numerically, text is
+// raw_text (plain, never parsed for mentions) and each row ends with a
+// Details button. Slack allows 10,000 characters across all cells, so the
+// free-text columns (id, pool, scripts) share what the fixed ones leave.
+func taskTable(tasks []workspace.Task, caption string, now time.Time) *slack.DataTableBlock {
+	if len(tasks) > maxTableRows {
+		tasks = tasks[:maxTableRows]
+	}
+	type row struct {
+		id, status, pool, what  string
+		idLen, poolLen, whatLen int
+		start, dur              *slack.DataTableRawNumberCell
+	}
+	rows := make([]row, len(tasks))
+	fixed := 0
+	for _, h := range tableHeader {
+		fixed += textLen(h)
+	}
+	for i, t := range tasks {
+		r := row{
+			id:     plain(flat(t.ID, 1000), 1000, "—"),
+			status: statusIcon(t.Status) + " " + plain(string(t.Status), statusMax, "UNKNOWN"),
+			pool:   plain(flat(t.PoolName, 1000), 1000, plain(t.PoolID, 1000, "—")),
+			what:   plain(tableWhat(t), 1000, "—"),
+		}
+		r.idLen, r.poolLen, r.whatLen = textLen(r.id), textLen(r.pool), textLen(r.what)
+		r.start = slack.NewDataTableRawNumberCell(0).WithText("—")
+		r.dur = slack.NewDataTableRawNumberCell(0).WithText("—")
+		if !t.Start.IsZero() {
+			r.start = slack.NewDataTableRawNumberCell(float64(t.Start.Unix())).WithText(t.Start.UTC().Format("Jan 02 15:04"))
+			end := t.End
+			prefix := ""
+			if end.IsZero() && !now.IsZero() && !t.Status.Ended() {
+				end, prefix = now, "⏳ "
+			}
+			if !end.IsZero() {
+				d := end.Sub(t.Start)
+				r.dur = slack.NewDataTableRawNumberCell(float64(max(d, 0) / time.Second)).WithText(prefix + Duration(d))
+			}
+		}
+		fixed += textLen(r.status) + textLen(r.start.Text) + textLen(r.dur.Text) +
+			len(strconv.Itoa(t.SuccessNum)) + len(strconv.Itoa(t.FailedNum)) + len(strconv.Itoa(t.SkipNum)) +
+			textLen("Details")
+		rows[i] = r
+	}
+
+	// Shrink the largest of the free-text caps until everything fits.
+	caps := [3]int{64, 40, 80} // id, pool, what
+	width := func() int {
+		n := fixed
+		for _, r := range rows {
+			n += min(r.idLen, caps[0]) + min(r.poolLen, caps[1]) + min(r.whatLen, caps[2])
+		}
+		return n
+	}
+	for width() > maxTableChars-100 {
+		big := 0
+		for i := range caps {
+			if caps[i] > caps[big] {
+				big = i
+			}
+		}
+		if caps[big] <= 2 {
+			break
+		}
+		caps[big] -= max(1, caps[big]/10)
+	}
+
+	tb := slack.NewDataTableBlock(plain(caption, maxHeader, "Tasks")).WithPageSize(min(tablePageSize, len(rows)))
+	var head []slack.DataTableCell
+	for _, h := range tableHeader {
+		head = append(head, slack.NewDataTableRawTextCell(h))
+	}
+	tb.AddRow(head...)
+	for i, r := range rows {
+		t := tasks[i]
+		cells := []slack.DataTableCell{
+			slack.NewDataTableRawTextCell(cut(r.id, caps[0])),
+			slack.NewDataTableRawTextCell(r.status),
+			slack.NewDataTableRawTextCell(cut(r.pool, caps[1])),
+			slack.NewDataTableRawTextCell(cut(r.what, caps[2])),
+			r.start,
+			r.dur,
+			slack.NewDataTableRawNumberCell(float64(t.SuccessNum)),
+			slack.NewDataTableRawNumberCell(float64(t.FailedNum)),
+			slack.NewDataTableRawNumberCell(float64(t.SkipNum)),
+		}
+		if btn := Button(ActionDetails+"#"+strconv.Itoa(i+1), "Details", "show "+t.ID); btn != nil {
+			cells = append(cells, slack.NewDataTableActionCell(btn))
+		} else {
+			cells = append(cells, slack.NewDataTableRawTextCell("—"))
+		}
+		tb.AddRow(cells...)
+	}
+	return tb
+}
+
+// tableWhat is the scripts' names or the command's first line, plain.
+func tableWhat(t workspace.Task) string {
+	if len(t.Scripts) > 0 {
+		var b strings.Builder
+		for i, s := range t.Scripts {
+			if b.Len() > 1000 {
+				break
+			}
+			n := s.Name
+			if n == "" {
+				n = s.ID
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(flat(n, 1000))
+		}
+		return cut(b.String(), 1000)
+	}
+	if t.CommandContent == "" {
+		return ""
+	}
+	line, more := firstLine(t.CommandContent)
+	s := line
+	if t.CommandType != "" {
+		s = t.CommandType + ": " + line
+	}
+	if more {
+		s += " …"
+	}
+	return cut(s, 1000)
+}

@@ -1,0 +1,222 @@
+package blocks
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// TaskView is the details answer.
+type TaskView struct {
+	Task         workspace.Task
+	Failed       []workspace.Record // failed desktops of the task (first page)
+	FailedTotal  int                // how many failed records exist in total
+	RecordsErr   string             // non-empty: the records could not be loaded; say so and still show the task
+	ShareCommand string             // "" = no Share button
+	Now          time.Time          // for the duration of a running task
+}
+
+// Task renders one task in full: its fields, its scripts (names and ids) or
+// its command in a code block, and its failed desktops, each with an Output
+// button. It returns the notification text and the blocks.
+func Task(v TaskView) (string, []slack.Block) {
+	t := v.Task
+	text := fallback("Task " + flat(t.ID, 300) + ": " + string(t.Status))
+
+	bs := make([]slack.Block, 0, len(v.Failed)+6)
+	bs = append(bs, header(StatusEmoji(t.Status)+" Task "+taskWord(t.Status)))
+	bs = append(bs, slack.NewSectionBlock(mrkdwn(code(t.ID, 1000)), taskFields(t, v.Now), nil))
+	bs = append(bs, section(taskContent(t), nil))
+
+	bar := actions(
+		Button(ActionRefresh, "Refresh", "show "+t.ID),
+		Button(ActionShare, "Share", v.ShareCommand),
+	)
+	room := maxBlocks - len(bs) - 2 // a title line and the actions row
+	if bar == nil {
+		room++
+	}
+
+	total := max(v.FailedTotal, len(v.Failed))
+	switch {
+	case v.RecordsErr != "":
+		bs = append(bs, section(":warning: I couldn't load the failed desktops of this task: "+esc(v.RecordsErr, 1000), nil))
+	case len(v.Failed) == 0 && t.FailedNum > 0:
+		bs = append(bs, context("No failed desktop records were found for this task."))
+	case len(v.Failed) > 0:
+		shown := len(v.Failed)
+		if shown > room {
+			shown = room
+		}
+		title := "*Failed desktops* (" + thousands(total) + ")"
+		if shown < total {
+			title = "*Failed desktops* — showing " + thousands(shown) + " of " + thousands(total)
+		}
+		bs = append(bs, section(title, nil))
+		for _, r := range v.Failed[:shown] {
+			bs = append(bs, section(recordSummary(r), Button(ActionOutput, "Output", "output "+r.ID+" "+t.ID)))
+		}
+	}
+	bs = appendBlock(bs, bar)
+	return text, bs
+}
+
+// taskWord is the header's word for a status.
+func taskWord(s workspace.TaskStatus) string {
+	switch s {
+	case workspace.StatusFinish:
+		return "finished"
+	case workspace.StatusFailed:
+		return "failed"
+	case workspace.StatusRunning:
+		return "running"
+	case workspace.StatusInit:
+		return "waiting"
+	case "":
+		return "(status unknown)"
+	}
+	return cut(string(s), statusMax)
+}
+
+func field(label, value string) *slack.TextBlockObject {
+	return mrkdwn(safeCut("*"+label+"*\n"+value, maxField))
+}
+
+func taskFields(t workspace.Task, now time.Time) []*slack.TextBlockObject {
+	pool := poolText(t)
+	if t.PoolName != "" && t.PoolID != "" {
+		pool += "\n" + code(t.PoolID, idMax)
+	}
+	kind := "Scripts (" + strconv.Itoa(len(t.Scripts)) + ")"
+	if len(t.Scripts) == 0 {
+		kind = "Command"
+		if t.CommandType != "" {
+			kind += " (" + esc(flat(t.CommandType, 20), 20) + ")"
+		}
+	}
+	ended := Date(t.End)
+	dur := "—"
+	switch {
+	case !t.End.IsZero() && !t.Start.IsZero():
+		dur = Duration(t.End.Sub(t.Start))
+	case !t.Start.IsZero() && !now.IsZero() && !t.Status.Ended():
+		ended = "— (still running)"
+		dur = "running for " + Duration(now.Sub(t.Start))
+	}
+	return []*slack.TextBlockObject{
+		field("Status", StatusEmoji(t.Status)+" "+statusWord(t.Status)),
+		field("Pool", pool),
+		field("Type", kind),
+		field("Desktops", counts(t)),
+		field("Started", Date(t.Start)),
+		field("Ended", ended),
+		field("Duration", dur),
+	}
+}
+
+// taskContent lists the scripts (names and ids) or shows the command.
+func taskContent(t workspace.Task) string {
+	if len(t.Scripts) > 0 {
+		var b strings.Builder
+		b.WriteString("*Scripts*")
+		for i, s := range t.Scripts {
+			line := "\n• " + esc(flat(plain(s.Name, 200, "(unnamed)"), 200), 200) + " — " + code(s.ID, idMax)
+			if b.Len()+len(line) > maxText-60 {
+				b.WriteString("\n_… and " + strconv.Itoa(len(t.Scripts)-i) + " more scripts_")
+				break
+			}
+			b.WriteString(line)
+		}
+		return b.String()
+	}
+	if t.CommandContent == "" {
+		return "_This task has neither scripts nor a command._"
+	}
+	label := "*Command*"
+	if t.CommandType != "" {
+		label = "*Command* (" + esc(flat(t.CommandType, 20), 20) + ")"
+	}
+	const note = "\n_… the last 00,000,000 characters are not shown_"
+	block, left := codeBlock(t.CommandContent, maxText-len(label)-1-len(note), false)
+	s := label + "\n" + block
+	if left > 0 {
+		s += "\n_… the last " + thousands(left) + " characters are not shown_"
+	}
+	return s
+}
+
+func recordSummary(r workspace.Record) string {
+	name := r.DesktopName
+	if strings.TrimSpace(name) == "" {
+		name = r.DesktopID
+	}
+	s := "*" + esc(flat(plain(name, 200, "(unnamed desktop)"), 200), 200) + "*"
+	if r.ResultCode != "" {
+		s += " · result " + code(r.ResultCode, 60)
+	}
+	if r.ScriptName != "" {
+		s += " · " + code(r.ScriptName, 100)
+	}
+	if strings.TrimSpace(r.Reason) != "" {
+		s += "\n" + esc(r.Reason, 600)
+	}
+	return s
+}
+
+// Output renders what a script printed on one desktop: the desktop, script,
+// status, result code and reason, and the output in a code block. Long
+// output keeps its end, where errors are, with a note saying how much of
+// the start was cut.
+func Output(rec workspace.Record) (string, []slack.Block) {
+	name := plain(flat(rec.DesktopName, 100), 100, plain(rec.DesktopID, 100, "a desktop"))
+	text := fallback("Output on " + name)
+	bs := []slack.Block{header("Output on " + name)}
+
+	desk := esc(name, 200)
+	if rec.DesktopID != "" && rec.DesktopName != "" {
+		desk += "\n" + code(rec.DesktopID, idMax)
+	}
+	script := code(rec.ScriptName, 200)
+	if rec.ScriptID != "" {
+		script += "\n" + code(rec.ScriptID, idMax)
+	}
+	fields := []*slack.TextBlockObject{
+		field("Desktop", desk),
+		field("Script", script),
+		field("Status", plainOr(esc(rec.Status, statusMax))),
+		field("Result code", code(rec.ResultCode, 100)),
+		field("Started", Date(rec.Start)),
+		field("Ended", Date(rec.End)),
+	}
+	if rec.TaskID != "" {
+		fields = append(fields, field("Task", code(rec.TaskID, idMax)))
+	}
+	bs = append(bs, slack.NewSectionBlock(nil, fields, nil))
+	if strings.TrimSpace(rec.Reason) != "" {
+		bs = append(bs, section("*Reason*\n"+esc(rec.Reason, maxText-20), nil))
+	}
+	if rec.Output == "" {
+		bs = append(bs, section("_The script printed nothing here._", nil))
+	} else {
+		block, left := codeBlock(rec.Output, maxText, true)
+		if left > 0 {
+			bs = append(bs, context("_… first "+thousands(left)+" characters cut; the end of the output follows_"))
+		}
+		bs = append(bs, section(block, nil))
+	}
+	if rec.TaskID != "" {
+		bs = appendBlock(bs, actions(Button(ActionDetails, "Task details", "show "+rec.TaskID)))
+	}
+	return text, bs
+}
+
+func plainOr(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
