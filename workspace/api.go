@@ -44,10 +44,10 @@ func (c *Client) ListTasks(ctx context.Context, opts ListOptions) (TaskPage, err
 }
 
 // ListAllTasks pages through the tasks matching opts with limit=100, from
-// opts.Offset until total_count is reached or max tasks were collected
-// (max <= 0 means no bound). Total is the API's total_count. A task that
+// opts.Offset until total_count is reached or maxTasks were collected
+// (maxTasks <= 0 means no bound). Total is the API's total_count. A task that
 // moves between pages while paging is returned once.
-func (c *Client) ListAllTasks(ctx context.Context, opts ListOptions, max int) (TaskPage, error) {
+func (c *Client) ListAllTasks(ctx context.Context, opts ListOptions, maxTasks int) (TaskPage, error) {
 	var all TaskPage
 	seen := make(map[string]bool)
 	page := opts
@@ -64,7 +64,7 @@ func (c *Client) ListAllTasks(ctx context.Context, opts ListOptions, max int) (T
 			}
 			seen[t.ID] = true
 			all.Tasks = append(all.Tasks, t)
-			if max > 0 && len(all.Tasks) >= max {
+			if maxTasks > 0 && len(all.Tasks) >= maxTasks {
 				return all, nil
 			}
 		}

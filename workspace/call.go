@@ -87,7 +87,18 @@ func (c *Client) do(ctx context.Context, op, key string, call func(hdr map[strin
 }
 
 func (c *Client) run(ctx context.Context, op, key string, f *flight, call func(map[string]string) (any, error)) {
-	v, err := c.retry(ctx, op, call)
+	var v any
+	var err error
+	func() {
+		// This goroutine belongs to no handler that could recover: a panic
+		// in the SDK must become an error, not end the process.
+		defer func() {
+			if p := recover(); p != nil {
+				v, err = nil, fmt.Errorf("workspace api: %s: internal error: %v", op, p)
+			}
+		}()
+		v, err = c.retry(ctx, op, call)
+	}()
 	c.mu.Lock()
 	f.v, f.err = v, err
 	if c.flights[key] == f {

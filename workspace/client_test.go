@@ -919,3 +919,13 @@ func TestIsRetryable(t *testing.T) {
 		}
 	}
 }
+
+func TestPanicInCallBecomesError(t *testing.T) {
+	c := newClient(t, "http://127.0.0.1:1", nil)
+	_, err := c.do(context.Background(), "Boom", "boom", func(map[string]string) (any, error) {
+		panic("sdk bug")
+	})
+	if err == nil || !strings.Contains(err.Error(), "sdk bug") {
+		t.Errorf("err = %v, want the panic as an error", err)
+	}
+}
