@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pooltasks/pooltasks/bot/doctor"
 )
 
 // stateDir is where the image and every pod keep POOLTASKS_STATE_DIR.
@@ -124,8 +126,9 @@ func TestSlackManifest(t *testing.T) {
 	}
 }
 
-// requiredScopes are the bot scopes pooltasks needs, as the README and doctor name them.
-var requiredScopes = []string{"commands", "chat:write", "chat:write.public", "app_mentions:read"}
+// requiredScopes are the bot scopes pooltasks needs: doctor compares the granted scopes with
+// them, so the manifest must ask for exactly these.
+var requiredScopes = doctor.RequiredScopes
 
 func sorted(s []string) []string {
 	s = slices.Clone(s)

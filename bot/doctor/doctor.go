@@ -1,0 +1,148 @@
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// Status is the outcome of one check.
+type Status int
+
+// The outcomes, from good to bad.
+const (
+	OK   Status = iota // nothing to do
+	Skip               // not checked, and the detail says why
+	Warn               // works, but probably not as intended
+	Fail               // will not work until fixed
+)
+
+// String returns the label printed in a report; failures stand out in capitals.
+func (s Status) String() string {
+	switch s {
+	case OK:
+		return "ok"
+	case Skip:
+		return "skip"
+	case Warn:
+		return "warn"
+	case Fail:
+		return "FAIL"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// Check is the result of checking one thing.
+type Check struct {
+	Name   string // what was checked: a variable name or an area such as "workspace credentials"
+	Status Status
+	Detail string // what was found; never a secret
+	Fix    string // what to do about it; empty when there is nothing to do
+}
+
+// Report is the list of checks of one doctor run, in the order they ran.
+type Report struct {
+	Checks []Check
+}
+
+// Failed reports whether any check failed.
+func (r Report) Failed() bool {
+	for _, c := range r.Checks {
+		if c.Status == Fail {
+			return true
+		}
+	}
+	return false
+}
+
+// Find returns the first check named name, for callers and tests that look for one.
+func (r Report) Find(name string) (Check, bool) {
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Check{}, false
+}
+
+// WriteText writes the report as aligned text, a "fix:" line under each check that has one,
+// and a closing summary line.
+func (r Report) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	counts := map[Status]int{}
+	for _, c := range r.Checks {
+		counts[c.Status]++
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Status, c.Name, oneLine(c.Detail))
+		if c.Fix != "" {
+			fmt.Fprintf(tw, "\t\tfix: %s\n", oneLine(c.Fix))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\n%d ok, %d warnings, %d failed, %d skipped\n", counts[OK], counts[Warn], counts[Fail], counts[Skip])
+	return err
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// TaskLister is the part of the Workspace client doctor uses: one signed call and the
+// project id the client settled on. *workspace.Client implements it.
+type TaskLister interface {
+	ListTasks(ctx context.Context, opts workspace.ListOptions) (workspace.TaskPage, error)
+	ProjectID() string
+}
+
+// Options are what a doctor run looks at.
+type Options struct {
+	// Settings is the configuration as the process read it.
+	Settings Settings
+	// Workspace is the client built from Settings; nil when building it failed, in which
+	// case WorkspaceErr says why.
+	Workspace    TaskLister
+	WorkspaceErr error
+	// Sim says the Workspace client talks to the built-in simulator: missing Slack tokens
+	// then skip the Slack checks instead of failing them.
+	Sim bool
+	// HTTPClient carries the Slack calls; nil means a client with Timeout.
+	HTTPClient *http.Client
+	// Timeout bounds each network check; default 15s.
+	Timeout time.Duration
+}
+
+// Run performs every check and returns the report. It makes at most one Workspace API call
+// and two Slack calls (auth.test and apps.connections.open).
+func Run(ctx context.Context, opts Options) Report {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 15 * time.Second
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: opts.Timeout}
+	}
+	var r Report
+	r.Checks = append(r.Checks, checkSettings(opts.Settings, opts.Sim)...)
+	r.Checks = append(r.Checks, checkWorkspace(ctx, opts)...)
+	r.Checks = append(r.Checks, checkSlack(ctx, opts)...)
+	scrub(r.Checks, opts.Settings)
+	return r
+}
+
+// scrub masks any secret that reached a check's text anyway, say inside an error message
+// from a library.
+func scrub(cs []Check, s Settings) {
+	for _, secret := range []string{s.SlackAppToken, s.SlackBotToken, s.SK, s.SecurityToken, s.AK} {
+		if len(secret) < 8 {
+			continue
+		}
+		for i := range cs {
+			cs[i].Detail = strings.ReplaceAll(cs[i].Detail, secret, Mask(secret))
+			cs[i].Fix = strings.ReplaceAll(cs[i].Fix, secret, Mask(secret))
+		}
+	}
+}
