@@ -9,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -204,23 +205,16 @@ func BuildDigest(ctx context.Context, l Lister, start, end time.Time, pools []st
 }
 
 // ViewAllCommand is the canonical command of the list of failed tasks in
-// the digest's window (the value of its View all button).
+// the digest's window (the value of its View all button). With several
+// pools it lists all pools: the language takes one pool per command.
 func (d *Digest) ViewAllCommand() string {
-	var b strings.Builder
-	b.WriteString("failed")
+	c := commands.Command{Verb: commands.VerbFailed, Query: workspace.ListOptions{
+		Status: workspace.FilterFailed, Start: d.Start, End: d.End,
+	}}
 	if len(d.Pools) == 1 {
-		b.WriteString(" pool=" + quoteValue(d.Pools[0]))
+		c.Query.PoolID = d.Pools[0]
 	}
-	b.WriteString(" since=" + d.Start.UTC().Format(time.RFC3339))
-	b.WriteString(" until=" + d.End.UTC().Format(time.RFC3339))
-	return b.String()
-}
-
-func quoteValue(s string) string {
-	if s == "" || strings.ContainsAny(s, " \t\"=") {
-		return `"` + strings.ReplaceAll(s, `"`, `'`) + `"`
-	}
-	return s
+	return c.Canonical()
 }
 
 func windowText(start, end time.Time) string {
@@ -255,8 +249,8 @@ func (d *Digest) Render(native bool) Message {
 		return Message{Text: text, Blocks: blocks}
 	}
 
-	text := fmt.Sprintf("%s: %d failed tasks, %d failed desktops", title, d.FailedTasks, d.FailedDesktops)
-	summary := fmt.Sprintf(":red_circle: *%d failed tasks* and *%d failed desktops* out of %d tasks.", d.FailedTasks, d.FailedDesktops, d.Tasks)
+	text := fmt.Sprintf("%s: %s, %s", title, plural(d.FailedTasks, "failed task"), plural(d.FailedDesktops, "failed desktop"))
+	summary := fmt.Sprintf(":red_circle: *%s* and *%s* out of %s.", plural(d.FailedTasks, "failed task"), plural(d.FailedDesktops, "failed desktop"), plural(d.Tasks, "task"))
 	if d.Truncated {
 		summary += fmt.Sprintf(" (Only the first %d tasks of the window were read.)", MaxDigestTasks)
 	}
@@ -278,7 +272,7 @@ func (d *Digest) Render(native bool) Message {
 		if name == "" {
 			name = p.PoolID
 		}
-		line := fmt.Sprintf("\n• *%s*: %d failed tasks, %d failed desktops", escape(cut(name, 80)), p.FailedTasks, p.FailedDesktops)
+		line := fmt.Sprintf("\n• *%s*: %s, %s", escape(cut(name, 80)), plural(p.FailedTasks, "failed task"), plural(p.FailedDesktops, "failed desktop"))
 		if !native {
 			line += " `" + bar(p.FailedTasks, maxFailed, 12) + "`"
 		}
@@ -293,7 +287,7 @@ func (d *Digest) Render(native bool) Message {
 		var sb strings.Builder
 		sb.WriteString("*Scripts that failed most*")
 		for _, s := range d.TopScripts {
-			fmt.Fprintf(&sb, "\n• %s: %d failed tasks", escape(cut(s.Name, 100)), s.FailedTasks)
+			fmt.Fprintf(&sb, "\n• %s: %s", escape(cut(s.Name, 100)), plural(s.FailedTasks, "failed task"))
 		}
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(sb.String()), nil, nil))
 	}

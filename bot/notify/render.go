@@ -189,14 +189,12 @@ func sparkline(counts []int) string {
 	}
 	var b strings.Builder
 	for _, c := range counts {
-		switch {
-		case c == 0:
-			b.WriteRune(' ')
-		case max == 0:
+		if c <= 0 {
 			b.WriteRune(levels[0])
-		default:
-			b.WriteRune(levels[(c*(len(levels)-1)+max-1)/max])
+			continue
 		}
+		// Non-zero counts use the upper seven levels, so they never look empty.
+		b.WriteRune(levels[1+((c*(len(levels)-1)+max-1)/max-1)])
 	}
 	return b.String()
 }
@@ -208,4 +206,12 @@ func bar(n, max, width int) string {
 	}
 	cells := (n*width + max - 1) / max
 	return strings.Repeat("▇", cells)
+}
+
+// plural writes n and the noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -1,0 +1,373 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/commands"
+	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/workspace/sim"
+)
+
+var day0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+
+func sampleDigestTasks() []workspace.Task {
+	return []workspace.Task{
+		task("11111111-0000-0000-0000-000000000001", "finance-win11", workspace.StatusFailed, day0.Add(2*time.Hour), 3, "install-agent"),
+		task("11111111-0000-0000-0000-000000000002", "finance-win11", workspace.StatusFailed, day0.Add(5*time.Hour), 7, "install-agent", "clean-disk"),
+		task("11111111-0000-0000-0000-000000000003", "<!channel> pool", workspace.StatusFailed, day0.Add(20*time.Hour), 1, "<@U123> rotate"),
+		task("11111111-0000-0000-0000-000000000004", "dev-linux", workspace.StatusFailed, day0.Add(23*time.Hour), 2),
+		task("11111111-0000-0000-0000-000000000005", "dev-linux", workspace.StatusFinish, day0.Add(3*time.Hour), 1, "clean-disk"),
+		task("11111111-0000-0000-0000-000000000006", "dev-linux", workspace.StatusRunning, day0.Add(23*time.Hour+30*time.Minute), 0, "clean-disk"),
+		// Outside the window on both sides.
+		task("11111111-0000-0000-0000-000000000007", "dev-linux", workspace.StatusFailed, day0.Add(-time.Second), 4, "x"),
+		task("11111111-0000-0000-0000-000000000008", "dev-linux", workspace.StatusFailed, day0.Add(24*time.Hour), 4, "x"),
+	}
+}
+
+func TestCollectDigestCounts(t *testing.T) {
+	l := notifytest.NewLister(sampleDigestTasks()...)
+	d, err := CollectDigest(context.Background(), l, day0, day0.Add(24*time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Tasks != 6 || d.FailedTasks != 4 || d.FailedDesktops != 3+7+1+2+1 {
+		t.Errorf("tasks %d, failed %d, failed desktops %d; want 6, 4, 14", d.Tasks, d.FailedTasks, d.FailedDesktops)
+	}
+	if d.PerPool[0].PoolName != "finance-win11" || d.PerPool[0].FailedTasks != 2 || d.PerPool[0].FailedDesktops != 10 {
+		t.Errorf("top pool = %+v", d.PerPool[0])
+	}
+	if d.TopScripts[0] != (ScriptCount{Name: "install-agent", FailedTasks: 2}) {
+		t.Errorf("top script = %+v", d.TopScripts[0])
+	}
+	if len(d.Recent) != 4 || d.Recent[0].ID != "11111111-0000-0000-0000-000000000004" {
+		t.Errorf("recent = %v", d.Recent)
+	}
+	sum := 0
+	for _, n := range d.Timeline {
+		sum += n
+	}
+	if sum != 4 {
+		t.Errorf("timeline %v sums to %d, want 4", d.Timeline, sum)
+	}
+	for _, c := range l.Calls() {
+		if c.Limit != 100 {
+			t.Errorf("call with limit %d, want 100", c.Limit)
+		}
+	}
+}
+
+func TestDigestGoldenFailures(t *testing.T) {
+	d, err := CollectDigest(context.Background(), notifytest.NewLister(sampleDigestTasks()...), day0, day0.Add(24*time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := d.Render(true)
+	checkLimits(t, m)
+	goldenJSON(t, m.Blocks)
+	s := blocksJSON(t, m.Blocks)
+	if strings.Contains(s, "<!channel>") || strings.Contains(s, "<@U123>") {
+		t.Error("API text reached the blocks unescaped")
+	}
+}
+
+func TestDigestGoldenClassic(t *testing.T) {
+	d, err := CollectDigest(context.Background(), notifytest.NewLister(sampleDigestTasks()...), day0, day0.Add(24*time.Hour), []string{"pool-dev-linux"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := d.Render(false)
+	checkLimits(t, m)
+	goldenJSON(t, m.Blocks)
+}
+
+func TestDigestGoldenAllClear(t *testing.T) {
+	l := notifytest.NewLister(task("22222222-0000-0000-0000-000000000001", "finance-win11", workspace.StatusFinish, day0.Add(time.Hour), 0, "install-agent"))
+	d, err := CollectDigest(context.Background(), l, day0, day0.Add(24*time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.AllClear() {
+		t.Fatal("not all clear")
+	}
+	m := d.Render(true)
+	goldenJSON(t, m.Blocks)
+	if !strings.Contains(m.Text, "all clear") {
+		t.Errorf("text %q", m.Text)
+	}
+}
+
+// checkLimits checks Slack's limits on a message.
+func checkLimits(t *testing.T, m Message) {
+	t.Helper()
+	if len(m.Blocks) > maxBlocks {
+		t.Errorf("%d blocks", len(m.Blocks))
+	}
+	charts := 0
+	for _, b := range m.Blocks {
+		switch b := b.(type) {
+		case *slack.DataVisualizationBlock:
+			charts++
+			if err := b.Validate(); err != nil {
+				t.Errorf("chart %q: %v", b.Title, err)
+			}
+		case *slack.SectionBlock:
+			if b.Text != nil && len([]rune(b.Text.Text)) > maxText {
+				t.Errorf("section text of %d runes", len([]rune(b.Text.Text)))
+			}
+		case *slack.HeaderBlock:
+			if len([]rune(b.Text.Text)) > maxHeader {
+				t.Errorf("header of %d runes", len([]rune(b.Text.Text)))
+			}
+		case *slack.ActionBlock:
+			for _, e := range b.Elements.ElementSet {
+				if btn, ok := e.(*slack.ButtonBlockElement); ok && len(btn.Value) > maxButtonVal {
+					t.Errorf("button value of %d bytes", len(btn.Value))
+				}
+			}
+		}
+	}
+	if charts > 2 {
+		t.Errorf("%d charts, at most 2 allowed", charts)
+	}
+}
+
+func blocksJSON(t *testing.T, blocks []slack.Block) string {
+	t.Helper()
+	b, err := slack.Blocks{BlockSet: blocks}.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestDigestViewAllParsesBack(t *testing.T) {
+	d := &Digest{Start: day0, End: day0.Add(24 * time.Hour), Pools: []string{"finance win11"}}
+	c, err := commands.Parse(d.ViewAllCommand(), day0.Add(48*time.Hour))
+	if err != nil {
+		t.Fatalf("parsing %q: %v", d.ViewAllCommand(), err)
+	}
+	if c.Verb != commands.VerbFailed || !c.Query.Start.Equal(day0) || !c.Query.End.Equal(day0.Add(24*time.Hour)) || c.Query.PoolID != "finance win11" {
+		t.Errorf("%q parsed to %+v", d.ViewAllCommand(), c)
+	}
+}
+
+// TestDigestPagesThroughSimulator reads 250 failed tasks through the real
+// client and simulator: three requests of limit=100.
+func TestDigestPagesThroughSimulator(t *testing.T) {
+	now := day0.Add(25 * time.Hour)
+	s := sim.New(sim.Options{Now: func() time.Time { return now }, Empty: true})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	pool := s.Pools()[0]
+	for i := range 250 {
+		s.PutTask(workspace.Task{
+			ID: fmt.Sprintf("33333333-0000-0000-0000-%012d", i), PoolID: pool.ID, PoolName: pool.Name,
+			Scripts: []workspace.Script{{ID: "s1", Name: "install-agent"}},
+			Start:   day0.Add(time.Duration(i) * time.Minute), End: day0.Add(time.Duration(i)*time.Minute + time.Minute),
+			Status: workspace.StatusFailed, FailedNum: 2, SuccessNum: 1,
+		})
+	}
+	client, err := workspace.New(workspace.Config{Endpoint: srv.URL, Region: "sim-local-1", ProjectID: sim.DemoProjectID, AK: sim.DemoAK, SK: sim.DemoSK, RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := s.Requests()
+	d, err := CollectDigest(context.Background(), client, day0, day0.Add(24*time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Requests() - before; got != 3 {
+		t.Errorf("%d requests, want 3", got)
+	}
+	if d.Tasks != 250 || d.FailedTasks != 250 || d.FailedDesktops != 500 {
+		t.Errorf("tasks %d, failed %d, desktops %d; want 250, 250, 500", d.Tasks, d.FailedTasks, d.FailedDesktops)
+	}
+	if len(d.PerPool) != 1 || d.PerPool[0].FailedTasks != 250 {
+		t.Errorf("per pool %+v", d.PerPool)
+	}
+	checkLimits(t, d.Render(true))
+}
+
+// digestWindows returns the windows named by the digest posts, in order.
+func digestWindows(posts []notifytest.Post) []string {
+	var out []string
+	for _, p := range posts {
+		w, _, _ := strings.Cut(strings.TrimPrefix(p.Text, "Failure digest "), " UTC")
+		out = append(out, w+" UTC")
+	}
+	return out
+}
+
+func win(start time.Time, days int) string {
+	return windowText(start, start.Add(time.Duration(days)*24*time.Hour))
+}
+
+func TestDigesterWindowsAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	clock := notifytest.NewClock(day0.Add(-30 * time.Minute)) // 08:30, before the 09:00 boundary
+	rec := notifytest.NewPoster(clock)
+	l := notifytest.NewLister(sampleDigestTasks()...)
+	cfg := DigestConfig{Channel: "C1", Every: 24 * time.Hour, At: 9 * time.Hour}
+
+	d := NewDigester(cfg, l, rec, openStore(t, dir), clock, nil)
+	stop := runBG(t, d.Run)
+	clock.BlockUntil(t, 1)
+	if len(rec.Calls()) != 0 {
+		t.Fatal("posted at the first start")
+	}
+	clock.Set(day0) // 09:00: the window that started at the first start ends
+	rec.WaitCalls(t, 1)
+	clock.BlockUntil(t, 1)
+	clock.Advance(24 * time.Hour)
+	rec.WaitCalls(t, 2)
+	clock.BlockUntil(t, 1)
+	stop()
+
+	// Down for a while, back within the next window: the window that ended
+	// meanwhile is posted once, then the schedule goes on.
+	clock.Advance(25 * time.Hour)
+	d2 := NewDigester(cfg, l, rec, openStore(t, dir), clock, nil)
+	stop2 := runBG(t, d2.Run)
+	rec.WaitCalls(t, 3)
+	clock.BlockUntil(t, 1)
+	if next, _ := clock.Next(); !next.Equal(day0.Add(72 * time.Hour)) {
+		t.Errorf("next wake-up at %v, want %v", next, day0.Add(72*time.Hour))
+	}
+	stop2()
+	// A restart right away posts nothing again.
+	d3 := NewDigester(cfg, l, rec, openStore(t, dir), clock, nil)
+	stop3 := runBG(t, d3.Run)
+	clock.BlockUntil(t, 1)
+	stop3()
+
+	want := []string{win(day0.Add(-24*time.Hour), 1), win(day0, 1), win(day0.Add(24*time.Hour), 1)}
+	got := digestWindows(rec.Posts())
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("windows posted:\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestDigesterCatchUp(t *testing.T) {
+	for _, tc := range []struct {
+		missed int
+		want   []string
+	}{
+		{1, []string{win(day0, 1)}},
+		{3, []string{win(day0, 1), win(day0.Add(24*time.Hour), 1), win(day0.Add(48*time.Hour), 1)}},
+		{4, []string{win(day0, 4)}},
+		{9, []string{win(day0, 9)}},
+	} {
+		t.Run(fmt.Sprint(tc.missed), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := DigestConfig{Channel: "C1", Every: 24 * time.Hour, At: 9 * time.Hour}
+			if err := openStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
+				t.Fatal(err)
+			}
+			clock := notifytest.NewClock(day0.Add(time.Duration(tc.missed)*24*time.Hour + time.Hour))
+			rec := notifytest.NewPoster(clock)
+			d := NewDigester(cfg, notifytest.NewLister(sampleDigestTasks()...), rec, openStore(t, dir), clock, nil)
+			runBG(t, d.Run)
+			clock.BlockUntil(t, 1)
+			got := digestWindows(rec.Posts())
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("windows posted:\n%q\nwant\n%q", got, tc.want)
+			}
+			end, _ := openStore(t, dir).DigestWatermark(cfg.key())
+			if want := day0.Add(time.Duration(tc.missed) * 24 * time.Hour); !end.Equal(want) {
+				t.Errorf("watermark %v, want %v", end, want)
+			}
+		})
+	}
+}
+
+func TestDigesterRetriesFailedPostWithoutSkipping(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DigestConfig{Channel: "C1", Every: time.Hour, Retry: time.Minute}
+	if err := openStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
+		t.Fatal(err)
+	}
+	clock := notifytest.NewClock(day0.Add(time.Hour + time.Second))
+	rec := notifytest.NewPoster(clock)
+	fail := true
+	rec.Fail = func(notifytest.Post) error {
+		if fail {
+			fail = false
+			return errors.New("slack down")
+		}
+		return nil
+	}
+	d := NewDigester(cfg, notifytest.NewLister(), rec, openStore(t, dir), clock, nil)
+	runBG(t, d.Run)
+	clock.BlockUntil(t, 1)
+	if len(rec.Posts()) != 0 {
+		t.Fatal("posted despite the failure")
+	}
+	clock.Advance(time.Minute)
+	rec.WaitCalls(t, 1)
+	if got := digestWindows(rec.Posts()); len(got) != 1 || got[0] != windowText(day0, day0.Add(time.Hour)) {
+		t.Errorf("posted %q", got)
+	}
+}
+
+func TestDigesterQuietAndChartFallback(t *testing.T) {
+	clock := notifytest.NewClock(day0.Add(48 * time.Hour))
+	rec := notifytest.NewPoster(clock)
+	quiet := NewDigester(DigestConfig{Channel: "C1", Quiet: true}, notifytest.NewLister(), rec, nil, clock, nil)
+	m, err := quiet.PostOnce(context.Background(), "", day0, day0.Add(24*time.Hour), false)
+	if err != nil || len(m.Blocks) != 0 || len(rec.Calls()) != 0 {
+		t.Errorf("quiet all clear: %v, %d blocks, %d posts", err, len(m.Blocks), len(rec.Calls()))
+	}
+
+	store := openStore(t, t.TempDir())
+	rec.Fail = func(p notifytest.Post) error {
+		for _, b := range p.Blocks {
+			if b.BlockType() == slack.MBTDataVisualization {
+				return slack.SlackErrorResponse{Err: "invalid_blocks"}
+			}
+		}
+		return nil
+	}
+	d := NewDigester(DigestConfig{Channel: "C1"}, notifytest.NewLister(sampleDigestTasks()...), rec, store, clock, nil)
+	if _, err := d.PostOnce(context.Background(), "C2", day0, day0.Add(24*time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
+	posts := rec.Posts()
+	if len(posts) != 1 || posts[0].Channel != "C2" || !strings.Contains(blocksJSON(t, posts[0].Blocks), "Failures over time") {
+		t.Fatalf("posts %+v", posts)
+	}
+	if !store.ChartsRefused() {
+		t.Error("the refusal was not remembered")
+	}
+
+	// Dry run posts nothing and still renders.
+	m, err = d.PostOnce(context.Background(), "C2", day0, day0.Add(24*time.Hour), true)
+	if err != nil || len(m.Blocks) == 0 || len(rec.Posts()) != 1 {
+		t.Errorf("dry run: %v, %d blocks, %d posts", err, len(m.Blocks), len(rec.Posts()))
+	}
+}
+
+func TestWindowEnd(t *testing.T) {
+	for _, tc := range []struct {
+		now       time.Time
+		every, at time.Duration
+		want      time.Time
+	}{
+		{time.Date(2026, 11, 27, 8, 59, 0, 0, time.UTC), 24 * time.Hour, 9 * time.Hour, time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)},
+		{time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC), 24 * time.Hour, 9 * time.Hour, time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)},
+		{time.Date(2026, 11, 27, 9, 31, 0, 0, time.UTC), time.Hour, 0, time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)},
+		{time.Date(2026, 11, 27, 9, 31, 0, 0, time.UTC), time.Hour, 15 * time.Minute, time.Date(2026, 11, 27, 9, 15, 0, 0, time.UTC)},
+	} {
+		if got := WindowEnd(tc.now, tc.every, tc.at); !got.Equal(tc.want) {
+			t.Errorf("WindowEnd(%v, %v, %v) = %v, want %v", tc.now, tc.every, tc.at, got, tc.want)
+		}
+	}
+}
