@@ -417,14 +417,25 @@ func (g *generator) build(s taskSpec) *simTask {
 					dur = o.mode.dur
 				}
 				rec.Status, rec.ResultCode, rec.Reason = recFailed, o.mode.code, o.mode.reason
-				rec.Output = failOutput(name, s.command, p.linux, rec.DesktopName, o.mode, g.rng)
 			default:
 				rec.Status, rec.ResultCode = recSuccess, "0"
-				rec.Output = okOutput(name, s.command, rec.DesktopName, g.rng)
 			}
 			rec.End = at.Add(dur)
 			at = rec.End.Add(time.Second)
-			t.recs = append(t.recs, &simRecord{rec: rec, task: t})
+			sr := &simRecord{rec: rec, task: t}
+			if rec.Status != recSkip {
+				// Outputs are made when asked for: all of them would take
+				// megabytes nobody reads.
+				seed, cmd, linux, desk, mode, failed := g.rng.Uint64(), s.command, p.linux, rec.DesktopName, o.mode, rec.Status == recFailed
+				sr.output = func() string {
+					r := rand.New(rand.NewPCG(seed, 0))
+					if failed {
+						return failOutput(name, cmd, linux, desk, mode, r)
+					}
+					return okOutput(name, cmd, desk, r)
+				}
+			}
+			t.recs = append(t.recs, sr)
 		}
 	}
 	t.seal()

@@ -304,7 +304,7 @@ func (s *Sim) listRecords(w http.ResponseWriter, r *http.Request, now time.Time)
 	}
 	for _, t := range tasks {
 		for _, rec := range t.recs {
-			v, visible := rec.view(now, t.fixed)
+			v, visible := rec.view(now, t.fixed, false)
 			if !visible || status != "" && v.Status != status || resources != nil && !resources[v.DesktopID] {
 				continue
 			}
@@ -327,7 +327,7 @@ func (s *Sim) showRecord(w http.ResponseWriter, id string, now time.Time) {
 	var v workspace.Record
 	visible := false
 	if rec != nil {
-		v, visible = rec.view(now, rec.task.fixed)
+		v, visible = rec.view(now, rec.task.fixed, true)
 	}
 	s.mu.RUnlock()
 	if !visible {

@@ -27,10 +27,12 @@ type simTask struct {
 	final     workspace.Task // generated: the view from doneAt on
 }
 
-// simRecord is one record of a task; rec holds its final state.
+// simRecord is one record of a task; rec holds its final state. Generated
+// records make their output when asked.
 type simRecord struct {
-	rec  workspace.Record
-	task *simTask
+	rec    workspace.Record
+	task   *simTask
+	output func() string // nil: rec.Output is the output
 }
 
 // seal computes the final view of a generated task.
@@ -120,11 +122,17 @@ func (t *simTask) compute(now time.Time) workspace.Task {
 	return v
 }
 
-// view is the record as it is at now; ok is false while its desktop has
-// not started it.
-func (r *simRecord) view(now time.Time, fixed bool) (workspace.Record, bool) {
+// view is the record as it is at now, with its output if withOutput; ok is
+// false while its desktop has not started it.
+func (r *simRecord) view(now time.Time, fixed, withOutput bool) (workspace.Record, bool) {
 	if fixed || !now.Before(r.rec.End) {
-		return r.rec, true
+		v := r.rec
+		if !withOutput {
+			v.Output = ""
+		} else if r.output != nil {
+			v.Output = r.output()
+		}
+		return v, true
 	}
 	if now.Before(r.rec.Start) {
 		return workspace.Record{}, false

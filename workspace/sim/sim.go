@@ -233,8 +233,8 @@ func (s *Sim) Tasks() []workspace.Task {
 	return out
 }
 
-// Records returns the records of a task as they are now (those of desktops
-// that have not started yet are left out).
+// Records returns the records of a task as they are now, with their output
+// (those of desktops that have not started yet are left out).
 func (s *Sim) Records(taskID string) []workspace.Record {
 	now := s.now()
 	s.mu.RLock()
@@ -245,7 +245,7 @@ func (s *Sim) Records(taskID string) []workspace.Record {
 	}
 	var out []workspace.Record
 	for _, r := range t.recs {
-		if rv, ok := r.view(now, t.fixed); ok {
+		if rv, ok := r.view(now, t.fixed, true); ok {
 			out = append(out, rv)
 		}
 	}
