@@ -23,9 +23,6 @@ func init() {
 // maxShownRecords bounds the failed desktops show fetches.
 const maxShownRecords = 500
 
-// queryNow is the clock of query; tests replace it.
-var queryNow = time.Now
-
 func runQuery(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("query", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -43,7 +40,7 @@ func runQuery(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if *output != "text" && *output != "json" {
 		return usageErrorf("--output must be text or json, got %q", *output)
 	}
-	now := queryNow()
+	now := time.Now()
 	cmd, err := commands.Parse(strings.Join(words, " "), now)
 	if err != nil {
 		return err
