@@ -1,0 +1,203 @@
+package bot
+
+import (
+	"context"
+	"math"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// access holds the allow lists, channel bindings and per-user rates.
+type access struct {
+	users    map[string]bool // empty: everyone
+	channels map[string]bool // empty: every channel
+	bindings map[string][]string
+	perMin   int
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+func newAccess(cfg Config) *access {
+	a := &access{
+		users:    set(cfg.AllowedUsers),
+		channels: set(cfg.AllowedChannels),
+		bindings: map[string][]string{},
+		perMin:   cfg.UserRate,
+		limiters: map[string]*rate.Limiter{},
+	}
+	for ch, pools := range cfg.ChannelPools {
+		var ps []string
+		for _, p := range pools {
+			if p = strings.TrimSpace(p); p != "" {
+				ps = append(ps, p)
+			}
+		}
+		if len(ps) > 0 {
+			a.bindings[ch] = ps
+		}
+	}
+	return a
+}
+
+func set(ids []string) map[string]bool {
+	m := map[string]bool{}
+	for _, id := range ids {
+		if id = strings.TrimSpace(id); id != "" {
+			m[id] = true
+		}
+	}
+	return m
+}
+
+func (a *access) userAllowed(id string) bool { return len(a.users) == 0 || a.users[id] }
+
+func (a *access) channelAllowed(id string) bool { return len(a.channels) == 0 || a.channels[id] }
+
+// binding returns the pools a channel may see; bound is false for a channel
+// without a binding (or bound to "*"), which sees every pool.
+func (a *access) binding(channel string) (pools []string, bound bool) {
+	ps, ok := a.bindings[channel]
+	if !ok {
+		return nil, false
+	}
+	for _, p := range ps {
+		if p == "*" {
+			return ps, false
+		}
+	}
+	return ps, true
+}
+
+// defaultPool is the pool a channel's commands use when none is given.
+func (a *access) defaultPool(channel string) string {
+	ps := a.bindings[channel]
+	if len(ps) == 0 || ps[0] == "*" {
+		return ""
+	}
+	return ps[0]
+}
+
+// allow takes one command from the user's budget, or says how long to wait.
+func (a *access) allow(user string, now time.Time) (bool, time.Duration) {
+	if a.perMin <= 0 {
+		return true, 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	l, ok := a.limiters[user]
+	if !ok {
+		if len(a.limiters) > 10000 { // bound memory; full buckets lose nothing
+			clear(a.limiters)
+		}
+		l = rate.NewLimiter(rate.Every(time.Minute/time.Duration(a.perMin)), a.perMin)
+		a.limiters[user] = l
+	}
+	if l.AllowN(now, 1) {
+		return true, 0
+	}
+	r := l.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	r.CancelAt(now)
+	return false, d
+}
+
+// seconds rounds a wait up to whole seconds, at least one.
+func seconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
+
+var uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// poolResolver turns pool= values into pool ids through the pools API,
+// caching the answers.
+type poolResolver struct {
+	ws  Workspace
+	ttl time.Duration
+	now func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]poolAnswer
+}
+
+type poolAnswer struct {
+	id      string
+	choices []workspace.Pool
+	expires time.Time
+}
+
+func newPoolResolver(ws Workspace, ttl time.Duration, now func() time.Time) *poolResolver {
+	return &poolResolver{ws: ws, ttl: ttl, now: now, cache: map[string]poolAnswer{}}
+}
+
+// resolve returns the id of the pool a value names. A UUID-shaped value is
+// an id as it is. A name is looked up: one pool named so (or, without an
+// exact match, one pool whose name contains it) gives its id; several give
+// the choices and no id; none, or a pools API that refuses us, gives the
+// value itself, used as an id.
+func (r *poolResolver) resolve(ctx context.Context, value string) (id string, choices []workspace.Pool) {
+	if value == "" || uuidShape.MatchString(value) {
+		return value, nil
+	}
+	key := strings.ToLower(value)
+	now := r.now()
+	r.mu.Lock()
+	if a, ok := r.cache[key]; ok && now.Before(a.expires) {
+		r.mu.Unlock()
+		return a.id, a.choices
+	}
+	r.mu.Unlock()
+
+	page, err := r.ws.ListPools(ctx, workspace.PoolOptions{Name: value, Limit: 100})
+	if err != nil {
+		// Not cached: the next command tries again.
+		return value, nil
+	}
+	var exact []workspace.Pool
+	for _, p := range page.Pools {
+		if strings.EqualFold(p.Name, value) || p.ID == value {
+			exact = append(exact, p)
+		}
+	}
+	a := poolAnswer{id: value, expires: now.Add(r.ttl)}
+	switch {
+	case len(exact) == 1:
+		a.id = exact[0].ID
+	case len(exact) > 1:
+		a.id, a.choices = "", exact
+	case len(page.Pools) == 1:
+		a.id = page.Pools[0].ID
+	case len(page.Pools) > 1:
+		a.id, a.choices = "", page.Pools
+	}
+	r.mu.Lock()
+	if len(r.cache) > 1000 {
+		clear(r.cache)
+	}
+	r.cache[key] = a
+	r.mu.Unlock()
+	return a.id, a.choices
+}
+
+// allowed reports whether a pool (as given, and its resolved id) is within
+// a channel's binding; entries may be ids or names.
+func (r *poolResolver) allowed(ctx context.Context, entries []string, value, id string) bool {
+	for _, e := range entries {
+		if e == "*" || strings.EqualFold(e, value) || (id != "" && strings.EqualFold(e, id)) {
+			return true
+		}
+	}
+	if id == "" {
+		return false
+	}
+	for _, e := range entries {
+		if eid, _ := r.resolve(ctx, e); eid != "" && strings.EqualFold(eid, id) {
+			return true
+		}
+	}
+	return false
+}

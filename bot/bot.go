@@ -1,0 +1,389 @@
+// Package bot is the Slack side of pooltasks: it holds the socket-mode
+// connection, acknowledges every envelope at once, and answers /pooltasks
+// commands, @pooltasks mentions and button clicks from a bounded pool of
+// workers, rendering Workspace API answers with bot/blocks.
+//
+// Everything a user sends, typed or clicked, goes through commands.Parse and
+// the same access checks before any API call is made.
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// Bot answers Slack. Build it with New and start it with Run.
+type Bot struct {
+	cfg     Config
+	ws      Workspace
+	log     *slog.Logger
+	metrics *Metrics
+	api     *slack.Client
+	sm      *socketmode.Client
+
+	queue chan *request
+	ready atomic.Bool
+
+	dedupe  *seen
+	access  *access
+	pools   *poolResolver
+	refused sync.Map // team id → true once Slack refused native blocks there
+
+	httpLn net.Listener // set by New when cfg.HTTPAddr is given
+}
+
+// New checks the configuration and prepares a bot; nothing connects before
+// Run. The HTTP address, when given, is bound here so that a busy port fails
+// early.
+func New(cfg Config, ws Workspace) (*Bot, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, fmt.Errorf("bot config: %w", err)
+	}
+	if ws == nil {
+		return nil, errors.New("bot config: no workspace client")
+	}
+	api := slack.New(cfg.BotToken,
+		slack.OptionAppLevelToken(cfg.AppToken),
+		slack.OptionAPIURL(cfg.APIURL),
+		slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second}),
+		slack.OptionRetry(2),
+	)
+	b := &Bot{
+		cfg:     cfg,
+		ws:      ws,
+		log:     cfg.Logger,
+		metrics: cfg.Metrics,
+		api:     api,
+		sm:      socketmode.New(api, socketmode.OptionLog(slogAdapter{cfg.Logger})),
+		queue:   make(chan *request, cfg.Queue),
+		dedupe:  newSeen(cfg.DedupeWindow, cfg.Now),
+		access:  newAccess(cfg),
+		pools:   newPoolResolver(ws, cfg.PoolCacheTTL, cfg.Now),
+	}
+	if cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("bot http: %w", err)
+		}
+		b.httpLn = ln
+	}
+	return b, nil
+}
+
+// HTTPAddr is the address /healthz, /readyz and /metrics are served on, or
+// "" without one.
+func (b *Bot) HTTPAddr() string {
+	if b.httpLn == nil {
+		return ""
+	}
+	return b.httpLn.Addr().String()
+}
+
+// Ready reports whether the socket-mode connection is up.
+func (b *Bot) Ready() bool { return b.ready.Load() }
+
+// Handler serves /healthz, /readyz and /metrics.
+func (b *Bot) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !b.Ready() {
+			http.Error(w, "socket mode not connected", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("/metrics", b.metrics.Handler())
+	return mux
+}
+
+// Run connects to Slack and answers until ctx ends. Then it stops taking
+// work, lets acked jobs finish within cfg.ShutdownTimeout and returns nil.
+// It returns an error when Slack refuses the tokens.
+func (b *Bot) Run(ctx context.Context) error {
+	var httpSrv *http.Server
+	httpDone := make(chan struct{})
+	if b.httpLn != nil {
+		httpSrv = &http.Server{Handler: b.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			defer close(httpDone)
+			if err := httpSrv.Serve(b.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				b.log.Error("http server", "err", err)
+			}
+		}()
+	} else {
+		close(httpDone)
+	}
+
+	// Jobs outlive ctx by up to ShutdownTimeout: what was acked is answered.
+	jobCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopJobs()
+	var workers sync.WaitGroup
+	for range b.cfg.Workers {
+		workers.Go(func() { b.work(jobCtx) })
+	}
+
+	smCtx, stopSocket := context.WithCancel(context.Background())
+	defer stopSocket()
+	smDone := make(chan error, 1)
+	go func() { smDone <- b.sm.RunContext(smCtx) }()
+
+	runErr := b.loop(ctx, smDone)
+
+	// Stop taking work: no more envelopes are read (so none is acked and
+	// Slack redelivers them elsewhere), then drain what was acked.
+	stopSocket()
+	b.ready.Store(false)
+	b.metrics.connected.Set(0)
+	close(b.queue)
+	finished := make(chan struct{})
+	go func() { workers.Wait(); close(finished) }()
+	timer := time.NewTimer(b.cfg.ShutdownTimeout)
+	select {
+	case <-finished:
+		timer.Stop()
+	case <-timer.C:
+		b.log.Warn("shutdown deadline reached, cancelling jobs in flight", "timeout", b.cfg.ShutdownTimeout)
+		stopJobs()
+		<-finished
+	}
+	if runErr == nil {
+		// Drain the socket-mode client's return so its goroutines are done.
+		<-smDone
+	}
+	if httpSrv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = httpSrv.Shutdown(sctx)
+		cancel()
+	}
+	<-httpDone
+	return runErr
+}
+
+// loop is the one goroutine that reads socket-mode events: it acks at once
+// and hands work to the queue. It returns nil when ctx ends and an error when
+// the socket-mode client gives up.
+func (b *Bot) loop(ctx context.Context, smDone <-chan error) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-smDone:
+			smDone = nil
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("socket mode: %w", err)
+		case ev := <-b.sm.Events:
+			b.handleEvent(ev)
+		}
+	}
+}
+
+func (b *Bot) handleEvent(ev socketmode.Event) {
+	start := time.Now()
+	switch ev.Type {
+	case socketmode.EventTypeConnected, socketmode.EventTypeHello:
+		if !b.ready.Swap(true) {
+			b.log.Info("socket mode connected")
+		}
+		b.metrics.connected.Set(1)
+		return
+	case socketmode.EventTypeConnecting, socketmode.EventTypeDisconnect:
+		b.ready.Store(false)
+		b.metrics.connected.Set(0)
+		return
+	case socketmode.EventTypeConnectionError:
+		b.ready.Store(false)
+		b.metrics.connected.Set(0)
+		if e, ok := ev.Data.(*slack.ConnectionErrorEvent); ok {
+			b.log.Warn("socket mode connection failed", "attempt", e.Attempt, "backoff", e.Backoff, "err", e.ErrorObj)
+		}
+		return
+	case socketmode.EventTypeInvalidAuth:
+		b.ready.Store(false)
+		b.log.Error("socket mode: slack refused the app token")
+		return
+	case socketmode.EventTypeErrorBadMessage:
+		// Envelope kinds slack-go does not know still get their ack, or
+		// Slack keeps redelivering them.
+		if e, ok := ev.Data.(*socketmode.ErrorBadMessage); ok {
+			var env struct {
+				EnvelopeID string `json:"envelope_id"`
+				Type       string `json:"type"`
+			}
+			if json.Unmarshal(e.Message, &env) == nil && env.EnvelopeID != "" {
+				b.ack(env.EnvelopeID, start)
+				b.log.Info("envelope not handled", "type", env.Type, "envelope_id", env.EnvelopeID)
+			}
+		}
+		return
+	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
+		b.log.Warn("socket mode", "event", string(ev.Type), "data", fmt.Sprint(ev.Data))
+		return
+	}
+	if ev.Request == nil || ev.Request.EnvelopeID == "" {
+		return
+	}
+	b.ack(ev.Request.EnvelopeID, start)
+
+	req := b.toRequest(ev)
+	if req == nil {
+		return
+	}
+	req.received = start
+	if ev.Request.RetryAttempt > 0 {
+		b.log.Info("envelope redelivered", "envelope_id", req.envelopeID, "retry_attempt", ev.Request.RetryAttempt,
+			"retry_reason", ev.Request.RetryReason)
+	}
+	if !b.dedupe.first(req.keys...) {
+		b.log.Info("envelope already answered", "envelope_id", req.envelopeID)
+		return
+	}
+	select {
+	case b.queue <- req:
+	default:
+		// Every worker is busy and the queue is full: say so rather than
+		// block the reader (which would stall acks of every envelope).
+		b.metrics.command(req.verbHint(), "busy")
+		go b.busy(req)
+	}
+}
+
+func (b *Bot) ack(envelopeID string, start time.Time) {
+	if err := b.sm.Ack(socketmode.Request{EnvelopeID: envelopeID}); err != nil {
+		b.log.Warn("ack", "envelope_id", envelopeID, "err", err)
+	}
+	b.metrics.ack(time.Since(start))
+}
+
+// toRequest turns an envelope into work, or nil for envelopes the bot does
+// not answer (they are acked all the same).
+func (b *Bot) toRequest(ev socketmode.Event) *request {
+	envID := ev.Request.EnvelopeID
+	switch ev.Type {
+	case socketmode.EventTypeSlashCommand:
+		c, ok := ev.Data.(slack.SlashCommand)
+		if !ok {
+			return nil
+		}
+		return &request{
+			kind: kindSlash, envelopeID: envID, keys: []string{envID, "trigger:" + c.TriggerID},
+			team: c.TeamID, user: c.UserID, channel: c.ChannelID,
+			text: c.Text, responseURL: c.ResponseURL,
+		}
+	case socketmode.EventTypeInteractive:
+		cb, ok := ev.Data.(slack.InteractionCallback)
+		if !ok || cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
+			return nil
+		}
+		a := cb.ActionCallback.BlockActions[0]
+		channel := cb.Container.ChannelID
+		if channel == "" {
+			channel = cb.Channel.ID
+		}
+		team := cb.Team.ID
+		if team == "" {
+			team = cb.User.TeamID
+		}
+		return &request{
+			kind: kindClick, envelopeID: envID, keys: []string{envID, "trigger:" + cb.TriggerID},
+			team: team, user: cb.User.ID, channel: channel,
+			actionID: a.ActionID, text: a.Value, responseURL: cb.ResponseURL,
+			messageTS: cb.Container.MessageTs, threadTS: cb.Container.ThreadTs,
+		}
+	case socketmode.EventTypeEventsAPI:
+		outer, ok := ev.Data.(slackevents.EventsAPIEvent)
+		if !ok || outer.Type != slackevents.CallbackEvent {
+			return nil
+		}
+		m, ok := outer.InnerEvent.Data.(*slackevents.AppMentionEvent)
+		if !ok {
+			return nil
+		}
+		keys := []string{envID}
+		if cb, ok := outer.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
+			keys = append(keys, "event:"+cb.EventID)
+		}
+		thread := m.ThreadTimeStamp
+		if thread == "" {
+			thread = m.TimeStamp
+		}
+		team := outer.TeamID
+		return &request{
+			kind: kindMention, envelopeID: envID, keys: keys,
+			team: team, user: m.User, channel: m.Channel,
+			text: stripMention(m.Text), threadTS: thread,
+		}
+	}
+	return nil
+}
+
+// work runs jobs until the queue is closed and drained.
+func (b *Bot) work(ctx context.Context) {
+	for req := range b.queue {
+		b.serve(ctx, req)
+	}
+}
+
+// seen remembers ids for a while so that a redelivered envelope or event is
+// answered once.
+type seen struct {
+	mu     sync.Mutex
+	window time.Duration
+	now    func() time.Time
+	ids    map[string]time.Time
+	swept  time.Time
+}
+
+func newSeen(window time.Duration, now func() time.Time) *seen {
+	return &seen{window: window, now: now, ids: map[string]time.Time{}}
+}
+
+// first records the keys and reports whether none was seen within the window.
+func (s *seen) first(keys ...string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if now.Sub(s.swept) > s.window/4 {
+		for k, t := range s.ids {
+			if now.Sub(t) > s.window {
+				delete(s.ids, k)
+			}
+		}
+		s.swept = now
+	}
+	fresh := true
+	for _, k := range keys {
+		if k == "" || k == "trigger:" || k == "event:" {
+			continue
+		}
+		if t, ok := s.ids[k]; ok && now.Sub(t) <= s.window {
+			fresh = false
+		}
+		s.ids[k] = now
+	}
+	return fresh
+}
+
+// slogAdapter lets slack-go's socketmode log through slog at debug level.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Output(_ int, s string) error {
+	a.l.Debug(s, "component", "socketmode")
+	return nil
+}

@@ -1,0 +1,94 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// Workspace is what the bot asks of the Workspace API; *workspace.Client
+// provides it.
+type Workspace interface {
+	ListTasks(ctx context.Context, opts workspace.ListOptions) (workspace.TaskPage, error)
+	ListRecords(ctx context.Context, opts workspace.RecordOptions) (workspace.RecordPage, error)
+	GetRecord(ctx context.Context, recordID string) (workspace.Record, error)
+	ListPools(ctx context.Context, opts workspace.PoolOptions) (workspace.PoolPage, error)
+}
+
+// Config is everything the bot needs, filled by cmd/pooltasks from the
+// environment. Zero values take the defaults named on each field.
+type Config struct {
+	AppToken string // xapp-…, for socket mode
+	BotToken string // xoxb-…, for the Web API
+	APIURL   string // Web API base with its trailing slash; https://slack.com/api/ by default
+
+	AllowedUsers    []string            // Slack user ids; empty allows everyone
+	AllowedChannels []string            // Slack channel ids; empty allows every channel
+	ChannelPools    map[string][]string // channel id → pool ids or names it may see ("*" = all); the first is its default
+	UserRate        int                 // commands per user per minute; 0 is unlimited
+
+	Workers         int           // concurrent jobs; 8 by default
+	Queue           int           // acked jobs waiting for a worker; 256 by default
+	ShutdownTimeout time.Duration // how long Run lets in-flight jobs finish after ctx ends; 10 s by default
+	JobTimeout      time.Duration // one job's deadline; 30 s by default
+	DedupeWindow    time.Duration // how long envelope and event ids are remembered; 10 min by default
+	PoolCacheTTL    time.Duration // pool name → id answers; 5 min by default
+	NativeBlocks    bool          // try Slack's data_table blocks for lists (fall back per workspace on invalid_blocks)
+
+	HTTPAddr string   // /healthz, /readyz and /metrics; "" serves none
+	Metrics  *Metrics // nil creates one; share it with the Workspace client as its Observer
+
+	Notifier Notifier     // watch, digest and the Stop button; nil answers "not available"
+	Logger   *slog.Logger // nil discards
+	Now      func() time.Time
+}
+
+func (c *Config) defaults() error {
+	if !strings.HasPrefix(c.AppToken, "xapp-") {
+		return errors.New("app token: want an xapp- token")
+	}
+	if !strings.HasPrefix(c.BotToken, "xoxb-") {
+		return errors.New("bot token: want an xoxb- token")
+	}
+	if c.APIURL == "" {
+		c.APIURL = "https://slack.com/api/"
+	}
+	if !strings.HasSuffix(c.APIURL, "/") {
+		c.APIURL += "/"
+	}
+	if c.Workers <= 0 {
+		c.Workers = 8
+	}
+	if c.Queue <= 0 {
+		c.Queue = 256
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.JobTimeout <= 0 {
+		c.JobTimeout = 30 * time.Second
+	}
+	if c.DedupeWindow <= 0 {
+		c.DedupeWindow = 10 * time.Minute
+	}
+	if c.PoolCacheTTL <= 0 {
+		c.PoolCacheTTL = 5 * time.Minute
+	}
+	if c.UserRate < 0 {
+		return errors.New("user rate: want 0 or more commands per minute")
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}

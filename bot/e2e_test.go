@@ -1,0 +1,214 @@
+package bot_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pooltasks/pooltasks/bot"
+	"github.com/pooltasks/pooltasks/bot/slacktest"
+	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/workspace/sim"
+)
+
+const wait = 10 * time.Second
+
+// lockedBuffer collects log lines from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// lines returns the JSON log lines with the given msg.
+func (l *lockedBuffer) lines(msg string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(l.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// env is one bot running against a fake Slack and the simulator.
+type env struct {
+	slack  *slacktest.Server
+	sim    *sim.Sim
+	ws     *workspace.Client
+	bot    *bot.Bot
+	logs   *lockedBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+type setup struct {
+	cfg       bot.Config
+	slack     slacktest.Options
+	sim       sim.Options
+	wrap      func(bot.Workspace) bot.Workspace
+	noConnect bool
+}
+
+func start(t testing.TB, s setup) *env {
+	t.Helper()
+	e := &env{logs: &lockedBuffer{}, done: make(chan error, 1)}
+	e.slack = slacktest.New(t, s.slack)
+	if s.sim.Seed == 0 {
+		s.sim.Seed = 1
+	}
+	e.sim = sim.New(s.sim)
+	srv := httptest.NewServer(e.sim)
+	t.Cleanup(srv.Close)
+	ws, err := workspace.New(workspace.Config{
+		Endpoint: srv.URL, Region: "sim-local-1", ProjectID: sim.DemoProjectID,
+		AK: sim.DemoAK, SK: sim.DemoSK, RateLimit: -1, Timeout: 5 * time.Second,
+		BackoffBase: time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ws = ws
+	cfg := s.cfg
+	cfg.AppToken, cfg.BotToken, cfg.APIURL = slacktest.AppToken, slacktest.BotToken, e.slack.APIURL()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	var api bot.Workspace = ws
+	if s.wrap != nil {
+		api = s.wrap(ws)
+	}
+	e.bot, err = bot.New(cfg, api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	go func() { e.done <- e.bot.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-e.done:
+		case <-time.After(30 * time.Second):
+			t.Error("Run did not return after cancel")
+		}
+	})
+	if !s.noConnect {
+		if err := e.slack.WaitConnections(1, wait); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// slash sends a slash command and returns the first answer on its
+// response_url.
+func (e *env) slash(t testing.TB, user, channel, text string) slacktest.Message {
+	t.Helper()
+	id, url := e.slack.SlashCommand(slacktest.SlashCommand{Text: text, UserID: user, ChannelID: channel})
+	if _, err := e.slack.WaitAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.slack.WaitMessage(slacktest.ForResponseURL(url), wait)
+	if err != nil {
+		t.Fatalf("%q: %v", text, err)
+	}
+	return m
+}
+
+// click sends a button click and returns the first answer on its
+// response_url.
+func (e *env) click(t testing.TB, user, channel string, btn button) slacktest.Message {
+	t.Helper()
+	id, url := e.slack.BlockAction(slacktest.BlockAction{UserID: user, ChannelID: channel,
+		ActionID: btn.ActionID, Value: btn.Value, IsEphemeral: true})
+	if _, err := e.slack.WaitAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.slack.WaitMessage(slacktest.ForResponseURL(url), wait)
+	if err != nil {
+		t.Fatalf("click %s %q: %v", btn.ActionID, btn.Value, err)
+	}
+	return m
+}
+
+// button is a button found in a message's blocks.
+type button struct {
+	ActionID string `json:"action_id"`
+	Value    string `json:"value"`
+}
+
+// buttons returns every button in the blocks, in order.
+func buttons(raw json.RawMessage) []button {
+	var out []button
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if v["type"] == "button" {
+				id, _ := v["action_id"].(string)
+				val, _ := v["value"].(string)
+				out = append(out, button{id, val})
+			}
+			for _, k := range []string{"accessory", "elements", "rows", "fields"} {
+				if c, ok := v[k]; ok {
+					walk(c)
+				}
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	var v any
+	_ = json.Unmarshal(raw, &v)
+	walk(v)
+	return out
+}
+
+func find(t testing.TB, raw json.RawMessage, actionID string) button {
+	t.Helper()
+	for _, b := range buttons(raw) {
+		if b.ActionID == actionID || strings.HasPrefix(b.ActionID, actionID+"#") {
+			return b
+		}
+	}
+	t.Fatalf("no %s button in %s", actionID, raw)
+	return button{}
+}
+
+// header returns the text of the first header block.
+func header(raw json.RawMessage) string {
+	var bs []struct {
+		Type string `json:"type"`
+		Text struct {
+			Text string `json:"text"`
+		} `json:"text"`
+	}
+	_ = json.Unmarshal(raw, &bs)
+	for _, b := range bs {
+		if b.Type == "header" {
+			return b.Text.Text
+		}
+	}
+	return ""
+}

@@ -1,0 +1,530 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/commands"
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// Watcher starts and stops live watches of a task (bot/notify's Watches,
+// adapted in cmd/pooltasks).
+type Watcher interface {
+	// StartWatch posts the watch message and returns the watch id.
+	StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error)
+	// StopWatch ends a watch at the Stop button pressed by userID.
+	StopWatch(watchID, userID string) error
+}
+
+// Digester posts one failure digest now (bot/notify's Digester, adapted).
+type Digester interface {
+	PostDigest(ctx context.Context, channel string, start, end time.Time) error
+}
+
+// Notifier is what the bot hands watch, digest and the Stop button to.
+type Notifier interface {
+	Watcher
+	Digester
+}
+
+// kind is how a request reached the bot.
+type kind int
+
+const (
+	kindSlash kind = iota
+	kindClick
+	kindMention
+)
+
+func (k kind) String() string {
+	switch k {
+	case kindSlash:
+		return "slash"
+	case kindClick:
+		return "click"
+	default:
+		return "mention"
+	}
+}
+
+// request is one acked envelope waiting to be answered.
+type request struct {
+	kind       kind
+	envelopeID string
+	keys       []string // ids a redelivery would repeat
+	team       string
+	user       string
+	channel    string
+	text       string // command text, or the clicked button's value
+	actionID   string
+	// responseURL answers a slash command or a click.
+	responseURL string
+	messageTS   string
+	threadTS    string // where a mention's answer goes; the thread of a clicked message
+	received    time.Time
+}
+
+func (r *request) verbHint() string {
+	if r.kind == kindClick {
+		return blocks.BaseAction(r.actionID)
+	}
+	return "unknown"
+}
+
+// outcome is what the audit line says about a request.
+type outcome struct {
+	verb    string
+	command string
+	result  string
+}
+
+var mentionPrefix = regexp.MustCompile(`^\s*<@[A-Z0-9]+(\|[^>]*)?>[\s:,]*`)
+
+// stripMention removes the leading mention of the bot from a mention's text.
+func stripMention(text string) string {
+	return mentionPrefix.ReplaceAllString(text, "")
+}
+
+// serve answers one request: it recovers a panic, answering the user with a
+// reference to the log line, and writes the audit line.
+func (b *Bot) serve(ctx context.Context, req *request) {
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.JobTimeout)
+	defer cancel()
+	ctx, calls := workspace.CountCalls(ctx)
+	o := &outcome{verb: req.verbHint(), result: "ok"}
+	defer func() {
+		if p := recover(); p != nil {
+			ref := newRef()
+			o.result = "panic"
+			b.log.Error("handler panicked", "ref", ref, "envelope_id", req.envelopeID, "panic", fmt.Sprint(p),
+				"stack", string(debug.Stack()))
+			b.notice(ctx, req, toPrivate, "Something went wrong on my side (ref "+ref+"). It has been logged; please try again.")
+		}
+		b.metrics.command(o.verb, o.result)
+		b.log.Info("command",
+			"envelope_id", req.envelopeID, "kind", req.kind.String(), "user", req.user, "channel", req.channel,
+			"verb", o.verb, "command", o.command, "outcome", o.result, "api_calls", calls(),
+			"latency_ms", time.Since(req.received).Milliseconds())
+	}()
+	b.handle(ctx, req, o)
+}
+
+func (b *Bot) handle(ctx context.Context, req *request, o *outcome) {
+	text := req.text
+	to := toRequester
+	if req.kind == kindClick {
+		switch blocks.BaseAction(req.actionID) {
+		case blocks.ActionOutput, blocks.ActionStopWatch:
+		case blocks.ActionDetails:
+			to = toPrivate
+		case blocks.ActionPrev, blocks.ActionNext, blocks.ActionFailed, blocks.ActionRefresh:
+			to = toReplace
+		case blocks.ActionShare:
+			to = toChannel
+		case blocks.ActionViewAll:
+			to = toPrivate
+		default:
+			o.result = "ignored"
+			return
+		}
+	}
+
+	if !b.access.userAllowed(req.user) || !b.access.channelAllowed(req.channel) {
+		o.result = "refused"
+		msg := "Sorry, you are not on the list of people who can use pooltasks. Ask the team that runs it to add you."
+		if b.access.userAllowed(req.user) {
+			msg = "Sorry, pooltasks does not answer in this channel. Ask the team that runs it, or try a channel it serves."
+		}
+		b.notice(ctx, req, toPrivate, msg)
+		return
+	}
+	if ok, wait := b.access.allow(req.user, b.cfg.Now()); !ok {
+		o.result = "rate_limited"
+		b.notice(ctx, req, toPrivate, fmt.Sprintf("You are sending commands faster than %d a minute; try again in %d s.",
+			b.cfg.UserRate, seconds(wait)))
+		return
+	}
+
+	if req.kind == kindClick {
+		switch blocks.BaseAction(req.actionID) {
+		case blocks.ActionOutput:
+			o.verb = "output"
+			b.output(ctx, req, o)
+			return
+		case blocks.ActionStopWatch:
+			o.verb = "watch_stop"
+			b.stopWatch(ctx, req, o)
+			return
+		}
+	}
+
+	cmd, err := commands.Parse(text, b.cfg.Now())
+	if err != nil {
+		o.result = "bad_input"
+		o.command = truncate(text, 200)
+		var in *commands.InputError
+		if !errors.As(err, &in) {
+			in = &commands.InputError{Problems: []commands.Problem{{Message: err.Error()}}}
+		}
+		problems := make([]string, len(in.Problems))
+		for i, p := range in.Problems {
+			problems[i] = p.Message
+		}
+		t, bs := blocks.Error(blocks.ErrorView{
+			Title:    "I couldn't read that command",
+			Problems: problems,
+			Example:  "/pooltasks help",
+		})
+		if req.kind == kindClick {
+			to = toPrivate
+		}
+		_ = b.reply(ctx, req, to, fixed(t, bs))
+		return
+	}
+	o.verb = string(cmd.Verb)
+	o.command = cmd.Canonical()
+	if cmd.Share && req.kind == kindSlash {
+		to = toChannel
+	}
+
+	switch cmd.Verb {
+	case commands.VerbHelp:
+		help := commands.Help()
+		if cmd.Topic != "" {
+			if h, ok := commands.HelpTopic(cmd.Topic); ok {
+				help = h
+			}
+		}
+		t, bs := blocks.Help(help)
+		_ = b.reply(ctx, req, to, fixed(t, bs))
+	case commands.VerbList, commands.VerbFailed:
+		b.list(ctx, req, to, cmd, o)
+	case commands.VerbShow:
+		b.show(ctx, req, to, cmd, o)
+	case commands.VerbWatch:
+		b.watch(ctx, req, cmd, o)
+	case commands.VerbDigest:
+		b.digest(ctx, req, cmd, o)
+	default:
+		o.result = "unsupported"
+		b.notice(ctx, req, toPrivate, "/pooltasks "+string(cmd.Verb)+" is not available here.")
+	}
+}
+
+// scopePool applies the channel's pool binding to a query and resolves a
+// pool name to its id. It answers the user itself and returns false when
+// the command cannot go on.
+func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command, o *outcome) bool {
+	if cmd.Query.PoolID == "" {
+		cmd.Query.PoolID = b.access.defaultPool(req.channel)
+	}
+	given := cmd.Query.PoolID
+	if given == "" {
+		return true
+	}
+	id, choices := b.pools.resolve(ctx, given)
+	if len(choices) > 0 {
+		o.result = "ambiguous_pool"
+		var lines []string
+		for i, p := range choices {
+			if i == 10 {
+				lines = append(lines, fmt.Sprintf("… and %d more", len(choices)-i))
+				break
+			}
+			lines = append(lines, fmt.Sprintf("%s (pool=%s)", p.Name, p.ID))
+		}
+		t, bs := blocks.Error(blocks.ErrorView{
+			Title:    fmt.Sprintf("%d pools match %q; which one?", len(choices), given),
+			Problems: lines,
+			Hint:     "Give the pool's id, or its full name in double quotes.",
+		})
+		_ = b.reply(ctx, req, toPrivate, fixed(t, bs))
+		return false
+	}
+	if entries, bound := b.access.binding(req.channel); bound && !b.pools.allowed(ctx, entries, given, id) {
+		o.result = "refused_pool"
+		b.notice(ctx, req, toPrivate, "This channel can see the pools "+strings.Join(entries, ", ")+" only.")
+		return false
+	}
+	cmd.Query.PoolID = id
+	return true
+}
+
+func (b *Bot) list(ctx context.Context, req *request, to delivery, cmd commands.Command, o *outcome) {
+	if !b.scopePool(ctx, req, &cmd, o) {
+		return
+	}
+	page, err := b.ws.ListTasks(ctx, cmd.Query)
+	if err != nil {
+		b.apiError(ctx, req, to, err, o)
+		return
+	}
+	title := "Tasks"
+	if cmd.Verb == commands.VerbFailed || cmd.Query.Status == workspace.FilterFailed {
+		title = "Failed tasks"
+	}
+	base := cmd
+	base.Share = false
+	v := blocks.ListView{
+		Title:       title,
+		Description: base.Describe(),
+		Tasks:       page.Tasks,
+		Total:       page.Total,
+		Offset:      cmd.Query.Offset,
+		Command:     base.Canonical(),
+		Now:         b.cfg.Now(),
+	}
+	if cmd.Page > 1 {
+		prev := base
+		prev.Page--
+		v.PrevCommand = prev.Canonical()
+	}
+	if cmd.Query.Offset+len(page.Tasks) < page.Total {
+		next := base
+		next.Page++
+		v.NextCommand = next.Canonical()
+	}
+	if cmd.Query.Status != workspace.FilterFailed {
+		failed := base
+		failed.Query.Status = workspace.FilterFailed
+		failed.Page = 1
+		v.FailedCommand = failed.Canonical()
+	}
+	if to != toChannel && req.kind != kindMention {
+		share := base
+		share.Share = true
+		v.ShareCommand = share.Canonical()
+	}
+	_ = b.reply(ctx, req, to, func(native bool) (string, []slack.Block) {
+		v.Native = native
+		return blocks.List(v)
+	})
+}
+
+func (b *Bot) show(ctx context.Context, req *request, to delivery, cmd commands.Command, o *outcome) {
+	page, err := b.ws.ListTasks(ctx, workspace.ListOptions{TaskIDs: []string{cmd.TaskID}, Limit: 1})
+	if err != nil {
+		b.apiError(ctx, req, to, err, o)
+		return
+	}
+	if len(page.Tasks) == 0 {
+		o.result = "not_found"
+		b.notice(ctx, req, to, "No task with id "+cmd.TaskID+" was found. Check the id, or list tasks with /pooltasks list since=7d.")
+		return
+	}
+	task := page.Tasks[0]
+	if entries, bound := b.access.binding(req.channel); bound &&
+		!b.pools.allowed(ctx, entries, task.PoolName, task.PoolID) {
+		o.result = "refused_pool"
+		b.notice(ctx, req, toPrivate, "That task belongs to a pool this channel cannot see.")
+		return
+	}
+	v := blocks.TaskView{Task: task, Now: b.cfg.Now()}
+	recs, err := b.ws.ListRecords(ctx, workspace.RecordOptions{TaskID: task.ID, Status: "FAILED", Limit: 50})
+	if err != nil {
+		v.RecordsErr = errorSummary(err)
+	} else {
+		v.Failed, v.FailedTotal = recs.Records, recs.Total
+	}
+	if to != toChannel && req.kind != kindMention {
+		share := cmd
+		share.Share = true
+		v.ShareCommand = share.Canonical()
+	}
+	t, bs := blocks.Task(v)
+	_ = b.reply(ctx, req, to, fixed(t, bs))
+}
+
+var recordIDShape = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+
+// output answers the Output button: value "output RECORD_ID TASK_ID".
+func (b *Bot) output(ctx context.Context, req *request, o *outcome) {
+	f := strings.Fields(req.text)
+	if len(f) != 3 || f[0] != "output" || !recordIDShape.MatchString(f[1]) || !recordIDShape.MatchString(f[2]) {
+		o.result = "bad_input"
+		b.notice(ctx, req, toPrivate, "That button is not valid any more; run the command again.")
+		return
+	}
+	recordID, taskID := f[1], f[2]
+	o.command = "output " + recordID + " " + taskID
+	if entries, bound := b.access.binding(req.channel); bound {
+		page, err := b.ws.ListTasks(ctx, workspace.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
+		if err != nil {
+			b.apiError(ctx, req, toPrivate, err, o)
+			return
+		}
+		if len(page.Tasks) == 0 || !b.pools.allowed(ctx, entries, page.Tasks[0].PoolName, page.Tasks[0].PoolID) {
+			o.result = "refused_pool"
+			b.notice(ctx, req, toPrivate, "That task belongs to a pool this channel cannot see.")
+			return
+		}
+	}
+	rec, err := b.ws.GetRecord(ctx, recordID)
+	if err != nil {
+		b.apiError(ctx, req, toPrivate, err, o)
+		return
+	}
+	if rec.TaskID != "" && rec.TaskID != taskID {
+		o.result = "bad_input"
+		b.notice(ctx, req, toPrivate, "That record does not belong to the task; run the command again.")
+		return
+	}
+	t, bs := blocks.Output(rec)
+	_ = b.reply(ctx, req, toPrivate, fixed(t, bs))
+}
+
+func (b *Bot) watch(ctx context.Context, req *request, cmd commands.Command, o *outcome) {
+	if b.cfg.Notifier == nil {
+		o.result = "unavailable"
+		b.notice(ctx, req, toPrivate, "Watches are not available on this pooltasks.")
+		return
+	}
+	page, err := b.ws.ListTasks(ctx, workspace.ListOptions{TaskIDs: []string{cmd.TaskID}, Limit: 1})
+	if err != nil {
+		b.apiError(ctx, req, toPrivate, err, o)
+		return
+	}
+	if len(page.Tasks) == 0 {
+		o.result = "not_found"
+		b.notice(ctx, req, toPrivate, "No task with id "+cmd.TaskID+" was found.")
+		return
+	}
+	if entries, bound := b.access.binding(req.channel); bound &&
+		!b.pools.allowed(ctx, entries, page.Tasks[0].PoolName, page.Tasks[0].PoolID) {
+		o.result = "refused_pool"
+		b.notice(ctx, req, toPrivate, "That task belongs to a pool this channel cannot see.")
+		return
+	}
+	thread := ""
+	if req.kind == kindMention {
+		thread = req.threadTS
+	}
+	if _, err := b.cfg.Notifier.StartWatch(ctx, cmd.TaskID, req.channel, thread, req.user); err != nil {
+		b.apiError(ctx, req, toPrivate, err, o)
+		return
+	}
+	if req.kind != kindMention {
+		b.notice(ctx, req, toPrivate, "Watching task "+cmd.TaskID+" in this channel.")
+	}
+}
+
+func (b *Bot) stopWatch(ctx context.Context, req *request, o *outcome) {
+	if b.cfg.Notifier == nil {
+		o.result = "unavailable"
+		b.notice(ctx, req, toPrivate, "Watches are not available on this pooltasks.")
+		return
+	}
+	id := strings.TrimSpace(req.text)
+	if !recordIDShape.MatchString(id) {
+		o.result = "bad_input"
+		b.notice(ctx, req, toPrivate, "That button is not valid any more.")
+		return
+	}
+	if err := b.cfg.Notifier.StopWatch(id, req.user); err != nil {
+		o.result = "error"
+		b.notice(ctx, req, toPrivate, err.Error())
+	}
+}
+
+func (b *Bot) digest(ctx context.Context, req *request, cmd commands.Command, o *outcome) {
+	if b.cfg.Notifier == nil {
+		o.result = "unavailable"
+		b.notice(ctx, req, toPrivate, "Digests are not available on this pooltasks.")
+		return
+	}
+	if _, bound := b.access.binding(req.channel); bound {
+		// The digest covers pools of its own configuration; a bound
+		// channel must not see others through it.
+		o.result = "refused_pool"
+		b.notice(ctx, req, toPrivate, "Digests on demand are not available in a channel bound to some pools.")
+		return
+	}
+	end := cmd.Query.End
+	if end.IsZero() {
+		end = b.cfg.Now()
+	}
+	start := cmd.Query.Start
+	if start.IsZero() {
+		start = end.Add(-24 * time.Hour)
+	}
+	if err := b.cfg.Notifier.PostDigest(ctx, req.channel, start, end); err != nil {
+		b.apiError(ctx, req, toPrivate, err, o)
+	}
+}
+
+// apiError answers a failed call: the API's code, message and request id
+// with a hint, or what else went wrong.
+func (b *Bot) apiError(ctx context.Context, req *request, to delivery, err error, o *outcome) {
+	if to == toChannel {
+		to = toRequester // errors are not for the whole channel
+	}
+	v := blocks.ErrorView{Title: "The Workspace API answered with an error"}
+	var ae *workspace.APIError
+	switch {
+	case errors.As(err, &ae):
+		o.result = fmt.Sprintf("api_%d", ae.Status)
+		v.Code, v.Message, v.RequestID = ae.Code, ae.Message, ae.RequestID
+		switch {
+		case ae.Status == 401:
+			v.Hint = "pooltasks' credentials were refused: check HUAWEICLOUD_SDK_AK/SK (or the role) and the project id."
+		case ae.Status == 403:
+			v.Hint = "pooltasks is not allowed to do this: grant its IAM user or agency the Workspace read permissions (e.g. Workspace ReadOnlyAccess) in this project."
+		case ae.Status == 429:
+			v.Hint = "The API is busy; pooltasks retried with backoff. Try again in a minute."
+		case ae.Status >= 500:
+			v.Hint = "The API failed on its side; pooltasks retried. Try again shortly."
+		case ae.Status == 400:
+			v.Hint = "The API refused the query; check the ids and filters (see /pooltasks help)."
+		}
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		o.result = "timeout"
+		v.Title = "The Workspace API did not answer in time"
+		v.Hint = "Nothing came back before the deadline (pooltasks may also be restarting). Try again, or narrow the query."
+	default:
+		o.result = "error"
+		v.Title = "Something went wrong"
+		v.Message = errorSummary(err)
+	}
+	b.log.Warn("command failed", "envelope_id", req.envelopeID, "err", err)
+	t, bs := blocks.Error(v)
+	_ = b.reply(ctx, req, to, fixed(t, bs))
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// errorSummary is an error for people: the API's own message or a short
+// description, never a raw transport error with URLs.
+func errorSummary(err error) string {
+	var ae *workspace.APIError
+	if errors.As(err, &ae) {
+		s := ae.Code + ": " + ae.Message
+		if ae.RequestID != "" {
+			s += " (request id " + ae.RequestID + ")"
+		}
+		return s
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "no answer in time"
+	}
+	s := err.Error()
+	return truncate(s, 300)
+}

@@ -1,0 +1,112 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/bot/blocks"
+)
+
+// delivery is where an answer goes.
+type delivery int
+
+const (
+	toRequester delivery = iota // ephemeral: response_url, else chat.postEphemeral (in the thread for mentions: a thread post)
+	toChannel                   // in the channel: response_url in_channel for slash commands, chat.postMessage otherwise
+	toReplace                   // replace the clicked message through the click's response_url
+	toPrivate                   // always ephemeral, never replacing: refusals, rate limits, Details and Output of a click
+)
+
+// render draws an answer; native says whether Slack's newer blocks may be
+// used. Answers that never use them ignore it.
+type render func(native bool) (string, []slack.Block)
+
+func fixed(text string, bs []slack.Block) render {
+	return func(bool) (string, []slack.Block) { return text, bs }
+}
+
+// replyTimeout bounds one answer to Slack; answers use a context of their
+// own so that a job whose deadline passed can still say so.
+const replyTimeout = 10 * time.Second
+
+// reply sends an answer to the request, rendering it again without native
+// blocks when Slack refuses them (and remembering that for the workspace).
+func (b *Bot) reply(ctx context.Context, req *request, to delivery, r render) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
+	defer cancel()
+	native := b.cfg.NativeBlocks && !b.nativeRefused(req.team)
+	text, bs := r(native)
+	err := b.post(ctx, req, to, text, bs)
+	if err != nil && invalidBlocks(err) && !blocks.Classic(bs) {
+		b.refused.Store(req.team, true)
+		b.log.Info("native blocks refused, using classic blocks from now on", "team", req.team)
+		text, bs = r(false)
+		err = b.post(ctx, req, to, text, bs)
+	}
+	if err != nil {
+		b.log.Warn("answering slack", "envelope_id", req.envelopeID, "err", err)
+	}
+	return err
+}
+
+func (b *Bot) nativeRefused(team string) bool {
+	_, ok := b.refused.Load(team)
+	return ok
+}
+
+func invalidBlocks(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "invalid_blocks")
+}
+
+func (b *Bot) post(ctx context.Context, req *request, to delivery, text string, bs []slack.Block) error {
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if len(bs) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(bs...))
+	}
+	thread := func() []slack.MsgOption {
+		if req.threadTS != "" {
+			return append(opts, slack.MsgOptionTS(req.threadTS))
+		}
+		return opts
+	}
+	switch {
+	case to == toReplace && req.responseURL != "":
+		opts = append(opts, slack.MsgOptionResponseURL(req.responseURL, slack.ResponseTypeEphemeral),
+			slack.MsgOptionReplaceOriginal(req.responseURL))
+		_, _, err := b.api.PostMessageContext(ctx, "", opts...)
+		return err
+	case to == toChannel && req.kind == kindSlash && req.responseURL != "":
+		opts = append(opts, slack.MsgOptionResponseURL(req.responseURL, slack.ResponseTypeInChannel))
+		_, _, err := b.api.PostMessageContext(ctx, "", opts...)
+		return err
+	case to == toChannel || (to == toRequester && req.kind == kindMention):
+		_, _, err := b.api.PostMessageContext(ctx, req.channel, thread()...)
+		return err
+	case req.kind != kindMention && req.responseURL != "":
+		opts = append(opts, slack.MsgOptionResponseURL(req.responseURL, slack.ResponseTypeEphemeral))
+		_, _, err := b.api.PostMessageContext(ctx, "", opts...)
+		return err
+	default:
+		_, err := b.api.PostEphemeralContext(ctx, req.channel, req.user, thread()...)
+		return err
+	}
+}
+
+// notice answers with a short message.
+func (b *Bot) notice(ctx context.Context, req *request, to delivery, text string) {
+	t, bs := blocks.Notice(text)
+	_ = b.reply(ctx, req, to, fixed(t, bs))
+}
+
+// busy answers an envelope that found the queue full.
+func (b *Bot) busy(req *request) {
+	b.notice(context.Background(), req, toPrivate, "pooltasks is busy right now; try again in a few seconds.")
+}
+
+func newRef() string {
+	return fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffffff)
+}
