@@ -1,7 +1,9 @@
 package doctor
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -65,10 +67,14 @@ func checkSettings(s Settings, sim bool) []Check {
 	var cs []Check
 	add := func(c Check) { cs = append(cs, c) }
 
-	add(checkToken("SLACK_APP_TOKEN", s.SlackAppToken, "xapp-", sim,
-		"Basic Information → App-Level Tokens → Generate, with the scope connections:write"))
-	add(checkToken("SLACK_BOT_TOKEN", s.SlackBotToken, "xoxb-", sim,
-		"Install App → Bot User OAuth Token"))
+	// With --sim an unset token needs no line here: the Slack checks say they were skipped.
+	if s.SlackAppToken != "" || !sim {
+		add(checkToken("SLACK_APP_TOKEN", s.SlackAppToken, "xapp-",
+			"Basic Information → App-Level Tokens → Generate, with the scope connections:write"))
+	}
+	if s.SlackBotToken != "" || !sim {
+		add(checkToken("SLACK_BOT_TOKEN", s.SlackBotToken, "xoxb-", "Install App → Bot User OAuth Token"))
+	}
 	if c, ok := checkSlackURL(s.SlackAPIURL); ok {
 		add(c)
 	}
@@ -163,12 +169,10 @@ func checkSettings(s Settings, sim bool) []Check {
 }
 
 // checkToken checks that a token is present, shaped like its kind and not a placeholder.
-func checkToken(name, token, prefix string, sim bool, where string) Check {
+func checkToken(name, token, prefix, where string) Check {
 	c := Check{Name: name}
 	other := map[string]string{"xapp-": "xoxb-", "xoxb-": "xapp-"}[prefix]
 	switch {
-	case token == "" && sim:
-		c.Status, c.Detail = Skip, "not set: the Slack checks are skipped (--sim needs no Slack to check the API side)"
 	case token == "":
 		c.Status, c.Detail, c.Fix = Fail, "not set", "set it to the "+prefix+"… token from the app's settings: "+where
 	case strings.Contains(strings.ToUpper(token), "REPLACE"):
@@ -302,22 +306,39 @@ func contains(list []string, s string) bool {
 }
 
 // checkStateDir makes sure the scheduler can write its state (a read-only root file system
-// without a volume at POOLTASKS_STATE_DIR cannot).
+// without a volume at POOLTASKS_STATE_DIR cannot). It creates nothing that stays: a missing
+// directory is checked through the nearest parent that exists.
 func checkStateDir(dir string) Check {
 	c := Check{Name: "POOLTASKS_STATE_DIR"}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		c.Status, c.Detail, c.Fix = Fail, fmt.Sprintf("cannot create %s: %v", dir, err), "mount a writable volume there (the image declares /var/lib/pooltasks)"
-		return c
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
 	}
-	f, err := os.CreateTemp(dir, ".doctor-*")
+	probe, note := filepath.Clean(dir), " is writable"
+	for {
+		fi, err := os.Stat(probe)
+		if err == nil {
+			if !fi.IsDir() {
+				c.Status, c.Detail, c.Fix = Fail, probe+" is not a directory", "point POOLTASKS_STATE_DIR at a directory on a writable volume (the image declares /var/lib/pooltasks)"
+				return c
+			}
+			break
+		}
+		parent := filepath.Dir(probe)
+		if !errors.Is(err, fs.ErrNotExist) || parent == probe {
+			c.Status, c.Detail, c.Fix = Fail, fmt.Sprintf("cannot use %s: %v", dir, err), "mount a writable volume there (the image declares /var/lib/pooltasks)"
+			return c
+		}
+		probe, note = parent, " does not exist yet; it will be created in "+parent
+	}
+	f, err := os.CreateTemp(probe, ".pooltasks-doctor-*")
 	if err != nil {
-		c.Status, c.Detail, c.Fix = Fail, fmt.Sprintf("%s is not writable: %v", dir, err), "mount a writable volume there (on Kubernetes: fsGroup 65532 and a PVC)"
+		c.Status, c.Detail, c.Fix = Fail, fmt.Sprintf("%s is not writable: %v", probe, err), "mount a writable volume there (on Kubernetes: fsGroup 65532 and a PVC)"
 		return c
 	}
 	name := f.Name()
 	f.Close()
 	os.Remove(name)
-	c.Status, c.Detail = OK, filepath.Clean(dir)+" is writable"
+	c.Status, c.Detail = OK, filepath.Clean(dir)+note
 	return c
 }
 

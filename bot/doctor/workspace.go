@@ -23,6 +23,12 @@ const (
 func checkWorkspace(ctx context.Context, opts Options) []Check {
 	s := opts.Settings
 	cs := []Check{checkRegionEndpoint(s, opts.Sim)}
+	if s.Region == "" && s.Endpoint == "" {
+		// The settings check has said what to do.
+		return append(cs,
+			Check{Name: NameCredentials, Status: Skip, Detail: "not checked: no region or endpoint"},
+			Check{Name: NameProject, Status: Skip, Detail: "not checked: no region or endpoint"})
+	}
 	if opts.Workspace == nil {
 		err := opts.WorkspaceErr
 		if err == nil {

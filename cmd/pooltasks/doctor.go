@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pooltasks/pooltasks/bot/doctor"
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+func init() {
+	register(subcommand{name: "doctor", summary: "check the configuration, the cloud credentials and the Slack app, and say what to fix", run: runDoctor})
+}
+
+// errChecksFailed ends doctor with exit status 1 after the report is printed.
+var errChecksFailed = errors.New("doctor: at least one check failed (see FAIL above)")
+
+func runDoctor(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	useSim := fs.Bool("sim", false, "check against the built-in simulator with its demo credentials; Slack is skipped when no token is set")
+	timeout := fs.Duration("timeout", 15*time.Second, "bound on each network check")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: pooltasks doctor [--sim] [--timeout 15s]")
+		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "\nExit status 1 when a check fails. Secrets are never printed.")
+	}
+	words, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(words) > 0 {
+		return usageErrorf("doctor takes no arguments, got %q", words[0])
+	}
+
+	settings := doctorSettings(cfg)
+	wc := workspaceConfig(cfg)
+	if *useSim {
+		var stop func()
+		wc, stop, err = startSim(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		settings.Region, settings.Endpoint, settings.ProjectID = wc.Region, wc.Endpoint, wc.ProjectID
+		settings.AK, settings.SK, settings.SecurityToken = wc.AK, wc.SK, wc.SecurityToken
+	}
+	opts := doctor.Options{Settings: settings, Sim: *useSim, Timeout: *timeout}
+	if wc.Region == "" && wc.Endpoint == "" {
+		opts.WorkspaceErr = errors.New("neither WORKSPACE_REGION nor WORKSPACE_ENDPOINT is set")
+	} else if client, err := workspace.New(wc); err != nil {
+		opts.WorkspaceErr = err
+	} else {
+		opts.Workspace = client
+	}
+
+	report := doctor.Run(ctx, opts)
+	if *useSim {
+		fmt.Fprintln(stdout, "pooltasks doctor (--sim: the Workspace API is the built-in simulator)")
+	} else {
+		fmt.Fprintln(stdout, "pooltasks doctor")
+	}
+	fmt.Fprintln(stdout)
+	if err := report.WriteText(stdout); err != nil {
+		return err
+	}
+	if report.Failed() {
+		return errChecksFailed
+	}
+	return nil
+}
+
+// doctorSettings hands doctor the configuration it checks.
+func doctorSettings(cfg Config) doctor.Settings {
+	return doctor.Settings{
+		SlackAppToken: cfg.SlackAppToken,
+		SlackBotToken: cfg.SlackBotToken,
+		SlackAPIURL:   cfg.SlackAPIURL,
+
+		Region:        cfg.Region,
+		Endpoint:      cfg.Endpoint,
+		ProjectID:     cfg.ProjectID,
+		AK:            cfg.AK,
+		SK:            cfg.SK,
+		SecurityToken: cfg.SecurityToken,
+
+		RateLimit: cfg.RateLimit,
+		Burst:     cfg.Burst,
+		Timeout:   cfg.Timeout,
+		CacheTTL:  cfg.CacheTTL,
+
+		AllowedUsers:    cfg.AllowedUsers,
+		AllowedChannels: cfg.AllowedChannels,
+		AdminUsers:      cfg.AdminUsers,
+		ChannelPools:    cfg.ChannelPools,
+		UserRate:        cfg.UserRate,
+
+		Scheduler:      cfg.Scheduler,
+		DigestChannel:  cfg.DigestChannel,
+		DigestEvery:    cfg.DigestEvery,
+		DigestAt:       cfg.DigestAt,
+		AlertChannel:   cfg.AlertChannel,
+		AlertEvery:     cfg.AlertEvery,
+		WatchEvery:     cfg.WatchEvery,
+		WatchMax:       cfg.WatchMax,
+		WatchMaxActive: cfg.WatchMaxActive,
+		StateDir:       cfg.StateDir,
+		HTTPAddr:       cfg.HTTPAddr,
+	}
+}
