@@ -199,3 +199,5 @@ func TestHelpGolden(t *testing.T) {
 func TestNoticeGolden(t *testing.T) {
 	golden(t)(Notice("You're going fast: try again in 12 s."))
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
