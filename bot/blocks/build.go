@@ -89,27 +89,27 @@ func actions(btns ...*slack.ButtonBlockElement) slack.Block {
 	return slack.NewActionBlock("", els...)
 }
 
-// safeCut cuts already-rendered mrkdwn to max characters at a line break
-// when it can, so that no entity, code span or token is split, and says so.
+// safeCut cuts already-rendered mrkdwn to max characters and says so. It
+// cuts at a line break when it can, never inside an entity or a <!date>
+// token, and closes a code block it cut open. Callers budget their parts
+// so that this is a last resort.
 func safeCut(s string, max int) string {
 	if len(s) <= max || textLen(s) <= max {
 		return s
 	}
 	const note = "\n_… cut to fit Slack's limit_"
-	room := max - len(note)
-	c := cut(s, room)
-	c = strings.TrimSuffix(c, "…")
-	if i := strings.LastIndexByte(c, '\n'); i > 0 {
+	c := strings.TrimSuffix(cut(s, max-len(note)-3), "…") // room for a closing fence
+	if i := strings.LastIndexByte(c, '\n'); i > len(c)/2 {
 		c = c[:i]
-	} else {
-		// No line to cut at: drop a partial entity or token.
-		if i := strings.LastIndexAny(c, "&<`"); i >= 0 && i > len(c)-12 {
-			c = c[:i]
-		}
-		if strings.Count(c, "```")%2 == 1 {
-			c += "```"
-			c = cut(c, room)
-		}
+	}
+	if i := strings.LastIndexByte(c, '<'); i > strings.LastIndexByte(c, '>') {
+		c = c[:i]
+	}
+	if i := strings.LastIndexByte(c, '&'); i >= 0 && !strings.Contains(c[i:], ";") {
+		c = c[:i]
+	}
+	if strings.Count(c, "```")%2 == 1 {
+		c = strings.TrimRight(c, "`\u200b") + "```"
 	}
 	return c + note
 }

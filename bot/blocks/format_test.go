@@ -1,6 +1,7 @@
 package blocks
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,31 @@ func TestClassic(t *testing.T) {
 	}
 	if !Classic([]slack.Block{slack.NewDividerBlock()}) {
 		t.Error("Classic(divider) = false")
+	}
+}
+
+func TestSafeCut(t *testing.T) {
+	long := strings.Repeat("x", 3000)
+	for _, tc := range []struct{ name, in string }{
+		{"code block", "*Command*\n```" + long + "```"},
+		{"code block over lines", "*Command*\n```" + strings.Repeat("line of code\n", 300) + "```"},
+		{"date token", strings.Repeat("y", 2950) + Date(now) + "z"},
+		{"entity", strings.Repeat("y", 2960) + strings.Repeat("&amp;", 20)},
+		{"fits", "short"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := safeCut(tc.in, maxText)
+			if textLen(got) > maxText {
+				t.Fatalf("%d characters", textLen(got))
+			}
+			if got != tc.in && !strings.HasSuffix(got, "_… cut to fit Slack's limit_") {
+				t.Errorf("no note: %q", got[max(0, len(got)-40):])
+			}
+			var problems []string
+			checkMrkdwn("safeCut", got, func(f string, a ...any) { problems = append(problems, fmt.Sprintf(f, a...)) })
+			for _, p := range problems {
+				t.Error(p)
+			}
+		})
 	}
 }
