@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -142,11 +143,15 @@ func checkLimits(t *testing.T, m Message) {
 
 func blocksJSON(t *testing.T, blocks []slack.Block) string {
 	t.Helper()
-	b, err := slack.Blocks{BlockSet: blocks}.MarshalJSON()
-	if err != nil {
+	// Without HTML escaping, so that "<@U1>" in a test reads as in Slack.
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(blocks); err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	// slack-go marshals some nested elements itself, with HTML escaping.
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(b.String())
 }
 
 func TestDigestViewAllParsesBack(t *testing.T) {
@@ -231,6 +236,7 @@ func TestDigesterWindowsAcrossRestart(t *testing.T) {
 	rec.WaitCalls(t, 2)
 	clock.BlockUntil(t, 1)
 	stop()
+	clock.DropWaiters()
 
 	// Down for a while, back within the next window: the window that ended
 	// meanwhile is posted once, then the schedule goes on.
@@ -243,6 +249,7 @@ func TestDigesterWindowsAcrossRestart(t *testing.T) {
 		t.Errorf("next wake-up at %v, want %v", next, day0.Add(72*time.Hour))
 	}
 	stop2()
+	clock.DropWaiters()
 	// A restart right away posts nothing again.
 	d3 := NewDigester(cfg, l, rec, openStore(t, dir), clock, nil)
 	stop3 := runBG(t, d3.Run)

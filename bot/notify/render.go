@@ -158,11 +158,15 @@ func taskSection(t workspace.Task) slack.Block {
 	return slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(detailsButton(t.ID)))
 }
 
-// chartLabels turns names into distinct chart labels of at most 20 runes.
+var chartLabelCleaner = strings.NewReplacer("<", "‹", ">", "›", "&", "+")
+
+// chartLabels turns names into distinct chart labels of at most 20 runes,
+// without the characters that make Slack mentions or links.
 func chartLabels(names []string) []string {
 	out := make([]string, len(names))
 	seen := map[string]bool{}
 	for i, n := range names {
+		n = chartLabelCleaner.Replace(n)
 		if n == "" {
 			n = "?"
 		}

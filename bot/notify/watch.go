@@ -60,6 +60,7 @@ type Watches struct {
 
 type watch struct {
 	state  WatchState
+	last   workspace.Task
 	stop   chan string // receives the user who pressed Stop
 	cancel context.CancelFunc
 }
@@ -150,16 +151,17 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 		w.mu.Unlock()
 		return id, nil
 	}
-	w.launchLocked(st)
+	w.launchLocked(st, task)
 	w.mu.Unlock()
 	w.log.Info("watch started", "watch", id, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
 	return id, nil
 }
 
 // launchLocked starts the loop of a watch; w.mu is held.
-func (w *Watches) launchLocked(st WatchState) {
+// last is the task as last seen, for a Stop before the first update.
+func (w *Watches) launchLocked(st WatchState, last workspace.Task) {
 	ctx, cancel := context.WithCancel(w.base)
-	wt := &watch{state: st, stop: make(chan string, 1), cancel: cancel}
+	wt := &watch{state: st, last: last, stop: make(chan string, 1), cancel: cancel}
 	w.active[st.ID] = wt
 	w.wg.Add(1)
 	go func() {
@@ -195,7 +197,7 @@ func (w *Watches) Run(ctx context.Context) error {
 				continue
 			}
 			w.log.Info("watch resumed", "watch", st.ID, "task", st.TaskID)
-			w.launchLocked(st)
+			w.launchLocked(st, workspace.Task{ID: st.TaskID})
 		}
 		w.mu.Unlock()
 	}
@@ -229,8 +231,7 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 		delete(w.active, st.ID)
 		w.mu.Unlock()
 	}()
-	var last workspace.Task
-	last.ID, last.Status = st.TaskID, workspace.StatusRunning
+	last := wt.last
 	for {
 		deadline := st.Started.Add(w.cfg.Max)
 		wait := min(w.cfg.Every, deadline.Sub(w.clock.Now()))

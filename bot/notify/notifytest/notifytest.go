@@ -334,3 +334,13 @@ func (c *Clock) FireNext() int {
 	c.Set(next)
 	return before - c.Waiters()
 }
+
+// DropWaiters forgets every pending timer without firing it, as when the
+// process that set them ends: tests call it after stopping one scheduler
+// and before starting the next on the same clock.
+func (c *Clock) DropWaiters() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waiters = nil
+	c.signalLocked()
+}

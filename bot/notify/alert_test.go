@@ -1,0 +1,133 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
+	dir := t.TempDir()
+	now := day0.Add(12 * time.Hour)
+	clock := notifytest.NewClock(now)
+	rec := notifytest.NewPoster(clock)
+	old := task("aaaaaaaa-0000-0000-0000-000000000001", "finance-win11", workspace.StatusFailed, now.Add(-3*time.Hour), 2, "install-agent")
+	running := task("aaaaaaaa-0000-0000-0000-000000000002", "finance-win11", workspace.StatusRunning, now.Add(-time.Hour), 0, "install-agent")
+	l := notifytest.NewLister(old, running)
+	cfg := AlertConfig{Channel: "CALERT", Every: time.Minute}
+
+	a := NewAlerter(cfg, l, rec, openStore(t, dir), clock, nil)
+	stop := runBG(t, a.Run)
+	clock.BlockUntil(t, 1) // first poll done
+	if n := len(rec.Calls()); n != 0 {
+		t.Fatalf("fresh start alerted %d tasks already failed", n)
+	}
+
+	// The running task fails: one alert, with Details.
+	running.Status, running.FailedNum = workspace.StatusFailed, 4
+	l.Put(running)
+	clock.Advance(time.Minute)
+	posts := rec.WaitCalls(t, 1)
+	if posts[0].Channel != "CALERT" || !strings.Contains(posts[0].Text, running.ID) {
+		t.Errorf("alert %+v", posts[0])
+	}
+	if js := blocksJSON(t, posts[0].Blocks); !strings.Contains(js, `"action_id":"details"`) || !strings.Contains(js, "show "+running.ID) {
+		t.Errorf("alert without a Details button: %s", js)
+	}
+	clock.BlockUntil(t, 1)
+	clock.Advance(time.Minute) // nothing new
+	clock.BlockUntil(t, 1)
+	stop()
+	clock.DropWaiters()
+
+	// A restart alerts nothing again.
+	a2 := NewAlerter(cfg, l, rec, openStore(t, dir), clock, nil)
+	stop2 := runBG(t, a2.Run)
+	clock.BlockUntil(t, 1)
+	if n := len(rec.Calls()); n != 1 {
+		t.Fatalf("%d alerts after the restart, want 1", n)
+	}
+
+	// A storm of seven: one grouped message naming every id.
+	var storm []string
+	for i := range 7 {
+		tk := task(fmt.Sprintf("bbbbbbbb-0000-0000-0000-%012d", i), "dev-linux", workspace.StatusFailed, clock.Now().Add(-time.Duration(i)*time.Minute), 1)
+		l.Put(tk)
+		storm = append(storm, tk.ID)
+	}
+	clock.Advance(time.Minute)
+	calls := rec.WaitCalls(t, 2)
+	clock.BlockUntil(t, 1)
+	if len(rec.Calls()) != 2 {
+		t.Fatalf("%d messages for a storm, want 1", len(rec.Calls())-1)
+	}
+	js := blocksJSON(t, calls[1].Blocks)
+	for _, id := range storm {
+		if !strings.Contains(js, id) {
+			t.Errorf("storm message does not name %s", id)
+		}
+	}
+	if !strings.Contains(calls[1].Text, "7 tasks failed") {
+		t.Errorf("storm text %q", calls[1].Text)
+	}
+	clock.Advance(time.Minute)
+	clock.BlockUntil(t, 1)
+	stop2()
+	clock.DropWaiters()
+	if n := len(rec.Calls()); n != 2 {
+		t.Errorf("%d messages in all, want 2", n)
+	}
+}
+
+func TestAlerterPostFailureRetriesNextPoll(t *testing.T) {
+	dir := t.TempDir()
+	clock := notifytest.NewClock(day0)
+	rec := notifytest.NewPoster(clock)
+	l := notifytest.NewLister()
+	a := NewAlerter(AlertConfig{Channel: "C"}, l, rec, openStore(t, dir), clock, nil)
+	ctx := context.Background()
+	if err := a.Poll(ctx); err != nil { // primes
+		t.Fatal(err)
+	}
+	l.Put(task("cccccccc-0000-0000-0000-000000000001", "p", workspace.StatusFailed, day0.Add(-time.Minute), 1))
+	rec.Fail = func(notifytest.Post) error { return fmt.Errorf("slack down") }
+	if err := a.Poll(ctx); err == nil {
+		t.Fatal("no error when the post failed")
+	}
+	rec.Fail = nil
+	if err := a.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.Posts()); n != 1 {
+		t.Errorf("%d posts, want 1", n)
+	}
+}
+
+func TestRenderStormSplitsHugeStorms(t *testing.T) {
+	var tasks []workspace.Task
+	for i := range 3000 {
+		tasks = append(tasks, task(fmt.Sprintf("dddddddd-0000-0000-0000-%012d", i), "pool", workspace.StatusFailed, day0, 1))
+	}
+	msgs := renderStorm(tasks)
+	all := ""
+	for _, m := range msgs {
+		checkLimits(t, m)
+		all += blocksJSON(t, m.Blocks)
+	}
+	if len(msgs) < 2 {
+		t.Errorf("%d messages for 3000 ids", len(msgs))
+	}
+	for _, tk := range tasks {
+		if !strings.Contains(all, tk.ID) {
+			t.Fatalf("%s not named", tk.ID)
+		}
+	}
+}
