@@ -21,95 +21,85 @@ type cacheEntry struct {
 }
 
 // flight is one call shared by every concurrent caller with the same key.
+// The first caller makes the call in its own goroutine; the others wait for
+// it. If the first caller leaves (its ctx ended) before an answer came, the
+// flight is abandoned and the others start over, one of them leading.
 type flight struct {
-	done    chan struct{}
-	v       any
-	err     error
-	waiters int // callers still waiting; guarded by Client.mu
-	cancel  context.CancelFunc
+	done      chan struct{}
+	v         any
+	err       error
+	abandoned bool
 }
 
 // do runs one API call the way every method needs it: from the cache, or
 // joined to an identical call in flight, or as a new call that waits for the
-// token bucket and retries transient failures. The call runs in its own
-// goroutine so that each caller can leave as soon as its ctx ends; the
-// HTTP request itself is cancelled when the last caller has left.
+// token bucket and retries transient failures. Every caller returns
+// ctx.Err() as soon as its ctx ends: the leader's HTTP request carries its
+// ctx, and waiters stop waiting.
 //
 // call makes one SDK attempt; it must pass hdr to the SDK as extra headers.
 func (c *Client) do(ctx context.Context, op, key string, call func(hdr map[string]string) (any, error)) (any, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	now := c.now()
-
-	c.mu.Lock()
-	if c.cfg.CacheTTL > 0 {
-		if e, ok := c.cache[key]; ok {
-			if now.Before(e.expires) {
-				c.mu.Unlock()
-				c.obs.CacheHit(op)
-				return e.v, nil
-			}
-			delete(c.cache, key)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-	}
-	f, shared := c.flights[key]
-	if shared {
-		f.waiters++
-	} else {
-		// The shared call keeps the first caller's values (CountCalls) but
-		// not its deadline or cancellation: it ends when every caller left.
-		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		f = &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
-		c.flights[key] = f
-		go c.run(fctx, op, key, f, call)
-	}
-	c.mu.Unlock()
-	if shared {
-		c.obs.Coalesced(op)
-	}
-
-	select {
-	case <-f.done:
-		return f.v, f.err
-	case <-ctx.Done():
 		c.mu.Lock()
-		f.waiters--
-		if f.waiters == 0 {
-			f.cancel()
-			if c.flights[key] == f {
-				delete(c.flights, key)
+		if c.cfg.CacheTTL > 0 {
+			if e, ok := c.cache[key]; ok {
+				if c.now().Before(e.expires) {
+					c.mu.Unlock()
+					c.obs.CacheHit(op)
+					return e.v, nil
+				}
+				delete(c.cache, key)
 			}
 		}
+		if f, ok := c.flights[key]; ok {
+			c.mu.Unlock()
+			c.obs.Coalesced(op)
+			select {
+			case <-f.done:
+				if f.abandoned {
+					continue
+				}
+				return f.v, f.err
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		f := &flight{done: make(chan struct{})}
+		c.flights[key] = f
 		c.mu.Unlock()
-		return nil, ctx.Err()
+		return c.lead(ctx, op, key, f, call)
 	}
 }
 
-func (c *Client) run(ctx context.Context, op, key string, f *flight, call func(map[string]string) (any, error)) {
-	var v any
-	var err error
-	func() {
-		// This goroutine belongs to no handler that could recover: a panic
-		// in the SDK must become an error, not end the process.
-		defer func() {
-			if p := recover(); p != nil {
-				v, err = nil, fmt.Errorf("workspace api: %s: internal error: %v", op, p)
+// lead makes the call of a flight and hands its answer to the waiters.
+func (c *Client) lead(ctx context.Context, op, key string, f *flight, call func(map[string]string) (any, error)) (v any, err error) {
+	defer func() {
+		// A panic in the SDK becomes an error: the waiters must not wait
+		// forever, and the caller gets an answer.
+		if p := recover(); p != nil {
+			v, err = nil, fmt.Errorf("workspace api: %s: internal error: %v", op, p)
+		}
+		c.mu.Lock()
+		if c.flights[key] == f {
+			delete(c.flights, key)
+		}
+		if err != nil && ctx.Err() != nil {
+			// Our own ctx ended the call: the waiters try again themselves.
+			f.abandoned = true
+			err = ctx.Err()
+		} else {
+			f.v, f.err = v, err
+			if err == nil && c.cfg.CacheTTL > 0 {
+				c.store(key, v, c.now().Add(c.cfg.CacheTTL))
 			}
-		}()
-		v, err = c.retry(ctx, op, call)
+		}
+		c.mu.Unlock()
+		close(f.done)
 	}()
-	c.mu.Lock()
-	f.v, f.err = v, err
-	if c.flights[key] == f {
-		delete(c.flights, key)
-	}
-	if err == nil && c.cfg.CacheTTL > 0 {
-		c.store(key, v, c.now().Add(c.cfg.CacheTTL))
-	}
-	c.mu.Unlock()
-	f.cancel()
-	close(f.done)
+	return c.retry(ctx, op, call)
 }
 
 // store adds an answer to the cache; c.mu must be held.
@@ -164,27 +154,35 @@ func (c *Client) retry(ctx context.Context, op string, call func(map[string]stri
 	}
 }
 
-// wait takes a token from the bucket shared by all calls.
+// wait takes a token from the bucket shared by all calls. Unlike
+// Limiter.Wait it waits until ctx ends rather than failing at once when the
+// token comes after ctx's deadline, so a caller's error is always ctx.Err().
 func (c *Client) wait(ctx context.Context) error {
 	if c.limiter.Limit() == rate.Inf {
 		return nil
 	}
-	t0 := time.Now()
-	if err := c.limiter.Wait(ctx); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("waiting for the rate limiter: %w", err)
+	r := c.limiter.Reserve()
+	d := r.Delay()
+	c.obs.RateLimitWait(d)
+	if d == 0 {
+		return nil
 	}
-	c.obs.RateLimitWait(time.Since(t0))
-	return nil
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		r.Cancel()
+		return ctx.Err()
+	}
 }
 
-// attempt makes one SDK call bounded by the per-attempt timeout.
+// attempt makes one SDK call. The SDK's http.Client bounds it by
+// cfg.Timeout (body included); the transport gives the request ctx, so the
+// caller's cancellation closes the connection.
 func (c *Client) attempt(ctx context.Context, op string, call func(map[string]string) (any, error)) (any, error) {
-	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	id := c.calls.register(&attemptInfo{ctx: actx, op: op})
+	id := c.calls.register(&attemptInfo{ctx: ctx, op: op})
 	defer c.calls.unregister(id)
 
 	v, err := call(map[string]string{callHeader: id})
@@ -199,7 +197,7 @@ func (c *Client) attempt(ctx context.Context, op string, call func(map[string]st
 		return nil, err
 	}
 	var ne net.Error
-	if actx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return nil, fmt.Errorf("workspace api: no answer within %s: %w", c.cfg.Timeout, context.DeadlineExceeded)
 	}
 	return nil, fmt.Errorf("workspace api: %w", sdkError(err))

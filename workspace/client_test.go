@@ -608,32 +608,41 @@ func TestConcurrentIdenticalCallsShareOne(t *testing.T) {
 	}
 }
 
-func TestCoalescedCallOutlivesOneCaller(t *testing.T) {
+func TestWaitersSurviveTheLeaderLeaving(t *testing.T) {
 	obs := &countingObserver{}
 	release := make(chan struct{})
 	srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		<-release
-		pagingServer(1)(w, r, n)
+		select {
+		case <-release:
+			pagingServer(1)(w, r, n)
+		case <-r.Context().Done():
+		}
+	})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
 	})
 	c := newClient(t, srv.URL, func(c *Config) { c.Observer = obs })
-	first, cancelFirst := context.WithCancel(context.Background())
-	firstDone := make(chan error, 1)
-	go func() { _, err := c.ListTasks(first, ListOptions{}); firstDone <- err }()
+	leader, cancelLeader := context.WithCancel(context.Background())
+	leaderDone := make(chan error, 1)
+	go func() { _, err := c.ListTasks(leader, ListOptions{}); leaderDone <- err }()
 	waitFor(t, "the request", 5*time.Second, func() bool { return rec.count() == 1 })
-	secondDone := make(chan error, 1)
-	go func() { _, err := c.ListTasks(context.Background(), ListOptions{}); secondDone <- err }()
-	waitFor(t, "the second caller to join", 5*time.Second, func() bool { return obs.coalesced.Load() == 1 })
+	waiterDone := make(chan error, 1)
+	go func() { _, err := c.ListTasks(context.Background(), ListOptions{}); waiterDone <- err }()
+	waitFor(t, "the waiter to join", 5*time.Second, func() bool { return obs.coalesced.Load() == 1 })
 
-	cancelFirst()
-	if err := <-firstDone; err != context.Canceled {
-		t.Errorf("first caller: %v, want context.Canceled", err)
+	cancelLeader()
+	if err := <-leaderDone; err != context.Canceled {
+		t.Errorf("leader: %v, want context.Canceled", err)
 	}
+	// The waiter makes the call again itself.
+	waitFor(t, "the waiter's own request", 5*time.Second, func() bool { return rec.count() == 2 })
 	close(release)
-	if err := <-secondDone; err != nil {
-		t.Errorf("second caller: %v, want the shared answer", err)
-	}
-	if n := rec.count(); n != 1 {
-		t.Errorf("%d requests, want 1", n)
+	if err := <-waiterDone; err != nil {
+		t.Errorf("waiter: %v, want an answer", err)
 	}
 }
 

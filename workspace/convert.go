@@ -53,14 +53,25 @@ func taskPage(r *model.ShowDesktopPoolsScriptExecTasksResponse) TaskPage {
 	if r.ScriptExecutionTasks == nil {
 		return p
 	}
+	// One backing array for the scripts of the whole page.
+	n := 0
+	for _, t := range *r.ScriptExecutionTasks {
+		if t.Scripts != nil {
+			n += len(*t.Scripts)
+		}
+	}
+	scripts := make([]Script, 0, n)
 	p.Tasks = make([]Task, 0, len(*r.ScriptExecutionTasks))
 	for _, t := range *r.ScriptExecutionTasks {
-		p.Tasks = append(p.Tasks, task(t))
+		var task Task
+		task, scripts = convertTask(t, scripts)
+		p.Tasks = append(p.Tasks, task)
 	}
 	return p
 }
 
-func task(t model.ScriptExecutionTask) Task {
+// convertTask converts a task, appending its scripts to buf.
+func convertTask(t model.ScriptExecutionTask, buf []Script) (Task, []Script) {
 	out := Task{
 		ID:             str(t.Id),
 		PoolID:         str(t.DesktopPoolId),
@@ -77,13 +88,16 @@ func task(t model.ScriptExecutionTask) Task {
 		// Value() keeps values the SDK's enum does not list.
 		out.Status = TaskStatus(t.Status.Value())
 	}
-	if t.Scripts != nil {
-		out.Scripts = make([]Script, 0, len(*t.Scripts))
+	if t.Scripts != nil && len(*t.Scripts) > 0 {
+		from := len(buf)
 		for _, s := range *t.Scripts {
-			out.Scripts = append(out.Scripts, Script{ID: str(s.Id), Name: str(s.Name)})
+			buf = append(buf, Script{ID: str(s.Id), Name: str(s.Name)})
 		}
+		// A full slice expression: appending to one task's scripts must
+		// not overwrite the next task's.
+		out.Scripts = buf[from:len(buf):len(buf)]
 	}
-	return out
+	return out, buf
 }
 
 func recordPage(r *model.ListScriptRecordsResponse) RecordPage {
