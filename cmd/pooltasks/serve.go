@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/bot"
+	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+func init() {
+	register(subcommand{name: "serve", summary: "run the Slack bot (socket mode); --sim answers from the built-in simulator", run: runServe})
+}
+
+func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	useSim := fs.Bool("sim", false, "answer from the built-in simulator (demo data) instead of the Workspace API")
+	words, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(words) > 0 {
+		return usageErrorf("serve takes no arguments, got %q", words[0])
+	}
+	logger, err := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
+	if err != nil {
+		return err
+	}
+	bc, err := botConfig(cfg)
+	if err != nil {
+		return err
+	}
+	bc.Logger = logger
+
+	wc := workspaceConfig(cfg)
+	if *useSim {
+		var stop func()
+		wc, stop, err = startSim(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		logger.Info("answering from the built-in simulator", "endpoint", wc.Endpoint)
+	}
+	metrics := bot.NewMetrics()
+	wc.Observer = metrics
+	bc.Metrics = metrics
+	client, err := workspace.New(wc)
+	if err != nil {
+		return fmt.Errorf("workspace client: %w", err)
+	}
+
+	store, err := notify.OpenStore(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	poster := notify.NewPacedPoster(notify.NewSlackPoster(slack.New(cfg.SlackBotToken, slack.OptionAPIURL(bc.APIURL))), notify.RealClock)
+	watches := notify.NewWatches(notify.WatchConfig{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive},
+		client, poster, store, notify.RealClock, logger.With("component", "watch"))
+	at, err := digestAt(cfg.DigestAt)
+	if err != nil {
+		return err
+	}
+	digests := notify.NewDigester(notify.DigestConfig{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: at,
+		Pools: cfg.DigestPools, Quiet: cfg.DigestQuiet}, client, poster, store, notify.RealClock, logger.With("component", "digest"))
+	bc.Notifier = notifier{watches: watches, digests: digests}
+
+	b, err := bot.New(bc, client)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "pooltasks %s serving Slack (health and metrics on %s)\n", version, b.HTTPAddr())
+
+	var wg sync.WaitGroup
+	runBackground := func(name string, run func(context.Context) error) {
+		wg.Go(func() {
+			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				logger.Error(name+" stopped", "err", err)
+			}
+		})
+	}
+	runBackground("watches", watches.Run)
+	if cfg.Scheduler && cfg.DigestChannel != "" && cfg.DigestEvery > 0 {
+		runBackground("digests", digests.Run)
+	}
+	if cfg.Scheduler && cfg.AlertChannel != "" {
+		alerts := notify.NewAlerter(notify.AlertConfig{Channel: cfg.AlertChannel, Every: cfg.AlertEvery},
+			client, poster, store, notify.RealClock, logger.With("component", "alert"))
+		runBackground("alerts", alerts.Run)
+	}
+	err = b.Run(ctx)
+	watches.Close()
+	wg.Wait()
+	return err
+}
+
+// botConfig maps the environment's configuration to the bot's.
+func botConfig(cfg Config) (bot.Config, error) {
+	pools, err := parseChannelPools(cfg.ChannelPools)
+	if err != nil {
+		return bot.Config{}, err
+	}
+	if cfg.SlackAppToken == "" || cfg.SlackBotToken == "" {
+		return bot.Config{}, usageErrorf("serve needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN (xoxb-…)")
+	}
+	return bot.Config{
+		AppToken:        cfg.SlackAppToken,
+		BotToken:        cfg.SlackBotToken,
+		APIURL:          cfg.SlackAPIURL,
+		AllowedUsers:    cfg.AllowedUsers,
+		AllowedChannels: cfg.AllowedChannels,
+		ChannelPools:    pools,
+		UserRate:        cfg.UserRate,
+		HTTPAddr:        cfg.HTTPAddr,
+		NativeBlocks:    true,
+	}, nil
+}
+
+// parseChannelPools reads POOLTASKS_CHANNEL_POOLS: C123=pool-a,pool-b;C456=*.
+func parseChannelPools(s string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for part := range strings.SplitSeq(s, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		ch, list, ok := strings.Cut(part, "=")
+		ch = strings.TrimSpace(ch)
+		if !ok || ch == "" {
+			return nil, usageErrorf("POOLTASKS_CHANNEL_POOLS: %q is not CHANNEL=pool,pool", part)
+		}
+		var pools []string
+		for p := range strings.SplitSeq(list, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				pools = append(pools, p)
+			}
+		}
+		if len(pools) == 0 {
+			return nil, usageErrorf("POOLTASKS_CHANNEL_POOLS: channel %s has no pools (use * for all)", ch)
+		}
+		if _, dup := out[ch]; dup {
+			return nil, usageErrorf("POOLTASKS_CHANNEL_POOLS: channel %s is bound twice", ch)
+		}
+		out[ch] = pools
+	}
+	return out, nil
+}
+
+// digestAt reads POOLTASKS_DIGEST_AT, a UTC time of day like 09:00.
+func digestAt(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, nil
+	}
+	t, err := time.Parse("15:04", s)
+	if err != nil {
+		return 0, usageErrorf("POOLTASKS_DIGEST_AT: %q is not a time of day like 09:00", s)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+}
+
+// newLogger builds the slog logger LOG_LEVEL and LOG_FORMAT ask for.
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageErrorf("LOG_LEVEL: %q is not debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch strings.ToLower(format) {
+	case "json", "":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	default:
+		return nil, usageErrorf("LOG_FORMAT: %q is not json or text", format)
+	}
+}
+
+// notifier adapts bot/notify to the bot's Notifier.
+type notifier struct {
+	watches *notify.Watches
+	digests *notify.Digester
+}
+
+func (n notifier) StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error) {
+	return n.watches.Start(ctx, notify.WatchRequest{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID})
+}
+
+func (n notifier) StopWatch(watchID, userID string) error { return n.watches.Stop(watchID, userID) }
+
+func (n notifier) PostDigest(ctx context.Context, channel string, start, end time.Time) error {
+	_, err := n.digests.PostOnce(ctx, channel, start, end, false)
+	return err
+}
