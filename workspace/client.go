@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -191,7 +192,7 @@ func buildRegion(cfg Config) (*region.Region, error) {
 		}
 		// WithRegion overwrites WithEndpoint in the builder, so the override
 		// has to live in the region itself.
-		return region.NewRegion(id, cfg.Endpoint), nil
+		return region.NewRegion(id, strings.TrimRight(cfg.Endpoint, "/")), nil
 	}
 	reg, err := wksregion.SafeValueOf(cfg.Region)
 	if err != nil {

@@ -938,3 +938,44 @@ func TestPanicInCallBecomesError(t *testing.T) {
 		t.Errorf("err = %v, want the panic as an error", err)
 	}
 }
+
+func TestTemporaryCredentialsAndTrailingSlash(t *testing.T) {
+	srv, rec := newServer(t, okTasks)
+	c := newClient(t, srv.URL+"/", func(c *Config) { c.SecurityToken = "temporary-token" })
+	if _, err := c.ListTasks(context.Background(), ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := rec.last()
+	if got := r.Header.Get("X-Security-Token"); got != "temporary-token" {
+		t.Errorf("X-Security-Token = %q", got)
+	}
+	if !strings.HasPrefix(r.URL.Path, "/v2/") {
+		t.Errorf("path %q", r.URL.Path)
+	}
+}
+
+func TestNetworkErrorsAreRetried(t *testing.T) {
+	// A listener closed at once: connections to it are refused.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	obs := &countingObserver{}
+	c := newClient(t, url, func(c *Config) { c.MaxAttempts = 3; c.Observer = obs })
+	ctx, calls := CountCalls(context.Background())
+	_, err := c.ListTasks(ctx, ListOptions{})
+	if err == nil || !IsRetryable(err) {
+		t.Fatalf("err = %v, want a retryable network error", err)
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		t.Errorf("err = %v, want no APIError", err)
+	}
+	if got := calls(); got != 3 {
+		t.Errorf("CountCalls = %d, want 3", got)
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if diff := cmp.Diff([]int{0, 0, 0}, obs.statuses); diff != "" {
+		t.Errorf("observed statuses (-want +got):\n%s", diff)
+	}
+}
