@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 
+	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -201,3 +203,26 @@ func TestNoticeGolden(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestHelpOfTheCommandLanguage(t *testing.T) {
+	help := commands.Help()
+	text, bs := Help(help)
+	checkLimits(t, marshal(text, bs))
+	var shown strings.Builder
+	for _, b := range bs[1:] {
+		s := b.(*slack.SectionBlock).Text.Text
+		shown.WriteString(strings.ReplaceAll(strings.Trim(s, "`"), "\u200b", ""))
+		shown.WriteString("\n")
+	}
+	for _, line := range strings.Split(help, "\n") {
+		if !strings.Contains(shown.String(), line) {
+			t.Errorf("help line %q is missing", line)
+		}
+	}
+	long := strings.Repeat(help+"\n", 5)
+	text, bs = Help(long)
+	checkLimits(t, marshal(text, bs))
+	if len(bs) < 3 {
+		t.Errorf("a %d-character help fits in %d blocks?", len(long), len(bs))
+	}
+}

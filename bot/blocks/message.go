@@ -77,8 +77,8 @@ func Error(v ErrorView) (string, []slack.Block) {
 }
 
 // Help renders the help text (plain text, as the commands package writes
-// it) in code blocks, so its columns stay aligned; long help is split at
-// line breaks over several sections.
+// it) in code blocks, so its columns stay aligned. Long help is split over
+// several sections, at blank lines where it can, else at line breaks.
 func Help(text string) (string, []slack.Block) {
 	bs := []slack.Block{header("pooltasks help")}
 	const room = maxText - 10
@@ -86,21 +86,26 @@ func Help(text string) (string, []slack.Block) {
 	est := 0 // chunk's length once escaped
 	flush := func() {
 		if chunk.Len() > 0 && len(bs) < maxBlocks {
-			block, _ := codeBlock(strings.TrimRight(chunk.String(), "\n"), maxText, false)
+			block, _ := codeBlock(strings.Trim(chunk.String(), "\n"), maxText, false)
 			bs = append(bs, section(block, nil))
 		}
 		chunk.Reset()
 		est = 0
 	}
-	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
-		if textLen(line) > room/2 {
-			line = cut(line, room/2)
-		}
-		if est+codeLen(line) > room && est > 0 {
+	for _, para := range strings.Split(strings.TrimSpace(text), "\n\n") {
+		if est > 0 && est+codeLen(para) > room {
 			flush()
 		}
-		est += codeLen(line)
-		chunk.WriteString(line)
+		for _, line := range strings.Split(para, "\n") {
+			line = cut(line, room/2)
+			if est > 0 && est+codeLen(line) > room {
+				flush()
+			}
+			est += codeLen(line)
+			chunk.WriteString(line)
+			chunk.WriteString("\n")
+		}
+		est++
 		chunk.WriteString("\n")
 	}
 	flush()
