@@ -33,8 +33,9 @@ type Bot struct {
 	api     *slack.Client
 	sm      *socketmode.Client
 
-	queue chan *request
-	ready atomic.Bool
+	queue     chan *request
+	busySlots chan struct{}
+	ready     atomic.Bool
 
 	dedupe  *seen
 	access  *access
@@ -61,16 +62,17 @@ func New(cfg Config, ws Workspace) (*Bot, error) {
 		slack.OptionRetry(2),
 	)
 	b := &Bot{
-		cfg:     cfg,
-		ws:      ws,
-		log:     cfg.Logger,
-		metrics: cfg.Metrics,
-		api:     api,
-		sm:      socketmode.New(api, socketmode.OptionLog(slogAdapter{cfg.Logger})),
-		queue:   make(chan *request, cfg.Queue),
-		dedupe:  newSeen(cfg.DedupeWindow, cfg.Now),
-		access:  newAccess(cfg),
-		pools:   newPoolResolver(ws, cfg.PoolCacheTTL, cfg.Now),
+		cfg:       cfg,
+		ws:        ws,
+		log:       cfg.Logger,
+		metrics:   cfg.Metrics,
+		api:       api,
+		sm:        socketmode.New(api, socketmode.OptionLog(slogAdapter{cfg.Logger})),
+		queue:     make(chan *request, cfg.Queue),
+		busySlots: make(chan struct{}, 16),
+		dedupe:    newSeen(cfg.DedupeWindow, cfg.Now),
+		access:    newAccess(cfg),
+		pools:     newPoolResolver(ws, cfg.PoolCacheTTL, cfg.Now),
 	}
 	if cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -260,7 +262,7 @@ func (b *Bot) handleEvent(ev socketmode.Event) {
 		// Every worker is busy and the queue is full: say so rather than
 		// block the reader (which would stall acks of every envelope).
 		b.metrics.command(req.verbHint(), "busy")
-		go b.busy(req)
+		b.busy(req)
 	}
 }
 

@@ -102,9 +102,20 @@ func (b *Bot) notice(ctx context.Context, req *request, to delivery, text string
 	_ = b.reply(ctx, req, to, fixed(t, bs))
 }
 
-// busy answers an envelope that found the queue full.
+// busy answers an envelope that found the queue full. At most cap(b.busySlots)
+// such answers are in flight; beyond that the envelope is only logged (it
+// was acked: Slack will not send it again).
 func (b *Bot) busy(req *request) {
-	b.notice(context.Background(), req, toPrivate, "pooltasks is busy right now; try again in a few seconds.")
+	select {
+	case b.busySlots <- struct{}{}:
+	default:
+		b.log.Warn("overloaded: envelope dropped", "envelope_id", req.envelopeID, "user", req.user)
+		return
+	}
+	go func() {
+		defer func() { <-b.busySlots }()
+		b.notice(context.Background(), req, toPrivate, "pooltasks is busy right now; try again in a few seconds.")
+	}()
 }
 
 func newRef() string {

@@ -1,0 +1,125 @@
+package bot_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pooltasks/pooltasks/bot"
+	"github.com/pooltasks/pooltasks/bot/slacktest"
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// fakeNotifier records what the bot hands to watches and digests.
+type fakeNotifier struct {
+	mu      sync.Mutex
+	watches []string // "task channel thread user"
+	stops   []string // "watch user"
+	digests []string // "channel hours"
+}
+
+func (f *fakeNotifier) StartWatch(_ context.Context, taskID, channel, threadTS, userID string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.watches = append(f.watches, strings.Join([]string{taskID, channel, threadTS, userID}, " "))
+	return "w0123456789abcdef", nil
+}
+
+func (f *fakeNotifier) StopWatch(watchID, userID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stops = append(f.stops, watchID+" "+userID)
+	return nil
+}
+
+func (f *fakeNotifier) PostDigest(_ context.Context, channel string, start, end time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.digests = append(f.digests, channel+" "+end.Sub(start).Round(time.Hour).String())
+	return nil
+}
+
+func TestWatchDigestAndStopRouted(t *testing.T) {
+	n := &fakeNotifier{}
+	e := start(t, setup{cfg: bot.Config{Notifier: n}})
+	task := e.sim.Tasks()[0]
+	m := e.slash(t, "U1", "C1", "watch "+task.ID)
+	if !strings.Contains(m.Text, "Watching") {
+		t.Errorf("watch answer = %q", m.Text)
+	}
+	e.slack.AppMention(slacktest.AppMention{Text: "<@U0BOT> watch " + task.ID, UserID: "U2", ChannelID: "C2",
+		TS: "5.5", ThreadTS: "4.4"})
+	waitAudit(t, e, 2)
+	id, _ := e.slack.SlashCommand(slacktest.SlashCommand{Text: "digest since=48h", UserID: "U1", ChannelID: "C3"})
+	if _, err := e.slack.WaitAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+	e.slack.BlockAction(slacktest.BlockAction{UserID: "U3", ChannelID: "C1", ActionID: "watch_stop", Value: "w0123456789abcdef"})
+	waitAudit(t, e, 4)
+
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	want := []string{task.ID + " C1  U1", task.ID + " C2 4.4 U2"}
+	if strings.Join(n.watches, "|") != strings.Join(want, "|") {
+		t.Errorf("watches = %q, want %q", n.watches, want)
+	}
+	if len(n.digests) != 1 || n.digests[0] != "C3 48h0m0s" {
+		t.Errorf("digests = %q", n.digests)
+	}
+	if len(n.stops) != 1 || n.stops[0] != "w0123456789abcdef U3" {
+		t.Errorf("stops = %q", n.stops)
+	}
+}
+
+func TestWithoutNotifier(t *testing.T) {
+	e := start(t, setup{})
+	if m := e.slash(t, "U1", "C1", "digest"); !strings.Contains(m.Text, "not available") {
+		t.Errorf("digest without notifier = %q", m.Text)
+	}
+}
+
+// blocking holds every ListTasks until released.
+type blocking struct {
+	bot.Workspace
+	release chan struct{}
+	entered chan struct{}
+}
+
+func (b blocking) ListTasks(ctx context.Context, o workspace.ListOptions) (workspace.TaskPage, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.Workspace.ListTasks(ctx, o)
+}
+
+func TestQueueFullAnswersBusy(t *testing.T) {
+	bl := blocking{release: make(chan struct{}), entered: make(chan struct{}, 10)}
+	e := start(t, setup{cfg: bot.Config{Workers: 1, Queue: 1}, wrap: func(w bot.Workspace) bot.Workspace {
+		bl.Workspace = w
+		return bl
+	}})
+	var released sync.Once
+	release := func() { released.Do(func() { close(bl.release) }) }
+	t.Cleanup(release)
+	_, first := e.slack.SlashCommand(slacktest.SlashCommand{Text: "list since=7d", UserID: "U1", ChannelID: "C1"})
+	<-bl.entered // the one worker is busy
+	_, second := e.slack.SlashCommand(slacktest.SlashCommand{Text: "list since=7d", UserID: "U1", ChannelID: "C1"})
+	id, third := e.slack.SlashCommand(slacktest.SlashCommand{Text: "list since=7d", UserID: "U1", ChannelID: "C1"})
+	if _, err := e.slack.WaitAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.slack.WaitMessage(slacktest.ForResponseURL(third), wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Text, "busy") {
+		t.Errorf("third = %q, want busy", m.Text)
+	}
+	release()
+	for _, url := range []string{first, second} {
+		if _, err := e.slack.WaitMessage(slacktest.ForResponseURL(url), wait); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
