@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -367,4 +368,29 @@ func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// BenchmarkCoalescing sends 50 identical concurrent calls per iteration to a
+// simulator answering in 5 ms and reports how many requests reached it.
+func BenchmarkCoalescing(b *testing.B) {
+	const callers = 50
+	s, url := startSim(b, sim.Options{Seed: 1, Latency: 5 * time.Millisecond})
+	c := simClient(b, url, nil)
+	opts := workspace.ListOptions{Status: workspace.FilterFailed, Limit: 10}
+	before := s.Requests()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := c.ListTasks(context.Background(), opts); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(float64(s.Requests()-before)/float64(b.N), "requests/op")
+	b.ReportMetric(callers, "calls/op")
 }
