@@ -210,6 +210,9 @@ func TestParseInvalid(t *testing.T) {
 		{"task=,", []string{`task needs at least one task id`}},
 		{tooMany, []string{`task has 51 ids; give at most 50`}},
 		{long, []string{`the command is 1005 characters long; the limit is 1000`}},
+		// 908 characters, but the backslashes double once the value is
+		// quoted: a canonical form Parse would refuse is refused up front.
+		{"name=" + strings.Repeat(`\`, 450) + `" "` + strings.Repeat(`\`, 450), []string{`characters long once written out in full; the limit is 1000`}},
 		{"list foo", []string{`stray word "foo": write filters as key=value`}},
 		{"pool=a failed", []string{`the verb failed must come first`}},
 		{"status failed", []string{`"status" needs = before its value: write status=failed`}},
