@@ -80,8 +80,9 @@ func TestBotProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	workers, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")) // 0: the default
 	b, err := bot.New(bot.Config{AppToken: slacktest.AppToken, BotToken: slacktest.BotToken,
-		APIURL: os.Getenv("SLACK_API_URL")}, ws)
+		APIURL: os.Getenv("SLACK_API_URL"), Workers: workers}, ws)
 	if err != nil {
 		t.Fatal(err)
 	}
