@@ -14,13 +14,74 @@ var decoder = strings.NewReplacer(
 	"\u201c", `"`, "\u201d", `"`, "\u201e", `"`, "\u201f", `"`,
 )
 
-// decode returns text with Slack's entities and smart quotes undone. It does
-// not allocate when there is nothing to undo.
+// decode returns text with Slack's markup undone: links it made of words
+// like cleanup.sh, entities, smart quotes. It does not allocate when there
+// is nothing to undo.
 func decode(text string) string {
+	if strings.IndexByte(text, '<') >= 0 {
+		text = unwrapLinks(text)
+	}
 	if strings.IndexByte(text, '&') < 0 && strings.IndexByte(text, 0xE2) < 0 {
 		return text
 	}
 	return decoder.Replace(text)
+}
+
+// unwrapLinks replaces Slack's links, <http://cleanup.sh|cleanup.sh> and
+// <https://x.example>, by their text. Message text (mentions of the bot)
+// turns anything that looks like a domain or an address into one. Other
+// markup (<@U123>, <#C123|ops>) is left alone. A '<' typed by a person
+// arrives as &lt;, so a raw '<' is always Slack's.
+func unwrapLinks(text string) string {
+	var b strings.Builder
+	rest := text
+	for {
+		lt := strings.IndexByte(rest, '<')
+		if lt < 0 {
+			break
+		}
+		gt := strings.IndexByte(rest[lt:], '>')
+		if gt < 0 {
+			break
+		}
+		inner := rest[lt+1 : lt+gt]
+		label, ok := linkText(inner)
+		if !ok {
+			b.WriteString(rest[:lt+gt+1])
+			rest = rest[lt+gt+1:]
+			continue
+		}
+		b.WriteString(rest[:lt])
+		b.WriteString(label)
+		rest = rest[lt+gt+1:]
+	}
+	if b.Len() == 0 && len(rest) == len(text) {
+		return text
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+// linkText returns what a person typed for the inside of Slack's <...>.
+func linkText(inner string) (string, bool) {
+	url, label, hasLabel := strings.Cut(inner, "|")
+	var scheme string
+	for _, s := range []string{"http://", "https://", "mailto:"} {
+		if len(url) >= len(s) && equalFoldASCII(url[:len(s)], s) {
+			scheme = s
+			break
+		}
+	}
+	switch {
+	case scheme == "":
+		return "", false
+	case hasLabel:
+		return label, true
+	case scheme == "mailto:":
+		return url[len(scheme):], true
+	default:
+		return url, true
+	}
 }
 
 // token is one whitespace-separated word of the text. Double quotes group
@@ -138,7 +199,8 @@ func unquote(w string) string {
 }
 
 // appendValue renders a value so that decode and nextToken read it back
-// unchanged. A parsed value never holds a smart quote (decode turned it into
+// unchanged: < and > as Slack sends them, &lt; &gt; (so they are never taken
+// for a link), and a & that starts an entity as &amp;. A parsed value never holds a smart quote (decode turned it into
 // a quote before the value was read), so those need no care here.
 func appendValue(b []byte, v string) []byte {
 	needQuote := v == ""
@@ -161,6 +223,10 @@ func appendValue(b []byte, v string) []byte {
 			b = append(b, '\\', c)
 		case c == '&' && isEntityAt(v, i):
 			b = append(b, "&amp;"...)
+		case c == '<':
+			b = append(b, "&lt;"...)
+		case c == '>':
+			b = append(b, "&gt;"...)
 		default:
 			b = append(b, c)
 		}

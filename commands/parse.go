@@ -56,7 +56,7 @@ func (e *InputError) Error() string {
 // longText is the length in bytes below which the canonical form of a
 // command provably stays within MaxTextLen characters, so Parse need not
 // render it to check.
-const longText = 200
+const longText = 150
 
 // Parse reads the words of a command (without "/pooltasks" or the bot's
 // mention) as of now. Empty text asks for help. Every mistake found is
@@ -140,6 +140,14 @@ func (p *parser) parse(text string) {
 			continue
 		}
 		if t.hasEq {
+			// since=2026-11-27 09:00 typed without quotes is still one time.
+			if next, j, more := nextToken(text, i); more && !next.hasEq && isDate(t.value) && isClock(next.value) {
+				if id, ok := lookupKey(t.key); ok && (id == keySince || id == keyUntil) {
+					t.value += " " + next.value
+					t.raw += " " + next.raw
+					i = j
+				}
+			}
 			p.keyValue(t)
 			continue
 		}
@@ -477,6 +485,31 @@ func checkID(id string) string {
 		return fmt.Sprintf("task id %q is %d characters long; task ids have at most 64", id[:16]+"...", len(id))
 	}
 	return ""
+}
+
+// isDate reports whether v is shaped like 2026-11-27.
+func isDate(v string) bool {
+	return len(v) == 10 && v[4] == '-' && v[7] == '-' && allDigits(v[:4]) && allDigits(v[5:7]) && allDigits(v[8:])
+}
+
+// isClock reports whether v is shaped like 09:00 or 09:00:00.
+func isClock(v string) bool {
+	switch len(v) {
+	case 5:
+		return v[2] == ':' && allDigits(v[:2]) && allDigits(v[3:])
+	case 8:
+		return v[2] == ':' && v[5] == ':' && allDigits(v[:2]) && allDigits(v[3:5]) && allDigits(v[6:])
+	}
+	return false
+}
+
+func allDigits(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // looksLikeID reports whether a stray word is probably a pasted task id.

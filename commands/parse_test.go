@@ -130,6 +130,10 @@ func TestParseValid(t *testing.T) {
 		{"since=2026-11-26T22:00:00-05:00", cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-27T03:00:00Z") })},
 		{`since="2026-11-27 09:00"`, cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-27T09:00:00Z") })},
 		{`since="2026-11-27 09:00:30"`, cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-27T09:00:30Z") })},
+		{"since=2026-11-27 09:00 until=2026-11-27 10:00:30", cmd(VerbList, func(c *Command) {
+			c.Query.Start = at("2026-11-27T09:00:00Z")
+			c.Query.End = at("2026-11-27T10:00:30Z")
+		})},
 		{"since=2026-11-27T09:00", cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-27T09:00:00Z") })},
 		{"until=now", cmd(VerbList, func(c *Command) { c.Query.End = now })},
 		{"since=now", cmd(VerbList, func(c *Command) { c.Query.Start = now })},
@@ -145,6 +149,14 @@ func TestParseValid(t *testing.T) {
 		{`name=R&amp;D`, cmd(VerbList, func(c *Command) { c.Query.ScriptName = "R&D" })},
 		{`name=&lt;b&gt;`, cmd(VerbList, func(c *Command) { c.Query.ScriptName = "<b>" })},
 		{`name=&amp;lt;`, cmd(VerbList, func(c *Command) { c.Query.ScriptName = "&lt;" })},
+		// Slack's links in mention text.
+		{`name=<http://cleanup.sh|cleanup.sh>`, cmd(VerbList, func(c *Command) { c.Query.ScriptName = "cleanup.sh" })},
+		{`pool=<https://finance.example.com>`, cmd(VerbList, func(c *Command) { c.Query.PoolID = "https://finance.example.com" })},
+		{`name=<mailto:ops@example.com|ops@example.com> status=ok`, cmd(VerbList, func(c *Command) {
+			c.Query.ScriptName = "ops@example.com"
+			c.Query.Status = workspace.FilterSuccess
+		})},
+		{`name="&lt;http://x|y&gt;"`, cmd(VerbList, func(c *Command) { c.Query.ScriptName = "<http://x|y>" })},
 		{`name=a=b`, cmd(VerbList, func(c *Command) { c.Query.ScriptName = "a=b" })},
 		{`name=C:\scripts\x.ps1`, cmd(VerbList, func(c *Command) { c.Query.ScriptName = `C:\scripts\x.ps1` })},
 		{"failed\u00a0pool=p1\n", cmd(VerbFailed, func(c *Command) { c.Query.PoolID = "p1" })},
@@ -213,6 +225,7 @@ func TestParseInvalid(t *testing.T) {
 		// 908 characters, but the backslashes double once the value is
 		// quoted: a canonical form Parse would refuse is refused up front.
 		{"name=" + strings.Repeat(`\`, 450) + `" "` + strings.Repeat(`\`, 450), []string{`characters long once written out in full; the limit is 1000`}},
+		{"pool=2026-11-27 09:00", []string{`stray word "09:00"`}},
 		{"list foo", []string{`stray word "foo": write filters as key=value`}},
 		{"pool=a failed", []string{`the verb failed must come first`}},
 		{"status failed", []string{`"status" needs = before its value: write status=failed`}},
@@ -315,6 +328,8 @@ func TestCanonical(t *testing.T) {
 		{`name=a\b`, `list name=a\b`},
 		{`name=R&amp;D`, `list name=R&D`},
 		{`name=&amp;amp;`, `list name=&amp;amp;`},
+		{`name=&lt;b&gt;&amp;c`, `list name=&lt;b&gt;&c`},
+		{`name=<http://cleanup.sh|cleanup.sh>`, `list name=cleanup.sh`},
 		{"SHOW abc share", "show abc share"},
 		{"help from", "help since"},
 		{"DIGEST since=7d", "digest since=2026-11-20T15:04:05Z"},
@@ -365,6 +380,26 @@ func TestDescribe(t *testing.T) {
 		}
 		if got := c.Describe(); got != tt.want {
 			t.Errorf("Parse(%q).Describe() = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDecode(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"a &amp; b &lt;c&gt;", "a & b <c>"},
+		{"&amp;lt;", "&lt;"},
+		{"name=\u201crotate cert\u201d", `name="rotate cert"`},
+		{"name=<http://cleanup.sh|cleanup.sh> x", "name=cleanup.sh x"},
+		{"<https://a.example/?q=1&amp;r=2>", "https://a.example/?q=1&r=2"},
+		{"<mailto:ops@example.com>", "ops@example.com"},
+		{"<@U123ABC> <#C123|ops> <!here>", "<@U123ABC> <#C123|ops> <!here>"},
+		{"<http://a|b> and <http://c|d>", "b and d"},
+		{"unclosed <http://a", "unclosed <http://a"},
+	}
+	for _, tt := range tests {
+		if got := decode(tt.in); got != tt.want {
+			t.Errorf("decode(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
