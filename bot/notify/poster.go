@@ -56,61 +56,80 @@ func (p slackPoster) UpdateMessage(ctx context.Context, channel, ts, text string
 	return nil
 }
 
-// PacedPoster spaces posts to one channel at least PostInterval apart: each
-// post takes the next free slot of its channel, in the order the calls
-// arrived, and waits for it (thread replies count for their channel too).
-// A post Slack answers with *slack.RateLimitedError waits the Retry-After
-// and is tried again, a few times at most, pushing back the channel's later
-// slots. Updates are not paced (chat.update is tier 3) but are retried the
-// same way.
+// PacedPoster spaces posts to one channel: a post waits for the ones to the
+// same channel before it, then starts at least PostInterval after the last
+// one finished (so network jitter never brings two closer together at
+// Slack); thread replies count for their channel too. A post Slack answers
+// with *slack.RateLimitedError waits the Retry-After and is tried again, a
+// few times at most, holding back the channel's later posts. Updates are not
+// paced (chat.update is tier 3) but are retried the same way.
 type PacedPoster struct {
 	next  Poster
 	clock Clock
 
 	mu    sync.Mutex
-	slots map[string]time.Time // channel → earliest time of its next post
+	lanes map[string]*lane
+}
+
+// lane is the queue of one channel.
+type lane struct {
+	turn  chan struct{} // holding it is the channel's turn to post
+	next  time.Time     // earliest start of the next post; guarded by turn
+	users int           // posts queued or posting; guarded by PacedPoster.mu
 }
 
 // NewPacedPoster wraps next so that posts follow Slack's pace.
 func NewPacedPoster(next Poster, clock Clock) *PacedPoster {
-	return &PacedPoster{next: next, clock: clock, slots: map[string]time.Time{}}
+	return &PacedPoster{next: next, clock: clock, lanes: map[string]*lane{}}
 }
 
-// reserve books the next slot of channel and returns how long to wait for it.
-func (p *PacedPoster) reserve(channel string, notBefore time.Time) time.Duration {
+func (p *PacedPoster) join(channel string) *lane {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := p.clock.Now()
-	slot := now
-	if s := p.slots[channel]; s.After(slot) {
-		slot = s
+	l := p.lanes[channel]
+	if l == nil {
+		l = &lane{turn: make(chan struct{}, 1)}
+		p.lanes[channel] = l
 	}
-	if notBefore.After(slot) {
-		slot = notBefore
-	}
-	p.slots[channel] = slot.Add(PostInterval)
-	// Forget channels that have been quiet, so the map stays small.
-	for ch, s := range p.slots {
-		if s.Before(now) {
-			delete(p.slots, ch)
-		}
-	}
-	return slot.Sub(now)
+	l.users++
+	return l
 }
 
-// PostMessage waits for the channel's next slot and posts.
+func (p *PacedPoster) leave(channel string, l *lane, idleAt time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l.users--
+	// Forget a quiet channel, so the map stays small; a lane whose pause
+	// is still running is kept.
+	if l.users == 0 && !idleAt.After(p.clock.Now()) {
+		delete(p.lanes, channel)
+	}
+}
+
+// PostMessage waits for the channel's turn and pace, then posts.
 func (p *PacedPoster) PostMessage(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (string, error) {
-	var notBefore time.Time
+	l := p.join(channel)
+	var idleAt time.Time
+	defer func() { p.leave(channel, l, idleAt) }()
+	select {
+	case l.turn <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { idleAt = l.next; <-l.turn }()
 	for attempt := 0; ; attempt++ {
-		if err := p.wait(ctx, p.reserve(channel, notBefore)); err != nil {
+		if err := p.wait(ctx, l.next.Sub(p.clock.Now())); err != nil {
 			return "", err
 		}
 		ts, err := p.next.PostMessage(ctx, channel, threadTS, text, blocks)
+		l.next = p.clock.Now().Add(PostInterval)
 		var rl *slack.RateLimitedError
 		if err == nil || !errors.As(err, &rl) || attempt >= maxRateLimitRetries {
 			return ts, err
 		}
-		notBefore = p.clock.Now().Add(retryAfter(rl))
+		if after := p.clock.Now().Add(retryAfter(rl)); after.After(l.next) {
+			l.next = after
+		}
 	}
 }
 

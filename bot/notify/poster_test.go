@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -37,23 +38,64 @@ func TestPacedPosterOneMessagePerSecondPerChannel(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	// Queue every post before time moves (posted or waiting).
+	queued := func(channel string, n int) {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			posted := 0
+			for _, c := range rec.Posts() {
+				if c.Channel == channel {
+					posted++
+				}
+			}
+			p.mu.Lock()
+			l := p.lanes[channel]
+			ok := l != nil && l.users+posted >= n
+			p.mu.Unlock()
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("posts to %s not queued", channel)
+			}
+			runtime.Gosched()
+		}
+	}
 	for i := range 5 {
 		wg.Add(2)
 		go post("C1", "", i)
 		go post("C1", "1.1", i) // thread replies pace with their channel
+		queued("C1", 2*i+2)
 	}
-	wg.Add(2)
-	go post("C2", "", 0)
-	go post("C2", "", 1)
+	for i := range 2 {
+		wg.Add(1)
+		go post("C2", "", i)
+		queued("C2", i+1)
+	}
 	// Updates are not paced.
 	if err := p.UpdateMessage(context.Background(), "C1", "1.1", "u", nil); err != nil {
 		t.Fatal(err)
 	}
-	// Every post has its slot (the first of each channel goes at once)
-	// before time moves.
-	clock.BlockUntil(t, 10)
+	// The first post of each channel goes at once; then each second the
+	// channels with posts left each wait on one timer.
 	rec.WaitCalls(t, 3)
-	drive(t, clock, rec, 13)
+	for n := 3; n < 13; n = len(rec.Calls()) {
+		left := 0
+		for _, ch := range []string{"C1", "C2"} {
+			total := map[string]int{"C1": 10, "C2": 2}[ch]
+			done := 0
+			for _, c := range rec.Posts() {
+				if c.Channel == ch {
+					done++
+				}
+			}
+			if done < total {
+				left++
+			}
+		}
+		clock.BlockUntil(t, left)
+		rec.WaitCalls(t, n+clock.FireNext())
+	}
 	wg.Wait()
 
 	last := map[string]time.Time{}

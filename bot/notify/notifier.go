@@ -1,0 +1,73 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Notifier adapts Watches and a Digester to the bot core's Notifier
+// interface (bot.Watcher and bot.Digester), so cmd wires them with one value:
+// &notify.Notifier{Watches: w, Digester: d}.
+type Notifier struct {
+	Watches  *Watches
+	Digester *Digester
+}
+
+// StartWatch starts a watch for `/pooltasks watch TASK_ID`.
+func (n *Notifier) StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error) {
+	if n.Watches == nil {
+		return "", errors.New("watches are not enabled")
+	}
+	return n.Watches.Start(ctx, WatchRequest{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID})
+}
+
+// StopWatch ends a watch at its Stop button.
+func (n *Notifier) StopWatch(watchID, userID string) error {
+	if n.Watches == nil {
+		return ErrWatchNotFound
+	}
+	return n.Watches.Stop(watchID, userID)
+}
+
+// PostDigest posts the digest of [start, end) in channel, for `/pooltasks digest`.
+func (n *Notifier) PostDigest(ctx context.Context, channel string, start, end time.Time) error {
+	if n.Digester == nil {
+		return errors.New("digests are not enabled")
+	}
+	_, err := n.Digester.PostOnce(ctx, channel, start, end, false)
+	return err
+}
+
+// ParseTimeOfDay reads POOLTASKS_DIGEST_AT: "HH:MM" (or "HH:MM:SS", or a
+// Go duration like 9h30m) in UTC, as the offset from midnight. Empty is 0.
+func ParseTimeOfDay(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 || d >= 24*time.Hour {
+			return 0, fmt.Errorf("time of day %q is not within a day", s)
+		}
+		return d, nil
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return 0, fmt.Errorf("time of day %q: want HH:MM in UTC, e.g. 09:00", s)
+	}
+	limits := []int{24, 60, 60}
+	units := []time.Duration{time.Hour, time.Minute, time.Second}
+	var d time.Duration
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 || v >= limits[i] {
+			return 0, fmt.Errorf("time of day %q: want HH:MM in UTC, e.g. 09:00", s)
+		}
+		d += time.Duration(v) * units[i]
+	}
+	return d, nil
+}
