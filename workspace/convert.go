@@ -15,6 +15,9 @@ func parseTime(p *string) time.Time {
 	if p == nil || *p == "" {
 		return time.Time{}
 	}
+	if t, ok := parseWireTime(*p); ok {
+		return t
+	}
 	for _, l := range timeLayouts {
 		if t, err := time.ParseInLocation(l, *p, time.UTC); err == nil {
 			return t.UTC()
@@ -159,4 +162,38 @@ func poolPage(r *model.ListDesktopPoolsResponse) PoolPage {
 		})
 	}
 	return p
+}
+
+// parseWireTime reads the documented layout 2006-01-02T15:04:05Z without
+// the generality of time.Parse: a page holds two times per task.
+func parseWireTime(s string) (time.Time, bool) {
+	if len(s) != len(WireTime) || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+		s[13] != ':' || s[16] != ':' || s[19] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	year, ok1 := num(0, 4)
+	month, ok2 := num(5, 2)
+	day, ok3 := num(8, 2)
+	hour, ok4 := num(11, 2)
+	minute, ok5 := num(14, 2)
+	sec, ok6 := num(17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+		day > daysIn(time.Month(month), year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC), true
+}
+
+func daysIn(m time.Month, year int) int {
+	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
