@@ -42,9 +42,16 @@ type Config struct {
 	HTTPAddr string   // /healthz, /readyz and /metrics; "" serves none
 	Metrics  *Metrics // nil creates one; share it with the Workspace client as its Observer
 
-	Notifier Notifier     // watch, digest and the Stop button; nil answers "not available"
-	Logger   *slog.Logger // nil discards
-	Now      func() time.Time
+	Notifier Notifier // watch, digest and the Stop button; nil answers "not available"
+
+	// Doctor runs the diagnostics of `pooltasks doctor` and returns the
+	// report as text (no secrets); /pooltasks doctor shows it to AdminUsers
+	// only. nil answers "not available".
+	Doctor     func(ctx context.Context) (string, error)
+	AdminUsers []string
+
+	Logger *slog.Logger // nil discards
+	Now    func() time.Time
 }
 
 func (c *Config) defaults() error {

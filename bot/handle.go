@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -215,6 +216,8 @@ func (b *Bot) handle(ctx context.Context, req *request, o *outcome) {
 		b.watch(ctx, req, cmd, o)
 	case commands.VerbDigest:
 		b.digest(ctx, req, cmd, o)
+	case commands.VerbDoctor:
+		b.doctor(ctx, req, o)
 	default:
 		o.result = "unsupported"
 		b.notice(ctx, req, toPrivate, "/pooltasks "+string(cmd.Verb)+" is not available here.")
@@ -460,6 +463,31 @@ func (b *Bot) digest(ctx context.Context, req *request, cmd commands.Command, o 
 	if err := b.cfg.Notifier.PostDigest(ctx, req.channel, start, end); err != nil {
 		b.apiError(ctx, req, toPrivate, err, o)
 	}
+}
+
+func (b *Bot) doctor(ctx context.Context, req *request, o *outcome) {
+	if b.cfg.Doctor == nil {
+		o.result = "unavailable"
+		b.notice(ctx, req, toPrivate, "/pooltasks doctor is not available on this pooltasks.")
+		return
+	}
+	if !slices.Contains(b.cfg.AdminUsers, req.user) {
+		o.result = "refused"
+		b.notice(ctx, req, toPrivate, "/pooltasks doctor is for the admins of pooltasks (POOLTASKS_ADMIN_USERS); run `pooltasks doctor` where it is deployed instead.")
+		return
+	}
+	report, err := b.cfg.Doctor(ctx)
+	if err != nil {
+		o.result = "error"
+		b.notice(ctx, req, toPrivate, "The diagnostics failed: "+errorSummary(err))
+		return
+	}
+	text := "```" + blocks.Escape(truncate(report, 2800)) + "```"
+	bs := []slack.Block{
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "pooltasks doctor", false, false)),
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil),
+	}
+	_ = b.reply(ctx, req, toPrivate, fixed("pooltasks doctor", bs))
 }
 
 // apiError answers a failed call: the API's code, message and request id

@@ -123,3 +123,15 @@ func TestQueueFullAnswersBusy(t *testing.T) {
 		}
 	}
 }
+
+func TestDoctorForAdminsOnly(t *testing.T) {
+	e := start(t, setup{cfg: bot.Config{AdminUsers: []string{"UADMIN"},
+		Doctor: func(context.Context) (string, error) { return "OK   slack auth <fine>", nil }}})
+	if m := e.slash(t, "U1", "C1", "doctor"); !strings.Contains(m.Text, "admins") {
+		t.Errorf("doctor for a non-admin = %q", m.Text)
+	}
+	m := e.slash(t, "UADMIN", "C1", "doctor")
+	if !strings.Contains(decoded(m.Blocks), "slack auth &lt;fine&gt;") || m.ResponseType == "in_channel" {
+		t.Errorf("doctor report = %s", m.Blocks)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -14,6 +15,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot"
+	"github.com/pooltasks/pooltasks/bot/doctor"
 	"github.com/pooltasks/pooltasks/bot/notify"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -75,6 +77,16 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	digests := notify.NewDigester(notify.DigestConfig{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: at,
 		Pools: cfg.DigestPools, Quiet: cfg.DigestQuiet}, client, poster, store, notify.RealClock, logger.With("component", "digest"))
 	bc.Notifier = notifier{watches: watches, digests: digests}
+	bc.AdminUsers = cfg.AdminUsers
+	settings := doctorSettings(cfg)
+	settings.Region, settings.Endpoint, settings.ProjectID = wc.Region, wc.Endpoint, wc.ProjectID
+	settings.AK, settings.SK, settings.SecurityToken = wc.AK, wc.SK, wc.SecurityToken
+	bc.Doctor = func(ctx context.Context) (string, error) {
+		var buf bytes.Buffer
+		report := doctor.Run(ctx, doctor.Options{Settings: settings, Workspace: client, Sim: *useSim})
+		err := report.WriteText(&buf)
+		return buf.String(), err
+	}
 
 	b, err := bot.New(bc, client)
 	if err != nil {

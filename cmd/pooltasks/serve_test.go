@@ -17,7 +17,7 @@ func TestServeSim(t *testing.T) {
 	cfg := Config{
 		SlackAppToken: slacktest.AppToken, SlackBotToken: slacktest.BotToken, SlackAPIURL: sl.APIURL(),
 		RateLimit: 5, Burst: 5, Timeout: 5 * time.Second, UserRate: 20,
-		ChannelPools: "C9=dev-ubuntu", StateDir: t.TempDir(), HTTPAddr: "127.0.0.1:0",
+		ChannelPools: "C9=dev-ubuntu", AdminUsers: []string{"UADMIN"}, StateDir: t.TempDir(), HTTPAddr: "127.0.0.1:0",
 		LogLevel: "info", LogFormat: "json", WatchEvery: 15 * time.Second, WatchMax: time.Hour, WatchMaxActive: 5,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -45,6 +45,12 @@ func TestServeSim(t *testing.T) {
 	}
 	if !strings.Contains(m.Text, "Failed tasks") {
 		t.Errorf("answer = %q", m.Text)
+	}
+	_, url = sl.SlashCommand(slacktest.SlashCommand{Text: "doctor", UserID: "UADMIN", ChannelID: "C1"})
+	if m, err := sl.WaitMessage(slacktest.ForResponseURL(url), 20*time.Second); err != nil {
+		t.Fatal(err)
+	} else if m.Text != "pooltasks doctor" || !strings.Contains(string(m.Blocks), "```") {
+		t.Errorf("doctor answer = %q %s", m.Text, m.Blocks)
 	}
 	cancel()
 	select {
