@@ -60,11 +60,29 @@ const longText = 150
 
 // Parse reads the words of a command (without "/pooltasks" or the bot's
 // mention) as of now. Empty text asks for help. Every mistake found is
-// reported in one *InputError; any other error is never returned.
+// reported in one *InputError; Parse returns no other error.
+//
+// Slack's markup is undone first: links it made (<http://a.sh|a.sh>), then
+// &amp; &lt; &gt;, and typographic double quotes count as quotes.
 //
 // Relative times count back from now; dates are UTC days. As since a date
 // (also today, yesterday) is its midnight; as until it is its last second,
-// 23:59:59, so until=2026-11-27 includes that whole day.
+// 23:59:59, so until=2026-11-27 includes that whole day. A date and a time
+// of day may be given without quotes: since=2026-11-27 09:00.
+//
+// Decisions the product text leaves open:
+//   - show and watch take one TASK_ID and share, no filters;
+//   - digest takes pool, script, name, type, since and until;
+//   - help takes at most one KEY or VERB (help share is the topic share),
+//     and share; doctor takes nothing at all, not even share;
+//   - failed with a status other than FAILED is a mistake;
+//   - without since, failed and digest start 24h before until if until is
+//     in the past, else 24h before now;
+//   - task= drops empty items and repeats; share may be repeated;
+//   - values are trimmed; pool, script and name refuse control characters.
+//
+// Canonical writes absolute times, so Parse(c.Canonical(), later) == c for
+// any later now at or after the first (a since in the future is refused).
 func Parse(text string, now time.Time) (Command, error) {
 	now = now.UTC().Truncate(time.Second)
 	if !utf8.ValidString(text) {
@@ -141,8 +159,8 @@ func (p *parser) parse(text string) {
 		}
 		if t.hasEq {
 			// since=2026-11-27 09:00 typed without quotes is still one time.
-			if next, j, more := nextToken(text, i); more && !next.hasEq && isDate(t.value) && isClock(next.value) {
-				if id, ok := lookupKey(t.key); ok && (id == keySince || id == keyUntil) {
+			if id, ok := lookupKey(t.key); ok && (id == keySince || id == keyUntil) && isDate(t.value) {
+				if next, j, more := nextToken(text, i); more && !next.hasEq && isClock(next.value) {
 					t.value += " " + next.value
 					t.raw += " " + next.raw
 					i = j
@@ -151,8 +169,8 @@ func (p *parser) parse(text string) {
 			p.keyValue(t)
 			continue
 		}
-		if next, j, more := nextToken(text, i); more && !next.hasEq && next.closed && !equalFoldASCII(next.value, "share") {
-			if id, isKey := lookupKey(t.value); isKey && p.row.keys&(1<<id) != 0 {
+		if id, isKey := lookupKey(t.value); isKey && p.row.keys&(1<<id) != 0 {
+			if next, j, more := nextToken(text, i); more && !next.hasEq && next.closed && !equalFoldASCII(next.value, "share") {
 				// "status failed": the = was forgotten.
 				p.add(keys[id].name, next.value, fmt.Sprintf("%q needs = before its value: write %s=%s", t.value, t.value, next.raw))
 				i = j
