@@ -41,7 +41,9 @@ func TestRoundTripGenerated(t *testing.T) {
 		func() string {
 			return "since=" + []string{"2h", "7d", "1w", "today", "yesterday", "2026-11-20", `"2026-11-20 09:00"`, "2026-11-20T09:00:00+02:00"}[r.IntN(8)]
 		},
-		func() string { return "to=" + []string{"1h", "now", "today", "2026-11-27", "2026-11-27 10:00"}[r.IntN(5)] },
+		func() string {
+			return "to=" + []string{"1h", "now", "today", "2026-11-27", "2026-11-27 10:00"}[r.IntN(5)]
+		},
 		func() string { return "task=" + []string{"a", "a,b", "a,,b,a", "x-1_Y"}[r.IntN(4)] },
 		func() string { return "limit=" + []string{"1", "10", "55", "100"}[r.IntN(4)] },
 		func() string { return "page=" + []string{"1", "2", "9999"}[r.IntN(3)] },
