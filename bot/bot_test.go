@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,7 +177,8 @@ func TestUserRate(t *testing.T) {
 }
 
 func TestMentionInThreadAndEscaping(t *testing.T) {
-	e := start(t, setup{})
+	rec := &recorder{}
+	e := start(t, setup{wrap: func(w bot.Workspace) bot.Workspace { rec.Workspace = w; return rec }})
 	pools := e.sim.Pools()
 	now := time.Now().UTC()
 	e.sim.PutTask(workspace.Task{
@@ -214,20 +216,35 @@ func TestMentionInThreadAndEscaping(t *testing.T) {
 	if m.ThreadTS != "1700000200.000300" {
 		t.Errorf("thread_ts = %q, want the mention's ts", m.ThreadTS)
 	}
-	waitAudit(t, e, 2)
-	audit := e.logs.lines("command")
-	found := false
-	for _, a := range audit {
-		if a["channel"] == "C2" {
-			found = true
-			if c, _ := a["command"].(string); !strings.Contains(c, "<b>") {
-				t.Errorf("canonical command %q: the entities were not decoded", c)
-			}
-		}
+	if got := rec.last(); got.ScriptName != "<b>" {
+		t.Errorf("script_name sent to the API = %q, want <b>", got.ScriptName)
 	}
-	if !found {
-		t.Errorf("no audit line for the mention: %v", audit)
+	if d := decoded(m.Blocks); !strings.Contains(d, "&lt;b&gt;") || strings.Contains(d, "&amp;lt;") {
+		t.Errorf("the name is not escaped exactly once: %s", m.Blocks)
 	}
+}
+
+// recorder keeps the list options the bot asks for.
+type recorder struct {
+	bot.Workspace
+	mu   sync.Mutex
+	opts []workspace.ListOptions
+}
+
+func (r *recorder) ListTasks(ctx context.Context, o workspace.ListOptions) (workspace.TaskPage, error) {
+	r.mu.Lock()
+	r.opts = append(r.opts, o)
+	r.mu.Unlock()
+	return r.Workspace.ListTasks(ctx, o)
+}
+
+func (r *recorder) last() workspace.ListOptions {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.opts) == 0 {
+		return workspace.ListOptions{}
+	}
+	return r.opts[len(r.opts)-1]
 }
 
 func TestRedeliveredAnsweredOnce(t *testing.T) {
