@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+func init() {
+	register(subcommand{name: "digest", summary: "post one failure digest to a Slack channel and exit (for a CronJob)", run: runDigest})
+}
+
+func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("digest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	channel := fs.String("channel", cfg.DigestChannel, "Slack channel id to post in (default POOLTASKS_DIGEST_CHANNEL)")
+	since := fs.Duration("since", 24*time.Hour, "length of the window, which ends now")
+	dryRun := fs.Bool("dry-run", false, "print the digest's text and blocks as JSON instead of posting it")
+	useSim := fs.Bool("sim", false, "read tasks from the built-in simulator with its demo credentials")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: pooltasks digest --channel C [--since 24h] [--dry-run] [--sim]")
+		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "\nPools come from POOLTASKS_DIGEST_POOLS; POOLTASKS_DIGEST_QUIET=true posts nothing when nothing failed.")
+	}
+	words, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(words) > 0 {
+		return usageErrorf("digest takes no arguments, got %q", words[0])
+	}
+	if *since <= 0 {
+		return usageErrorf("--since must be positive, got %v", *since)
+	}
+	if !*dryRun {
+		if *channel == "" {
+			return usageErrorf("give --channel (or set POOLTASKS_DIGEST_CHANNEL), or use --dry-run")
+		}
+		if cfg.SlackBotToken == "" {
+			return usageErrorf("SLACK_BOT_TOKEN is not set; it is needed to post (or use --dry-run)")
+		}
+	}
+
+	var wc workspace.Config
+	if *useSim {
+		var stop func()
+		wc, stop, err = startSim(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	} else {
+		wc = workspaceConfig(cfg)
+		if wc.Region == "" && wc.Endpoint == "" {
+			return usageErrorf("set WORKSPACE_REGION (or WORKSPACE_ENDPOINT and WORKSPACE_PROJECT_ID), or try --sim")
+		}
+	}
+	client, err := workspace.New(wc)
+	if err != nil {
+		return fmt.Errorf("connecting to the Workspace API: %w", err)
+	}
+
+	var poster notify.Poster
+	if !*dryRun {
+		poster = notify.NewSlackPoster(slack.New(cfg.SlackBotToken, slack.OptionAPIURL(cfg.SlackAPIURL)))
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	d := notify.NewDigester(notify.DigestConfig{Channel: *channel, Pools: cfg.DigestPools, Quiet: cfg.DigestQuiet},
+		client, poster, nil, nil, logger)
+	end := time.Now().UTC().Truncate(time.Minute)
+	start := end.Add(-*since)
+	msg, err := d.PostOnce(ctx, *channel, start, end, *dryRun)
+	if err != nil {
+		return fmt.Errorf("digest of %s to %s: %w", start.Format(time.RFC3339), end.Format(time.RFC3339), err)
+	}
+	switch {
+	case *dryRun:
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(struct {
+			Channel string        `json:"channel,omitempty"`
+			Text    string        `json:"text"`
+			Blocks  []slack.Block `json:"blocks"`
+		}{*channel, msg.Text, msg.Blocks})
+	case len(msg.Blocks) == 0:
+		fmt.Fprintf(stdout, "nothing failed from %s to %s; quiet, nothing posted\n", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	default:
+		fmt.Fprintf(stdout, "posted the digest of %s to %s in %s\n", start.Format(time.RFC3339), end.Format(time.RFC3339), *channel)
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pooltasks/pooltasks/bot/slacktest"
+)
+
+func TestDigestDryRunSim(t *testing.T) {
+	cfg := defaults(t)
+	code, out, errOut := call(t, cfg, "digest", "--sim", "--dry-run", "--since", "72h")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var got struct {
+		Text   string           `json:"text"`
+		Blocks []map[string]any `json:"blocks"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.HasPrefix(got.Text, "Failure digest ") || len(got.Blocks) < 3 || got.Blocks[0]["type"] != "header" {
+		t.Errorf("dry run printed %q with %d blocks", got.Text, len(got.Blocks))
+	}
+	if !strings.Contains(out, `"action_id": "view_all"`) && !strings.Contains(got.Text, "all clear") {
+		t.Errorf("no View all button in a digest with failures:\n%s", out)
+	}
+}
+
+func TestDigestPostsToSlack(t *testing.T) {
+	srv := slacktest.New(t, slacktest.Options{})
+	cfg := defaults(t)
+	cfg.SlackBotToken, cfg.SlackAPIURL = slacktest.BotToken, srv.APIURL()
+	code, out, errOut := call(t, cfg, "digest", "--sim", "--channel", "CDIGEST")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	msgs, err := srv.WaitMessages(1, nil, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srv.Messages()) != 1 || msgs[0].Channel != "CDIGEST" || msgs[0].Method != "chat.postMessage" || !strings.HasPrefix(msgs[0].Text, "Failure digest") {
+		t.Errorf("messages %+v", srv.Messages())
+	}
+	if !strings.Contains(out, "posted the digest") {
+		t.Errorf("stdout %q", out)
+	}
+	for _, m := range srv.Messages() {
+		if strings.Contains(m.Text+string(m.Blocks), cfg.SlackBotToken) {
+			t.Error("the token reached Slack's message")
+		}
+	}
+}
+
+func TestDigestBadInput(t *testing.T) {
+	cfg := defaults(t)
+	cfg.Region, cfg.Endpoint, cfg.DigestChannel, cfg.SlackBotToken = "", "", "", ""
+	for _, args := range [][]string{
+		{"digest", "--sim"},                                // no channel
+		{"digest", "--sim", "--channel", "C1"},             // no token
+		{"digest", "--sim", "--dry-run", "--since", "-1h"}, // bad window
+		{"digest", "--sim", "--dry-run", "extra"},          // stray word
+		{"digest", "--dry-run"},                            // no region
+	} {
+		if code, _, errOut := call(t, cfg, args...); code != 2 || errOut == "" {
+			t.Errorf("%v: exit %d, stderr %q; want 2 with a message", args, code, errOut)
+		}
+	}
+}
