@@ -232,6 +232,10 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 		w.mu.Unlock()
 	}()
 	last := wt.last
+	// What the message shows, and since when: an unchanged task is
+	// updated only every refreshEvery (for its elapsed time), which keeps
+	// many watches within chat.update's tier.
+	shown, shownAt := wt.last, st.Started
 	for {
 		deadline := st.Started.Add(w.cfg.Max)
 		wait := min(w.cfg.Every, deadline.Sub(w.clock.Now()))
@@ -260,11 +264,12 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 		case !now.Before(deadline):
 			w.finish(ctx, st, last, watchTimedOut, "")
 			return
-		case err == nil:
+		case err == nil && (progressed(shown, task) || now.Sub(shownAt) >= refreshEvery):
 			m := renderWatch(st, task, now, watchRunning, "")
 			if err := w.poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
 				w.log.Warn("updating watch", "watch", st.ID, "err", err)
 			}
+			shown, shownAt = task, now
 		}
 	}
 }
@@ -296,6 +301,15 @@ func (w *Watches) finish(ctx context.Context, st WatchState, task workspace.Task
 		}
 	}
 	w.log.Info("watch ended", "watch", st.ID, "task", st.TaskID, "status", task.Status, "phase", int(phase))
+}
+
+// refreshEvery is how often a watch message whose task did not change is
+// updated anyway, to show the elapsed time.
+const refreshEvery = time.Minute
+
+// progressed reports whether the task changed in a way the message shows.
+func progressed(a, b workspace.Task) bool {
+	return a.Status != b.Status || a.SuccessNum != b.SuccessNum || a.FailedNum != b.FailedNum || a.SkipNum != b.SkipNum
 }
 
 func (w *Watches) get(ctx context.Context, taskID string) (workspace.Task, error) {
