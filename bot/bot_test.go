@@ -458,7 +458,7 @@ func TestNativeBlocksFallback(t *testing.T) {
 }
 
 func TestHTTPEndpoints(t *testing.T) {
-	e := start(t, setup{cfg: bot.Config{HTTPAddr: "127.0.0.1:0"}})
+	e := start(t, setup{cfg: bot.Config{HTTPAddr: "127.0.0.1:0", Metrics: bot.NewMetrics()}})
 	e.slash(t, "U1", "C1", "list since=7d limit=2")
 	base := "http://" + e.bot.HTTPAddr()
 	get := func(path string) (int, string) {
@@ -482,6 +482,8 @@ func TestHTTPEndpoints(t *testing.T) {
 		`pooltasks_commands_total{outcome="ok",verb="list"} 1`,
 		"pooltasks_ack_latency_seconds_count",
 		"pooltasks_socket_connected 1",
+		`status="200"`, // the Workspace client reports through the same registry
+		"pooltasks_workspace_api_latency_seconds_bucket",
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)

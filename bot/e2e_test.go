@@ -78,11 +78,15 @@ func start(t testing.TB, s setup) *env {
 	e.sim = sim.New(s.sim)
 	srv := httptest.NewServer(e.sim)
 	t.Cleanup(srv.Close)
-	ws, err := workspace.New(workspace.Config{
+	wc := workspace.Config{
 		Endpoint: srv.URL, Region: "sim-local-1", ProjectID: sim.DemoProjectID,
 		AK: sim.DemoAK, SK: sim.DemoSK, RateLimit: -1, Timeout: 5 * time.Second,
 		BackoffBase: time.Millisecond,
-	})
+	}
+	if s.cfg.Metrics != nil {
+		wc.Observer = s.cfg.Metrics
+	}
+	ws, err := workspace.New(wc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // Metrics holds the bot's Prometheus registry. It is also the Workspace
@@ -25,6 +27,8 @@ type Metrics struct {
 	coalesced  *prometheus.CounterVec
 	connected  prometheus.Gauge
 }
+
+var _ workspace.Observer = (*Metrics)(nil)
 
 // NewMetrics returns metrics on a registry of their own, with the Go and
 // process collectors.
