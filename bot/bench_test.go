@@ -46,7 +46,11 @@ func BenchmarkBurst200Process(b *testing.B) {
 	sm := sim.New(sim.Options{Seed: 1})
 	srv := httptest.NewServer(sm)
 	b.Cleanup(srv.Close)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBotProcess$")
+	args := []string{"-test.run=^TestBotProcess$"}
+	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" { // profile the bot alone
+		args = append(args, "-test.cpuprofile="+p)
+	}
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "POOLTASKS_BOT_PROCESS=1", "SLACK_API_URL="+sl.APIURL(), "SIM_URL="+srv.URL)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -179,7 +179,20 @@ func (b *Bot) Run(ctx context.Context) error {
 // loop is the one goroutine that reads socket-mode events: it acks at once
 // and hands work to the queue. It returns nil when ctx ends and an error when
 // the socket-mode client gives up.
+//
+// During a burst, acks come first: while more events wait in the channel,
+// acked requests are held back (up to maxHeld) rather than handed to the
+// workers, whose work would otherwise compete with the acks for the CPU.
 func (b *Bot) loop(ctx context.Context, smDone <-chan error) error {
+	const maxHeld = 32
+	var held []*request
+	flush := func() {
+		for _, req := range held {
+			b.enqueue(req)
+		}
+		held = held[:0]
+	}
+	defer flush() // acked requests are answered, even at shutdown
 	for {
 		select {
 		case <-ctx.Done():
@@ -191,12 +204,30 @@ func (b *Bot) loop(ctx context.Context, smDone <-chan error) error {
 			}
 			return fmt.Errorf("socket mode: %w", err)
 		case ev := <-b.sm.Events:
-			b.handleEvent(ev)
+			if req := b.handleEvent(ev); req != nil {
+				held = append(held, req)
+			}
+			if len(b.sm.Events) == 0 || len(held) >= maxHeld {
+				flush()
+			}
 		}
 	}
 }
 
-func (b *Bot) handleEvent(ev socketmode.Event) {
+// enqueue hands an acked request to the workers, or answers "busy" when
+// the queue is full rather than block the reader (which would stall the
+// acks of every envelope).
+func (b *Bot) enqueue(req *request) {
+	select {
+	case b.queue <- req:
+	default:
+		b.metrics.command(req.verbHint(), "busy")
+		b.busy(req)
+	}
+}
+
+// handleEvent acks an envelope and returns the work it asks for, or nil.
+func (b *Bot) handleEvent(ev socketmode.Event) *request {
 	start := time.Now()
 	switch ev.Type {
 	case socketmode.EventTypeConnected, socketmode.EventTypeHello:
@@ -204,22 +235,22 @@ func (b *Bot) handleEvent(ev socketmode.Event) {
 			b.log.Info("socket mode connected")
 		}
 		b.metrics.connected.Set(1)
-		return
+		return nil
 	case socketmode.EventTypeConnecting, socketmode.EventTypeDisconnect:
 		b.ready.Store(false)
 		b.metrics.connected.Set(0)
-		return
+		return nil
 	case socketmode.EventTypeConnectionError:
 		b.ready.Store(false)
 		b.metrics.connected.Set(0)
 		if e, ok := ev.Data.(*slack.ConnectionErrorEvent); ok {
 			b.log.Warn("socket mode connection failed", "attempt", e.Attempt, "backoff", e.Backoff, "err", e.ErrorObj)
 		}
-		return
+		return nil
 	case socketmode.EventTypeInvalidAuth:
 		b.ready.Store(false)
 		b.log.Error("socket mode: slack refused the app token")
-		return
+		return nil
 	case socketmode.EventTypeErrorBadMessage:
 		// Envelope kinds slack-go does not know still get their ack, or
 		// Slack keeps redelivering them.
@@ -233,19 +264,19 @@ func (b *Bot) handleEvent(ev socketmode.Event) {
 				b.log.Info("envelope not handled", "type", env.Type, "envelope_id", env.EnvelopeID)
 			}
 		}
-		return
+		return nil
 	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
 		b.log.Warn("socket mode", "event", string(ev.Type), "data", fmt.Sprint(ev.Data))
-		return
+		return nil
 	}
 	if ev.Request == nil || ev.Request.EnvelopeID == "" {
-		return
+		return nil
 	}
 	b.ack(ev.Request.EnvelopeID, start)
 
 	req := b.toRequest(ev)
 	if req == nil {
-		return
+		return nil
 	}
 	req.received = start
 	if ev.Request.RetryAttempt > 0 {
@@ -254,16 +285,9 @@ func (b *Bot) handleEvent(ev socketmode.Event) {
 	}
 	if !b.dedupe.first(req.keys...) {
 		b.log.Info("envelope already answered", "envelope_id", req.envelopeID)
-		return
+		return nil
 	}
-	select {
-	case b.queue <- req:
-	default:
-		// Every worker is busy and the queue is full: say so rather than
-		// block the reader (which would stall acks of every envelope).
-		b.metrics.command(req.verbHint(), "busy")
-		b.busy(req)
-	}
+	return req
 }
 
 func (b *Bot) ack(envelopeID string, start time.Time) {
