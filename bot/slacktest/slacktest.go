@@ -616,10 +616,11 @@ func (s *Server) WaitAck(envelopeID string, timeout time.Duration) (Ack, error) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var got Ack
+	next := 0 // acks only grow: each wake-up scans the new ones
 	ok := s.wait(timeout, func() bool {
-		for _, a := range s.acks {
-			if a.EnvelopeID == envelopeID {
-				got = a
+		for ; next < len(s.acks); next++ {
+			if s.acks[next].EnvelopeID == envelopeID {
+				got = s.acks[next]
 				return true
 			}
 		}
@@ -702,40 +703,30 @@ func (s *Server) Rejected() []Message {
 // WaitMessage waits for an accepted message matching pred (nil matches any)
 // and returns the first one.
 func (s *Server) WaitMessage(pred func(Message) bool, timeout time.Duration) (Message, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var got Message
-	ok := s.wait(timeout, func() bool {
-		for _, m := range s.messages {
-			if pred == nil || pred(m) {
-				got = m
-				return true
-			}
-		}
-		return false
-	})
-	if !ok {
-		return Message{}, fmt.Errorf("slacktest: no matching message within %v (%d messages)", timeout, len(s.messages))
+	got, err := s.WaitMessages(1, pred, timeout)
+	if err != nil {
+		return Message{}, err
 	}
-	return got, nil
+	return got[0], nil
 }
 
-// WaitMessages waits until n accepted messages match pred and returns them.
+// WaitMessages waits until n accepted messages match pred (nil matches
+// any) and returns the first n.
 func (s *Server) WaitMessages(n int, pred func(Message) bool, timeout time.Duration) ([]Message, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var got []Message
+	next := 0 // messages only grow: each wake-up scans the new ones
 	ok := s.wait(timeout, func() bool {
-		got = got[:0]
-		for _, m := range s.messages {
-			if pred == nil || pred(m) {
+		for ; next < len(s.messages) && len(got) < n; next++ {
+			if m := s.messages[next]; pred == nil || pred(m) {
 				got = append(got, m)
 			}
 		}
 		return len(got) >= n
 	})
 	if !ok {
-		return got, fmt.Errorf("slacktest: %d matching messages within %v, want %d", len(got), timeout, n)
+		return got, fmt.Errorf("slacktest: %d matching messages within %v, want %d (%d messages in all)", len(got), timeout, n, len(s.messages))
 	}
 	return got, nil
 }
