@@ -137,6 +137,8 @@ func TestParseValid(t *testing.T) {
 		{"since=2026-11-27T09:00", cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-27T09:00:00Z") })},
 		{"until=now", cmd(VerbList, func(c *Command) { c.Query.End = now })},
 		{"since=now", cmd(VerbList, func(c *Command) { c.Query.Start = now })},
+		{"since=3660d", cmd(VerbList, func(c *Command) { c.Query.Start = now.Add(-3660 * 24 * time.Hour) })},
+		{"since=000000000000000000000000000001h", cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-27T14:04:05Z") })},
 		{"until=1h", cmd(VerbList, func(c *Command) { c.Query.End = at("2026-11-27T14:04:05Z") })},
 		{"until=2026-12-31", cmd(VerbList, func(c *Command) { c.Query.End = at("2026-12-31T23:59:59Z") })},
 
@@ -240,6 +242,8 @@ func TestParseInvalid(t *testing.T) {
 		{"since=1999-12-31", []string{`since "1999-12-31" is before the year 2000`}},
 		{"since=99999999d", []string{`too far back`}},
 		{"since=5000d", []string{`too far back`}},
+		{"to=1000000W", []string{`until "1000000W" is too far back`}}, // found by FuzzParse
+		{"since=523w", []string{`too far back`}},
 		{"since=2026-11-28", []string{`since 2026-11-28 00:00 UTC is in the future`}},
 		{"since=1h until=2h", []string{`since 2026-11-27 14:04:05 UTC is after until 2026-11-27 13:04:05 UTC`}},
 		{"failed status=ok", []string{`failed lists FAILED tasks only; to list SUCCESS tasks write list status=SUCCESS`}},

@@ -92,18 +92,16 @@ func parseRelative(v string) (d time.Duration, ok bool, msg string) {
 			if !equalFoldASCII(unit, name) {
 				continue
 			}
-			if i > 7 {
-				return 0, false, "is too far back; relative times go back at most 3660 days"
-			}
+			// Compare before multiplying: a million weeks overflows a
+			// time.Duration (the fuzzer found that).
 			n := 0
 			for _, c := range v[:i] {
 				n = n*10 + int(c-'0')
+				if time.Duration(n) > maxAgo/u.d {
+					return 0, false, "is too far back; relative times go back at most 3660 days"
+				}
 			}
-			d = time.Duration(n) * u.d
-			if d > maxAgo {
-				return 0, false, "is too far back; relative times go back at most 3660 days"
-			}
-			return d, true, ""
+			return time.Duration(n) * u.d, true, ""
 		}
 	}
 	return 0, false, ""
