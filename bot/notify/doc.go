@@ -5,7 +5,7 @@
 // to Slack's one message per second per channel.
 //
 // Wiring, in cmd/: open a Store on POOLTASKS_STATE_DIR, wrap the Slack
-// client with NewSlackPoster, build a Digester, an Alerter and a Watches
+// client (built with slack.OptionRetry) with NewSlackPoster, build a Digester, an Alerter and a Watches
 // with the workspace client as Lister, and start their Run methods in the
 // one process that runs schedules (Watches.Run in every process that takes
 // watch commands). The bot core calls Watches.Start and Watches.Stop for

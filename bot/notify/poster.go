@@ -11,8 +11,8 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// Poster is what notify needs from Slack. The bot passes NewSlackPoster over
-// its *slack.Client; tests pass a recorder.
+// Poster is what notify needs from Slack. cmd passes NewSlackPoster over a
+// *slack.Client; tests pass a recorder.
 type Poster interface {
 	// PostMessage posts a message in channel, as a reply in the thread
 	// threadTS when that is not empty, and returns the message's ts.
@@ -25,11 +25,10 @@ type Poster interface {
 // without bursts.
 const PostInterval = time.Second
 
-// maxRateLimitRetries bounds how often one post is retried after Slack
-// answered 429.
-const maxRateLimitRetries = 3
-
-// NewSlackPoster returns a Poster over api that paces posts (see NewPacedPoster).
+// NewSlackPoster returns a Poster over api that paces posts (see
+// NewPacedPoster). Build api with slack.OptionRetry: slack-go then retries
+// an answer 429 itself, after Slack's Retry-After and within the call's
+// ctx; notify does not retry.
 func NewSlackPoster(api *slack.Client) Poster {
 	return NewPacedPoster(slackPoster{api: api}, RealClock)
 }
@@ -59,10 +58,10 @@ func (p slackPoster) UpdateMessage(ctx context.Context, channel, ts, text string
 // PacedPoster spaces posts to one channel: a post waits for the ones to the
 // same channel before it, then starts at least PostInterval after the last
 // one finished (so network jitter never brings two closer together at
-// Slack); thread replies count for their channel too. A post Slack answers
-// with *slack.RateLimitedError waits the Retry-After and is tried again, a
-// few times at most, holding back the channel's later posts. Updates are not
-// paced (chat.update is tier 3) but are retried the same way.
+// Slack); thread replies count for their channel too. The channel's turn is
+// held for the whole call, so while slack-go waits out a 429 (see
+// NewSlackPoster) the channel's later posts wait too. Updates are not paced
+// (chat.update is tier 3).
 type PacedPoster struct {
 	next  Poster
 	clock Clock
@@ -117,41 +116,17 @@ func (p *PacedPoster) PostMessage(ctx context.Context, channel, threadTS, text s
 		return "", ctx.Err()
 	}
 	defer func() { idleAt = l.next; <-l.turn }()
-	for attempt := 0; ; attempt++ {
-		if err := p.wait(ctx, l.next.Sub(p.clock.Now())); err != nil {
-			return "", err
-		}
-		ts, err := p.next.PostMessage(ctx, channel, threadTS, text, blocks)
-		l.next = p.clock.Now().Add(PostInterval)
-		var rl *slack.RateLimitedError
-		if err == nil || !errors.As(err, &rl) || attempt >= maxRateLimitRetries {
-			return ts, err
-		}
-		if after := p.clock.Now().Add(retryAfter(rl)); after.After(l.next) {
-			l.next = after
-		}
+	if err := p.wait(ctx, l.next.Sub(p.clock.Now())); err != nil {
+		return "", err
 	}
+	ts, err := p.next.PostMessage(ctx, channel, threadTS, text, blocks)
+	l.next = p.clock.Now().Add(PostInterval)
+	return ts, err
 }
 
-// UpdateMessage updates at once, waiting and retrying when Slack says 429.
+// UpdateMessage updates at once.
 func (p *PacedPoster) UpdateMessage(ctx context.Context, channel, ts, text string, blocks []slack.Block) error {
-	for attempt := 0; ; attempt++ {
-		err := p.next.UpdateMessage(ctx, channel, ts, text, blocks)
-		var rl *slack.RateLimitedError
-		if err == nil || !errors.As(err, &rl) || attempt >= maxRateLimitRetries {
-			return err
-		}
-		if err := p.wait(ctx, retryAfter(rl)); err != nil {
-			return err
-		}
-	}
-}
-
-func retryAfter(rl *slack.RateLimitedError) time.Duration {
-	if rl.RetryAfter <= 0 {
-		return PostInterval
-	}
-	return rl.RetryAfter
+	return p.next.UpdateMessage(ctx, channel, ts, text, blocks)
 }
 
 func (p *PacedPoster) wait(ctx context.Context, d time.Duration) error {

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -13,11 +14,12 @@ import (
 )
 
 // TestSlackPosterPacesAgainstFakeSlack posts through the real slack-go
-// client to a fake Slack that answers 429 to a second message per second
-// in a channel: nothing is refused, and posts to one channel are spaced.
+// client, configured as cmd configures it, to a fake Slack that answers 429
+// to a second message per second in a channel: nothing is refused, and
+// posts to one channel are spaced.
 func TestSlackPosterPacesAgainstFakeSlack(t *testing.T) {
 	srv := slacktest.New(t, slacktest.Options{PostRateLimit: true, RefuseBlockTypes: []string{"data_visualization"}})
-	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()))
+	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()), slack.OptionRetry(3))
 	p := NewSlackPoster(api)
 	ctx := context.Background()
 
@@ -64,6 +66,48 @@ func TestSlackPosterPacesAgainstFakeSlack(t *testing.T) {
 		if typ == "data_visualization" {
 			t.Error("chart in the fallback digest")
 		}
+	}
+}
+
+// TestSlackPosterRetryIsSlackGos shows what notify relies on slack-go for:
+// a post that meets a 429 anyway (another process posted in the channel) is
+// retried after Retry-After by slack.OptionRetry, and that wait ends with
+// the post's ctx.
+func TestSlackPosterRetryIsSlackGos(t *testing.T) {
+	srv := slacktest.New(t, slacktest.Options{PostRateLimit: true})
+	other := slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()))
+	p := NewSlackPoster(slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()), slack.OptionRetry(3)))
+	ctx := context.Background()
+
+	if _, _, err := other.PostMessageContext(ctx, "C1", slack.MsgOptionText("elsewhere", false)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PostMessage(ctx, "C1", "", "ours", nil); err != nil {
+		t.Fatalf("post after a 429: %v", err)
+	}
+	if r := srv.Rejected(); len(r) != 1 || r[0].Text != "ours" {
+		t.Errorf("refused %+v, want our first attempt only", r)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 2 || msgs[1].Text != "ours" {
+		t.Fatalf("messages %+v", msgs)
+	}
+	if gap := msgs[1].At.Sub(msgs[0].At); gap < time.Second {
+		t.Errorf("retried %v after the other post, want Retry-After (1s) at least", gap)
+	}
+
+	if _, _, err := other.PostMessageContext(ctx, "C2", slack.MsgOptionText("elsewhere", false)); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	_, err := p.PostMessage(short, "C2", "", "ours", nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want the ctx's deadline", err)
+	}
+	if took := time.Since(began); took > 900*time.Millisecond {
+		t.Errorf("returned after %v, want at the ctx's deadline, before Retry-After", took)
 	}
 }
 

@@ -71,7 +71,8 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 
 	var poster notify.Poster
 	if !*dryRun {
-		poster = notify.NewSlackPoster(slack.New(cfg.SlackBotToken, slack.OptionAPIURL(cfg.SlackAPIURL)))
+		// slack-go retries 429s (after Retry-After); notify paces the posts.
+		poster = notify.NewSlackPoster(slack.New(cfg.SlackBotToken, slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionRetry(3)))
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	d := notify.NewDigester(notify.DigestConfig{Channel: *channel, Pools: cfg.DigestPools, Quiet: cfg.DigestQuiet},

@@ -67,7 +67,8 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	poster := notify.NewPacedPoster(notify.NewSlackPoster(slack.New(cfg.SlackBotToken, slack.OptionAPIURL(bc.APIURL))), notify.RealClock)
+	// slack-go retries 429s (after Retry-After); notify paces the posts.
+	poster := notify.NewPacedPoster(notify.NewSlackPoster(slack.New(cfg.SlackBotToken, slack.OptionAPIURL(bc.APIURL), slack.OptionRetry(3))), notify.RealClock)
 	watches := notify.NewWatches(notify.WatchConfig{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive},
 		client, poster, store, notify.RealClock, logger.With("component", "watch"))
 	at, err := digestAt(cfg.DigestAt)
