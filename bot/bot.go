@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,12 +56,10 @@ func New(cfg Config, ws Workspace) (*Bot, error) {
 	if ws == nil {
 		return nil, errors.New("bot config: no workspace client")
 	}
-	api := slack.New(cfg.BotToken,
-		slack.OptionAppLevelToken(cfg.AppToken),
-		slack.OptionAPIURL(cfg.APIURL),
-		slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second}),
-		slack.OptionRetry(2),
-	)
+	api := cfg.Slack
+	if api == nil {
+		api = NewSlackClient(cfg.AppToken, cfg.BotToken, cfg.APIURL)
+	}
 	b := &Bot{
 		cfg:       cfg,
 		ws:        ws,
@@ -82,6 +81,26 @@ func New(cfg Config, ws Workspace) (*Bot, error) {
 		b.httpLn = ln
 	}
 	return b, nil
+}
+
+// NewSlackClient returns the Slack client the bot uses: socket mode with
+// appToken, Web API calls with botToken at apiURL (https://slack.com/api/
+// when empty). Each HTTP attempt is bounded by 15 s, and slack-go retries an
+// answer 429 up to three times, after Slack's Retry-After and within the
+// call's ctx. cmd shares it with bot/notify's poster through Config.Slack.
+func NewSlackClient(appToken, botToken, apiURL string) *slack.Client {
+	if apiURL == "" {
+		apiURL = slack.APIURL
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	return slack.New(botToken,
+		slack.OptionAppLevelToken(appToken),
+		slack.OptionAPIURL(apiURL),
+		slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second}),
+		slack.OptionRetry(3), // after OptionHTTPClient, which it wraps
+	)
 }
 
 // HTTPAddr is the address /healthz, /readyz and /metrics are served on, or

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -25,6 +27,11 @@ type Config struct {
 	AppToken string // xapp-…, for socket mode
 	BotToken string // xoxb-…, for the Web API
 	APIURL   string // Web API base with its trailing slash; https://slack.com/api/ by default
+
+	// Slack is the client for socket mode and the Web API, built with the
+	// tokens and APIURL above, to share with whatever else posts for the
+	// app (bot/notify); nil builds one with NewSlackClient.
+	Slack *slack.Client
 
 	AllowedUsers    []string            // Slack user ids; empty allows everyone
 	AllowedChannels []string            // Slack channel ids; empty allows every channel

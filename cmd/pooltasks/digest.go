@@ -11,6 +11,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/notify"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -71,8 +72,9 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 
 	var poster notify.Poster
 	if !*dryRun {
-		// slack-go retries 429s (after Retry-After); notify paces the posts.
-		poster = notify.NewSlackPoster(slack.New(cfg.SlackBotToken, slack.OptionAPIURL(cfg.SlackAPIURL), slack.OptionRetry(3)))
+		// The bot's client settings: slack-go retries 429s, a stuck
+		// connection times out; notify paces the posts.
+		poster = notify.NewSlackPoster(bot.NewSlackClient("", cfg.SlackBotToken, cfg.SlackAPIURL))
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	d := notify.NewDigester(notify.DigestConfig{Channel: *channel, Pools: cfg.DigestPools, Quiet: cfg.DigestQuiet},

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/doctor"
 	"github.com/pooltasks/pooltasks/bot/notify"
@@ -67,8 +65,10 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	// slack-go retries 429s (after Retry-After); notify paces the posts.
-	poster := notify.NewPacedPoster(notify.NewSlackPoster(slack.New(cfg.SlackBotToken, slack.OptionAPIURL(bc.APIURL), slack.OptionRetry(3))), notify.RealClock)
+	// One Slack client for the bot and notify; slack-go retries its 429s,
+	// NewSlackPoster paces notify's posts.
+	bc.Slack = bot.NewSlackClient(bc.AppToken, bc.BotToken, bc.APIURL)
+	poster := notify.NewSlackPoster(bc.Slack)
 	watches := notify.NewWatches(notify.WatchConfig{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive},
 		client, poster, store, notify.RealClock, logger.With("component", "watch"))
 	at, err := digestAt(cfg.DigestAt)
