@@ -39,10 +39,10 @@ type Config struct {
 	UserRate        int      `envconfig:"POOLTASKS_USER_RATE" default:"20"`
 
 	// Digests, alerts and watches.
-	Scheduler      bool          `envconfig:"POOLTASKS_SCHEDULER" default:"true"` // run digests and alerts in this process
-	DigestChannel  string        `envconfig:"POOLTASKS_DIGEST_CHANNEL"`           // empty: no scheduled digests
-	DigestEvery    time.Duration `envconfig:"POOLTASKS_DIGEST_EVERY"`
-	DigestAt       string        `envconfig:"POOLTASKS_DIGEST_AT"` // time of day, e.g. 09:00
+	Scheduler      bool          `envconfig:"POOLTASKS_SCHEDULER" default:"true"`   // run digests and alerts in this process
+	DigestChannel  string        `envconfig:"POOLTASKS_DIGEST_CHANNEL"`             // empty: no scheduled digests
+	DigestEvery    time.Duration `envconfig:"POOLTASKS_DIGEST_EVERY" default:"24h"` // window length; 0 turns scheduled digests off
+	DigestAt       string        `envconfig:"POOLTASKS_DIGEST_AT"`                  // time of day, e.g. 09:00
 	DigestPools    []string      `envconfig:"POOLTASKS_DIGEST_POOLS"`
 	DigestQuiet    bool          `envconfig:"POOLTASKS_DIGEST_QUIET"` // skip digests without failures
 	AlertChannel   string        `envconfig:"POOLTASKS_ALERT_CHANNEL"`

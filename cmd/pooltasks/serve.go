@@ -104,8 +104,13 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 		})
 	}
 	runBackground("watches", watches.Run)
-	if cfg.Scheduler && cfg.DigestChannel != "" && cfg.DigestEvery > 0 {
+	switch {
+	case !cfg.Scheduler || cfg.DigestChannel == "":
+	case cfg.DigestEvery > 0:
 		runBackground("digests", digests.Run)
+	default:
+		logger.Warn("no scheduled digests: POOLTASKS_DIGEST_CHANNEL is set but POOLTASKS_DIGEST_EVERY is not positive",
+			"every", cfg.DigestEvery)
 	}
 	if cfg.Scheduler && cfg.AlertChannel != "" {
 		alerts := notify.NewAlerter(notify.AlertConfig{Channel: cfg.AlertChannel, Every: cfg.AlertEvery},

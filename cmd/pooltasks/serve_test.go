@@ -19,6 +19,8 @@ func TestServeSim(t *testing.T) {
 		RateLimit: 5, Burst: 5, Timeout: 5 * time.Second, UserRate: 20,
 		ChannelPools: "C9=dev-ubuntu", AdminUsers: []string{"UADMIN"}, StateDir: t.TempDir(), HTTPAddr: "127.0.0.1:0",
 		LogLevel: "info", LogFormat: "json", WatchEvery: 15 * time.Second, WatchMax: time.Hour, WatchMaxActive: 5,
+		// A digest channel alone runs scheduled digests: _EVERY has a default.
+		Scheduler: true, DigestChannel: "CDIGEST", DigestEvery: defaults(t).DigestEvery,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
@@ -62,6 +64,9 @@ func TestServeSim(t *testing.T) {
 		t.Fatal("serve did not stop")
 	}
 	done <- nil
+	if !strings.Contains(stderr.String(), `"msg":"digest schedule started"`) {
+		t.Errorf("no digest schedule with POOLTASKS_DIGEST_CHANNEL alone:\n%s", stderr.String())
+	}
 	for _, secret := range []string{slacktest.AppToken, slacktest.BotToken} {
 		if strings.Contains(stderr.String()+stdout.String(), secret) {
 			t.Errorf("a token reached the output")
