@@ -63,7 +63,7 @@ func New(cfg Config, ws Workspace) (*Bot, error) {
 	b := &Bot{
 		cfg:       cfg,
 		ws:        ws,
-		log:       cfg.Logger,
+		log:       slog.New(NewLogHandler(cfg.Logger.Handler())),
 		metrics:   cfg.Metrics,
 		api:       api,
 		sm:        socketmode.New(api, socketmode.OptionLog(slogAdapter{cfg.Logger})),
@@ -100,6 +100,8 @@ func NewSlackClient(appToken, botToken, apiURL string) *slack.Client {
 		slack.OptionAPIURL(apiURL),
 		slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second}),
 		slack.OptionRetry(3), // after OptionHTTPClient, which it wraps
+		// No slack.OptionDebug: it dumps whole HTTP exchanges, headers
+		// included, whatever LOG_LEVEL says.
 	)
 }
 
@@ -298,12 +300,13 @@ func (b *Bot) handleEvent(ev socketmode.Event) *request {
 		return nil
 	}
 	req.received = start
+	logCtx := withRequest(context.Background(), req)
 	if ev.Request.RetryAttempt > 0 {
-		b.log.Info("envelope redelivered", "envelope_id", req.envelopeID, "retry_attempt", ev.Request.RetryAttempt,
+		b.log.InfoContext(logCtx, "envelope redelivered", "retry_attempt", ev.Request.RetryAttempt,
 			"retry_reason", ev.Request.RetryReason)
 	}
 	if !b.dedupe.first(req.keys...) {
-		b.log.Info("envelope already answered", "envelope_id", req.envelopeID)
+		b.log.InfoContext(logCtx, "envelope already answered")
 		return nil
 	}
 	return req

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -73,6 +74,10 @@ type request struct {
 	messageTS   string
 	threadTS    string // where a mention's answer goes; the thread of a clicked message
 	received    time.Time
+
+	// verbKnown is the verb as far as the worker knows it; log lines of
+	// the request read it (see NewLogHandler).
+	verbKnown atomic.Pointer[string]
 }
 
 func (r *request) verbHint() string {
@@ -82,9 +87,19 @@ func (r *request) verbHint() string {
 	return "unknown"
 }
 
+// setVerb records what the request turned out to ask for.
+func (r *request) setVerb(v string) { r.verbKnown.Store(&v) }
+
+// verb is the verb as known so far: the parsed command's, or a hint.
+func (r *request) verb() string {
+	if v := r.verbKnown.Load(); v != nil {
+		return *v
+	}
+	return r.verbHint()
+}
+
 // outcome is what the audit line says about a request.
 type outcome struct {
-	verb    string
 	command string
 	result  string
 }
@@ -97,25 +112,23 @@ func stripMention(text string) string {
 }
 
 // serve answers one request: it recovers a panic, answering the user with a
-// reference to the log line, and writes the audit line.
+// reference to the log line, and writes the audit line. Everything it logs,
+// and what it calls logs with its ctx, carries the request's fields.
 func (b *Bot) serve(ctx context.Context, req *request) {
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.JobTimeout)
+	ctx, cancel := context.WithTimeout(withRequest(ctx, req), b.cfg.JobTimeout)
 	defer cancel()
 	ctx, calls := workspace.CountCalls(ctx)
-	o := &outcome{verb: req.verbHint(), result: "ok"}
+	o := &outcome{result: "ok"}
 	defer func() {
 		if p := recover(); p != nil {
 			ref := newRef()
 			o.result = "panic"
-			b.log.Error("handler panicked", "ref", ref, "envelope_id", req.envelopeID, "panic", fmt.Sprint(p),
-				"stack", string(debug.Stack()))
+			b.log.ErrorContext(ctx, "handler panicked", "ref", ref, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			b.notice(ctx, req, toPrivate, "Something went wrong on my side (ref "+ref+"). It has been logged; please try again.")
 		}
-		b.metrics.command(o.verb, o.result)
-		b.log.Info("command",
-			"envelope_id", req.envelopeID, "kind", req.kind.String(), "user", req.user, "channel", req.channel,
-			"verb", o.verb, "command", o.command, "outcome", o.result, "api_calls", calls(),
-			"latency_ms", time.Since(req.received).Milliseconds())
+		b.metrics.command(req.verb(), o.result)
+		b.log.InfoContext(ctx, "command", "kind", req.kind.String(), "command", o.command, "outcome", o.result,
+			"api_calls", calls(), "latency_ms", time.Since(req.received).Milliseconds())
 	}()
 	b.handle(ctx, req, o)
 }
@@ -159,11 +172,11 @@ func (b *Bot) handle(ctx context.Context, req *request, o *outcome) {
 	if req.kind == kindClick {
 		switch blocks.BaseAction(req.actionID) {
 		case blocks.ActionOutput:
-			o.verb = "output"
+			req.setVerb("output")
 			b.output(ctx, req, o)
 			return
 		case blocks.ActionStopWatch:
-			o.verb = "watch_stop"
+			req.setVerb("watch_stop")
 			b.stopWatch(ctx, req, o)
 			return
 		}
@@ -192,7 +205,7 @@ func (b *Bot) handle(ctx context.Context, req *request, o *outcome) {
 		_ = b.reply(ctx, req, to, fixed(t, bs))
 		return
 	}
-	o.verb = string(cmd.Verb)
+	req.setVerb(string(cmd.Verb))
 	o.command = cmd.Canonical()
 	if cmd.Share && req.kind == kindSlash {
 		to = toChannel
@@ -523,7 +536,7 @@ func (b *Bot) apiError(ctx context.Context, req *request, to delivery, err error
 		v.Title = "Something went wrong"
 		v.Message = errorSummary(err)
 	}
-	b.log.Warn("command failed", "envelope_id", req.envelopeID, "err", err)
+	b.log.WarnContext(ctx, "command failed", "err", err)
 	t, bs := blocks.Error(v)
 	_ = b.reply(ctx, req, to, fixed(t, bs))
 }

@@ -43,12 +43,12 @@ func (b *Bot) reply(ctx context.Context, req *request, to delivery, r render) er
 	err := b.post(ctx, req, to, text, bs)
 	if err != nil && invalidBlocks(err) && !blocks.Classic(bs) {
 		b.refused.Store(req.team, true)
-		b.log.Info("native blocks refused, using classic blocks from now on", "team", req.team)
+		b.log.InfoContext(ctx, "native blocks refused, using classic blocks from now on", "team", req.team)
 		text, bs = r(false)
 		err = b.post(ctx, req, to, text, bs)
 	}
 	if err != nil {
-		b.log.Warn("answering slack", "envelope_id", req.envelopeID, "err", err)
+		b.log.WarnContext(ctx, "answering slack", "err", err)
 	}
 	return err
 }
@@ -106,15 +106,16 @@ func (b *Bot) notice(ctx context.Context, req *request, to delivery, text string
 // such answers are in flight; beyond that the envelope is only logged (it
 // was acked: Slack will not send it again).
 func (b *Bot) busy(req *request) {
+	ctx := withRequest(context.Background(), req)
 	select {
 	case b.busySlots <- struct{}{}:
 	default:
-		b.log.Warn("overloaded: envelope dropped", "envelope_id", req.envelopeID, "user", req.user)
+		b.log.WarnContext(ctx, "overloaded: envelope dropped")
 		return
 	}
 	go func() {
 		defer func() { <-b.busySlots }()
-		b.notice(context.Background(), req, toPrivate, "pooltasks is busy right now; try again in a few seconds.")
+		b.notice(ctx, req, toPrivate, "pooltasks is busy right now; try again in a few seconds.")
 	}()
 }
 

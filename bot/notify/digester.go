@@ -163,7 +163,7 @@ func (d *Digester) post(ctx context.Context, channel string, start, end time.Tim
 		return Message{}, err
 	}
 	if d.cfg.Quiet && dg.AllClear() {
-		d.log.Info("digest all clear, quiet", "channel", channel, "start", start, "end", end)
+		d.log.InfoContext(ctx, "digest all clear, quiet", "channel", channel, "start", start, "end", end)
 		return Message{}, nil
 	}
 	native := d.store == nil || !d.store.ChartsRefused()
@@ -176,10 +176,10 @@ func (d *Digester) post(ctx context.Context, channel string, start, end time.Tim
 	}
 	_, err = d.poster.PostMessage(ctx, channel, "", msg.Text, msg.Blocks)
 	if err != nil && native && isInvalidBlocks(err) {
-		d.log.Warn("slack refused chart blocks; using text charts from now on", "channel", channel)
+		d.log.WarnContext(ctx, "slack refused chart blocks; using text charts from now on", "channel", channel)
 		if d.store != nil {
 			if serr := d.store.SetChartsRefused(); serr != nil {
-				d.log.Error("saving state", "err", serr)
+				d.log.ErrorContext(ctx, "saving state", "err", serr)
 			}
 		}
 		msg = dg.Render(false)
@@ -188,6 +188,6 @@ func (d *Digester) post(ctx context.Context, channel string, start, end time.Tim
 	if err != nil {
 		return Message{}, err
 	}
-	d.log.Info("digest posted", "channel", channel, "start", start, "end", end, "failed_tasks", dg.FailedTasks, "tasks", dg.Tasks)
+	d.log.InfoContext(ctx, "digest posted", "channel", channel, "start", start, "end", end, "failed_tasks", dg.FailedTasks, "tasks", dg.Tasks)
 	return msg, nil
 }

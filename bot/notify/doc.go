@@ -10,5 +10,6 @@
 // one process that runs schedules (Watches.Run in every process that takes
 // watch commands). The bot core calls Watches.Start and Watches.Stop for
 // `/pooltasks watch` and the Stop button, and Digester.PostOnce for
-// `/pooltasks digest`.
+// `/pooltasks digest`. What they log for a request, they log with its ctx,
+// so the request's fields (see bot.NewLogHandler) reach those lines.
 package notify

@@ -142,7 +142,7 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 	st.MessageTS = ts
 	if w.store != nil {
 		if err := w.store.PutWatch(st); err != nil {
-			w.log.Error("saving watch", "err", err)
+			w.log.ErrorContext(ctx, "saving watch", "err", err)
 		}
 	}
 	w.mu.Lock()
@@ -153,7 +153,7 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 	}
 	w.launchLocked(st, task)
 	w.mu.Unlock()
-	w.log.Info("watch started", "watch", id, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
+	w.log.InfoContext(ctx, "watch started", "watch", id, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
 	return id, nil
 }
 

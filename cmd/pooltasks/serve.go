@@ -187,21 +187,25 @@ func digestAt(s string) (time.Duration, error) {
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
-// newLogger builds the slog logger LOG_LEVEL and LOG_FORMAT ask for.
+// newLogger builds the slog logger LOG_LEVEL and LOG_FORMAT ask for. Lines
+// logged while the bot handles an envelope carry its envelope_id, user,
+// channel and verb (bot.NewLogHandler), bot/notify's lines included.
 func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, usageErrorf("LOG_LEVEL: %q is not debug, info, warn or error", level)
 	}
 	opts := &slog.HandlerOptions{Level: l}
+	var h slog.Handler
 	switch strings.ToLower(format) {
 	case "json", "":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, opts)
 	default:
 		return nil, usageErrorf("LOG_FORMAT: %q is not json or text", format)
 	}
+	return slog.New(bot.NewLogHandler(h)), nil
 }
 
 // notifier adapts bot/notify to the bot's Notifier.

@@ -3,6 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pooltasks/pooltasks/bot/slacktest"
+	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
 func TestServeSim(t *testing.T) {
@@ -94,5 +102,285 @@ func TestServeNeedsTokens(t *testing.T) {
 	err := run(context.Background(), []string{"serve"}, Config{LogLevel: "info", LogFormat: "json"}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || exitCode(err, &bytes.Buffer{}) != 2 {
 		t.Errorf("serve without tokens = %v, want a usage error", err)
+	}
+}
+
+// served is `pooltasks serve` running in the test against a fake Slack and
+// a simulator the test controls (to inject errors and latency), wired as
+// serve --sim is but with the test's own credentials.
+type served struct {
+	slack          *slacktest.Server
+	sim            *sim.Sim
+	cfg            Config
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc
+	done           chan error
+	stopped        bool
+	err            error
+}
+
+// startServe runs serve with cfg, pointed at a new fake Slack (with so's
+// tokens) and a new simulator (accepting cfg's AK and SK), and waits for
+// the socket-mode connection.
+func startServe(t *testing.T, cfg Config, so slacktest.Options) *served {
+	t.Helper()
+	s := &served{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	s.slack = slacktest.New(t, so)
+	s.sim = sim.New(sim.Options{AK: cfg.AK, SK: cfg.SK})
+	api := httptest.NewServer(s.sim)
+	t.Cleanup(api.Close)
+	cfg.SlackAppToken, cfg.SlackBotToken, cfg.SlackAPIURL = so.AppToken, so.BotToken, s.slack.APIURL()
+	cfg.Region, cfg.Endpoint, cfg.ProjectID = "", api.URL, sim.DemoProjectID
+	s.cfg = cfg
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() { s.done <- run(ctx, []string{"serve"}, cfg, s.stdout, s.stderr) }()
+	t.Cleanup(func() {
+		if !s.stopped {
+			if err := s.stop(); err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		}
+	})
+	if err := s.slack.WaitConnections(1, 10*time.Second); err != nil {
+		t.Fatal(err, s.stderr.String())
+	}
+	return s
+}
+
+// stop cancels serve's ctx, as SIGTERM does, and returns what run returned.
+func (s *served) stop() error {
+	if s.stopped {
+		return s.err
+	}
+	s.stopped = true
+	s.cancel()
+	select {
+	case s.err = <-s.done:
+	case <-time.After(30 * time.Second):
+		s.err = errors.New("serve did not stop within 30 s of its ctx ending")
+	}
+	return s.err
+}
+
+// slash sends a slash command and returns its first answer on the
+// response_url.
+func (s *served) slash(t *testing.T, user, channel, text string) slacktest.Message {
+	t.Helper()
+	id, url := s.slack.SlashCommand(slacktest.SlashCommand{Text: text, UserID: user, ChannelID: channel})
+	if _, err := s.slack.WaitAck(id, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.slack.WaitMessage(slacktest.ForResponseURL(url), 20*time.Second)
+	if err != nil {
+		t.Fatalf("/pooltasks %s: %v", text, err)
+	}
+	return m
+}
+
+// click presses a button of an ephemeral message and returns the first
+// answer on the click's response_url.
+func (s *served) click(t *testing.T, user, channel string, b button) slacktest.Message {
+	t.Helper()
+	id, url := s.slack.BlockAction(slacktest.BlockAction{UserID: user, ChannelID: channel,
+		ActionID: b.ActionID, Value: b.Value, IsEphemeral: true})
+	if _, err := s.slack.WaitAck(id, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.slack.WaitMessage(slacktest.ForResponseURL(url), 20*time.Second)
+	if err != nil {
+		t.Fatalf("click %s %q: %v", b.ActionID, b.Value, err)
+	}
+	return m
+}
+
+// button is a button found in a message's blocks.
+type button struct{ ActionID, Value string }
+
+// findButton returns the first button whose action id is actionID (or
+// actionID#n), failing the test without one.
+func findButton(t *testing.T, m slacktest.Message, actionID string) button {
+	t.Helper()
+	var found *button
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			id, _ := v["action_id"].(string)
+			if v["type"] == "button" && found == nil && (id == actionID || strings.HasPrefix(id, actionID+"#")) {
+				val, _ := v["value"].(string)
+				found = &button{id, val}
+			}
+			for _, c := range v {
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	var v any
+	_ = json.Unmarshal(m.Blocks, &v)
+	walk(v)
+	if found == nil {
+		t.Fatalf("no %s button in %q: %s", actionID, m.Text, m.Blocks)
+	}
+	return *found
+}
+
+// secret returns a distinctive random string that cannot occur in output
+// by chance.
+func secret(t *testing.T, prefix string) string {
+	t.Helper()
+	b := make([]byte, 20)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return prefix + hex.EncodeToString(b)
+}
+
+// TestServeSessionLeaksNoSecret runs a whole session through serve, at
+// LOG_LEVEL=debug: commands, clicks, a mention in a thread, API errors
+// (401 with a gateway message that echoes the signed request, 403, 500), a
+// watch, a digest and doctor. Then every log line must be JSON, the lines
+// of each envelope must carry its envelope_id, user, channel and verb, and
+// no configured secret may appear in the logs, in stdout or in anything
+// Slack received.
+func TestServeSessionLeaksNoSecret(t *testing.T) {
+	appToken, botToken := secret(t, "xapp-1-A0TEST-"), secret(t, "xoxb-")
+	cfg := defaults(t)
+	cfg.AK, cfg.SK, cfg.SecurityToken = strings.ToUpper(secret(t, "AK"))[:20], secret(t, "sk-"), secret(t, "sts-")
+	secrets := map[string]string{"SLACK_APP_TOKEN": appToken, "SLACK_BOT_TOKEN": botToken,
+		"HUAWEICLOUD_SDK_SK": cfg.SK, "HUAWEICLOUD_SDK_SECURITY_TOKEN": cfg.SecurityToken}
+	cfg.LogLevel = "debug"
+	cfg.StateDir, cfg.HTTPAddr = t.TempDir(), "127.0.0.1:0"
+	cfg.AdminUsers = []string{"UADMIN"}
+	cfg.UserRate = 100
+	cfg.DigestChannel, cfg.AlertChannel = "CDIGEST", "CALERT"
+	s := startServe(t, cfg, slacktest.Options{AppToken: appToken, BotToken: botToken})
+
+	// A list, its next page, a failed task's details and one desktop's output.
+	list := s.slash(t, "U1", "C1", "list since=7d limit=5")
+	if m := s.click(t, "U1", "C1", findButton(t, list, "page_next")); !m.ReplaceOriginal || !strings.Contains(m.Text, "6–10") {
+		t.Errorf("Next: %q, replace %v", m.Text, m.ReplaceOriginal)
+	}
+	failed := s.slash(t, "U1", "C1", "failed since=7d limit=5")
+	details := s.click(t, "U1", "C1", findButton(t, failed, "details"))
+	if m := s.click(t, "U1", "C1", findButton(t, details, "output")); !strings.Contains(string(m.Blocks), "Output on") {
+		t.Errorf("Output: %q", m.Text)
+	}
+	taskID := strings.TrimPrefix(findButton(t, failed, "details").Value, "show ")
+	if m := s.slash(t, "U1", "C1", "show "+taskID); !strings.Contains(m.Text, taskID) {
+		t.Errorf("show: %q", m.Text)
+	}
+	if m := s.slash(t, "U1", "C1", "list statuss=FAILED"); !strings.Contains(string(m.Blocks), "did you mean status") {
+		t.Errorf("bad input: %s", m.Blocks)
+	}
+	s.slash(t, "U1", "C1", "help")
+	if m := s.slash(t, "U1", "C1", "failed since=7d share"); m.ResponseType != "in_channel" {
+		t.Errorf("share: response type %q", m.ResponseType)
+	}
+
+	// A mention in a thread is answered in the thread.
+	s.slack.AppMention(slacktest.AppMention{Text: "<@U0BOT> failed since=2d", UserID: "U2", ChannelID: "C1", ThreadTS: "1700000000.000100"})
+	if _, err := s.slack.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && m.Channel == "C1" && m.ThreadTS == "1700000000.000100"
+	}, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// API errors. The 401 carries what a gateway says about a bad
+	// signature: the canonical request, security token included.
+	pools := s.sim.Pools()
+	s.sim.InjectError(pools[0].ID, 401, "APIGW.0301", "Incorrect IAM authentication information: verify aksk signature fail, ak:"+
+		cfg.AK+", canonicalRequest:GET\n/v2/"+sim.DemoProjectID+"/desktop-pools/script-execution-tasks/detail\n\nx-security-token:"+cfg.SecurityToken)
+	s.sim.InjectError(pools[1].ID, 403, "WKS.0403", "Policy doesn't allow workspace:desktopPools:listScriptExecTasks to be performed.")
+	s.sim.InjectError(pools[2].ID, 500, "WKS.0500", "internal error")
+	for i, want := range []string{"credentials were refused", "not allowed", "failed on its side"} {
+		if m := s.slash(t, "U1", "C1", "list pool="+pools[i].ID); !strings.Contains(string(m.Blocks), want) {
+			t.Errorf("error %d: %s", i, m.Blocks)
+		}
+		s.sim.InjectError(pools[i].ID, 0, "", "")
+	}
+
+	// A watch of a running task, a digest, doctor.
+	running := ""
+	for _, tk := range s.sim.Tasks() {
+		if tk.Status == workspace.StatusRunning {
+			running = tk.ID
+			break
+		}
+	}
+	if running == "" {
+		t.Fatal("the simulator has no running task")
+	}
+	s.slash(t, "U1", "C2", "watch "+running)
+	if _, err := s.slack.WaitMessage(slacktest.InChannel("C2"), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// A digest answers with the post in the channel alone.
+	id, _ := s.slack.SlashCommand(slacktest.SlashCommand{Text: "digest since=3d", UserID: "U1", ChannelID: "C3"})
+	if _, err := s.slack.WaitAck(id, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.slack.WaitMessage(slacktest.InChannel("C3"), 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if m := s.slash(t, "UADMIN", "C1", "doctor"); m.Text != "pooltasks doctor" {
+		t.Errorf("doctor: %q", m.Text)
+	}
+
+	if err := s.stop(); err != nil {
+		t.Fatalf("serve = %v, want nil", err)
+	}
+
+	// Every log line is JSON; the lines of an envelope carry its fields.
+	byMsg := map[string]int{}
+	for i, line := range strings.Split(strings.TrimSpace(s.stderr.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Errorf("log line %d is not JSON: %v: %s", i+1, err, line)
+			continue
+		}
+		msg, _ := m["msg"].(string)
+		byMsg[msg]++
+		// Lines written for one envelope, in bot and in bot/notify.
+		_, ok := m["envelope_id"]
+		if !ok && msg != "command" && msg != "command failed" && msg != "watch started" && msg != "digest posted" {
+			continue
+		}
+		for _, k := range []string{"envelope_id", "user", "channel", "verb"} {
+			// A command is known by its verb, unless it did not parse.
+			if v, _ := m[k].(string); v == "" || (k == "verb" && msg == "command" && v == "unknown" && m["outcome"] != "bad_input") {
+				t.Errorf("log line %d lacks %s: %s", i+1, k, line)
+			}
+		}
+	}
+	if n := byMsg["command"]; n != 16 {
+		t.Errorf("%d command lines, want one per envelope (16)", n)
+	}
+	for _, msg := range []string{"command failed", "watch started", "digest posted",
+		"alerts started; failures already there are taken as known", "digest schedule started"} {
+		if byMsg[msg] == 0 {
+			t.Errorf("no %q line in the log", msg)
+		}
+	}
+
+	// No secret anywhere.
+	outputs := map[string]string{"log": s.stderr.String(), "stdout": s.stdout.String()}
+	for i, m := range append(s.slack.Messages(), s.slack.Rejected()...) {
+		outputs[fmt.Sprintf("slack message %d (%s)", i, m.Method)] = m.Text + string(m.Blocks) + m.Error
+	}
+	for i, c := range s.slack.Calls("") {
+		b, _ := json.Marshal(c.Values)
+		outputs[fmt.Sprintf("slack call %d (%s)", i, c.Method)] = string(b)
+	}
+	for name, secret := range secrets {
+		for where, text := range outputs {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s appears in the %s", name, where)
+			}
+		}
 	}
 }

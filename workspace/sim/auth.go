@@ -20,10 +20,10 @@ const (
 )
 
 // verifySignature checks a request's SDK-HMAC-SHA256 signature by signing
-// the same request again with the SDK's own signer and the demo AK/SK. On
+// the same request again with the SDK's own signer and the AK/SK. On
 // failure it returns the gateway's message, which, like the real one, shows
 // a canonical request: clients must never pass it on.
-func verifySignature(r *http.Request, now time.Time) (msg, detail string, ok bool) {
+func verifySignature(r *http.Request, now time.Time, wantAK, sk string) (msg, detail string, ok bool) {
 	const prefix = "Incorrect IAM authentication information: "
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
@@ -75,11 +75,11 @@ func verifySignature(r *http.Request, now time.Time) (msg, detail string, ok boo
 		b.AddHeaderParam("Content-Type", ct)
 	}
 	req := b.Build()
-	want, err := signer.Signer{}.Sign(req, DemoAK, DemoSK)
+	want, err := signer.Signer{}.Sign(req, wantAK, sk)
 	if err != nil {
 		return prefix + "verify aksk signature fail", "signing: " + err.Error(), false
 	}
-	if ak != DemoAK || subtle.ConstantTimeCompare([]byte(auth), []byte(want[signer.HeaderAuthorization])) != 1 {
+	if ak != wantAK || subtle.ConstantTimeCompare([]byte(auth), []byte(want[signer.HeaderAuthorization])) != 1 {
 		return prefix + "verify aksk signature fail, ak:" + ak + ", canonicalRequest:" + canonicalText(r, headerNames, query),
 			"the signature computed by the server does not match the one in the request", false
 	}

@@ -5,9 +5,9 @@
 // run without a cloud account.
 //
 // The simulator is an http.Handler. It checks SDK-HMAC-SHA256 signatures
-// exactly as the official SDK computes them (with the demo AK/SK), checks the
-// project id, validates every documented parameter and answers errors in the
-// documented body. Its data is generated deterministically from a seed and
+// exactly as the official SDK computes them (with the demo AK/SK, or those
+// given in Options), checks the project id, validates every documented
+// parameter and answers errors in the documented body. Its data is generated deterministically from a seed and
 // the clock at creation: named pools, scripts and commands, tasks in all four
 // statuses over the last seven days, failures with records, reasons and
 // output, and a few tasks that progress as the clock advances.
@@ -65,6 +65,10 @@ type Options struct {
 	RateLimit float64
 	// Burst is the rate limit's burst; 0 means ceil(RateLimit).
 	Burst int
+	// AK and SK are the credentials whose signatures are accepted; DemoAK
+	// and DemoSK when empty (tests that look for leaked secrets use their
+	// own).
+	AK, SK string
 }
 
 // Sim is a simulated Workspace API. It is an http.Handler serving the API
@@ -76,6 +80,7 @@ type Sim struct {
 	latency  atomic.Int64 // time.Duration
 	limiter  *rate.Limiter
 	limit    float64
+	ak, sk   string
 
 	mu       sync.RWMutex
 	pools    []workspace.Pool
@@ -103,6 +108,14 @@ func New(opts Options) *Sim {
 		tasks:    make(map[string]*simTask),
 		records:  make(map[string]*simRecord),
 		injected: make(map[string]injectedError),
+		ak:       opts.AK,
+		sk:       opts.SK,
+	}
+	if s.ak == "" {
+		s.ak = DemoAK
+	}
+	if s.sk == "" {
+		s.sk = DemoSK
 	}
 	s.latency.Store(int64(opts.Latency))
 	if opts.RateLimit > 0 {
@@ -334,7 +347,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("The throttling threshold has been reached: policy user over ratelimit,limit:%g,time:1 second", s.limit), "")
 		return
 	}
-	if msg, detail, ok := verifySignature(r, time.Now()); !ok {
+	if msg, detail, ok := verifySignature(r, time.Now(), s.ak, s.sk); !ok {
 		writeAuthError(w, msg, detail)
 		return
 	}

@@ -122,6 +122,27 @@ func TestSDKSignatureAccepted(t *testing.T) {
 	}
 }
 
+func TestOwnCredentials(t *testing.T) {
+	const ak, sk = "OWNTESTAK0000000000A", "own-test-secret-key-0000000000000000000"
+	_, srv := start(t, Options{AK: ak, SK: sk})
+	hc, err := wks.WorkspaceClientBuilder().
+		WithRegion(region.NewRegion("sim", srv.URL)).
+		WithCredential(basic.NewCredentialsBuilder().WithAk(ak).WithSk(sk).WithSecurityToken("own-sts-token").WithProjectId(DemoProjectID).Build()).
+		WithHttpConfig(config.DefaultHttpConfig().WithUserAgent("pooltasks-sim-test").WithTimeout(10 * time.Second)).
+		SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wks.NewWorkspaceClient(hc).ListDesktopPools(&model.ListDesktopPoolsRequest{}); err != nil {
+		t.Errorf("own credentials with a security token: %v", err)
+	}
+	_, err = sdkClient(t, srv.URL, DemoSK).ListDesktopPools(&model.ListDesktopPoolsRequest{})
+	var se *sdkerr.ServiceResponseError
+	if !errors.As(err, &se) || se.StatusCode != 401 {
+		t.Errorf("demo credentials on a simulator with its own: %v, want 401", err)
+	}
+}
+
 func TestSDKSignatureRejected(t *testing.T) {
 	s, srv := start(t, Options{})
 	c := sdkClient(t, srv.URL, "wrong-secret-key-000000000000000000000000")
