@@ -95,19 +95,29 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	}
 	fmt.Fprintf(stdout, "pooltasks %s serving Slack (health and metrics on %s)\n", version, b.HTTPAddr())
 
+	// At SIGTERM (ctx ends) the bot stops reading envelopes and answers
+	// those it acked; digests and alerts stop at once. Watches stop only
+	// after the bot is done, so that a watch command in flight still
+	// starts; the Store saved every watch as it started, and they resume at
+	// the next start. When the bot stops on its own (Slack refused the
+	// token), everything stops with it.
+	schedCtx, stopSchedules := context.WithCancel(ctx)
+	defer stopSchedules()
 	var wg sync.WaitGroup
-	runBackground := func(name string, run func(context.Context) error) {
+	runBackground := func(ctx context.Context, name string, run func(context.Context) error) {
 		wg.Go(func() {
 			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				logger.Error(name+" stopped", "err", err)
 			}
 		})
 	}
-	runBackground("watches", watches.Run)
+	watchCtx, stopWatches := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWatches()
+	runBackground(watchCtx, "watches", watches.Run)
 	switch {
 	case !cfg.Scheduler || cfg.DigestChannel == "":
 	case cfg.DigestEvery > 0:
-		runBackground("digests", digests.Run)
+		runBackground(schedCtx, "digests", digests.Run)
 	default:
 		logger.Warn("no scheduled digests: POOLTASKS_DIGEST_CHANNEL is set but POOLTASKS_DIGEST_EVERY is not positive",
 			"every", cfg.DigestEvery)
@@ -115,11 +125,15 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if cfg.Scheduler && cfg.AlertChannel != "" {
 		alerts := notify.NewAlerter(notify.AlertConfig{Channel: cfg.AlertChannel, Every: cfg.AlertEvery},
 			client, poster, store, notify.RealClock, logger.With("component", "alert"))
-		runBackground("alerts", alerts.Run)
+		runBackground(schedCtx, "alerts", alerts.Run)
 	}
 	err = b.Run(ctx)
-	watches.Close()
+	stopSchedules()
+	stopWatches()
 	wg.Wait()
+	if err == nil {
+		logger.Info("stopped", "state_dir", store.Dir(), "watches_saved", len(store.Watches()))
+	}
 	return err
 }
 

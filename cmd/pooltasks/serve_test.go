@@ -8,7 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +129,9 @@ type served struct {
 func startServe(t *testing.T, cfg Config, so slacktest.Options) *served {
 	t.Helper()
 	s := &served{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	if so.AppToken == "" && so.BotToken == "" {
+		so.AppToken, so.BotToken = slacktest.AppToken, slacktest.BotToken
+	}
 	s.slack = slacktest.New(t, so)
 	s.sim = sim.New(sim.Options{AK: cfg.AK, SK: cfg.SK})
 	api := httptest.NewServer(s.sim)
@@ -382,5 +389,120 @@ func TestServeSessionLeaksNoSecret(t *testing.T) {
 				t.Errorf("%s appears in the %s", name, where)
 			}
 		}
+	}
+}
+
+// TestServeSIGTERMFinishesInFlight cancels serve's ctx, as SIGTERM does,
+// while a list and a watch command wait for a slow API: both are answered,
+// the state file holds the watch started before and the one that was in
+// flight (they resume at the next start), and run returns nil (exit 0).
+func TestServeSIGTERMFinishesInFlight(t *testing.T) {
+	cfg := defaults(t)
+	cfg.AK, cfg.SK = sim.DemoAK, sim.DemoSK
+	cfg.StateDir, cfg.HTTPAddr = t.TempDir(), "127.0.0.1:0"
+	cfg.CacheTTL = 0 // every command reaches the (slow) simulator
+	cfg.DigestChannel, cfg.AlertChannel = "CDIGEST", "CALERT"
+	s := startServe(t, cfg, slacktest.Options{})
+
+	var running []string
+	for _, tk := range s.sim.Tasks() {
+		if tk.Status == workspace.StatusRunning {
+			running = append(running, tk.ID)
+		}
+	}
+	if len(running) < 2 {
+		t.Fatalf("%d running tasks in the simulator, want 2", len(running))
+	}
+	if m := s.slash(t, "U1", "C2", "watch "+running[0]); !strings.Contains(m.Text, "Watching task") {
+		t.Fatalf("watch: %q", m.Text)
+	}
+
+	s.sim.SetLatency(2 * time.Second)
+	before := s.sim.Requests()
+	var urls []string
+	for _, c := range []slacktest.SlashCommand{
+		{Text: "failed since=7d", UserID: "U1", ChannelID: "C1"},
+		{Text: "watch " + running[1], UserID: "U1", ChannelID: "C3"},
+	} {
+		id, url := s.slack.SlashCommand(c)
+		if _, err := s.slack.WaitAck(id, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		urls = append(urls, url)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.sim.Requests() < before+2 { // both calls are in flight
+		if time.Now().After(deadline) {
+			t.Fatal("the commands made no API calls")
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+
+	err := s.stop()
+	if code := exitCode(err, io.Discard); err != nil || code != 0 {
+		t.Fatalf("serve = %v (exit %d), want nil and 0", err, code)
+	}
+	for i, want := range []string{"Failed tasks", "Watching task"} {
+		if got := s.slack.Messages(); !slices.ContainsFunc(got, func(m slacktest.Message) bool {
+			return m.ResponseURL == urls[i] && strings.Contains(m.Text, want)
+		}) {
+			t.Errorf("no answer %q to the command in flight", want)
+		}
+	}
+	if !slices.ContainsFunc(s.slack.Messages(), slacktest.InChannel("C3")) {
+		t.Error("the watch in flight posted no message in its channel")
+	}
+
+	b, err := os.ReadFile(filepath.Join(cfg.StateDir, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Watches map[string]struct {
+			TaskID    string `json:"task_id"`
+			MessageTS string `json:"message_ts"`
+		} `json:"watches"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("state: %v\n%s", err, b)
+	}
+	saved := map[string]bool{}
+	for _, w := range st.Watches {
+		saved[w.TaskID] = w.MessageTS != ""
+	}
+	for _, id := range running[:2] {
+		if !saved[id] {
+			t.Errorf("the watch of %s is not saved: %s", id, b)
+		}
+	}
+	if !strings.Contains(s.stderr.String(), `"msg":"stopped"`) {
+		t.Errorf("no last line:\n%s", s.stderr.String())
+	}
+	if strings.Contains(s.stderr.String(), `"level":"ERROR"`) {
+		t.Errorf("errors logged at shutdown:\n%s", s.stderr.String())
+	}
+}
+
+// TestServeRefusedTokenStops checks that serve returns, with an error, when
+// Slack refuses the app token, the schedules running or not.
+func TestServeRefusedTokenStops(t *testing.T) {
+	sl := slacktest.New(t, slacktest.Options{})
+	api := httptest.NewServer(sim.New(sim.Options{}))
+	t.Cleanup(api.Close)
+	cfg := defaults(t)
+	cfg.SlackAppToken, cfg.SlackBotToken, cfg.SlackAPIURL = "xapp-1-revoked", slacktest.BotToken, sl.APIURL()
+	cfg.Endpoint, cfg.ProjectID, cfg.AK, cfg.SK = api.URL, sim.DemoProjectID, sim.DemoAK, sim.DemoSK
+	cfg.StateDir, cfg.HTTPAddr = t.TempDir(), "127.0.0.1:0"
+	cfg.DigestChannel, cfg.AlertChannel = "CDIGEST", "CALERT"
+	done := make(chan error, 1)
+	var stderr syncBuffer
+	go func() { done <- run(context.Background(), []string{"serve"}, cfg, io.Discard, &stderr) }()
+	select {
+	case err := <-done:
+		if err == nil || exitCode(err, io.Discard) != 1 {
+			t.Errorf("serve = %v, want an error (exit 1)", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve did not return after Slack refused the app token:\n%s", stderr.String())
 	}
 }
