@@ -51,19 +51,10 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 		}
 	}
 
-	var wc workspace.Config
-	if *useSim {
-		var stop func()
-		wc, stop, err = startSim(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	} else {
-		wc = workspaceConfig(cfg)
-		if wc.Region == "" && wc.Endpoint == "" {
-			return usageErrorf("set WORKSPACE_REGION (or WORKSPACE_ENDPOINT and WORKSPACE_PROJECT_ID), or try --sim")
-		}
+	wc, stop, err := workspaceTarget(ctx, cfg, *useSim)
+	defer stop()
+	if err != nil {
+		return err
 	}
 	client, err := workspace.New(wc)
 	if err != nil {

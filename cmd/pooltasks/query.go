@@ -60,19 +60,10 @@ func runQuery(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 		return usageErrorf("query answers list, failed and show; %s needs the bot (or its own subcommand)", cmd.Verb)
 	}
 
-	var wc workspace.Config
-	if *useSim {
-		var stop func()
-		wc, stop, err = startSim(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	} else {
-		wc = workspaceConfig(cfg)
-		if wc.Region == "" && wc.Endpoint == "" {
-			return usageErrorf("set WORKSPACE_REGION (or WORKSPACE_ENDPOINT and WORKSPACE_PROJECT_ID), or try --sim")
-		}
+	wc, stop, err := workspaceTarget(ctx, cfg, *useSim)
+	defer stop()
+	if err != nil {
+		return err
 	}
 	client, err := workspace.New(wc)
 	if err != nil {

@@ -43,14 +43,12 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	}
 	bc.Logger = logger
 
-	wc := workspaceConfig(cfg)
+	wc, stop, err := workspaceTarget(ctx, cfg, *useSim)
+	defer stop()
+	if err != nil {
+		return err
+	}
 	if *useSim {
-		var stop func()
-		wc, stop, err = startSim(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		defer stop()
 		logger.Info("answering from the built-in simulator", "endpoint", wc.Endpoint)
 	}
 	metrics := bot.NewMetrics()

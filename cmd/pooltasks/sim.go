@@ -68,3 +68,16 @@ func startSim(ctx context.Context, cfg Config) (wc workspace.Config, stop func()
 		return workspace.Config{}, nil, fmt.Errorf("starting the simulator: %w", err)
 	}
 }
+
+// workspaceTarget is the Workspace API a subcommand talks to: the built-in
+// simulator with --sim, else the configured one. stop is never nil.
+func workspaceTarget(ctx context.Context, cfg Config, useSim bool) (wc workspace.Config, stop func(), err error) {
+	if useSim {
+		return startSim(ctx, cfg)
+	}
+	wc = workspaceConfig(cfg)
+	if wc.Region == "" && wc.Endpoint == "" {
+		return wc, func() {}, usageErrorf("set WORKSPACE_REGION (or WORKSPACE_ENDPOINT and WORKSPACE_PROJECT_ID), or try --sim")
+	}
+	return wc, func() {}, nil
+}
