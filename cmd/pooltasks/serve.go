@@ -69,9 +69,9 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	poster := notify.NewSlackPoster(bc.Slack)
 	watches := notify.NewWatches(notify.WatchConfig{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive},
 		client, poster, store, notify.RealClock, logger.With("component", "watch"))
-	at, err := digestAt(cfg.DigestAt)
+	at, err := notify.ParseTimeOfDay(cfg.DigestAt)
 	if err != nil {
-		return err
+		return usageErrorf("POOLTASKS_DIGEST_AT: %v", err)
 	}
 	digests := notify.NewDigester(notify.DigestConfig{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: at,
 		Pools: cfg.DigestPools, Quiet: cfg.DigestQuiet}, client, poster, store, notify.RealClock, logger.With("component", "digest"))
@@ -185,18 +185,6 @@ func parseChannelPools(s string) (map[string][]string, error) {
 		out[ch] = pools
 	}
 	return out, nil
-}
-
-// digestAt reads POOLTASKS_DIGEST_AT, a UTC time of day like 09:00.
-func digestAt(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, nil
-	}
-	t, err := time.Parse("15:04", s)
-	if err != nil {
-		return 0, usageErrorf("POOLTASKS_DIGEST_AT: %q is not a time of day like 09:00", s)
-	}
-	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
 }
 
 // newLogger builds the slog logger LOG_LEVEL and LOG_FORMAT ask for. Lines
