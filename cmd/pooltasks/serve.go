@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/doctor"
@@ -75,7 +74,7 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	}
 	digests := notify.NewDigester(notify.DigestConfig{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: at,
 		Pools: cfg.DigestPools, Quiet: cfg.DigestQuiet}, client, poster, store, notify.RealClock, logger.With("component", "digest"))
-	bc.Notifier = notifier{watches: watches, digests: digests}
+	bc.Notifier = &notify.Notifier{Watches: watches, Digester: digests}
 	bc.AdminUsers = cfg.AdminUsers
 	settings := doctorSettings(cfg)
 	settings.Region, settings.Endpoint, settings.ProjectID = wc.Region, wc.Endpoint, wc.ProjectID
@@ -206,21 +205,4 @@ func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 		return nil, usageErrorf("LOG_FORMAT: %q is not json or text", format)
 	}
 	return slog.New(bot.NewLogHandler(h)), nil
-}
-
-// notifier adapts bot/notify to the bot's Notifier.
-type notifier struct {
-	watches *notify.Watches
-	digests *notify.Digester
-}
-
-func (n notifier) StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error) {
-	return n.watches.Start(ctx, notify.WatchRequest{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID})
-}
-
-func (n notifier) StopWatch(watchID, userID string) error { return n.watches.Stop(watchID, userID) }
-
-func (n notifier) PostDigest(ctx context.Context, channel string, start, end time.Time) error {
-	_, err := n.digests.PostOnce(ctx, channel, start, end, false)
-	return err
 }
