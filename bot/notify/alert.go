@@ -11,6 +11,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -190,7 +191,7 @@ func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]works
 func renderAlert(t workspace.Task) Message {
 	text := fmt.Sprintf("Task %s failed in %s", t.ID, poolLabel(t))
 	return Message{
-		Text:   escape(text),
+		Text:   blocks.Escape(text),
 		Blocks: []slack.Block{taskSection(t)},
 	}
 }
@@ -199,7 +200,7 @@ func renderAlert(t workspace.Task) Message {
 func renderStorm(tasks []workspace.Task) []Message {
 	var lines []string
 	for _, t := range tasks {
-		lines = append(lines, fmt.Sprintf("• `%s` in %s (%d failed desktops)", escape(t.ID), escape(cut(poolLabel(t), 60)), t.FailedNum))
+		lines = append(lines, fmt.Sprintf("• `%s` in %s (%d failed desktops)", blocks.Escape(t.ID), blocks.Escape(cut(poolLabel(t), 60)), t.FailedNum))
 	}
 	// Pack lines into sections, sections into messages.
 	var sections []string
@@ -223,14 +224,14 @@ func renderStorm(tasks []workspace.Task) []Message {
 		if len(sections) > perMessage {
 			title += fmt.Sprintf(" (part %d)", i/perMessage+1)
 		}
-		blocks := []slack.Block{header(title)}
+		bs := []slack.Block{header(title)}
 		for _, s := range part {
-			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(s), nil, nil))
+			bs = append(bs, slack.NewSectionBlock(mrkdwn(s), nil, nil))
 		}
 		if i == 0 {
-			blocks = append(blocks, contextBlock("`/pooltasks show TASK_ID` opens any of them."))
+			bs = append(bs, contextBlock("`/pooltasks show TASK_ID` opens any of them."))
 		}
-		msgs = append(msgs, Message{Text: fmt.Sprintf("%d tasks failed", len(tasks)), Blocks: blocks})
+		msgs = append(msgs, Message{Text: fmt.Sprintf("%d tasks failed", len(tasks)), Blocks: bs})
 	}
 	return msgs
 }

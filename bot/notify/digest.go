@@ -9,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -230,23 +231,23 @@ func windowText(start, end time.Time) string {
 // data_visualization charts (failures per pool, failures over time); without
 // it the same shows as text bars and a sparkline.
 func (d *Digest) Render(native bool) Message {
-	var blocks []slack.Block
+	var bs []slack.Block
 	title := "Failure digest " + windowText(d.Start, d.End)
-	blocks = append(blocks, header(title))
+	bs = append(bs, header(title))
 	scope := "all pools"
 	if len(d.Pools) > 0 {
 		names := make([]string, len(d.Pools))
 		for i, p := range d.Pools {
-			names[i] = "`" + escape(p) + "`"
+			names[i] = "`" + blocks.Escape(p) + "`"
 		}
 		scope = "pools " + strings.Join(names, ", ")
 	}
-	blocks = append(blocks, contextBlock(fmt.Sprintf("%s to %s · %s · %d tasks ran", slackDate(d.Start), slackDate(d.End), scope, d.Tasks)))
+	bs = append(bs, contextBlock(fmt.Sprintf("%s to %s · %s · %d tasks ran", blocks.Date(d.Start), blocks.Date(d.End), scope, d.Tasks)))
 
 	if d.AllClear() {
 		text := fmt.Sprintf("%s: all clear, nothing failed (%d tasks ran)", title, d.Tasks)
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(fmt.Sprintf(":white_check_mark: *All clear*: no failed tasks and no failed desktops in this window (%d tasks ran).", d.Tasks)), nil, nil))
-		return Message{Text: text, Blocks: blocks}
+		bs = append(bs, slack.NewSectionBlock(mrkdwn(fmt.Sprintf(":white_check_mark: *All clear*: no failed tasks and no failed desktops in this window (%d tasks ran).", d.Tasks)), nil, nil))
+		return Message{Text: text, Blocks: bs}
 	}
 
 	text := fmt.Sprintf("%s: %s, %s", title, plural(d.FailedTasks, "failed task"), plural(d.FailedDesktops, "failed desktop"))
@@ -254,7 +255,7 @@ func (d *Digest) Render(native bool) Message {
 	if d.Truncated {
 		summary += fmt.Sprintf(" (Only the first %d tasks of the window were read.)", MaxDigestTasks)
 	}
-	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(summary), nil, nil))
+	bs = append(bs, slack.NewSectionBlock(mrkdwn(summary), nil, nil))
 
 	// Failures per pool.
 	pools := d.PerPool
@@ -272,7 +273,7 @@ func (d *Digest) Render(native bool) Message {
 		if name == "" {
 			name = p.PoolID
 		}
-		line := fmt.Sprintf("\n• *%s*: %s, %s", escape(cut(name, 80)), plural(p.FailedTasks, "failed task"), plural(p.FailedDesktops, "failed desktop"))
+		line := fmt.Sprintf("\n• *%s*: %s, %s", blocks.Escape(cut(name, 80)), plural(p.FailedTasks, "failed task"), plural(p.FailedDesktops, "failed desktop"))
 		if !native {
 			line += " `" + bar(p.FailedTasks, maxFailed, 12) + "`"
 		}
@@ -281,32 +282,32 @@ func (d *Digest) Render(native bool) Message {
 	if n := len(d.PerPool) - len(pools); n > 0 {
 		fmt.Fprintf(&pb, "\n_and %d more pools_", n)
 	}
-	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(pb.String()), nil, nil))
+	bs = append(bs, slack.NewSectionBlock(mrkdwn(pb.String()), nil, nil))
 
 	if len(d.TopScripts) > 0 {
 		var sb strings.Builder
 		sb.WriteString("*Scripts that failed most*")
 		for _, s := range d.TopScripts {
-			fmt.Fprintf(&sb, "\n• %s: %s", escape(cut(s.Name, 100)), plural(s.FailedTasks, "failed task"))
+			fmt.Fprintf(&sb, "\n• %s: %s", blocks.Escape(cut(s.Name, 100)), plural(s.FailedTasks, "failed task"))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(sb.String()), nil, nil))
+		bs = append(bs, slack.NewSectionBlock(mrkdwn(sb.String()), nil, nil))
 	}
 
 	if native {
-		blocks = append(blocks, d.charts()...)
+		bs = append(bs, d.charts()...)
 	} else {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(fmt.Sprintf("*Failures over time*\n`%s` %s → %s", sparkline(d.Timeline),
+		bs = append(bs, slack.NewSectionBlock(mrkdwn(fmt.Sprintf("*Failures over time*\n`%s` %s → %s", sparkline(d.Timeline),
 			d.Start.UTC().Format("01-02 15:04"), d.End.UTC().Format("01-02 15:04 UTC"))), nil, nil))
 	}
 
-	blocks = append(blocks, slack.NewDividerBlock(), slack.NewSectionBlock(mrkdwn("*Most recent failed tasks*"), nil, nil))
+	bs = append(bs, slack.NewDividerBlock(), slack.NewSectionBlock(mrkdwn("*Most recent failed tasks*"), nil, nil))
 	for _, t := range d.Recent {
-		blocks = append(blocks, taskSection(t))
+		bs = append(bs, taskSection(t))
 	}
-	view := button(ActionViewAll, fmt.Sprintf("View all %d failed", d.FailedTasks), d.ViewAllCommand())
+	view := button(blocks.ActionViewAll, fmt.Sprintf("View all %d failed", d.FailedTasks), d.ViewAllCommand())
 	view.Style = slack.StylePrimary
-	blocks = append(blocks, slack.NewActionBlock("digest_actions", view))
-	return Message{Text: text, Blocks: blocks}
+	bs = append(bs, slack.NewActionBlock("digest_actions", view))
+	return Message{Text: text, Blocks: bs}
 }
 
 // charts returns the two data_visualization blocks of a digest.

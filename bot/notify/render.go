@@ -3,20 +3,12 @@ package notify
 import (
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
+	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/workspace"
-)
-
-// Action ids and values of the buttons notify renders. They match the bot's
-// blocks package: the bot core handles the clicks.
-const (
-	ActionDetails   = "details"    // value "show TASK_ID"
-	ActionStopWatch = "watch_stop" // value: the watch id
-	ActionViewAll   = "view_all"   // value: a canonical list command
 )
 
 // Message is a message to post: the notification text and its blocks.
@@ -34,12 +26,6 @@ const (
 	maxChartLabel = 20
 )
 
-var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-// escape makes API text safe inside mrkdwn: it can no longer ping, link or
-// format dates.
-func escape(s string) string { return mrkdwnEscaper.Replace(s) }
-
 // cut shortens s to at most n runes, marking the cut with an ellipsis.
 func cut(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
@@ -47,47 +33,6 @@ func cut(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
-}
-
-// slackDate shows t in each reader's time zone, with a UTC fallback.
-func slackDate(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
-}
-
-// duration renders d for people: 45s, 12m 5s, 3h 20m, 2d 4h.
-func duration(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm %ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
-	default:
-		return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
-	}
-}
-
-func statusEmoji(s workspace.TaskStatus) string {
-	switch s {
-	case workspace.StatusFinish:
-		return ":large_green_circle:"
-	case workspace.StatusFailed:
-		return ":red_circle:"
-	case workspace.StatusRunning:
-		return ":large_blue_circle:"
-	case workspace.StatusInit:
-		return ":white_circle:"
-	default:
-		return ":grey_question:"
-	}
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -115,7 +60,7 @@ func button(actionID, text, value string) *slack.ButtonBlockElement {
 }
 
 func detailsButton(taskID string) *slack.ButtonBlockElement {
-	return button(ActionDetails, "Details", "show "+taskID)
+	return button(blocks.ActionDetails, "Details", "show "+taskID)
 }
 
 // taskWork says what a task ran: its scripts or its command.
@@ -128,14 +73,14 @@ func taskWork(t workspace.Task) string {
 				names[i] = s.ID
 			}
 		}
-		return "scripts " + escape(cut(strings.Join(names, ", "), 300))
+		return "scripts " + blocks.Escape(cut(strings.Join(names, ", "), 300))
 	}
 	if t.CommandContent != "" {
 		kind := t.CommandType
 		if kind == "" {
 			kind = "command"
 		}
-		return escape(kind) + " command `" + escape(cut(strings.ReplaceAll(t.CommandContent, "`", "'"), 120)) + "`"
+		return blocks.Escape(kind) + " command `" + blocks.Escape(cut(strings.ReplaceAll(t.CommandContent, "`", "'"), 120)) + "`"
 	}
 	return "no scripts"
 }
@@ -153,8 +98,8 @@ func poolLabel(t workspace.Task) string {
 // taskSection is one task on a line or two, with a Details button.
 func taskSection(t workspace.Task) slack.Block {
 	text := fmt.Sprintf("%s *%s* `%s` in *%s*\n%s · started %s · %d failed, %d ok, %d skipped",
-		statusEmoji(t.Status), escape(string(t.Status)), escape(t.ID), escape(poolLabel(t)),
-		taskWork(t), slackDate(t.Start), t.FailedNum, t.SuccessNum, t.SkipNum)
+		blocks.StatusEmoji(t.Status), blocks.Escape(string(t.Status)), blocks.Escape(t.ID), blocks.Escape(poolLabel(t)),
+		taskWork(t), blocks.Date(t.Start), t.FailedNum, t.SuccessNum, t.SkipNum)
 	return slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(detailsButton(t.ID)))
 }
 

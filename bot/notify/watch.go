@@ -12,6 +12,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -287,9 +288,9 @@ func (w *Watches) finish(ctx context.Context, st WatchState, task workspace.Task
 		if thread == "" {
 			thread = st.MessageTS
 		}
-		reply := fmt.Sprintf("<@%s> task `%s` ended: %s %s", st.UserID, escape(st.TaskID), statusEmoji(task.Status), escape(string(task.Status)))
+		reply := fmt.Sprintf("<@%s> task `%s` ended: %s %s", st.UserID, blocks.Escape(st.TaskID), blocks.StatusEmoji(task.Status), blocks.Escape(string(task.Status)))
 		if phase == watchTimedOut {
-			reply = fmt.Sprintf("<@%s> stopped watching task `%s` after %s; it is still %s", st.UserID, escape(st.TaskID), duration(w.cfg.Max), escape(string(task.Status)))
+			reply = fmt.Sprintf("<@%s> stopped watching task `%s` after %s; it is still %s", st.UserID, blocks.Escape(st.TaskID), blocks.Duration(w.cfg.Max), blocks.Escape(string(task.Status)))
 		}
 		if _, err := w.poster.PostMessage(ctx, st.Channel, thread, reply, nil); err != nil {
 			w.log.Warn("watch reply", "watch", st.ID, "err", err)
@@ -341,33 +342,33 @@ func renderWatch(st WatchState, t workspace.Task, now time.Time, phase watchPhas
 	if !t.End.IsZero() {
 		elapsed = t.End.Sub(started)
 	}
-	status := escape(string(t.Status))
+	status := blocks.Escape(string(t.Status))
 	var title, note string
 	switch phase {
 	case watchRunning:
-		title = fmt.Sprintf("%s Watching task `%s`: *%s*", statusEmoji(t.Status), escape(t.ID), status)
-		note = "Updated " + slackDate(now)
+		title = fmt.Sprintf("%s Watching task `%s`: *%s*", blocks.StatusEmoji(t.Status), blocks.Escape(t.ID), status)
+		note = "Updated " + blocks.Date(now)
 	case watchEnded:
-		title = fmt.Sprintf("%s Task `%s` ended: *%s*", statusEmoji(t.Status), escape(t.ID), status)
-		note = "Watch ended " + slackDate(now)
+		title = fmt.Sprintf("%s Task `%s` ended: *%s*", blocks.StatusEmoji(t.Status), blocks.Escape(t.ID), status)
+		note = "Watch ended " + blocks.Date(now)
 	case watchStopped:
-		title = fmt.Sprintf("%s Stopped watching task `%s` (last seen *%s*)", ":black_square_for_stop:", escape(t.ID), status)
-		note = fmt.Sprintf("Stopped by <@%s> %s", escape(by), slackDate(now))
+		title = fmt.Sprintf("%s Stopped watching task `%s` (last seen *%s*)", ":black_square_for_stop:", blocks.Escape(t.ID), status)
+		note = fmt.Sprintf("Stopped by <@%s> %s", blocks.Escape(by), blocks.Date(now))
 	case watchTimedOut:
-		title = fmt.Sprintf("%s Stopped watching task `%s` after the time limit (last seen *%s*)", ":hourglass:", escape(t.ID), status)
-		note = "Watch ended " + slackDate(now)
+		title = fmt.Sprintf("%s Stopped watching task `%s` after the time limit (last seen *%s*)", ":hourglass:", blocks.Escape(t.ID), status)
+		note = "Watch ended " + blocks.Date(now)
 	}
 	body := fmt.Sprintf("%s\nPool *%s* · %s\n*%d* failed · *%d* ok · *%d* skipped · elapsed %s",
-		title, escape(poolLabel(t)), taskWork(t), t.FailedNum, t.SuccessNum, t.SkipNum, duration(elapsed))
-	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(body), nil, nil)}
-	blocks = append(blocks, contextBlock(note+fmt.Sprintf(" · asked by <@%s>", escape(st.UserID))))
+		title, blocks.Escape(poolLabel(t)), taskWork(t), t.FailedNum, t.SuccessNum, t.SkipNum, blocks.Duration(elapsed))
+	bs := []slack.Block{slack.NewSectionBlock(mrkdwn(body), nil, nil)}
+	bs = append(bs, contextBlock(note+fmt.Sprintf(" · asked by <@%s>", blocks.Escape(st.UserID))))
 	if phase == watchRunning {
-		stop := button(ActionStopWatch, "Stop", st.ID)
+		stop := button(blocks.ActionStopWatch, "Stop", st.ID)
 		stop.Style = slack.StyleDanger
-		blocks = append(blocks, slack.NewActionBlock("watch_actions", stop, detailsButton(t.ID)))
+		bs = append(bs, slack.NewActionBlock("watch_actions", stop, detailsButton(t.ID)))
 	} else {
-		blocks = append(blocks, slack.NewActionBlock("watch_actions", detailsButton(t.ID)))
+		bs = append(bs, slack.NewActionBlock("watch_actions", detailsButton(t.ID)))
 	}
 	text := fmt.Sprintf("Task %s: %s", t.ID, t.Status)
-	return Message{Text: escape(text), Blocks: blocks}
+	return Message{Text: blocks.Escape(text), Blocks: bs}
 }
