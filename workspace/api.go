@@ -6,8 +6,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/def"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/exchange"
+	wks "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2/model"
 )
 
@@ -29,8 +33,8 @@ const MaxPageSize = 100
 // (GET /v2/{project_id}/desktop-pools/script-execution-tasks/detail).
 func (c *Client) ListTasks(ctx context.Context, opts ListOptions) (TaskPage, error) {
 	req := taskRequest(opts)
-	v, err := c.do(ctx, OpListTasks, taskKey(opts), func(hdr map[string]string) (any, error) {
-		resp, err := c.sdk.ShowDesktopPoolsScriptExecTasksInvoker(req).AddHeaders(hdr).Invoke()
+	v, shared, err := c.doShared(ctx, OpListTasks, taskKey(opts), func(hdr map[string]string) (any, error) {
+		resp, err := c.invoke(req, tasksDef, new(model.ShowDesktopPoolsScriptExecTasksResponse), hdr)
 		if err != nil {
 			return nil, err
 		}
@@ -40,7 +44,10 @@ func (c *Client) ListTasks(ctx context.Context, opts ListOptions) (TaskPage, err
 		return TaskPage{}, callError(ctx, "listing tasks", err)
 	}
 	p := v.(TaskPage)
-	return TaskPage{Tasks: slices.Clone(p.Tasks), Total: p.Total}, nil
+	if shared {
+		p.Tasks = slices.Clone(p.Tasks)
+	}
+	return p, nil
 }
 
 // ListAllTasks pages through the tasks matching opts with limit=100, from
@@ -85,8 +92,8 @@ func (c *Client) ListRecords(ctx context.Context, opts RecordOptions) (RecordPag
 		Limit:        optInt(opts.Limit),
 	}
 	key := "records?" + strings.Join([]string{opts.TaskID, opts.Status, strconv.Itoa(opts.Offset), strconv.Itoa(opts.Limit)}, "\x00")
-	v, err := c.do(ctx, OpListRecords, key, func(hdr map[string]string) (any, error) {
-		resp, err := c.sdk.ListScriptRecordsInvoker(req).AddHeaders(hdr).Invoke()
+	v, shared, err := c.doShared(ctx, OpListRecords, key, func(hdr map[string]string) (any, error) {
+		resp, err := c.invoke(req, recordsDef, new(model.ListScriptRecordsResponse), hdr)
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +103,10 @@ func (c *Client) ListRecords(ctx context.Context, opts RecordOptions) (RecordPag
 		return RecordPage{}, callError(ctx, "listing records of task "+opts.TaskID, err)
 	}
 	p := v.(RecordPage)
-	return RecordPage{Records: slices.Clone(p.Records), Total: p.Total}, nil
+	if shared {
+		p.Records = slices.Clone(p.Records)
+	}
+	return p, nil
 }
 
 // GetRecord returns one record with the output of the script on its desktop
@@ -107,7 +117,7 @@ func (c *Client) GetRecord(ctx context.Context, recordID string) (Record, error)
 	}
 	req := &model.ShowScriptRecordDetailRequest{RecordId: recordID}
 	v, err := c.do(ctx, OpGetRecord, "record/"+recordID, func(hdr map[string]string) (any, error) {
-		resp, err := c.sdk.ShowScriptRecordDetailInvoker(req).AddHeaders(hdr).Invoke()
+		resp, err := c.invoke(req, recordDef, new(model.ShowScriptRecordDetailResponse), hdr)
 		if err != nil {
 			return nil, err
 		}
@@ -128,8 +138,8 @@ func (c *Client) ListPools(ctx context.Context, opts PoolOptions) (PoolPage, err
 		Limit:  optInt(opts.Limit),
 	}
 	key := "pools?" + opts.Name + "\x00" + strconv.Itoa(opts.Offset) + "\x00" + strconv.Itoa(opts.Limit)
-	v, err := c.do(ctx, OpListPools, key, func(hdr map[string]string) (any, error) {
-		resp, err := c.sdk.ListDesktopPoolsInvoker(req).AddHeaders(hdr).Invoke()
+	v, shared, err := c.doShared(ctx, OpListPools, key, func(hdr map[string]string) (any, error) {
+		resp, err := c.invoke(req, poolsDef, new(model.ListDesktopPoolsResponse), hdr)
 		if err != nil {
 			return nil, err
 		}
@@ -139,7 +149,39 @@ func (c *Client) ListPools(ctx context.Context, opts PoolOptions) (PoolPage, err
 		return PoolPage{}, callError(ctx, "listing pools", err)
 	}
 	p := v.(PoolPage)
-	return PoolPage{Pools: slices.Clone(p.Pools), Total: p.Total}, nil
+	if shared {
+		p.Pools = slices.Clone(p.Pools)
+	}
+	return p, nil
+}
+
+// The request definitions of the SDK, built once: the SDK builds one for
+// every call (a few dozen allocations) but only reads it, except for
+// Response, which every call gets afresh from invoke.
+var (
+	tasksDef   = wks.GenReqDefForShowDesktopPoolsScriptExecTasks()
+	recordsDef = wks.GenReqDefForListScriptRecords()
+	recordDef  = wks.GenReqDefForShowScriptRecordDetail()
+	poolsDef   = wks.GenReqDefForListDesktopPools()
+)
+
+// exchanges holds the SDK's per-call bookkeeping, which the SDK fills in and
+// forgets when the call returns.
+var exchanges = sync.Pool{New: func() any {
+	return &exchange.SdkExchange{ApiReference: &exchange.ApiReference{}, Attributes: make(map[string]any)}
+}}
+
+// invoke makes one SDK call with extra headers, as the SDK's invokers do,
+// without building an invoker, a copy of the headers and a request
+// definition for every call. resp is the SDK's answer on success.
+func (c *Client) invoke(req any, shared *def.HttpRequestDef, resp any, hdr map[string]string) (any, error) {
+	reqDef := *shared
+	reqDef.Response = resp
+	exch := exchanges.Get().(*exchange.SdkExchange)
+	*exch.ApiReference = exchange.ApiReference{Method: reqDef.Method, Path: reqDef.Path}
+	clear(exch.Attributes)
+	defer exchanges.Put(exch)
+	return c.sdk.HcClient.SyncInvokeWithExtraHeaders(req, &reqDef, exch, hdr)
 }
 
 // callError adds context to an error, except the caller's own context
@@ -194,25 +236,32 @@ func wireTime(t time.Time) string {
 	return t.UTC().Format(WireTime)
 }
 
+// The opt helpers allocate only for values that are set: taking the address
+// of the parameter would move it to the heap on every call.
+
 func optTime(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
-	s := wireTime(t)
-	return &s
+	p := new(string)
+	*p = wireTime(t)
+	return p
 }
 
 func optString(s string) *string {
 	if s == "" {
 		return nil
 	}
-	return &s
+	p := new(string)
+	*p = s
+	return p
 }
 
 func optInt(n int) *int32 {
 	if n <= 0 {
 		return nil
 	}
-	v := int32(min(n, 1<<31-1))
-	return &v
+	p := new(int32)
+	*p = int32(min(n, 1<<31-1))
+	return p
 }

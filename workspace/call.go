@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // maxCacheEntries bounds the answer cache; during an incident many people
@@ -25,7 +23,8 @@ type cacheEntry struct {
 // it. If the first caller leaves (its ctx ended) before an answer came, the
 // flight is abandoned and the others start over, one of them leading.
 type flight struct {
-	done      chan struct{}
+	done chan struct{} // made by the first waiter, under Client.mu
+
 	v         any
 	err       error
 	abandoned bool
@@ -39,9 +38,18 @@ type flight struct {
 //
 // call makes one SDK attempt; it must pass hdr to the SDK as extra headers.
 func (c *Client) do(ctx context.Context, op, key string, call func(hdr map[string]string) (any, error)) (any, error) {
+	v, _, err := c.doShared(ctx, op, key, call)
+	return v, err
+}
+
+// doShared is do, and also reports whether the answer may be seen by
+// another caller (it came from the cache or another caller's call, was
+// handed to waiters, or went into the cache). An answer that is not shared
+// belongs to the caller alone, who need not copy it.
+func (c *Client) doShared(ctx context.Context, op, key string, call func(hdr map[string]string) (any, error)) (any, bool, error) {
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		c.mu.Lock()
 		if c.cfg.CacheTTL > 0 {
@@ -49,25 +57,31 @@ func (c *Client) do(ctx context.Context, op, key string, call func(hdr map[strin
 				if c.now().Before(e.expires) {
 					c.mu.Unlock()
 					c.obs.CacheHit(op)
-					return e.v, nil
+					return e.v, true, nil
 				}
 				delete(c.cache, key)
 			}
 		}
 		if f, ok := c.flights[key]; ok {
+			// The channel is made by the first waiter: most calls have
+			// none.
+			if f.done == nil {
+				f.done = make(chan struct{})
+			}
+			done := f.done
 			c.mu.Unlock()
 			c.obs.Coalesced(op)
 			select {
-			case <-f.done:
+			case <-done:
 				if f.abandoned {
 					continue
 				}
-				return f.v, f.err
+				return f.v, true, f.err
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return nil, false, ctx.Err()
 			}
 		}
-		f := &flight{done: make(chan struct{})}
+		f := &flight{}
 		c.flights[key] = f
 		c.mu.Unlock()
 		return c.lead(ctx, op, key, f, call)
@@ -75,7 +89,7 @@ func (c *Client) do(ctx context.Context, op, key string, call func(hdr map[strin
 }
 
 // lead makes the call of a flight and hands its answer to the waiters.
-func (c *Client) lead(ctx context.Context, op, key string, f *flight, call func(map[string]string) (any, error)) (v any, err error) {
+func (c *Client) lead(ctx context.Context, op, key string, f *flight, call func(map[string]string) (any, error)) (v any, shared bool, err error) {
 	defer func() {
 		// A panic in the SDK becomes an error: the waiters must not wait
 		// forever, and the caller gets an answer.
@@ -94,12 +108,19 @@ func (c *Client) lead(ctx context.Context, op, key string, f *flight, call func(
 			f.v, f.err = v, err
 			if err == nil && c.cfg.CacheTTL > 0 {
 				c.store(key, v, c.now().Add(c.cfg.CacheTTL))
+				shared = true
 			}
 		}
+		// No waiter can join any more: the flight left the map.
+		done := f.done
 		c.mu.Unlock()
-		close(f.done)
+		if done != nil {
+			shared = true
+			close(done)
+		}
 	}()
-	return c.retry(ctx, op, call)
+	v, err = c.retry(ctx, op, call)
+	return v, false, err
 }
 
 // store adds an answer to the cache; c.mu must be held.
@@ -158,7 +179,7 @@ func (c *Client) retry(ctx context.Context, op string, call func(map[string]stri
 // Limiter.Wait it waits until ctx ends rather than failing at once when the
 // token comes after ctx's deadline, so a caller's error is always ctx.Err().
 func (c *Client) wait(ctx context.Context) error {
-	if c.limiter.Limit() == rate.Inf {
+	if c.unlimited {
 		return nil
 	}
 	r := c.limiter.Reserve()
@@ -178,14 +199,17 @@ func (c *Client) wait(ctx context.Context) error {
 	}
 }
 
-// attempt makes one SDK call. The SDK's http.Client bounds it by
-// cfg.Timeout (body included); the transport gives the request ctx, so the
-// caller's cancellation closes the connection.
+// attempt makes one SDK call, bounded by cfg.Timeout (body included). The
+// transport gives the request a ctx derived from the caller's, so the
+// caller's cancellation and the timeout close the connection. The timeout is
+// ours rather than the http.Client's: with a custom RoundTripper the
+// http.Client would start a timer goroutine for every request.
 func (c *Client) attempt(ctx context.Context, op string, call func(map[string]string) (any, error)) (any, error) {
-	id := c.calls.register(&attemptInfo{ctx: ctx, op: op})
-	defer c.calls.unregister(id)
-
-	v, err := call(map[string]string{callHeader: id})
+	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	a := c.calls.register(actx, op)
+	v, err := call(a.hdr)
+	c.calls.unregister(a)
 	if err == nil {
 		return v, nil
 	}
@@ -197,7 +221,7 @@ func (c *Client) attempt(ctx context.Context, op string, call func(map[string]st
 		return nil, err
 	}
 	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+	if actx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return nil, fmt.Errorf("workspace api: no answer within %s: %w", c.cfg.Timeout, context.DeadlineExceeded)
 	}
 	return nil, fmt.Errorf("workspace api: %w", sdkError(err))

@@ -80,6 +80,7 @@ type Client struct {
 	sdk       *wks.WorkspaceClient
 	projectID string
 	limiter   *rate.Limiter
+	unlimited bool // the limiter's limit is rate.Inf
 	obs       Observer
 	calls     *callRegistry
 	now       func() time.Time // the cache's clock; tests replace it
@@ -117,10 +118,13 @@ func New(cfg Config) (*Client, error) {
 	calls := &callRegistry{}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = 32
-	tr := &transport{base: base, calls: calls, obs: obs}
+	tr := &transport{base: base, calls: calls, obs: obs, timeout: cfg.Timeout}
 
+	// No timeout on the http.Client: with a RoundTripper of its own it
+	// would start a goroutine and a timer for every request. attempt and
+	// the transport bound every request by cfg.Timeout instead.
 	hc := config.DefaultHttpConfig().
-		WithTimeout(cfg.Timeout).
+		WithTimeout(0).
 		WithUserAgent(cfg.UserAgent).
 		WithHttpRoundTripper(tr).
 		WithIgnoreContentTypeForGetRequest(false)
@@ -140,14 +144,15 @@ func New(cfg Config) (*Client, error) {
 		limit = rate.Inf
 	}
 	c := &Client{
-		cfg:     cfg,
-		sdk:     wks.NewWorkspaceClient(hcClient),
-		limiter: rate.NewLimiter(limit, cfg.Burst),
-		obs:     obs,
-		calls:   calls,
-		now:     time.Now,
-		flights: make(map[string]*flight),
-		cache:   make(map[string]cacheEntry),
+		cfg:       cfg,
+		sdk:       wks.NewWorkspaceClient(hcClient),
+		limiter:   rate.NewLimiter(limit, cfg.Burst),
+		unlimited: limit == rate.Inf,
+		obs:       obs,
+		calls:     calls,
+		now:       time.Now,
+		flights:   make(map[string]*flight),
+		cache:     make(map[string]cacheEntry),
 	}
 	if bc, ok := hcClient.GetCredential().(*auth.BasicCredentials); ok {
 		c.projectID = bc.ProjectId
