@@ -50,6 +50,12 @@ func BenchmarkBurst200Process(b *testing.B) {
 	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" { // profile the bot alone
 		args = append(args, "-test.cpuprofile="+p)
 	}
+	if p := os.Getenv("BENCH_TRACE"); p != "" { // an execution trace of the bot alone
+		args = append(args, "-test.trace="+p)
+	}
+	if p := os.Getenv("BENCH_MEMPROFILE"); p != "" { // the bot's allocations
+		args = append(args, "-test.memprofile="+p, "-test.memprofilerate=4096")
+	}
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "POOLTASKS_BOT_PROCESS=1", "SLACK_API_URL="+sl.APIURL(), "SIM_URL="+srv.URL)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
