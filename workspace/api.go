@@ -45,9 +45,34 @@ func (c *Client) ListTasks(ctx context.Context, opts ListOptions) (TaskPage, err
 	}
 	p := v.(TaskPage)
 	if shared {
-		p.Tasks = slices.Clone(p.Tasks)
+		p.Tasks = cloneTasks(p.Tasks)
 	}
 	return p, nil
+}
+
+// cloneTasks copies tasks and their scripts, so a caller that edits an
+// answer (escaping a script name in place, say) does not change what the
+// cache and the other callers of a shared call see. The scripts of all tasks
+// share one new backing array, as in taskPage.
+func cloneTasks(tasks []Task) []Task {
+	if tasks == nil {
+		return nil
+	}
+	n := 0
+	for _, t := range tasks {
+		n += len(t.Scripts)
+	}
+	out := slices.Clone(tasks)
+	scripts := make([]Script, 0, n)
+	for i := range out {
+		if len(out[i].Scripts) == 0 {
+			continue
+		}
+		from := len(scripts)
+		scripts = append(scripts, out[i].Scripts...)
+		out[i].Scripts = scripts[from:len(scripts):len(scripts)]
+	}
+	return out
 }
 
 // ListAllTasks pages through the tasks matching opts with limit=100, from

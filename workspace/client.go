@@ -72,9 +72,9 @@ func (nopObserver) RateLimitWait(time.Duration)        {}
 func (nopObserver) CacheHit(string)                    {}
 func (nopObserver) Coalesced(string)                   {}
 
-// Client calls the Workspace API. It is safe for concurrent use. Results it
-// returns may share nested slices (Task.Scripts) with other callers: treat
-// them as read-only below the top-level slice.
+// Client calls the Workspace API. It is safe for concurrent use. Every
+// result belongs to its caller, who may change it: answers from the cache or
+// from another caller's call are copied, nested slices included.
 type Client struct {
 	cfg       Config
 	sdk       *wks.WorkspaceClient

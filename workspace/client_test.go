@@ -262,7 +262,8 @@ func pagingServer(n int) func(w http.ResponseWriter, r *http.Request, _ int) {
 		}
 		var tasks []map[string]any
 		for i := off; i < n && i < off+lim; i++ {
-			tasks = append(tasks, map[string]any{"id": fmt.Sprintf("task-%03d", i), "status": "FINISH"})
+			tasks = append(tasks, map[string]any{"id": fmt.Sprintf("task-%03d", i), "status": "FINISH",
+				"scripts": []map[string]any{{"id": "s1", "name": "clean-temp-disk"}}})
 		}
 		writeJSON(w, 200, map[string]any{"script_execution_tasks": tasks, "total_count": n})
 	}
@@ -659,6 +660,7 @@ func TestCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	p1.Tasks[0].ID = "mutated by a caller"
+	p1.Tasks[0].Scripts[0].Name = "mutated by a caller"
 	p2, err := c.ListTasks(ctx, ListOptions{Limit: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -666,8 +668,8 @@ func TestCache(t *testing.T) {
 	if rec.count() != 1 || obs.hits.Load() != 1 || calls() != 1 {
 		t.Errorf("requests %d, cache hits %d, counted calls %d; want 1, 1, 1", rec.count(), obs.hits.Load(), calls())
 	}
-	if p2.Tasks[0].ID != "task-000" {
-		t.Errorf("cached answer changed by a caller: %q", p2.Tasks[0].ID)
+	if p2.Tasks[0].ID != "task-000" || p2.Tasks[0].Scripts[0].Name != "clean-temp-disk" {
+		t.Errorf("cached answer changed by a caller: %q, script %q", p2.Tasks[0].ID, p2.Tasks[0].Scripts[0].Name)
 	}
 	if _, err := c.ListTasks(ctx, ListOptions{Limit: 4}); err != nil || rec.count() != 2 {
 		t.Errorf("another query: err %v, requests %d, want 2", err, rec.count())
