@@ -49,7 +49,7 @@ func simEnv(url string) [][2]string {
 
 // startSim serves a simulator on a free loopback port until ctx ends, and
 // returns the workspace configuration that reaches it. stop ends it and
-// waits.
+// waits; it is never nil, even with an error.
 func startSim(ctx context.Context, cfg Config) (wc workspace.Config, stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	urls := make(chan string, 1)
@@ -65,7 +65,8 @@ func startSim(ctx context.Context, cfg Config) (wc workspace.Config, stop func()
 		return wc, func() { cancel(); <-done }, nil
 	case err := <-done:
 		cancel()
-		return workspace.Config{}, nil, fmt.Errorf("starting the simulator: %w", err)
+		// Callers defer stop before they look at err.
+		return workspace.Config{}, func() {}, fmt.Errorf("starting the simulator: %w", err)
 	}
 }
 
