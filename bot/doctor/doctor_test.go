@@ -452,6 +452,8 @@ func TestSettings(t *testing.T) {
 			"POOLTASKS_HTTP_ADDR", Fail, []string{":8080"}},
 		{"state dir on a file", func(s *Settings) { s.StateDir = "/dev/null/state" },
 			"POOLTASKS_STATE_DIR", Fail, []string{"not a directory"}},
+		{"state dir on a file, no scheduler", func(s *Settings) { s.Scheduler, s.StateDir = false, "/dev/null/state" },
+			"POOLTASKS_STATE_DIR", Fail, []string{"not a directory"}},
 		{"state dir not yet there", func(s *Settings) { s.StateDir = filepath.Join(s.StateDir, "a", "b") },
 			"POOLTASKS_STATE_DIR", OK, []string{"will be created"}},
 	} {
@@ -466,6 +468,17 @@ func TestSettings(t *testing.T) {
 			must(t, r, tc.check, tc.status, tc.words...)
 			noSecrets(t, r, s)
 		})
+	}
+}
+
+// TestDigestAtAsServeReadsIt: every time of day serve accepts passes doctor.
+func TestDigestAtAsServeReadsIt(t *testing.T) {
+	for _, at := range []string{"07:00", "7:00", "23:59:30", "9h30m"} {
+		s := Settings{Region: "ap-southeast-1", DigestAt: at}
+		r := Report{Checks: checkSettings(s, true)}
+		if c, ok := r.Find("POOLTASKS_DIGEST_AT"); ok {
+			t.Errorf("POOLTASKS_DIGEST_AT=%s: %v %s", at, c.Status, c.Detail)
+		}
 	}
 }
 

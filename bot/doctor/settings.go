@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/pooltasks/pooltasks/bot/notify"
 )
 
 // Settings are the configuration values doctor checks, named after their environment
@@ -60,7 +62,6 @@ var (
 	userIDRe    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 	channelIDRe = regexp.MustCompile(`^[CGD][A-Z0-9]{2,}$`)
 	projectIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	clockRe     = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 )
 
 func checkSettings(s Settings, sim bool) []Check {
@@ -143,8 +144,9 @@ func checkSettings(s Settings, sim bool) []Check {
 		add(Check{Name: "POOLTASKS_ALERT_CHANNEL", Status: Fail, Detail: fmt.Sprintf("%q is not a channel id", s.AlertChannel),
 			Fix: "use the channel id (C…), shown at the bottom of the channel's details; not its #name"})
 	}
-	if s.DigestAt != "" && !clockRe.MatchString(s.DigestAt) {
-		add(Check{Name: "POOLTASKS_DIGEST_AT", Status: Fail, Detail: fmt.Sprintf("%q is not a time of day", s.DigestAt),
+	// The parser serve uses, so that doctor passes exactly what serve accepts.
+	if _, err := notify.ParseTimeOfDay(s.DigestAt); err != nil {
+		add(Check{Name: "POOLTASKS_DIGEST_AT", Status: Fail, Detail: err.Error(),
 			Fix: "write HH:MM in UTC, e.g. 07:00"})
 	}
 	rangeDur(&cs, "POOLTASKS_DIGEST_EVERY", s.DigestEvery, 15*time.Minute, 7*24*time.Hour)
@@ -156,7 +158,9 @@ func checkSettings(s Settings, sim bool) []Check {
 		add(Check{Name: "POOLTASKS_SCHEDULER", Status: OK,
 			Detail: "false: this process posts no scheduled digests or alerts (another process, or a CronJob, must)"})
 	}
-	if s.Scheduler && s.StateDir != "" {
+	// serve opens the state directory in every process, scheduler or not:
+	// active watches are kept there too.
+	if s.StateDir != "" {
 		add(checkStateDir(s.StateDir))
 	}
 	if s.HTTPAddr != "" {
@@ -305,8 +309,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// checkStateDir makes sure the scheduler can write its state (a read-only root file system
-// without a volume at POOLTASKS_STATE_DIR cannot). It creates nothing that stays: a missing
+// checkStateDir makes sure serve can write its state (a read-only root file system without a
+// volume at POOLTASKS_STATE_DIR cannot, and serve then fails at start). It creates nothing that stays: a missing
 // directory is checked through the nearest parent that exists.
 func checkStateDir(dir string) Check {
 	c := Check{Name: "POOLTASKS_STATE_DIR"}
