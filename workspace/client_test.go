@@ -371,7 +371,8 @@ func TestMaxRetryTimeBoundsRetries(t *testing.T) {
 	if n := rec.count(); n != 1 {
 		t.Errorf("%d requests, want 1: a Retry-After beyond MaxRetryTime ends the call", n)
 	}
-	if d := time.Since(start); d > 500*time.Millisecond {
+	// Honouring the Retry-After would take 30s.
+	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v, want an immediate answer", d)
 	}
 }
@@ -530,8 +531,11 @@ func TestCancelWhileServerHangs(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("ListTasks did not return after cancel")
 	}
-	if d := r.at.Sub(cancelled); d > 100*time.Millisecond {
-		t.Errorf("returned %v after cancel, want within 100ms", d)
+	// The server never answers, so any return proves the cancellation
+	// works; the bound is loose because CI runs every package's tests
+	// under -race at once on two cores.
+	if d := r.at.Sub(cancelled); d > time.Second {
+		t.Errorf("returned %v after cancel, want promptly", d)
 	}
 	if r.err != context.Canceled {
 		t.Errorf("err = %v, want ctx.Err() (context.Canceled)", r.err)
@@ -547,7 +551,8 @@ func TestDeadlineWhileServerHangs(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := c.ListTasks(ctx, ListOptions{})
-	if d := time.Since(start); d > 150*time.Millisecond {
+	// The server never answers; the bound is loose for a busy CI machine.
+	if d := time.Since(start); d > time.Second {
 		t.Errorf("returned after %v, want about 50ms", d)
 	}
 	if err != context.DeadlineExceeded {
@@ -775,7 +780,8 @@ func TestRateLimitWaitRespectsContext(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err := c.ListTasks(ctx, ListOptions{Offset: 2})
-	if err != context.DeadlineExceeded || time.Since(start) > 100*time.Millisecond {
+	// The next token comes in 10s; the bound is loose for a busy CI machine.
+	if err != context.DeadlineExceeded || time.Since(start) > time.Second {
 		t.Errorf("err %v after %v, want context.DeadlineExceeded promptly", err, time.Since(start))
 	}
 	if n := rec.count(); n != 1 {

@@ -229,7 +229,9 @@ func TestSimHangAndInjectedErrors(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	_, err = c.ListTasks(ctx, workspace.ListOptions{})
-	if err != context.DeadlineExceeded || time.Since(start) > 150*time.Millisecond {
+	// The simulator hangs until released; the bound is loose for a busy
+	// CI machine.
+	if err != context.DeadlineExceeded || time.Since(start) > time.Second {
 		t.Errorf("hanging simulator: err %v after %v, want context.DeadlineExceeded after about 50ms", err, time.Since(start))
 	}
 }
