@@ -172,10 +172,20 @@ func (b *Bot) Run(ctx context.Context) error {
 
 	smCtx, stopSocket := context.WithCancel(context.Background())
 	defer stopSocket()
-	smDone := make(chan error, 1)
-	go func() { smDone <- b.sm.RunContext(smCtx) }()
+	// acks ends when ctx does or the socket-mode client stops: an ack
+	// waiting for a connection (slack-go queues 20, then blocks) must not
+	// hold the reader, and so Run, forever.
+	acks, stopAcks := context.WithCancel(ctx)
+	defer stopAcks()
+	var smErr error
+	smDone := make(chan struct{}) // closed when RunContext returned smErr
+	go func() {
+		defer close(smDone)
+		defer stopAcks()
+		smErr = b.sm.RunContext(smCtx)
+	}()
 
-	runErr := b.loop(ctx, smDone)
+	runErr := b.loop(ctx, acks, smDone, &smErr)
 
 	// Stop taking work: no more envelopes are read (so none is acked and
 	// Slack redelivers them elsewhere), then drain what was acked.
@@ -194,10 +204,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		stopJobs()
 		<-finished
 	}
-	if runErr == nil {
-		// Drain the socket-mode client's return so its goroutines are done.
-		<-smDone
-	}
+	<-smDone // the socket-mode client's goroutines are done
 	if httpSrv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = httpSrv.Shutdown(sctx)
@@ -208,13 +215,13 @@ func (b *Bot) Run(ctx context.Context) error {
 }
 
 // loop is the one goroutine that reads socket-mode events: it acks at once
-// and hands work to the queue. It returns nil when ctx ends and an error when
-// the socket-mode client gives up.
+// (within acks) and hands work to the queue. It returns nil when ctx ends
+// and *smErr when the socket-mode client gives up (smDone closed).
 //
 // During a burst, acks come first: while more events wait in the channel,
 // acked requests are held back (up to maxHeld) rather than handed to the
 // workers, whose work would otherwise compete with the acks for the CPU.
-func (b *Bot) loop(ctx context.Context, smDone <-chan error) error {
+func (b *Bot) loop(ctx, acks context.Context, smDone <-chan struct{}, smErr *error) error {
 	const maxHeld = 32
 	var held []*request
 	flush := func() {
@@ -228,14 +235,13 @@ func (b *Bot) loop(ctx context.Context, smDone <-chan error) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-smDone:
-			smDone = nil
+		case <-smDone:
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("socket mode: %w", err)
+			return fmt.Errorf("socket mode: %w", *smErr)
 		case ev := <-b.sm.Events:
-			if req := b.handleEvent(ev); req != nil {
+			if req := b.handleEvent(acks, ev); req != nil {
 				held = append(held, req)
 			}
 			if len(b.sm.Events) == 0 || len(held) >= maxHeld {
@@ -257,8 +263,9 @@ func (b *Bot) enqueue(req *request) {
 	}
 }
 
-// handleEvent acks an envelope and returns the work it asks for, or nil.
-func (b *Bot) handleEvent(ev socketmode.Event) *request {
+// handleEvent acks an envelope (giving up when acks ends) and returns the
+// work it asks for, or nil.
+func (b *Bot) handleEvent(acks context.Context, ev socketmode.Event) *request {
 	start := time.Now()
 	switch ev.Type {
 	case socketmode.EventTypeConnected, socketmode.EventTypeHello:
@@ -291,7 +298,7 @@ func (b *Bot) handleEvent(ev socketmode.Event) *request {
 				Type       string `json:"type"`
 			}
 			if json.Unmarshal(e.Message, &env) == nil && env.EnvelopeID != "" {
-				b.ack(env.EnvelopeID, start)
+				b.ack(acks, env.EnvelopeID, start)
 				b.log.Info("envelope not handled", "type", env.Type, "envelope_id", env.EnvelopeID)
 			}
 		}
@@ -303,7 +310,7 @@ func (b *Bot) handleEvent(ev socketmode.Event) *request {
 	if ev.Request == nil || ev.Request.EnvelopeID == "" {
 		return nil
 	}
-	b.ack(ev.Request.EnvelopeID, start)
+	b.ack(acks, ev.Request.EnvelopeID, start)
 
 	req := b.toRequest(ev)
 	if req == nil {
@@ -322,8 +329,8 @@ func (b *Bot) handleEvent(ev socketmode.Event) *request {
 	return req
 }
 
-func (b *Bot) ack(envelopeID string, start time.Time) {
-	if err := b.sm.Ack(socketmode.Request{EnvelopeID: envelopeID}); err != nil {
+func (b *Bot) ack(ctx context.Context, envelopeID string, start time.Time) {
+	if err := b.sm.AckCtx(ctx, envelopeID, nil); err != nil {
 		b.log.Warn("ack", "envelope_id", envelopeID, "err", err)
 	}
 	b.metrics.ack(time.Since(start))
