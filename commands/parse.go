@@ -330,6 +330,11 @@ func (p *parser) keyValue(t token) {
 	case keyStatus:
 		s, ok := parseStatus(v)
 		if !ok {
+			if w, near := suggest(v, statusWordList); near {
+				s, _ := parseStatus(w)
+				p.add(k.name, t.value, fmt.Sprintf("status %q is not valid — did you mean status=%s?", v, s))
+				return
+			}
 			p.add(k.name, t.value, fmt.Sprintf("status %q is not valid; use %s", v, statusHelp))
 			return
 		}
@@ -472,10 +477,24 @@ var statusWords = []struct {
 	filter workspace.StatusFilter
 }{
 	{"failed", workspace.FilterFailed}, {"fail", workspace.FilterFailed}, {"error", workspace.FilterFailed},
-	{"success", workspace.FilterSuccess}, {"ok", workspace.FilterSuccess},
+	{"failure", workspace.FilterFailed},
+	{"success", workspace.FilterSuccess}, {"ok", workspace.FilterSuccess}, {"succeeded", workspace.FilterSuccess},
 	{"running", workspace.FilterRunning},
 	{"waiting", workspace.FilterWaiting}, {"pending", workspace.FilterWaiting}, {"queued", workspace.FilterWaiting},
+	// A task's own status, which every answer shows, is another vocabulary
+	// than the filter's: people copy FINISH and INIT from a list.
+	{"finish", workspace.FilterSuccess}, {"finished", workspace.FilterSuccess},
+	{"init", workspace.FilterWaiting},
 }
+
+// statusWordList holds the words of statusWords, for suggestions.
+var statusWordList = func() []string {
+	var l []string
+	for _, s := range statusWords {
+		l = append(l, s.word)
+	}
+	return l
+}()
 
 // parseInt reads a plain decimal number of at most 9 digits.
 func parseInt(v string) (int, bool) {

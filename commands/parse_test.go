@@ -110,6 +110,12 @@ func TestParseValid(t *testing.T) {
 		{"status=running", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterRunning })},
 		{"status=queued", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterWaiting })},
 		{"status=PENDING", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterWaiting })},
+		// The task statuses of the answers map to the filter's words.
+		{"status=FINISH", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterSuccess })},
+		{"status=finished", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterSuccess })},
+		{"status=INIT", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterWaiting })},
+		{"status=failure", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterFailed })},
+		{"status=succeeded", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterSuccess })},
 
 		// Times.
 		{"since=30m", cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-27T14:34:05Z") })},
@@ -204,7 +210,9 @@ func TestParseInvalid(t *testing.T) {
 		{"faild", []string{`unknown verb "faild" — did you mean failed?`}},
 		{"frobnicate", []string{`unknown verb "frobnicate"; use list, failed, show, watch, digest, help or doctor`}},
 		{"8d1c2b3a-1111", []string{`to see one task write show 8d1c2b3a-1111`}},
-		{"status=done", []string{`status "done" is not valid; use SUCCESS, FAILED, RUNNING or WAITING (any case; also ok, fail, error, pending, queued)`}},
+		{"status=done", []string{`status "done" is not valid; use SUCCESS, FAILED, RUNNING or WAITING (any case; also ok, fail, error, pending, queued, and a task's own FINISH and INIT)`}},
+		{"status=fialed", []string{`status "fialed" is not valid — did you mean status=FAILED?`}},
+		{"status=runing", []string{`status "runing" is not valid — did you mean status=RUNNING?`}},
 		{"type=batch", []string{`type "batch" is not valid; use SCRIPT or COMMAND`}},
 		{"status=ok status=fail", []string{`status is given twice (status=ok and status=fail); give it once`}},
 		{"pool=a desktop_pool_id=b", []string{`pool is given twice (pool=a and desktop_pool_id=b)`}},

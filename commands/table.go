@@ -118,7 +118,7 @@ var keys = [numKeys]keyInfo{
 }
 
 const (
-	statusHelp    = "SUCCESS, FAILED, RUNNING or WAITING (any case; also ok, fail, error, pending, queued)"
+	statusHelp    = "SUCCESS, FAILED, RUNNING or WAITING (any case; also ok, fail, error, pending, queued, and a task's own FINISH and INIT)"
 	timeHelp      = "30m, 2h, 7d, 1w (that long ago), now, today, yesterday, a date 2026-11-27, 2026-11-27T09:00:00Z, 2026-11-27T10:00:00+01:00 or \"2026-11-27 09:00\" (UTC)"
 	shareHelp     = "post the answer in the channel for everyone instead of only to you"
 	allKeysPhrase = "pool, script, name, status, type, since, until, task, limit or page"
