@@ -23,7 +23,8 @@ type AlertConfig struct {
 	// Horizon is how far back a poll looks (by task start) and how long
 	// alerted ids are remembered; default 24h.
 	Horizon time.Duration
-	// MaxKnown bounds the remembered ids; default 5000.
+	// MaxKnown bounds the remembered ids; default 5000. A poll that sees
+	// more failed tasks keeps them all.
 	MaxKnown int
 }
 
@@ -99,6 +100,9 @@ func (a *Alerter) Poll(ctx context.Context) error {
 		return err
 	}
 	key := a.cfg.key()
+	// The bound never drops an id the poll still sees: that task would
+	// be alerted again at the next poll.
+	maxKnown := max(a.cfg.MaxKnown, len(failed))
 	known, primed := a.store.alertKnown(key)
 	if !primed {
 		ids := make(map[string]time.Time, len(failed))
@@ -106,7 +110,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 			ids[t.ID] = taskTime(t, now)
 		}
 		a.log.Info("alerts started; failures already there are taken as known", "known", len(ids))
-		return a.store.addAlertKnown(key, ids, since, a.cfg.MaxKnown)
+		return a.store.addAlertKnown(key, ids, since, maxKnown)
 	}
 	var fresh []workspace.Task
 	for _, t := range failed {
@@ -123,7 +127,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 		for _, t := range tasks {
 			ids[t.ID] = taskTime(t, now)
 		}
-		return a.store.addAlertKnown(key, ids, since, a.cfg.MaxKnown)
+		return a.store.addAlertKnown(key, ids, since, maxKnown)
 	}
 	msgs := 0
 	if len(fresh) > stormSize {

@@ -131,3 +131,27 @@ func TestRenderStormSplitsHugeStorms(t *testing.T) {
 		}
 	}
 }
+
+// TestAlerterBoundKeepsWhatThePollSees: more failed tasks in the horizon
+// than MaxKnown are remembered all the same, or the ids dropped would be
+// alerted again at the next poll.
+func TestAlerterBoundKeepsWhatThePollSees(t *testing.T) {
+	now := day0.Add(12 * time.Hour)
+	clock := notifytest.NewClock(now)
+	rec := notifytest.NewPoster(clock)
+	l := notifytest.NewLister()
+	for i := range 4 {
+		l.Put(task(fmt.Sprintf("cccccccc-0000-0000-0000-%012d", i), "dev-linux", workspace.StatusFailed, now.Add(-time.Duration(i+1)*time.Hour), 1))
+	}
+	a := NewAlerter(AlertConfig{Channel: "CALERT", MaxKnown: 2}, l, rec, openStore(t, t.TempDir()), clock, nil)
+	ctx := context.Background()
+	for range 3 {
+		if err := a.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Minute)
+	}
+	if n := len(rec.Calls()); n != 0 {
+		t.Errorf("%d alerts for tasks that had failed before the start", n)
+	}
+}
