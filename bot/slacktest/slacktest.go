@@ -68,7 +68,8 @@ type Server struct {
 	rejected  []Message
 	calls     []Call
 	lastPost  map[string]time.Time
-	urlUses   map[string]int // response_url → messages accepted on it
+	urlUses   map[string]int  // response_url → messages accepted on it
+	ephemeral map[string]bool // ts of chat.postEphemeral messages, which chat.update cannot address
 	nextID    int
 	closed    bool
 	wg        sync.WaitGroup
@@ -94,11 +95,12 @@ func Start(opts Options) *Server {
 		opts.PingInterval = 5 * time.Second
 	}
 	s := &Server{
-		opts:     opts,
-		allConns: map[*wsConn]bool{},
-		sent:     map[string]time.Time{},
-		lastPost: map[string]time.Time{},
-		urlUses:  map[string]int{},
+		opts:      opts,
+		allConns:  map[*wsConn]bool{},
+		sent:      map[string]time.Time{},
+		lastPost:  map[string]time.Time{},
+		urlUses:   map[string]int{},
+		ephemeral: map[string]bool{},
 	}
 	s.cond = sync.NewCond(&s.mu)
 	// slack-go dials with Origin https://api.slack.com, as Slack expects.
@@ -917,9 +919,14 @@ func (s *Server) chat(method string) http.HandlerFunc {
 			s.mu.Lock()
 			s.nextID++
 			m.TS = fmt.Sprintf("%d.%06d", m.At.Unix(), s.nextID)
+			s.ephemeral[m.TS] = true
 			s.mu.Unlock()
 		case "chat.update", "chat.delete":
-			if m.TS == "" {
+			s.mu.Lock()
+			eph := s.ephemeral[m.TS]
+			s.mu.Unlock()
+			if m.TS == "" || eph { // ephemeral messages change through response_url only
+				s.reject(m, "message_not_found")
 				writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
 				return
 			}
@@ -966,15 +973,19 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"ok": false, "error": "invalid_blocks"})
 		return
 	}
+	// Counted and accepted under one lock: concurrent posts on one
+	// response_url must not get a sixth use through.
 	s.mu.Lock()
-	uses := s.urlUses[url]
-	s.mu.Unlock()
-	if uses >= 5 { // a response_url works five times
-		s.reject(m, "used_url")
+	if s.urlUses[url] >= 5 { // a response_url works five times
+		m.Error = "used_url"
+		s.rejected = append(s.rejected, m)
+		s.cond.Broadcast()
+		s.mu.Unlock()
 		http.Error(w, "used_url", http.StatusNotFound)
 		return
 	}
-	s.accept(m)
+	s.acceptLocked(m)
+	s.mu.Unlock()
 	writeJSON(w, map[string]any{"ok": true})
 }
 
@@ -994,12 +1005,17 @@ func readBody(r *http.Request) []byte {
 
 func (s *Server) accept(m Message) {
 	s.mu.Lock()
+	s.acceptLocked(m)
+	s.mu.Unlock()
+}
+
+// acceptLocked records an accepted message; s.mu is held.
+func (s *Server) acceptLocked(m Message) {
 	if m.ResponseURL != "" {
 		s.urlUses[m.ResponseURL]++
 	}
 	s.messages = append(s.messages, m)
 	s.cond.Broadcast()
-	s.mu.Unlock()
 }
 
 func (s *Server) reject(m Message, why string) {

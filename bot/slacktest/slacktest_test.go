@@ -17,7 +17,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/slacktest"
 )
 
-const wait = 5 * time.Second
+const wait = 10 * time.Second // generous: CI runs every package's tests at once on 2 cores
 
 // client runs a real socket-mode client against s that acks every
 // envelope and reports what it saw on the returned channel.
@@ -227,6 +227,50 @@ func TestWebAPI(t *testing.T) {
 	}
 	if !got[0].ReplaceOriginal || got[0].Text != "page 2" || got[1].ResponseType != "in_channel" || got[1].ReplaceOriginal {
 		t.Errorf("response_url messages = %+v", got)
+	}
+}
+
+func TestEphemeralNotUpdatable(t *testing.T) {
+	s := slacktest.New(t, slacktest.Options{})
+	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(s.APIURL()))
+	ctx := context.Background()
+	ts, err := api.PostEphemeralContext(ctx, "C1", "U1", slack.MsgOptionText("psst", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := api.UpdateMessageContext(ctx, "C1", ts, slack.MsgOptionText("edited", false)); err == nil ||
+		!strings.Contains(err.Error(), "message_not_found") {
+		t.Errorf("chat.update of an ephemeral message = %v, want message_not_found", err)
+	}
+	if r := s.Rejected(); len(r) != 1 || r[0].Method != "chat.update" {
+		t.Errorf("rejected = %+v", r)
+	}
+}
+
+func TestResponseURLFiveUses(t *testing.T) {
+	s := slacktest.New(t, slacktest.Options{})
+	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(s.APIURL()))
+	url := s.ResponseURL()
+	const posts = 12
+	errs := make(chan error, posts)
+	var wg sync.WaitGroup
+	for range posts { // at once: the count must hold under concurrent posts
+		wg.Go(func() {
+			_, _, err := api.PostMessageContext(context.Background(), "", slack.MsgOptionText("hi", false),
+				slack.MsgOptionResponseURL(url, slack.ResponseTypeEphemeral))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		if err != nil {
+			failed++
+		}
+	}
+	if got := len(s.Messages()); got != 5 || failed != posts-5 || len(s.Rejected()) != posts-5 {
+		t.Errorf("accepted %d, failed %d, rejected %d of %d posts; want 5 accepted", got, failed, len(s.Rejected()), posts)
 	}
 }
 
