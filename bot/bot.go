@@ -36,6 +36,7 @@ type Bot struct {
 
 	queue     chan *request
 	busySlots chan struct{}
+	busyDone  sync.WaitGroup // "busy" answers in flight; Run waits for them
 	ready     atomic.Bool
 
 	dedupe  *seen
@@ -194,7 +195,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.metrics.connected.Set(0)
 	close(b.queue)
 	finished := make(chan struct{})
-	go func() { workers.Wait(); close(finished) }()
+	go func() { workers.Wait(); b.busyDone.Wait(); close(finished) }()
 	timer := time.NewTimer(b.cfg.ShutdownTimeout)
 	select {
 	case <-finished:

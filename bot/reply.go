@@ -113,10 +113,10 @@ func (b *Bot) busy(req *request) {
 		b.log.WarnContext(ctx, "overloaded: envelope dropped")
 		return
 	}
-	go func() {
+	b.busyDone.Go(func() {
 		defer func() { <-b.busySlots }()
 		b.notice(ctx, req, toPrivate, "pooltasks is busy right now; try again in a few seconds.")
-	}()
+	})
 }
 
 func newRef() string {
