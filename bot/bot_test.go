@@ -34,11 +34,8 @@ func TestListAnsweredEphemeral(t *testing.T) {
 	}
 
 	// One audit line, with the canonical command and the API calls made.
-	var audit []map[string]any
-	deadline := time.Now().Add(wait)
-	for len(audit) == 0 && time.Now().Before(deadline) {
-		audit = e.logs.lines("command")
-	}
+	waitAudit(t, e, 1)
+	audit := e.logs.lines("command")
 	if len(audit) != 1 {
 		t.Fatalf("audit lines = %v", audit)
 	}
