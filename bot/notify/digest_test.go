@@ -378,3 +378,43 @@ func TestWindowEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestDigesterFinishesPostAtShutdown: SIGTERM while a digest is being
+// posted lets the post finish and saves the watermark, so the next start
+// does not post the window again.
+func TestDigesterFinishesPostAtShutdown(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DigestConfig{Channel: "C1", Every: time.Hour}
+	if err := openStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
+		t.Fatal(err)
+	}
+	clock := notifytest.NewClock(day0.Add(time.Hour + time.Second))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slackGo := &ctxPoster{Poster: notifytest.NewPoster(clock), during: cancel}
+	d := NewDigester(cfg, notifytest.NewLister(), slackGo, openStore(t, dir), clock, nil)
+	if err := d.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(slackGo.Posts()); n != 1 {
+		t.Fatalf("%d posts, want 1", n)
+	}
+	if end, _ := openStore(t, dir).DigestWatermark(cfg.key()); !end.Equal(day0.Add(time.Hour)) {
+		t.Errorf("watermark %v after the shutdown, want %v", end, day0.Add(time.Hour))
+	}
+}
+
+// ctxPoster calls during while it posts, then fails as slack-go does
+// when the post's ctx ended.
+type ctxPoster struct {
+	*notifytest.Poster
+	during func()
+}
+
+func (p *ctxPoster) PostMessage(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (string, error) {
+	p.during()
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	return p.Poster.PostMessage(ctx, channel, threadTS, text, blocks)
+}

@@ -21,6 +21,10 @@ type DigestConfig struct {
 	Retry time.Duration
 }
 
+// postTimeout bounds a digest post (and its fallback without charts),
+// which is not cut short by the end of the caller's ctx.
+const postTimeout = 15 * time.Second
+
 // maxSeparateCatchUp is how many missed windows are posted one by one;
 // more are posted as one combined digest.
 const maxSeparateCatchUp = 3
@@ -174,6 +178,12 @@ func (d *Digester) post(ctx context.Context, channel string, start, end time.Tim
 	if channel == "" {
 		return Message{}, errors.New("digest: no channel to post in")
 	}
+	// A post that started is finished even when ctx ends (SIGTERM): cut
+	// off, Slack may have taken it while Run does not save the watermark,
+	// and the next start posts the window again. postTimeout keeps the
+	// shutdown within Kubernetes' grace period.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), postTimeout)
+	defer cancel()
 	_, err = d.poster.PostMessage(ctx, channel, "", msg.Text, msg.Blocks)
 	if err != nil && native && isInvalidBlocks(err) {
 		d.log.WarnContext(ctx, "slack refused chart blocks; using text charts from now on", "channel", channel)
