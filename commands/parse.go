@@ -290,6 +290,11 @@ func (p *parser) keyValue(t token) {
 		return
 	}
 	k := &keys[id]
+	if id == keyTask && (p.c.Verb == VerbShow || p.c.Verb == VerbWatch) && p.c.TaskID == "" {
+		// "show task=ID" says what "show ID" says: take it.
+		p.word(token{raw: t.raw, value: strings.TrimSpace(t.value), closed: true})
+		return
+	}
 	if p.row.keys&(1<<id) == 0 {
 		switch p.c.Verb {
 		case VerbShow, VerbWatch:

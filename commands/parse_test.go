@@ -110,6 +110,13 @@ func TestParseValid(t *testing.T) {
 		{"status=running", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterRunning })},
 		{"status=queued", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterWaiting })},
 		{"status=PENDING", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterWaiting })},
+		// show task=ID is show ID.
+		{"show task=abc-123", cmd(VerbShow, func(c *Command) { c.TaskID = "abc-123"; c.Query.TaskIDs = []string{"abc-123"} })},
+		{"watch task_id=abc-123 share", cmd(VerbWatch, func(c *Command) {
+			c.TaskID = "abc-123"
+			c.Query.TaskIDs = []string{"abc-123"}
+			c.Share = true
+		})},
 		// The task statuses of the answers map to the filter's words.
 		{"status=FINISH", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterSuccess })},
 		{"status=finished", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterSuccess })},
