@@ -139,6 +139,8 @@ func (p *parser) parse(text string) {
 		if v, isVerb := lookupVerb(t.value); isVerb {
 			p.c.Verb = v
 			t, i, ok = nextToken(text, i)
+		} else if p.colonKey(t) {
+			t, i, ok = nextToken(text, i)
 		} else if !equalFoldASCII(t.value, "share") {
 			if _, isKey := lookupKey(t.value); !isKey {
 				// A misspelt verb: report it, and when it was meant to be
@@ -177,9 +179,29 @@ func (p *parser) parse(text string) {
 				continue
 			}
 		}
+		if p.colonKey(t) {
+			continue
+		}
 		p.word(t)
 	}
 	p.finish()
+}
+
+// colonKey reports a key written with a colon, status:failed as in search
+// boxes, and whether it did.
+func (p *parser) colonKey(t token) bool {
+	if t.hasEq || !t.closed {
+		return false
+	}
+	k, v, found := strings.Cut(t.value, ":")
+	if !found || v == "" {
+		return false
+	}
+	if _, ok := lookupKey(k); !ok {
+		return false
+	}
+	p.add("", t.raw, fmt.Sprintf("%q: write key=value with =, e.g. %s=%s", t.raw, k, v))
+	return true
 }
 
 // unknownVerb reports a first word that is no verb, and whether it is

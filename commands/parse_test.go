@@ -218,6 +218,10 @@ func TestParseInvalid(t *testing.T) {
 		{"frobnicate", []string{`unknown verb "frobnicate"; use list, failed, show, watch, digest, help or doctor`}},
 		{"8d1c2b3a-1111", []string{`to see one task write show 8d1c2b3a-1111`}},
 		{"status=done", []string{`status "done" is not valid; use SUCCESS, FAILED, RUNNING or WAITING (any case; also ok, fail, error, pending, queued, and a task's own FINISH and INIT)`}},
+		{"status:failed", []string{`"status:failed": write key=value with =, e.g. status=failed`}},
+		{"failed pool:finance-win11 since:2026-11-27T09:00", []string{
+			`"pool:finance-win11": write key=value with =, e.g. pool=finance-win11`,
+			`"since:2026-11-27T09:00": write key=value with =, e.g. since=2026-11-27T09:00`}},
 		{"status=fialed", []string{`status "fialed" is not valid — did you mean status=FAILED?`}},
 		{"status=runing", []string{`status "runing" is not valid — did you mean status=RUNNING?`}},
 		{"type=batch", []string{`type "batch" is not valid; use SCRIPT or COMMAND`}},
