@@ -129,10 +129,22 @@ func (a *Alerter) Poll(ctx context.Context) error {
 		}
 		return a.store.addAlertKnown(key, ids, since, maxKnown)
 	}
+	// A post that started is finished even when ctx ends (SIGTERM), or
+	// Slack may have it while its task is not remembered, and the next
+	// start alerts it again; no new post starts once ctx ended.
+	post := func(m Message) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), postTimeout)
+		defer cancel()
+		_, err := a.poster.PostMessage(pctx, a.cfg.Channel, "", m.Text, m.Blocks)
+		return err
+	}
 	msgs := 0
 	if len(fresh) > stormSize {
 		for _, m := range renderStorm(fresh) {
-			if _, err := a.poster.PostMessage(ctx, a.cfg.Channel, "", m.Text, m.Blocks); err != nil {
+			if err := post(m); err != nil {
 				return fmt.Errorf("posting grouped alert: %w", err)
 			}
 			msgs++
@@ -144,8 +156,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 		// Remember each task once its message went out, so a failure later
 		// in the poll neither loses nor repeats alerts.
 		for _, t := range fresh {
-			m := renderAlert(t)
-			if _, err := a.poster.PostMessage(ctx, a.cfg.Channel, "", m.Text, m.Blocks); err != nil {
+			if err := post(renderAlert(t)); err != nil {
 				return fmt.Errorf("posting alert: %w", err)
 			}
 			msgs++

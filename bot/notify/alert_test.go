@@ -155,3 +155,32 @@ func TestAlerterBoundKeepsWhatThePollSees(t *testing.T) {
 		t.Errorf("%d alerts for tasks that had failed before the start", n)
 	}
 }
+
+// TestAlerterFinishesPostAtShutdown: SIGTERM while an alert is being
+// posted lets it finish and remembers its task, so a restart does not
+// alert it again.
+func TestAlerterFinishesPostAtShutdown(t *testing.T) {
+	dir := t.TempDir()
+	now := day0.Add(12 * time.Hour)
+	clock := notifytest.NewClock(now)
+	l := notifytest.NewLister()
+	cfg := AlertConfig{Channel: "CALERT"}
+	if err := NewAlerter(cfg, l, nil, openStore(t, dir), clock, nil).Poll(context.Background()); err != nil {
+		t.Fatal(err) // primes the memory: nothing failed yet
+	}
+	failed := task("dddddddd-0000-0000-0000-000000000001", "dev-linux", workspace.StatusFailed, now.Add(-time.Hour), 1)
+	l.Put(failed)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slackGo := &ctxPoster{Poster: notifytest.NewPoster(clock), during: cancel}
+	if err := NewAlerter(cfg, l, slackGo, openStore(t, dir), clock, nil).Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec := notifytest.NewPoster(clock)
+	if err := NewAlerter(cfg, l, rec, openStore(t, dir), clock, nil).Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := len(slackGo.Posts()), len(rec.Posts()); n != 1 || m != 0 {
+		t.Errorf("%d alerts before the restart and %d after, want 1 and 0", n, m)
+	}
+}
