@@ -516,3 +516,35 @@ func decoded(raw []byte) string {
 	_ = enc.Encode(v)
 	return b.String()
 }
+
+func TestBoundChannelRefusesOtherPoolsTasks(t *testing.T) {
+	n := &fakeNotifier{}
+	e := start(t, setup{cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}}}})
+	var other workspace.Task
+	for _, task := range e.sim.Tasks() {
+		if task.PoolName != "dev-ubuntu" {
+			other = task
+			break
+		}
+	}
+	if other.ID == "" {
+		t.Fatal("the simulator has no task outside dev-ubuntu")
+	}
+	for _, typed := range []string{"show " + other.ID, "watch " + other.ID} {
+		if m := e.slash(t, "U1", "C9", typed); !strings.Contains(m.Text, "cannot see") {
+			t.Errorf("%s in a bound channel = %q", typed, m.Text)
+		}
+	}
+	// A click carries the same check: Details and Output of that task.
+	if m := e.click(t, "U1", "C9", button{ActionID: "details", Value: "show " + other.ID}); !strings.Contains(m.Text, "cannot see") {
+		t.Errorf("Details click in a bound channel = %q", m.Text)
+	}
+	if m := e.click(t, "U1", "C9", button{ActionID: "output", Value: "output r1 " + other.ID}); !strings.Contains(m.Text, "cannot see") {
+		t.Errorf("Output click in a bound channel = %q", m.Text)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.watches) != 0 {
+		t.Errorf("watches started: %q", n.watches)
+	}
+}

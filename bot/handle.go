@@ -327,22 +327,33 @@ func (b *Bot) list(ctx context.Context, req *request, to delivery, cmd commands.
 	})
 }
 
-func (b *Bot) show(ctx context.Context, req *request, to delivery, cmd commands.Command, o *outcome) {
-	page, err := b.ws.ListTasks(ctx, workspace.ListOptions{TaskIDs: []string{cmd.TaskID}, Limit: 1})
+// scopedTask fetches one task and checks it against the channel's pool
+// binding, as show, watch and the Output button need. It answers the user
+// itself (errors to to) and returns false when the command cannot go on.
+func (b *Bot) scopedTask(ctx context.Context, req *request, to delivery, taskID string, o *outcome) (workspace.Task, bool) {
+	page, err := b.ws.ListTasks(ctx, workspace.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
 	if err != nil {
 		b.apiError(ctx, req, to, err, o)
-		return
+		return workspace.Task{}, false
 	}
 	if len(page.Tasks) == 0 {
 		o.result = "not_found"
-		b.notice(ctx, req, to, "No task with id "+cmd.TaskID+" was found. Check the id, or list tasks with /pooltasks list since=7d.")
-		return
+		b.notice(ctx, req, to, "No task with id "+taskID+" was found. Check the id, or list tasks with /pooltasks list since=7d.")
+		return workspace.Task{}, false
 	}
 	task := page.Tasks[0]
 	if entries, bound := b.access.binding(req.channel); bound &&
 		!b.pools.allowed(ctx, entries, task.PoolName, task.PoolID) {
 		o.result = "refused_pool"
 		b.notice(ctx, req, toPrivate, "That task belongs to a pool this channel cannot see.")
+		return workspace.Task{}, false
+	}
+	return task, true
+}
+
+func (b *Bot) show(ctx context.Context, req *request, to delivery, cmd commands.Command, o *outcome) {
+	task, ok := b.scopedTask(ctx, req, to, cmd.TaskID, o)
+	if !ok {
 		return
 	}
 	v := blocks.TaskView{Task: task, Now: b.cfg.Now()}
@@ -373,15 +384,8 @@ func (b *Bot) output(ctx context.Context, req *request, o *outcome) {
 	}
 	recordID, taskID := f[1], f[2]
 	o.command = "output " + recordID + " " + taskID
-	if entries, bound := b.access.binding(req.channel); bound {
-		page, err := b.ws.ListTasks(ctx, workspace.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
-		if err != nil {
-			b.apiError(ctx, req, toPrivate, err, o)
-			return
-		}
-		if len(page.Tasks) == 0 || !b.pools.allowed(ctx, entries, page.Tasks[0].PoolName, page.Tasks[0].PoolID) {
-			o.result = "refused_pool"
-			b.notice(ctx, req, toPrivate, "That task belongs to a pool this channel cannot see.")
+	if _, bound := b.access.binding(req.channel); bound {
+		if _, ok := b.scopedTask(ctx, req, toPrivate, taskID, o); !ok {
 			return
 		}
 	}
@@ -405,20 +409,7 @@ func (b *Bot) watch(ctx context.Context, req *request, cmd commands.Command, o *
 		b.notice(ctx, req, toPrivate, "Watches are not available on this pooltasks.")
 		return
 	}
-	page, err := b.ws.ListTasks(ctx, workspace.ListOptions{TaskIDs: []string{cmd.TaskID}, Limit: 1})
-	if err != nil {
-		b.apiError(ctx, req, toPrivate, err, o)
-		return
-	}
-	if len(page.Tasks) == 0 {
-		o.result = "not_found"
-		b.notice(ctx, req, toPrivate, "No task with id "+cmd.TaskID+" was found.")
-		return
-	}
-	if entries, bound := b.access.binding(req.channel); bound &&
-		!b.pools.allowed(ctx, entries, page.Tasks[0].PoolName, page.Tasks[0].PoolID) {
-		o.result = "refused_pool"
-		b.notice(ctx, req, toPrivate, "That task belongs to a pool this channel cannot see.")
+	if _, ok := b.scopedTask(ctx, req, toPrivate, cmd.TaskID, o); !ok {
 		return
 	}
 	thread := ""
