@@ -232,16 +232,12 @@ func (c *Client) attempt(ctx context.Context, op string, call func(map[string]st
 // BackoffBase (2–5 s by default, as Huawei advises).
 func (c *Client) backoff(attempt int, err error) time.Duration {
 	base := c.cfg.BackoffBase
-	if IsThrottled(err) {
-		var ae *APIError
-		if errors.As(err, &ae) && ae.RetryAfter > 0 {
-			return ae.RetryAfter
-		}
-		return 4*base + rand.N(6*base+1)
-	}
 	var ae *APIError
 	if errors.As(err, &ae) && ae.RetryAfter > 0 {
 		return ae.RetryAfter
+	}
+	if IsThrottled(err) {
+		return 4*base + rand.N(6*base+1)
 	}
 	d := base << (attempt - 1)
 	if max := 16 * base; d > max || d <= 0 {
