@@ -38,7 +38,7 @@ func TestDigestPostsToSlack(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	msgs, err := srv.WaitMessages(1, nil, 5*time.Second)
+	msgs, err := srv.WaitMessages(1, nil, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

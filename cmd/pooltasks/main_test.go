@@ -236,7 +236,7 @@ func TestSimSubcommand(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"sim", "--addr", "127.0.0.1:0"}, defaults(t), &out, &errb) }()
 	re := regexp.MustCompile(`export WORKSPACE_ENDPOINT=(http://127\.0\.0\.1:\d+)\n`)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	var m []string
 	for m == nil {
 		if time.Now().After(deadline) {

@@ -46,14 +46,14 @@ func TestServeSim(t *testing.T) {
 			t.Error("serve did not stop")
 		}
 	})
-	if err := sl.WaitConnections(1, 10*time.Second); err != nil {
+	if err := sl.WaitConnections(1, 30*time.Second); err != nil {
 		t.Fatal(err, stderr.String())
 	}
 	id, url := sl.SlashCommand(slacktest.SlashCommand{Text: "failed since=7d", UserID: "U1", ChannelID: "C1"})
-	if _, err := sl.WaitAck(id, 5*time.Second); err != nil {
+	if _, err := sl.WaitAck(id, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	m, err := sl.WaitMessage(slacktest.ForResponseURL(url), 10*time.Second)
+	m, err := sl.WaitMessage(slacktest.ForResponseURL(url), 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func startServe(t *testing.T, cfg Config, so slacktest.Options) *served {
 			}
 		}
 	})
-	if err := s.slack.WaitConnections(1, 10*time.Second); err != nil {
+	if err := s.slack.WaitConnections(1, 30*time.Second); err != nil {
 		t.Fatal(err, s.stderr.String())
 	}
 	return s
@@ -175,7 +175,7 @@ func (s *served) stop() error {
 func (s *served) slash(t *testing.T, user, channel, text string) slacktest.Message {
 	t.Helper()
 	id, url := s.slack.SlashCommand(slacktest.SlashCommand{Text: text, UserID: user, ChannelID: channel})
-	if _, err := s.slack.WaitAck(id, 5*time.Second); err != nil {
+	if _, err := s.slack.WaitAck(id, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	m, err := s.slack.WaitMessage(slacktest.ForResponseURL(url), 20*time.Second)
@@ -191,7 +191,7 @@ func (s *served) click(t *testing.T, user, channel string, b button) slacktest.M
 	t.Helper()
 	id, url := s.slack.BlockAction(slacktest.BlockAction{UserID: user, ChannelID: channel,
 		ActionID: b.ActionID, Value: b.Value, IsEphemeral: true})
-	if _, err := s.slack.WaitAck(id, 5*time.Second); err != nil {
+	if _, err := s.slack.WaitAck(id, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	m, err := s.slack.WaitMessage(slacktest.ForResponseURL(url), 20*time.Second)
@@ -323,12 +323,12 @@ func TestServeSessionLeaksNoSecret(t *testing.T) {
 		t.Fatal("the simulator has no running task")
 	}
 	s.slash(t, "U1", "C2", "watch "+running)
-	if _, err := s.slack.WaitMessage(slacktest.InChannel("C2"), 10*time.Second); err != nil {
+	if _, err := s.slack.WaitMessage(slacktest.InChannel("C2"), 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	// A digest answers with the post in the channel alone.
 	id, _ := s.slack.SlashCommand(slacktest.SlashCommand{Text: "digest since=3d", UserID: "U1", ChannelID: "C3"})
-	if _, err := s.slack.WaitAck(id, 5*time.Second); err != nil {
+	if _, err := s.slack.WaitAck(id, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.slack.WaitMessage(slacktest.InChannel("C3"), 20*time.Second); err != nil {
@@ -425,12 +425,12 @@ func TestServeSIGTERMFinishesInFlight(t *testing.T) {
 		{Text: "watch " + running[1], UserID: "U1", ChannelID: "C3"},
 	} {
 		id, url := s.slack.SlashCommand(c)
-		if _, err := s.slack.WaitAck(id, 5*time.Second); err != nil {
+		if _, err := s.slack.WaitAck(id, 30*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		urls = append(urls, url)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for s.sim.Requests() < before+2 { // both calls are in flight
 		if time.Now().After(deadline) {
 			t.Fatal("the commands made no API calls")
