@@ -548,3 +548,27 @@ func TestBoundChannelRefusesOtherPoolsTasks(t *testing.T) {
 		t.Errorf("watches started: %q", n.watches)
 	}
 }
+
+func TestPagesOfAPublicAnswerHaveNoShare(t *testing.T) {
+	e := start(t, setup{})
+	m := e.slash(t, "U1", "C1", "list since=7d limit=3 share")
+	next := find(t, m.Blocks, "page_next")
+	for _, ephemeral := range []bool{false, true} {
+		id, url := e.slack.BlockAction(slacktest.BlockAction{UserID: "U1", ChannelID: "C1",
+			ActionID: next.ActionID, Value: next.Value, IsEphemeral: ephemeral})
+		if _, err := e.slack.WaitAck(id, wait); err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.slack.WaitMessage(slacktest.ForResponseURL(url), wait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared := false
+		for _, b := range buttons(p.Blocks) {
+			shared = shared || b.ActionID == "share"
+		}
+		if shared == !ephemeral {
+			t.Errorf("page 2 of a message with is_ephemeral=%v: Share button %v", ephemeral, shared)
+		}
+	}
+}

@@ -73,7 +73,10 @@ type request struct {
 	responseURL string
 	messageTS   string
 	threadTS    string // where a mention's answer goes; the thread of a clicked message
-	received    time.Time
+	// publicMessage says a click came from a message everyone in the
+	// channel sees (a shared answer, a mention's answer in its thread).
+	publicMessage bool
+	received      time.Time
 
 	// verbKnown is the verb as far as the worker knows it; log lines of
 	// the request read it (see NewLogHandler).
@@ -85,6 +88,19 @@ func (r *request) verbHint() string {
 		return blocks.BaseAction(r.actionID)
 	}
 	return "unknown"
+}
+
+// private reports whether an answer delivered to is seen by the requester
+// only, so that a Share button makes sense on it: not when it goes to the
+// channel, answers a mention (in its thread), or replaces a public message.
+func (r *request) private(to delivery) bool {
+	switch {
+	case to == toChannel, r.kind == kindMention:
+		return false
+	case to == toReplace:
+		return !r.publicMessage
+	}
+	return true
 }
 
 // setVerb records what the request turned out to ask for.
@@ -316,7 +332,7 @@ func (b *Bot) list(ctx context.Context, req *request, to delivery, cmd commands.
 		failed.Page = 1
 		v.FailedCommand = failed.Canonical()
 	}
-	if to != toChannel && req.kind != kindMention {
+	if req.private(to) {
 		share := base
 		share.Share = true
 		v.ShareCommand = share.Canonical()
@@ -363,7 +379,7 @@ func (b *Bot) show(ctx context.Context, req *request, to delivery, cmd commands.
 	} else {
 		v.Failed, v.FailedTotal = recs.Records, recs.Total
 	}
-	if to != toChannel && req.kind != kindMention {
+	if req.private(to) {
 		share := cmd
 		share.Share = true
 		v.ShareCommand = share.Canonical()
