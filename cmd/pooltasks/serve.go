@@ -62,6 +62,11 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	if why := store.Recovered(); why != "" {
+		// A torn or hand-edited state file: say so, since digests may
+		// repeat a window and watches may not resume.
+		logger.Warn("state file not used as it was", "state_dir", store.Dir(), "why", why)
+	}
 	// One Slack client for the bot and notify; slack-go retries its 429s,
 	// NewSlackPoster paces notify's posts.
 	bc.Slack = bot.NewSlackClient(bc.AppToken, bc.BotToken, bc.APIURL)
