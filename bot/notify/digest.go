@@ -195,16 +195,6 @@ func CollectDigest(ctx context.Context, l Lister, start, end time.Time, pools []
 // AllClear reports whether nothing failed in the window.
 func (d *Digest) AllClear() bool { return d.FailedTasks == 0 && d.FailedDesktops == 0 }
 
-// BuildDigest collects and renders the digest of [start, end): see
-// CollectDigest and Digest.Render.
-func BuildDigest(ctx context.Context, l Lister, start, end time.Time, pools []string, native bool) (Message, error) {
-	d, err := CollectDigest(ctx, l, start, end, pools)
-	if err != nil {
-		return Message{}, err
-	}
-	return d.Render(native), nil
-}
-
 // ViewAllCommand is the canonical command of the list of failed tasks in
 // the digest's window (the value of its View all button). With several
 // pools it lists all pools: the language takes one pool per command.

@@ -306,23 +306,6 @@ func (l *Lister) ListTasks(ctx context.Context, o workspace.ListOptions) (worksp
 	return page, nil
 }
 
-// Changed returns a channel closed at the next change of the pending timers.
-func (c *Clock) Changed() <-chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.changed
-}
-
-// Changed returns a channel closed at the next recorded call.
-func (p *Poster) Changed() <-chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.changed == nil {
-		p.changed = make(chan struct{})
-	}
-	return p.changed
-}
-
 // FireNext moves the clock to its earliest pending timer and returns how
 // many timers fired (0 when none was pending).
 func (c *Clock) FireNext() int {
