@@ -34,38 +34,14 @@ func checkWorkspace(ctx context.Context, opts Options) []Check {
 		if err == nil {
 			err = errors.New("no Workspace client was built")
 		}
-		f := clientFailure(err, s)
-		creds := Check{Name: NameCredentials, Status: Skip, Detail: "not checked: there is no Workspace client (see " + f.Name + ")"}
-		project := Check{Name: NameProject, Status: Skip, Detail: "not checked: there is no Workspace client (see " + f.Name + ")"}
-		switch f.Name {
-		case NameEndpoint:
-			cs[0] = f
-		case NameProject:
-			project = f
-		default:
-			creds = f
-		}
-		cs = append(cs, creds, project)
-		return cs
+		return placeFailure(cs, clientFailure(err, s), "not checked: there is no Workspace client")
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	page, err := opts.Workspace.ListTasks(ctx, workspace.ListOptions{Limit: 1})
 	if err != nil {
-		// One failure, reported on the check it concerns; the others were not confirmed.
-		f := callFailure(err, s, opts)
-		creds := Check{Name: NameCredentials, Status: Skip, Detail: "not confirmed: the signed call failed (see " + f.Name + ")"}
-		project := Check{Name: NameProject, Status: Skip, Detail: "not confirmed: the signed call failed (see " + f.Name + ")"}
-		switch f.Name {
-		case NameEndpoint:
-			cs[0] = f
-		case NameProject:
-			project = f
-		default:
-			creds = f
-		}
-		return append(cs, creds, project)
+		return placeFailure(cs, callFailure(err, s, opts), "not confirmed: the signed call failed")
 	}
 	cs = append(cs, Check{Name: NameCredentials, Status: OK,
 		Detail: fmt.Sprintf("a signed call (list tasks, limit=1) was answered: %d tasks in the project", page.Total)})
@@ -82,6 +58,22 @@ func checkWorkspace(ctx context.Context, opts Options) []Check {
 		p.Detail = fmt.Sprintf("%s (%s)", pid, how)
 	}
 	return append(cs, p)
+}
+
+// placeFailure reports one failure f on the check it concerns (cs holds the endpoint
+// check alone) and the credentials and project checks it leaves open as skipped, why.
+func placeFailure(cs []Check, f Check, why string) []Check {
+	creds := Check{Name: NameCredentials, Status: Skip, Detail: why + " (see " + f.Name + ")"}
+	project := Check{Name: NameProject, Status: Skip, Detail: why + " (see " + f.Name + ")"}
+	switch f.Name {
+	case NameEndpoint:
+		cs[0] = f
+	case NameProject:
+		project = f
+	default:
+		creds = f
+	}
+	return append(cs, creds, project)
 }
 
 // checkRegionEndpoint says where the API calls go, and fails a region the SDK does not know.
