@@ -128,7 +128,7 @@ func (b *Bot) HTTPAddr() string {
 // Ready reports whether the socket-mode connection is up.
 func (b *Bot) Ready() bool { return b.ready.Load() }
 
-// Handler serves /healthz, /readyz and /metrics.
+// Handler serves /healthz, /readyz, /metrics and cfg.Routes.
 func (b *Bot) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -142,6 +142,9 @@ func (b *Bot) Handler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/metrics", b.metrics.Handler())
+	for pattern, h := range b.cfg.Routes {
+		mux.Handle(pattern, h)
+	}
 	return mux
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -48,6 +49,10 @@ type Config struct {
 
 	HTTPAddr string   // /healthz, /readyz and /metrics; "" serves none
 	Metrics  *Metrics // nil creates one; share it with the Workspace client as its Observer
+	// Routes are more handlers on the HTTP server, by http.ServeMux
+	// pattern (the scheduler's internal watch API, bot/notify's
+	// WatchHandler).
+	Routes map[string]http.Handler
 
 	Notifier Notifier // watch, digest and the Stop button; nil answers "not available"
 

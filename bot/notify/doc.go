@@ -7,9 +7,11 @@
 // Wiring, in cmd/: open a Store on POOLTASKS_STATE_DIR, wrap the Slack
 // client (built with slack.OptionRetry) with NewSlackPoster, build a Digester, an Alerter and a Watches
 // with the workspace client as Lister, and start their Run methods in the
-// one process that runs schedules (Watches.Run in every process that takes
-// watch commands). The bot core calls Watches.Start and Watches.Stop for
+// one process that runs schedules (Watches.Run in every process that runs
+// watches). The bot core calls Watches.Start and Watches.Stop for
 // `/pooltasks watch` and the Stop button, and Digester.PostOnce for
-// `/pooltasks digest`. What they log for a request, they log with its ctx,
+// `/pooltasks digest`. With several processes, one (the scheduler) runs
+// every watch and serves WatchHandler; the others forward to it with
+// RemoteWatches, so watches live where their state is kept. What they log for a request, they log with its ctx,
 // so the request's fields (see bot.NewLogHandler) reach those lines.
 package notify

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -184,6 +185,7 @@ func (s *Server) wait(timeout time.Duration, cond func() bool) bool {
 
 type wsConn struct {
 	c    *websocket.Conn
+	n    int // 1 for the first connection that got its hello, and so on
 	wmu  sync.Mutex
 	done chan struct{}
 	once sync.Once
@@ -253,6 +255,7 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.connected++
+	conn.n = s.connected
 	s.conns = append(s.conns, conn)
 	pending := s.pending
 	s.pending = nil
@@ -328,14 +331,34 @@ func (s *Server) recordAck(data []byte, now time.Time) {
 
 // envelope is a marshalled envelope and its id.
 type envelope struct {
-	id  string
-	msg []byte
+	id   string
+	msg  []byte
+	conn int // Envelope.Connection
 }
 
 // deliver sends one envelope to a connection (round robin, as Slack spreads
 // envelopes over an app's connections) or keeps it until one connects. The
-// envelope's send time is when its frame is written.
+// envelope's send time is when its frame is written. An envelope for one
+// connection goes to it alone, and is dropped when it is not live.
 func (s *Server) deliver(env envelope) {
+	if env.conn != 0 {
+		s.mu.Lock()
+		i := slices.IndexFunc(s.conns, func(c *wsConn) bool { return c.n == env.conn })
+		if i < 0 {
+			s.mu.Unlock()
+			return
+		}
+		conn := s.conns[i]
+		s.mu.Unlock()
+		if err := conn.writeStamped(env.msg, func(at time.Time) {
+			s.mu.Lock()
+			s.sent[env.id] = at
+			s.mu.Unlock()
+		}); err != nil {
+			s.forget(conn)
+		}
+		return
+	}
 	for {
 		s.mu.Lock()
 		if len(s.conns) == 0 {
@@ -366,6 +389,10 @@ type Envelope struct {
 	AcceptsResponsePayload bool
 	RetryAttempt           int
 	RetryReason            string
+	// Connection, when not 0, sends the envelope on the n-th connection
+	// to get its hello (1 for the first) instead of round robin, so that a
+	// test with several apps' processes chooses which one handles it.
+	Connection int
 }
 
 // Send sends an envelope to the app and returns its envelope id. Without a
@@ -387,7 +414,7 @@ func (s *Server) Send(e Envelope) string {
 	if err != nil {
 		panic(fmt.Sprintf("slacktest: marshalling envelope: %v", err))
 	}
-	s.deliver(envelope{id: e.EnvelopeID, msg: msg})
+	s.deliver(envelope{id: e.EnvelopeID, msg: msg, conn: e.Connection})
 	return e.EnvelopeID
 }
 
@@ -404,6 +431,7 @@ type SlashCommand struct {
 
 	EnvelopeID   string // generated when empty
 	RetryAttempt int
+	Connection   int // see Envelope.Connection
 }
 
 // SlashCommand sends a slash_commands envelope and returns its envelope id.
@@ -438,7 +466,7 @@ func (s *Server) SlashCommand(c SlashCommand) (envelopeID, responseURL string) {
 		UserName:            c.UserName,
 	}
 	id := s.Send(Envelope{EnvelopeID: c.EnvelopeID, Type: "slash_commands", Payload: payload,
-		AcceptsResponsePayload: true, RetryAttempt: c.RetryAttempt})
+		AcceptsResponsePayload: true, RetryAttempt: c.RetryAttempt, Connection: c.Connection})
 	return id, c.ResponseURL
 }
 
@@ -474,6 +502,7 @@ type BlockAction struct {
 
 	EnvelopeID   string
 	RetryAttempt int
+	Connection   int // see Envelope.Connection
 }
 
 // BlockAction sends an interactive block_actions envelope and returns its
@@ -522,7 +551,8 @@ func (s *Server) BlockAction(a BlockAction) (envelopeID, responseURL string) {
 	if !a.IsEphemeral {
 		payload["message"] = map[string]any{"type": "message", "ts": a.MessageTS, "text": "", "user": BotUserID}
 	}
-	id := s.Send(Envelope{EnvelopeID: a.EnvelopeID, Type: "interactive", Payload: payload, RetryAttempt: a.RetryAttempt})
+	id := s.Send(Envelope{EnvelopeID: a.EnvelopeID, Type: "interactive", Payload: payload, RetryAttempt: a.RetryAttempt,
+		Connection: a.Connection})
 	return id, a.ResponseURL
 }
 

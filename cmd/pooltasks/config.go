@@ -51,6 +51,12 @@ type Config struct {
 	WatchMax       time.Duration `envconfig:"POOLTASKS_WATCH_MAX" default:"2h"`
 	WatchMaxActive int           `envconfig:"POOLTASKS_WATCH_MAX_ACTIVE" default:"20"`
 	StateDir       string        `envconfig:"POOLTASKS_STATE_DIR" default:"./state"`
+	// WatchURL is the scheduler's HTTP server that runs every watch
+	// (responders forward to it); empty runs watches in this process.
+	WatchURL string `envconfig:"POOLTASKS_WATCH_URL"`
+	// InternalToken authenticates forwarded watches: responders send it,
+	// the scheduler serves its internal API only with one.
+	InternalToken string `envconfig:"POOLTASKS_INTERNAL_TOKEN" secret:"true"`
 
 	// Operations.
 	HTTPAddr  string `envconfig:"POOLTASKS_HTTP_ADDR" default:":8080"` // /healthz, /readyz, /metrics

@@ -293,6 +293,7 @@ func TestConfigRedactsSecrets(t *testing.T) {
 	cfg := Config{
 		SlackAppToken: "xapp-1-secret-app", SlackBotToken: "xoxb-secret-bot",
 		AK: "AKIDEXAMPLE123", SK: "sk-very-secret", SecurityToken: "sts-secret-token", Region: "ap-southeast-1",
+		InternalToken: "internal-secret-token",
 	}
 	var logBuf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("config", "config", cfg)
@@ -302,7 +303,7 @@ func TestConfigRedactsSecrets(t *testing.T) {
 		"pointer %v": fmt.Sprintf("%v", &cfg),
 	}
 	for name, s := range outputs {
-		for _, secret := range []string{"xapp-1-secret-app", "xoxb-secret-bot", "sk-very-secret", "sts-secret-token", "AKIDEXAMPLE123"} {
+		for _, secret := range []string{"xapp-1-secret-app", "xoxb-secret-bot", "sk-very-secret", "sts-secret-token", "AKIDEXAMPLE123", "internal-secret-token"} {
 			if strings.Contains(s, secret) {
 				t.Errorf("%s shows %q: %s", name, secret, s)
 			}

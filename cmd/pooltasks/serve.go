@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -38,6 +40,9 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	}
 	bc, err := botConfig(cfg)
 	if err != nil {
+		return err
+	}
+	if err := checkWatchForwarding(cfg); err != nil {
 		return err
 	}
 	bc.Logger = logger
@@ -71,15 +76,28 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	// NewSlackPoster paces notify's posts.
 	bc.Slack = bot.NewSlackClient(bc.AppToken, bc.BotToken, bc.APIURL)
 	poster := notify.NewSlackPoster(bc.Slack)
-	watches := notify.NewWatches(notify.WatchConfig{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive},
-		client, poster, store, notify.RealClock, logger.With("component", "watch"))
 	at, err := notify.ParseTimeOfDay(cfg.DigestAt)
 	if err != nil {
 		return usageErrorf("POOLTASKS_DIGEST_AT: %v", err)
 	}
 	digests := notify.NewDigester(notify.DigestConfig{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: at,
 		Pools: cfg.DigestPools, Quiet: cfg.DigestQuiet}, client, poster, store, notify.RealClock, logger.With("component", "digest"))
-	bc.Notifier = &notify.Notifier{Watches: watches, Digester: digests}
+	// Watches run in this process, or, with POOLTASKS_WATCH_URL, in the
+	// scheduler, which keeps them on its volume; digests on demand are
+	// posted here either way (they keep no state).
+	var watches *notify.Watches
+	if cfg.WatchURL != "" {
+		remote := notify.NewRemoteWatches(cfg.WatchURL, cfg.InternalToken, logger.With("component", "watch"))
+		bc.Notifier = notifier{remote, &notify.Notifier{Digester: digests}}
+	} else {
+		watches = notify.NewWatches(notify.WatchConfig{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive},
+			client, poster, store, notify.RealClock, logger.With("component", "watch"))
+		bc.Notifier = &notify.Notifier{Watches: watches, Digester: digests}
+		if cfg.InternalToken != "" {
+			api := notify.WatchHandler(watches, cfg.InternalToken)
+			bc.Routes = map[string]http.Handler{notify.WatchStartPath: api, notify.WatchStopPath: api}
+		}
+	}
 	bc.AdminUsers = cfg.AdminUsers
 	settings := doctorSettings(cfg)
 	settings.Region, settings.Endpoint, settings.ProjectID = wc.Region, wc.Endpoint, wc.ProjectID
@@ -115,7 +133,9 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	}
 	watchCtx, stopWatches := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWatches()
-	runBackground(watchCtx, "watches", watches.Run)
+	if watches != nil {
+		runBackground(watchCtx, "watches", watches.Run)
+	}
 	switch {
 	case !cfg.Scheduler || cfg.DigestChannel == "":
 	case cfg.DigestEvery > 0:
@@ -137,6 +157,31 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 		logger.Info("stopped", "state_dir", store.Dir(), "watches_saved", len(store.Watches()))
 	}
 	return err
+}
+
+// notifier is the bot's Notifier of a responder: watches in the scheduler,
+// digests here.
+type notifier struct {
+	bot.Watcher
+	bot.Digester
+}
+
+// checkWatchForwarding checks POOLTASKS_WATCH_URL and
+// POOLTASKS_INTERNAL_TOKEN, never showing the token.
+func checkWatchForwarding(cfg Config) error {
+	if cfg.WatchURL != "" {
+		u, err := url.Parse(cfg.WatchURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usageErrorf("POOLTASKS_WATCH_URL: %q is not an http(s) URL like http://pooltasks-scheduler:8080", cfg.WatchURL)
+		}
+		if cfg.InternalToken == "" {
+			return usageErrorf("POOLTASKS_WATCH_URL needs POOLTASKS_INTERNAL_TOKEN, the token the scheduler accepts")
+		}
+	}
+	if cfg.WatchURL == "" && cfg.InternalToken != "" && cfg.HTTPAddr == "" {
+		return usageErrorf("POOLTASKS_INTERNAL_TOKEN: watches are forwarded over POOLTASKS_HTTP_ADDR, which is empty")
+	}
+	return nil
 }
 
 // botConfig maps the environment's configuration to the bot's.

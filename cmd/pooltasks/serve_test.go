@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -102,6 +103,29 @@ func TestParseChannelPools(t *testing.T) {
 	}
 }
 
+func TestCheckWatchForwarding(t *testing.T) {
+	for _, tc := range []struct {
+		url, token, addr string
+		ok               bool
+	}{
+		{"", "", ":8080", true},
+		{"", "s3cret-tok", ":8080", true}, // a scheduler taking forwarded watches
+		{"http://pooltasks-scheduler:8080", "s3cret-tok", ":8080", true},
+		{"http://pooltasks-scheduler:8080", "", ":8080", false},
+		{"pooltasks-scheduler:8080", "s3cret-tok", ":8080", false},
+		{"ftp://pooltasks-scheduler", "s3cret-tok", ":8080", false},
+		{"", "s3cret-tok", "", false}, // nowhere to serve them
+	} {
+		err := checkWatchForwarding(Config{WatchURL: tc.url, InternalToken: tc.token, HTTPAddr: tc.addr})
+		if (err == nil) != tc.ok || (err != nil && exitCode(err, io.Discard) != 2) {
+			t.Errorf("url %q token %q addr %q: %v", tc.url, tc.token, tc.addr, err)
+		}
+		if err != nil && tc.token != "" && strings.Contains(err.Error(), tc.token) {
+			t.Errorf("the error shows the token: %v", err)
+		}
+	}
+}
+
 func TestServeNeedsTokens(t *testing.T) {
 	err := run(context.Background(), []string{"serve"}, Config{LogLevel: "info", LogFormat: "json"}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || exitCode(err, &bytes.Buffer{}) != 2 {
@@ -117,6 +141,7 @@ type served struct {
 	sim            *sim.Sim
 	cfg            Config
 	stdout, stderr *syncBuffer
+	conn           int // its socket-mode connection's number at the fake Slack (slacktest.Envelope.Connection)
 	cancel         context.CancelFunc
 	done           chan error
 	stopped        bool
@@ -128,17 +153,28 @@ type served struct {
 // the socket-mode connection.
 func startServe(t *testing.T, cfg Config, so slacktest.Options) *served {
 	t.Helper()
-	s := &served{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	if so.AppToken == "" && so.BotToken == "" {
 		so.AppToken, so.BotToken = slacktest.AppToken, slacktest.BotToken
 	}
-	s.slack = slacktest.New(t, so)
-	s.sim = sim.New(sim.Options{AK: cfg.AK, SK: cfg.SK})
-	api := httptest.NewServer(s.sim)
+	sl := slacktest.New(t, so)
+	sm := sim.New(sim.Options{AK: cfg.AK, SK: cfg.SK})
+	api := httptest.NewServer(sm)
 	t.Cleanup(api.Close)
-	cfg.SlackAppToken, cfg.SlackBotToken, cfg.SlackAPIURL = so.AppToken, so.BotToken, s.slack.APIURL()
-	cfg.Region, cfg.Endpoint, cfg.ProjectID = "", api.URL, sim.DemoProjectID
+	cfg.SlackAppToken, cfg.SlackBotToken = so.AppToken, so.BotToken
+	cfg.Endpoint = api.URL
+	return startServeOn(t, cfg, sl, sm)
+}
+
+// startServeOn runs serve with cfg (its Slack tokens and simulator
+// endpoint) against the fake Slack and simulator of another served, and
+// waits for its socket-mode connection.
+func startServeOn(t *testing.T, cfg Config, sl *slacktest.Server, sm *sim.Sim) *served {
+	t.Helper()
+	s := &served{slack: sl, sim: sm, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cfg.SlackAPIURL = sl.APIURL()
+	cfg.Region, cfg.ProjectID = "", sim.DemoProjectID
 	s.cfg = cfg
+	s.conn = sl.Connections() + 1
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go func() { s.done <- run(ctx, []string{"serve"}, cfg, s.stdout, s.stderr) }()
@@ -149,7 +185,7 @@ func startServe(t *testing.T, cfg Config, so slacktest.Options) *served {
 			}
 		}
 	})
-	if err := s.slack.WaitConnections(1, 30*time.Second); err != nil {
+	if err := s.slack.WaitConnections(s.conn, 30*time.Second); err != nil {
 		t.Fatal(err, s.stderr.String())
 	}
 	return s
@@ -505,4 +541,121 @@ func TestServeRefusedTokenStops(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("serve did not return after Slack refused the app token:\n%s", stderr.String())
 	}
+}
+
+// TestServeForwardsWatches runs a scheduler (POOLTASKS_INTERNAL_TOKEN, state
+// dir A) and a responder (POOLTASKS_WATCH_URL to the scheduler, state dir
+// B) against the same Slack and API: a watch command that reaches the
+// responder is started, and kept, by the scheduler, and a Stop click that
+// reaches the responder stops it there.
+func TestServeForwardsWatches(t *testing.T) {
+	token := secret(t, "internal-")
+	cfg := defaults(t)
+	cfg.AK, cfg.SK = sim.DemoAK, sim.DemoSK
+	cfg.HTTPAddr, cfg.InternalToken = "127.0.0.1:0", token
+	cfg.StateDir = t.TempDir()
+	sched := startServe(t, cfg, slacktest.Options{})
+	addr := regexp.MustCompile(`health and metrics on (\S+)\)`).FindStringSubmatch(sched.stdout.String())
+	if addr == nil {
+		t.Fatalf("no HTTP address in %q", sched.stdout.String())
+	}
+
+	rcfg := sched.cfg
+	rcfg.Scheduler, rcfg.StateDir = false, t.TempDir()
+	rcfg.WatchURL = "http://" + addr[1]
+	resp := startServeOn(t, rcfg, sched.slack, sched.sim)
+
+	running := ""
+	for _, tk := range sched.sim.Tasks() {
+		if tk.Status == workspace.StatusRunning {
+			running = tk.ID
+			break
+		}
+	}
+	if running == "" {
+		t.Fatal("the simulator has no running task")
+	}
+	sl := sched.slack
+	id, url := sl.SlashCommand(slacktest.SlashCommand{Text: "watch " + running, UserID: "U1", ChannelID: "C2", Connection: resp.conn})
+	if m, err := sl.WaitMessage(slacktest.ForResponseURL(url), 30*time.Second); err != nil {
+		t.Fatal(err)
+	} else if !strings.Contains(m.Text, "Watching task") {
+		t.Fatalf("watch: %q %s", m.Text, m.Blocks)
+	}
+	watchMsg, err := sl.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && m.Channel == "C2"
+	}, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := findButton(t, watchMsg, "watch_stop")
+	if got := savedWatches(t, cfg.StateDir); len(got) != 1 || got[0] != running {
+		t.Errorf("scheduler's saved watches %v, want [%s]", got, running)
+	}
+	if got := savedWatches(t, rcfg.StateDir); len(got) != 0 {
+		t.Errorf("responder's saved watches %v, want none", got)
+	}
+
+	clickID, _ := sl.BlockAction(slacktest.BlockAction{UserID: "U1", ChannelID: "C2", ActionID: stop.ActionID, Value: stop.Value,
+		MessageTS: watchMsg.TS, Connection: resp.conn})
+	if _, err := sl.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.update" && m.TS == watchMsg.TS && strings.Contains(string(m.Blocks), "Stopped by")
+	}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := resp.stop(); err != nil {
+		t.Fatalf("responder: %v", err)
+	}
+	if err := sched.stop(); err != nil {
+		t.Fatalf("scheduler: %v", err)
+	}
+	// Each envelope's lines carry its id: the responder alone handled them.
+	for what, envID := range map[string]string{"watch command": id, "Stop click": clickID} {
+		if !strings.Contains(resp.stderr.String(), envID) || strings.Contains(sched.stderr.String(), envID) {
+			t.Errorf("the %s (%s) was not handled by the responder alone", what, envID)
+		}
+	}
+	if !strings.Contains(sched.stderr.String(), `"msg":"watch started"`) {
+		t.Errorf("the scheduler did not start the watch:\n%s", sched.stderr.String())
+	}
+	if got := savedWatches(t, cfg.StateDir); len(got) != 0 {
+		t.Errorf("scheduler's saved watches after Stop: %v", got)
+	}
+	for _, m := range sl.Messages() {
+		if strings.Contains(m.Text+string(m.Blocks), "no longer running") {
+			t.Errorf("a reply says the watch is gone: %q", m.Text)
+		}
+	}
+	for name, out := range map[string]string{"scheduler": sched.stderr.String() + sched.stdout.String(),
+		"responder": resp.stderr.String() + resp.stdout.String()} {
+		if strings.Contains(out, token) {
+			t.Errorf("the internal token appears in the %s's output", name)
+		}
+	}
+}
+
+// savedWatches returns the task ids of the watches saved in dir's state
+// file; none without one.
+func savedWatches(t *testing.T, dir string) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Watches map[string]struct {
+			TaskID string `json:"task_id"`
+		} `json:"watches"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("state: %v\n%s", err, b)
+	}
+	var ids []string
+	for _, w := range st.Watches {
+		ids = append(ids, w.TaskID)
+	}
+	return ids
 }

@@ -1,0 +1,274 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// Paths of the internal watch API that WatchHandler serves and RemoteWatches
+// calls.
+const (
+	WatchStartPath = "/internal/watches"
+	WatchStopPath  = "/internal/watches/stop"
+)
+
+// maxWatchBody bounds a request body of the internal watch API: its JSON
+// holds a few Slack and task ids.
+const maxWatchBody = 4 << 10
+
+// ErrSchedulerUnreachable is what a responder answers when the scheduler
+// that runs watches does not answer. It names neither the scheduler's
+// address nor why, which go to the log.
+var ErrSchedulerUnreachable = errors.New("the scheduler that runs watches is not reachable; try again")
+
+// watchCodes maps the errors of Watches to the internal API's codes and
+// HTTP statuses, both ways.
+var watchCodes = []struct {
+	err    error
+	code   string
+	status int
+}{
+	{ErrTooManyWatches, "too_many_watches", http.StatusTooManyRequests},
+	{ErrTaskNotFound, "task_not_found", http.StatusNotFound},
+	{ErrWatchNotFound, "watch_not_found", http.StatusGone},
+	{ErrWatchesClosed, "closing", http.StatusServiceUnavailable},
+}
+
+type startRequest struct {
+	TaskID   string `json:"task_id"`
+	Channel  string `json:"channel"`
+	ThreadTS string `json:"thread_ts,omitempty"`
+	UserID   string `json:"user_id"`
+}
+
+type stopRequest struct {
+	WatchID string `json:"watch_id"`
+	UserID  string `json:"user_id"`
+}
+
+type startResponse struct {
+	WatchID string `json:"watch_id"`
+}
+
+// errorBody is the answer of the internal API to a request that failed.
+type errorBody struct {
+	Code  string    `json:"code"`
+	Error string    `json:"error"` // for people, as Watches says it
+	API   *apiError `json:"api,omitempty"`
+}
+
+// apiError carries a *workspace.APIError across, so that the responder
+// shows it as it shows its own.
+type apiError struct {
+	Status    int    `json:"status"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// WatchHandler serves the internal API through which responders hand
+// watches to the one process that runs them (and keeps them across its
+// restarts): POST WatchStartPath with {task_id, channel, thread_ts, user_id}
+// answers {watch_id}; POST WatchStopPath with {watch_id, user_id} stops one.
+// Failures answer {code, error} with a status that tells them apart.
+// Every request must carry "Authorization: Bearer token"; an empty token
+// refuses them all.
+func WatchHandler(w *Watches, token string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+WatchStartPath, func(rw http.ResponseWriter, r *http.Request) {
+		var req startRequest
+		if !decodeWatchRequest(rw, r, &req) {
+			return
+		}
+		if req.TaskID == "" || req.Channel == "" || req.UserID == "" {
+			writeJSON(rw, http.StatusBadRequest, errorBody{Code: "bad_request", Error: "task_id, channel and user_id are required"})
+			return
+		}
+		id, err := w.Start(r.Context(), WatchRequest{TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID})
+		if err != nil {
+			answerWatchError(rw, err)
+			return
+		}
+		writeJSON(rw, http.StatusOK, startResponse{WatchID: id})
+	})
+	mux.HandleFunc("POST "+WatchStopPath, func(rw http.ResponseWriter, r *http.Request) {
+		var req stopRequest
+		if !decodeWatchRequest(rw, r, &req) {
+			return
+		}
+		if req.WatchID == "" || req.UserID == "" {
+			writeJSON(rw, http.StatusBadRequest, errorBody{Code: "bad_request", Error: "watch_id and user_id are required"})
+			return
+		}
+		if err := w.Stop(req.WatchID, req.UserID); err != nil {
+			answerWatchError(rw, err)
+			return
+		}
+		writeJSON(rw, http.StatusOK, struct{}{})
+	})
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+			writeJSON(rw, http.StatusUnauthorized, errorBody{Code: "unauthorized", Error: "missing or wrong internal token"})
+			return
+		}
+		mux.ServeHTTP(rw, r)
+	})
+}
+
+// decodeWatchRequest reads a bounded JSON body into v, answering the
+// request itself when it cannot.
+func decodeWatchRequest(rw http.ResponseWriter, r *http.Request, v any) bool {
+	err := json.NewDecoder(http.MaxBytesReader(rw, r.Body, maxWatchBody)).Decode(v)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeJSON(rw, http.StatusRequestEntityTooLarge, errorBody{Code: "too_large", Error: "request body too large"})
+		return false
+	case err != nil:
+		writeJSON(rw, http.StatusBadRequest, errorBody{Code: "bad_request", Error: "request body is not the expected JSON"})
+		return false
+	}
+	return true
+}
+
+// answerWatchError answers an error of Watches.
+func answerWatchError(rw http.ResponseWriter, err error) {
+	for _, c := range watchCodes {
+		if errors.Is(err, c.err) {
+			writeJSON(rw, c.status, errorBody{Code: c.code, Error: err.Error()})
+			return
+		}
+	}
+	var ae *workspace.APIError
+	if errors.As(err, &ae) {
+		writeJSON(rw, http.StatusBadGateway, errorBody{Code: "api_error", Error: err.Error(),
+			API: &apiError{Status: ae.Status, Code: ae.Code, Message: ae.Message, RequestID: ae.RequestID}})
+		return
+	}
+	writeJSON(rw, http.StatusInternalServerError, errorBody{Code: "error", Error: err.Error()})
+}
+
+func writeJSON(rw http.ResponseWriter, status int, v any) {
+	rw.Header().Set("Content-Type", "application/json")
+	rw.WriteHeader(status)
+	_ = json.NewEncoder(rw).Encode(v)
+}
+
+// RemoteWatches starts and stops watches in another process (the
+// scheduler) through WatchHandler's API. It provides bot.Watcher: the user
+// sees the same answers as from a local Watches.
+type RemoteWatches struct {
+	baseURL string
+	token   string
+	client  *http.Client
+	log     *slog.Logger
+}
+
+// remoteTimeout bounds one call to the scheduler: a start reads the task
+// and posts the watch message, paced by Slack's one post per second.
+const remoteTimeout = 20 * time.Second
+
+// NewRemoteWatches returns a RemoteWatches calling the API at baseURL (e.g.
+// http://pooltasks-scheduler:8080) with token. Why a call failed is logged
+// to logger (nil discards); the user gets ErrSchedulerUnreachable.
+func NewRemoteWatches(baseURL, token string, logger *slog.Logger) *RemoteWatches {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &RemoteWatches{baseURL: strings.TrimSuffix(baseURL, "/"), token: token,
+		client: &http.Client{Timeout: remoteTimeout}, log: logger}
+}
+
+// StartWatch asks the scheduler to start a watch and returns its id.
+func (r *RemoteWatches) StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error) {
+	var resp startResponse
+	err := r.call(ctx, WatchStartPath, startRequest{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID}, &resp)
+	return resp.WatchID, err
+}
+
+// StopWatch asks the scheduler to stop a watch at its Stop button.
+func (r *RemoteWatches) StopWatch(watchID, userID string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+	defer cancel()
+	return r.call(ctx, WatchStopPath, stopRequest{WatchID: watchID, UserID: userID}, nil)
+}
+
+// remoteError is an error of the scheduler's Watches as it said it; it
+// matches the same sentinel (errors.Is) as the local error would.
+type remoteError struct {
+	err error
+	msg string
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.err }
+
+func (r *RemoteWatches) call(ctx context.Context, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("encoding watch request: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.baseURL+path, bytes.NewReader(body))
+	if err != nil {
+		r.log.ErrorContext(ctx, "forwarding watch request", "err", err)
+		return ErrSchedulerUnreachable
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+r.token)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		r.log.WarnContext(ctx, "forwarding watch request", "err", err)
+		return ErrSchedulerUnreachable
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		r.log.WarnContext(ctx, "reading the scheduler's answer", "err", err)
+		return ErrSchedulerUnreachable
+	}
+	if resp.StatusCode == http.StatusOK {
+		if out == nil {
+			return nil
+		}
+		if err := json.Unmarshal(data, out); err != nil {
+			r.log.WarnContext(ctx, "the scheduler's answer is not JSON", "status", resp.StatusCode, "err", err)
+			return ErrSchedulerUnreachable
+		}
+		return nil
+	}
+	var eb errorBody
+	if json.Unmarshal(data, &eb) != nil || eb.Code == "" {
+		// Not the scheduler answering (a proxy, another server).
+		r.log.WarnContext(ctx, "unexpected answer from the scheduler", "status", resp.StatusCode)
+		return ErrSchedulerUnreachable
+	}
+	for _, c := range watchCodes {
+		if eb.Code == c.code {
+			return &remoteError{err: c.err, msg: eb.Error}
+		}
+	}
+	switch {
+	case eb.Code == "api_error" && eb.API != nil:
+		return fmt.Errorf("watch: %w", &workspace.APIError{Status: eb.API.Status, Code: eb.API.Code, Message: eb.API.Message, RequestID: eb.API.RequestID})
+	case eb.Code == "unauthorized":
+		r.log.ErrorContext(ctx, "the scheduler refused the internal token: check POOLTASKS_INTERNAL_TOKEN on both", "status", resp.StatusCode)
+		return errors.New("the scheduler that runs watches refused this pooltasks; ask the team that runs it to check POOLTASKS_INTERNAL_TOKEN")
+	}
+	// Another failure of the scheduler's (Slack refused the post, ...),
+	// shown as a local one would be.
+	r.log.WarnContext(ctx, "the scheduler could not do a watch request", "status", resp.StatusCode, "code", eb.Code)
+	return errors.New(eb.Error)
+}

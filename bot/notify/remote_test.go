@@ -1,0 +1,225 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+const internalToken = "internal-token-4f1c2a9e"
+
+// remoteSetup is a Watches served by WatchHandler on a loopback server, and
+// a RemoteWatches calling it.
+type remoteSetup struct {
+	watches *Watches
+	lister  *notifytest.Lister
+	poster  *notifytest.Poster
+	store   *Store
+	srv     *httptest.Server
+	remote  *RemoteWatches
+	task    workspace.Task
+}
+
+// newRemoteSetup builds the setup; prepare, when not nil, changes the
+// fakes before the server starts.
+func newRemoteSetup(t *testing.T, cfg WatchConfig, prepare ...func(*remoteSetup)) *remoteSetup {
+	t.Helper()
+	clock := notifytest.NewClock(day0)
+	tk := task("eeeeeeee-0000-0000-0000-000000000001", "finance-win11", workspace.StatusRunning, day0.Add(-time.Minute), 0, "install-agent")
+	s := &remoteSetup{lister: notifytest.NewLister(tk), poster: notifytest.NewPoster(clock), store: openStore(t, t.TempDir()), task: tk}
+	if cfg.Every == 0 {
+		cfg.Every = 15 * time.Second
+	}
+	for _, p := range prepare {
+		p(s)
+	}
+	s.watches = NewWatches(cfg, s.lister, s.poster, s.store, clock, nil)
+	t.Cleanup(s.watches.Close)
+	s.srv = httptest.NewServer(WatchHandler(s.watches, internalToken))
+	t.Cleanup(s.srv.Close)
+	s.remote = NewRemoteWatches(s.srv.URL+"/", internalToken, nil)
+	return s
+}
+
+// post sends body to path with an Authorization header (none when empty).
+func (s *remoteSetup) post(t *testing.T, path, auth, body string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, s.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := s.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestWatchHandlerRefusesWithoutToken(t *testing.T) {
+	s := newRemoteSetup(t, WatchConfig{})
+	body := `{"task_id":"` + s.task.ID + `","channel":"C1","user_id":"U1"}`
+	for _, auth := range []string{"", "Bearer", "Bearer ", "Bearer wrong-token", "Basic " + internalToken, internalToken, "Bearer " + internalToken + "x"} {
+		for _, path := range []string{WatchStartPath, WatchStopPath} {
+			if code := s.post(t, path, auth, body); code != http.StatusUnauthorized {
+				t.Errorf("%s with Authorization %q: status %d, want 401", path, auth, code)
+			}
+		}
+	}
+	// A scheduler without a token accepts nothing, not even an empty bearer.
+	open := httptest.NewServer(WatchHandler(s.watches, ""))
+	t.Cleanup(open.Close)
+	for _, auth := range []string{"", "Bearer ", "Bearer " + internalToken} {
+		req, _ := http.NewRequest(http.MethodPost, open.URL+WatchStartPath, strings.NewReader(body))
+		req.Header.Set("Authorization", auth)
+		resp, err := open.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("empty token, Authorization %q: status %d, want 401", auth, resp.StatusCode)
+		}
+	}
+	if n := len(s.poster.Calls()); n != 0 || s.watches.Active() != 0 || len(s.lister.Calls()) != 0 {
+		t.Errorf("refused requests did work: %d posts, %d active, %d API calls", n, s.watches.Active(), len(s.lister.Calls()))
+	}
+	// A client with the wrong token says so without showing it.
+	bad := NewRemoteWatches(s.srv.URL, "wrong-token", nil)
+	_, err := bad.StartWatch(context.Background(), s.task.ID, "C1", "", "U1")
+	if err == nil || !strings.Contains(err.Error(), "POOLTASKS_INTERNAL_TOKEN") || strings.Contains(err.Error(), "wrong-token") {
+		t.Errorf("wrong token: %v", err)
+	}
+}
+
+func TestRemoteWatchesRoundTrip(t *testing.T) {
+	s := newRemoteSetup(t, WatchConfig{})
+	id, err := s.remote.StartWatch(context.Background(), s.task.ID, "C1", "1699999999.000100", "U42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := s.poster.WaitCalls(t, 1)[0]
+	if first.Update || first.Channel != "C1" || first.ThreadTS != "1699999999.000100" {
+		t.Errorf("first call %+v", first)
+	}
+	if js := blocksJSON(t, first.Blocks); !strings.Contains(js, `"value":"`+id+`"`) {
+		t.Errorf("the Stop button does not carry the watch id %q: %s", id, js)
+	}
+	if got := s.store.Watches(); len(got) != 1 || got[0].ID != id || got[0].UserID != "U42" {
+		t.Errorf("saved watches %+v", got)
+	}
+	if err := s.remote.StopWatch(id, "U7"); err != nil {
+		t.Fatal(err)
+	}
+	calls := s.poster.WaitCalls(t, 2)
+	if !calls[1].Update || !strings.Contains(blocksJSON(t, calls[1].Blocks), "Stopped by <@U7>") {
+		t.Errorf("final update %+v", calls[1])
+	}
+	s.watches.Close() // waits for the loop, which forgets the watch
+	if n := len(s.store.Watches()); n != 0 {
+		t.Errorf("%d watches saved after Stop", n)
+	}
+}
+
+func TestRemoteWatchesErrors(t *testing.T) {
+	ctx := context.Background()
+	s := newRemoteSetup(t, WatchConfig{MaxActive: 1})
+	if _, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1"); err != nil {
+		t.Fatal(err)
+	}
+	// Each error reads as the local one and matches the same sentinel.
+	_, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1")
+	if !errors.Is(err, ErrTooManyWatches) || err.Error() != ErrTooManyWatches.Error() {
+		t.Errorf("second watch over MaxActive 1: %v", err)
+	}
+	err = s.remote.StopWatch("w0000000000000000", "U1")
+	if !errors.Is(err, ErrWatchNotFound) || err.Error() != ErrWatchNotFound.Error() {
+		t.Errorf("stopping an unknown watch: %v", err)
+	}
+
+	s = newRemoteSetup(t, WatchConfig{})
+	_, err = s.remote.StartWatch(ctx, "ffffffff-0000-0000-0000-000000000000", "C1", "", "U1")
+	if !errors.Is(err, ErrTaskNotFound) || !strings.Contains(err.Error(), "no task with that id") {
+		t.Errorf("unknown task: %v", err)
+	}
+	s.watches.Close()
+	_, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1")
+	if !errors.Is(err, ErrWatchesClosed) {
+		t.Errorf("closed: %v", err)
+	}
+
+	s = newRemoteSetup(t, WatchConfig{}, func(s *remoteSetup) {
+		s.lister.Err = &workspace.APIError{Status: 403, Code: "WKS.0403", Message: "Policy doesn't allow it", RequestID: "req-1"}
+	})
+	_, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1")
+	var ae *workspace.APIError
+	if !errors.As(err, &ae) || ae.Status != 403 || ae.Code != "WKS.0403" || ae.Message != "Policy doesn't allow it" || ae.RequestID != "req-1" {
+		t.Errorf("API error: %v", err)
+	}
+
+	s = newRemoteSetup(t, WatchConfig{}, func(s *remoteSetup) {
+		s.poster.Fail = func(notifytest.Post) error { return errors.New("slack: not_in_channel") }
+	})
+	if _, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1"); err == nil || !strings.Contains(err.Error(), "not_in_channel") {
+		t.Errorf("Slack refusing the post: %v", err)
+	}
+}
+
+func TestWatchHandlerBadRequests(t *testing.T) {
+	s := newRemoteSetup(t, WatchConfig{})
+	auth := "Bearer " + internalToken
+	big := `{"task_id":"` + s.task.ID + `","channel":"C1","user_id":"U1","thread_ts":"` + strings.Repeat("1", maxWatchBody) + `"}`
+	for _, tc := range []struct {
+		path, body string
+		want       int
+	}{
+		{WatchStartPath, big, http.StatusRequestEntityTooLarge},
+		{WatchStartPath, `{"task_id":`, http.StatusBadRequest},
+		{WatchStartPath, `{"channel":"C1","user_id":"U1"}`, http.StatusBadRequest},
+		{WatchStopPath, `{"watch_id":"w1"}`, http.StatusBadRequest},
+		{"/internal/watches/other", `{}`, http.StatusNotFound},
+	} {
+		if code := s.post(t, tc.path, auth, tc.body); code != tc.want {
+			t.Errorf("%s %.40s: status %d, want %d", tc.path, tc.body, code, tc.want)
+		}
+	}
+	if n := len(s.poster.Calls()); n != 0 || s.watches.Active() != 0 {
+		t.Errorf("bad requests did work: %d posts, %d active", n, s.watches.Active())
+	}
+}
+
+func TestRemoteWatchesUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there any more
+	r := NewRemoteWatches(url, internalToken, nil)
+	_, err := r.StartWatch(context.Background(), "t1", "C1", "", "U1")
+	if !errors.Is(err, ErrSchedulerUnreachable) {
+		t.Fatalf("start: %v, want ErrSchedulerUnreachable", err)
+	}
+	if err := r.StopWatch("w1", "U1"); !errors.Is(err, ErrSchedulerUnreachable) {
+		t.Errorf("stop: %v, want ErrSchedulerUnreachable", err)
+	}
+	if s := err.Error(); strings.Contains(s, strings.TrimPrefix(url, "http://")) || strings.Contains(s, internalToken) {
+		t.Errorf("the message shows the address or the token: %q", s)
+	}
+
+	// Something else answering (a proxy's 502 page) is no better.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "bad gateway", http.StatusBadGateway)
+	}))
+	t.Cleanup(other.Close)
+	if _, err := NewRemoteWatches(other.URL, internalToken, nil).StartWatch(context.Background(), "t1", "C1", "", "U1"); !errors.Is(err, ErrSchedulerUnreachable) {
+		t.Errorf("a proxy's error page: %v, want ErrSchedulerUnreachable", err)
+	}
+}
