@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -20,7 +22,7 @@ import (
 const stateDir = "/var/lib/pooltasks"
 
 // secretKeys are the variables that must come from the Secret and nowhere else.
-var secretKeys = []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"}
+var secretKeys = []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "POOLTASKS_INTERNAL_TOKEN"}
 
 // secretLike matches variable names that hold secrets, including ones not in the template
 // (HUAWEICLOUD_SDK_SECURITY_TOKEN).
@@ -166,9 +168,18 @@ type spec struct {
 	} `yaml:"jobTemplate"`
 	// PersistentVolumeClaim.
 	AccessModes []string `yaml:"accessModes"`
+	// Service (a Deployment's selector has matchLabels instead).
+	Selector map[string]any `yaml:"selector"`
+	Ports    []struct {
+		Port       int `yaml:"port"`
+		TargetPort any `yaml:"targetPort"`
+	} `yaml:"ports"`
 }
 
 type podTemplate struct {
+	Metadata struct {
+		Labels map[string]string `yaml:"labels"`
+	} `yaml:"metadata"`
 	Spec podSpec `yaml:"spec"`
 }
 
@@ -376,6 +387,57 @@ func TestKubernetesLayout(t *testing.T) {
 		})
 	}
 
+	t.Run("watches", func(t *testing.T) {
+		// Responders forward every watch to the scheduler through its Service.
+		svc := find(t, objs, "Service", "pooltasks-scheduler")
+		selects := func(d object) bool {
+			for k, v := range svc.Spec.Selector {
+				if d.Spec.Template.Metadata.Labels[k] != v {
+					return false
+				}
+			}
+			return len(svc.Spec.Selector) > 0
+		}
+		if !selects(scheduler) || selects(responders) {
+			t.Errorf("the Service's selector %v must pick the scheduler's pods alone", svc.Spec.Selector)
+		}
+		sc := scheduler.Spec.Template.Spec.Containers[0]
+		ports := map[string]int{}
+		for _, p := range svc.Spec.Ports {
+			target := 0
+			switch tp := p.TargetPort.(type) {
+			case int:
+				target = tp
+			case string:
+				for _, cp := range sc.Ports {
+					if cp.Name == tp {
+						target = cp.ContainerPort
+					}
+				}
+			case nil:
+				target = p.Port
+			}
+			if target != 8080 {
+				t.Errorf("Service port %d targets %v, want the scheduler's 8080 (POOLTASKS_HTTP_ADDR)", p.Port, p.TargetPort)
+			}
+			ports[strconv.Itoa(p.Port)] = target
+		}
+		rc := responders.Spec.Template.Spec.Containers[0]
+		u, _ := env(rc, cm, "POOLTASKS_WATCH_URL")
+		parsed, err := url.Parse(u)
+		if err != nil || parsed.Scheme != "http" || parsed.Hostname() != svc.Metadata.Name || ports[parsed.Port()] != 8080 {
+			t.Errorf("responders' POOLTASKS_WATCH_URL=%q, want http://%s:<a port of the Service>", u, svc.Metadata.Name)
+		}
+		if u, _ := env(sc, cm, "POOLTASKS_WATCH_URL"); u != "" {
+			t.Errorf("the scheduler's POOLTASKS_WATCH_URL=%q: it runs the watches itself", u)
+		}
+		for _, d := range []object{responders, scheduler} {
+			if !fromSecret(d.Spec.Template.Spec.Containers[0], "POOLTASKS_INTERNAL_TOKEN") {
+				t.Errorf("%s: POOLTASKS_INTERNAL_TOKEN does not come from the Secret's key of that name", d.Metadata.Name)
+			}
+		}
+	})
+
 	t.Run("cronjob", func(t *testing.T) {
 		c := cron.Spec.JobTemplate.Spec.Template.Spec.Containers[0]
 		if len(c.Args) == 0 || c.Args[0] != "digest" || len(c.Command) != 0 {
@@ -401,6 +463,16 @@ func TestKubernetesLayout(t *testing.T) {
 			t.Errorf("POOLTASKS_SCHEDULER=%q in the CronJob, want false", got)
 		}
 	})
+}
+
+// fromSecret reports whether c reads name from the Secret's key of the same name.
+func fromSecret(c container, name string) bool {
+	for _, e := range c.Env {
+		if e.Name == name && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			return e.ValueFrom.SecretKeyRef.Name == "pooltasks" && e.ValueFrom.SecretKeyRef.Key == name
+		}
+	}
+	return false
 }
 
 func checkProbe(t *testing.T, kind string, c container, p *probe, path string) {
