@@ -57,6 +57,12 @@ func BenchmarkBurst200Process(b *testing.B) {
 		args = append(args, "-test.memprofile="+p, "-test.memprofilerate=4096")
 	}
 	cmd := exec.Command(os.Args[0], args...)
+	if cpus := os.Getenv("BENCH_BOT_CPUS"); cpus != "" {
+		// Pin the bot to these CPUs (taskset -c syntax); run the benchmark
+		// itself under taskset with the others, so the fake Slack and the
+		// simulator do not take the bot's CPU, as a remote Slack would not.
+		cmd = exec.Command("taskset", append([]string{"-c", cpus, os.Args[0]}, args...)...)
+	}
 	cmd.Env = append(os.Environ(), "POOLTASKS_BOT_PROCESS=1", "SLACK_API_URL="+sl.APIURL(), "SIM_URL="+srv.URL)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
