@@ -29,6 +29,10 @@ func FuzzParse(f *testing.F) {
 		"stauts=ok limit=500 page=0 shwo",
 		`pool="unclosed`,
 		"task=a,,b, failed",
+		"since=1h30m15s until=90s",
+		"failed since=2 hours ago share",
+		`from="1d 12h ago" to=30min`,
+		"since=2h30 3mo ago 1.5h",
 	} {
 		f.Add(s)
 	}

@@ -65,7 +65,8 @@ const longText = 150
 // Slack's markup is undone first: links it made (<http://a.sh|a.sh>), then
 // &amp; &lt; &gt;, and typographic double quotes count as quotes.
 //
-// Relative times count back from now; dates are UTC days. As since a date
+// Relative times count back from now: 90s, 1h30m, 2 hours, 2h ago (see
+// parseRelative and joinTime); dates are UTC days. As since a date
 // (also today, yesterday) is its midnight; as until it is its last second,
 // 23:59:59, so until=2026-11-27 includes that whole day. A date and a time
 // of day may be given without quotes: since=2026-11-27 09:00.
@@ -160,13 +161,8 @@ func (p *parser) parse(text string) {
 			continue
 		}
 		if t.hasEq {
-			// since=2026-11-27 09:00 typed without quotes is still one time.
-			if id, ok := lookupKey(t.key); ok && (id == keySince || id == keyUntil) && isDate(t.value) {
-				if next, j, more := nextToken(text, i); more && !next.hasEq && isClock(next.value) {
-					t.value += " " + next.value
-					t.raw += " " + next.raw
-					i = j
-				}
+			if id, ok := lookupKey(t.key); ok && (id == keySince || id == keyUntil) {
+				t, i = joinTime(t, text, i)
 			}
 			p.keyValue(t)
 			continue
@@ -185,6 +181,45 @@ func (p *parser) parse(text string) {
 		p.word(t)
 	}
 	p.finish()
+}
+
+// joinTime returns the since or until token t with the words after it (up
+// to text[i:]) that belong to its time when typed without quotes, and where
+// the rest of the text starts. Each of these words would otherwise be a
+// stray word, which no command accepts, so taking it changes no meaning:
+//   - a time of day after a date: since=2026-11-27 09:00;
+//   - a unit after a number: since=2 h, since=2 hours;
+//   - "ago" after a relative time (valid or not, so that it is reported
+//     once): since=2h ago, since=2 hours ago.
+func joinTime(t token, text string, i int) (token, int) {
+	join := func(ok func(string) bool) {
+		if next, j, more := nextToken(text, i); more && next.closed && !next.hasEq && ok(next.value) {
+			t.value += " " + next.value
+			t.raw += " " + next.raw
+			i = j
+		}
+	}
+	if isDate(t.value) {
+		join(isClock)
+		return t, i
+	}
+	if t.value != "" && allDigits(t.value) {
+		join(func(w string) bool { _, ok := lookupUnit(w); return ok })
+	}
+	// Look at the next word before parsing the value again: this runs for
+	// every since and until.
+	j := i
+	for j < len(text) {
+		sp, n := isSpace(text, j)
+		if !sp {
+			break
+		}
+		j += n
+	}
+	if len(text)-j >= 3 && equalFoldASCII(text[j:j+3], "ago") && isRelative(t.value) {
+		join(func(w string) bool { return equalFoldASCII(w, "ago") })
+	}
+	return t, i
 }
 
 // colonKey reports a key written with a colon, status:failed as in search
@@ -272,6 +307,14 @@ func (p *parser) word(t token) {
 	}
 	if id, ok := lookupKey(w); ok {
 		p.add(keys[id].name, "", fmt.Sprintf("%q needs a value: write %s=%s", w, w, keys[id].value))
+		return
+	}
+	if equalFoldASCII(w, "ago") {
+		p.add("", w, `stray word "ago": it may only follow a time ago, as in since=2h ago`)
+		return
+	}
+	if _, ok, _ := parseRelative(w); ok {
+		p.add("", w, fmt.Sprintf("stray word %q: a time goes after since= or until=, in one word (since=1h30m) or in quotes (since=\"1h 30m\")", w))
 		return
 	}
 	if s, ok := suggest(w, wordNames()); ok {

@@ -39,10 +39,13 @@ func TestRoundTripGenerated(t *testing.T) {
 		func() string { return "status=" + []string{"ok", "fail", "Running", "queued", "x"}[r.IntN(5)] },
 		func() string { return "type=" + []string{"script", "COMMAND"}[r.IntN(2)] },
 		func() string {
-			return "since=" + []string{"2h", "7d", "1w", "today", "yesterday", "2026-11-20", `"2026-11-20 09:00"`, "2026-11-20T09:00:00+02:00"}[r.IntN(8)]
+			l := []string{"2h", "7d", "1w", "today", "yesterday", "2026-11-20", `"2026-11-20 09:00"`, "2026-11-20T09:00:00+02:00",
+				"1h30m", "90s", "3days", "2 hours", "2h ago", "2 hours ago", `"1d 12h ago"`}
+			return "since=" + l[r.IntN(len(l))]
 		},
 		func() string {
-			return "to=" + []string{"1h", "now", "today", "2026-11-27", "2026-11-27 10:00"}[r.IntN(5)]
+			l := []string{"1h", "now", "today", "2026-11-27", "2026-11-27 10:00", "30 min ago", "45s"}
+			return "to=" + l[r.IntN(len(l))]
 		},
 		func() string { return "task=" + []string{"a", "a,b", "a,,b,a", "x-1_Y"}[r.IntN(4)] },
 		func() string { return "limit=" + []string{"1", "10", "55", "100"}[r.IntN(4)] },

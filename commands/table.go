@@ -89,7 +89,7 @@ var keys = [numKeys]keyInfo{
 		name: "since", aliases: []string{"from", "start"}, api: "execute_time_start",
 		value:    "TIME",
 		help:     "tasks started at or after this time; " + timeHelp + "; a date means its midnight UTC",
-		examples: []string{"since=2h", "since=yesterday", "since=2026-11-27T09:00:00Z", `since="2026-11-27 09:00"`},
+		examples: []string{"since=2h", "since=1h30m", "since=yesterday", "since=2026-11-27T09:00:00Z", `since="2026-11-27 09:00"`},
 	},
 	keyUntil: {
 		name: "until", aliases: []string{"to", "end"}, api: "execute_time_end",
@@ -119,7 +119,7 @@ var keys = [numKeys]keyInfo{
 
 const (
 	statusHelp    = "SUCCESS, FAILED, RUNNING or WAITING (any case; also ok, fail, error, pending, queued, and a task's own FINISH and INIT)"
-	timeHelp      = "30m, 2h, 7d, 1w (that long ago), now, today, yesterday, a date 2026-11-27, 2026-11-27T09:00:00Z, 2026-11-27T10:00:00+01:00 or \"2026-11-27 09:00\" (UTC)"
+	timeHelp      = "a time ago such as 90s, 30m, 2h, 1h30m, 7d, 1w, 2 hours or 2h ago (units s, m, h, d, w, or words like mins, hours, days), now, today, yesterday, a date 2026-11-27, 2026-11-27T09:00:00Z, 2026-11-27T10:00:00+01:00 or \"2026-11-27 09:00\" (UTC)"
 	shareHelp     = "post the answer in the channel for everyone instead of only to you"
 	allKeysPhrase = "pool, script, name, status, type, since, until, task, limit or page"
 	allVerbs      = "list, failed, show, watch, digest, help or doctor"

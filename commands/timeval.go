@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -19,10 +20,26 @@ var units = []struct {
 	names []string
 	d     time.Duration
 }{
-	{[]string{"m", "min", "mins"}, time.Minute},
+	{[]string{"s", "sec", "secs", "second", "seconds"}, time.Second},
+	{[]string{"m", "min", "mins", "minute", "minutes"}, time.Minute},
 	{[]string{"h", "hr", "hrs", "hour", "hours"}, time.Hour},
 	{[]string{"d", "day", "days"}, 24 * time.Hour},
 	{[]string{"w", "wk", "week", "weeks"}, 7 * 24 * time.Hour},
+}
+
+// unitsHelp lists the units of relative times, for messages.
+const unitsHelp = "s, m, h, d or w (or seconds, minutes, hours, days, weeks), e.g. 90s, 30m, 1h30m, 7d"
+
+// lookupUnit returns the length of a unit name in any case.
+func lookupUnit(name string) (time.Duration, bool) {
+	for _, u := range units {
+		for _, n := range u.names {
+			if equalFoldASCII(name, n) {
+				return u.d, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // parseTime reads a time value relative to now (UTC, whole seconds). A
@@ -76,35 +93,92 @@ func parseTime(v string, now time.Time, endOfDay bool) (t time.Time, msg string)
 	return time.Time{}, ""
 }
 
-// parseRelative reads "30m", "2h", "7d", "1w" and their longer unit names.
-// ok is false when v does not look like a relative time at all.
+// parseRelative reads a time ago: a whole number and a unit (30m, 90s, 2h,
+// 7d, 1w and the longer unit names), or several from the largest unit down
+// (1h30m, 1d 12h), each number optionally followed by a space (2 hours), the
+// whole optionally followed by " ago" (2h ago).
+//
+// ok is false when v does not look like a relative time at all: it does not
+// start with a digit, or holds other characters than ASCII letters, digits,
+// spaces and dots (so dates are left to the caller). A value that does look
+// like one but is not valid (2h30, 1.5h, 3mo, 30m1h) gets a msg.
 func parseRelative(v string) (d time.Duration, ok bool, msg string) {
-	i := 0
-	for i < len(v) && '0' <= v[i] && v[i] <= '9' {
-		i++
-	}
-	if i == 0 || i == len(v) {
+	if len(v) == 0 || !isDigit(v[0]) {
 		return 0, false, ""
 	}
-	unit := v[i:]
-	for _, u := range units {
-		for _, name := range u.names {
-			if !equalFoldASCII(unit, name) {
-				continue
-			}
-			// Compare before multiplying: a million weeks overflows a
-			// time.Duration (the fuzzer found that).
-			n := 0
-			for _, c := range v[:i] {
-				n = n*10 + int(c-'0')
-				if time.Duration(n) > maxAgo/u.d {
-					return 0, false, "is too far back; relative times go back at most 3660 days"
-				}
-			}
-			return time.Duration(n) * u.d, true, ""
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !isDigit(c) && !isLetter(c) && c != ' ' && c != '.' {
+			return 0, false, ""
 		}
 	}
-	return 0, false, ""
+	body := v
+	if n := len(body); n > 4 && body[n-4] == ' ' && equalFoldASCII(body[n-3:], "ago") {
+		body = strings.TrimRight(body[:n-4], " ")
+	}
+	prev := time.Duration(1<<63 - 1) // larger than any unit
+	for i := 0; i < len(body); {
+		for i < len(body) && body[i] == ' ' {
+			i++
+		}
+		j := i
+		for j < len(body) && isDigit(body[j]) {
+			j++
+		}
+		if j == i {
+			// A word where a number should be: not a time.
+			return 0, false, ""
+		}
+		if j < len(body) && body[j] == '.' {
+			m := j + 1
+			for m < len(body) && isDigit(body[m]) {
+				m++
+			}
+			if m > j+1 && m < len(body) && isLetter(body[m]) {
+				return 0, false, "is not a time; use whole numbers, e.g. 1h30m rather than 1.5h; units are " + unitsHelp
+			}
+			return 0, false, ""
+		}
+		k := j
+		for k < len(body) && body[k] == ' ' {
+			k++
+		}
+		l := k
+		for l < len(body) && isLetter(body[l]) {
+			l++
+		}
+		if l == k {
+			return 0, false, "is not a time: " + body[i:j] + " has no unit; use " + unitsHelp
+		}
+		ud, found := lookupUnit(body[k:l])
+		if !found {
+			return 0, false, "is not a time: " + strconv.Quote(body[k:l]) + " is not a unit; use " + unitsHelp + " (months and years are not accepted)"
+		}
+		if ud >= prev {
+			return 0, false, "is not a time; give each unit once, the largest first, e.g. 1h30m or 1d12h"
+		}
+		prev = ud
+		// Compare before multiplying: a million weeks overflows a
+		// time.Duration (the fuzzer found that).
+		n := time.Duration(0)
+		for _, c := range body[i:j] {
+			n = n*10 + time.Duration(c-'0')
+			if n > (maxAgo-d)/ud {
+				return 0, false, "is too far back; relative times go back at most 3660 days"
+			}
+		}
+		d += n * ud
+		i = l
+	}
+	return d, true, ""
+}
+
+func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+
+// isRelative reports whether v is shaped like a relative time, valid or not.
+func isRelative(v string) bool {
+	_, ok, msg := parseRelative(v)
+	return ok || msg != ""
 }
 
 func checkRange(t time.Time) (time.Time, string) {
