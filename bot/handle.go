@@ -143,10 +143,16 @@ func (b *Bot) serve(ctx context.Context, req *request) {
 			b.notice(ctx, req, toPrivate, "Something went wrong on my side (ref "+ref+"). It has been logged; please try again.")
 		}
 		b.metrics.command(req.verb(), o.result)
-		b.log.InfoContext(ctx, "command", "kind", req.kind.String(), "command", o.command, "outcome", o.result,
-			"api_calls", calls(), "latency_ms", time.Since(req.received).Milliseconds())
+		b.audit(ctx, req, o, calls())
 	}()
 	b.handle(ctx, req, o)
+}
+
+// audit writes the one audit line of a request (the user, channel and verb
+// come from ctx, see withRequest): served ones and those answered "busy".
+func (b *Bot) audit(ctx context.Context, req *request, o *outcome, apiCalls int) {
+	b.log.InfoContext(ctx, "command", "kind", req.kind.String(), "command", o.command, "outcome", o.result,
+		"api_calls", apiCalls, "latency_ms", time.Since(req.received).Milliseconds())
 }
 
 func (b *Bot) handle(ctx context.Context, req *request, o *outcome) {

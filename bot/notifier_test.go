@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -116,11 +117,38 @@ func TestQueueFullAnswersBusy(t *testing.T) {
 	if !strings.Contains(m.Text, "busy") {
 		t.Errorf("third = %q, want busy", m.Text)
 	}
+	// The busy answer has its audit line, written after it was sent and
+	// while the other two are still waiting.
+	waitAudit(t, e, 1)
+	audit := e.logs.lines("command")
+	if len(audit) != 1 {
+		t.Fatalf("audit lines before release = %v", audit)
+	}
+	a := audit[0]
+	if a["envelope_id"] != id || a["user"] != "U1" || a["channel"] != "C1" || a["verb"] != "unknown" ||
+		a["kind"] != "slash" || a["outcome"] != "busy" || a["api_calls"] != float64(0) ||
+		!strings.HasPrefix(fmt.Sprint(a["command"]), "list since=") {
+		t.Errorf("busy audit = %v", a)
+	}
+	if _, ok := a["latency_ms"].(float64); !ok {
+		t.Errorf("busy audit without latency_ms: %v", a)
+	}
 	release()
 	for _, url := range []string{first, second} {
 		if _, err := e.slack.WaitMessage(slacktest.ForResponseURL(url), wait); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Exactly one line per command: the busy one is not written twice.
+	waitAudit(t, e, 3)
+	busy := 0
+	for _, a := range e.logs.lines("command") {
+		if a["outcome"] == "busy" {
+			busy++
+		}
+	}
+	if busy != 1 {
+		t.Errorf("%d busy audit lines, want 1", busy)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/commands"
 )
 
 // delivery is where an answer goes.
@@ -102,9 +103,10 @@ func (b *Bot) notice(ctx context.Context, req *request, to delivery, text string
 	_ = b.reply(ctx, req, to, fixed(t, bs))
 }
 
-// busy answers an envelope that found the queue full. At most cap(b.busySlots)
-// such answers are in flight; beyond that the envelope is only logged (it
-// was acked: Slack will not send it again).
+// busy answers an envelope that found the queue full, and writes its audit
+// line (outcome "busy") once answered, off the read loop like the answer.
+// At most cap(b.busySlots) such answers are in flight; beyond that the
+// envelope is only logged (it was acked: Slack will not send it again).
 func (b *Bot) busy(req *request) {
 	ctx := withRequest(context.Background(), req)
 	select {
@@ -116,7 +118,19 @@ func (b *Bot) busy(req *request) {
 	b.busyDone.Go(func() {
 		defer func() { <-b.busySlots }()
 		b.notice(ctx, req, toPrivate, "pooltasks is busy right now; try again in a few seconds.")
+		b.audit(ctx, req, &outcome{command: busyCommand(req, b.cfg.Now()), result: "busy"}, 0)
 	})
+}
+
+// busyCommand is what the audit line of a busy answer says was asked: the
+// canonical command when the text parses (as a button's value does), else
+// the text as given, like a bad_input line. The verb stays the hint the
+// busy metric was counted with.
+func busyCommand(req *request, now time.Time) string {
+	if cmd, err := commands.Parse(req.text, now); err == nil {
+		return cmd.Canonical()
+	}
+	return truncate(req.text, 200)
 }
 
 func newRef() string {
