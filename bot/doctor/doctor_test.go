@@ -428,10 +428,20 @@ func TestSettings(t *testing.T) {
 			"WORKSPACE_BURST", Fail, []string{"1 to 100"}},
 		{"unlimited rate", func(s *Settings) { s.RateLimit = -1 },
 			"WORKSPACE_RATE_LIMIT", Warn, []string{"not limited"}},
+		{"burst large", func(s *Settings) { s.Burst = 500 },
+			"WORKSPACE_BURST", Warn, []string{"outside the usual 1 to 100", "serve accepts it"}},
 		{"huge timeout", func(s *Settings) { s.Timeout = time.Hour },
-			"WORKSPACE_TIMEOUT", Fail, []string{"out of range"}},
+			"WORKSPACE_TIMEOUT", Warn, []string{"outside the usual", "serve accepts it"}},
+		{"negative timeout", func(s *Settings) { s.Timeout = -time.Second },
+			"WORKSPACE_TIMEOUT", Fail, []string{"negative"}},
+		{"negative cache ttl", func(s *Settings) { s.CacheTTL = -time.Second },
+			"WORKSPACE_CACHE_TTL", Warn, []string{"cache is off"}},
+		{"stale cache ttl", func(s *Settings) { s.CacheTTL = time.Hour },
+			"WORKSPACE_CACHE_TTL", Warn, []string{"stale"}},
 		{"user rate", func(s *Settings) { s.UserRate = 5000 },
-			"POOLTASKS_USER_RATE", Fail, []string{"1 to 1000"}},
+			"POOLTASKS_USER_RATE", Warn, []string{"1 to 1000", "serve accepts it"}},
+		{"negative user rate", func(s *Settings) { s.UserRate = -1 },
+			"POOLTASKS_USER_RATE", Fail, []string{"negative", "1 to 1000"}},
 		{"channel pools", func(s *Settings) { s.ChannelPools = "C0123=pool-a;general=pool-b" },
 			"POOLTASKS_CHANNEL_POOLS", Fail, []string{`"general" is not a channel id`}},
 		{"admin names", func(s *Settings) { s.AdminUsers = []string{"U012AB3CD", "@alice"} },
@@ -444,10 +454,30 @@ func TestSettings(t *testing.T) {
 			"POOLTASKS_ALERT_CHANNEL", Fail, []string{"channel id"}},
 		{"digest at", func(s *Settings) { s.DigestAt = "7am" },
 			"POOLTASKS_DIGEST_AT", Fail, []string{"HH:MM"}},
+		{"digest every short", func(s *Settings) { s.DigestChannel, s.DigestEvery = "C0123", 5*time.Minute },
+			"POOLTASKS_DIGEST_EVERY", Warn, []string{"5m0s", "post of its own", "noisy", "15m0s or more"}},
+		{"digest every short, no channel", func(s *Settings) { s.DigestEvery = time.Minute },
+			"POOLTASKS_DIGEST_EVERY", Warn, []string{"noisy"}},
+		{"digest every zero", func(s *Settings) { s.DigestChannel, s.DigestEvery = "C0123", 0 },
+			"POOLTASKS_DIGEST_EVERY", Warn, []string{"digests are off"}},
+		{"digest every negative", func(s *Settings) { s.DigestChannel, s.DigestEvery = "C0123", -time.Hour },
+			"POOLTASKS_DIGEST_EVERY", Fail, []string{"negative", "0 to turn scheduled digests off"}},
+		{"digest every long", func(s *Settings) { s.DigestChannel, s.DigestEvery = "C0123", 30*24*time.Hour },
+			"POOLTASKS_DIGEST_EVERY", Warn, []string{"rarely"}},
+		{"alert every short", func(s *Settings) { s.AlertEvery = time.Second },
+			"POOLTASKS_ALERT_EVERY", Warn, []string{"outside the usual"}},
+		{"alert every negative", func(s *Settings) { s.AlertEvery = -time.Minute },
+			"POOLTASKS_ALERT_EVERY", Fail, []string{"negative"}},
 		{"watch every", func(s *Settings) { s.WatchEvery = time.Second },
-			"POOLTASKS_WATCH_EVERY", Fail, []string{"out of range"}},
+			"POOLTASKS_WATCH_EVERY", Warn, []string{"outside the usual", "serve accepts it"}},
+		{"watch max long", func(s *Settings) { s.WatchMax = 48 * time.Hour },
+			"POOLTASKS_WATCH_MAX", Warn, []string{"outside the usual"}},
+		{"watch max negative", func(s *Settings) { s.WatchMax = -time.Hour },
+			"POOLTASKS_WATCH_MAX", Fail, []string{"negative"}},
 		{"watch max active", func(s *Settings) { s.WatchMaxActive = -3 },
-			"POOLTASKS_WATCH_MAX_ACTIVE", Fail, []string{"out of range"}},
+			"POOLTASKS_WATCH_MAX_ACTIVE", Fail, []string{"negative", "1 to 200"}},
+		{"watch max active large", func(s *Settings) { s.WatchMaxActive = 500 },
+			"POOLTASKS_WATCH_MAX_ACTIVE", Warn, []string{"outside the usual"}},
 		{"http addr", func(s *Settings) { s.HTTPAddr = "8080" },
 			"POOLTASKS_HTTP_ADDR", Fail, []string{":8080"}},
 		{"state dir on a file", func(s *Settings) { s.StateDir = "/dev/null/state" },
@@ -479,6 +509,30 @@ func TestDigestAtAsServeReadsIt(t *testing.T) {
 		if c, ok := r.Find("POOLTASKS_DIGEST_AT"); ok {
 			t.Errorf("POOLTASKS_DIGEST_AT=%s: %v %s", at, c.Status, c.Detail)
 		}
+	}
+}
+
+// TestDigestEveryAsServeReadsIt: every period serve runs digests with passes doctor
+// without a failure, the usual ones without a line; 0 without a digest channel says
+// nothing (nothing is scheduled either way).
+func TestDigestEveryAsServeReadsIt(t *testing.T) {
+	for _, tc := range []struct {
+		every time.Duration
+		line  bool
+	}{
+		{time.Second, true}, {14 * time.Minute, true}, {15 * time.Minute, false}, {time.Hour, false},
+		{24 * time.Hour, false}, {7 * 24 * time.Hour, false}, {8 * 24 * time.Hour, true},
+	} {
+		s := Settings{Region: "ap-southeast-1", DigestChannel: "C0123", DigestEvery: tc.every}
+		r := Report{Checks: checkSettings(s, true)}
+		c, ok := r.Find("POOLTASKS_DIGEST_EVERY")
+		if ok != tc.line || (ok && c.Status != Warn) {
+			t.Errorf("POOLTASKS_DIGEST_EVERY=%v: line %v (%v %s), want line %v and no failure", tc.every, ok, c.Status, c.Detail, tc.line)
+		}
+	}
+	s := Settings{Region: "ap-southeast-1"}
+	if c, ok := (Report{Checks: checkSettings(s, true)}).Find("POOLTASKS_DIGEST_EVERY"); ok {
+		t.Errorf("POOLTASKS_DIGEST_EVERY=0 without a digest channel: %v %s", c.Status, c.Detail)
 	}
 }
 

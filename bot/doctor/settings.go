@@ -17,7 +17,11 @@ import (
 
 // Settings are the configuration values doctor checks, named after their environment
 // variables. A zero number or duration means "not set" and is not checked: the defaults
-// apply.
+// apply. Except: POOLTASKS_DIGEST_EVERY=0 turns scheduled digests off, and
+// POOLTASKS_USER_RATE=0 lifts the per-user limit, as in serve.
+//
+// Numbers serve accepts but that are probably not meant (outside the usual range) are
+// warnings; only values serve cannot use as given (a negative period or count) fail.
 type Settings struct {
 	SlackAppToken string // SLACK_APP_TOKEN
 	SlackBotToken string // SLACK_BOT_TOKEN
@@ -118,11 +122,15 @@ func checkSettings(s Settings, sim bool) []Check {
 	}
 	rangeInt(&cs, "WORKSPACE_BURST", s.Burst, 1, 100)
 	rangeDur(&cs, "WORKSPACE_TIMEOUT", s.Timeout, time.Second, 2*time.Minute)
-	if s.CacheTTL < 0 || s.CacheTTL > 10*time.Minute {
+	switch {
+	case s.CacheTTL < 0:
+		add(Check{Name: "WORKSPACE_CACHE_TTL", Status: Warn, Detail: fmt.Sprintf("%v: the cache is off, as with 0", s.CacheTTL),
+			Fix: "write 0 to turn the cache off, or a few seconds; the default is 10s"})
+	case s.CacheTTL > 10*time.Minute:
 		add(Check{Name: "WORKSPACE_CACHE_TTL", Status: Warn, Detail: fmt.Sprintf("%v: answers would be stale", s.CacheTTL),
 			Fix: "use 0 (off) to a few seconds; the default is 10s"})
 	}
-	rangeInt(&cs, "POOLTASKS_USER_RATE", s.UserRate, 1, 1000)
+	rangeInt(&cs, "POOLTASKS_USER_RATE", s.UserRate, 1, 1000) // 0: no per-user limit
 
 	idList(&cs, "POOLTASKS_ALLOWED_USERS", s.AllowedUsers, userIDRe, "user ids (U… or W…)")
 	idList(&cs, "POOLTASKS_ALLOWED_CHANNELS", s.AllowedChannels, channelIDRe, "channel ids (C…, G… or D…)")
@@ -149,7 +157,9 @@ func checkSettings(s Settings, sim bool) []Check {
 		add(Check{Name: "POOLTASKS_DIGEST_AT", Status: Fail, Detail: err.Error(),
 			Fix: "write HH:MM in UTC, e.g. 07:00"})
 	}
-	rangeDur(&cs, "POOLTASKS_DIGEST_EVERY", s.DigestEvery, 15*time.Minute, 7*24*time.Hour)
+	if c, ok := checkDigestEvery(s); ok {
+		add(c)
+	}
 	rangeDur(&cs, "POOLTASKS_ALERT_EVERY", s.AlertEvery, 10*time.Second, time.Hour)
 	rangeDur(&cs, "POOLTASKS_WATCH_EVERY", s.WatchEvery, 5*time.Second, 10*time.Minute)
 	rangeDur(&cs, "POOLTASKS_WATCH_MAX", s.WatchMax, time.Minute, 24*time.Hour)
@@ -239,17 +249,57 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// checkDigestEvery checks POOLTASKS_DIGEST_EVERY as serve reads it: any positive
+// period runs digests, 0 turns them off, a negative one is a mistake (serve posts
+// none and only logs it).
+func checkDigestEvery(s Settings) (Check, bool) {
+	const name, lo, hi = "POOLTASKS_DIGEST_EVERY", 15 * time.Minute, 7 * 24 * time.Hour
+	v := s.DigestEvery
+	c := Check{Name: name}
+	switch {
+	case v < 0:
+		c.Status, c.Detail = Fail, fmt.Sprintf("%v is negative: serve posts no scheduled digests", v)
+		c.Fix = "use a period such as 24h (the default), or 0 to turn scheduled digests off"
+	case v == 0 && s.DigestChannel != "":
+		c.Status, c.Detail = Warn, "0: digests are off, although POOLTASKS_DIGEST_CHANNEL is set"
+		c.Fix = "set a period such as 24h (the default), or unset POOLTASKS_DIGEST_CHANNEL"
+	case v > 0 && v < lo:
+		c.Status = Warn
+		c.Detail = fmt.Sprintf("%v: every %v window needs a digest post of its own, which may be noisy in the channel", v, v)
+		c.Fix = fmt.Sprintf("use %v or more (the default is 24h) unless you mean it", lo)
+	case v > hi:
+		c.Status = Warn
+		c.Detail = fmt.Sprintf("%v: a digest covers more than %v and comes that rarely", v, hi)
+		c.Fix = "use 24h (the default) or a few days unless you mean it"
+	default:
+		return Check{}, false
+	}
+	return c, true
+}
+
+// rangeInt checks a count serve accepts when positive (0 means the default): a negative
+// one fails, one outside lo..hi is a warning.
 func rangeInt(cs *[]Check, name string, v, lo, hi int) {
-	if v != 0 && (v < lo || v > hi) {
-		*cs = append(*cs, Check{Name: name, Status: Fail, Detail: fmt.Sprintf("%d is out of range", v),
+	switch {
+	case v < 0:
+		*cs = append(*cs, Check{Name: name, Status: Fail, Detail: fmt.Sprintf("%d is negative", v),
 			Fix: fmt.Sprintf("use %d to %d, or unset it for the default", lo, hi)})
+	case v != 0 && (v < lo || v > hi):
+		*cs = append(*cs, Check{Name: name, Status: Warn, Detail: fmt.Sprintf("%d is outside the usual %d to %d (serve accepts it)", v, lo, hi),
+			Fix: fmt.Sprintf("use %d to %d unless you mean it, or unset it for the default", lo, hi)})
 	}
 }
 
+// rangeDur checks a duration serve accepts when positive (0 means the default): a
+// negative one fails, one outside lo..hi is a warning.
 func rangeDur(cs *[]Check, name string, v, lo, hi time.Duration) {
-	if v != 0 && (v < lo || v > hi) {
-		*cs = append(*cs, Check{Name: name, Status: Fail, Detail: fmt.Sprintf("%v is out of range", v),
+	switch {
+	case v < 0:
+		*cs = append(*cs, Check{Name: name, Status: Fail, Detail: fmt.Sprintf("%v is negative", v),
 			Fix: fmt.Sprintf("use %v to %v, or unset it for the default", lo, hi)})
+	case v != 0 && (v < lo || v > hi):
+		*cs = append(*cs, Check{Name: name, Status: Warn, Detail: fmt.Sprintf("%v is outside the usual %v to %v (serve accepts it)", v, lo, hi),
+			Fix: fmt.Sprintf("use %v to %v unless you mean it, or unset it for the default", lo, hi)})
 	}
 }
 
