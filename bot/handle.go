@@ -22,10 +22,20 @@ import (
 // Watcher starts and stops live watches of a task (bot/notify's Watches,
 // adapted in cmd/pooltasks).
 type Watcher interface {
-	// StartWatch posts the watch message and returns the watch id.
+	// StartWatch posts the watch message and returns the watch id. When
+	// the task is already watched in that channel and thread, it starts
+	// no other and returns an error with an ExistingWatch method (see
+	// existingWatch), which the bot tells the user about.
 	StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error)
 	// StopWatch ends a watch at the Stop button pressed by userID.
 	StopWatch(watchID, userID string) error
+}
+
+// existingWatch is implemented by the error of a StartWatch that found the
+// task already watched there (bot/notify's AlreadyWatchingError).
+type existingWatch interface {
+	error
+	ExistingWatch() (watchID, channel, messageTS string)
 }
 
 // Digester posts one failure digest now (bot/notify's Digester, adapted).
@@ -439,6 +449,18 @@ func (b *Bot) watch(ctx context.Context, req *request, cmd commands.Command, o *
 		thread = req.threadTS
 	}
 	if _, err := b.cfg.Notifier.StartWatch(ctx, cmd.TaskID, req.channel, thread, req.user); err != nil {
+		var running existingWatch
+		if errors.As(err, &running) {
+			// Someone else asked first, or an earlier try that seemed to
+			// fail did start: the one watch message serves both.
+			o.result = "already_watching"
+			where := "this channel"
+			if thread != "" {
+				where = "this thread"
+			}
+			b.notice(ctx, req, toPrivate, "Already watching task "+cmd.TaskID+" in "+where+"; follow its watch message there.")
+			return
+		}
 		b.apiError(ctx, req, toPrivate, err, o)
 		return
 	}

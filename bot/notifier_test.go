@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot"
+	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -71,6 +73,50 @@ func TestWatchDigestAndStopRouted(t *testing.T) {
 	}
 	if len(n.stops) != 1 || n.stops[0] != "w0123456789abcdef U3" {
 		t.Errorf("stops = %q", n.stops)
+	}
+}
+
+// TestWatchTwiceHere: with the real Watches behind the bot, a second
+// `watch` of a running task in the same channel (someone else, or a retry)
+// starts no second watch and says the task is watched already; the
+// audit line says so too.
+func TestWatchTwiceHere(t *testing.T) {
+	lister := notifytest.NewLister()
+	poster := notifytest.NewPoster(nil)
+	watches := notify.NewWatches(notify.WatchConfig{}, lister, poster, nil, notifytest.NewClock(time.Now()), nil)
+	t.Cleanup(watches.Close)
+	e := start(t, setup{cfg: bot.Config{Notifier: &notify.Notifier{Watches: watches}}})
+	var running workspace.Task
+	for _, tk := range e.sim.Tasks() {
+		if tk.Status == workspace.StatusRunning {
+			running = tk
+			break
+		}
+	}
+	if running.ID == "" {
+		t.Fatal("the simulator has no running task")
+	}
+	lister.Put(running)
+
+	if m := e.slash(t, "U1", "C1", "watch "+running.ID); !strings.Contains(m.Text, "Watching task") {
+		t.Fatalf("first watch = %q", m.Text)
+	}
+	if m := e.slash(t, "U2", "C1", "watch "+running.ID); !strings.Contains(m.Text, "Already watching task "+running.ID+" in this channel") {
+		t.Errorf("second watch = %q", m.Text)
+	}
+	if m := e.slash(t, "U2", "C2", "watch "+running.ID); !strings.Contains(m.Text, "Watching task") {
+		t.Errorf("watch in another channel = %q", m.Text)
+	}
+	if n := len(poster.Posts()); n != 2 || watches.Active() != 2 {
+		t.Errorf("%d watch messages, %d watches; want one per channel", n, watches.Active())
+	}
+	waitAudit(t, e, 3)
+	outcomes := map[any]int{}
+	for _, l := range e.logs.lines("command") {
+		outcomes[l["outcome"]]++
+	}
+	if outcomes["ok"] != 2 || outcomes["already_watching"] != 1 {
+		t.Errorf("audit outcomes %v, want 2 ok and 1 already_watching", outcomes)
 	}
 }
 

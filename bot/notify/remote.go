@@ -43,6 +43,9 @@ var watchCodes = []struct {
 	{ErrTaskNotFound, "task_not_found", http.StatusNotFound},
 	{ErrWatchNotFound, "watch_not_found", http.StatusGone},
 	{ErrWatchesClosed, "closing", http.StatusServiceUnavailable},
+	// Answered with the watch that runs (errorBody.Watch): see
+	// AlreadyWatchingError.
+	{ErrAlreadyWatching, "already_watching", http.StatusConflict},
 }
 
 type startRequest struct {
@@ -66,6 +69,16 @@ type errorBody struct {
 	Code  string    `json:"code"`
 	Error string    `json:"error"` // for people, as Watches says it
 	API   *apiError `json:"api,omitempty"`
+	// Watch is the watch already running, with code already_watching.
+	Watch *existingWatch `json:"watch,omitempty"`
+}
+
+// existingWatch carries an *AlreadyWatchingError across.
+type existingWatch struct {
+	WatchID   string `json:"watch_id"`
+	Channel   string `json:"channel"`
+	ThreadTS  string `json:"thread_ts,omitempty"`
+	MessageTS string `json:"message_ts,omitempty"`
 }
 
 // apiError carries a *workspace.APIError across, so that the responder
@@ -81,7 +94,10 @@ type apiError struct {
 // watches to the one process that runs them (and keeps them across its
 // restarts): POST WatchStartPath with {task_id, channel, thread_ts, user_id}
 // answers {watch_id}; POST WatchStopPath with {watch_id, user_id} stops one.
-// Failures answer {code, error} with a status that tells them apart.
+// Failures answer {code, error} with a status that tells them apart; a
+// start of a task already watched there answers 409 with code
+// already_watching and that watch as {watch: {watch_id, channel,
+// thread_ts, message_ts}}.
 // Every request must carry "Authorization: Bearer token"; an empty token
 // refuses them all.
 func WatchHandler(w *Watches, token string) http.Handler {
@@ -146,6 +162,12 @@ func decodeWatchRequest(rw http.ResponseWriter, r *http.Request, v any) bool {
 
 // answerWatchError answers an error of Watches.
 func answerWatchError(rw http.ResponseWriter, err error) {
+	var aw *AlreadyWatchingError
+	if errors.As(err, &aw) {
+		writeJSON(rw, http.StatusConflict, errorBody{Code: "already_watching", Error: err.Error(),
+			Watch: &existingWatch{WatchID: aw.WatchID, Channel: aw.Channel, ThreadTS: aw.ThreadTS, MessageTS: aw.MessageTS}})
+		return
+	}
 	for _, c := range watchCodes {
 		if errors.Is(err, c.err) {
 			writeJSON(rw, c.status, errorBody{Code: c.code, Error: err.Error()})
@@ -192,10 +214,17 @@ func NewRemoteWatches(baseURL, token string, logger *slog.Logger) *RemoteWatches
 		client: &http.Client{Timeout: remoteTimeout}, log: logger}
 }
 
-// StartWatch asks the scheduler to start a watch and returns its id.
+// StartWatch asks the scheduler to start a watch and returns its id. Like
+// Watches.Start, it returns the running watch's id and an
+// *AlreadyWatchingError when the scheduler already watches the task there
+// (as after a start that timed out here but went through there).
 func (r *RemoteWatches) StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error) {
 	var resp startResponse
 	err := r.call(ctx, WatchStartPath, startRequest{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID}, &resp)
+	var aw *AlreadyWatchingError
+	if errors.As(err, &aw) {
+		return aw.WatchID, err
+	}
 	return resp.WatchID, err
 }
 
@@ -254,6 +283,10 @@ func (r *RemoteWatches) call(ctx context.Context, path string, in, out any) erro
 		// Not the scheduler answering (a proxy, another server).
 		r.log.WarnContext(ctx, "unexpected answer from the scheduler", "status", resp.StatusCode)
 		return ErrSchedulerUnreachable
+	}
+	if eb.Code == "already_watching" && eb.Watch != nil && eb.Watch.WatchID != "" {
+		w := eb.Watch
+		return &AlreadyWatchingError{WatchID: w.WatchID, Channel: w.Channel, ThreadTS: w.ThreadTS, MessageTS: w.MessageTS}
 	}
 	for _, c := range watchCodes {
 		if eb.Code == c.code {

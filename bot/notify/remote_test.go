@@ -138,7 +138,9 @@ func TestRemoteWatchesErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Each error reads as the local one and matches the same sentinel.
-	_, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1")
+	// (C2: in C1 the task is watched already, which is not an error of
+	// capacity; see TestRemoteWatchesAlreadyWatching.)
+	_, err := s.remote.StartWatch(ctx, s.task.ID, "C2", "", "U1")
 	if !errors.Is(err, ErrTooManyWatches) || err.Error() != ErrTooManyWatches.Error() {
 		t.Errorf("second watch over MaxActive 1: %v", err)
 	}
@@ -221,5 +223,38 @@ func TestRemoteWatchesUnreachable(t *testing.T) {
 	t.Cleanup(other.Close)
 	if _, err := NewRemoteWatches(other.URL, internalToken, nil).StartWatch(context.Background(), "t1", "C1", "", "U1"); !errors.Is(err, ErrSchedulerUnreachable) {
 		t.Errorf("a proxy's error page: %v, want ErrSchedulerUnreachable", err)
+	}
+}
+
+// TestRemoteWatchesAlreadyWatching: a start the scheduler already runs (a
+// retry after a start that timed out here went through there) answers the
+// running watch, as Watches.Start does, and starts nothing.
+func TestRemoteWatchesAlreadyWatching(t *testing.T) {
+	ctx := context.Background()
+	s := newRemoteSetup(t, WatchConfig{})
+	id, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "1699999999.000100", "U1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := s.poster.WaitCalls(t, 1)[0]
+	again, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "1699999999.000100", "U2")
+	var aw *AlreadyWatchingError
+	if !errors.Is(err, ErrAlreadyWatching) || !errors.As(err, &aw) || again != id || err.Error() != ErrAlreadyWatching.Error() {
+		t.Fatalf("second start: %q, %v; want %q and ErrAlreadyWatching", again, err, id)
+	}
+	if want := (AlreadyWatchingError{WatchID: id, Channel: "C1", ThreadTS: "1699999999.000100", MessageTS: first.TS}); *aw != want {
+		t.Errorf("already watching %+v, want %+v", *aw, want)
+	}
+	if n := len(s.poster.Calls()); n != 1 || s.watches.Active() != 1 || len(s.store.Watches()) != 1 {
+		t.Errorf("%d calls, %d active, %d saved; want 1 each", n, s.watches.Active(), len(s.store.Watches()))
+	}
+	// Without the watch in the answer (an older scheduler, a bug), it is
+	// still the sentinel.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusConflict, errorBody{Code: "already_watching", Error: ErrAlreadyWatching.Error()})
+	}))
+	t.Cleanup(other.Close)
+	if _, err := NewRemoteWatches(other.URL, internalToken, nil).StartWatch(ctx, "t1", "C1", "", "U1"); !errors.Is(err, ErrAlreadyWatching) {
+		t.Errorf("already_watching without the watch: %v", err)
 	}
 }

@@ -37,7 +37,33 @@ var (
 	ErrTaskNotFound   = errors.New("no task with that id")
 	ErrWatchNotFound  = errors.New("that watch is no longer running")
 	ErrWatchesClosed  = errors.New("watches are shutting down")
+	// ErrAlreadyWatching is matched by the *AlreadyWatchingError of a
+	// Start that found the task watched there already.
+	ErrAlreadyWatching = errors.New("already watching this task here")
 )
+
+// AlreadyWatchingError is Start's error when an active watch follows the
+// same task in the same channel and thread: no second one is started, and
+// Start returns this watch's id too. It happens when two people ask for
+// the same watch, or when a forwarded start that timed out on the
+// responder's side did start and the user asks again.
+type AlreadyWatchingError struct {
+	WatchID   string
+	Channel   string
+	ThreadTS  string
+	MessageTS string // the watch message
+}
+
+func (e *AlreadyWatchingError) Error() string { return ErrAlreadyWatching.Error() }
+
+// Is makes errors.Is(err, ErrAlreadyWatching) true.
+func (e *AlreadyWatchingError) Is(target error) bool { return target == ErrAlreadyWatching }
+
+// ExistingWatch returns the watch already running, for callers (the bot)
+// that do not import this package.
+func (e *AlreadyWatchingError) ExistingWatch() (watchID, channel, messageTS string) {
+	return e.WatchID, e.Channel, e.MessageTS
+}
 
 // Watches follows tasks live: one message per watch, updated until the task
 // ends. Its loops run in the background, owned by Watches; Run resumes the
@@ -64,6 +90,15 @@ type watch struct {
 	last   workspace.Task
 	stop   chan string // receives the user who pressed Stop
 	cancel context.CancelFunc
+	// starting, for the slot a Start holds while it reads the task and
+	// posts, is closed when that Start is done (the slot then holds the
+	// running watch, or is gone); nil for a running watch.
+	starting chan struct{}
+}
+
+// same reports whether wt follows req's task in req's channel and thread.
+func (wt *watch) same(req WatchRequest) bool {
+	return wt.state.TaskID == req.TaskID && wt.state.Channel == req.Channel && wt.state.ThreadTS == req.ThreadTS
 }
 
 // NewWatches returns a Watches. store may be nil (watches then do not
@@ -100,19 +135,46 @@ func (w *Watches) Active() int {
 // background. It returns the watch id (the Stop button's value), or
 // ErrTooManyWatches, ErrTaskNotFound, ErrWatchesClosed or an API error. A
 // task that already ended gets one message with its final status.
+//
+// A task already watched in req's channel and thread is not watched twice:
+// Start returns that watch's id with an *AlreadyWatchingError. A Start of
+// the same watch that is still reading the task or posting is waited for.
 func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 	w.mu.Lock()
-	switch {
-	case w.closed:
+	for {
+		if w.closed {
+			w.mu.Unlock()
+			return "", ErrWatchesClosed
+		}
+		other := w.findLocked(req)
+		if other == nil {
+			break
+		}
+		if other.starting == nil {
+			st := other.state
+			w.mu.Unlock()
+			w.log.InfoContext(ctx, "watch already running", "watch", st.ID, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
+			return st.ID, &AlreadyWatchingError{WatchID: st.ID, Channel: st.Channel, ThreadTS: st.ThreadTS, MessageTS: st.MessageTS}
+		}
+		starting := other.starting
 		w.mu.Unlock()
-		return "", ErrWatchesClosed
-	case len(w.active) >= w.cfg.MaxActive:
+		select {
+		case <-starting:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+		w.mu.Lock()
+	}
+	if len(w.active) >= w.cfg.MaxActive {
 		w.mu.Unlock()
 		return "", ErrTooManyWatches
 	}
 	id := newWatchID()
-	// Hold the slot while the first call and post are made.
-	w.active[id] = &watch{}
+	// Hold the slot while the first call and post are made; a Start of
+	// the same watch meanwhile waits for starting.
+	starting := make(chan struct{})
+	defer close(starting)
+	w.active[id] = &watch{state: WatchState{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS}, starting: starting}
 	w.mu.Unlock()
 	release := func() {
 		w.mu.Lock()
@@ -156,6 +218,17 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 	w.mu.Unlock()
 	w.log.InfoContext(ctx, "watch started", "watch", id, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
 	return id, nil
+}
+
+// findLocked returns the watch, running or starting, that follows req's
+// task in req's channel and thread; w.mu is held.
+func (w *Watches) findLocked(req WatchRequest) *watch {
+	for _, wt := range w.active {
+		if wt.same(req) {
+			return wt
+		}
+	}
+	return nil
 }
 
 // launchLocked starts the loop of a watch; w.mu is held.
@@ -223,7 +296,13 @@ const (
 	watchEnded
 	watchStopped
 	watchTimedOut
+	watchGone // the API stopped returning the task
 )
+
+// goneAfter is how many polls in a row must find no such task before a
+// watch gives up on it (the id was wrong after all, or the task aged out
+// of the API); a single empty answer does not end it.
+const goneAfter = 3
 
 func (w *Watches) loop(ctx context.Context, wt *watch) {
 	st := wt.state
@@ -237,6 +316,7 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 	// updated only every refreshEvery (for its elapsed time), which keeps
 	// many watches within chat.update's tier.
 	shown, shownAt := wt.last, st.Started
+	missing := 0 // polls in a row that found no such task
 	for {
 		deadline := st.Started.Add(w.cfg.Max)
 		wait := min(w.cfg.Every, deadline.Sub(w.clock.Now()))
@@ -253,14 +333,20 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 		switch {
 		case ctx.Err() != nil:
 			return
+		case errors.Is(err, ErrTaskNotFound):
+			missing++
+			w.log.Warn("watch found no such task", "watch", st.ID, "task", st.TaskID, "polls", missing)
 		case err != nil:
 			w.log.Warn("watch could not read its task", "watch", st.ID, "task", st.TaskID, "err", err)
 		default:
-			last = task
+			last, missing = task, 0
 		}
 		switch {
 		case err == nil && task.Status.Ended():
 			w.finish(ctx, st, task, watchEnded, "")
+			return
+		case missing >= goneAfter:
+			w.finish(ctx, st, last, watchGone, "")
 			return
 		case !now.Before(deadline):
 			w.finish(ctx, st, last, watchTimedOut, "")
@@ -283,14 +369,17 @@ func (w *Watches) finish(ctx context.Context, st WatchState, task workspace.Task
 	if err := w.poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
 		w.log.Warn("final watch update", "watch", st.ID, "err", err)
 	}
-	if phase == watchEnded || phase == watchTimedOut {
+	if phase == watchEnded || phase == watchTimedOut || phase == watchGone {
 		thread := st.ThreadTS
 		if thread == "" {
 			thread = st.MessageTS
 		}
 		reply := fmt.Sprintf("<@%s> task `%s` ended: %s %s", st.UserID, blocks.Escape(st.TaskID), blocks.StatusEmoji(task.Status), blocks.Escape(string(task.Status)))
-		if phase == watchTimedOut {
+		switch phase {
+		case watchTimedOut:
 			reply = fmt.Sprintf("<@%s> stopped watching task `%s` after %s; it is still %s", st.UserID, blocks.Escape(st.TaskID), blocks.Duration(w.cfg.Max), blocks.Escape(string(task.Status)))
+		case watchGone:
+			reply = fmt.Sprintf("<@%s> stopped watching task `%s`: the API no longer returns it%s", st.UserID, blocks.Escape(st.TaskID), lastSeen(task))
 		}
 		if _, err := w.poster.PostMessage(ctx, st.Channel, thread, reply, nil); err != nil {
 			w.log.Warn("watch reply", "watch", st.ID, "err", err)
@@ -326,6 +415,15 @@ func (w *Watches) get(ctx context.Context, taskID string) (workspace.Task, error
 	return workspace.Task{}, fmt.Errorf("%w: %s", ErrTaskNotFound, taskID)
 }
 
+// lastSeen is ", last seen STATUS" when the task was seen with a status
+// (a resumed watch may not have seen it).
+func lastSeen(t workspace.Task) string {
+	if t.Status == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (last seen *%s*)", blocks.Escape(string(t.Status)))
+}
+
 func newWatchID() string {
 	var b [8]byte
 	rand.Read(b[:])
@@ -357,18 +455,26 @@ func renderWatch(st WatchState, t workspace.Task, now time.Time, phase watchPhas
 	case watchTimedOut:
 		title = fmt.Sprintf("%s Stopped watching task `%s` after the time limit (last seen *%s*)", ":hourglass:", blocks.Escape(t.ID), status)
 		note = "Watch ended " + blocks.Date(now)
+	case watchGone:
+		title = fmt.Sprintf("%s Stopped watching task `%s`: the API no longer returns it%s", ":grey_question:", blocks.Escape(st.TaskID), lastSeen(t))
+		note = "Watch ended " + blocks.Date(now)
 	}
 	body := fmt.Sprintf("%s\nPool *%s* · %s\n*%d* failed · *%d* ok · *%d* skipped · elapsed %s",
 		title, blocks.Escape(poolLabel(t)), taskWork(t), t.FailedNum, t.SuccessNum, t.SkipNum, blocks.Duration(elapsed))
 	bs := []slack.Block{slack.NewSectionBlock(mrkdwn(body), nil, nil)}
 	bs = append(bs, contextBlock(note+fmt.Sprintf(" · asked by <@%s>", blocks.Escape(st.UserID))))
-	if phase == watchRunning {
+	switch phase {
+	case watchRunning:
 		stop := button(blocks.ActionStopWatch, "Stop", st.ID)
 		stop.Style = slack.StyleDanger
 		bs = append(bs, slack.NewActionBlock("watch_actions", stop, detailsButton(t.ID)))
-	} else {
+	case watchGone: // Details would find no task either
+	default:
 		bs = append(bs, slack.NewActionBlock("watch_actions", detailsButton(t.ID)))
 	}
 	text := fmt.Sprintf("Task %s: %s", t.ID, t.Status)
+	if phase == watchGone {
+		text = fmt.Sprintf("Stopped watching task %s: the API no longer returns it", st.TaskID)
+	}
 	return Message{Text: blocks.Escape(text), Blocks: bs}
 }

@@ -203,3 +203,172 @@ func TestWatchResumesAfterRestart(t *testing.T) {
 		t.Error("more than one top-level post")
 	}
 }
+
+// TestWatchStartTwiceHere: a second Start of the task in the same channel
+// and thread (a retry after a forwarded start timed out, or someone else)
+// starts nothing and gives the running watch; elsewhere it is a new watch.
+func TestWatchStartTwiceHere(t *testing.T) {
+	clock := notifytest.NewClock(day0)
+	rec := notifytest.NewPoster(clock)
+	tk := task("abababab-0000-0000-0000-000000000001", "p", workspace.StatusRunning, day0, 0, "s")
+	store := openStore(t, t.TempDir())
+	w := NewWatches(WatchConfig{}, notifytest.NewLister(tk), rec, store, clock, nil)
+	t.Cleanup(w.Close)
+	ctx := context.Background()
+
+	id, err := w.Start(ctx, WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := rec.WaitCalls(t, 1)[0]
+	again, err := w.Start(ctx, WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U2"})
+	var aw *AlreadyWatchingError
+	if !errors.Is(err, ErrAlreadyWatching) || !errors.As(err, &aw) || again != id {
+		t.Fatalf("second start here: %q, %v; want %q and ErrAlreadyWatching", again, err, id)
+	}
+	if aw.WatchID != id || aw.Channel != "C1" || aw.ThreadTS != "" || aw.MessageTS != first.TS {
+		t.Errorf("already watching %+v, want watch %s message %s", aw, id, first.TS)
+	}
+	if n := len(rec.Calls()); n != 1 || w.Active() != 1 || len(store.Watches()) != 1 {
+		t.Errorf("after the second start: %d calls, %d active, %d saved; want 1 each", n, w.Active(), len(store.Watches()))
+	}
+
+	// Another thread or channel is another watch.
+	for _, req := range []WatchRequest{
+		{TaskID: tk.ID, Channel: "C1", ThreadTS: "1699999999.000100", UserID: "U1"},
+		{TaskID: tk.ID, Channel: "C2", UserID: "U1"},
+	} {
+		other, err := w.Start(ctx, req)
+		if err != nil || other == id {
+			t.Errorf("start in %s/%s: %q, %v; want a new watch", req.Channel, req.ThreadTS, other, err)
+		}
+	}
+	if w.Active() != 3 {
+		t.Errorf("%d active, want 3", w.Active())
+	}
+
+	// Once stopped, the task can be watched here again.
+	clock.BlockUntil(t, 3)
+	if err := w.Stop(id, "U1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pollActive(t, w, 2); err != nil {
+		t.Fatal(err)
+	}
+	if next, err := w.Start(ctx, WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U2"}); err != nil || next == id {
+		t.Errorf("start after Stop: %q, %v; want a new watch", next, err)
+	}
+}
+
+// gate holds ListTasks until released.
+type gate struct {
+	Lister
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g gate) ListTasks(ctx context.Context, o workspace.ListOptions) (workspace.TaskPage, error) {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.Lister.ListTasks(ctx, o)
+}
+
+// TestWatchStartTwiceAtOnce: a Start while the same one is still reading
+// the task waits for it and gives its watch; one message is posted.
+func TestWatchStartTwiceAtOnce(t *testing.T) {
+	clock := notifytest.NewClock(day0)
+	rec := notifytest.NewPoster(clock)
+	tk := task("abababab-0000-0000-0000-000000000002", "p", workspace.StatusRunning, day0, 0, "s")
+	g := gate{Lister: notifytest.NewLister(tk), entered: make(chan struct{}, 2), release: make(chan struct{})}
+	w := NewWatches(WatchConfig{}, g, rec, nil, clock, nil)
+	t.Cleanup(w.Close)
+
+	type result struct {
+		id  string
+		err error
+	}
+	results := make(chan result, 2)
+	start := func(user string) {
+		id, err := w.Start(context.Background(), WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: user})
+		results <- result{id, err}
+	}
+	go start("U1")
+	<-g.entered // the first holds its slot, reading the task
+	go start("U2")
+	// The second must not read the task: it waits for the first.
+	select {
+	case <-g.entered:
+		t.Fatal("the second start read the task while the first was starting")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(g.release)
+	a, b := <-results, <-results
+	if a.err != nil {
+		a, b = b, a
+	}
+	if a.err != nil || !errors.Is(b.err, ErrAlreadyWatching) || a.id != b.id || a.id == "" {
+		t.Errorf("starts at once: %+v and %+v; want one watch and ErrAlreadyWatching with its id", a, b)
+	}
+	if n := len(rec.Posts()); n != 1 || w.Active() != 1 {
+		t.Errorf("%d posts, %d active; want 1 each", n, w.Active())
+	}
+}
+
+// TestWatchEndsWhenTaskGone: a watch whose task the API stops returning
+// ends after goneAfter polls in a row without it, says so and forgets the
+// watch; fewer misses, then the task again, do not end it.
+func TestWatchEndsWhenTaskGone(t *testing.T) {
+	clock := notifytest.NewClock(day0)
+	rec := notifytest.NewPoster(clock)
+	tk := task("cdcdcdcd-0000-0000-0000-000000000001", "p", workspace.StatusRunning, day0, 0, "s")
+	l := notifytest.NewLister(tk)
+	store := openStore(t, t.TempDir())
+	w := NewWatches(WatchConfig{Every: 15 * time.Second}, l, rec, store, clock, nil)
+	t.Cleanup(w.Close)
+	if _, err := w.Start(context.Background(), WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U42"}); err != nil {
+		t.Fatal(err)
+	}
+	first := rec.WaitCalls(t, 1)[0]
+	poll := func(n int) {
+		for range n {
+			clock.BlockUntil(t, 1)
+			clock.Advance(15 * time.Second)
+		}
+		clock.BlockUntil(t, 1) // that poll is done
+	}
+
+	l.Delete(tk.ID)
+	poll(goneAfter - 1)
+	l.Put(tk) // back: the misses start over
+	poll(1)
+	if n := len(rec.Calls()); n != 1 || w.Active() != 1 || len(store.Watches()) != 1 {
+		t.Fatalf("after %d misses: %d calls, %d active, %d saved; want the watch running", goneAfter-1, n, w.Active(), len(store.Watches()))
+	}
+
+	l.Delete(tk.ID)
+	for range goneAfter {
+		clock.BlockUntil(t, 1)
+		clock.Advance(15 * time.Second)
+	}
+	calls := rec.WaitCalls(t, 3)
+	if err := pollActive(t, w, 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Calls()) != 3 {
+		t.Fatalf("%d calls, want the post, the final update and the reply", len(rec.Calls()))
+	}
+	last, reply := calls[1], calls[2]
+	js := blocksJSON(t, last.Blocks)
+	if !last.Update || last.TS != first.TS || !strings.Contains(js, "no longer returns it") || !strings.Contains(js, "last seen *RUNNING*") {
+		t.Errorf("final update %+v %s", last, js)
+	}
+	if strings.Contains(js, "watch_stop") || strings.Contains(js, `"action_id":"details`) {
+		t.Errorf("final message still has buttons: %s", js)
+	}
+	if reply.Update || reply.ThreadTS != first.TS || !strings.Contains(reply.Text, "<@U42>") || !strings.Contains(reply.Text, "no longer returns") {
+		t.Errorf("reply %+v, want a threaded mention", reply)
+	}
+	if n := len(store.Watches()); n != 0 {
+		t.Errorf("%d watches saved after the task was gone", n)
+	}
+}

@@ -595,6 +595,24 @@ func TestServeForwardsWatches(t *testing.T) {
 	if got := savedWatches(t, rcfg.StateDir); len(got) != 0 {
 		t.Errorf("responder's saved watches %v, want none", got)
 	}
+	// The same watch again (someone else, or a retry after a start that
+	// timed out here): the scheduler starts no second one and the
+	// responder says so.
+	_, url2 := sl.SlashCommand(slacktest.SlashCommand{Text: "watch " + running, UserID: "U2", ChannelID: "C2", Connection: resp.conn})
+	if m, err := sl.WaitMessage(slacktest.ForResponseURL(url2), 30*time.Second); err != nil {
+		t.Fatal(err)
+	} else if !strings.Contains(m.Text, "Already watching task "+running) {
+		t.Errorf("second watch: %q %s", m.Text, m.Blocks)
+	}
+	posted := 0
+	for _, m := range sl.Messages() {
+		if m.Method == "chat.postMessage" && m.Channel == "C2" {
+			posted++
+		}
+	}
+	if got := savedWatches(t, cfg.StateDir); posted != 1 || len(got) != 1 {
+		t.Errorf("after the second watch: %d watch messages, saved %v; want one", posted, got)
+	}
 
 	clickID, _ := sl.BlockAction(slacktest.BlockAction{UserID: "U1", ChannelID: "C2", ActionID: stop.ActionID, Value: stop.Value,
 		MessageTS: watchMsg.TS, Connection: resp.conn})

@@ -253,6 +253,15 @@ func (l *Lister) Put(tasks ...workspace.Task) {
 	}
 }
 
+// Delete removes tasks, as when the API stops returning them.
+func (l *Lister) Delete(ids ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range ids {
+		delete(l.tasks, id)
+	}
+}
+
 // Calls returns the options of every ListTasks call so far.
 func (l *Lister) Calls() []workspace.ListOptions {
 	l.mu.Lock()
