@@ -542,6 +542,9 @@ func TestBoundChannelRefusesOtherPoolsTasks(t *testing.T) {
 	if m := e.click(t, "U1", "C9", button{ActionID: "output", Value: "output r1 " + other.ID}); !strings.Contains(m.Text, "cannot see") {
 		t.Errorf("Output click in a bound channel = %q", m.Text)
 	}
+	if m := e.click(t, "U1", "C9", button{ActionID: "watch", Value: "watch " + other.ID}); !strings.Contains(m.Text, "cannot see") {
+		t.Errorf("Watch click in a bound channel = %q", m.Text)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if len(n.watches) != 0 {

@@ -173,6 +173,10 @@ func (b *Bot) handle(ctx context.Context, req *request, o *outcome) {
 		case blocks.ActionOutput, blocks.ActionStopWatch:
 		case blocks.ActionDetails:
 			to = toPrivate
+		case blocks.ActionWatch:
+			// Like a typed watch in the click's channel (and thread); its
+			// outcome goes to the clicker, the details stay as they are.
+			to = toPrivate
 		case blocks.ActionPrev, blocks.ActionNext, blocks.ActionFailed, blocks.ActionRefresh:
 			to = toReplace
 		case blocks.ActionShare:
@@ -235,6 +239,12 @@ func (b *Bot) handle(ctx context.Context, req *request, o *outcome) {
 			to = toPrivate
 		}
 		_ = b.reply(ctx, req, to, fixed(t, bs))
+		return
+	}
+	if req.kind == kindClick && blocks.BaseAction(req.actionID) == blocks.ActionWatch && cmd.Verb != commands.VerbWatch {
+		o.result = "bad_input"
+		o.command = truncate(text, 200)
+		b.notice(ctx, req, toPrivate, "That button is not valid any more; run the command again.")
 		return
 	}
 	req.setVerb(string(cmd.Verb))
@@ -388,7 +398,7 @@ func (b *Bot) show(ctx context.Context, req *request, to delivery, cmd commands.
 	if !ok {
 		return
 	}
-	v := blocks.TaskView{Task: task, Now: b.cfg.Now()}
+	v := blocks.TaskView{Task: task, Now: b.cfg.Now(), NoWatch: b.cfg.Notifier == nil}
 	recs, err := b.ws.ListRecords(ctx, workspace.RecordOptions{TaskID: task.ID, Status: "FAILED", Limit: 50})
 	if err != nil {
 		v.RecordsErr = errorSummary(err)
@@ -445,7 +455,8 @@ func (b *Bot) watch(ctx context.Context, req *request, cmd commands.Command, o *
 		return
 	}
 	thread := ""
-	if req.kind == kindMention {
+	if req.kind == kindMention || req.kind == kindClick {
+		// A mention's thread, or the thread of the clicked message.
 		thread = req.threadTS
 	}
 	if _, err := b.cfg.Notifier.StartWatch(ctx, cmd.TaskID, req.channel, thread, req.user); err != nil {
@@ -465,7 +476,11 @@ func (b *Bot) watch(ctx context.Context, req *request, cmd commands.Command, o *
 		return
 	}
 	if req.kind != kindMention {
-		b.notice(ctx, req, toPrivate, "Watching task "+cmd.TaskID+" in this channel.")
+		where := "this channel"
+		if thread != "" {
+			where = "this thread"
+		}
+		b.notice(ctx, req, toPrivate, "Watching task "+cmd.TaskID+" in "+where+".")
 	}
 }
 

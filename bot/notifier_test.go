@@ -120,10 +120,107 @@ func TestWatchTwiceHere(t *testing.T) {
 	}
 }
 
+// runningTask is a task of the simulator that is still running.
+func runningTask(t *testing.T, e *env) workspace.Task {
+	t.Helper()
+	for _, tk := range e.sim.Tasks() {
+		if tk.Status == workspace.StatusRunning {
+			return tk
+		}
+	}
+	t.Fatal("the simulator has no running task")
+	return workspace.Task{}
+}
+
+// TestWatchButtonStartsAWatch: the Watch button of a running task's
+// details starts a watch like a typed watch, in the click's channel and
+// the thread of the clicked message, and tells the clicker without
+// replacing the details.
+func TestWatchButtonStartsAWatch(t *testing.T) {
+	n := &fakeNotifier{}
+	e := start(t, setup{cfg: bot.Config{Notifier: n}})
+	running := runningTask(t, e)
+	d := e.slash(t, "U1", "C1", "show "+running.ID)
+	w := find(t, d.Blocks, "watch")
+	if w.Value != "watch "+running.ID {
+		t.Fatalf("Watch value = %q", w.Value)
+	}
+	if m := e.click(t, "U1", "C1", w); !strings.Contains(m.Text, "Watching task "+running.ID+" in this channel") ||
+		m.ReplaceOriginal || m.ResponseType == "in_channel" {
+		t.Errorf("Watch click answer = %+v", m)
+	}
+	id, url := e.slack.BlockAction(slacktest.BlockAction{UserID: "U2", ChannelID: "C2", ActionID: w.ActionID,
+		Value: w.Value, MessageTS: "8.8", ThreadTS: "7.7"})
+	if _, err := e.slack.WaitAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.slack.WaitMessage(slacktest.ForResponseURL(url), wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Text, "in this thread") || m.ReplaceOriginal || m.ResponseType == "in_channel" {
+		t.Errorf("Watch click in a thread answer = %+v", m)
+	}
+	// The value is parsed again like typed input: anything else is refused.
+	for _, bad := range []string{"list since=7d", "watch", "watch <!channel>"} {
+		if m := e.click(t, "U1", "C1", button{ActionID: "watch", Value: bad}); m.ReplaceOriginal ||
+			!strings.Contains(m.Text, "not valid") && !strings.Contains(m.Text, "couldn't read") {
+			t.Errorf("Watch click with %q = %+v", bad, m)
+		}
+	}
+	waitAudit(t, e, 6)
+
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	want := []string{running.ID + " C1  U1", running.ID + " C2 7.7 U2"}
+	if strings.Join(n.watches, "|") != strings.Join(want, "|") {
+		t.Errorf("watches = %q, want %q", n.watches, want)
+	}
+	clicks := map[string]int{}
+	for _, l := range e.logs.lines("command") {
+		if l["kind"] == "click" {
+			clicks[fmt.Sprint(l["verb"], " ", l["outcome"])]++
+		}
+	}
+	if clicks["watch ok"] != 2 || clicks["watch bad_input"] != 3 || len(clicks) != 2 {
+		t.Errorf("click audit lines %v, want 2 watch ok and 3 watch bad_input", clicks)
+	}
+}
+
+// TestWatchButtonAlreadyWatching: with the real Watches behind the bot, a
+// Watch click where a typed watch runs says so and starts no other.
+func TestWatchButtonAlreadyWatching(t *testing.T) {
+	lister := notifytest.NewLister()
+	poster := notifytest.NewPoster(nil)
+	watches := notify.NewWatches(notify.WatchConfig{}, lister, poster, nil, notifytest.NewClock(time.Now()), nil)
+	t.Cleanup(watches.Close)
+	e := start(t, setup{cfg: bot.Config{Notifier: &notify.Notifier{Watches: watches}}})
+	running := runningTask(t, e)
+	lister.Put(running)
+	if m := e.slash(t, "U1", "C1", "watch "+running.ID); !strings.Contains(m.Text, "Watching task") {
+		t.Fatalf("typed watch = %q", m.Text)
+	}
+	d := e.slash(t, "U2", "C1", "show "+running.ID)
+	if m := e.click(t, "U2", "C1", find(t, d.Blocks, "watch")); !strings.Contains(m.Text, "Already watching task "+running.ID+" in this channel") ||
+		m.ReplaceOriginal {
+		t.Errorf("Watch click = %+v", m)
+	}
+	if watches.Active() != 1 || len(poster.Posts()) != 1 {
+		t.Errorf("%d watches, %d watch messages; want 1", watches.Active(), len(poster.Posts()))
+	}
+}
+
 func TestWithoutNotifier(t *testing.T) {
 	e := start(t, setup{})
 	if m := e.slash(t, "U1", "C1", "digest"); !strings.Contains(m.Text, "not available") {
 		t.Errorf("digest without notifier = %q", m.Text)
+	}
+	// No Watch button that could only say so.
+	d := e.slash(t, "U1", "C1", "show "+runningTask(t, e).ID)
+	for _, b := range buttons(d.Blocks) {
+		if b.ActionID == "watch" {
+			t.Errorf("a Watch button without a notifier: %+v", b)
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ const (
 	ActionFailed    = "failed_only" // value: canonical command of the failed-only list
 	ActionRefresh   = "refresh"     // value: canonical command of this answer
 	ActionShare     = "share"       // value: canonical command to post in channel (with " share")
+	ActionWatch     = "watch"       // value: canonical command "watch TASK_ID"
 	ActionStopWatch = "watch_stop"  // value: the watch id (used by bot/notify)
 	ActionViewAll   = "view_all"    // value: canonical list command (used by digests)
 )

@@ -17,12 +17,14 @@ type TaskView struct {
 	FailedTotal  int                // how many failed records exist in total
 	RecordsErr   string             // non-empty: the records could not be loaded; say so and still show the task
 	ShareCommand string             // "" = no Share button
+	NoWatch      bool               // watches are not available: no Watch button
 	Now          time.Time          // for the duration of a running task
 }
 
 // Task renders one task in full: its fields, its scripts (names and ids) or
 // its command in a code block, and its failed desktops, each with an Output
-// button. It returns the notification text and the blocks.
+// button. A task that has not ended (INIT or RUNNING) gets a Watch button.
+// It returns the notification text and the blocks.
 func Task(v TaskView) (string, []slack.Block) {
 	t := v.Task
 	text := fallback("Task " + flat(t.ID, 300) + ": " + string(t.Status))
@@ -32,8 +34,13 @@ func Task(v TaskView) (string, []slack.Block) {
 	bs = append(bs, slack.NewSectionBlock(mrkdwn(code(t.ID, 1000)), taskFields(t, v.Now), nil))
 	bs = append(bs, section(taskContent(t), nil))
 
+	var watch *slack.ButtonBlockElement
+	if !v.NoWatch && (t.Status == workspace.StatusInit || t.Status == workspace.StatusRunning) {
+		watch = Button(ActionWatch, "Watch", "watch "+t.ID)
+	}
 	bar := actions(
 		Button(ActionRefresh, "Refresh", "show "+t.ID),
+		watch,
 		Button(ActionShare, "Share", v.ShareCommand),
 	)
 	room := maxBlocks - len(bs) - 2 // a title line and the actions row

@@ -199,3 +199,29 @@ func TestErrorNeverEchoesMentions(t *testing.T) {
 		t.Errorf("code or request id missing:\n%s", raw)
 	}
 }
+
+func TestWatchButtonOnlyWhileTheTaskRuns(t *testing.T) {
+	task := sampleTasks()[0]
+	for _, tc := range []struct {
+		status  workspace.TaskStatus
+		noWatch bool
+		want    bool
+	}{
+		{workspace.StatusRunning, false, true},
+		{workspace.StatusInit, false, true},
+		{workspace.StatusFinish, false, false},
+		{workspace.StatusFailed, false, false},
+		{"", false, false},
+		{workspace.StatusRunning, true, false},
+	} {
+		task.Status = tc.status
+		_, bs := Task(TaskView{Task: task, ShareCommand: "s", NoWatch: tc.noWatch})
+		want := []string{"refresh=show " + task.ID, "share=s"}
+		if tc.want {
+			want = []string{"refresh=show " + task.ID, "watch=watch " + task.ID, "share=s"}
+		}
+		if d := cmp.Diff(want, buttons(bs)); d != "" {
+			t.Errorf("%q (no watch %v) buttons (-want +got):\n%s", tc.status, tc.noWatch, d)
+		}
+	}
+}
