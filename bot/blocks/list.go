@@ -17,7 +17,7 @@ type ListView struct {
 	Tasks         []workspace.Task // this page
 	Total         int              // total_count of the query
 	Offset        int              // offset of Tasks[0] in the query
-	Command       string           // canonical command of this page (Refresh value)
+	Command       string           // canonical command of this page (Refresh value; shown to copy)
 	PrevCommand   string           // "" = no Prev button
 	NextCommand   string           // "" = no Next button
 	FailedCommand string           // "" = no Failed only button (already failed-only)
@@ -42,10 +42,12 @@ const (
 	scriptsMax = 600
 	commandMax = 200
 	statusMax  = 40
+	// commandLineMax bounds the copyable command in a list's context line.
+	commandLineMax = 1000
 )
 
 // List renders a page of tasks: a header, a context line (filters, "1–10 of
-// 57", as of), one section per task with a Details button, and a row of
+// 57", as of, the page's command to copy), one section per task with a Details button, and a row of
 // Prev, Next, Failed only, Refresh and Share buttons (those with a
 // command). It returns the notification text and the blocks.
 func List(v ListView) (string, []slack.Block) {
@@ -116,8 +118,19 @@ func listContext(v ListView, rng string) *slack.ContextBlock {
 	if !v.Now.IsZero() {
 		parts = append(parts, "as of "+clock(v.Now))
 	}
+	if strings.TrimSpace(v.Command) != "" {
+		// To copy into a thread (as @pooltasks …) or to refine: shown as
+		// people type it, so code escapes it once.
+		parts = append(parts, code("/pooltasks "+wireDecoder.Replace(v.Command), commandLineMax))
+	}
 	return context(parts...)
 }
+
+// wireDecoder undoes, in one pass like commands' parser, the entities of
+// a canonical command: commands.Canonical writes values as Slack sends
+// typed text (< as &lt;, & before an entity as &amp;), for button values
+// that are parsed again.
+var wireDecoder = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
 
 func emptyText(v ListView) string {
 	if v.Total > 0 {

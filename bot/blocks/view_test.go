@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/slack-go/slack"
 
+	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -222,6 +223,56 @@ func TestWatchButtonOnlyWhileTheTaskRuns(t *testing.T) {
 		}
 		if d := cmp.Diff(want, buttons(bs)); d != "" {
 			t.Errorf("%q (no watch %v) buttons (-want +got):\n%s", tc.status, tc.noWatch, d)
+		}
+	}
+}
+
+func TestListShowsItsCommandToCopy(t *testing.T) {
+	// As commands.Canonical writes it: < and > as Slack sends them.
+	cmd := `failed pool="&lt;!channel&gt; & co" name=&amp;lt;x since=2026-11-26T13:00:00Z page=2`
+	_, bs := List(ListView{Title: "Failed tasks", Tasks: sampleTasks()[:1], Total: 57, Offset: 10, Command: cmd})
+	raw := allStrings(marshal("", bs[1:2])) // the context line; the Refresh button's value is not shown
+	if want := "`/pooltasks failed pool=\"&lt;!channel&gt; &amp; co\" name=&amp;lt;x since=2026-11-26T13:00:00Z page=2`"; !strings.Contains(raw, want) {
+		t.Errorf("no %s in:\n%s", want, raw)
+	}
+	if strings.Contains(raw, "<!channel>") {
+		t.Error("the command line pings the channel")
+	}
+	_, bs = List(ListView{Title: "Tasks", Command: "list name=<!channel>"})
+	if raw := allStrings(marshal("", bs[1:2])); strings.Contains(raw, "<!channel>") || !strings.Contains(raw, "&lt;!channel&gt;") {
+		t.Errorf("a raw mention in the command is not escaped:\n%s", raw)
+	}
+
+	long := "list script=" + strings.Repeat("a`<", 2000)
+	text, bs := List(ListView{Title: "Tasks", Command: long})
+	checkLimits(t, marshal(text, bs))
+	els := bs[1].(*slack.ContextBlock).ContextElements.Elements
+	last := els[len(els)-1].(*slack.TextBlockObject).Text
+	if !strings.HasPrefix(last, "`/pooltasks list script=") || !strings.HasSuffix(last, "…`") ||
+		textLen(last) > commandLineMax || strings.Count(last, "`") != 2 {
+		t.Errorf("a long command is not cut in one code span: %.80s … (%d characters)", last, textLen(last))
+	}
+}
+
+// TestListCommandRoundTrips: what the context line shows, typed again (Slack
+// sends &, < and > as entities), is the same command.
+func TestListCommandRoundTrips(t *testing.T) {
+	for _, typed := range []string{
+		`failed pool="Finance <VDI> & co" since=2026-11-26T13:00:00Z page=2`,
+		`list name=&amp;lt;x since=7d`,
+		`list name="a \"b\"" limit=5`,
+	} {
+		c, err := commands.Parse(Escape(typed), now)
+		if err != nil {
+			t.Fatalf("%q: %v", typed, err)
+		}
+		_, bs := List(ListView{Title: "Tasks", Command: c.Canonical()})
+		els := bs[1].(*slack.ContextBlock).ContextElements.Elements
+		shown := els[len(els)-1].(*slack.TextBlockObject).Text
+		seen := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(strings.Trim(shown, "`"))
+		again, err := commands.Parse(Escape(strings.TrimPrefix(seen, "/pooltasks ")), now)
+		if err != nil || again.Canonical() != c.Canonical() {
+			t.Errorf("%q shown as %q parses to %q (%v), want %q", typed, shown, again.Canonical(), err, c.Canonical())
 		}
 	}
 }
