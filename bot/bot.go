@@ -222,13 +222,27 @@ func (b *Bot) Run(ctx context.Context) error {
 // (within acks) and hands work to the queue. It returns nil when ctx ends
 // and *smErr when the socket-mode client gives up (smDone closed).
 //
-// During a burst, acks come first: while more events wait in the channel,
-// acked requests are held back (up to maxHeld) rather than handed to the
-// workers, whose work would otherwise compete with the acks for the CPU.
+// During a burst, acks come first: acked requests are held back until no
+// envelope has arrived for burstQuiet (slack-go delivers a burst's envelopes
+// one parse apart, so an empty channel alone does not mean it has ended),
+// for burstHold at most and up to maxHeld of them, rather than handed to
+// the workers, whose answers would otherwise compete with the acks for the
+// CPU. A lone command waits burstQuiet for its worker.
 func (b *Bot) loop(ctx, acks context.Context, smDone <-chan struct{}, smErr *error) error {
-	const maxHeld = 32
-	var held []*request
+	const (
+		maxHeld    = 64
+		burstQuiet = 2 * time.Millisecond
+		burstHold  = 25 * time.Millisecond
+	)
+	var (
+		held      []*request
+		heldSince time.Time
+		hold      = time.NewTimer(time.Hour)
+	)
+	hold.Stop()
+	defer hold.Stop()
 	flush := func() {
+		hold.Stop()
 		for _, req := range held {
 			b.enqueue(req)
 		}
@@ -244,13 +258,24 @@ func (b *Bot) loop(ctx, acks context.Context, smDone <-chan struct{}, smErr *err
 				return nil
 			}
 			return fmt.Errorf("socket mode: %w", *smErr)
+		case <-hold.C:
+			flush()
 		case ev := <-b.sm.Events:
-			if req := b.handleEvent(acks, ev); req != nil {
-				held = append(held, req)
+			req := b.handleEvent(acks, ev)
+			if req == nil {
+				continue
 			}
-			if len(b.sm.Events) == 0 || len(held) >= maxHeld {
+			now := time.Now()
+			if len(held) == 0 {
+				heldSince = now
+			}
+			held = append(held, req)
+			left := burstHold - now.Sub(heldSince)
+			if len(held) >= maxHeld || left <= 0 {
 				flush()
+				continue
 			}
+			hold.Reset(min(burstQuiet, left))
 		}
 	}
 }
