@@ -240,7 +240,6 @@ func (b *Bot) loop(ctx, acks context.Context, smDone <-chan struct{}, smErr *err
 		hold      = time.NewTimer(time.Hour)
 	)
 	hold.Stop()
-	defer hold.Stop()
 	flush := func() {
 		hold.Stop()
 		for _, req := range held {
