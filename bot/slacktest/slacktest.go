@@ -116,7 +116,9 @@ func Start(opts Options) *Server {
 	mux.HandleFunc("/api/", s.unknownMethod)
 	mux.HandleFunc("/link", s.link)
 	mux.HandleFunc("/response/", s.response)
-	s.srv = httptest.NewServer(mux)
+	s.srv = httptest.NewUnstartedServer(mux)
+	s.srv.Listener = stampListener{s.srv.Listener}
+	s.srv.Start()
 	return s
 }
 
@@ -286,7 +288,7 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return
 			}
-			s.recordAck(data, time.Now())
+			s.recordAck(data, receivedAt(c))
 		}
 	}()
 }
@@ -310,7 +312,16 @@ func (s *Server) unroute(conn *wsConn) {
 	}
 }
 
-// recordAck records an ack frame read at now.
+// receivedAt is when the frame just read from c reached this machine's
+// socket: the kernel's receive time where it is known, else now.
+func receivedAt(c *websocket.Conn) time.Time {
+	if sc, ok := c.NetConn().(*stampConn); ok {
+		return sc.receivedAt()
+	}
+	return time.Now()
+}
+
+// recordAck records an ack frame that arrived at now.
 func (s *Server) recordAck(data []byte, now time.Time) {
 	var a struct {
 		EnvelopeID string          `json:"envelope_id"`
