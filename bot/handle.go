@@ -86,7 +86,13 @@ type request struct {
 	// publicMessage says a click came from a message everyone in the
 	// channel sees (a shared answer, a mention's answer in its thread).
 	publicMessage bool
-	received      time.Time
+	received      time.Time // when the loop took the envelope, for latency
+	// sentAt is cfg.Now() when the envelope arrived: what "since=1h" is
+	// counted back from, however long the request then waited for a
+	// worker. It also keeps a burst of alike commands on the same cache
+	// key, so that the client's token bucket is not spent on one answer
+	// per second a slow queue took.
+	sentAt time.Time
 
 	// verbKnown is the verb as far as the worker knows it; log lines of
 	// the request read it (see NewLogHandler).
@@ -218,7 +224,7 @@ func (b *Bot) handle(ctx context.Context, req *request, o *outcome) {
 		}
 	}
 
-	cmd, err := commands.Parse(text, b.cfg.Now())
+	cmd, err := commands.Parse(text, req.sentAt)
 	if err != nil {
 		o.result = "bad_input"
 		o.command = truncate(text, 200)

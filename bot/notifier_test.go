@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -304,5 +305,51 @@ func TestDoctorForAdminsOnly(t *testing.T) {
 	m := e.slash(t, "UADMIN", "C1", "doctor")
 	if !strings.Contains(decoded(m.Blocks), "slack auth &lt;fine&gt;") || m.ResponseType == "in_channel" {
 		t.Errorf("doctor report = %s", m.Blocks)
+	}
+}
+
+// TestRelativeTimesCountFromArrival: "since=1h" counts back from when the
+// command arrived, not from when a busy worker got to it.
+func TestRelativeTimesCountFromArrival(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	var now atomic.Int64
+	now.Store(t0.Unix())
+	rec := &recorder{}
+	bl := blocking{release: make(chan struct{}), entered: make(chan struct{}, 10)}
+	e := start(t, setup{cfg: bot.Config{Workers: 1, Now: func() time.Time { return time.Unix(now.Load(), 0) }},
+		wrap: func(w bot.Workspace) bot.Workspace {
+			rec.Workspace = w
+			bl.Workspace = rec
+			return bl
+		}})
+	var released sync.Once
+	release := func() { released.Do(func() { close(bl.release) }) }
+	t.Cleanup(release)
+	e.slack.SlashCommand(slacktest.SlashCommand{Text: "list since=7d", UserID: "U1", ChannelID: "C1"})
+	<-bl.entered // the one worker is busy
+	id, url := e.slack.SlashCommand(slacktest.SlashCommand{Text: "failed since=1h", UserID: "U1", ChannelID: "C1"})
+	if _, err := e.slack.WaitAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+	now.Store(t0.Add(10 * time.Minute).Unix()) // the queue was slow
+	release()
+	if _, err := e.slack.WaitMessage(slacktest.ForResponseURL(url), wait); err != nil {
+		t.Fatal(err)
+	}
+	var failed []workspace.ListOptions
+	rec.mu.Lock()
+	for _, o := range rec.opts {
+		if o.Status == workspace.FilterFailed {
+			failed = append(failed, o)
+		}
+	}
+	rec.mu.Unlock()
+	if len(failed) == 0 {
+		t.Fatal("no ListTasks call for the failed command")
+	}
+	for _, o := range failed {
+		if want := t0.Add(-time.Hour); !o.Start.Equal(want) {
+			t.Errorf("since=1h listed from %v, want %v (an hour before the command arrived)", o.Start, want)
+		}
 	}
 }

@@ -118,7 +118,7 @@ func (b *Bot) busy(req *request) {
 	b.busyDone.Go(func() {
 		defer func() { <-b.busySlots }()
 		b.notice(ctx, req, toPrivate, "pooltasks is busy right now; try again in a few seconds.")
-		b.audit(ctx, req, &outcome{command: busyCommand(req, b.cfg.Now()), result: "busy"}, 0)
+		b.audit(ctx, req, &outcome{command: busyCommand(req), result: "busy"}, 0)
 	})
 }
 
@@ -126,8 +126,8 @@ func (b *Bot) busy(req *request) {
 // canonical command when the text parses (as a button's value does), else
 // the text as given, like a bad_input line. The verb stays the hint the
 // busy metric was counted with.
-func busyCommand(req *request, now time.Time) string {
-	if cmd, err := commands.Parse(req.text, now); err == nil {
+func busyCommand(req *request) string {
+	if cmd, err := commands.Parse(req.text, req.sentAt); err == nil {
 		return cmd.Canonical()
 	}
 	return truncate(req.text, 200)
