@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,34 +38,63 @@ func BenchmarkBurst200(b *testing.B) {
 	}
 }
 
-// BenchmarkBurst200Process is BenchmarkBurst200 with the bot in a process
-// of its own (this test binary, run as TestBotProcess), so that peak-RSS-MB
-// is the bot's alone and the fake Slack and the simulator do not share its
-// garbage collector.
+// BenchmarkBurst200Process is BenchmarkBurst200 with the bot as it ships:
+// `pooltasks serve`, built as the Dockerfile builds it, in a process of its
+// own that logs its audit lines to a file, so that peak-RSS-MB is the bot's
+// alone and the fake Slack and the simulator do not share its CPU budget
+// or garbage collector. Its outbound rate limit is off, as in
+// BenchmarkBurst200 (this measures the bot, not the token bucket), and so
+// is the per-user limit (50 users send 4 commands a burst).
+//
+// BENCH_BOT_CPUS pins the bot to those CPUs (taskset -c syntax); run the
+// benchmark itself under taskset with the others, so that the fake Slack
+// and the simulator, which a real deployment does not carry, do not take
+// the bot's CPU. BENCH_BOT=test runs the bot inside this test binary
+// (TestBotProcess) instead, which can write BENCH_CPUPROFILE, BENCH_TRACE
+// and BENCH_MEMPROFILE of the bot alone.
 func BenchmarkBurst200Process(b *testing.B) {
 	sl := slacktest.New(b, slacktest.Options{})
 	sm := sim.New(sim.Options{Seed: 1})
 	srv := httptest.NewServer(sm)
 	b.Cleanup(srv.Close)
-	args := []string{"-test.run=^TestBotProcess$"}
-	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" { // profile the bot alone
-		args = append(args, "-test.cpuprofile="+p)
+
+	var argv, env []string
+	if os.Getenv("BENCH_BOT") == "test" {
+		argv = []string{os.Args[0], "-test.run=^TestBotProcess$"}
+		for _, f := range []struct{ env, flag string }{
+			{"BENCH_CPUPROFILE", "-test.cpuprofile="},
+			{"BENCH_TRACE", "-test.trace="},
+			{"BENCH_MEMPROFILE", "-test.memprofilerate=4096 -test.memprofile="},
+		} {
+			if p := os.Getenv(f.env); p != "" {
+				flags := strings.Fields(f.flag)
+				flags[len(flags)-1] += p
+				argv = append(argv, flags...)
+			}
+		}
+		env = append(os.Environ(), "POOLTASKS_BOT_PROCESS=1", "SIM_URL="+srv.URL)
+	} else {
+		argv = []string{buildBot(b), "serve"}
+		env = []string{
+			"SLACK_APP_TOKEN=" + slacktest.AppToken, "SLACK_BOT_TOKEN=" + slacktest.BotToken,
+			"WORKSPACE_ENDPOINT=" + srv.URL, "WORKSPACE_REGION=sim-local-1", "WORKSPACE_PROJECT_ID=" + sim.DemoProjectID,
+			"HUAWEICLOUD_SDK_AK=" + sim.DemoAK, "HUAWEICLOUD_SDK_SK=" + sim.DemoSK,
+			"WORKSPACE_RATE_LIMIT=-1", "POOLTASKS_USER_RATE=0",
+			"POOLTASKS_SCHEDULER=false", "POOLTASKS_STATE_DIR=" + b.TempDir(), "POOLTASKS_HTTP_ADDR=127.0.0.1:0",
+		}
 	}
-	if p := os.Getenv("BENCH_TRACE"); p != "" { // an execution trace of the bot alone
-		args = append(args, "-test.trace="+p)
-	}
-	if p := os.Getenv("BENCH_MEMPROFILE"); p != "" { // the bot's allocations
-		args = append(args, "-test.memprofile="+p, "-test.memprofilerate=4096")
-	}
-	cmd := exec.Command(os.Args[0], args...)
+	env = append(env, "SLACK_API_URL="+sl.APIURL())
 	if cpus := os.Getenv("BENCH_BOT_CPUS"); cpus != "" {
-		// Pin the bot to these CPUs (taskset -c syntax); run the benchmark
-		// itself under taskset with the others, so the fake Slack and the
-		// simulator do not take the bot's CPU, as a remote Slack would not.
-		cmd = exec.Command("taskset", append([]string{"-c", cpus, os.Args[0]}, args...)...)
+		argv = append([]string{"taskset", "-c", cpus}, argv...)
 	}
-	cmd.Env = append(os.Environ(), "POOLTASKS_BOT_PROCESS=1", "SLACK_API_URL="+sl.APIURL(), "SIM_URL="+srv.URL)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	logs, err := os.Create(filepath.Join(b.TempDir(), "bot.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer logs.Close()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -73,12 +103,25 @@ func BenchmarkBurst200Process(b *testing.B) {
 		_ = cmd.Wait()
 	})
 	if err := sl.WaitConnections(1, wait); err != nil {
-		b.Fatal(err)
+		out, _ := os.ReadFile(logs.Name())
+		b.Fatalf("%v; the bot wrote:\n%s", err, out)
 	}
 	burst(b, sl, sm.Requests)
 	if kb := vmHWM(strconv.Itoa(cmd.Process.Pid)); kb > 0 {
 		b.ReportMetric(float64(kb)/1024, "peak-RSS-MB")
 	}
+}
+
+// buildBot builds cmd/pooltasks as the Dockerfile does and returns its path.
+func buildBot(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "pooltasks")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/pooltasks/pooltasks/cmd/pooltasks")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // TestBotProcess is the bot of BenchmarkBurst200Process; it only runs
