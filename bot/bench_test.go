@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"net/http/httptest"
@@ -46,7 +47,8 @@ func BenchmarkBurst200(b *testing.B) {
 // BenchmarkBurst200 (this measures the bot, not the token bucket), and so
 // is the per-user limit (50 users send 4 commands a burst).
 //
-// BENCH_BOT_CPUS pins the bot to those CPUs (taskset -c syntax); run the
+// BENCH_RATE_LIMIT sets WORKSPACE_RATE_LIMIT (5, the default, shows what
+// the token bucket adds). BENCH_BOT_CPUS pins the bot to those CPUs (taskset -c syntax); run the
 // benchmark itself under taskset with the others, so that the fake Slack
 // and the simulator, which a real deployment does not carry, do not take
 // the bot's CPU. BENCH_BOT=test runs the bot inside this test binary
@@ -79,7 +81,7 @@ func BenchmarkBurst200Process(b *testing.B) {
 			"SLACK_APP_TOKEN=" + slacktest.AppToken, "SLACK_BOT_TOKEN=" + slacktest.BotToken,
 			"WORKSPACE_ENDPOINT=" + srv.URL, "WORKSPACE_REGION=sim-local-1", "WORKSPACE_PROJECT_ID=" + sim.DemoProjectID,
 			"HUAWEICLOUD_SDK_AK=" + sim.DemoAK, "HUAWEICLOUD_SDK_SK=" + sim.DemoSK,
-			"WORKSPACE_RATE_LIMIT=-1", "POOLTASKS_USER_RATE=0",
+			"WORKSPACE_RATE_LIMIT=" + cmp.Or(os.Getenv("BENCH_RATE_LIMIT"), "-1"), "POOLTASKS_USER_RATE=0",
 			"POOLTASKS_SCHEDULER=false", "POOLTASKS_STATE_DIR=" + b.TempDir(), "POOLTASKS_HTTP_ADDR=127.0.0.1:0",
 		}
 	}
