@@ -93,8 +93,8 @@ func (a *access) allow(user string, now time.Time) (bool, time.Duration) {
 	defer a.mu.Unlock()
 	l, ok := a.limiters[user]
 	if !ok {
-		if len(a.limiters) > 10000 { // bound memory; full buckets lose nothing
-			clear(a.limiters)
+		if len(a.limiters) >= maxRateUsers {
+			a.forgetIdle(now)
 		}
 		l = rate.NewLimiter(rate.Every(time.Minute/time.Duration(a.perMin)), a.perMin)
 		a.limiters[user] = l
@@ -106,6 +106,24 @@ func (a *access) allow(user string, now time.Time) (bool, time.Duration) {
 	d := r.DelayFrom(now)
 	r.CancelAt(now)
 	return false, d
+}
+
+// maxRateUsers bounds the per-user limiters kept in memory.
+const maxRateUsers = 10000
+
+// forgetIdle drops the limiters whose bucket has refilled, which lose
+// nothing by being forgotten; a.mu is held. Should nearly all still be
+// draining (that many users within a minute), it starts afresh rather than
+// sweep again on every new user.
+func (a *access) forgetIdle(now time.Time) {
+	for u, l := range a.limiters {
+		if l.TokensAt(now) >= float64(l.Burst()) {
+			delete(a.limiters, u)
+		}
+	}
+	if len(a.limiters) >= maxRateUsers*9/10 {
+		clear(a.limiters)
+	}
 }
 
 // seconds rounds a wait up to whole seconds, at least one.

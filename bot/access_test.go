@@ -1,0 +1,36 @@
+package bot
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestRateSurvivesManyUsers: once 10,000 users were seen, forgetting some
+// must not hand a user who spent their budget a fresh one.
+func TestRateSurvivesManyUsers(t *testing.T) {
+	a := newAccess(Config{UserRate: 2})
+	t0 := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	for i := range maxRateUsers - 1 {
+		if ok, _ := a.allow(fmt.Sprintf("U%d", i), t0); !ok {
+			t.Fatalf("user %d refused on a first command", i)
+		}
+	}
+	now := t0.Add(time.Minute) // their buckets have refilled
+	for range 2 {
+		if ok, _ := a.allow("UBUSY", now); !ok {
+			t.Fatal("UBUSY refused within its budget")
+		}
+	}
+	if ok, _ := a.allow("UNEW", now); !ok { // the 10,001st user: a sweep
+		t.Fatal("a new user refused")
+	}
+	if ok, wait := a.allow("UBUSY", now); ok {
+		t.Error("UBUSY got a fresh budget when idle users were forgotten")
+	} else if wait <= 0 || wait > 30*time.Second {
+		t.Errorf("UBUSY told to wait %v, want up to 30 s", wait)
+	}
+	if n := len(a.limiters); n != 2 {
+		t.Errorf("%d limiters kept, want UBUSY's and UNEW's", n)
+	}
+}
