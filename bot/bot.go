@@ -289,7 +289,6 @@ func (b *Bot) enqueue(req *request) {
 	select {
 	case b.queue <- req:
 	default:
-		b.metrics.command(req.verbHint(), "busy")
 		b.busy(req)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestLogHandlerAddsRequestFields(t *testing.T) {
@@ -47,3 +49,46 @@ func TestLogHandlerAddsRequestFields(t *testing.T) {
 		}
 	}
 }
+
+// TestDroppedEnvelopeAudited: an envelope that finds the queue and every
+// "busy" slot full gets no answer, but still its one audit line.
+func TestDroppedEnvelopeAudited(t *testing.T) {
+	var buf lockedBuf
+	b, err := New(Config{AppToken: "xapp-1", BotToken: "xoxb-1", APIURL: "http://127.0.0.1:1/api/",
+		Logger: slog.New(slog.NewJSONHandler(&buf, nil))}, nopWorkspace{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range cap(b.busySlots) {
+		b.busySlots <- struct{}{}
+	}
+	b.busy(&request{kind: kindSlash, envelopeID: "env-9", user: "U1", channel: "C1", text: "failed since=2026-11-01",
+		received: time.Now(), sentAt: time.Now()})
+	b.busyDone.Wait()
+
+	var line map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &line); err != nil {
+		t.Fatalf("%v: %s", err, buf.String())
+	}
+	want := map[string]any{"level": "WARN", "msg": "command", "outcome": "dropped", "command": "failed since=2026-11-01T00:00:00Z",
+		"envelope_id": "env-9", "user": "U1", "channel": "C1", "api_calls": float64(0)}
+	for k, v := range want {
+		if line[k] != v {
+			t.Errorf("%s = %v, want %v (line %s)", k, line[k], v, buf.String())
+		}
+	}
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	bytes.Buffer
+}
+
+func (b *lockedBuf) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Buffer.Write(p)
+}
+
+// nopWorkspace answers nothing; the test above makes no API call.
+type nopWorkspace struct{ Workspace }

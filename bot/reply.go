@@ -106,13 +106,17 @@ func (b *Bot) notice(ctx context.Context, req *request, to delivery, text string
 // busy answers an envelope that found the queue full, and writes its audit
 // line (outcome "busy") once answered, off the read loop like the answer.
 // At most cap(b.busySlots) such answers are in flight; beyond that the
-// envelope is only logged (it was acked: Slack will not send it again).
+// envelope gets no answer, only its audit line (outcome "dropped", at warn
+// level): it was acked, so Slack will not send it again.
 func (b *Bot) busy(req *request) {
 	ctx := withRequest(context.Background(), req)
 	select {
 	case b.busySlots <- struct{}{}:
+		b.metrics.command(req.verbHint(), "busy")
 	default:
-		b.log.WarnContext(ctx, "overloaded: envelope dropped")
+		b.metrics.command(req.verbHint(), "dropped")
+		b.log.WarnContext(ctx, "command", "kind", req.kind.String(), "command", busyCommand(req),
+			"outcome", "dropped", "api_calls", 0, "latency_ms", time.Since(req.received).Milliseconds())
 		return
 	}
 	b.busyDone.Go(func() {
