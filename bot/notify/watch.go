@@ -83,6 +83,9 @@ type Watches struct {
 	mu     sync.Mutex
 	active map[string]*watch
 	closed bool
+	// resumed is set once Run has started the saved watches: until then
+	// a saved watch counts as running for Start.
+	resumed bool
 }
 
 type watch struct {
@@ -94,11 +97,15 @@ type watch struct {
 	// posts, is closed when that Start is done (the slot then holds the
 	// running watch, or is gone); nil for a running watch.
 	starting chan struct{}
+	// ending is set (under Watches.mu) once the watch was stopped or its
+	// loop decided to end: it is making its final update, and a Start of
+	// the same task here is a new watch, not this one.
+	ending bool
 }
 
-// same reports whether wt follows req's task in req's channel and thread.
-func (wt *watch) same(req WatchRequest) bool {
-	return wt.state.TaskID == req.TaskID && wt.state.Channel == req.Channel && wt.state.ThreadTS == req.ThreadTS
+// same reports whether st follows req's task in req's channel and thread.
+func (st WatchState) same(req WatchRequest) bool {
+	return st.TaskID == req.TaskID && st.Channel == req.Channel && st.ThreadTS == req.ThreadTS
 }
 
 // NewWatches returns a Watches. store may be nil (watches then do not
@@ -151,10 +158,8 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 			break
 		}
 		if other.starting == nil {
-			st := other.state
 			w.mu.Unlock()
-			w.log.InfoContext(ctx, "watch already running", "watch", st.ID, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
-			return st.ID, &AlreadyWatchingError{WatchID: st.ID, Channel: st.Channel, ThreadTS: st.ThreadTS, MessageTS: st.MessageTS}
+			return w.already(ctx, req, other.state)
 		}
 		starting := other.starting
 		w.mu.Unlock()
@@ -164,6 +169,10 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 			return "", ctx.Err()
 		}
 		w.mu.Lock()
+	}
+	if st, ok := w.savedLocked(req); ok {
+		w.mu.Unlock()
+		return w.already(ctx, req, st)
 	}
 	if len(w.active) >= w.cfg.MaxActive {
 		w.mu.Unlock()
@@ -220,15 +229,42 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 	return id, nil
 }
 
-// findLocked returns the watch, running or starting, that follows req's
-// task in req's channel and thread; w.mu is held.
+// findLocked returns the watch, running or starting and not ending, that
+// follows req's task in req's channel and thread; w.mu is held.
 func (w *Watches) findLocked(req WatchRequest) *watch {
 	for _, wt := range w.active {
-		if wt.same(req) {
+		if !wt.ending && wt.state.same(req) {
 			return wt
 		}
 	}
 	return nil
+}
+
+// savedLocked returns the saved watch of req's task in req's channel and
+// thread that Run has not resumed yet (a command that arrives at start-up
+// must not start it twice); w.mu is held.
+func (w *Watches) savedLocked(req WatchRequest) (WatchState, bool) {
+	if w.resumed || w.store == nil {
+		return WatchState{}, false
+	}
+	for _, st := range w.store.Watches() {
+		if st.same(req) {
+			return st, true
+		}
+	}
+	return WatchState{}, false
+}
+
+func (w *Watches) already(ctx context.Context, req WatchRequest, st WatchState) (string, error) {
+	w.log.InfoContext(ctx, "watch already running", "watch", st.ID, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
+	return st.ID, &AlreadyWatchingError{WatchID: st.ID, Channel: st.Channel, ThreadTS: st.ThreadTS, MessageTS: st.MessageTS}
+}
+
+// end marks wt as ending (see watch.ending).
+func (w *Watches) end(wt *watch) {
+	w.mu.Lock()
+	wt.ending = true
+	w.mu.Unlock()
 }
 
 // launchLocked starts the loop of a watch; w.mu is held.
@@ -250,6 +286,9 @@ func (w *Watches) launchLocked(st WatchState, last workspace.Task) {
 func (w *Watches) Stop(watchID, userID string) error {
 	w.mu.Lock()
 	wt, ok := w.active[watchID]
+	if ok && wt.stop != nil {
+		wt.ending = true
+	}
 	w.mu.Unlock()
 	if !ok || wt.stop == nil {
 		return ErrWatchNotFound
@@ -273,6 +312,7 @@ func (w *Watches) Run(ctx context.Context) error {
 			w.log.Info("watch resumed", "watch", st.ID, "task", st.TaskID)
 			w.launchLocked(st, workspace.Task{ID: st.TaskID})
 		}
+		w.resumed = true
 		w.mu.Unlock()
 	}
 	<-ctx.Done()
@@ -323,7 +363,7 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 		select {
 		case <-ctx.Done():
 			return // shutting down: the watch stays saved
-		case user := <-wt.stop:
+		case user := <-wt.stop: // Stop marked it ending
 			w.finish(ctx, st, last, watchStopped, user)
 			return
 		case <-w.clock.After(wait):
@@ -343,12 +383,15 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 		}
 		switch {
 		case err == nil && task.Status.Ended():
+			w.end(wt)
 			w.finish(ctx, st, task, watchEnded, "")
 			return
 		case missing >= goneAfter:
+			w.end(wt)
 			w.finish(ctx, st, last, watchGone, "")
 			return
 		case !now.Before(deadline):
+			w.end(wt)
 			w.finish(ctx, st, last, watchTimedOut, "")
 			return
 		case err == nil && (progressed(shown, task) || now.Sub(shownAt) >= refreshEvery):

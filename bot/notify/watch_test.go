@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -370,5 +372,91 @@ func TestWatchEndsWhenTaskGone(t *testing.T) {
 	}
 	if n := len(store.Watches()); n != 0 {
 		t.Errorf("%d watches saved after the task was gone", n)
+	}
+}
+
+// holdUpdates holds every UpdateMessage until released.
+type holdUpdates struct {
+	*notifytest.Poster
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h holdUpdates) UpdateMessage(ctx context.Context, channel, ts, text string, blocks []slack.Block) error {
+	h.entered <- struct{}{}
+	<-h.release
+	return h.Poster.UpdateMessage(ctx, channel, ts, text, blocks)
+}
+
+// TestWatchStartWhileStopping: a Start of the task here while the watch
+// just stopped is still making its final update is a new watch, not that
+// one.
+func TestWatchStartWhileStopping(t *testing.T) {
+	clock := notifytest.NewClock(day0)
+	rec := notifytest.NewPoster(clock)
+	h := holdUpdates{Poster: rec, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	tk := task("abababab-0000-0000-0000-000000000003", "p", workspace.StatusRunning, day0, 0, "s")
+	w := NewWatches(WatchConfig{}, notifytest.NewLister(tk), h, nil, clock, nil)
+	t.Cleanup(w.Close)
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(h.release)
+		}
+	})
+	ctx := context.Background()
+	req := WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U1"}
+
+	id, err := w.Start(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.BlockUntil(t, 1)
+	if err := w.Stop(id, "U1"); err != nil {
+		t.Fatal(err)
+	}
+	<-h.entered // the final "stopped" update is under way
+	next, err := w.Start(ctx, req)
+	if err != nil || next == id {
+		t.Errorf("start while the last watch stops: %q, %v; want a new watch", next, err)
+	}
+	close(h.release)
+	released = true
+	if err := pollActive(t, w, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWatchStartBeforeResume: a watch command that arrives at start-up,
+// before Run has resumed the saved watches, finds the saved watch of the
+// task here rather than start a second one.
+func TestWatchStartBeforeResume(t *testing.T) {
+	dir := t.TempDir()
+	clock := notifytest.NewClock(day0)
+	rec := notifytest.NewPoster(clock)
+	tk := task("abababab-0000-0000-0000-000000000004", "p", workspace.StatusRunning, day0, 0, "s")
+	l := notifytest.NewLister(tk)
+	req := WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U1"}
+
+	w1 := NewWatches(WatchConfig{}, l, rec, openStore(t, dir), clock, nil)
+	id, err := w1.Start(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.BlockUntil(t, 1)
+	w1.Close() // a restart: the watch stays saved
+	clock.DropWaiters()
+
+	w2 := NewWatches(WatchConfig{}, l, rec, openStore(t, dir), clock, nil)
+	again, err := w2.Start(context.Background(), req)
+	if !errors.Is(err, ErrAlreadyWatching) || again != id {
+		t.Fatalf("start before resume: %q, %v; want the saved watch %q", again, err, id)
+	}
+	runBG(t, w2.Run)
+	if err := pollActive(t, w2, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.Posts()); n != 1 {
+		t.Errorf("%d watch messages posted, want 1", n)
 	}
 }
