@@ -201,6 +201,22 @@ func (r *poolResolver) resolve(ctx context.Context, value string) (id string, ch
 	return a.id, a.choices
 }
 
+// ids resolves a channel binding's entries to pool ids: an entry that names
+// several pools stands for all of them.
+func (r *poolResolver) ids(ctx context.Context, entries []string) []string {
+	var out []string
+	for _, e := range entries {
+		id, choices := r.resolve(ctx, e)
+		if id != "" {
+			out = append(out, id)
+		}
+		for _, p := range choices {
+			out = append(out, p.ID)
+		}
+	}
+	return out
+}
+
 // allowed reports whether a pool (as given, and its resolved id) is within
 // a channel's binding; entries may be ids or names.
 func (r *poolResolver) allowed(ctx context.Context, entries []string, value, id string) bool {

@@ -38,9 +38,12 @@ type existingWatch interface {
 	ExistingWatch() (watchID, channel, messageTS string)
 }
 
-// Digester posts one failure digest now (bot/notify's Digester, adapted).
+// Digester collects a failure digest now (bot/notify's Notifier): of q's
+// window [q.Start, q.End), limited to q's script, script name and task type
+// and to pools (all when empty). The bot renders it (native: chart blocks
+// allowed) and delivers it like any other answer.
 type Digester interface {
-	PostDigest(ctx context.Context, channel string, start, end time.Time) error
+	Digest(ctx context.Context, q workspace.ListOptions, pools []string) (func(native bool) (string, []slack.Block), error)
 }
 
 // Notifier is what the bot hands watch, digest and the Stop button to.
@@ -276,7 +279,7 @@ func (b *Bot) handle(ctx context.Context, req *request, o *outcome) {
 	case commands.VerbWatch:
 		b.watch(ctx, req, cmd, o)
 	case commands.VerbDigest:
-		b.digest(ctx, req, cmd, o)
+		b.digest(ctx, req, to, cmd, o)
 	case commands.VerbDoctor:
 		b.doctor(ctx, req, o)
 	default:
@@ -508,30 +511,38 @@ func (b *Bot) stopWatch(ctx context.Context, req *request, o *outcome) {
 	}
 }
 
-func (b *Bot) digest(ctx context.Context, req *request, cmd commands.Command, o *outcome) {
+func (b *Bot) digest(ctx context.Context, req *request, to delivery, cmd commands.Command, o *outcome) {
 	if b.cfg.Notifier == nil {
 		o.result = "unavailable"
 		b.notice(ctx, req, toPrivate, "Digests are not available on this pooltasks.")
 		return
 	}
-	if _, bound := b.access.binding(req.channel); bound {
-		// The digest covers pools of its own configuration; a bound
-		// channel must not see others through it.
-		o.result = "refused_pool"
-		b.notice(ctx, req, toPrivate, "Digests on demand are not available in a channel bound to some pools.")
+	var pools []string
+	if entries, bound := b.access.binding(req.channel); bound && cmd.Query.PoolID == "" {
+		// A bound channel's digest covers every pool it may see.
+		pools = b.pools.ids(ctx, entries)
+	} else {
+		if !b.scopePool(ctx, req, &cmd, o) {
+			return
+		}
+		if cmd.Query.PoolID != "" {
+			pools = []string{cmd.Query.PoolID}
+		}
+	}
+	q := workspace.ListOptions{ScriptID: cmd.Query.ScriptID, ScriptName: cmd.Query.ScriptName, TaskType: cmd.Query.TaskType,
+		Start: cmd.Query.Start, End: cmd.Query.End}
+	if q.End.IsZero() {
+		q.End = req.sentAt
+	}
+	if q.Start.IsZero() {
+		q.Start = q.End.Add(-24 * time.Hour)
+	}
+	r, err := b.cfg.Notifier.Digest(ctx, q, pools)
+	if err != nil {
+		b.apiError(ctx, req, to, err, o)
 		return
 	}
-	end := cmd.Query.End
-	if end.IsZero() {
-		end = b.cfg.Now()
-	}
-	start := cmd.Query.Start
-	if start.IsZero() {
-		start = end.Add(-24 * time.Hour)
-	}
-	if err := b.cfg.Notifier.PostDigest(ctx, req.channel, start, end); err != nil {
-		b.apiError(ctx, req, toPrivate, err, o)
-	}
+	_ = b.reply(ctx, req, to, r)
 }
 
 func (b *Bot) doctor(ctx context.Context, req *request, o *outcome) {

@@ -3,11 +3,14 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/notify"
@@ -21,7 +24,7 @@ type fakeNotifier struct {
 	mu      sync.Mutex
 	watches []string // "task channel thread user"
 	stops   []string // "watch user"
-	digests []string // "channel hours"
+	digests []string // "hours pools name"
 }
 
 func (f *fakeNotifier) StartWatch(_ context.Context, taskID, channel, threadTS, userID string) (string, error) {
@@ -38,11 +41,11 @@ func (f *fakeNotifier) StopWatch(watchID, userID string) error {
 	return nil
 }
 
-func (f *fakeNotifier) PostDigest(_ context.Context, channel string, start, end time.Time) error {
+func (f *fakeNotifier) Digest(_ context.Context, q workspace.ListOptions, pools []string) (func(bool) (string, []slack.Block), error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.digests = append(f.digests, channel+" "+end.Sub(start).Round(time.Hour).String())
-	return nil
+	f.digests = append(f.digests, strings.Join([]string{q.End.Sub(q.Start).Round(time.Hour).String(), strings.Join(pools, ","), q.ScriptName}, " "))
+	return func(bool) (string, []slack.Block) { return "the digest", nil }, nil
 }
 
 func TestWatchDigestAndStopRouted(t *testing.T) {
@@ -56,9 +59,8 @@ func TestWatchDigestAndStopRouted(t *testing.T) {
 	e.slack.AppMention(slacktest.AppMention{Text: "<@U0BOT> watch " + task.ID, UserID: "U2", ChannelID: "C2",
 		TS: "5.5", ThreadTS: "4.4"})
 	waitAudit(t, e, 2)
-	id, _ := e.slack.SlashCommand(slacktest.SlashCommand{Text: "digest since=48h", UserID: "U1", ChannelID: "C3"})
-	if _, err := e.slack.WaitAck(id, wait); err != nil {
-		t.Fatal(err)
+	if m := e.slash(t, "U1", "C3", "digest since=48h"); m.Text != "the digest" || m.ResponseType == "in_channel" {
+		t.Errorf("digest answer %q (%s), want the digest, ephemeral", m.Text, m.ResponseType)
 	}
 	e.slack.BlockAction(slacktest.BlockAction{UserID: "U3", ChannelID: "C1", ActionID: "watch_stop", Value: "w0123456789abcdef"})
 	waitAudit(t, e, 4)
@@ -69,7 +71,7 @@ func TestWatchDigestAndStopRouted(t *testing.T) {
 	if strings.Join(n.watches, "|") != strings.Join(want, "|") {
 		t.Errorf("watches = %q, want %q", n.watches, want)
 	}
-	if len(n.digests) != 1 || n.digests[0] != "C3 48h0m0s" {
+	if len(n.digests) != 1 || n.digests[0] != "48h0m0s  " {
 		t.Errorf("digests = %q", n.digests)
 	}
 	if len(n.stops) != 1 || n.stops[0] != "w0123456789abcdef U3" {
@@ -351,5 +353,90 @@ func TestRelativeTimesCountFromArrival(t *testing.T) {
 		if want := t0.Add(-time.Hour); !o.Start.Equal(want) {
 			t.Errorf("since=1h listed from %v, want %v (an hour before the command arrived)", o.Start, want)
 		}
+	}
+}
+
+// TestDigestOnDemand: /pooltasks digest with the real notify digester over
+// the simulator keeps its filters, answers like any command (privately;
+// with share in the channel; a mention in its thread), is never quiet, and
+// in a bound channel covers the bound pools.
+func TestDigestOnDemand(t *testing.T) {
+	n := &notify.Notifier{}
+	e := start(t, setup{
+		cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}}},
+		wrap: func(w bot.Workspace) bot.Workspace {
+			n.Digester = notify.NewDigester(notify.DigestConfig{Quiet: true}, w, notifytest.NewPoster(nil), nil, nil, nil)
+			return w
+		},
+	})
+
+	// The failed tasks of one pool and script in the last 7 days, as the
+	// simulator has them.
+	now := time.Now()
+	var pool, script string
+	want := 0
+	for _, tk := range e.sim.Tasks() {
+		if tk.Status != workspace.StatusFailed || len(tk.Scripts) == 0 || tk.Start.Before(now.Add(-7*24*time.Hour)) {
+			continue
+		}
+		if pool == "" {
+			pool, script = tk.PoolName, tk.Scripts[0].Name
+		}
+	}
+	for _, tk := range e.sim.Tasks() {
+		if tk.Status != workspace.StatusFailed || tk.PoolName != pool || tk.Start.Before(now.Add(-7*24*time.Hour)) {
+			continue
+		}
+		for _, s := range tk.Scripts {
+			if s.Name == script {
+				want++
+				break
+			}
+		}
+	}
+	if want == 0 {
+		t.Fatal("the simulator has no failed task with a script in the last 7 days")
+	}
+
+	m := e.slash(t, "U1", "C1", fmt.Sprintf("digest pool=%s name=%q since=7d", pool, script))
+	if m.ResponseType == "in_channel" || !strings.Contains(m.Text, "Failure digest") {
+		t.Fatalf("digest = %q (%s), want a digest answered privately", m.Text, m.ResponseType)
+	}
+	if !strings.Contains(m.Text, fmt.Sprintf(": %d failed task", want)) {
+		t.Errorf("digest of pool %s, script %q = %q, want %d failed tasks", pool, script, m.Text, want)
+	}
+	if d := decoded(m.Blocks); !strings.Contains(d, "name `"+script+"`") || !strings.Contains(d, "name="+strconv.Quote(script)) && !strings.Contains(d, "name="+script) {
+		t.Errorf("the digest does not show or keep its script filter: %s", d)
+	}
+
+	if m := e.slash(t, "U1", "C1", "digest since=7d share"); m.ResponseType != "in_channel" {
+		t.Errorf("digest share answered %q, want in_channel", m.ResponseType)
+	}
+
+	e.slack.AppMention(slacktest.AppMention{Text: "<@U0BOT> digest since=7d", UserID: "U1", ChannelID: "C2",
+		TS: "1700000300.000200", ThreadTS: "1700000300.000100"})
+	tm, err := e.slack.WaitMessage(slacktest.InChannel("C2"), wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm.ThreadTS != "1700000300.000100" || !strings.Contains(tm.Text, "Failure digest") {
+		t.Errorf("mention in a thread: %q in thread %q, want the digest in 1700000300.000100", tm.Text, tm.ThreadTS)
+	}
+
+	// Quiet applies to scheduled digests only: asked for, nothing failed
+	// still gets an answer.
+	if m := e.slash(t, "U1", "C1", "digest name=no-such-script since=1h"); !strings.Contains(m.Text, "all clear") {
+		t.Errorf("an all-clear digest on demand = %q", m.Text)
+	}
+
+	// A bound channel's digest covers its pools.
+	var devID string
+	for _, p := range e.sim.Pools() {
+		if p.Name == "dev-ubuntu" {
+			devID = p.ID
+		}
+	}
+	if m := e.slash(t, "U1", "C9", "digest since=7d"); !strings.Contains(decoded(m.Blocks), "pools `"+devID+"`") {
+		t.Errorf("digest in a channel bound to dev-ubuntu (%s): %s", devID, decoded(m.Blocks))
 	}
 }

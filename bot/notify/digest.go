@@ -63,9 +63,12 @@ type ScriptCount struct {
 // Digest is what failed in a window [Start, End): the data of a digest
 // message, before rendering.
 type Digest struct {
-	Start, End     time.Time
-	Pools          []string // the pools it was limited to; empty means all
-	Tasks          int      // tasks that ran in the window
+	Start, End time.Time
+	Pools      []string // the pools it was limited to; empty means all
+	// Filter holds the script, script name and task type it was limited
+	// to (ScriptID, ScriptName, TaskType); the rest is unused.
+	Filter         workspace.ListOptions
+	Tasks          int // tasks that ran in the window
 	FailedTasks    int
 	FailedDesktops int // failed desktops over all tasks of the window
 	PerPool        []PoolCount
@@ -86,13 +89,24 @@ const (
 // CollectDigest reads every task of [start, end) (limit=100 pages, one pass
 // per pool when pools are given) and sums up what failed.
 func CollectDigest(ctx context.Context, l Lister, start, end time.Time, pools []string) (*Digest, error) {
-	start, end = start.UTC(), end.UTC()
-	d := &Digest{Start: start, End: end, Pools: pools, Timeline: make([]int, digestBuckets)}
-	queries := []workspace.ListOptions{{Start: start, End: end}}
+	return CollectDigestOf(ctx, l, workspace.ListOptions{Start: start, End: end}, pools)
+}
+
+// CollectDigestOf is CollectDigest of the window [q.Start, q.End) limited
+// to q's script (ScriptID), script name and task type as well.
+func CollectDigestOf(ctx context.Context, l Lister, q workspace.ListOptions, pools []string) (*Digest, error) {
+	start, end := q.Start.UTC(), q.End.UTC()
+	filter := workspace.ListOptions{ScriptID: q.ScriptID, ScriptName: q.ScriptName, TaskType: q.TaskType}
+	d := &Digest{Start: start, End: end, Pools: pools, Filter: filter, Timeline: make([]int, digestBuckets)}
+	base := filter
+	base.Start, base.End = start, end
+	queries := []workspace.ListOptions{base}
 	if len(pools) > 0 {
 		queries = queries[:0]
 		for _, p := range pools {
-			queries = append(queries, workspace.ListOptions{PoolID: p, Start: start, End: end})
+			q := base
+			q.PoolID = p
+			queries = append(queries, q)
 		}
 	}
 	var all []workspace.Task
@@ -201,6 +215,7 @@ func (d *Digest) AllClear() bool { return d.FailedTasks == 0 && d.FailedDesktops
 func (d *Digest) ViewAllCommand() string {
 	c := commands.Command{Verb: commands.VerbFailed, Query: workspace.ListOptions{
 		Status: workspace.FilterFailed, Start: d.Start, End: d.End,
+		ScriptID: d.Filter.ScriptID, ScriptName: d.Filter.ScriptName, TaskType: d.Filter.TaskType,
 	}}
 	if len(d.Pools) == 1 {
 		c.Query.PoolID = d.Pools[0]
@@ -231,6 +246,13 @@ func (d *Digest) Render(native bool) Message {
 			names[i] = "`" + blocks.Escape(p) + "`"
 		}
 		scope = "pools " + strings.Join(names, ", ")
+	}
+	for _, f := range []struct{ key, value string }{
+		{"script", d.Filter.ScriptID}, {"name", d.Filter.ScriptName}, {"type", string(d.Filter.TaskType)},
+	} {
+		if f.value != "" {
+			scope += fmt.Sprintf(" · %s `%s`", f.key, blocks.Escape(f.value))
+		}
 	}
 	bs = append(bs, contextBlock(fmt.Sprintf("%s to %s · %s · %d tasks ran", blocks.Date(d.Start), blocks.Date(d.End), scope, d.Tasks)))
 

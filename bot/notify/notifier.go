@@ -7,6 +7,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // Notifier adapts Watches and a Digester to the bot core's Notifier
@@ -33,13 +37,25 @@ func (n *Notifier) StopWatch(watchID, userID string) error {
 	return n.Watches.Stop(watchID, userID)
 }
 
-// PostDigest posts the digest of [start, end) in channel, for `/pooltasks digest`.
-func (n *Notifier) PostDigest(ctx context.Context, channel string, start, end time.Time) error {
+// Digest collects the failure digest of q's window [q.Start, q.End), limited
+// to q's script, script name and task type and to pools (all when empty),
+// for `/pooltasks digest`: the bot renders and delivers it like any answer
+// (native says whether chart blocks may be used). It is never quiet.
+func (n *Notifier) Digest(ctx context.Context, q workspace.ListOptions, pools []string) (func(native bool) (string, []slack.Block), error) {
 	if n.Digester == nil {
-		return errors.New("digests are not enabled")
+		return nil, errors.New("digests are not enabled")
 	}
-	_, err := n.Digester.PostOnce(ctx, channel, start, end, false)
-	return err
+	if !q.End.After(q.Start) {
+		return nil, fmt.Errorf("digest window %s–%s is empty", q.Start.Format(time.RFC3339), q.End.Format(time.RFC3339))
+	}
+	dg, err := CollectDigestOf(ctx, n.Digester.lister, q, pools)
+	if err != nil {
+		return nil, err
+	}
+	return func(native bool) (string, []slack.Block) {
+		m := dg.Render(native)
+		return m.Text, m.Blocks
+	}, nil
 }
 
 // ParseTimeOfDay reads POOLTASKS_DIGEST_AT: "HH:MM" (or "HH:MM:SS", or a
