@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"math"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -129,8 +128,6 @@ func (a *access) forgetIdle(now time.Time) {
 // seconds rounds a wait up to whole seconds, at least one.
 func seconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
 
-var uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 // poolResolver turns pool= values into pool ids through the pools API,
 // caching the answers.
 type poolResolver struct {
@@ -158,7 +155,7 @@ func newPoolResolver(ws Workspace, ttl time.Duration, now func() time.Time) *poo
 // the choices and no id; none, or a pools API that refuses us, gives the
 // value itself, used as an id.
 func (r *poolResolver) resolve(ctx context.Context, value string) (id string, choices []workspace.Pool) {
-	if value == "" || uuidShape.MatchString(value) {
+	if value == "" || workspace.IsID(value) {
 		return value, nil
 	}
 	key := strings.ToLower(value)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -395,4 +396,46 @@ func BenchmarkCoalescing(b *testing.B) {
 	}
 	b.ReportMetric(float64(s.Requests()-before)/float64(b.N), "requests/op")
 	b.ReportMetric(callers, "calls/op")
+}
+
+// TestPoolID: an id is used as it is (no call), a name exactly or as the
+// only fuzzy match, and a name matching none or several is a *PoolNameError.
+func TestPoolID(t *testing.T) {
+	s, url := startSim(t, sim.Options{Seed: 1})
+	c := simClient(t, url, nil)
+	ctx := context.Background()
+	pools := s.Pools()
+
+	before := s.Requests()
+	if id, err := c.PoolID(ctx, pools[0].ID); err != nil || id != pools[0].ID || s.Requests() != before {
+		t.Errorf("an id: %q, %v, %d calls; want it back with no call", id, err, s.Requests()-before)
+	}
+	if id, err := c.PoolID(ctx, strings.ToUpper(pools[1].Name)); err != nil || id != pools[1].ID {
+		t.Errorf("name %s in capitals: %q, %v; want %s", pools[1].Name, id, err, pools[1].ID)
+	}
+	var pe *workspace.PoolNameError
+	if _, err := c.PoolID(ctx, "nowhere"); !errors.As(err, &pe) || len(pe.Matches) != 0 ||
+		err.Error() != `no desktop pool is named like "nowhere"` {
+		t.Errorf("unknown name: %v", err)
+	}
+	// A part several names share.
+	var shared string
+	for _, part := range []string{"-", "win", "ubuntu", "a", "e"} {
+		n := 0
+		for _, p := range pools {
+			if strings.Contains(strings.ToLower(p.Name), part) {
+				n++
+			}
+		}
+		if n >= 2 {
+			shared = part
+			break
+		}
+	}
+	if shared == "" {
+		t.Fatal("no two simulator pools share a part of their names")
+	}
+	if _, err := c.PoolID(ctx, shared); !errors.As(err, &pe) || len(pe.Matches) < 2 {
+		t.Errorf("%q, part of several names: %v, want a *PoolNameError with the matches", shared, err)
+	}
 }

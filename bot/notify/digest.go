@@ -65,6 +65,7 @@ type ScriptCount struct {
 type Digest struct {
 	Start, End time.Time
 	Pools      []string // the pools it was limited to; empty means all
+	PoolLabels []string // how to show Pools (their configured names); Pools when empty
 	// Filter holds the script, script name and task type it was limited
 	// to (ScriptID, ScriptName, TaskType); the rest is unused.
 	Filter         workspace.ListOptions
@@ -241,8 +242,12 @@ func (d *Digest) Render(native bool) Message {
 	bs = append(bs, header(title))
 	scope := "all pools"
 	if len(d.Pools) > 0 {
-		names := make([]string, len(d.Pools))
-		for i, p := range d.Pools {
+		labels := d.Pools
+		if len(d.PoolLabels) == len(d.Pools) {
+			labels = d.PoolLabels
+		}
+		names := make([]string, len(labels))
+		for i, p := range labels {
 			names[i] = "`" + blocks.Escape(p) + "`"
 		}
 		scope = "pools " + strings.Join(names, ", ")

@@ -162,10 +162,15 @@ func (d *Digester) PostOnce(ctx context.Context, channel string, start, end time
 }
 
 func (d *Digester) post(ctx context.Context, channel string, start, end time.Time, dryRun bool) (Message, error) {
-	dg, err := CollectDigest(ctx, d.lister, start, end, d.cfg.Pools)
+	pools, err := d.poolIDs(ctx)
 	if err != nil {
 		return Message{}, err
 	}
+	dg, err := CollectDigest(ctx, d.lister, start, end, pools)
+	if err != nil {
+		return Message{}, err
+	}
+	dg.PoolLabels = d.cfg.Pools
 	if d.cfg.Quiet && dg.AllClear() {
 		d.log.InfoContext(ctx, "digest all clear, quiet", "channel", channel, "start", start, "end", end)
 		return Message{}, nil
@@ -200,4 +205,28 @@ func (d *Digester) post(ctx context.Context, channel string, start, end time.Tim
 	}
 	d.log.InfoContext(ctx, "digest posted", "channel", channel, "start", start, "end", end, "failed_tasks", dg.FailedTasks, "tasks", dg.Tasks)
 	return msg, nil
+}
+
+// PoolIDer turns a pool name into its id; *workspace.Client has it. A
+// Digester whose Lister has it takes pool names in DigestConfig.Pools.
+type PoolIDer interface {
+	PoolID(ctx context.Context, nameOrID string) (string, error)
+}
+
+// poolIDs is the configured pools as ids. A name that matches no pool fails
+// the digest, loudly, rather than let it report all clear over no tasks.
+func (d *Digester) poolIDs(ctx context.Context) ([]string, error) {
+	r, ok := d.lister.(PoolIDer)
+	if !ok || len(d.cfg.Pools) == 0 {
+		return d.cfg.Pools, nil
+	}
+	ids := make([]string, len(d.cfg.Pools))
+	for i, p := range d.cfg.Pools {
+		id, err := r.PoolID(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("digest pools: %w", err)
+		}
+		ids[i] = id
+	}
+	return ids, nil
 }

@@ -70,3 +70,23 @@ func TestDigestBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestDigestPoolsByName: POOLTASKS_DIGEST_POOLS may name pools; a name that
+// matches none fails the digest instead of reporting all clear over no tasks.
+func TestDigestPoolsByName(t *testing.T) {
+	cfg := defaults(t)
+	cfg.DigestPools = []string{"finance-win11"}
+	code, out, errOut := call(t, cfg, "digest", "--sim", "--dry-run", "--since", "72h")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(out, "pools `finance-win11`") || !strings.Contains(out, "failed task") || strings.Contains(out, "all clear") {
+		t.Errorf("digest of finance-win11 by name:\n%s", out)
+	}
+
+	cfg.DigestPools = []string{"finanse-win11"}
+	code, out, errOut = call(t, cfg, "digest", "--sim", "--dry-run", "--since", "72h")
+	if code == 0 || !strings.Contains(errOut, `no desktop pool is named like "finanse-win11"`) {
+		t.Errorf("a misspelt pool: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}

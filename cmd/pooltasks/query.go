@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -71,8 +71,11 @@ func runQuery(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	}
 
 	q := cmd.Query
-	if q.PoolID != "" && !isID(q.PoolID) {
-		id, err := resolvePool(ctx, client, q.PoolID)
+	if q.PoolID != "" {
+		id, err := client.PoolID(ctx, q.PoolID)
+		if pe, ok := errors.AsType[*workspace.PoolNameError](err); ok {
+			return usageErrorf("%s", pe.Error())
+		}
 		if err != nil {
 			return err
 		}
@@ -94,34 +97,6 @@ func runQuery(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	printTasks(stdout, page.Tasks, now)
 	fmt.Fprintln(stdout, summary(cmd, q.Offset, len(page.Tasks), page.Total))
 	return nil
-}
-
-var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// isID reports whether a pool= value is an id rather than a name.
-func isID(s string) bool { return uuidRE.MatchString(s) }
-
-// resolvePool turns a pool name into its id: an exact (case-insensitive)
-// name wins, else the only pool whose name contains it.
-func resolvePool(ctx context.Context, c *workspace.Client, name string) (string, error) {
-	p, err := c.ListPools(ctx, workspace.PoolOptions{Name: name, Limit: 1000})
-	if err != nil {
-		return "", err
-	}
-	var names []string
-	for _, pool := range p.Pools {
-		if strings.EqualFold(pool.Name, name) {
-			return pool.ID, nil
-		}
-		names = append(names, pool.Name)
-	}
-	switch len(p.Pools) {
-	case 0:
-		return "", usageErrorf("no desktop pool is named like %q", name)
-	case 1:
-		return p.Pools[0].ID, nil
-	}
-	return "", usageErrorf("pool %q matches %d pools (%s): give the full name or the id", name, len(names), strings.Join(names, ", "))
 }
 
 // summary is the line under the table: "1–10 of 57 tasks: status FAILED".
