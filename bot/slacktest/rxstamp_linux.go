@@ -77,7 +77,9 @@ func (c *stampConn) Read(p []byte) (int, error) {
 
 // receivedAt is when the kernel received the last bytes read so far: for a
 // frame just read whole, its arrival or a little after (a read that took
-// several frames carries the last one's time), never before.
+// several frames carries the last one's time), never before. Right after
+// the first socket of the machine asks for stamps, Linux stamps packets
+// when they are read, for a moment: later still, never earlier.
 func (c *stampConn) receivedAt() time.Time {
 	if ns := c.last.Load(); ns != 0 {
 		return time.Unix(0, ns)
