@@ -62,19 +62,33 @@ func TestShareInChannel(t *testing.T) {
 			t.Errorf("a shared answer has a Share button")
 		}
 	}
-	// The Share button of an ephemeral list posts in the channel.
+	// The Share button of an ephemeral list posts in the channel, through
+	// the click's response_url: no membership needed, a private channel
+	// works too.
 	m = e.slash(t, "U1", "C1", "list since=7d limit=3")
-	id, _ := e.slack.BlockAction(slacktest.BlockAction{UserID: "U1", ChannelID: "C7", ActionID: "share",
-		Value: find(t, m.Blocks, "share").Value, IsEphemeral: true})
+	post := e.click(t, "U1", "C7", find(t, m.Blocks, "share"))
+	if post.ResponseType != "in_channel" || post.ReplaceOriginal || header(post.Blocks) != "Tasks" {
+		t.Errorf("shared post: %s, replace %v, header %q; want a new Tasks message in the channel",
+			post.ResponseType, post.ReplaceOriginal, header(post.Blocks))
+	}
+}
+
+// TestShareFailureSaid: a Share click that cannot post (from a thread of a
+// private channel the bot is not in) tells the clicker so.
+func TestShareFailureSaid(t *testing.T) {
+	e := start(t, setup{slack: slacktest.Options{PrivateChannels: []string{"G1"}}})
+	m := e.slash(t, "U1", "C1", "list since=7d limit=3")
+	id, url := e.slack.BlockAction(slacktest.BlockAction{UserID: "U1", ChannelID: "G1", ActionID: "share",
+		Value: find(t, m.Blocks, "share").Value, IsEphemeral: true, ThreadTS: "1700000000.000100"})
 	if _, err := e.slack.WaitAck(id, wait); err != nil {
 		t.Fatal(err)
 	}
-	post, err := e.slack.WaitMessage(slacktest.InChannel("C7"), wait)
+	got, err := e.slack.WaitMessage(slacktest.ForResponseURL(url), wait)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if header(post.Blocks) != "Tasks" {
-		t.Errorf("shared post header %q", header(post.Blocks))
+	if !strings.Contains(got.Text, "could not post this in the channel: not_in_channel") || got.ResponseType == "in_channel" {
+		t.Errorf("after a failed share the clicker saw %q (%s)", got.Text, got.ResponseType)
 	}
 }
 

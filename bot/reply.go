@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ type delivery int
 
 const (
 	toRequester delivery = iota // ephemeral: response_url, else chat.postEphemeral (in the thread for mentions: a thread post)
-	toChannel                   // in the channel: response_url in_channel for slash commands, chat.postMessage otherwise
+	toChannel                   // in the channel: response_url in_channel for slash commands and clicks outside threads, chat.postMessage otherwise
 	toReplace                   // replace the clicked message through the click's response_url
 	toPrivate                   // always ephemeral, never replacing: refusals, rate limits, Details and Output of a click
 )
@@ -50,8 +51,23 @@ func (b *Bot) reply(ctx context.Context, req *request, to delivery, r render) er
 	}
 	if err != nil {
 		b.log.WarnContext(ctx, "answering slack", "err", err)
+		if to == toChannel && req.kind == kindClick {
+			// The clicker would otherwise see nothing happen.
+			t, bs := blocks.Notice("I could not post this in the channel: " + blocks.Escape(slackError(err)))
+			_ = b.post(ctx, req, toPrivate, t, bs)
+		}
 	}
 	return err
+}
+
+// slackError is what Slack said, for the user: its error code when it gave
+// one.
+func slackError(err error) string {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && se.Err != "" {
+		return se.Err
+	}
+	return err.Error()
 }
 
 func (b *Bot) nativeRefused(team string) bool {
@@ -80,7 +96,9 @@ func (b *Bot) post(ctx context.Context, req *request, to delivery, text string, 
 			slack.MsgOptionReplaceOriginal(req.responseURL))
 		_, _, err := b.api.PostMessageContext(ctx, "", opts...)
 		return err
-	case to == toChannel && req.kind == kindSlash && req.responseURL != "":
+	case to == toChannel && req.responseURL != "" && (req.kind == kindSlash || req.kind == kindClick && req.threadTS == ""):
+		// Through the response_url, the post needs no channel membership:
+		// it works in private channels and DMs too.
 		opts = append(opts, slack.MsgOptionResponseURL(req.responseURL, slack.ResponseTypeInChannel))
 		_, _, err := b.api.PostMessageContext(ctx, "", opts...)
 		return err

@@ -46,6 +46,11 @@ type Options struct {
 	// (for example "data_table").
 	RefuseBlockTypes []string
 
+	// PrivateChannels are private channels the bot is not a member of:
+	// chat.postMessage and chat.postEphemeral there answer not_in_channel,
+	// as chat:write.public reaches public channels only.
+	PrivateChannels []string
+
 	// PingInterval is how often the websocket pings the client; slack-go
 	// reconnects when it sees no ping for 30 s. 5 s by default.
 	PingInterval time.Duration
@@ -931,6 +936,11 @@ func (s *Server) chat(method string) http.HandlerFunc {
 		}
 		if m.Channel == "" {
 			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+			return
+		}
+		if (method == "chat.postMessage" || method == "chat.postEphemeral") && slices.Contains(s.opts.PrivateChannels, m.Channel) {
+			s.reject(m, "not_in_channel")
+			writeJSON(w, map[string]any{"ok": false, "error": "not_in_channel"})
 			return
 		}
 		if s.refusedBlocks(m.Blocks) {
