@@ -19,7 +19,7 @@ import (
 type AlertConfig struct {
 	Channel string
 	Every   time.Duration // poll period; default one minute
-	Pools   []string      // limit to these pools; empty means all
+	Pools   []string      // limit to these pools (ids, or names when the Lister resolves them); empty means all
 	// Horizon is how far back a poll looks (by task start) and how long
 	// alerted ids are remembered; default 24h.
 	Horizon time.Duration
@@ -179,10 +179,14 @@ func taskTime(t workspace.Task, now time.Time) time.Time {
 }
 
 func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]workspace.Task, error) {
+	pools, err := poolIDs(ctx, a.lister, a.cfg.Pools)
+	if err != nil {
+		return nil, fmt.Errorf("alert pools: %w", err)
+	}
 	queries := []workspace.ListOptions{{Status: workspace.FilterFailed, Start: since}}
-	if len(a.cfg.Pools) > 0 {
+	if len(pools) > 0 {
 		queries = queries[:0]
-		for _, p := range a.cfg.Pools {
+		for _, p := range pools {
 			queries = append(queries, workspace.ListOptions{PoolID: p, Status: workspace.FilterFailed, Start: since})
 		}
 	}

@@ -184,3 +184,45 @@ func TestAlerterFinishesPostAtShutdown(t *testing.T) {
 		t.Errorf("%d alerts before the restart and %d after, want 1 and 0", n, m)
 	}
 }
+
+// namedPools resolves pool names as the test helper task names pool ids.
+type namedPools struct{ *notifytest.Lister }
+
+func (namedPools) PoolID(_ context.Context, nameOrID string) (string, error) {
+	if strings.HasPrefix(nameOrID, "pool-") {
+		return nameOrID, nil
+	}
+	if nameOrID == "nowhere" {
+		return "", &workspace.PoolNameError{Name: nameOrID}
+	}
+	return "pool-" + nameOrID, nil
+}
+
+// TestAlerterPoolsByName: alerts limited to pools given by name (a channel
+// bound to them) alert those pools' failures only; a name that matches no
+// pool makes the poll fail, not alert on nothing.
+func TestAlerterPoolsByName(t *testing.T) {
+	now := day0.Add(12 * time.Hour)
+	clock := notifytest.NewClock(now)
+	rec := notifytest.NewPoster(clock)
+	fin := task("aaaaaaaa-0000-0000-0000-000000000011", "finance-win11", workspace.StatusRunning, now.Add(-time.Hour), 0, "s")
+	dev := task("aaaaaaaa-0000-0000-0000-000000000012", "dev-ubuntu", workspace.StatusRunning, now.Add(-time.Hour), 0, "s")
+	l := namedPools{notifytest.NewLister(fin, dev)}
+	a := NewAlerter(AlertConfig{Channel: "CALERT", Every: time.Minute, Pools: []string{"finance-win11"}}, l, rec, openStore(t, t.TempDir()), clock, nil)
+	runBG(t, a.Run)
+	clock.BlockUntil(t, 1)
+
+	fin.Status, dev.Status = workspace.StatusFailed, workspace.StatusFailed
+	l.Put(fin, dev)
+	clock.Advance(time.Minute)
+	posts := rec.WaitCalls(t, 1)
+	clock.BlockUntil(t, 1) // the poll is done
+	if len(rec.Calls()) != 1 || !strings.Contains(posts[0].Text, fin.ID) {
+		t.Errorf("alerts %+v, want one for %s only", rec.Calls(), fin.ID)
+	}
+
+	if _, err := poolIDs(context.Background(), l, []string{"nowhere"}); err == nil ||
+		!strings.Contains(err.Error(), `no desktop pool is named like "nowhere"`) {
+		t.Errorf("an unknown pool name: %v", err)
+	}
+}

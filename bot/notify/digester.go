@@ -208,7 +208,7 @@ func (d *Digester) post(ctx context.Context, channel string, start, end time.Tim
 }
 
 // PoolIDer turns a pool name into its id; *workspace.Client has it. A
-// Digester whose Lister has it takes pool names in DigestConfig.Pools.
+// Digester or Alerter whose Lister has it takes pool names in its Pools.
 type PoolIDer interface {
 	PoolID(ctx context.Context, nameOrID string) (string, error)
 }
@@ -216,15 +216,24 @@ type PoolIDer interface {
 // poolIDs is the configured pools as ids. A name that matches no pool fails
 // the digest, loudly, rather than let it report all clear over no tasks.
 func (d *Digester) poolIDs(ctx context.Context) ([]string, error) {
-	r, ok := d.lister.(PoolIDer)
-	if !ok || len(d.cfg.Pools) == 0 {
-		return d.cfg.Pools, nil
+	ids, err := poolIDs(ctx, d.lister, d.cfg.Pools)
+	if err != nil {
+		return nil, fmt.Errorf("digest pools: %w", err)
 	}
-	ids := make([]string, len(d.cfg.Pools))
-	for i, p := range d.cfg.Pools {
+	return ids, nil
+}
+
+// poolIDs resolves pools (ids or names) when l can.
+func poolIDs(ctx context.Context, l Lister, pools []string) ([]string, error) {
+	r, ok := l.(PoolIDer)
+	if !ok || len(pools) == 0 {
+		return pools, nil
+	}
+	ids := make([]string, len(pools))
+	for i, p := range pools {
 		id, err := r.PoolID(ctx, p)
 		if err != nil {
-			return nil, fmt.Errorf("digest pools: %w", err)
+			return nil, err
 		}
 		ids[i] = id
 	}

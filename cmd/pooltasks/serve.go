@@ -80,8 +80,14 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if err != nil {
 		return usageErrorf("POOLTASKS_DIGEST_AT: %v", err)
 	}
+	// A digest or alert channel bound to pools sees those pools only,
+	// unless POOLTASKS_DIGEST_POOLS says which.
+	digestPools := cfg.DigestPools
+	if len(digestPools) == 0 {
+		digestPools = boundPools(bc.ChannelPools, cfg.DigestChannel)
+	}
 	digests := notify.NewDigester(notify.DigestConfig{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: at,
-		Pools: cfg.DigestPools, Quiet: cfg.DigestQuiet}, client, poster, store, notify.RealClock, logger.With("component", "digest"))
+		Pools: digestPools, Quiet: cfg.DigestQuiet}, client, poster, store, notify.RealClock, logger.With("component", "digest"))
 	// Watches run in this process, or, with POOLTASKS_WATCH_URL, in the
 	// scheduler, which keeps them on its volume; digests on demand are
 	// posted here either way (they keep no state).
@@ -145,7 +151,8 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 			"every", cfg.DigestEvery)
 	}
 	if cfg.Scheduler && cfg.AlertChannel != "" {
-		alerts := notify.NewAlerter(notify.AlertConfig{Channel: cfg.AlertChannel, Every: cfg.AlertEvery},
+		alerts := notify.NewAlerter(notify.AlertConfig{Channel: cfg.AlertChannel, Every: cfg.AlertEvery,
+			Pools: boundPools(bc.ChannelPools, cfg.AlertChannel)},
 			client, poster, store, notify.RealClock, logger.With("component", "alert"))
 		runBackground(schedCtx, "alerts", alerts.Run)
 	}
@@ -182,6 +189,22 @@ func checkWatchForwarding(cfg Config) error {
 		return usageErrorf("POOLTASKS_INTERNAL_TOKEN: watches are forwarded over POOLTASKS_HTTP_ADDR, which is empty")
 	}
 	return nil
+}
+
+// boundPools is the pools channel is bound to in POOLTASKS_CHANNEL_POOLS,
+// or nil when it sees every pool.
+func boundPools(bindings map[string][]string, channel string) []string {
+	var out []string
+	for _, p := range bindings[channel] {
+		switch p = strings.TrimSpace(p); p {
+		case "*":
+			return nil
+		case "":
+		default:
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // botConfig maps the environment's configuration to the bot's.

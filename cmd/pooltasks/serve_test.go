@@ -101,6 +101,12 @@ func TestParseChannelPools(t *testing.T) {
 			t.Errorf("%q: no error", bad)
 		}
 	}
+	// What a digest or alert channel covers.
+	for ch, want := range map[string][]string{"C1": {"pool-a", "pool-b"}, "C2": nil, "C3": nil} {
+		if d := cmp.Diff(want, boundPools(got, ch)); d != "" {
+			t.Errorf("pools of %s (-want +got)\n%s", ch, d)
+		}
+	}
 }
 
 func TestCheckWatchForwarding(t *testing.T) {
