@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"runtime/debug"
 	"slices"
@@ -170,7 +171,11 @@ func (b *Bot) serve(ctx context.Context, req *request) {
 // audit writes the one audit line of a request (the user, channel and verb
 // come from ctx, see withRequest): served ones and those answered "busy".
 func (b *Bot) audit(ctx context.Context, req *request, o *outcome, apiCalls int) {
-	b.log.InfoContext(ctx, "command", "kind", req.kind.String(), "command", o.command, "outcome", o.result,
+	level := slog.LevelInfo
+	if o.result == "dropped" { // no answer went out: someone should look
+		level = slog.LevelWarn
+	}
+	b.log.Log(ctx, level, "command", "kind", req.kind.String(), "command", o.command, "outcome", o.result,
 		"api_calls", apiCalls, "latency_ms", time.Since(req.received).Milliseconds())
 }
 

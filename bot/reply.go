@@ -133,8 +133,7 @@ func (b *Bot) busy(req *request) {
 		b.metrics.command(req.verbHint(), "busy")
 	default:
 		b.metrics.command(req.verbHint(), "dropped")
-		b.log.WarnContext(ctx, "command", "kind", req.kind.String(), "command", busyCommand(req),
-			"outcome", "dropped", "api_calls", 0, "latency_ms", time.Since(req.received).Milliseconds())
+		b.audit(ctx, req, &outcome{command: busyCommand(req), result: "dropped"}, 0)
 		return
 	}
 	b.busyDone.Go(func() {
