@@ -1,9 +1,14 @@
 package bot
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/slack-go/slack"
 )
 
 // TestRateSurvivesManyUsers: once 10,000 users were seen, forgetting some
@@ -32,5 +37,24 @@ func TestRateSurvivesManyUsers(t *testing.T) {
 	}
 	if n := len(a.limiters); n != 2 {
 		t.Errorf("%d limiters kept, want UBUSY's and UNEW's", n)
+	}
+}
+
+// TestSlackErrorHidesURLs: what a user is told of a failed post never
+// quotes a response_url (it lets its holder post as the app).
+func TestSlackErrorHidesURLs(t *testing.T) {
+	hook := "https://hooks.slack.com/actions/T1/123/secretpart"
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{&url.Error{Op: "Post", URL: hook, Err: errors.New("connection reset by peer")}, "Slack could not be reached"},
+		{slack.StatusCodeError{Code: 502, Status: "502 Bad Gateway"}, "Slack answered HTTP 502"},
+		{slack.SlackErrorResponse{Err: "not_in_channel"}, "not_in_channel"},
+	} {
+		err, want := c.err, c.want
+		if got := slackError(err); got != want || strings.Contains(got, "secretpart") {
+			t.Errorf("slackError(%v) = %q, want %q", err, got, want)
+		}
 	}
 }

@@ -61,13 +61,18 @@ func (b *Bot) reply(ctx context.Context, req *request, to delivery, r render) er
 }
 
 // slackError is what Slack said, for the user: its error code when it gave
-// one.
+// one. Any other error may quote the response_url (a *url.Error does), which
+// lets whoever holds it post as the app: it is not shown.
 func slackError(err error) string {
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) && se.Err != "" {
 		return se.Err
 	}
-	return err.Error()
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		return fmt.Sprintf("Slack answered HTTP %d", sc.Code)
+	}
+	return "Slack could not be reached"
 }
 
 func (b *Bot) nativeRefused(team string) bool {
