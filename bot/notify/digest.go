@@ -211,8 +211,8 @@ func CollectDigestOf(ctx context.Context, l Lister, q workspace.ListOptions, poo
 func (d *Digest) AllClear() bool { return d.FailedTasks == 0 && d.FailedDesktops == 0 }
 
 // ViewAllCommand is the canonical command of the list of failed tasks in
-// the digest's window (the value of its View all button). With several
-// pools it lists all pools: the language takes one pool per command.
+// the digest's window and scope (the value of its View all button, which a
+// digest of several pools does not have).
 func (d *Digest) ViewAllCommand() string {
 	c := commands.Command{Verb: commands.VerbFailed, Query: workspace.ListOptions{
 		Status: workspace.FilterFailed, Start: d.Start, End: d.End,
@@ -321,9 +321,13 @@ func (d *Digest) Render(native bool) Message {
 	for _, t := range d.Recent {
 		bs = append(bs, taskSection(t))
 	}
-	view := button(blocks.ActionViewAll, fmt.Sprintf("View all %d failed", d.FailedTasks), d.ViewAllCommand())
-	view.Style = slack.StylePrimary
-	bs = append(bs, slack.NewActionBlock("digest_actions", view))
+	if len(d.Pools) <= 1 {
+		// The language takes one pool per command: a list of several
+		// pools' failures cannot be one button.
+		view := button(blocks.ActionViewAll, fmt.Sprintf("View all %d failed", d.FailedTasks), d.ViewAllCommand())
+		view.Style = slack.StylePrimary
+		bs = append(bs, slack.NewActionBlock("digest_actions", view))
+	}
 	return Message{Text: text, Blocks: bs}
 }
 

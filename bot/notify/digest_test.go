@@ -418,3 +418,25 @@ func (p *ctxPoster) PostMessage(ctx context.Context, channel, threadTS, text str
 	}
 	return p.Poster.PostMessage(ctx, channel, threadTS, text, blocks)
 }
+
+// TestDigestViewAllOnePoolAtMost: View all lists one pool's (or every
+// pool's) failures; a digest of several pools has no such button.
+func TestDigestViewAllOnePoolAtMost(t *testing.T) {
+	l := notifytest.NewLister(sampleDigestTasks()...)
+	for _, c := range []struct {
+		pools []string
+		want  bool
+	}{{nil, true}, {[]string{"pool-finance-win11"}, true}, {[]string{"pool-finance-win11", "pool-dev-ubuntu"}, false}} {
+		d, err := CollectDigest(context.Background(), l, day0, day0.Add(24*time.Hour), c.pools)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.AllClear() {
+			t.Fatalf("pools %v: all clear; the sample has failures", c.pools)
+		}
+		js := blocksJSON(t, d.Render(false).Blocks)
+		if got := strings.Contains(js, `"action_id":"view_all"`); got != c.want {
+			t.Errorf("pools %v: View all button %v, want %v", c.pools, got, c.want)
+		}
+	}
+}

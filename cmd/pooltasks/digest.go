@@ -68,7 +68,15 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 		poster = notify.NewSlackPoster(bot.NewSlackClient("", cfg.SlackBotToken, cfg.SlackAPIURL))
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	d := notify.NewDigester(notify.DigestConfig{Channel: *channel, Pools: cfg.DigestPools, Quiet: cfg.DigestQuiet},
+	pools := cfg.DigestPools
+	if len(pools) == 0 { // a channel bound to pools gets those, as from serve
+		bindings, err := parseChannelPools(cfg.ChannelPools)
+		if err != nil {
+			return err
+		}
+		pools = boundPools(bindings, *channel)
+	}
+	d := notify.NewDigester(notify.DigestConfig{Channel: *channel, Pools: pools, Quiet: cfg.DigestQuiet},
 		client, poster, nil, nil, logger)
 	end := time.Now().UTC().Truncate(time.Minute)
 	start := end.Add(-*since)

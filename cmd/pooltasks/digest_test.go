@@ -90,3 +90,17 @@ func TestDigestPoolsByName(t *testing.T) {
 		t.Errorf("a misspelt pool: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
+
+// TestDigestBoundChannel: the CronJob's digest in a channel bound to pools
+// covers those pools, as serve's scheduled digest does.
+func TestDigestBoundChannel(t *testing.T) {
+	cfg := defaults(t)
+	cfg.ChannelPools = "CFIN=finance-win11"
+	code, out, errOut := call(t, cfg, "digest", "--sim", "--dry-run", "--channel", "CFIN", "--since", "72h")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(out, "pools `finance-win11`") {
+		t.Errorf("digest for a channel bound to finance-win11:\n%s", out)
+	}
+}
