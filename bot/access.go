@@ -198,20 +198,20 @@ func (r *poolResolver) resolve(ctx context.Context, value string) (id string, ch
 	return a.id, a.choices
 }
 
-// ids resolves a channel binding's entries to pool ids: an entry that names
-// several pools stands for all of them.
-func (r *poolResolver) ids(ctx context.Context, entries []string) []string {
-	var out []string
+// boundIDs resolves a channel binding's entries to pool ids, as allowed
+// reads them: each must name exactly one pool. Otherwise it returns the
+// first entry that does not (a name that matches several pools or none, or
+// a pools API that did not answer), so that the caller refuses rather than
+// cover pools the channel may not see, or none.
+func (r *poolResolver) boundIDs(ctx context.Context, entries []string) (ids []string, bad string) {
 	for _, e := range entries {
 		id, choices := r.resolve(ctx, e)
-		if id != "" {
-			out = append(out, id)
+		if len(choices) > 0 || id == "" || (!workspace.IsID(e) && strings.EqualFold(id, e)) {
+			return nil, e
 		}
-		for _, p := range choices {
-			out = append(out, p.ID)
-		}
+		ids = append(ids, id)
 	}
-	return out
+	return ids, ""
 }
 
 // allowed reports whether a pool (as given, and its resolved id) is within

@@ -525,7 +525,13 @@ func (b *Bot) digest(ctx context.Context, req *request, to delivery, cmd command
 	var pools []string
 	if entries, bound := b.access.binding(req.channel); bound && cmd.Query.PoolID == "" {
 		// A bound channel's digest covers every pool it may see.
-		pools = b.pools.ids(ctx, entries)
+		var bad string
+		if pools, bad = b.pools.boundIDs(ctx, entries); bad != "" {
+			o.result = "refused_pool"
+			b.notice(ctx, req, toPrivate, fmt.Sprintf("This channel's pool %q does not name exactly one desktop pool, so no digest "+
+				"can say what this channel may see. Give pool=, or ask the team that runs pooltasks to fix POOLTASKS_CHANNEL_POOLS.", bad))
+			return
+		}
 	} else {
 		if !b.scopePool(ctx, req, &cmd, o) {
 			return

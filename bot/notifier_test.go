@@ -363,7 +363,7 @@ func TestRelativeTimesCountFromArrival(t *testing.T) {
 func TestDigestOnDemand(t *testing.T) {
 	n := &notify.Notifier{}
 	e := start(t, setup{
-		cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}}},
+		cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}, "C8": {"callcenter"}, "C10": {"dev-ubuntoo"}}},
 		wrap: func(w bot.Workspace) bot.Workspace {
 			n.Digester = notify.NewDigester(notify.DigestConfig{Quiet: true}, w, notifytest.NewPoster(nil), nil, nil, nil)
 			return w
@@ -438,5 +438,14 @@ func TestDigestOnDemand(t *testing.T) {
 	}
 	if m := e.slash(t, "U1", "C9", "digest since=7d"); !strings.Contains(decoded(m.Blocks), "pools `"+devID+"`") {
 		t.Errorf("digest in a channel bound to dev-ubuntu (%s): %s", devID, decoded(m.Blocks))
+	}
+	// A binding entry that names several pools, or none, is refused: the
+	// digest must neither show pools the channel may not see nor report
+	// all clear over nothing.
+	for ch, entry := range map[string]string{"C8": "callcenter", "C10": "dev-ubuntoo"} {
+		m := e.slash(t, "U1", ch, "digest since=7d")
+		if !strings.Contains(m.Text, fmt.Sprintf("pool %q does not name exactly one", entry)) {
+			t.Errorf("digest in %s bound to %q = %q", ch, entry, m.Text)
+		}
 	}
 }
