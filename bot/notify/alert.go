@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,8 +36,10 @@ const stormSize = 5
 // maxAlertTasks bounds the failed tasks one poll reads.
 const maxAlertTasks = 2000
 
+// key identifies the alerts' state in the Store: another channel or other
+// pools (in any order the same) start afresh.
 func (c AlertConfig) key() string {
-	return c.Channel + "|" + strings.Join(c.Pools, ",")
+	return c.Channel + "|" + strings.Join(slices.Sorted(slices.Values(c.Pools)), ",")
 }
 
 // Alerter posts each task that newly reached FAILED, once.
@@ -179,9 +182,14 @@ func taskTime(t workspace.Task, now time.Time) time.Time {
 }
 
 func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]workspace.Task, error) {
-	pools, err := poolIDs(ctx, a.lister, a.cfg.Pools)
-	if err != nil {
-		return nil, fmt.Errorf("alert pools: %w", err)
+	// A pool that names no pool is left out (and said so each poll) rather
+	// than stop the alerts of the others.
+	pools, _, problems := poolIDs(ctx, a.lister, a.cfg.Pools)
+	for _, p := range problems {
+		a.log.WarnContext(ctx, "alert pool left out", "problem", p)
+	}
+	if len(a.cfg.Pools) > 0 && len(pools) == 0 {
+		return nil, fmt.Errorf("alert pools: %s", strings.Join(problems, "; "))
 	}
 	queries := []workspace.ListOptions{{Status: workspace.FilterFailed, Start: since}}
 	if len(pools) > 0 {

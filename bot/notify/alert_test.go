@@ -221,8 +221,25 @@ func TestAlerterPoolsByName(t *testing.T) {
 		t.Errorf("alerts %+v, want one for %s only", rec.Calls(), fin.ID)
 	}
 
-	if _, err := poolIDs(context.Background(), l, []string{"nowhere"}); err == nil ||
-		!strings.Contains(err.Error(), `no desktop pool is named like "nowhere"`) {
-		t.Errorf("an unknown pool name: %v", err)
+	ids, _, problems := poolIDs(context.Background(), l, []string{"nowhere", "dev-ubuntu"})
+	if len(ids) != 1 || ids[0] != "pool-dev-ubuntu" || len(problems) != 1 ||
+		!strings.Contains(problems[0], `no desktop pool is named like "nowhere"`) {
+		t.Errorf("an unknown pool name among good ones: %v, %v", ids, problems)
+	}
+}
+
+// TestStateKeysIgnorePoolOrder: reordering a binding (to change a
+// channel's default pool) keeps the alerts' and digests' saved state.
+func TestStateKeysIgnorePoolOrder(t *testing.T) {
+	a, b := AlertConfig{Channel: "C1", Pools: []string{"p2", "p1"}}, AlertConfig{Channel: "C1", Pools: []string{"p1", "p2"}}
+	if a.key() != b.key() {
+		t.Errorf("alert keys %q and %q differ", a.key(), b.key())
+	}
+	d1, d2 := DigestConfig{Channel: "C1", Every: time.Hour, Pools: []string{"p2", "p1"}}, DigestConfig{Channel: "C1", Every: time.Hour, Pools: []string{"p1", "p2"}}
+	if d1.key() != d2.key() {
+		t.Errorf("digest keys %q and %q differ", d1.key(), d2.key())
+	}
+	if c := (AlertConfig{Channel: "C1", Pools: []string{"p1"}}); c.key() == a.key() {
+		t.Error("other pools share a key")
 	}
 }

@@ -66,6 +66,7 @@ type Digest struct {
 	Start, End time.Time
 	Pools      []string // the pools it was limited to; empty means all
 	PoolLabels []string // how to show Pools (their configured names); Pools when empty
+	Warnings   []string // shown at the top: configured pools left out, and why
 	// Filter holds the script, script name and task type it was limited
 	// to (ScriptID, ScriptName, TaskType); the rest is unused.
 	Filter         workspace.ListOptions
@@ -260,6 +261,9 @@ func (d *Digest) Render(native bool) Message {
 		}
 	}
 	bs = append(bs, contextBlock(fmt.Sprintf("%s to %s · %s · %d tasks ran", blocks.Date(d.Start), blocks.Date(d.End), scope, d.Tasks)))
+	for _, w := range d.Warnings {
+		bs = append(bs, contextBlock(":warning: Left out: "+blocks.Escape(cut(w, 300))))
+	}
 
 	if d.AllClear() {
 		text := fmt.Sprintf("%s: all clear, nothing failed (%d tasks ran)", title, d.Tasks)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,9 +31,10 @@ const postTimeout = 15 * time.Second
 const maxSeparateCatchUp = 3
 
 // key identifies the configuration's windows in the Store: a change of
-// channel, length, alignment or pools starts a new series.
+// channel, length, alignment or pools starts a new series (pools in any
+// order are the same pools).
 func (c DigestConfig) key() string {
-	return fmt.Sprintf("%s|%s|%s|%s", c.Channel, c.Every, c.At, strings.Join(c.Pools, ","))
+	return fmt.Sprintf("%s|%s|%s|%s", c.Channel, c.Every, c.At, strings.Join(slices.Sorted(slices.Values(c.Pools)), ","))
 }
 
 // Digester posts failure digests: on a schedule (Run) or once (PostOnce).
@@ -162,15 +164,18 @@ func (d *Digester) PostOnce(ctx context.Context, channel string, start, end time
 }
 
 func (d *Digester) post(ctx context.Context, channel string, start, end time.Time, dryRun bool) (Message, error) {
-	pools, err := d.poolIDs(ctx)
+	pools, labels, problems, err := d.poolIDs(ctx)
 	if err != nil {
 		return Message{}, err
+	}
+	for _, p := range problems {
+		d.log.WarnContext(ctx, "digest pool left out", "problem", p)
 	}
 	dg, err := CollectDigest(ctx, d.lister, start, end, pools)
 	if err != nil {
 		return Message{}, err
 	}
-	dg.PoolLabels = d.cfg.Pools
+	dg.PoolLabels, dg.Warnings = labels, problems
 	if d.cfg.Quiet && dg.AllClear() {
 		d.log.InfoContext(ctx, "digest all clear, quiet", "channel", channel, "start", start, "end", end)
 		return Message{}, nil
@@ -213,29 +218,32 @@ type PoolIDer interface {
 	PoolID(ctx context.Context, nameOrID string) (string, error)
 }
 
-// poolIDs is the configured pools as ids. A name that matches no pool fails
-// the digest, loudly, rather than let it report all clear over no tasks.
-func (d *Digester) poolIDs(ctx context.Context) ([]string, error) {
-	ids, err := poolIDs(ctx, d.lister, d.cfg.Pools)
-	if err != nil {
-		return nil, fmt.Errorf("digest pools: %w", err)
+// poolIDs is the configured pools as ids and as configured, and what was
+// wrong with those that do not name exactly one pool. When none does, it
+// fails: a digest of no pool would report all clear, of every pool would
+// show more than asked.
+func (d *Digester) poolIDs(ctx context.Context) (ids, labels []string, problems []string, err error) {
+	ids, labels, problems = poolIDs(ctx, d.lister, d.cfg.Pools)
+	if len(d.cfg.Pools) > 0 && len(ids) == 0 {
+		return nil, nil, nil, fmt.Errorf("digest pools: %s", strings.Join(problems, "; "))
 	}
-	return ids, nil
+	return ids, labels, problems, nil
 }
 
-// poolIDs resolves pools (ids or names) when l can.
-func poolIDs(ctx context.Context, l Lister, pools []string) ([]string, error) {
+// poolIDs resolves pools (ids or names) when l can: the ids, the entries
+// they came from, and what was wrong with the others.
+func poolIDs(ctx context.Context, l Lister, pools []string) (ids, labels, problems []string) {
 	r, ok := l.(PoolIDer)
-	if !ok || len(pools) == 0 {
-		return pools, nil
+	if !ok {
+		return pools, pools, nil
 	}
-	ids := make([]string, len(pools))
-	for i, p := range pools {
+	for _, p := range pools {
 		id, err := r.PoolID(ctx, p)
 		if err != nil {
-			return nil, err
+			problems = append(problems, err.Error())
+			continue
 		}
-		ids[i] = id
+		ids, labels = append(ids, id), append(labels, p)
 	}
-	return ids, nil
+	return ids, labels, problems
 }

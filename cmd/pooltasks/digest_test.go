@@ -89,6 +89,14 @@ func TestDigestPoolsByName(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, `no desktop pool is named like "finanse-win11"`) {
 		t.Errorf("a misspelt pool: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+
+	// One good, one misspelt: the digest of the good one says what it left out.
+	cfg.DigestPools = []string{"finance-win11", "finanse-win11"}
+	code, out, errOut = call(t, cfg, "digest", "--sim", "--dry-run", "--since", "72h")
+	if code != 0 || !strings.Contains(out, "pools `finance-win11`") || !strings.Contains(out, "Left out") ||
+		!strings.Contains(out, "finanse-win11") {
+		t.Errorf("a good and a misspelt pool: exit %d, stderr %q\n%s", code, errOut, out)
+	}
 }
 
 // TestDigestBoundChannel: the CronJob's digest in a channel bound to pools
