@@ -116,8 +116,9 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// Run performs every check and returns the report. It makes at most one Workspace API call
-// and two Slack calls (auth.test and apps.connections.open).
+// Run performs every check and returns the report. It makes one Workspace API call, a pools
+// lookup for each pool name in the configuration, and two Slack calls (auth.test and
+// apps.connections.open).
 func Run(ctx context.Context, opts Options) Report {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 15 * time.Second

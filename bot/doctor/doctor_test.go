@@ -111,7 +111,7 @@ func good(t *testing.T, f *fakeSlack) (Options, *sim.Sim) {
 			Region: "ap-southeast-1", Endpoint: url, ProjectID: sim.DemoProjectID,
 			AK: sim.DemoAK, SK: sim.DemoSK,
 			RateLimit: 5, Burst: 5, Timeout: 10 * time.Second, CacheTTL: 10 * time.Second, UserRate: 20,
-			ChannelPools: "C0123=pool-a,pool-b;C0456=*", AdminUsers: []string{"U012AB3CD"},
+			ChannelPools: "C0123=finance-win11,dev-ubuntu;C0456=*", AdminUsers: []string{"U012AB3CD"},
 			Scheduler: true, StateDir: t.TempDir(), HTTPAddr: ":8080",
 		},
 		Workspace: newClient(t, url, sim.DemoAK, sim.DemoSK, sim.DemoProjectID),
@@ -173,6 +173,7 @@ func TestAllGood(t *testing.T) {
 	}
 	must(t, r, NameCredentials, OK, "signed call")
 	must(t, r, NameProject, OK, sim.DemoProjectID, "configured")
+	must(t, r, NamePoolNames, OK, "2 pool names")
 	must(t, r, NameSlackBot, OK, "Acme", "xoxb-…WXYZ")
 	must(t, r, NameSlackScopes, OK)
 	must(t, r, NameSlackApp, OK, "xapp-…APPT")
@@ -184,6 +185,22 @@ func TestAllGood(t *testing.T) {
 		t.Errorf("summary missing:\n%s", out)
 	}
 	noSecrets(t, r, opts.Settings)
+}
+
+// TestPoolNames: a binding or digest pool that names several pools or none
+// is a warning that names it.
+func TestPoolNames(t *testing.T) {
+	opts, _ := good(t, &fakeSlack{})
+	opts.Settings.ChannelPools = "C0123=callcenter;C0456=finance-win11"
+	opts.Settings.DigestPools = []string{"nowhere", "dev-ubuntu"}
+	r := Run(context.Background(), opts)
+	c := must(t, r, NamePoolNames, Warn, "POOLTASKS_CHANNEL_POOLS C0123", "callcenter", "POOLTASKS_DIGEST_POOLS", "nowhere")
+	if strings.Contains(c.Detail, "finance-win11") || strings.Contains(c.Detail, "dev-ubuntu") {
+		t.Errorf("names of one pool reported: %s", c.Detail)
+	}
+	if r.Failed() {
+		t.Errorf("pool names failed the run; they warn:\n%s", text(t, r))
+	}
 }
 
 func TestWorkspaceFailures(t *testing.T) {

@@ -49,6 +49,7 @@ type Settings struct {
 	DigestChannel  string        // POOLTASKS_DIGEST_CHANNEL
 	DigestEvery    time.Duration // POOLTASKS_DIGEST_EVERY
 	DigestAt       string        // POOLTASKS_DIGEST_AT, HH:MM in UTC
+	DigestPools    []string      // POOLTASKS_DIGEST_POOLS, ids or names
 	AlertChannel   string        // POOLTASKS_ALERT_CHANNEL
 	AlertEvery     time.Duration // POOLTASKS_ALERT_EVERY
 	WatchEvery     time.Duration // POOLTASKS_WATCH_EVERY

@@ -57,7 +57,63 @@ func checkWorkspace(ctx context.Context, opts Options) []Check {
 	} else {
 		p.Detail = fmt.Sprintf("%s (%s)", pid, how)
 	}
-	return append(cs, p)
+	cs = append(cs, p)
+	if c, ok := checkPoolNames(ctx, opts); ok {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// NamePoolNames is the check of the pool names in the configuration.
+const NamePoolNames = "pool names"
+
+// poolIDer is what checkPoolNames needs beyond TaskLister; *workspace.Client has it.
+type poolIDer interface {
+	PoolID(ctx context.Context, nameOrID string) (string, error)
+}
+
+// checkPoolNames looks up every pool name of POOLTASKS_CHANNEL_POOLS and
+// POOLTASKS_DIGEST_POOLS: one that names no pool, or several, makes a bound
+// channel's digest refuse and leaves the pool out of digests and alerts.
+// ok is false when there is nothing to check.
+func checkPoolNames(ctx context.Context, opts Options) (Check, bool) {
+	type entry struct{ from, name string }
+	var entries []entry
+	for _, b := range strings.Split(opts.Settings.ChannelPools, ";") {
+		ch, pools, ok := strings.Cut(strings.TrimSpace(b), "=")
+		if !ok {
+			continue
+		}
+		for _, p := range strings.Split(pools, ",") {
+			if p = strings.TrimSpace(p); p != "" && p != "*" {
+				entries = append(entries, entry{"POOLTASKS_CHANNEL_POOLS " + strings.TrimSpace(ch), p})
+			}
+		}
+	}
+	for _, p := range opts.Settings.DigestPools {
+		if p = strings.TrimSpace(p); p != "" {
+			entries = append(entries, entry{"POOLTASKS_DIGEST_POOLS", p})
+		}
+	}
+	r, ok := opts.Workspace.(poolIDer)
+	if len(entries) == 0 || !ok {
+		return Check{}, false
+	}
+	var problems []string
+	for _, e := range entries {
+		if _, err := r.PoolID(ctx, e.name); err != nil {
+			if _, named := errors.AsType[*workspace.PoolNameError](err); !named {
+				return Check{Name: NamePoolNames, Status: Warn, Detail: "the pools could not be looked up: " + oneLine(err.Error()),
+					Fix: "run doctor again: the signed call above was answered, so the pools API may have failed just this once"}, true
+			}
+			problems = append(problems, fmt.Sprintf("%s: %s", e.from, err))
+		}
+	}
+	if len(problems) > 0 {
+		return Check{Name: NamePoolNames, Status: Warn, Detail: strings.Join(problems, "; "),
+			Fix: "write each pool's full name or its id; a bound channel's digest refuses, and digests and alerts leave out, a name that is not exactly one pool"}, true
+	}
+	return Check{Name: NamePoolNames, Status: OK, Detail: fmt.Sprintf("%d pool names in the configuration each name one pool", len(entries))}, true
 }
 
 // placeFailure reports one failure f on the check it concerns (cs holds the endpoint

@@ -103,6 +103,7 @@ func doctorSettings(cfg Config) doctor.Settings {
 		DigestChannel:  cfg.DigestChannel,
 		DigestEvery:    cfg.DigestEvery,
 		DigestAt:       cfg.DigestAt,
+		DigestPools:    cfg.DigestPools,
 		AlertChannel:   cfg.AlertChannel,
 		AlertEvery:     cfg.AlertEvery,
 		WatchEvery:     cfg.WatchEvery,
