@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -149,45 +151,45 @@ func newPoolResolver(ws Workspace, ttl time.Duration, now func() time.Time) *poo
 	return &poolResolver{ws: ws, ttl: ttl, now: now, cache: map[string]poolAnswer{}}
 }
 
-// resolve returns the id of the pool a value names. A UUID-shaped value is
-// an id as it is. A name is looked up: one pool named so (or, without an
-// exact match, one pool whose name contains it) gives its id; several give
-// the choices and no id; none, or a pools API that refuses us, gives the
-// value itself, used as an id.
+// resolve returns the id of the pool a value names, by workspace.FindPool's
+// rule: a UUID-shaped value is an id as it is; a name that names one pool
+// gives its id; one that matches several gives the choices and no id; none,
+// or a pools API that refuses us, gives the value itself, used as an id.
 func (r *poolResolver) resolve(ctx context.Context, value string) (id string, choices []workspace.Pool) {
-	if value == "" || workspace.IsID(value) {
+	id, choices, err := r.lookup(ctx, value)
+	if err != nil {
 		return value, nil
+	}
+	return id, choices
+}
+
+// lookup is resolve that also says when the pools API failed (such an
+// answer is not cached: the next command tries again).
+func (r *poolResolver) lookup(ctx context.Context, value string) (id string, choices []workspace.Pool, err error) {
+	if value == "" || workspace.IsID(value) {
+		return value, nil, nil
 	}
 	key := strings.ToLower(value)
 	now := r.now()
 	r.mu.Lock()
 	if a, ok := r.cache[key]; ok && now.Before(a.expires) {
 		r.mu.Unlock()
-		return a.id, a.choices
+		return a.id, a.choices, nil
 	}
 	r.mu.Unlock()
 
-	page, err := r.ws.ListPools(ctx, workspace.PoolOptions{Name: value, Limit: 100})
+	found, err := workspace.FindPool(ctx, r.ws, value)
+	a := poolAnswer{id: found, expires: now.Add(r.ttl)}
 	if err != nil {
-		// Not cached: the next command tries again.
-		return value, nil
-	}
-	var exact []workspace.Pool
-	for _, p := range page.Pools {
-		if strings.EqualFold(p.Name, value) || p.ID == value {
-			exact = append(exact, p)
+		pe, named := errors.AsType[*workspace.PoolNameError](err)
+		switch {
+		case !named:
+			return value, nil, err
+		case len(pe.Matches) > 1:
+			a.id, a.choices = "", pe.Matches
+		default:
+			a.id = value
 		}
-	}
-	a := poolAnswer{id: value, expires: now.Add(r.ttl)}
-	switch {
-	case len(exact) == 1:
-		a.id = exact[0].ID
-	case len(exact) > 1:
-		a.id, a.choices = "", exact
-	case len(page.Pools) == 1:
-		a.id = page.Pools[0].ID
-	case len(page.Pools) > 1:
-		a.id, a.choices = "", page.Pools
 	}
 	r.mu.Lock()
 	if len(r.cache) > 1000 {
@@ -195,23 +197,28 @@ func (r *poolResolver) resolve(ctx context.Context, value string) (id string, ch
 	}
 	r.cache[key] = a
 	r.mu.Unlock()
-	return a.id, a.choices
+	return a.id, a.choices, nil
 }
 
 // boundIDs resolves a channel binding's entries to pool ids, as allowed
-// reads them: each must name exactly one pool. Otherwise it returns the
-// first entry that does not (a name that matches several pools or none, or
+// reads them: each must name exactly one pool. Otherwise it says why the
+// first that does not fails (a name that matches several pools or none, or
 // a pools API that did not answer), so that the caller refuses rather than
 // cover pools the channel may not see, or none.
-func (r *poolResolver) boundIDs(ctx context.Context, entries []string) (ids []string, bad string) {
+func (r *poolResolver) boundIDs(ctx context.Context, entries []string) (ids []string, problem error) {
 	for _, e := range entries {
-		id, choices := r.resolve(ctx, e)
-		if len(choices) > 0 || id == "" || (!workspace.IsID(e) && strings.EqualFold(id, e)) {
-			return nil, e
+		id, choices, err := r.lookup(ctx, e)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("the pools API did not answer: %w", err)
+		case len(choices) > 0:
+			return nil, &workspace.PoolNameError{Name: e, Matches: choices}
+		case id == "" || (!workspace.IsID(e) && strings.EqualFold(id, e)):
+			return nil, &workspace.PoolNameError{Name: e}
 		}
 		ids = append(ids, id)
 	}
-	return ids, ""
+	return ids, nil
 }
 
 // allowed reports whether a pool (as given, and its resolved id) is within

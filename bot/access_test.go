@@ -56,5 +56,8 @@ func TestSlackErrorHidesURLs(t *testing.T) {
 		if got := slackError(err); got != want || strings.Contains(got, "secretpart") {
 			t.Errorf("slackError(%v) = %q, want %q", err, got, want)
 		}
+		if got := logSafe(err); strings.Contains(got, "secretpart") {
+			t.Errorf("logSafe(%T) = %q", err, got)
+		}
 	}
 }

@@ -525,11 +525,15 @@ func (b *Bot) digest(ctx context.Context, req *request, to delivery, cmd command
 	var pools []string
 	if entries, bound := b.access.binding(req.channel); bound && cmd.Query.PoolID == "" {
 		// A bound channel's digest covers every pool it may see.
-		var bad string
-		if pools, bad = b.pools.boundIDs(ctx, entries); bad != "" {
+		var problem error
+		if pools, problem = b.pools.boundIDs(ctx, entries); problem != nil {
 			o.result = "refused_pool"
-			b.notice(ctx, req, toPrivate, fmt.Sprintf("This channel's pool %q does not name exactly one desktop pool, so no digest "+
-				"can say what this channel may see. Give pool=, or ask the team that runs pooltasks to fix POOLTASKS_CHANNEL_POOLS.", bad))
+			msg := "No digest: this channel may see certain pools only, and " + problem.Error() + ". Try again in a moment."
+			if _, named := errors.AsType[*workspace.PoolNameError](problem); named {
+				msg = "No digest: this channel may see certain pools only, and in POOLTASKS_CHANNEL_POOLS " + problem.Error() +
+					". Give pool=, or ask the team that runs pooltasks to fix the binding."
+			}
+			b.notice(ctx, req, toPrivate, msg)
 			return
 		}
 	} else {

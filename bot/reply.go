@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -50,10 +51,10 @@ func (b *Bot) reply(ctx context.Context, req *request, to delivery, r render) er
 		err = b.post(ctx, req, to, text, bs)
 	}
 	if err != nil {
-		b.log.WarnContext(ctx, "answering slack", "err", err)
+		b.log.WarnContext(ctx, "answering slack", "err", logSafe(err))
 		if to == toChannel && req.kind == kindClick {
 			// The clicker would otherwise see nothing happen.
-			t, bs := blocks.Notice("I could not post this in the channel: " + blocks.Escape(slackError(err)))
+			t, bs := blocks.Notice("I could not post this in the channel: " + slackError(err))
 			_ = b.post(ctx, req, toPrivate, t, bs)
 		}
 	}
@@ -73,6 +74,15 @@ func slackError(err error) string {
 		return fmt.Sprintf("Slack answered HTTP %d", sc.Code)
 	}
 	return "Slack could not be reached"
+}
+
+// logSafe is err for a log line, without the URL a *url.Error quotes: a
+// response_url lets whoever reads it post as the app.
+func logSafe(err error) string {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return ue.Op + " (URL left out): " + ue.Err.Error()
+	}
+	return err.Error()
 }
 
 func (b *Bot) nativeRefused(team string) bool {

@@ -42,6 +42,12 @@ func (c AlertConfig) key() string {
 	return c.Channel + "|" + strings.Join(slices.Sorted(slices.Values(c.Pools)), ",")
 }
 
+// legacyKey is key as it was before pools were sorted; its state is taken
+// over once.
+func (c AlertConfig) legacyKey() string {
+	return c.Channel + "|" + strings.Join(c.Pools, ",")
+}
+
 // Alerter posts each task that newly reached FAILED, once.
 type Alerter struct {
 	cfg    AlertConfig
@@ -107,6 +113,14 @@ func (a *Alerter) Poll(ctx context.Context) error {
 	// be alerted again at the next poll.
 	maxKnown := max(a.cfg.MaxKnown, len(failed))
 	known, primed := a.store.alertKnown(key)
+	if !primed {
+		if old, ok := a.store.alertKnown(a.cfg.legacyKey()); ok {
+			if err := a.store.addAlertKnown(key, old, since, maxKnown); err != nil {
+				return err
+			}
+			known, primed = old, true
+		}
+	}
 	if !primed {
 		ids := make(map[string]time.Time, len(failed))
 		for _, t := range failed {
@@ -184,7 +198,10 @@ func taskTime(t workspace.Task, now time.Time) time.Time {
 func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]workspace.Task, error) {
 	// A pool that names no pool is left out (and said so each poll) rather
 	// than stop the alerts of the others.
-	pools, _, problems := poolIDs(ctx, a.lister, a.cfg.Pools)
+	pools, _, problems, err := poolIDs(ctx, a.lister, a.cfg.Pools)
+	if err != nil {
+		return nil, fmt.Errorf("alert pools: %w", err)
+	}
 	for _, p := range problems {
 		a.log.WarnContext(ctx, "alert pool left out", "problem", p)
 	}

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -221,10 +222,62 @@ func TestAlerterPoolsByName(t *testing.T) {
 		t.Errorf("alerts %+v, want one for %s only", rec.Calls(), fin.ID)
 	}
 
-	ids, _, problems := poolIDs(context.Background(), l, []string{"nowhere", "dev-ubuntu"})
-	if len(ids) != 1 || ids[0] != "pool-dev-ubuntu" || len(problems) != 1 ||
+	ids, _, problems, err := poolIDs(context.Background(), l, []string{"nowhere", "dev-ubuntu"})
+	if err != nil || len(ids) != 1 || ids[0] != "pool-dev-ubuntu" || len(problems) != 1 ||
 		!strings.Contains(problems[0], `no desktop pool is named like "nowhere"`) {
-		t.Errorf("an unknown pool name among good ones: %v, %v", ids, problems)
+		t.Errorf("an unknown pool name among good ones: %v, %v, %v", ids, problems, err)
+	}
+	// The pools API failing is not a bad name: the whole poll fails and is
+	// tried again, no pool is left out.
+	if ids, _, problems, err := poolIDs(context.Background(), flakyPools{l}, []string{"dev-ubuntu"}); err == nil || len(ids)+len(problems) != 0 {
+		t.Errorf("pools API down: %v, %v, %v; want the error alone", ids, problems, err)
+	}
+}
+
+// flakyPools is a pools API that does not answer.
+type flakyPools struct{ namedPools }
+
+func (flakyPools) PoolID(context.Context, string) (string, error) {
+	return "", errors.New("listing pools: 503 Service Unavailable")
+}
+
+// TestDigestPoolsAPIDown: a scheduled digest whose pools cannot be looked
+// up is not posted (it is tried again), rather than posted without them.
+func TestDigestPoolsAPIDown(t *testing.T) {
+	rec := notifytest.NewPoster(nil)
+	d := NewDigester(DigestConfig{Channel: "CD", Pools: []string{"finance-win11", "dev-ubuntu"}},
+		flakyPools{namedPools{notifytest.NewLister(sampleDigestTasks()...)}}, rec, nil, nil, nil)
+	if _, err := d.PostOnce(context.Background(), "", day0, day0.Add(24*time.Hour), false); err == nil {
+		t.Error("posted with the pools API down")
+	}
+	if n := len(rec.Calls()); n != 0 {
+		t.Errorf("%d posts", n)
+	}
+}
+
+// TestAlertStateKeyTakenOver: state saved under the key of before pools
+// were sorted is taken over, not started afresh (which would take the
+// failures of a restart's gap as known and never alert them).
+func TestAlertStateKeyTakenOver(t *testing.T) {
+	now := day0.Add(12 * time.Hour)
+	clock := notifytest.NewClock(now)
+	rec := notifytest.NewPoster(clock)
+	store := openStore(t, t.TempDir())
+	cfg := AlertConfig{Channel: "CALERT", Every: time.Minute, Pools: []string{"pool-p2", "pool-p1"}}
+	old := task("aaaaaaaa-0000-0000-0000-000000000021", "p1", workspace.StatusFailed, now.Add(-2*time.Hour), 1, "s")
+	gap := task("aaaaaaaa-0000-0000-0000-000000000022", "p2", workspace.StatusFailed, now.Add(-time.Minute), 1, "s")
+	if err := store.addAlertKnown(cfg.legacyKey(), map[string]time.Time{old.ID: old.Start}, now.Add(-24*time.Hour), 100); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.legacyKey() == cfg.key() {
+		t.Fatal("the test needs pools out of order")
+	}
+	a := NewAlerter(cfg, notifytest.NewLister(old, gap), rec, store, clock, nil)
+	runBG(t, a.Run)
+	posts := rec.WaitCalls(t, 1)
+	clock.BlockUntil(t, 1)
+	if len(rec.Calls()) != 1 || !strings.Contains(posts[0].Text, gap.ID) {
+		t.Errorf("alerts %+v, want the gap's failure %s alone", rec.Calls(), gap.ID)
 	}
 }
 
@@ -241,5 +294,20 @@ func TestStateKeysIgnorePoolOrder(t *testing.T) {
 	}
 	if c := (AlertConfig{Channel: "C1", Pools: []string{"p1"}}); c.key() == a.key() {
 		t.Error("other pools share a key")
+	}
+}
+
+// TestQuietDigestStillSaysWhatWasLeftOut: a quiet digest that is all clear
+// still posts when a configured pool was left out, so that someone sees it.
+func TestQuietDigestStillSaysWhatWasLeftOut(t *testing.T) {
+	rec := notifytest.NewPoster(nil)
+	d := NewDigester(DigestConfig{Channel: "CD", Quiet: true, Pools: []string{"nowhere", "dev-ubuntu"}},
+		namedPools{notifytest.NewLister()}, rec, nil, nil, nil)
+	if _, err := d.PostOnce(context.Background(), "", day0, day0.Add(24*time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
+	calls := rec.Calls()
+	if len(calls) != 1 || !strings.Contains(blocksJSON(t, calls[0].Blocks), "Left out") {
+		t.Errorf("quiet all-clear digest with a pool left out: %+v", calls)
 	}
 }

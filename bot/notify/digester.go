@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pooltasks/pooltasks/workspace"
 	"log/slog"
 	"slices"
 	"strings"
@@ -35,6 +36,12 @@ const maxSeparateCatchUp = 3
 // order are the same pools).
 func (c DigestConfig) key() string {
 	return fmt.Sprintf("%s|%s|%s|%s", c.Channel, c.Every, c.At, strings.Join(slices.Sorted(slices.Values(c.Pools)), ","))
+}
+
+// legacyKey is key as it was before pools were sorted; its state is taken
+// over once.
+func (c DigestConfig) legacyKey() string {
+	return fmt.Sprintf("%s|%s|%s|%s", c.Channel, c.Every, c.At, strings.Join(c.Pools, ","))
 }
 
 // Digester posts failure digests: on a schedule (Run) or once (PostOnce).
@@ -91,6 +98,9 @@ func (d *Digester) Run(ctx context.Context) error {
 		now := d.clock.Now()
 		latest := WindowEnd(now, d.cfg.Every, d.cfg.At)
 		mark, ok := d.store.DigestWatermark(key)
+		if !ok {
+			mark, ok = d.store.DigestWatermark(d.cfg.legacyKey())
+		}
 		if !ok {
 			// First start: nothing was missed, the next window is the first.
 			if err := d.store.SetDigestWatermark(key, latest); err != nil {
@@ -176,7 +186,7 @@ func (d *Digester) post(ctx context.Context, channel string, start, end time.Tim
 		return Message{}, err
 	}
 	dg.PoolLabels, dg.Warnings = labels, problems
-	if d.cfg.Quiet && dg.AllClear() {
+	if d.cfg.Quiet && dg.AllClear() && len(problems) == 0 { // a pool left out is said, quiet or not
 		d.log.InfoContext(ctx, "digest all clear, quiet", "channel", channel, "start", start, "end", end)
 		return Message{}, nil
 	}
@@ -221,29 +231,37 @@ type PoolIDer interface {
 // poolIDs is the configured pools as ids and as configured, and what was
 // wrong with those that do not name exactly one pool. When none does, it
 // fails: a digest of no pool would report all clear, of every pool would
-// show more than asked.
+// show more than asked. A pools API that fails fails it too, so that the
+// digest is tried again rather than posted without a pool.
 func (d *Digester) poolIDs(ctx context.Context) (ids, labels []string, problems []string, err error) {
-	ids, labels, problems = poolIDs(ctx, d.lister, d.cfg.Pools)
-	if len(d.cfg.Pools) > 0 && len(ids) == 0 {
-		return nil, nil, nil, fmt.Errorf("digest pools: %s", strings.Join(problems, "; "))
+	ids, labels, problems, err = poolIDs(ctx, d.lister, d.cfg.Pools)
+	if err == nil && len(d.cfg.Pools) > 0 && len(ids) == 0 {
+		err = errors.New(strings.Join(problems, "; "))
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("digest pools: %w", err)
 	}
 	return ids, labels, problems, nil
 }
 
 // poolIDs resolves pools (ids or names) when l can: the ids, the entries
-// they came from, and what was wrong with the others.
-func poolIDs(ctx context.Context, l Lister, pools []string) (ids, labels, problems []string) {
+// they came from, and why the others name no single pool. Any other error
+// (the pools API's) is returned.
+func poolIDs(ctx context.Context, l Lister, pools []string) (ids, labels, problems []string, err error) {
 	r, ok := l.(PoolIDer)
 	if !ok {
-		return pools, pools, nil
+		return pools, pools, nil, nil
 	}
 	for _, p := range pools {
 		id, err := r.PoolID(ctx, p)
-		if err != nil {
-			problems = append(problems, err.Error())
+		if pe, named := errors.AsType[*workspace.PoolNameError](err); named {
+			problems = append(problems, pe.Error())
 			continue
+		}
+		if err != nil {
+			return nil, nil, nil, err
 		}
 		ids, labels = append(ids, id), append(labels, p)
 	}
-	return ids, labels, problems
+	return ids, labels, problems, nil
 }

@@ -68,8 +68,10 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 		poster = notify.NewSlackPoster(bot.NewSlackClient("", cfg.SlackBotToken, cfg.SlackAPIURL))
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// POOLTASKS_DIGEST_POOLS is for POOLTASKS_DIGEST_CHANNEL; another
+	// channel bound to pools gets those, as from serve.
 	pools := cfg.DigestPools
-	if len(pools) == 0 { // a channel bound to pools gets those, as from serve
+	if len(pools) == 0 || *channel != cfg.DigestChannel {
 		bindings, err := parseChannelPools(cfg.ChannelPools)
 		if err != nil {
 			return err

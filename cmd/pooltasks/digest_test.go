@@ -111,4 +111,11 @@ func TestDigestBoundChannel(t *testing.T) {
 	if !strings.Contains(out, "pools `finance-win11`") {
 		t.Errorf("digest for a channel bound to finance-win11:\n%s", out)
 	}
+	// POOLTASKS_DIGEST_POOLS belongs to POOLTASKS_DIGEST_CHANNEL, not to
+	// another channel given with --channel.
+	cfg.DigestChannel, cfg.DigestPools, cfg.ChannelPools = "COPS", []string{"dev-ubuntu"}, "CFIN=finance-win11"
+	code, out, errOut = call(t, cfg, "digest", "--sim", "--dry-run", "--channel", "CFIN", "--since", "72h")
+	if code != 0 || !strings.Contains(out, "pools `finance-win11`") || strings.Contains(out, "dev-ubuntu`") {
+		t.Errorf("digest for CFIN with digest pools of COPS: exit %d, stderr %q\n%s", code, errOut, out)
+	}
 }
