@@ -440,3 +440,28 @@ func TestDigestViewAllOnePoolAtMost(t *testing.T) {
 		}
 	}
 }
+
+// TestDigesterTakesOverLegacyKey: a watermark saved under the key of before
+// pools were sorted is taken over: the missed window is posted, not skipped
+// as on a first start.
+func TestDigesterTakesOverLegacyKey(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DigestConfig{Channel: "C1", Every: 24 * time.Hour, At: 9 * time.Hour, Pools: []string{"pool-b", "pool-a"}}
+	if cfg.key() == cfg.legacyKey() {
+		t.Fatal("the test needs pools out of order")
+	}
+	if err := openStore(t, dir).SetDigestWatermark(cfg.legacyKey(), day0); err != nil {
+		t.Fatal(err)
+	}
+	clock := notifytest.NewClock(day0.Add(24*time.Hour + time.Hour))
+	rec := notifytest.NewPoster(clock)
+	d := NewDigester(cfg, notifytest.NewLister(sampleDigestTasks()...), rec, openStore(t, dir), clock, nil)
+	runBG(t, d.Run)
+	clock.BlockUntil(t, 1)
+	if got := digestWindows(rec.Posts()); strings.Join(got, "|") != win(day0, 1) {
+		t.Errorf("windows posted %q, want the missed one %q", got, win(day0, 1))
+	}
+	if end, ok := openStore(t, dir).DigestWatermark(cfg.key()); !ok || !end.Equal(day0.Add(24*time.Hour)) {
+		t.Errorf("watermark under the new key %v (%v), want %v", end, ok, day0.Add(24*time.Hour))
+	}
+}
