@@ -210,7 +210,7 @@ func (r *poolResolver) boundIDs(ctx context.Context, entries []string) (ids []st
 		id, choices, err := r.lookup(ctx, e)
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("the pools API did not answer: %w", err)
+			return nil, fmt.Errorf("looking up the pools of this channel: %w", err)
 		case len(choices) > 0:
 			return nil, &workspace.PoolNameError{Name: e, Matches: choices}
 		case id == "" || (!workspace.IsID(e) && strings.EqualFold(id, e)):

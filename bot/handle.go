@@ -527,13 +527,13 @@ func (b *Bot) digest(ctx context.Context, req *request, to delivery, cmd command
 		// A bound channel's digest covers every pool it may see.
 		var problem error
 		if pools, problem = b.pools.boundIDs(ctx, entries); problem != nil {
-			o.result = "refused_pool"
-			msg := "No digest: this channel may see certain pools only, and " + problem.Error() + ". Try again in a moment."
-			if _, named := errors.AsType[*workspace.PoolNameError](problem); named {
-				msg = "No digest: this channel may see certain pools only, and in POOLTASKS_CHANNEL_POOLS " + problem.Error() +
-					". Give pool=, or ask the team that runs pooltasks to fix the binding."
+			if _, named := errors.AsType[*workspace.PoolNameError](problem); !named {
+				b.apiError(ctx, req, to, problem, o) // the pools API failed
+				return
 			}
-			b.notice(ctx, req, toPrivate, msg)
+			o.result = "refused_pool"
+			b.notice(ctx, req, toPrivate, "No digest: this channel may see certain pools only, and in POOLTASKS_CHANNEL_POOLS "+
+				problem.Error()+". Give pool=, or ask the team that runs pooltasks to fix the binding.")
 			return
 		}
 	} else {

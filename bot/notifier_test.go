@@ -449,3 +449,51 @@ func TestDigestOnDemand(t *testing.T) {
 		}
 	}
 }
+
+// poolsDown makes ListPools fail while down is set, as a pools API outage.
+type poolsDown struct {
+	bot.Workspace
+	down  *atomic.Bool
+	calls *atomic.Int32
+}
+
+func (p poolsDown) ListPools(ctx context.Context, o workspace.PoolOptions) (workspace.PoolPage, error) {
+	p.calls.Add(1)
+	if p.down.Load() {
+		return workspace.PoolPage{}, &workspace.APIError{Status: 503, Code: "WKS.0500", Message: "service unavailable", RequestID: "req-1"}
+	}
+	return p.Workspace.ListPools(ctx, o)
+}
+
+// TestPoolsAPIDown: with the pools API failing, a pool name is used as an id
+// (as issue 4 asks) and the failure is not cached; a bound channel's digest
+// says the API failed, not that its binding is wrong.
+func TestPoolsAPIDown(t *testing.T) {
+	down, calls := &atomic.Bool{}, &atomic.Int32{}
+	down.Store(true)
+	rec := &recorder{}
+	n := &notify.Notifier{}
+	e := start(t, setup{
+		cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}}},
+		wrap: func(w bot.Workspace) bot.Workspace {
+			rec.Workspace = poolsDown{Workspace: w, down: down, calls: calls}
+			n.Digester = notify.NewDigester(notify.DigestConfig{}, w, notifytest.NewPoster(nil), nil, nil, nil)
+			return rec
+		},
+	})
+	e.slash(t, "U1", "C1", "list pool=finance-win11 since=7d")
+	if got := rec.last().PoolID; got != "finance-win11" {
+		t.Errorf("pools API down: listed pool %q, want the name used as an id", got)
+	}
+	m := e.slash(t, "U1", "C9", "digest since=7d")
+	if !strings.Contains(decoded(m.Blocks), "WKS.0500") || strings.Contains(m.Text, "fix the binding") {
+		t.Errorf("bound digest with the pools API down = %q, want the API's error", m.Text)
+	}
+
+	down.Store(false)
+	before := calls.Load()
+	e.slash(t, "U1", "C1", "list pool=finance-win11 since=7d")
+	if calls.Load() == before || rec.last().PoolID == "finance-win11" {
+		t.Errorf("after the API came back: %d pools calls, listed %q; want the name looked up again", calls.Load()-before, rec.last().PoolID)
+	}
+}

@@ -26,9 +26,9 @@ func (e *PoolNameError) Error() string {
 	}
 	names := make([]string, len(e.Matches))
 	for i, p := range e.Matches {
-		names[i] = p.Name
+		names[i] = fmt.Sprintf("%s (%s)", p.Name, p.ID) // two pools may share a name: the id tells them apart
 	}
-	return fmt.Sprintf("pool %q matches %d pools (%s): give the full name or the id", e.Name, len(e.Matches), strings.Join(names, ", "))
+	return fmt.Sprintf("pool %q matches %d pools: %s; give the full name or the id", e.Name, len(e.Matches), strings.Join(names, ", "))
 }
 
 // PoolLister lists desktop pools; *Client has it.

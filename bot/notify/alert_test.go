@@ -229,16 +229,19 @@ func TestAlerterPoolsByName(t *testing.T) {
 	}
 	// The pools API failing is not a bad name: the whole poll fails and is
 	// tried again, no pool is left out.
-	if ids, _, problems, err := poolIDs(context.Background(), flakyPools{l}, []string{"dev-ubuntu"}); err == nil || len(ids)+len(problems) != 0 {
+	if ids, _, problems, err := poolIDs(context.Background(), flakyPools{l}, []string{"dev-ubuntu", "finance-win11"}); err == nil || len(ids)+len(problems) != 0 {
 		t.Errorf("pools API down: %v, %v, %v; want the error alone", ids, problems, err)
 	}
 }
 
-// flakyPools is a pools API that does not answer.
+// flakyPools is a pools API that does not answer for finance-win11.
 type flakyPools struct{ namedPools }
 
-func (flakyPools) PoolID(context.Context, string) (string, error) {
-	return "", errors.New("listing pools: 503 Service Unavailable")
+func (f flakyPools) PoolID(ctx context.Context, nameOrID string) (string, error) {
+	if nameOrID == "finance-win11" {
+		return "", errors.New("listing pools: 503 Service Unavailable")
+	}
+	return f.namedPools.PoolID(ctx, nameOrID)
 }
 
 // TestDigestPoolsAPIDown: a scheduled digest whose pools cannot be looked

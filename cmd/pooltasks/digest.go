@@ -30,7 +30,8 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: pooltasks digest --channel C [--since 24h] [--dry-run] [--sim]")
 		fs.PrintDefaults()
-		fmt.Fprintln(fs.Output(), "\nPools come from POOLTASKS_DIGEST_POOLS; POOLTASKS_DIGEST_QUIET=true posts nothing when nothing failed.")
+		fmt.Fprintln(fs.Output(), "\nThe pools are POOLTASKS_DIGEST_POOLS for POOLTASKS_DIGEST_CHANNEL, else the channel's binding in\n"+
+			"POOLTASKS_CHANNEL_POOLS (all pools without one); POOLTASKS_DIGEST_QUIET=true posts nothing when nothing failed.")
 	}
 	words, err := parseFlags(fs, args)
 	if err != nil {

@@ -137,7 +137,7 @@ func TestQueryBadInput(t *testing.T) {
 		{"bad status", []string{"query", "--sim", "status=broken"}, "status"},
 		{"bad output", []string{"query", "--output", "yaml", "status=FAILED"}, "--output must be text or json"},
 		{"unknown flag", []string{"query", "--nope"}, "flag provided but not defined"},
-		{"ambiguous pool", []string{"query", "--sim", "pool=callcenter"}, "matches 2 pools (callcenter-pool, callcenter-pool-emea)"},
+		{"ambiguous pool", []string{"query", "--sim", "pool=callcenter"}, `matches 2 pools: callcenter-pool (`},
 		{"unknown pool", []string{"query", "--sim", "pool=nowhere"}, `no desktop pool is named like "nowhere"`},
 		{"watch", []string{"query", "--sim", "watch", "5b0e7c1e-8f7a-4f3e-9d5c-1a2b3c4d5e6f"}, "query answers list, failed and show"},
 		{"no task", []string{"query", "--sim", "show", "5b0e7c1e-8f7a-4f3e-9d5c-1a2b3c4d5e6f"}, "no task with id"},
