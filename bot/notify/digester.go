@@ -167,10 +167,18 @@ func (d *Digester) PostOnce(ctx context.Context, channel string, start, end time
 	if channel == "" {
 		channel = d.cfg.Channel
 	}
-	if !end.After(start) {
-		return Message{}, fmt.Errorf("digest window %s–%s is empty", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	if err := checkWindow(start, end); err != nil {
+		return Message{}, err
 	}
 	return d.post(ctx, channel, start, end, dryRun)
+}
+
+// checkWindow refuses an empty digest window before any API call.
+func checkWindow(start, end time.Time) error {
+	if !end.After(start) {
+		return fmt.Errorf("digest window %s–%s is empty", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	return nil
 }
 
 func (d *Digester) post(ctx context.Context, channel string, start, end time.Time, dryRun bool) (Message, error) {

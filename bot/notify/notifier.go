@@ -45,8 +45,8 @@ func (n *Notifier) Digest(ctx context.Context, q workspace.ListOptions, pools []
 	if n.Digester == nil {
 		return nil, errors.New("digests are not enabled")
 	}
-	if !q.End.After(q.Start) {
-		return nil, fmt.Errorf("digest window %s–%s is empty", q.Start.Format(time.RFC3339), q.End.Format(time.RFC3339))
+	if err := checkWindow(q.Start, q.End); err != nil {
+		return nil, err
 	}
 	dg, err := CollectDigestOf(ctx, n.Digester.lister, q, pools)
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/notify"
-	"github.com/pooltasks/pooltasks/workspace"
 )
 
 func init() {
@@ -52,14 +51,10 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 		}
 	}
 
-	wc, stop, err := workspaceTarget(ctx, cfg, *useSim)
+	client, stop, err := workspaceClient(ctx, cfg, *useSim)
 	defer stop()
 	if err != nil {
 		return err
-	}
-	client, err := workspace.New(wc)
-	if err != nil {
-		return fmt.Errorf("connecting to the Workspace API: %w", err)
 	}
 
 	var poster notify.Poster
@@ -69,15 +64,9 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 		poster = notify.NewSlackPoster(bot.NewSlackClient("", cfg.SlackBotToken, cfg.SlackAPIURL))
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	// POOLTASKS_DIGEST_POOLS is for POOLTASKS_DIGEST_CHANNEL; another
-	// channel bound to pools gets those, as from serve.
-	pools := cfg.DigestPools
-	if len(pools) == 0 || *channel != cfg.DigestChannel {
-		bindings, err := parseChannelPools(cfg.ChannelPools)
-		if err != nil {
-			return err
-		}
-		pools = boundPools(bindings, *channel)
+	pools, err := digestPools(cfg, *channel)
+	if err != nil {
+		return err
 	}
 	d := notify.NewDigester(notify.DigestConfig{Channel: *channel, Pools: pools, Quiet: cfg.DigestQuiet},
 		client, poster, nil, nil, logger)

@@ -60,14 +60,10 @@ func runQuery(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 		return usageErrorf("query answers list, failed and show; %s needs the bot (or its own subcommand)", cmd.Verb)
 	}
 
-	wc, stop, err := workspaceTarget(ctx, cfg, *useSim)
+	client, stop, err := workspaceClient(ctx, cfg, *useSim)
 	defer stop()
 	if err != nil {
 		return err
-	}
-	client, err := workspace.New(wc)
-	if err != nil {
-		return fmt.Errorf("connecting to the Workspace API: %w", err)
 	}
 
 	q := cmd.Query

@@ -80,14 +80,12 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if err != nil {
 		return usageErrorf("POOLTASKS_DIGEST_AT: %v", err)
 	}
-	// A digest or alert channel bound to pools sees those pools only,
-	// unless POOLTASKS_DIGEST_POOLS says which.
-	digestPools := cfg.DigestPools
-	if len(digestPools) == 0 {
-		digestPools = boundPools(bc.ChannelPools, cfg.DigestChannel)
+	pools, err := digestPools(cfg, cfg.DigestChannel)
+	if err != nil {
+		return err
 	}
 	digests := notify.NewDigester(notify.DigestConfig{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: at,
-		Pools: digestPools, Quiet: cfg.DigestQuiet}, client, poster, store, notify.RealClock, logger.With("component", "digest"))
+		Pools: pools, Quiet: cfg.DigestQuiet}, client, poster, store, notify.RealClock, logger.With("component", "digest"))
 	// Watches run in this process, or, with POOLTASKS_WATCH_URL, in the
 	// scheduler, which keeps them on its volume; digests on demand are
 	// posted here either way (they keep no state).
@@ -189,6 +187,20 @@ func checkWatchForwarding(cfg Config) error {
 		return usageErrorf("POOLTASKS_INTERNAL_TOKEN: watches are forwarded over POOLTASKS_HTTP_ADDR, which is empty")
 	}
 	return nil
+}
+
+// digestPools is what a digest in channel covers: POOLTASKS_DIGEST_POOLS
+// in POOLTASKS_DIGEST_CHANNEL when set, else the pools the channel is bound
+// to in POOLTASKS_CHANNEL_POOLS (nil: every pool).
+func digestPools(cfg Config, channel string) ([]string, error) {
+	if len(cfg.DigestPools) > 0 && channel == cfg.DigestChannel {
+		return cfg.DigestPools, nil
+	}
+	bindings, err := parseChannelPools(cfg.ChannelPools)
+	if err != nil {
+		return nil, err
+	}
+	return boundPools(bindings, channel), nil
 }
 
 // boundPools is the pools channel is bound to in POOLTASKS_CHANNEL_POOLS,

@@ -70,6 +70,20 @@ func startSim(ctx context.Context, cfg Config) (wc workspace.Config, stop func()
 	}
 }
 
+// workspaceClient is a client of workspaceTarget's API, for the subcommands
+// that need nothing else of it. stop is never nil.
+func workspaceClient(ctx context.Context, cfg Config, useSim bool) (*workspace.Client, func(), error) {
+	wc, stop, err := workspaceTarget(ctx, cfg, useSim)
+	if err != nil {
+		return nil, stop, err
+	}
+	client, err := workspace.New(wc)
+	if err != nil {
+		return nil, stop, fmt.Errorf("connecting to the Workspace API: %w", err)
+	}
+	return client, stop, nil
+}
+
 // workspaceTarget is the Workspace API a subcommand talks to: the built-in
 // simulator with --sim, else the configured one. stop is never nil.
 func workspaceTarget(ctx context.Context, cfg Config, useSim bool) (wc workspace.Config, stop func(), err error) {
