@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"testing"
@@ -588,4 +590,56 @@ func TestPagesOfAPublicAnswerHaveNoShare(t *testing.T) {
 			t.Errorf("page 2 of a message with is_ephemeral=%v: Share button %v", ephemeral, shared)
 		}
 	}
+}
+
+// TestCollectsAtRest: the bot collects its garbage once it has answered
+// everything, and not while a job is in flight, so that a burst of acks
+// does not meet a collection the answers brought near. Automatic
+// collection is off for the test: every cycle counted is the bot's.
+func TestCollectsAtRest(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	cycles := func() uint64 {
+		s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	waitCycle := func(after uint64, what string) uint64 {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for cycles() == after {
+			if time.Now().After(deadline) {
+				t.Fatalf("no collection %s", what)
+			}
+			time.Sleep(time.Millisecond) // polling with a deadline
+		}
+		return cycles()
+	}
+	before := cycles()
+	e := start(t, setup{})
+	n := waitCycle(before, "after connecting")
+
+	e.sim.Hang(true)
+	t.Cleanup(func() { e.sim.Hang(false) })
+	calls := e.sim.Requests()
+	id, url := e.slack.SlashCommand(slacktest.SlashCommand{Text: "failed since=7d", UserID: "U1", ChannelID: "C1"})
+	if _, err := e.slack.WaitAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for e.sim.Requests() == calls {
+		if time.Now().After(deadline) {
+			t.Fatal("the command made no API call")
+		}
+		time.Sleep(time.Millisecond) // polling with a deadline
+	}
+	n = cycles()                       // a collection may have started before the command came
+	time.Sleep(100 * time.Millisecond) // five times the rest delay: the window watched
+	if got := cycles(); got != n {
+		t.Errorf("%d collections while a job was in flight", got-n)
+	}
+	e.sim.Hang(false)
+	if _, err := e.slack.WaitMessage(slacktest.ForResponseURL(url), wait); err != nil {
+		t.Fatal(err)
+	}
+	waitCycle(n, "after the answer")
 }
