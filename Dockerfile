@@ -8,7 +8,7 @@
 #
 # .ci/run builds the same binary the same way (CGO_ENABLED=0, -trimpath, -ldflags -X main.version).
 
-ARG GO_VERSION=1.26
+ARG GO_VERSION=1.27.3
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
 WORKDIR /src
