@@ -62,6 +62,9 @@ type Config struct {
 	HTTPAddr  string `envconfig:"POOLTASKS_HTTP_ADDR" default:":8080"` // /healthz, /readyz, /metrics
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"json"`
+	// MaxProcs is Go's own GOMAXPROCS, which the runtime applies itself;
+	// unset, serve runs on one (see serveProcs).
+	MaxProcs int `envconfig:"GOMAXPROCS"`
 }
 
 // redacted replaces a secret's value.

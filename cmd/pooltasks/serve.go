@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -23,6 +24,22 @@ func init() {
 	register(subcommand{name: "serve", summary: "run the Slack bot (socket mode); --sim answers from the built-in simulator", run: runServe})
 }
 
+// setProcs is runtime.GOMAXPROCS; tests replace it to keep their own.
+var setProcs = runtime.GOMAXPROCS
+
+// serveProcs runs the bot on one P unless GOMAXPROCS says otherwise. Its
+// work comes as bursts of small jobs handed from goroutine to goroutine
+// (slack-go's reader, handler and writer, then the workers); with a second
+// P those handoffs wake another thread, and on a 2-core machine shared
+// with other processes a woken thread waits for a core. Measured with
+// BenchmarkBurst200Process (10 interleaved runs): ack p99 median 8.0 ms on
+// one P, 9.1 on two; end-to-end p50 median 38 ms, 47 on two.
+func serveProcs(cfg Config) {
+	if cfg.MaxProcs == 0 {
+		setProcs(1)
+	}
+}
+
 func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -34,6 +51,7 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if len(words) > 0 {
 		return usageErrorf("serve takes no arguments, got %q", words[0])
 	}
+	serveProcs(cfg)
 	logger, err := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
 	if err != nil {
 		return err

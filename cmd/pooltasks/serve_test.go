@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -24,6 +25,28 @@ import (
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
+
+// TestServeProcs: serve takes one P unless GOMAXPROCS was set.
+func TestServeProcs(t *testing.T) {
+	for _, tc := range []struct {
+		env  int
+		want []int
+	}{{0, []int{1}}, {2, nil}} {
+		var got []int
+		setProcs = func(n int) int { got = append(got, n); return 2 }
+		serveProcs(Config{MaxProcs: tc.env})
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("GOMAXPROCS=%d: set %v, want %v", tc.env, got, tc.want)
+		}
+	}
+	setProcs = keepProcs
+}
+
+// keepProcs stands in for runtime.GOMAXPROCS in this package's tests, which
+// run serve in the test process.
+func keepProcs(int) int { return runtime.GOMAXPROCS(0) }
+
+func init() { setProcs = keepProcs }
 
 func TestServeSim(t *testing.T) {
 	sl := slacktest.New(t, slacktest.Options{})
