@@ -153,12 +153,27 @@ func TestBotProcess(t *testing.T) {
 }
 
 // burst runs the benchmark loop: 200 commands at once, then every answer.
+// A burst follows the last answer of the one before, or, with BENCH_PAUSE
+// (a duration), that long after it, off the clock: a bot at rest.
 func burst(b *testing.B, sl *slacktest.Server, requests func() int64) {
 	const n = 200
+	var pause time.Duration
+	if v := os.Getenv("BENCH_PAUSE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("BENCH_PAUSE: %v", err)
+		}
+		pause = d
+	}
 	var acks, e2e []time.Duration
 	calls0 := requests()
 	b.ResetTimer()
 	for b.Loop() {
+		if pause > 0 {
+			b.StopTimer()
+			time.Sleep(pause) // the time between bursts, not a wait for anything
+			b.StartTimer()
+		}
 		sent := make(map[string]time.Time, n)
 		ids := make([]string, 0, n)
 		for i := range n {
