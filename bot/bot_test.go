@@ -356,18 +356,7 @@ func TestPanicRecovered(t *testing.T) {
 func TestShutdownFinishesSlowRequest(t *testing.T) {
 	e := start(t, setup{cfg: bot.Config{ShutdownTimeout: 10 * time.Second}})
 	e.sim.SetLatency(time.Second)
-	before := e.sim.Requests()
-	id, url := e.slack.SlashCommand(slacktest.SlashCommand{Text: "failed since=7d", UserID: "U1", ChannelID: "C1"})
-	if _, err := e.slack.WaitAck(id, wait); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(wait)
-	for e.sim.Requests() == before { // the call is in flight
-		if time.Now().After(deadline) {
-			t.Fatal("the command made no API call")
-		}
-		time.Sleep(time.Millisecond) // polling with a deadline
-	}
+	url := e.slashInFlight(t, "failed since=7d")
 	e.cancel()
 	select {
 	case err := <-e.done:
@@ -388,18 +377,7 @@ func TestShutdownDeadlineAnswersTimeout(t *testing.T) {
 	e := start(t, setup{cfg: bot.Config{ShutdownTimeout: 200 * time.Millisecond}})
 	e.sim.Hang(true)
 	t.Cleanup(func() { e.sim.Hang(false) })
-	before := e.sim.Requests()
-	id, url := e.slack.SlashCommand(slacktest.SlashCommand{Text: "failed since=7d", UserID: "U1", ChannelID: "C1"})
-	if _, err := e.slack.WaitAck(id, wait); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(wait)
-	for e.sim.Requests() == before {
-		if time.Now().After(deadline) {
-			t.Fatal("the command made no API call")
-		}
-		time.Sleep(time.Millisecond) // polling with a deadline
-	}
+	url := e.slashInFlight(t, "failed since=7d")
 	e.cancel()
 	if err := <-e.done; err != nil {
 		t.Errorf("Run = %v", err)
@@ -620,18 +598,7 @@ func TestCollectsAtRest(t *testing.T) {
 
 	e.sim.Hang(true)
 	t.Cleanup(func() { e.sim.Hang(false) })
-	calls := e.sim.Requests()
-	id, url := e.slack.SlashCommand(slacktest.SlashCommand{Text: "failed since=7d", UserID: "U1", ChannelID: "C1"})
-	if _, err := e.slack.WaitAck(id, wait); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(wait)
-	for e.sim.Requests() == calls {
-		if time.Now().After(deadline) {
-			t.Fatal("the command made no API call")
-		}
-		time.Sleep(time.Millisecond) // polling with a deadline
-	}
+	url := e.slashInFlight(t, "failed since=7d")
 	n = cycles()                       // a collection may have started before the command came
 	time.Sleep(100 * time.Millisecond) // five times the rest delay: the window watched
 	if got := cycles(); got != n {

@@ -138,6 +138,26 @@ func (e *env) slash(t testing.TB, user, channel, text string) slacktest.Message 
 	return m
 }
 
+// slashInFlight sends a slash command from U1 in C1 and returns its
+// response_url once the command's first API call has reached the
+// simulator (which a test has made slow or hung).
+func (e *env) slashInFlight(t testing.TB, text string) (responseURL string) {
+	t.Helper()
+	before := e.sim.Requests()
+	id, url := e.slack.SlashCommand(slacktest.SlashCommand{Text: text, UserID: "U1", ChannelID: "C1"})
+	if _, err := e.slack.WaitAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for e.sim.Requests() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the command made no API call")
+		}
+		time.Sleep(time.Millisecond) // polling with a deadline
+	}
+	return url
+}
+
 // click sends a button click and returns the first answer on its
 // response_url.
 func (e *env) click(t testing.TB, user, channel string, btn button) slacktest.Message {
