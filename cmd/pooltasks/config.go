@@ -62,9 +62,10 @@ type Config struct {
 	HTTPAddr  string `envconfig:"POOLTASKS_HTTP_ADDR" default:":8080"` // /healthz, /readyz, /metrics
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"json"`
-	// MaxProcs is Go's own GOMAXPROCS, which the runtime applies itself;
-	// unset, serve runs on one (see serveProcs).
-	MaxProcs int `envconfig:"GOMAXPROCS"`
+	// MaxProcs is Go's own GOMAXPROCS, which the runtime reads itself (and
+	// ignores when it is not a positive number); unset, serve runs on one
+	// (see serveProcs). A string, so that no value of it stops the start.
+	MaxProcs string `envconfig:"GOMAXPROCS"`
 }
 
 // redacted replaces a secret's value.

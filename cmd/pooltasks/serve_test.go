@@ -20,26 +20,34 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/kelseyhightower/envconfig"
 
 	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
-// TestServeProcs: serve takes one P unless GOMAXPROCS was set.
+// TestServeProcs: serve takes one P unless GOMAXPROCS was set, and no value
+// of GOMAXPROCS stops the environment from being read (the runtime ignores
+// the ones it cannot use).
 func TestServeProcs(t *testing.T) {
+	defer func() { setProcs = keepProcs }()
 	for _, tc := range []struct {
-		env  int
+		env  string
 		want []int
-	}{{0, []int{1}}, {2, nil}} {
+	}{{"", []int{1}}, {"2", nil}, {"lots", nil}} {
+		t.Setenv("GOMAXPROCS", tc.env)
+		var cfg Config
+		if err := envconfig.Process("", &cfg); err != nil {
+			t.Fatalf("GOMAXPROCS=%q: %v", tc.env, err)
+		}
 		var got []int
 		setProcs = func(n int) int { got = append(got, n); return 2 }
-		serveProcs(Config{MaxProcs: tc.env})
+		serveProcs(cfg)
 		if !slices.Equal(got, tc.want) {
-			t.Errorf("GOMAXPROCS=%d: set %v, want %v", tc.env, got, tc.want)
+			t.Errorf("GOMAXPROCS=%q: set %v, want %v", tc.env, got, tc.want)
 		}
 	}
-	setProcs = keepProcs
 }
 
 // keepProcs stands in for runtime.GOMAXPROCS in this package's tests, which
