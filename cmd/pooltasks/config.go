@@ -63,8 +63,9 @@ type Config struct {
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"json"`
 	// MaxProcs is Go's own GOMAXPROCS, which the runtime reads itself (and
-	// ignores when it is not a positive number); unset, serve runs on one
-	// (see serveProcs). A string, so that no value of it stops the start.
+	// ignores when it is not a positive number); serve runs on one P unless
+	// the runtime took it (see serveProcs). A string, so that no value of
+	// it stops the start.
 	MaxProcs string `envconfig:"GOMAXPROCS"`
 }
 

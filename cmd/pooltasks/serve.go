@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -27,17 +28,22 @@ func init() {
 // setProcs is runtime.GOMAXPROCS; tests replace it to keep their own.
 var setProcs = runtime.GOMAXPROCS
 
-// serveProcs runs the bot on one P unless GOMAXPROCS says otherwise. Its
-// work comes as bursts of small jobs handed from goroutine to goroutine
+// serveProcs runs the bot on one P unless GOMAXPROCS gives a number the Go
+// runtime took (a positive decimal; it ignores anything else). Its work
+// comes as bursts of small jobs handed from goroutine to goroutine
 // (slack-go's reader, handler and writer, then the workers); with a second
 // P those handoffs wake another thread, and on a 2-core machine shared
 // with other processes a woken thread waits for a core. Measured with
 // BenchmarkBurst200Process (10 interleaved runs): ack p99 median 8.0 ms on
 // one P, 9.1 on two; end-to-end p50 median 38 ms, 47 on two.
-func serveProcs(cfg Config) {
-	if cfg.MaxProcs == "" {
-		setProcs(1)
+func serveProcs(cfg Config, log *slog.Logger) {
+	if n, err := strconv.ParseInt(cfg.MaxProcs, 10, 32); err == nil && n > 0 {
+		return
 	}
+	if cfg.MaxProcs != "" {
+		log.Warn("GOMAXPROCS is not a positive number, so Go ignored it; serving on one P", "GOMAXPROCS", cfg.MaxProcs)
+	}
+	setProcs(1)
 }
 
 func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error {
@@ -51,11 +57,11 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if len(words) > 0 {
 		return usageErrorf("serve takes no arguments, got %q", words[0])
 	}
-	serveProcs(cfg)
 	logger, err := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
 	if err != nil {
 		return err
 	}
+	serveProcs(cfg, logger)
 	bc, err := botConfig(cfg)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -27,15 +28,16 @@ import (
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
-// TestServeProcs: serve takes one P unless GOMAXPROCS was set, and no value
-// of GOMAXPROCS stops the environment from being read (the runtime ignores
-// the ones it cannot use).
+// TestServeProcs: serve takes one P unless GOMAXPROCS is a number the
+// runtime took; no value of GOMAXPROCS stops the environment from being
+// read, and one the runtime ignored is logged.
 func TestServeProcs(t *testing.T) {
 	defer func() { setProcs = keepProcs }()
 	for _, tc := range []struct {
 		env  string
 		want []int
-	}{{"", []int{1}}, {"2", nil}, {"lots", nil}} {
+		warn bool
+	}{{"", []int{1}, false}, {"2", nil, false}, {"lots", []int{1}, true}, {"0", []int{1}, true}} {
 		t.Setenv("GOMAXPROCS", tc.env)
 		var cfg Config
 		if err := envconfig.Process("", &cfg); err != nil {
@@ -43,9 +45,13 @@ func TestServeProcs(t *testing.T) {
 		}
 		var got []int
 		setProcs = func(n int) int { got = append(got, n); return 2 }
-		serveProcs(cfg)
+		var logs bytes.Buffer
+		serveProcs(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("GOMAXPROCS=%q: set %v, want %v", tc.env, got, tc.want)
+		}
+		if warned := strings.Contains(logs.String(), "GOMAXPROCS is not a positive number"); warned != tc.warn {
+			t.Errorf("GOMAXPROCS=%q: warned %v, want %v (%s)", tc.env, warned, tc.warn, logs.String())
 		}
 	}
 }
