@@ -51,7 +51,8 @@ func BenchmarkBurst200(b *testing.B) {
 // the token bucket adds). BENCH_BOT_CPUS pins the bot to those CPUs (taskset -c syntax); run the
 // benchmark itself under taskset with the others, so that the fake Slack
 // and the simulator, which a real deployment does not carry, do not take
-// the bot's CPU. BENCH_BOT=test runs the bot inside this test binary
+// the bot's CPU. BENCH_BOT_GOMAXPROCS gives the bot that GOMAXPROCS
+// (serve's own default is 1). BENCH_BOT=test runs the bot inside this test binary
 // (TestBotProcess) instead, which can write BENCH_CPUPROFILE, BENCH_TRACE
 // and BENCH_MEMPROFILE of the bot alone.
 func BenchmarkBurst200Process(b *testing.B) {
@@ -86,6 +87,9 @@ func BenchmarkBurst200Process(b *testing.B) {
 		}
 	}
 	env = append(env, "SLACK_API_URL="+sl.APIURL())
+	// serve runs on one P unless told otherwise; the bot inside the test
+	// binary is told the same.
+	env = append(env, "GOMAXPROCS="+cmp.Or(os.Getenv("BENCH_BOT_GOMAXPROCS"), "1"))
 	if cpus := os.Getenv("BENCH_BOT_CPUS"); cpus != "" {
 		argv = append([]string{"taskset", "-c", cpus}, argv...)
 	}

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -222,6 +223,10 @@ func (b *Bot) Run(ctx context.Context) error {
 	return runErr
 }
 
+// restGarbage is how much must have been allocated since the last
+// collection at rest for the next one to run (see loop).
+const restGarbage = 1 << 20
+
 // loop is the one goroutine that reads socket-mode events: it acks at once
 // (within acks) and hands work to the queue. It returns nil when ctx ends
 // and *smErr when the socket-mode client gives up (smDone closed).
@@ -237,8 +242,8 @@ func (b *Bot) Run(ctx context.Context) error {
 // holding it all (BenchmarkBurst200Process).
 //
 // For the same reason the garbage is collected at rest: once the workers
-// have answered everything (or the connection is made) and no envelope has
-// come for restDelay. A burst
+// have answered everything (or the connection is made), no envelope has
+// come for restDelay and at least restGarbage was allocated since. A burst
 // then starts with the whole heap goal to allocate its acks in, where it
 // otherwise met the collection the answers had brought near: mark assists
 // and a collector worker in the acks' way (a burst's 200 acks took 7–14 ms
@@ -262,8 +267,16 @@ func (b *Bot) loop(ctx, acks context.Context, smDone <-chan struct{}, smErr *err
 	collector := make(chan struct{})
 	go func() {
 		defer close(collector)
+		allocs := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+		var last uint64
 		for range collect {
-			runtime.GC()
+			// A trickle of commands leaves too little garbage to be
+			// worth a collection each.
+			metrics.Read(allocs)
+			if now := allocs[0].Value.Uint64(); now-last >= restGarbage {
+				last = now
+				runtime.GC()
+			}
 		}
 	}()
 	defer func() { close(collect); <-collector }()
