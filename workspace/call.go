@@ -182,8 +182,15 @@ func (c *Client) wait(ctx context.Context) error {
 	if c.unlimited {
 		return nil
 	}
-	r := c.limiter.Reserve()
-	d := r.Delay()
+	// Limiter.Reserve and Cancel read the clock before taking the limiter's
+	// lock, and a reading older than the last one credits that interval
+	// again: concurrent callers would be admitted early. Reading the clock
+	// under limMu keeps the readings the limiter sees in order.
+	c.limMu.Lock()
+	now := time.Now()
+	r := c.limiter.ReserveN(now, 1)
+	c.limMu.Unlock()
+	d := r.DelayFrom(now)
 	c.obs.RateLimitWait(d)
 	if d == 0 {
 		return nil
@@ -194,7 +201,9 @@ func (c *Client) wait(ctx context.Context) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		r.Cancel()
+		c.limMu.Lock()
+		r.CancelAt(time.Now())
+		c.limMu.Unlock()
 		return ctx.Err()
 	}
 }

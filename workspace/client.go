@@ -80,7 +80,8 @@ type Client struct {
 	sdk       *wks.WorkspaceClient
 	projectID string
 	limiter   *rate.Limiter
-	unlimited bool // the limiter's limit is rate.Inf
+	limMu     sync.Mutex // held from reading the clock to calling limiter with it (see wait)
+	unlimited bool       // the limiter's limit is rate.Inf
 	obs       Observer
 	calls     *callRegistry
 	now       func() time.Time // the cache's clock; tests replace it
