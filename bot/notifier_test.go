@@ -89,16 +89,7 @@ func TestWatchTwiceHere(t *testing.T) {
 	watches := notify.NewWatches(notify.WatchConfig{}, lister, poster, nil, notifytest.NewClock(time.Now()), nil)
 	t.Cleanup(watches.Close)
 	e := start(t, setup{cfg: bot.Config{Notifier: &notify.Notifier{Watches: watches}}})
-	var running workspace.Task
-	for _, tk := range e.sim.Tasks() {
-		if tk.Status == workspace.StatusRunning {
-			running = tk
-			break
-		}
-	}
-	if running.ID == "" {
-		t.Fatal("the simulator has no running task")
-	}
+	running := runningTask(t, e)
 	lister.Put(running)
 
 	if m := e.slash(t, "U1", "C1", "watch "+running.ID); !strings.Contains(m.Text, "Watching task") {

@@ -391,16 +391,7 @@ func TestServeSessionLeaksNoSecret(t *testing.T) {
 	}
 
 	// A watch of a running task, a digest, doctor.
-	running := ""
-	for _, tk := range s.sim.Tasks() {
-		if tk.Status == workspace.StatusRunning {
-			running = tk.ID
-			break
-		}
-	}
-	if running == "" {
-		t.Fatal("the simulator has no running task")
-	}
+	running := runningTaskID(t, s.sim)
 	s.slash(t, "U1", "C2", "watch "+running)
 	if _, err := s.slack.WaitMessage(slacktest.InChannel("C2"), 30*time.Second); err != nil {
 		t.Fatal(err)
@@ -604,16 +595,7 @@ func TestServeForwardsWatches(t *testing.T) {
 	rcfg.WatchURL = "http://" + addr[1]
 	resp := startServeOn(t, rcfg, sched.slack, sched.sim)
 
-	running := ""
-	for _, tk := range sched.sim.Tasks() {
-		if tk.Status == workspace.StatusRunning {
-			running = tk.ID
-			break
-		}
-	}
-	if running == "" {
-		t.Fatal("the simulator has no running task")
-	}
+	running := runningTaskID(t, sched.sim)
 	sl := sched.slack
 	id, url := sl.SlashCommand(slacktest.SlashCommand{Text: "watch " + running, UserID: "U1", ChannelID: "C2", Connection: resp.conn})
 	if m, err := sl.WaitMessage(slacktest.ForResponseURL(url), 30*time.Second); err != nil {
@@ -715,4 +697,16 @@ func savedWatches(t *testing.T, dir string) []string {
 		ids = append(ids, w.TaskID)
 	}
 	return ids
+}
+
+// runningTaskID is the id of a task of the simulator that is still running.
+func runningTaskID(t *testing.T, sm *sim.Sim) string {
+	t.Helper()
+	for _, tk := range sm.Tasks() {
+		if tk.Status == workspace.StatusRunning {
+			return tk.ID
+		}
+	}
+	t.Fatal("the simulator has no running task")
+	return ""
 }
