@@ -84,13 +84,7 @@ func TestWatchDigestAndStopRouted(t *testing.T) {
 // starts no second watch and says the task is watched already; the
 // audit line says so too.
 func TestWatchTwiceHere(t *testing.T) {
-	lister := notifytest.NewLister()
-	poster := notifytest.NewPoster(nil)
-	watches := notify.NewWatches(notify.WatchConfig{}, lister, poster, nil, notifytest.NewClock(time.Now()), nil)
-	t.Cleanup(watches.Close)
-	e := start(t, setup{cfg: bot.Config{Notifier: &notify.Notifier{Watches: watches}}})
-	running := runningTask(t, e)
-	lister.Put(running)
+	e, running, poster, watches := startWatching(t)
 
 	if m := e.slash(t, "U1", "C1", "watch "+running.ID); !strings.Contains(m.Text, "Watching task") {
 		t.Fatalf("first watch = %q", m.Text)
@@ -112,6 +106,21 @@ func TestWatchTwiceHere(t *testing.T) {
 	if outcomes["ok"] != 2 || outcomes["already_watching"] != 1 {
 		t.Errorf("audit outcomes %v, want 2 ok and 1 already_watching", outcomes)
 	}
+}
+
+// startWatching starts the bot with the real Watches behind it and returns
+// them, what they post to, and a running task of the simulator that they
+// can see.
+func startWatching(t *testing.T) (*env, workspace.Task, *notifytest.Poster, *notify.Watches) {
+	t.Helper()
+	lister := notifytest.NewLister()
+	poster := notifytest.NewPoster(nil)
+	watches := notify.NewWatches(notify.WatchConfig{}, lister, poster, nil, notifytest.NewClock(time.Now()), nil)
+	t.Cleanup(watches.Close)
+	e := start(t, setup{cfg: bot.Config{Notifier: &notify.Notifier{Watches: watches}}})
+	running := runningTask(t, e)
+	lister.Put(running)
+	return e, running, poster, watches
 }
 
 // runningTask is a task of the simulator that is still running.
@@ -184,13 +193,7 @@ func TestWatchButtonStartsAWatch(t *testing.T) {
 // TestWatchButtonAlreadyWatching: with the real Watches behind the bot, a
 // Watch click where a typed watch runs says so and starts no other.
 func TestWatchButtonAlreadyWatching(t *testing.T) {
-	lister := notifytest.NewLister()
-	poster := notifytest.NewPoster(nil)
-	watches := notify.NewWatches(notify.WatchConfig{}, lister, poster, nil, notifytest.NewClock(time.Now()), nil)
-	t.Cleanup(watches.Close)
-	e := start(t, setup{cfg: bot.Config{Notifier: &notify.Notifier{Watches: watches}}})
-	running := runningTask(t, e)
-	lister.Put(running)
+	e, running, poster, watches := startWatching(t)
 	if m := e.slash(t, "U1", "C1", "watch "+running.ID); !strings.Contains(m.Text, "Watching task") {
 		t.Fatalf("typed watch = %q", m.Text)
 	}
