@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -143,7 +144,7 @@ type poolResolver struct {
 
 type poolAnswer struct {
 	id      string
-	choices []workspace.Pool
+	choices []pooltask.Pool
 	expires time.Time
 }
 
@@ -155,7 +156,7 @@ func newPoolResolver(ws Workspace, ttl time.Duration, now func() time.Time) *poo
 // rule: a UUID-shaped value is an id as it is; a name that names one pool
 // gives its id; one that matches several gives the choices and no id; none,
 // or a pools API that refuses us, gives the value itself, used as an id.
-func (r *poolResolver) resolve(ctx context.Context, value string) (id string, choices []workspace.Pool) {
+func (r *poolResolver) resolve(ctx context.Context, value string) (id string, choices []pooltask.Pool) {
 	id, choices, err := r.lookup(ctx, value)
 	if err != nil {
 		return value, nil
@@ -165,8 +166,8 @@ func (r *poolResolver) resolve(ctx context.Context, value string) (id string, ch
 
 // lookup is resolve that also says when the pools API failed (such an
 // answer is not cached: the next command tries again).
-func (r *poolResolver) lookup(ctx context.Context, value string) (id string, choices []workspace.Pool, err error) {
-	if value == "" || workspace.IsID(value) {
+func (r *poolResolver) lookup(ctx context.Context, value string) (id string, choices []pooltask.Pool, err error) {
+	if value == "" || pooltask.IsID(value) {
 		return value, nil, nil
 	}
 	key := strings.ToLower(value)
@@ -181,7 +182,7 @@ func (r *poolResolver) lookup(ctx context.Context, value string) (id string, cho
 	found, err := workspace.FindPool(ctx, r.ws, value)
 	a := poolAnswer{id: found, expires: now.Add(r.ttl)}
 	if err != nil {
-		pe, named := errors.AsType[*workspace.PoolNameError](err)
+		pe, named := errors.AsType[*pooltask.PoolNameError](err)
 		switch {
 		case !named:
 			return value, nil, err
@@ -212,9 +213,9 @@ func (r *poolResolver) boundIDs(ctx context.Context, entries []string) (ids []st
 		case err != nil:
 			return nil, fmt.Errorf("looking up the pools of this channel: %w", err)
 		case len(choices) > 0:
-			return nil, &workspace.PoolNameError{Name: e, Matches: choices}
-		case id == "" || (!workspace.IsID(e) && strings.EqualFold(id, e)):
-			return nil, &workspace.PoolNameError{Name: e}
+			return nil, &pooltask.PoolNameError{Name: e, Matches: choices}
+		case id == "" || (!pooltask.IsID(e) && strings.EqualFold(id, e)):
+			return nil, &pooltask.PoolNameError{Name: e}
 		}
 		ids = append(ids, id)
 	}

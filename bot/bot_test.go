@@ -14,7 +14,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 func TestListAnsweredEphemeral(t *testing.T) {
@@ -194,11 +194,11 @@ func TestMentionInThreadAndEscaping(t *testing.T) {
 	e := start(t, setup{wrap: func(w bot.Workspace) bot.Workspace { rec.Workspace = w; return rec }})
 	pools := e.sim.Pools()
 	now := time.Now().UTC()
-	e.sim.PutTask(workspace.Task{
+	e.sim.PutTask(pooltask.Task{
 		ID: "11111111-2222-3333-4444-555555555555", PoolID: pools[0].ID, PoolName: pools[0].Name,
-		Scripts: []workspace.Script{{ID: "s1", Name: "<!channel> <@U123> hi"}},
+		Scripts: []pooltask.Script{{ID: "s1", Name: "<!channel> <@U123> hi"}},
 		Start:   now.Add(-time.Hour), End: now.Add(-50 * time.Minute),
-		Status: workspace.StatusFailed, FailedNum: 1,
+		Status: pooltask.StatusFailed, FailedNum: 1,
 	})
 
 	// In a thread: answered in that thread, and the script name pings nobody.
@@ -241,21 +241,21 @@ func TestMentionInThreadAndEscaping(t *testing.T) {
 type recorder struct {
 	bot.Workspace
 	mu   sync.Mutex
-	opts []workspace.ListOptions
+	opts []pooltask.ListOptions
 }
 
-func (r *recorder) ListTasks(ctx context.Context, o workspace.ListOptions) (workspace.TaskPage, error) {
+func (r *recorder) ListTasks(ctx context.Context, o pooltask.ListOptions) (pooltask.TaskPage, error) {
 	r.mu.Lock()
 	r.opts = append(r.opts, o)
 	r.mu.Unlock()
 	return r.Workspace.ListTasks(ctx, o)
 }
 
-func (r *recorder) last() workspace.ListOptions {
+func (r *recorder) last() pooltask.ListOptions {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.opts) == 0 {
-		return workspace.ListOptions{}
+		return pooltask.ListOptions{}
 	}
 	return r.opts[len(r.opts)-1]
 }
@@ -332,7 +332,7 @@ func TestUnknownEnvelopeAcked(t *testing.T) {
 // panicky panics on one pool, as a bug in a handler would.
 type panicky struct{ bot.Workspace }
 
-func (p panicky) ListTasks(ctx context.Context, o workspace.ListOptions) (workspace.TaskPage, error) {
+func (p panicky) ListTasks(ctx context.Context, o pooltask.ListOptions) (pooltask.TaskPage, error) {
 	if o.ScriptName == "boom" {
 		panic("boom")
 	}
@@ -404,7 +404,7 @@ func TestAPIErrorShown(t *testing.T) {
 
 func TestPoolNames(t *testing.T) {
 	e := start(t, setup{cfg: bot.Config{ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}}}})
-	var byName = map[string]workspace.Pool{}
+	var byName = map[string]pooltask.Pool{}
 	for _, p := range e.sim.Pools() {
 		byName[p.Name] = p
 	}
@@ -514,7 +514,7 @@ func decoded(raw []byte) string {
 func TestBoundChannelRefusesOtherPoolsTasks(t *testing.T) {
 	n := &fakeNotifier{}
 	e := start(t, setup{cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}}}})
-	var other workspace.Task
+	var other pooltask.Task
 	for _, task := range e.sim.Tasks() {
 		if task.PoolName != "dev-ubuntu" {
 			other = task

@@ -8,18 +8,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/slack-go/slack"
-
-	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // Workspace is what the bot asks of the Workspace API; *workspace.Client
 // provides it.
 type Workspace interface {
-	ListTasks(ctx context.Context, opts workspace.ListOptions) (workspace.TaskPage, error)
-	ListRecords(ctx context.Context, opts workspace.RecordOptions) (workspace.RecordPage, error)
-	GetRecord(ctx context.Context, recordID string) (workspace.Record, error)
-	ListPools(ctx context.Context, opts workspace.PoolOptions) (workspace.PoolPage, error)
+	ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error)
+	ListRecords(ctx context.Context, opts pooltask.RecordOptions) (pooltask.RecordPage, error)
+	GetRecord(ctx context.Context, recordID string) (pooltask.Record, error)
+	ListPools(ctx context.Context, opts pooltask.PoolOptions) (pooltask.PoolPage, error)
 }
 
 // Config is everything the bot needs, filled by cmd/pooltasks from the

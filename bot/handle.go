@@ -17,6 +17,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/commands"
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -44,7 +45,7 @@ type existingWatch interface {
 // and to pools (all when empty). The bot renders it (native: chart blocks
 // allowed) and delivers it like any other answer.
 type Digester interface {
-	Digest(ctx context.Context, q workspace.ListOptions, pools []string) (func(native bool) (string, []slack.Block), error)
+	Digest(ctx context.Context, q pooltask.ListOptions, pools []string) (func(native bool) (string, []slack.Block), error)
 }
 
 // Notifier is what the bot hands watch, digest and the Stop button to.
@@ -342,7 +343,7 @@ func (b *Bot) list(ctx context.Context, req *request, to delivery, cmd commands.
 		return
 	}
 	title := "Tasks"
-	if cmd.Verb == commands.VerbFailed || cmd.Query.Status == workspace.FilterFailed {
+	if cmd.Verb == commands.VerbFailed || cmd.Query.Status == pooltask.FilterFailed {
 		title = "Failed tasks"
 	}
 	base := cmd
@@ -366,9 +367,9 @@ func (b *Bot) list(ctx context.Context, req *request, to delivery, cmd commands.
 		next.Page++
 		v.NextCommand = next.Canonical()
 	}
-	if cmd.Query.Status != workspace.FilterFailed {
+	if cmd.Query.Status != pooltask.FilterFailed {
 		failed := base
-		failed.Query.Status = workspace.FilterFailed
+		failed.Query.Status = pooltask.FilterFailed
 		failed.Page = 1
 		v.FailedCommand = failed.Canonical()
 	}
@@ -386,23 +387,23 @@ func (b *Bot) list(ctx context.Context, req *request, to delivery, cmd commands.
 // scopedTask fetches one task and checks it against the channel's pool
 // binding, as show, watch and the Output button need. It answers the user
 // itself (errors to to) and returns false when the command cannot go on.
-func (b *Bot) scopedTask(ctx context.Context, req *request, to delivery, taskID string, o *outcome) (workspace.Task, bool) {
-	page, err := b.ws.ListTasks(ctx, workspace.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
+func (b *Bot) scopedTask(ctx context.Context, req *request, to delivery, taskID string, o *outcome) (pooltask.Task, bool) {
+	page, err := b.ws.ListTasks(ctx, pooltask.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
 	if err != nil {
 		b.apiError(ctx, req, to, err, o)
-		return workspace.Task{}, false
+		return pooltask.Task{}, false
 	}
 	if len(page.Tasks) == 0 {
 		o.result = "not_found"
 		b.notice(ctx, req, to, "No task with id "+taskID+" was found. Check the id, or list tasks with /pooltasks list since=7d.")
-		return workspace.Task{}, false
+		return pooltask.Task{}, false
 	}
 	task := page.Tasks[0]
 	if entries, bound := b.access.binding(req.channel); bound &&
 		!b.pools.allowed(ctx, entries, task.PoolName, task.PoolID) {
 		o.result = "refused_pool"
 		b.notice(ctx, req, toPrivate, "That task belongs to a pool this channel cannot see.")
-		return workspace.Task{}, false
+		return pooltask.Task{}, false
 	}
 	return task, true
 }
@@ -413,7 +414,7 @@ func (b *Bot) show(ctx context.Context, req *request, to delivery, cmd commands.
 		return
 	}
 	v := blocks.TaskView{Task: task, Now: b.cfg.Now(), NoWatch: b.cfg.Notifier == nil}
-	recs, err := b.ws.ListRecords(ctx, workspace.RecordOptions{TaskID: task.ID, Status: "FAILED", Limit: 50})
+	recs, err := b.ws.ListRecords(ctx, pooltask.RecordOptions{TaskID: task.ID, Status: "FAILED", Limit: 50})
 	if err != nil {
 		v.RecordsErr = errorSummary(err)
 	} else {
@@ -527,7 +528,7 @@ func (b *Bot) digest(ctx context.Context, req *request, to delivery, cmd command
 		// A bound channel's digest covers every pool it may see.
 		var problem error
 		if pools, problem = b.pools.boundIDs(ctx, entries); problem != nil {
-			if _, named := errors.AsType[*workspace.PoolNameError](problem); !named {
+			if _, named := errors.AsType[*pooltask.PoolNameError](problem); !named {
 				b.apiError(ctx, req, to, problem, o) // the pools API failed
 				return
 			}
@@ -544,7 +545,7 @@ func (b *Bot) digest(ctx context.Context, req *request, to delivery, cmd command
 			pools = []string{cmd.Query.PoolID}
 		}
 	}
-	q := workspace.ListOptions{ScriptID: cmd.Query.ScriptID, ScriptName: cmd.Query.ScriptName, TaskType: cmd.Query.TaskType,
+	q := pooltask.ListOptions{ScriptID: cmd.Query.ScriptID, ScriptName: cmd.Query.ScriptName, TaskType: cmd.Query.TaskType,
 		Start: cmd.Query.Start, End: cmd.Query.End}
 	if q.End.IsZero() {
 		q.End = req.sentAt
@@ -592,7 +593,7 @@ func (b *Bot) apiError(ctx context.Context, req *request, to delivery, err error
 		to = toRequester // errors are not for the whole channel
 	}
 	v := blocks.ErrorView{Title: "The Workspace API answered with an error"}
-	var ae *workspace.APIError
+	var ae *pooltask.APIError
 	switch {
 	case errors.As(err, &ae):
 		o.result = fmt.Sprintf("api_%d", ae.Status)
@@ -637,7 +638,7 @@ func truncate(s string, n int) string {
 // errorSummary is an error for people: the API's own message or a short
 // description, never a raw transport error with URLs.
 func errorSummary(err error) string {
-	var ae *workspace.APIError
+	var ae *pooltask.APIError
 	if errors.As(err, &ae) {
 		s := ae.Code + ": " + ae.Message
 		if ae.RequestID != "" {

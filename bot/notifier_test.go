@@ -16,7 +16,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/notify"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // fakeNotifier records what the bot hands to watches and digests.
@@ -41,7 +41,7 @@ func (f *fakeNotifier) StopWatch(watchID, userID string) error {
 	return nil
 }
 
-func (f *fakeNotifier) Digest(_ context.Context, q workspace.ListOptions, pools []string) (func(bool) (string, []slack.Block), error) {
+func (f *fakeNotifier) Digest(_ context.Context, q pooltask.ListOptions, pools []string) (func(bool) (string, []slack.Block), error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.digests = append(f.digests, strings.Join([]string{q.End.Sub(q.Start).Round(time.Hour).String(), strings.Join(pools, ","), q.ScriptName}, " "))
@@ -111,7 +111,7 @@ func TestWatchTwiceHere(t *testing.T) {
 // startWatching starts the bot with the real Watches behind it and returns
 // them, what they post to, and a running task of the simulator that they
 // can see.
-func startWatching(t *testing.T) (*env, workspace.Task, *notifytest.Poster, *notify.Watches) {
+func startWatching(t *testing.T) (*env, pooltask.Task, *notifytest.Poster, *notify.Watches) {
 	t.Helper()
 	lister := notifytest.NewLister()
 	poster := notifytest.NewPoster(nil)
@@ -124,15 +124,15 @@ func startWatching(t *testing.T) (*env, workspace.Task, *notifytest.Poster, *not
 }
 
 // runningTask is a task of the simulator that is still running.
-func runningTask(t *testing.T, e *env) workspace.Task {
+func runningTask(t *testing.T, e *env) pooltask.Task {
 	t.Helper()
 	for _, tk := range e.sim.Tasks() {
-		if tk.Status == workspace.StatusRunning {
+		if tk.Status == pooltask.StatusRunning {
 			return tk
 		}
 	}
 	t.Fatal("the simulator has no running task")
-	return workspace.Task{}
+	return pooltask.Task{}
 }
 
 // TestWatchButtonStartsAWatch: the Watch button of a running task's
@@ -228,7 +228,7 @@ type blocking struct {
 	entered chan struct{}
 }
 
-func (b blocking) ListTasks(ctx context.Context, o workspace.ListOptions) (workspace.TaskPage, error) {
+func (b blocking) ListTasks(ctx context.Context, o pooltask.ListOptions) (pooltask.TaskPage, error) {
 	b.entered <- struct{}{}
 	<-b.release
 	return b.Workspace.ListTasks(ctx, o)
@@ -332,10 +332,10 @@ func TestRelativeTimesCountFromArrival(t *testing.T) {
 	if _, err := e.slack.WaitMessage(slacktest.ForResponseURL(url), wait); err != nil {
 		t.Fatal(err)
 	}
-	var failed []workspace.ListOptions
+	var failed []pooltask.ListOptions
 	rec.mu.Lock()
 	for _, o := range rec.opts {
-		if o.Status == workspace.FilterFailed {
+		if o.Status == pooltask.FilterFailed {
 			failed = append(failed, o)
 		}
 	}
@@ -370,7 +370,7 @@ func TestDigestOnDemand(t *testing.T) {
 	var pool, script string
 	want := 0
 	for _, tk := range e.sim.Tasks() {
-		if tk.Status != workspace.StatusFailed || len(tk.Scripts) == 0 || tk.Start.Before(now.Add(-7*24*time.Hour)) {
+		if tk.Status != pooltask.StatusFailed || len(tk.Scripts) == 0 || tk.Start.Before(now.Add(-7*24*time.Hour)) {
 			continue
 		}
 		if pool == "" {
@@ -378,7 +378,7 @@ func TestDigestOnDemand(t *testing.T) {
 		}
 	}
 	for _, tk := range e.sim.Tasks() {
-		if tk.Status != workspace.StatusFailed || tk.PoolName != pool || tk.Start.Before(now.Add(-7*24*time.Hour)) {
+		if tk.Status != pooltask.StatusFailed || tk.PoolName != pool || tk.Start.Before(now.Add(-7*24*time.Hour)) {
 			continue
 		}
 		for _, s := range tk.Scripts {
@@ -451,10 +451,10 @@ type poolsDown struct {
 	calls *atomic.Int32
 }
 
-func (p poolsDown) ListPools(ctx context.Context, o workspace.PoolOptions) (workspace.PoolPage, error) {
+func (p poolsDown) ListPools(ctx context.Context, o pooltask.PoolOptions) (pooltask.PoolPage, error) {
 	p.calls.Add(1)
 	if p.down.Load() {
-		return workspace.PoolPage{}, &workspace.APIError{Status: 503, Code: "WKS.0500", Message: "service unavailable", RequestID: "req-1"}
+		return pooltask.PoolPage{}, &pooltask.APIError{Status: 503, Code: "WKS.0500", Message: "service unavailable", RequestID: "req-1"}
 	}
 	return p.Workspace.ListPools(ctx, o)
 }

@@ -8,5 +8,5 @@
 // HelpTopic are generated from the same key table that drives the parser.
 //
 // The package knows nothing about Slack or the cloud SDK; its output is a
-// workspace.ListOptions that the Workspace client runs as it is.
+// pooltask.ListOptions that the Workspace client runs as it is.
 package commands

@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // Command is one parsed command.
@@ -21,7 +21,7 @@ type Command struct {
 	// For failed, Status is FAILED and Start defaults to 24h before End (or
 	// now); for digest, Start has the same default. For show and watch,
 	// TaskIDs holds TaskID, so the query fetches exactly that task.
-	Query  workspace.ListOptions
+	Query  pooltask.ListOptions
 	Page   int    // 1-based, default 1
 	TaskID string // the task of show and watch
 	Share  bool   // post the answer in the channel
@@ -412,9 +412,9 @@ func (p *parser) keyValue(t token) {
 	case keyType:
 		switch {
 		case equalFoldASCII(v, "script"):
-			p.c.Query.TaskType = workspace.TaskTypeScript
+			p.c.Query.TaskType = pooltask.TaskTypeScript
 		case equalFoldASCII(v, "command"):
-			p.c.Query.TaskType = workspace.TaskTypeCommand
+			p.c.Query.TaskType = pooltask.TaskTypeCommand
 		default:
 			p.add(k.name, t.value, fmt.Sprintf("type %q is not valid; use SCRIPT or COMMAND", v))
 		}
@@ -507,10 +507,10 @@ func (p *parser) finish() {
 			c.Query.TaskIDs = []string{c.TaskID}
 		}
 	case VerbFailed:
-		if s := c.Query.Status; s != "" && s != workspace.FilterFailed {
+		if s := c.Query.Status; s != "" && s != pooltask.FilterFailed {
 			p.add(keys[keyStatus].name, string(s), fmt.Sprintf("failed lists FAILED tasks only; to list %s tasks write list status=%s", s, s))
 		}
-		c.Query.Status = workspace.FilterFailed
+		c.Query.Status = pooltask.FilterFailed
 	}
 	c.Query.Start, c.Query.End = p.since, p.until
 	if p.since.IsZero() && (c.Verb == VerbFailed || c.Verb == VerbDigest) {
@@ -533,7 +533,7 @@ func (p *parser) finish() {
 	}
 }
 
-func parseStatus(v string) (workspace.StatusFilter, bool) {
+func parseStatus(v string) (pooltask.StatusFilter, bool) {
 	for _, s := range statusWords {
 		if equalFoldASCII(v, s.word) {
 			return s.filter, true
@@ -544,17 +544,17 @@ func parseStatus(v string) (workspace.StatusFilter, bool) {
 
 var statusWords = []struct {
 	word   string
-	filter workspace.StatusFilter
+	filter pooltask.StatusFilter
 }{
-	{"failed", workspace.FilterFailed}, {"fail", workspace.FilterFailed}, {"error", workspace.FilterFailed},
-	{"failure", workspace.FilterFailed},
-	{"success", workspace.FilterSuccess}, {"ok", workspace.FilterSuccess}, {"succeeded", workspace.FilterSuccess},
-	{"running", workspace.FilterRunning},
-	{"waiting", workspace.FilterWaiting}, {"pending", workspace.FilterWaiting}, {"queued", workspace.FilterWaiting},
+	{"failed", pooltask.FilterFailed}, {"fail", pooltask.FilterFailed}, {"error", pooltask.FilterFailed},
+	{"failure", pooltask.FilterFailed},
+	{"success", pooltask.FilterSuccess}, {"ok", pooltask.FilterSuccess}, {"succeeded", pooltask.FilterSuccess},
+	{"running", pooltask.FilterRunning},
+	{"waiting", pooltask.FilterWaiting}, {"pending", pooltask.FilterWaiting}, {"queued", pooltask.FilterWaiting},
 	// A task's own status, which every answer shows, is another vocabulary
 	// than the filter's: people copy FINISH and INIT from a list.
-	{"finish", workspace.FilterSuccess}, {"finished", workspace.FilterSuccess},
-	{"init", workspace.FilterWaiting},
+	{"finish", pooltask.FilterSuccess}, {"finished", pooltask.FilterSuccess},
+	{"init", pooltask.FilterWaiting},
 }
 
 // statusWordList holds the words of statusWords, for suggestions.

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // now is the clock of every test: a Friday afternoon, UTC.
@@ -24,10 +24,10 @@ func at(s string) time.Time {
 
 // cmd builds the Command Parse should return: defaults, then edits.
 func cmd(v Verb, edit ...func(*Command)) Command {
-	c := Command{Verb: v, Page: 1, Query: workspace.ListOptions{Limit: DefaultLimit}}
+	c := Command{Verb: v, Page: 1, Query: pooltask.ListOptions{Limit: DefaultLimit}}
 	switch v {
 	case VerbFailed:
-		c.Query.Status = workspace.FilterFailed
+		c.Query.Status = pooltask.FilterFailed
 		c.Query.Start = now.Add(-24 * time.Hour)
 	case VerbDigest:
 		c.Query.Start = now.Add(-24 * time.Hour)
@@ -94,8 +94,8 @@ func TestParseValid(t *testing.T) {
 		{"script_id=s-1", cmd(VerbList, func(c *Command) { c.Query.ScriptID = "s-1" })},
 		{"name=cleanup", cmd(VerbList, func(c *Command) { c.Query.ScriptName = "cleanup" })},
 		{"Script_Name=cleanup", cmd(VerbList, func(c *Command) { c.Query.ScriptName = "cleanup" })},
-		{"type=command", cmd(VerbList, func(c *Command) { c.Query.TaskType = workspace.TaskTypeCommand })},
-		{"task_type=SCRIPT", cmd(VerbList, func(c *Command) { c.Query.TaskType = workspace.TaskTypeScript })},
+		{"type=command", cmd(VerbList, func(c *Command) { c.Query.TaskType = pooltask.TaskTypeCommand })},
+		{"task_type=SCRIPT", cmd(VerbList, func(c *Command) { c.Query.TaskType = pooltask.TaskTypeScript })},
 		{"limit=100 page=3", cmd(VerbList, func(c *Command) { c.Query.Limit, c.Page, c.Query.Offset = 100, 3, 200 })},
 		{"page=2", cmd(VerbList, func(c *Command) { c.Page, c.Query.Offset = 2, 10 })},
 		{"limit=1", cmd(VerbList, func(c *Command) { c.Query.Limit = 1 })},
@@ -104,12 +104,12 @@ func TestParseValid(t *testing.T) {
 		{`task="a, b"`, cmd(VerbList, func(c *Command) { c.Query.TaskIDs = []string{"a", "b"} })},
 
 		// Status synonyms.
-		{"status=ok", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterSuccess })},
-		{"status=SUCCESS", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterSuccess })},
-		{"status=Error", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterFailed })},
-		{"status=running", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterRunning })},
-		{"status=queued", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterWaiting })},
-		{"status=PENDING", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterWaiting })},
+		{"status=ok", cmd(VerbList, func(c *Command) { c.Query.Status = pooltask.FilterSuccess })},
+		{"status=SUCCESS", cmd(VerbList, func(c *Command) { c.Query.Status = pooltask.FilterSuccess })},
+		{"status=Error", cmd(VerbList, func(c *Command) { c.Query.Status = pooltask.FilterFailed })},
+		{"status=running", cmd(VerbList, func(c *Command) { c.Query.Status = pooltask.FilterRunning })},
+		{"status=queued", cmd(VerbList, func(c *Command) { c.Query.Status = pooltask.FilterWaiting })},
+		{"status=PENDING", cmd(VerbList, func(c *Command) { c.Query.Status = pooltask.FilterWaiting })},
 		// show task=ID is show ID.
 		{"show task=abc-123", cmd(VerbShow, func(c *Command) { c.TaskID = "abc-123"; c.Query.TaskIDs = []string{"abc-123"} })},
 		{"watch task_id=abc-123 share", cmd(VerbWatch, func(c *Command) {
@@ -118,11 +118,11 @@ func TestParseValid(t *testing.T) {
 			c.Share = true
 		})},
 		// The task statuses of the answers map to the filter's words.
-		{"status=FINISH", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterSuccess })},
-		{"status=finished", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterSuccess })},
-		{"status=INIT", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterWaiting })},
-		{"status=failure", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterFailed })},
-		{"status=succeeded", cmd(VerbList, func(c *Command) { c.Query.Status = workspace.FilterSuccess })},
+		{"status=FINISH", cmd(VerbList, func(c *Command) { c.Query.Status = pooltask.FilterSuccess })},
+		{"status=finished", cmd(VerbList, func(c *Command) { c.Query.Status = pooltask.FilterSuccess })},
+		{"status=INIT", cmd(VerbList, func(c *Command) { c.Query.Status = pooltask.FilterWaiting })},
+		{"status=failure", cmd(VerbList, func(c *Command) { c.Query.Status = pooltask.FilterFailed })},
+		{"status=succeeded", cmd(VerbList, func(c *Command) { c.Query.Status = pooltask.FilterSuccess })},
 
 		// Times.
 		{"since=30m", cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-27T14:34:05Z") })},
@@ -210,7 +210,7 @@ func TestParseValid(t *testing.T) {
 		{`pool=<https://finance.example.com>`, cmd(VerbList, func(c *Command) { c.Query.PoolID = "https://finance.example.com" })},
 		{`name=<mailto:ops@example.com|ops@example.com> status=ok`, cmd(VerbList, func(c *Command) {
 			c.Query.ScriptName = "ops@example.com"
-			c.Query.Status = workspace.FilterSuccess
+			c.Query.Status = pooltask.FilterSuccess
 		})},
 		{`name="&lt;http://x|y&gt;"`, cmd(VerbList, func(c *Command) { c.Query.ScriptName = "<http://x|y>" })},
 		{`name=a=b`, cmd(VerbList, func(c *Command) { c.Query.ScriptName = "a=b" })},

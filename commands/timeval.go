@@ -7,7 +7,7 @@ import (
 )
 
 // Times outside [minTime, maxTime) are refused: a zero time.Time means "not
-// given" in workspace.ListOptions, and the API's format has four-digit years.
+// given" in pooltask.ListOptions, and the API's format has four-digit years.
 var (
 	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 	maxTime = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -13,6 +13,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/exchange"
 	wks "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2/model"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // WireTime is the layout of times on the wire, always in UTC.
@@ -31,7 +32,7 @@ const MaxPageSize = 100
 
 // ListTasks returns one page of the script execution tasks matching opts
 // (GET /v2/{project_id}/desktop-pools/script-execution-tasks/detail).
-func (c *Client) ListTasks(ctx context.Context, opts ListOptions) (TaskPage, error) {
+func (c *Client) ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error) {
 	req := taskRequest(opts)
 	v, shared, err := c.doShared(ctx, OpListTasks, taskKey(opts), func(hdr map[string]string) (any, error) {
 		resp, err := c.invoke(req, tasksDef, new(model.ShowDesktopPoolsScriptExecTasksResponse), hdr)
@@ -41,9 +42,9 @@ func (c *Client) ListTasks(ctx context.Context, opts ListOptions) (TaskPage, err
 		return taskPage(resp.(*model.ShowDesktopPoolsScriptExecTasksResponse)), nil
 	})
 	if err != nil {
-		return TaskPage{}, callError(ctx, "listing tasks", err)
+		return pooltask.TaskPage{}, callError(ctx, "listing tasks", err)
 	}
-	p := v.(TaskPage)
+	p := v.(pooltask.TaskPage)
 	if shared {
 		p.Tasks = cloneTasks(p.Tasks)
 	}
@@ -54,7 +55,7 @@ func (c *Client) ListTasks(ctx context.Context, opts ListOptions) (TaskPage, err
 // answer (escaping a script name in place, say) does not change what the
 // cache and the other callers of a shared call see. The scripts of all tasks
 // share one new backing array, as in taskPage.
-func cloneTasks(tasks []Task) []Task {
+func cloneTasks(tasks []pooltask.Task) []pooltask.Task {
 	if tasks == nil {
 		return nil
 	}
@@ -63,7 +64,7 @@ func cloneTasks(tasks []Task) []Task {
 		n += len(t.Scripts)
 	}
 	out := slices.Clone(tasks)
-	scripts := make([]Script, 0, n)
+	scripts := make([]pooltask.Script, 0, n)
 	for i := range out {
 		if len(out[i].Scripts) == 0 {
 			continue
@@ -79,8 +80,8 @@ func cloneTasks(tasks []Task) []Task {
 // opts.Offset until total_count is reached or maxTasks were collected
 // (maxTasks <= 0 means no bound). Total is the API's total_count. A task that
 // moves between pages while paging is returned once.
-func (c *Client) ListAllTasks(ctx context.Context, opts ListOptions, maxTasks int) (TaskPage, error) {
-	var all TaskPage
+func (c *Client) ListAllTasks(ctx context.Context, opts pooltask.ListOptions, maxTasks int) (pooltask.TaskPage, error) {
+	var all pooltask.TaskPage
 	seen := make(map[string]bool)
 	page := opts
 	page.Limit = MaxPageSize
@@ -109,7 +110,7 @@ func (c *Client) ListAllTasks(ctx context.Context, opts ListOptions, maxTasks in
 
 // ListRecords returns one page of the per-desktop records of a task
 // (GET /v2/{project_id}/script-execution-records).
-func (c *Client) ListRecords(ctx context.Context, opts RecordOptions) (RecordPage, error) {
+func (c *Client) ListRecords(ctx context.Context, opts pooltask.RecordOptions) (pooltask.RecordPage, error) {
 	req := &model.ListScriptRecordsRequest{
 		ScriptTaskId: optString(opts.TaskID),
 		Status:       optString(opts.Status),
@@ -125,9 +126,9 @@ func (c *Client) ListRecords(ctx context.Context, opts RecordOptions) (RecordPag
 		return recordPage(resp.(*model.ListScriptRecordsResponse)), nil
 	})
 	if err != nil {
-		return RecordPage{}, callError(ctx, "listing records of task "+opts.TaskID, err)
+		return pooltask.RecordPage{}, callError(ctx, "listing records of task "+opts.TaskID, err)
 	}
-	p := v.(RecordPage)
+	p := v.(pooltask.RecordPage)
 	if shared {
 		p.Records = slices.Clone(p.Records)
 	}
@@ -136,9 +137,9 @@ func (c *Client) ListRecords(ctx context.Context, opts RecordOptions) (RecordPag
 
 // GetRecord returns one record with the output of the script on its desktop
 // (GET /v2/{project_id}/script-execution-records/{record_id}).
-func (c *Client) GetRecord(ctx context.Context, recordID string) (Record, error) {
+func (c *Client) GetRecord(ctx context.Context, recordID string) (pooltask.Record, error) {
 	if recordID == "" {
-		return Record{}, fmt.Errorf("getting record: empty record id")
+		return pooltask.Record{}, fmt.Errorf("getting record: empty record id")
 	}
 	req := &model.ShowScriptRecordDetailRequest{RecordId: recordID}
 	v, err := c.do(ctx, OpGetRecord, "record/"+recordID, func(hdr map[string]string) (any, error) {
@@ -149,14 +150,14 @@ func (c *Client) GetRecord(ctx context.Context, recordID string) (Record, error)
 		return recordDetail(resp.(*model.ShowScriptRecordDetailResponse)), nil
 	})
 	if err != nil {
-		return Record{}, callError(ctx, "getting record "+recordID, err)
+		return pooltask.Record{}, callError(ctx, "getting record "+recordID, err)
 	}
-	return v.(Record), nil
+	return v.(pooltask.Record), nil
 }
 
 // ListPools returns one page of the desktop pools, filtered by a fuzzy name
 // (GET /v2/{project_id}/desktop-pools).
-func (c *Client) ListPools(ctx context.Context, opts PoolOptions) (PoolPage, error) {
+func (c *Client) ListPools(ctx context.Context, opts pooltask.PoolOptions) (pooltask.PoolPage, error) {
 	req := &model.ListDesktopPoolsRequest{
 		Name:   optString(opts.Name),
 		Offset: optInt(opts.Offset),
@@ -171,9 +172,9 @@ func (c *Client) ListPools(ctx context.Context, opts PoolOptions) (PoolPage, err
 		return poolPage(resp.(*model.ListDesktopPoolsResponse)), nil
 	})
 	if err != nil {
-		return PoolPage{}, callError(ctx, "listing pools", err)
+		return pooltask.PoolPage{}, callError(ctx, "listing pools", err)
 	}
-	p := v.(PoolPage)
+	p := v.(pooltask.PoolPage)
 	if shared {
 		p.Pools = slices.Clone(p.Pools)
 	}
@@ -218,7 +219,7 @@ func callError(ctx context.Context, what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-func taskRequest(o ListOptions) *model.ShowDesktopPoolsScriptExecTasksRequest {
+func taskRequest(o pooltask.ListOptions) *model.ShowDesktopPoolsScriptExecTasksRequest {
 	req := &model.ShowDesktopPoolsScriptExecTasksRequest{
 		DesktopPoolId:    optString(o.PoolID),
 		ScriptId:         optString(o.ScriptID),
@@ -238,7 +239,7 @@ func taskRequest(o ListOptions) *model.ShowDesktopPoolsScriptExecTasksRequest {
 }
 
 // taskKey identifies a task query for coalescing and the cache.
-func taskKey(o ListOptions) string {
+func taskKey(o pooltask.ListOptions) string {
 	var b strings.Builder
 	b.Grow(64)
 	b.WriteString("tasks?")

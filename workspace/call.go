@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"time"
+
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // maxCacheEntries bounds the answer cache; during an incident many people
@@ -225,7 +227,7 @@ func (c *Client) attempt(ctx context.Context, op string, call func(map[string]st
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	var ae *APIError
+	var ae *pooltask.APIError
 	if errors.As(err, &ae) {
 		return nil, err
 	}
@@ -241,7 +243,7 @@ func (c *Client) attempt(ctx context.Context, op string, call func(map[string]st
 // BackoffBase (2–5 s by default, as Huawei advises).
 func (c *Client) backoff(attempt int, err error) time.Duration {
 	base := c.cfg.BackoffBase
-	var ae *APIError
+	var ae *pooltask.APIError
 	if errors.As(err, &ae) && ae.RetryAfter > 0 {
 		return ae.RetryAfter
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 const (
@@ -139,20 +140,20 @@ func TestFiltersReachTheWire(t *testing.T) {
 	end := time.Date(2026, 11, 27, 9, 30, 15, 0, time.UTC)
 	tests := []struct {
 		name string
-		opts ListOptions
+		opts pooltask.ListOptions
 		want url.Values
 	}{
-		{"none", ListOptions{}, url.Values{}},
-		{"pool", ListOptions{PoolID: "pool-1"}, url.Values{"desktop_pool_id": {"pool-1"}}},
-		{"script id", ListOptions{ScriptID: "s-1"}, url.Values{"script_id": {"s-1"}}},
-		{"script name", ListOptions{ScriptName: "clean disk & <logs>"}, url.Values{"script_name": {"clean disk & <logs>"}}},
-		{"status", ListOptions{Status: FilterWaiting}, url.Values{"status": {"WAITING"}}},
-		{"task type", ListOptions{TaskType: TaskTypeCommand}, url.Values{"task_type": {"COMMAND"}}},
-		{"start in UTC", ListOptions{Start: start}, url.Values{"execute_time_start": {"2026-11-26T13:00:00Z"}}},
-		{"end", ListOptions{End: end}, url.Values{"execute_time_end": {"2026-11-27T09:30:15Z"}}},
-		{"task ids repeated", ListOptions{TaskIDs: []string{"a", "b", "c"}}, url.Values{"task_id": {"a", "b", "c"}}},
-		{"offset and limit", ListOptions{Offset: 20, Limit: 100}, url.Values{"offset": {"20"}, "limit": {"100"}}},
-		{"all", ListOptions{PoolID: "p", ScriptID: "s", ScriptName: "n", Status: FilterFailed, TaskType: TaskTypeScript,
+		{"none", pooltask.ListOptions{}, url.Values{}},
+		{"pool", pooltask.ListOptions{PoolID: "pool-1"}, url.Values{"desktop_pool_id": {"pool-1"}}},
+		{"script id", pooltask.ListOptions{ScriptID: "s-1"}, url.Values{"script_id": {"s-1"}}},
+		{"script name", pooltask.ListOptions{ScriptName: "clean disk & <logs>"}, url.Values{"script_name": {"clean disk & <logs>"}}},
+		{"status", pooltask.ListOptions{Status: pooltask.FilterWaiting}, url.Values{"status": {"WAITING"}}},
+		{"task type", pooltask.ListOptions{TaskType: pooltask.TaskTypeCommand}, url.Values{"task_type": {"COMMAND"}}},
+		{"start in UTC", pooltask.ListOptions{Start: start}, url.Values{"execute_time_start": {"2026-11-26T13:00:00Z"}}},
+		{"end", pooltask.ListOptions{End: end}, url.Values{"execute_time_end": {"2026-11-27T09:30:15Z"}}},
+		{"task ids repeated", pooltask.ListOptions{TaskIDs: []string{"a", "b", "c"}}, url.Values{"task_id": {"a", "b", "c"}}},
+		{"offset and limit", pooltask.ListOptions{Offset: 20, Limit: 100}, url.Values{"offset": {"20"}, "limit": {"100"}}},
+		{"all", pooltask.ListOptions{PoolID: "p", ScriptID: "s", ScriptName: "n", Status: pooltask.FilterFailed, TaskType: pooltask.TaskTypeScript,
 			Start: start, End: end, TaskIDs: []string{"t1"}, Offset: 1, Limit: 5},
 			url.Values{"desktop_pool_id": {"p"}, "script_id": {"s"}, "script_name": {"n"}, "status": {"FAILED"},
 				"task_type": {"SCRIPT"}, "execute_time_start": {"2026-11-26T13:00:00Z"}, "execute_time_end": {"2026-11-27T09:30:15Z"},
@@ -196,7 +197,7 @@ func sortedCopy(v []string) []string {
 func TestRequestIsSignedAndClean(t *testing.T) {
 	srv, rec := newServer(t, okTasks)
 	c := newClient(t, srv.URL, nil)
-	if _, err := c.ListTasks(context.Background(), ListOptions{}); err != nil {
+	if _, err := c.ListTasks(context.Background(), pooltask.ListOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	r := rec.last()
@@ -237,14 +238,14 @@ func TestListTasksDecodes(t *testing.T) {
 		fmt.Fprint(w, body)
 	})
 	c := newClient(t, srv.URL, nil)
-	got, err := c.ListTasks(context.Background(), ListOptions{})
+	got, err := c.ListTasks(context.Background(), pooltask.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := TaskPage{Total: 57, Tasks: []Task{
-		{ID: "t1", PoolID: "p1", PoolName: "finance", Scripts: []Script{{"s1", "clean"}, {"s2", "<!channel>"}},
+	want := pooltask.TaskPage{Total: 57, Tasks: []pooltask.Task{
+		{ID: "t1", PoolID: "p1", PoolName: "finance", Scripts: []pooltask.Script{{ID: "s1", Name: "clean"}, {ID: "s2", Name: "<!channel>"}},
 			Start: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 27, 8, 5, 30, 0, time.UTC),
-			Status: StatusFailed, SuccessNum: 8, FailedNum: 2, SkipNum: 1},
+			Status: pooltask.StatusFailed, SuccessNum: 8, FailedNum: 2, SkipNum: 1},
 		{ID: "t2", PoolID: "p2", CommandContent: "Get-Service", CommandType: "POWERSHELL",
 			Start: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC), Status: "PAUSED"},
 	}}
@@ -288,7 +289,7 @@ func TestListAllTasksPages(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, rec := newServer(t, pagingServer(250))
 			c := newClient(t, srv.URL, nil)
-			got, err := c.ListAllTasks(context.Background(), ListOptions{Status: FilterFailed, Offset: tt.offset}, tt.max)
+			got, err := c.ListAllTasks(context.Background(), pooltask.ListOptions{Status: pooltask.FilterFailed, Offset: tt.offset}, tt.max)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -323,7 +324,7 @@ func TestThrottledThenOK(t *testing.T) {
 	const base = 10 * time.Millisecond
 	c := newClient(t, srv.URL, func(c *Config) { c.BackoffBase = base; c.Observer = obs })
 	ctx, calls := CountCalls(context.Background())
-	if _, err := c.ListTasks(ctx, ListOptions{}); err != nil {
+	if _, err := c.ListTasks(ctx, pooltask.ListOptions{}); err != nil {
 		t.Fatalf("ListTasks: %v", err)
 	}
 	if n := rec.count(); n != 2 {
@@ -348,8 +349,8 @@ func TestServerErrorsRetriedThenGiveUp(t *testing.T) {
 		writeError(w, 503, "WKS.0500", "service busy", "")
 	})
 	c := newClient(t, srv.URL, func(c *Config) { c.MaxAttempts = 3 })
-	_, err := c.ListTasks(context.Background(), ListOptions{})
-	var ae *APIError
+	_, err := c.ListTasks(context.Background(), pooltask.ListOptions{})
+	var ae *pooltask.APIError
 	if !errors.As(err, &ae) || ae.Status != 503 || ae.RequestID != "req-3" {
 		t.Fatalf("err = %v, want the last 503 as *APIError", err)
 	}
@@ -365,10 +366,10 @@ func TestMaxRetryTimeBoundsRetries(t *testing.T) {
 	})
 	c := newClient(t, srv.URL, func(c *Config) { c.MaxRetryTime = time.Second })
 	start := time.Now()
-	_, err := c.ListTasks(context.Background(), ListOptions{})
-	var ae *APIError
+	_, err := c.ListTasks(context.Background(), pooltask.ListOptions{})
+	var ae *pooltask.APIError
 	if !errors.As(err, &ae) || ae.RetryAfter != 30*time.Second || !IsThrottled(err) {
-		t.Fatalf("err = %v, want a 429 *APIError with RetryAfter 30s", err)
+		t.Fatalf("err = %v, want a 429 *pooltask.APIError with RetryAfter 30s", err)
 	}
 	if n := rec.count(); n != 1 {
 		t.Errorf("%d requests, want 1: a Retry-After beyond MaxRetryTime ends the call", n)
@@ -386,10 +387,10 @@ func TestClientErrorsAreTriedOnce(t *testing.T) {
 				writeError(w, status, "WKS.0001", "nope", "")
 			})
 			c := newClient(t, srv.URL, nil)
-			_, err := c.ListTasks(context.Background(), ListOptions{})
-			var ae *APIError
+			_, err := c.ListTasks(context.Background(), pooltask.ListOptions{})
+			var ae *pooltask.APIError
 			if !errors.As(err, &ae) || ae.Status != status {
-				t.Fatalf("err = %v, want *APIError %d", err, status)
+				t.Fatalf("err = %v, want *pooltask.APIError %d", err, status)
 			}
 			if IsRetryable(err) {
 				t.Error("IsRetryable = true")
@@ -411,12 +412,12 @@ func TestGatewayAuthErrorIsSummarised(t *testing.T) {
 				writeError(w, 401, code, echo, echo)
 			})
 			c := newClient(t, srv.URL, nil)
-			_, err := c.ListTasks(context.Background(), ListOptions{})
-			var ae *APIError
+			_, err := c.ListTasks(context.Background(), pooltask.ListOptions{})
+			var ae *pooltask.APIError
 			if !errors.As(err, &ae) {
 				t.Fatalf("err = %v, want *APIError", err)
 			}
-			want := &APIError{Status: 401, Code: code, Message: GatewayAuthMessage, RequestID: "rid-401"}
+			want := &pooltask.APIError{Status: 401, Code: code, Message: GatewayAuthMessage, RequestID: "rid-401"}
 			if diff := cmp.Diff(want, ae); diff != "" {
 				t.Errorf("error (-want +got):\n%s", diff)
 			}
@@ -438,12 +439,12 @@ func TestAPIErrorCarriesDetailAndRequestID(t *testing.T) {
 		writeError(w, 400, "WKS.0001", "Invalid parameter", "limit must be between 0 and 100")
 	})
 	c := newClient(t, srv.URL, nil)
-	_, err := c.ListTasks(context.Background(), ListOptions{Limit: 101})
-	var ae *APIError
+	_, err := c.ListTasks(context.Background(), pooltask.ListOptions{Limit: 101})
+	var ae *pooltask.APIError
 	if !errors.As(err, &ae) {
 		t.Fatalf("err = %v, want *APIError", err)
 	}
-	want := &APIError{Status: 400, Code: "WKS.0001", Message: "Invalid parameter", Detail: "limit must be between 0 and 100", RequestID: "0b4e7a7f"}
+	want := &pooltask.APIError{Status: 400, Code: "WKS.0001", Message: "Invalid parameter", Detail: "limit must be between 0 and 100", RequestID: "0b4e7a7f"}
 	if diff := cmp.Diff(want, ae); diff != "" {
 		t.Errorf("error (-want +got):\n%s", diff)
 	}
@@ -458,8 +459,8 @@ func TestNonJSONErrorBody(t *testing.T) {
 		fmt.Fprint(w, "<html>bad gateway</html>")
 	})
 	c := newClient(t, srv.URL, func(c *Config) { c.MaxAttempts = 1 })
-	_, err := c.ListTasks(context.Background(), ListOptions{})
-	var ae *APIError
+	_, err := c.ListTasks(context.Background(), pooltask.ListOptions{})
+	var ae *pooltask.APIError
 	if !errors.As(err, &ae) || ae.Status != 502 || ae.Message != "Bad Gateway" || ae.Detail != "<html>bad gateway</html>" {
 		t.Fatalf("err = %#v", ae)
 	}
@@ -471,13 +472,13 @@ func TestUndecodableAnswer(t *testing.T) {
 		fmt.Fprint(w, `{"script_execution_tasks": "oops"}`)
 	})
 	c := newClient(t, srv.URL, nil)
-	_, err := c.ListTasks(context.Background(), ListOptions{})
+	_, err := c.ListTasks(context.Background(), pooltask.ListOptions{})
 	if err == nil || !strings.Contains(err.Error(), "decoding the answer") {
 		t.Fatalf("err = %v, want a decoding error", err)
 	}
-	var ae *APIError
+	var ae *pooltask.APIError
 	if errors.As(err, &ae) || IsRetryable(err) {
-		t.Errorf("err = %v: want neither an APIError nor retryable", err)
+		t.Errorf("err = %v: want neither an pooltask.APIError nor retryable", err)
 	}
 	if n := rec.count(); n != 1 {
 		t.Errorf("%d requests, want 1", n)
@@ -521,7 +522,7 @@ func TestCancelWhileServerHangs(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		_, err := c.ListTasks(ctx, ListOptions{})
+		_, err := c.ListTasks(ctx, pooltask.ListOptions{})
 		done <- result{err, time.Now()}
 	}()
 	recvWithin(t, arrived, 5*time.Second, "request at the server")
@@ -552,7 +553,7 @@ func TestDeadlineWhileServerHangs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := c.ListTasks(ctx, ListOptions{})
+	_, err := c.ListTasks(ctx, pooltask.ListOptions{})
 	// The server never answers; the bound is loose for a busy CI machine.
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("returned after %v, want about 50ms", d)
@@ -566,7 +567,7 @@ func TestDeadlineWhileServerHangs(t *testing.T) {
 func TestAttemptTimeoutIsRetried(t *testing.T) {
 	u, _, _, rec := hangingServer(t)
 	c := newClient(t, u, func(c *Config) { c.Timeout = 50 * time.Millisecond; c.MaxAttempts = 2 })
-	_, err := c.ListTasks(context.Background(), ListOptions{})
+	_, err := c.ListTasks(context.Background(), pooltask.ListOptions{})
 	if !errors.Is(err, context.DeadlineExceeded) || !IsRetryable(err) {
 		t.Fatalf("err = %v, want a retryable timeout", err)
 	}
@@ -586,12 +587,12 @@ func TestConcurrentIdenticalCallsShareOne(t *testing.T) {
 	c := newClient(t, srv.URL, func(c *Config) { c.Observer = obs })
 	var wg sync.WaitGroup
 	errs := make(chan error, callers)
-	results := make(chan TaskPage, callers)
+	results := make(chan pooltask.TaskPage, callers)
 	for range callers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := c.ListTasks(context.Background(), ListOptions{PoolID: "p1", Limit: 10})
+			p, err := c.ListTasks(context.Background(), pooltask.ListOptions{PoolID: "p1", Limit: 10})
 			errs <- err
 			results <- p
 		}()
@@ -636,10 +637,10 @@ func TestWaitersSurviveTheLeaderLeaving(t *testing.T) {
 	c := newClient(t, srv.URL, func(c *Config) { c.Observer = obs })
 	leader, cancelLeader := context.WithCancel(context.Background())
 	leaderDone := make(chan error, 1)
-	go func() { _, err := c.ListTasks(leader, ListOptions{}); leaderDone <- err }()
+	go func() { _, err := c.ListTasks(leader, pooltask.ListOptions{}); leaderDone <- err }()
 	waitFor(t, "the request", 5*time.Second, func() bool { return rec.count() == 1 })
 	waiterDone := make(chan error, 1)
-	go func() { _, err := c.ListTasks(context.Background(), ListOptions{}); waiterDone <- err }()
+	go func() { _, err := c.ListTasks(context.Background(), pooltask.ListOptions{}); waiterDone <- err }()
 	waitFor(t, "the waiter to join", 5*time.Second, func() bool { return obs.coalesced.Load() == 1 })
 
 	cancelLeader()
@@ -662,13 +663,13 @@ func TestCache(t *testing.T) {
 	c.now = func() time.Time { return now }
 
 	ctx, calls := CountCalls(context.Background())
-	p1, err := c.ListTasks(ctx, ListOptions{Limit: 5})
+	p1, err := c.ListTasks(ctx, pooltask.ListOptions{Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p1.Tasks[0].ID = "mutated by a caller"
 	p1.Tasks[0].Scripts[0].Name = "mutated by a caller"
-	p2, err := c.ListTasks(ctx, ListOptions{Limit: 5})
+	p2, err := c.ListTasks(ctx, pooltask.ListOptions{Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -678,11 +679,11 @@ func TestCache(t *testing.T) {
 	if p2.Tasks[0].ID != "task-000" || p2.Tasks[0].Scripts[0].Name != "clean-temp-disk" {
 		t.Errorf("cached answer changed by a caller: %q, script %q", p2.Tasks[0].ID, p2.Tasks[0].Scripts[0].Name)
 	}
-	if _, err := c.ListTasks(ctx, ListOptions{Limit: 4}); err != nil || rec.count() != 2 {
+	if _, err := c.ListTasks(ctx, pooltask.ListOptions{Limit: 4}); err != nil || rec.count() != 2 {
 		t.Errorf("another query: err %v, requests %d, want 2", err, rec.count())
 	}
 	now = now.Add(11 * time.Second)
-	if _, err := c.ListTasks(ctx, ListOptions{Limit: 5}); err != nil || rec.count() != 3 {
+	if _, err := c.ListTasks(ctx, pooltask.ListOptions{Limit: 5}); err != nil || rec.count() != 3 {
 		t.Errorf("after the TTL: err %v, requests %d, want 3", err, rec.count())
 	}
 }
@@ -691,7 +692,7 @@ func TestNoCacheByDefault(t *testing.T) {
 	srv, rec := newServer(t, okTasks)
 	c := newClient(t, srv.URL, nil)
 	for range 2 {
-		if _, err := c.ListTasks(context.Background(), ListOptions{}); err != nil {
+		if _, err := c.ListTasks(context.Background(), pooltask.ListOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -709,10 +710,10 @@ func TestErrorsAreNotCached(t *testing.T) {
 		okTasks(w, r, n)
 	})
 	c := newClient(t, srv.URL, func(c *Config) { c.CacheTTL = time.Minute })
-	if _, err := c.ListTasks(context.Background(), ListOptions{}); err == nil {
+	if _, err := c.ListTasks(context.Background(), pooltask.ListOptions{}); err == nil {
 		t.Fatal("first call: want an error")
 	}
-	if _, err := c.ListTasks(context.Background(), ListOptions{}); err != nil {
+	if _, err := c.ListTasks(context.Background(), pooltask.ListOptions{}); err != nil {
 		t.Fatalf("second call: %v", err)
 	}
 	if n := rec.count(); n != 2 {
@@ -737,7 +738,7 @@ func TestBurstStaysWithinTheTokenBucket(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			// Distinct offsets: nothing is coalesced.
-			if _, err := c.ListTasks(context.Background(), ListOptions{Offset: i}); err != nil {
+			if _, err := c.ListTasks(context.Background(), pooltask.ListOptions{Offset: i}); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -828,13 +829,13 @@ func TestConcurrentWaitsStayWithinTheTokenBucket(t *testing.T) {
 func TestRateLimitWaitRespectsContext(t *testing.T) {
 	srv, rec := newServer(t, okTasks)
 	c := newClient(t, srv.URL, func(c *Config) { c.RateLimit = 0.1; c.Burst = 1 })
-	if _, err := c.ListTasks(context.Background(), ListOptions{Offset: 1}); err != nil {
+	if _, err := c.ListTasks(context.Background(), pooltask.ListOptions{Offset: 1}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := c.ListTasks(ctx, ListOptions{Offset: 2})
+	_, err := c.ListTasks(ctx, pooltask.ListOptions{Offset: 2})
 	// The next token comes in 10s; the bound is loose for a busy CI machine.
 	if err != context.DeadlineExceeded || time.Since(start) > time.Second {
 		t.Errorf("err %v after %v, want context.DeadlineExceeded promptly", err, time.Since(start))
@@ -865,7 +866,7 @@ func TestRecordsAndPools(t *testing.T) {
 	c := newClient(t, srv.URL, nil)
 	ctx := context.Background()
 
-	rp, err := c.ListRecords(ctx, RecordOptions{TaskID: "t1", Status: "FAILED", Offset: 10, Limit: 50})
+	rp, err := c.ListRecords(ctx, pooltask.RecordOptions{TaskID: "t1", Status: "FAILED", Offset: 10, Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -874,7 +875,7 @@ func TestRecordsAndPools(t *testing.T) {
 		t.Errorf("records query (-want +got):\n%s", diff)
 	}
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 27, h, m, 0, 0, time.UTC) }
-	wantR := RecordPage{Total: 12, Records: []Record{{ID: "r1", TaskID: "t1", ScriptID: "s1", ScriptName: "clean",
+	wantR := pooltask.RecordPage{Total: 12, Records: []pooltask.Record{{ID: "r1", TaskID: "t1", ScriptID: "s1", ScriptName: "clean",
 		DesktopID: "d1", DesktopName: "desk-01", ResourceType: "DESKTOP", Start: at(8, 0), End: at(8, 1),
 		Status: "FAILED", ResultCode: "1", Reason: "exit 1"}}}
 	if diff := cmp.Diff(wantR, rp); diff != "" {
@@ -885,18 +886,18 @@ func TestRecordsAndPools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Record{ID: "r1", TaskID: "t1", DesktopName: "desk-01", Status: "FAILED", Output: "disk full\n", Start: at(8, 0)}); !cmp.Equal(want, r) {
+	if want := (pooltask.Record{ID: "r1", TaskID: "t1", DesktopName: "desk-01", Status: "FAILED", Output: "disk full\n", Start: at(8, 0)}); !cmp.Equal(want, r) {
 		t.Errorf("record (-want +got):\n%s", cmp.Diff(want, r))
 	}
 
-	pp, err := c.ListPools(ctx, PoolOptions{Name: "fin", Limit: 1000})
+	pp, err := c.ListPools(ctx, pooltask.PoolOptions{Name: "fin", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(url.Values{"name": {"fin"}, "limit": {"1000"}}, rec.last().URL.Query()); diff != "" {
 		t.Errorf("pools query (-want +got):\n%s", diff)
 	}
-	wantP := PoolPage{Total: 1, Pools: []Pool{{ID: "p1", Name: "finance", Type: "DYNAMIC", Status: "STEADY", DesktopCount: 40}}}
+	wantP := pooltask.PoolPage{Total: 1, Pools: []pooltask.Pool{{ID: "p1", Name: "finance", Type: "DYNAMIC", Status: "STEADY", DesktopCount: 40}}}
 	if diff := cmp.Diff(wantP, pp); diff != "" {
 		t.Errorf("pools (-want +got):\n%s", diff)
 	}
@@ -951,19 +952,19 @@ func TestParseRetryAfter(t *testing.T) {
 
 func TestBackoff(t *testing.T) {
 	c := &Client{cfg: withDefaults(Config{})}
-	throttled := &APIError{Status: 429, Code: "APIGW.0308"}
+	throttled := &pooltask.APIError{Status: 429, Code: "APIGW.0308"}
 	for range 100 {
 		if d := c.backoff(1, throttled); d < 2*time.Second || d > 5*time.Second {
 			t.Fatalf("429 backoff %v, want 2–5 s", d)
 		}
-		if d := c.backoff(3, &APIError{Status: 500}); d < time.Second || d > 2*time.Second {
+		if d := c.backoff(3, &pooltask.APIError{Status: 500}); d < time.Second || d > 2*time.Second {
 			t.Fatalf("third 5xx backoff %v, want 1–2 s", d)
 		}
-		if d := c.backoff(40, &APIError{Status: 500}); d > 8*time.Second || d <= 0 {
+		if d := c.backoff(40, &pooltask.APIError{Status: 500}); d > 8*time.Second || d <= 0 {
 			t.Fatalf("capped backoff %v", d)
 		}
 	}
-	if d := c.backoff(1, &APIError{Status: 429, RetryAfter: 7 * time.Second}); d != 7*time.Second {
+	if d := c.backoff(1, &pooltask.APIError{Status: 429, RetryAfter: 7 * time.Second}); d != 7*time.Second {
 		t.Errorf("backoff with Retry-After = %v, want 7s", d)
 	}
 }
@@ -976,14 +977,14 @@ func TestIsRetryable(t *testing.T) {
 		{nil, false},
 		{context.Canceled, false},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), true},
-		{&APIError{Status: 429}, true},
-		{&APIError{Status: 400, Code: "APIG.0308"}, true},
-		{&APIError{Status: 500}, true},
-		{&APIError{Status: 503}, true},
-		{&APIError{Status: 400}, false},
-		{&APIError{Status: 401}, false},
-		{&APIError{Status: 403}, false},
-		{&APIError{Status: 404}, false},
+		{&pooltask.APIError{Status: 429}, true},
+		{&pooltask.APIError{Status: 400, Code: "APIG.0308"}, true},
+		{&pooltask.APIError{Status: 500}, true},
+		{&pooltask.APIError{Status: 503}, true},
+		{&pooltask.APIError{Status: 400}, false},
+		{&pooltask.APIError{Status: 401}, false},
+		{&pooltask.APIError{Status: 403}, false},
+		{&pooltask.APIError{Status: 404}, false},
 		{errors.New("something else"), false},
 	}
 	for _, tt := range tests {
@@ -1006,7 +1007,7 @@ func TestPanicInCallBecomesError(t *testing.T) {
 func TestTemporaryCredentialsAndTrailingSlash(t *testing.T) {
 	srv, rec := newServer(t, okTasks)
 	c := newClient(t, srv.URL+"/", func(c *Config) { c.SecurityToken = "temporary-token" })
-	if _, err := c.ListTasks(context.Background(), ListOptions{}); err != nil {
+	if _, err := c.ListTasks(context.Background(), pooltask.ListOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	r := rec.last()
@@ -1026,11 +1027,11 @@ func TestNetworkErrorsAreRetried(t *testing.T) {
 	obs := &countingObserver{}
 	c := newClient(t, url, func(c *Config) { c.MaxAttempts = 3; c.Observer = obs })
 	ctx, calls := CountCalls(context.Background())
-	_, err := c.ListTasks(ctx, ListOptions{})
+	_, err := c.ListTasks(ctx, pooltask.ListOptions{})
 	if err == nil || !IsRetryable(err) {
 		t.Fatalf("err = %v, want a retryable network error", err)
 	}
-	var ae *APIError
+	var ae *pooltask.APIError
 	if errors.As(err, &ae) {
 		t.Errorf("err = %v, want no APIError", err)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdktime"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2/model"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // The layouts a task time is read with; the API documents the first. A time
@@ -51,8 +52,8 @@ func num(p *int32) int {
 	return int(*p)
 }
 
-func taskPage(r *model.ShowDesktopPoolsScriptExecTasksResponse) TaskPage {
-	p := TaskPage{Total: num(r.TotalCount)}
+func taskPage(r *model.ShowDesktopPoolsScriptExecTasksResponse) pooltask.TaskPage {
+	p := pooltask.TaskPage{Total: num(r.TotalCount)}
 	if r.ScriptExecutionTasks == nil {
 		return p
 	}
@@ -63,10 +64,10 @@ func taskPage(r *model.ShowDesktopPoolsScriptExecTasksResponse) TaskPage {
 			n += len(*t.Scripts)
 		}
 	}
-	scripts := make([]Script, 0, n)
-	p.Tasks = make([]Task, 0, len(*r.ScriptExecutionTasks))
+	scripts := make([]pooltask.Script, 0, n)
+	p.Tasks = make([]pooltask.Task, 0, len(*r.ScriptExecutionTasks))
 	for _, t := range *r.ScriptExecutionTasks {
-		var task Task
+		var task pooltask.Task
 		task, scripts = convertTask(t, scripts)
 		p.Tasks = append(p.Tasks, task)
 	}
@@ -74,8 +75,8 @@ func taskPage(r *model.ShowDesktopPoolsScriptExecTasksResponse) TaskPage {
 }
 
 // convertTask converts a task, appending its scripts to buf.
-func convertTask(t model.ScriptExecutionTask, buf []Script) (Task, []Script) {
-	out := Task{
+func convertTask(t model.ScriptExecutionTask, buf []pooltask.Script) (pooltask.Task, []pooltask.Script) {
+	out := pooltask.Task{
 		ID:             str(t.Id),
 		PoolID:         str(t.DesktopPoolId),
 		PoolName:       str(t.DesktopPoolName),
@@ -89,12 +90,12 @@ func convertTask(t model.ScriptExecutionTask, buf []Script) (Task, []Script) {
 	}
 	if t.Status != nil {
 		// Value() keeps values the SDK's enum does not list.
-		out.Status = TaskStatus(t.Status.Value())
+		out.Status = pooltask.TaskStatus(t.Status.Value())
 	}
 	if t.Scripts != nil && len(*t.Scripts) > 0 {
 		from := len(buf)
 		for _, s := range *t.Scripts {
-			buf = append(buf, Script{ID: str(s.Id), Name: str(s.Name)})
+			buf = append(buf, pooltask.Script{ID: str(s.Id), Name: str(s.Name)})
 		}
 		// A full slice expression: appending to one task's scripts must
 		// not overwrite the next task's.
@@ -103,14 +104,14 @@ func convertTask(t model.ScriptExecutionTask, buf []Script) (Task, []Script) {
 	return out, buf
 }
 
-func recordPage(r *model.ListScriptRecordsResponse) RecordPage {
-	p := RecordPage{Total: num(r.Count)}
+func recordPage(r *model.ListScriptRecordsResponse) pooltask.RecordPage {
+	p := pooltask.RecordPage{Total: num(r.Count)}
 	if r.ScriptRecords == nil {
 		return p
 	}
-	p.Records = make([]Record, 0, len(*r.ScriptRecords))
+	p.Records = make([]pooltask.Record, 0, len(*r.ScriptRecords))
 	for _, s := range *r.ScriptRecords {
-		p.Records = append(p.Records, Record{
+		p.Records = append(p.Records, pooltask.Record{
 			ID:           str(s.Id),
 			TaskID:       str(s.ScriptTaskId),
 			ScriptID:     str(s.ScriptId),
@@ -128,8 +129,8 @@ func recordPage(r *model.ListScriptRecordsResponse) RecordPage {
 	return p
 }
 
-func recordDetail(s *model.ShowScriptRecordDetailResponse) Record {
-	return Record{
+func recordDetail(s *model.ShowScriptRecordDetailResponse) pooltask.Record {
+	return pooltask.Record{
 		ID:           str(s.Id),
 		TaskID:       str(s.ScriptTaskId),
 		ScriptID:     str(s.ScriptId),
@@ -146,14 +147,14 @@ func recordDetail(s *model.ShowScriptRecordDetailResponse) Record {
 	}
 }
 
-func poolPage(r *model.ListDesktopPoolsResponse) PoolPage {
-	p := PoolPage{Total: num(r.TotalCount)}
+func poolPage(r *model.ListDesktopPoolsResponse) pooltask.PoolPage {
+	p := pooltask.PoolPage{Total: num(r.TotalCount)}
 	if r.DesktopPools == nil {
 		return p
 	}
-	p.Pools = make([]Pool, 0, len(*r.DesktopPools))
+	p.Pools = make([]pooltask.Pool, 0, len(*r.DesktopPools))
 	for _, d := range *r.DesktopPools {
-		p.Pools = append(p.Pools, Pool{
+		p.Pools = append(p.Pools, pooltask.Pool{
 			ID:           str(d.Id),
 			Name:         str(d.Name),
 			Type:         str(d.Type),

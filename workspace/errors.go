@@ -16,6 +16,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/response"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // GatewayAuthMessage replaces the message of a gateway authentication error
@@ -51,8 +52,8 @@ type errorBody struct {
 	Message     string `json:"message"`
 }
 
-func newAPIError(status int, h http.Header, body []byte) *APIError {
-	e := &APIError{
+func newAPIError(status int, h http.Header, body []byte) *pooltask.APIError {
+	e := &pooltask.APIError{
 		Status:     status,
 		RequestID:  h.Get("X-Request-Id"),
 		RetryAfter: parseRetryAfter(h.Get("Retry-After"), time.Now()),
@@ -108,7 +109,7 @@ func sanitize(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *APIError
+	var ae *pooltask.APIError
 	if errors.As(err, &ae) {
 		return err
 	}
@@ -149,7 +150,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // IsThrottled reports whether err is the API's rate limiting (HTTP 429 or
 // error code APIGW.0308/APIG.0308).
 func IsThrottled(err error) bool {
-	var ae *APIError
+	var ae *pooltask.APIError
 	if !errors.As(err, &ae) {
 		return false
 	}
@@ -164,7 +165,7 @@ func IsRetryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
-	var ae *APIError
+	var ae *pooltask.APIError
 	if errors.As(err, &ae) {
 		return IsThrottled(err) || ae.Status >= 500
 	}
@@ -193,8 +194,8 @@ func sdkError(err error) error {
 	return sanitize(err)
 }
 
-func newAPIErrorFromSDK(sre *sdkerr.ServiceResponseError) *APIError {
-	e := &APIError{Status: sre.StatusCode, Code: sre.ErrorCode, Message: sre.ErrorMessage, RequestID: sre.RequestId}
+func newAPIErrorFromSDK(sre *sdkerr.ServiceResponseError) *pooltask.APIError {
+	e := &pooltask.APIError{Status: sre.StatusCode, Code: sre.ErrorCode, Message: sre.ErrorMessage, RequestID: sre.RequestId}
 	if isGatewayAuth(e.Status, e.Code, e.Message) {
 		e.Message = GatewayAuthMessage
 	}

@@ -18,6 +18,7 @@ import (
 	wks "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2/model"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
@@ -55,7 +56,7 @@ func simClient(tb testing.TB, url string, mod func(*workspace.Config)) *workspac
 func TestSimSignatureAccepted(t *testing.T) {
 	s, url := startSim(t, sim.Options{Seed: 1})
 	c := simClient(t, url, nil)
-	p, err := c.ListTasks(context.Background(), workspace.ListOptions{Limit: 5})
+	p, err := c.ListTasks(context.Background(), pooltask.ListOptions{Limit: 5})
 	if err != nil {
 		t.Fatalf("ListTasks with the demo credentials: %v", err)
 	}
@@ -65,8 +66,8 @@ func TestSimSignatureAccepted(t *testing.T) {
 
 	bad := simClient(t, url, func(c *workspace.Config) { c.SK = "not-the-demo-secret" })
 	before := s.Requests()
-	_, err = bad.ListTasks(context.Background(), workspace.ListOptions{})
-	var ae *workspace.APIError
+	_, err = bad.ListTasks(context.Background(), pooltask.ListOptions{})
+	var ae *pooltask.APIError
 	if !errors.As(err, &ae) || ae.Status != 401 || ae.Message != workspace.GatewayAuthMessage {
 		t.Fatalf("wrong secret: err = %v, want a summarised 401", err)
 	}
@@ -88,19 +89,19 @@ func TestSimFilters(t *testing.T) {
 
 	tests := []struct {
 		name  string
-		opts  workspace.ListOptions
-		match func(workspace.Task) bool
+		opts  pooltask.ListOptions
+		match func(pooltask.Task) bool
 	}{
-		{"pool", workspace.ListOptions{PoolID: pool}, func(t workspace.Task) bool { return t.PoolID == pool }},
-		{"success", workspace.ListOptions{Status: workspace.FilterSuccess}, func(t workspace.Task) bool { return t.Status == workspace.StatusFinish }},
-		{"failed", workspace.ListOptions{Status: workspace.FilterFailed}, func(t workspace.Task) bool { return t.Status == workspace.StatusFailed }},
-		{"running", workspace.ListOptions{Status: workspace.FilterRunning}, func(t workspace.Task) bool { return t.Status == workspace.StatusRunning }},
-		{"waiting", workspace.ListOptions{Status: workspace.FilterWaiting}, func(t workspace.Task) bool { return t.Status == workspace.StatusInit }},
-		{"commands", workspace.ListOptions{TaskType: workspace.TaskTypeCommand}, func(t workspace.Task) bool { return t.CommandContent != "" }},
-		{"scripts", workspace.ListOptions{TaskType: workspace.TaskTypeScript}, func(t workspace.Task) bool { return len(t.Scripts) > 0 }},
-		{"since", workspace.ListOptions{Start: mid}, func(t workspace.Task) bool { return !t.Start.Before(mid) }},
-		{"until", workspace.ListOptions{End: mid}, func(t workspace.Task) bool { return !t.Start.After(mid) }},
-		{"task ids", workspace.ListOptions{TaskIDs: ids}, func(t workspace.Task) bool { return slices.Contains(ids, t.ID) }},
+		{"pool", pooltask.ListOptions{PoolID: pool}, func(t pooltask.Task) bool { return t.PoolID == pool }},
+		{"success", pooltask.ListOptions{Status: pooltask.FilterSuccess}, func(t pooltask.Task) bool { return t.Status == pooltask.StatusFinish }},
+		{"failed", pooltask.ListOptions{Status: pooltask.FilterFailed}, func(t pooltask.Task) bool { return t.Status == pooltask.StatusFailed }},
+		{"running", pooltask.ListOptions{Status: pooltask.FilterRunning}, func(t pooltask.Task) bool { return t.Status == pooltask.StatusRunning }},
+		{"waiting", pooltask.ListOptions{Status: pooltask.FilterWaiting}, func(t pooltask.Task) bool { return t.Status == pooltask.StatusInit }},
+		{"commands", pooltask.ListOptions{TaskType: pooltask.TaskTypeCommand}, func(t pooltask.Task) bool { return t.CommandContent != "" }},
+		{"scripts", pooltask.ListOptions{TaskType: pooltask.TaskTypeScript}, func(t pooltask.Task) bool { return len(t.Scripts) > 0 }},
+		{"since", pooltask.ListOptions{Start: mid}, func(t pooltask.Task) bool { return !t.Start.Before(mid) }},
+		{"until", pooltask.ListOptions{End: mid}, func(t pooltask.Task) bool { return !t.Start.After(mid) }},
+		{"task ids", pooltask.ListOptions{TaskIDs: ids}, func(t pooltask.Task) bool { return slices.Contains(ids, t.ID) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,16 +136,16 @@ func TestSimPaging(t *testing.T) {
 	pool := s.Pools()[0]
 	start := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	for i := range 250 {
-		s.PutTask(workspace.Task{
+		s.PutTask(pooltask.Task{
 			ID: fmt.Sprintf("task-%03d", i), PoolID: pool.ID, PoolName: pool.Name,
-			Scripts: []workspace.Script{{ID: "s1", Name: "clean"}},
+			Scripts: []pooltask.Script{{ID: "s1", Name: "clean"}},
 			Start:   start.Add(time.Duration(i) * time.Second), End: start.Add(time.Duration(i)*time.Second + time.Minute),
-			Status: workspace.StatusFailed, FailedNum: 1,
+			Status: pooltask.StatusFailed, FailedNum: 1,
 		})
 	}
 	c := simClient(t, url, nil)
 	before := s.Requests()
-	p, err := c.ListAllTasks(context.Background(), workspace.ListOptions{Status: workspace.FilterFailed}, 1000)
+	p, err := c.ListAllTasks(context.Background(), pooltask.ListOptions{Status: pooltask.FilterFailed}, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,9 +162,9 @@ func TestSimRecordsAndPools(t *testing.T) {
 	c := simClient(t, url, nil)
 	ctx := context.Background()
 
-	var failed workspace.Task
+	var failed pooltask.Task
 	for _, task := range s.Tasks() {
-		if task.Status == workspace.StatusFailed && task.FailedNum > 0 {
+		if task.Status == pooltask.StatusFailed && task.FailedNum > 0 {
 			failed = task
 			break
 		}
@@ -171,7 +172,7 @@ func TestSimRecordsAndPools(t *testing.T) {
 	if failed.ID == "" {
 		t.Fatal("the simulator has no failed task")
 	}
-	rp, err := c.ListRecords(ctx, workspace.RecordOptions{TaskID: failed.ID, Status: "FAILED", Limit: 100})
+	rp, err := c.ListRecords(ctx, pooltask.RecordOptions{TaskID: failed.ID, Status: "FAILED", Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +202,7 @@ func TestSimRecordsAndPools(t *testing.T) {
 		t.Errorf("none of the %d failed records of task %s has output", len(rp.Records), failed.ID)
 	}
 
-	pp, err := c.ListPools(ctx, workspace.PoolOptions{})
+	pp, err := c.ListPools(ctx, pooltask.PoolOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,8 +219,8 @@ func TestSimHangAndInjectedErrors(t *testing.T) {
 	pool := s.Pools()[0].ID
 
 	s.InjectError(pool, 400, "WKS.0001", "The desktop pool does not exist.")
-	_, err := c.ListTasks(context.Background(), workspace.ListOptions{PoolID: pool})
-	var ae *workspace.APIError
+	_, err := c.ListTasks(context.Background(), pooltask.ListOptions{PoolID: pool})
+	var ae *pooltask.APIError
 	if !errors.As(err, &ae) || ae.Code != "WKS.0001" || ae.Status != 400 {
 		t.Fatalf("injected error: %v", err)
 	}
@@ -229,7 +230,7 @@ func TestSimHangAndInjectedErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = c.ListTasks(ctx, workspace.ListOptions{})
+	_, err = c.ListTasks(ctx, pooltask.ListOptions{})
 	// The simulator hangs until released; the bound is loose for a busy
 	// CI machine.
 	if err != context.DeadlineExceeded || time.Since(start) > time.Second {
@@ -241,7 +242,7 @@ func TestSimThrottlingIsRetried(t *testing.T) {
 	s, url := startSim(t, sim.Options{Seed: 1, RateLimit: 20, Burst: 1})
 	c := simClient(t, url, func(c *workspace.Config) { c.BackoffBase = 2 * time.Millisecond; c.MaxAttempts = 10 })
 	for i := range 5 {
-		if _, err := c.ListTasks(context.Background(), workspace.ListOptions{Offset: i}); err != nil {
+		if _, err := c.ListTasks(context.Background(), pooltask.ListOptions{Offset: i}); err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
@@ -256,7 +257,7 @@ func BenchmarkListTasks(b *testing.B) {
 	_, url := startSim(b, sim.Options{Seed: 1})
 	c := simClient(b, url, nil)
 	ctx := context.Background()
-	opts := workspace.ListOptions{Status: workspace.FilterFailed, Limit: 10}
+	opts := pooltask.ListOptions{Status: pooltask.FilterFailed, Limit: 10}
 	b.ReportAllocs()
 	for b.Loop() {
 		p, err := c.ListTasks(ctx, opts)
@@ -290,7 +291,7 @@ func bareSDK(b *testing.B, url string) *wks.WorkspaceClient {
 func BenchmarkOverhead(b *testing.B) {
 	_, url := startSim(b, sim.Options{Seed: 1})
 	ctx := context.Background()
-	opts := workspace.ListOptions{Status: workspace.FilterFailed, Limit: 10}
+	opts := pooltask.ListOptions{Status: pooltask.FilterFailed, Limit: 10}
 	status, limit := "FAILED", int32(10)
 	sdkCall := func(b *testing.B, sdk *wks.WorkspaceClient) {
 		resp, err := sdk.ShowDesktopPoolsScriptExecTasks(&model.ShowDesktopPoolsScriptExecTasksRequest{Status: &status, Limit: &limit})
@@ -379,7 +380,7 @@ func BenchmarkCoalescing(b *testing.B) {
 	const callers = 50
 	s, url := startSim(b, sim.Options{Seed: 1, Latency: 5 * time.Millisecond})
 	c := simClient(b, url, nil)
-	opts := workspace.ListOptions{Status: workspace.FilterFailed, Limit: 10}
+	opts := pooltask.ListOptions{Status: pooltask.FilterFailed, Limit: 10}
 	before := s.Requests()
 	for b.Loop() {
 		var wg sync.WaitGroup
@@ -413,7 +414,7 @@ func TestPoolID(t *testing.T) {
 	if id, err := c.PoolID(ctx, strings.ToUpper(pools[1].Name)); err != nil || id != pools[1].ID {
 		t.Errorf("name %s in capitals: %q, %v; want %s", pools[1].Name, id, err, pools[1].ID)
 	}
-	var pe *workspace.PoolNameError
+	var pe *pooltask.PoolNameError
 	if _, err := c.PoolID(ctx, "nowhere"); !errors.As(err, &pe) || len(pe.Matches) != 0 ||
 		err.Error() != `no desktop pool is named like "nowhere"` {
 		t.Errorf("unknown name: %v", err)
@@ -436,6 +437,6 @@ func TestPoolID(t *testing.T) {
 		t.Fatal("no two simulator pools share a part of their names")
 	}
 	if _, err := c.PoolID(ctx, shared); !errors.As(err, &pe) || len(pe.Matches) < 2 {
-		t.Errorf("%q, part of several names: %v, want a *PoolNameError with the matches", shared, err)
+		t.Errorf("%q, part of several names: %v, want a *pooltask.PoolNameError with the matches", shared, err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // Slack's limits, as documented for messages (NOTES-SLACK.md).
@@ -81,15 +81,15 @@ func pad2(n int64) string {
 // StatusEmoji is the emoji shortcode shown next to a task status:
 // FINISH :white_check_mark:, FAILED :x:, RUNNING :hourglass_flowing_sand:,
 // INIT :clock3:, anything else :grey_question:.
-func StatusEmoji(s workspace.TaskStatus) string {
+func StatusEmoji(s pooltask.TaskStatus) string {
 	switch s {
-	case workspace.StatusFinish:
+	case pooltask.StatusFinish:
 		return ":white_check_mark:"
-	case workspace.StatusFailed:
+	case pooltask.StatusFailed:
 		return ":x:"
-	case workspace.StatusRunning:
+	case pooltask.StatusRunning:
 		return ":hourglass_flowing_sand:"
-	case workspace.StatusInit:
+	case pooltask.StatusInit:
 		return ":clock3:"
 	default:
 		return ":grey_question:"
@@ -98,15 +98,15 @@ func StatusEmoji(s workspace.TaskStatus) string {
 
 // statusIcon is the Unicode form of StatusEmoji, for raw_text table cells
 // where shortcodes are not rendered.
-func statusIcon(s workspace.TaskStatus) string {
+func statusIcon(s pooltask.TaskStatus) string {
 	switch s {
-	case workspace.StatusFinish:
+	case pooltask.StatusFinish:
 		return "✅"
-	case workspace.StatusFailed:
+	case pooltask.StatusFailed:
 		return "❌"
-	case workspace.StatusRunning:
+	case pooltask.StatusRunning:
 		return "⏳"
-	case workspace.StatusInit:
+	case pooltask.StatusInit:
 		return "🕒"
 	default:
 		return "❔"

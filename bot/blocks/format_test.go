@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/slack-go/slack"
-
-	"github.com/pooltasks/pooltasks/workspace"
 )
 
 func TestEscape(t *testing.T) {
@@ -57,9 +56,9 @@ func TestDuration(t *testing.T) {
 }
 
 func TestStatusEmoji(t *testing.T) {
-	for s, want := range map[workspace.TaskStatus]string{
-		workspace.StatusFinish: ":white_check_mark:", workspace.StatusFailed: ":x:",
-		workspace.StatusRunning: ":hourglass_flowing_sand:", workspace.StatusInit: ":clock3:",
+	for s, want := range map[pooltask.TaskStatus]string{
+		pooltask.StatusFinish: ":white_check_mark:", pooltask.StatusFailed: ":x:",
+		pooltask.StatusRunning: ":hourglass_flowing_sand:", pooltask.StatusInit: ":clock3:",
 		"PAUSED": ":grey_question:", "": ":grey_question:",
 	} {
 		if got := StatusEmoji(s); got != want {

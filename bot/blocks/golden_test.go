@@ -14,7 +14,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/commands"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -63,29 +63,29 @@ func compareGolden(t *testing.T, text string, bs []slack.Block) {
 	}
 }
 
-func sampleTasks() []workspace.Task {
+func sampleTasks() []pooltask.Task {
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 27, h, m, 0, 0, time.UTC) }
-	return []workspace.Task{
+	return []pooltask.Task{
 		{
 			ID: "7f3c2a1e-5b4d-4c8e-9a01-2b3c4d5e6f70", PoolID: "pool-0a1b2c3d", PoolName: "Finance VDI",
-			Scripts: []workspace.Script{{ID: "scr-001", Name: "install-agent.ps1"}, {ID: "scr-002", Name: "rotate-cert.ps1"}},
-			Start:   at(8, 0), End: at(8, 4).Add(12 * time.Second), Status: workspace.StatusFailed,
+			Scripts: []pooltask.Script{{ID: "scr-001", Name: "install-agent.ps1"}, {ID: "scr-002", Name: "rotate-cert.ps1"}},
+			Start:   at(8, 0), End: at(8, 4).Add(12 * time.Second), Status: pooltask.StatusFailed,
 			SuccessNum: 12, FailedNum: 3, SkipNum: 0,
 		},
 		{
 			ID: "1a2b3c4d-0000-4000-8000-000000000002", PoolID: "pool-9f8e7d6c", PoolName: "R&D <Linux>",
 			CommandContent: "df -h /\nrm -rf /tmp/cache/*\n", CommandType: "SHELL",
-			Start: at(7, 0), End: at(9, 5), Status: workspace.StatusFinish, SuccessNum: 40,
+			Start: at(7, 0), End: at(9, 5), Status: pooltask.StatusFinish, SuccessNum: 40,
 		},
 		{
 			ID: "5e6f7a8b-1111-4111-8111-000000000003", PoolID: "pool-0a1b2c3d", PoolName: "Finance VDI",
 			CommandContent: "Get-Service | Where-Object {$_.Status -eq 'Stopped'}", CommandType: "POWERSHELL",
-			Start: at(9, 25), Status: workspace.StatusRunning, SuccessNum: 5, FailedNum: 1, SkipNum: 2,
+			Start: at(9, 25), Status: pooltask.StatusRunning, SuccessNum: 5, FailedNum: 1, SkipNum: 2,
 		},
 		{
 			ID: "9c8d7e6f-2222-4222-8222-000000000004", PoolID: "pool-77aa", PoolName: "",
-			Scripts: []workspace.Script{{ID: "scr-003", Name: "clean_disk.bat"}},
-			Status:  workspace.StatusInit,
+			Scripts: []pooltask.Script{{ID: "scr-003", Name: "clean_disk.bat"}},
+			Status:  pooltask.StatusInit,
 		},
 	}
 }
@@ -116,9 +116,9 @@ func TestEmptyListGolden(t *testing.T) {
 	}))
 }
 
-func manyTasks(n int) []workspace.Task {
+func manyTasks(n int) []pooltask.Task {
 	base := sampleTasks()
-	out := make([]workspace.Task, n)
+	out := make([]pooltask.Task, n)
 	for i := range out {
 		t := base[i%len(base)]
 		t.ID = t.ID[:len(t.ID)-3] + padInt(i)
@@ -144,9 +144,9 @@ func TestNativeListGolden(t *testing.T) {
 	}))
 }
 
-func sampleRecords() []workspace.Record {
+func sampleRecords() []pooltask.Record {
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 27, h, m, 0, 0, time.UTC) }
-	return []workspace.Record{
+	return []pooltask.Record{
 		{ID: "rec-0001", TaskID: "7f3c2a1e-5b4d-4c8e-9a01-2b3c4d5e6f70", ScriptID: "scr-001", ScriptName: "install-agent.ps1",
 			DesktopID: "desk-01", DesktopName: "FIN-DESK-001", Status: "FAILED", ResultCode: "1603",
 			Reason: "MSI install failed: another installation is in progress", Start: at(8, 0), End: at(8, 2)},

@@ -5,23 +5,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/slack-go/slack"
-
-	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // ListView is what the list answer shows.
 type ListView struct {
-	Title         string           // header, e.g. "Failed tasks" (plain_text, ≤150)
-	Description   string           // human filter summary, plain text (escaped here)
-	Tasks         []workspace.Task // this page
-	Total         int              // total_count of the query
-	Offset        int              // offset of Tasks[0] in the query
-	Command       string           // canonical command of this page (Refresh value; shown to copy)
-	PrevCommand   string           // "" = no Prev button
-	NextCommand   string           // "" = no Next button
-	FailedCommand string           // "" = no Failed only button (already failed-only)
-	ShareCommand  string           // "" = no Share button (already in channel)
+	Title         string          // header, e.g. "Failed tasks" (plain_text, ≤150)
+	Description   string          // human filter summary, plain text (escaped here)
+	Tasks         []pooltask.Task // this page
+	Total         int             // total_count of the query
+	Offset        int             // offset of Tasks[0] in the query
+	Command       string          // canonical command of this page (Refresh value; shown to copy)
+	PrevCommand   string          // "" = no Prev button
+	NextCommand   string          // "" = no Next button
+	FailedCommand string          // "" = no Failed only button (already failed-only)
+	ShareCommand  string          // "" = no Share button (already in channel)
 	// Native says the workspace accepts Slack's newer blocks: a list longer
 	// than NativeMin tasks is rendered as one data_table block (sortable,
 	// filterable, up to 100 rows, a Details button per row) instead of
@@ -148,7 +147,7 @@ func emptyText(v ListView) string {
 }
 
 // taskSummary is the mrkdwn of one task in a list.
-func taskSummary(t workspace.Task, now time.Time) string {
+func taskSummary(t pooltask.Task, now time.Time) string {
 	var b strings.Builder
 	b.Grow(256)
 	b.WriteString(StatusEmoji(t.Status))
@@ -167,14 +166,14 @@ func taskSummary(t workspace.Task, now time.Time) string {
 	return b.String()
 }
 
-func statusWord(s workspace.TaskStatus) string {
+func statusWord(s pooltask.TaskStatus) string {
 	if s == "" {
 		return "UNKNOWN"
 	}
 	return esc(string(s), statusMax)
 }
 
-func poolText(t workspace.Task) string {
+func poolText(t pooltask.Task) string {
 	if strings.TrimSpace(t.PoolName) != "" {
 		return esc(flat(t.PoolName, poolMax), poolMax)
 	}
@@ -182,7 +181,7 @@ func poolText(t workspace.Task) string {
 }
 
 // whatText names the scripts of a task, or its command type and first line.
-func whatText(t workspace.Task) string {
+func whatText(t pooltask.Task) string {
 	if len(t.Scripts) > 0 {
 		var b strings.Builder
 		b.WriteString("*Scripts* ")
@@ -229,7 +228,7 @@ func firstLine(s string) (string, bool) {
 }
 
 // timing is "Started … · took 4m 12s" or "· running for 5m".
-func timing(t workspace.Task, now time.Time) string {
+func timing(t pooltask.Task, now time.Time) string {
 	if t.Start.IsZero() {
 		return "Not started yet"
 	}
@@ -243,6 +242,6 @@ func timing(t workspace.Task, now time.Time) string {
 	return s
 }
 
-func counts(t workspace.Task) string {
+func counts(t pooltask.Task) string {
 	return "✔ " + strconv.Itoa(t.SuccessNum) + " · ✖ " + strconv.Itoa(t.FailedNum) + " · skip " + strconv.Itoa(t.SkipNum)
 }

@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/slack-go/slack"
-
-	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // hostile are strings an API (or an attacker who named a script) could
@@ -47,9 +46,9 @@ func pick(r *rand.Rand) string {
 	return hostile[r.IntN(len(hostile))]
 }
 
-func hostileTask(r *rand.Rand) workspace.Task {
-	statuses := []workspace.TaskStatus{workspace.StatusFinish, workspace.StatusFailed, workspace.StatusRunning, workspace.StatusInit, "", workspace.TaskStatus(pick(r))}
-	t := workspace.Task{
+func hostileTask(r *rand.Rand) pooltask.Task {
+	statuses := []pooltask.TaskStatus{pooltask.StatusFinish, pooltask.StatusFailed, pooltask.StatusRunning, pooltask.StatusInit, "", pooltask.TaskStatus(pick(r))}
+	t := pooltask.Task{
 		ID:          pick(r),
 		PoolID:      pick(r),
 		PoolName:    pick(r),
@@ -64,7 +63,7 @@ func hostileTask(r *rand.Rand) workspace.Task {
 	}
 	if r.IntN(2) == 0 {
 		for range r.IntN(30) {
-			t.Scripts = append(t.Scripts, workspace.Script{ID: pick(r), Name: pick(r)})
+			t.Scripts = append(t.Scripts, pooltask.Script{ID: pick(r), Name: pick(r)})
 		}
 	} else {
 		t.CommandContent = pick(r) + pick(r)
@@ -78,8 +77,8 @@ func hostileTask(r *rand.Rand) workspace.Task {
 	return t
 }
 
-func hostileRecord(r *rand.Rand) workspace.Record {
-	rec := workspace.Record{
+func hostileRecord(r *rand.Rand) pooltask.Record {
+	rec := pooltask.Record{
 		ID: pick(r), TaskID: pick(r), ScriptID: pick(r), ScriptName: pick(r),
 		DesktopID: pick(r), DesktopName: pick(r), Status: pick(r), ResultCode: pick(r),
 		Reason: pick(r), Output: pick(r),
@@ -108,7 +107,7 @@ func TestLimitsHoldForHostileInput(t *testing.T) {
 	}
 	for i := range rounds {
 		n := []int{0, 1, 10, 11, 46, 47, 60, 100, 130}[i%9]
-		tasks := make([]workspace.Task, n)
+		tasks := make([]pooltask.Task, n)
 		for j := range tasks {
 			tasks[j] = hostileTask(r)
 		}
@@ -119,7 +118,7 @@ func TestLimitsHoldForHostileInput(t *testing.T) {
 		}
 		checkLimits(t, marshal(List(lv)))
 
-		var recs []workspace.Record
+		var recs []pooltask.Record
 		for range []int{0, 3, 44, 45, 100}[i%5] {
 			recs = append(recs, hostileRecord(r))
 		}
@@ -151,8 +150,8 @@ func TestLimitsHoldForHostileInput(t *testing.T) {
 func TestHostileNamesAreShownEscaped(t *testing.T) {
 	task := sampleTasks()[0]
 	task.PoolName = "<!channel> & co"
-	task.Scripts = []workspace.Script{{ID: "s1", Name: "<@U123>"}}
-	_, bs := List(ListView{Title: "Tasks", Tasks: []workspace.Task{task}, Total: 1, Now: now})
+	task.Scripts = []pooltask.Script{{ID: "s1", Name: "<@U123>"}}
+	_, bs := List(ListView{Title: "Tasks", Tasks: []pooltask.Task{task}, Total: 1, Now: now})
 	raw := allStrings(marshal("", bs))
 	for _, want := range []string{"&lt;!channel&gt; &amp; co", "`&lt;@U123&gt;`"} {
 		if !strings.Contains(raw, want) {

@@ -5,9 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/slack-go/slack"
-
-	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // tablePageSize is how many rows the client shows per page of a data_table.
@@ -20,7 +19,7 @@ var tableHeader = []string{"Task ID", "Status", "Pool", "Scripts / command", "St
 // raw_text (plain, never parsed for mentions) and each row ends with a
 // Details button. Slack allows 10,000 characters across all cells, so the
 // free-text columns (id, pool, scripts) share what the fixed ones leave.
-func taskTable(tasks []workspace.Task, caption string, now time.Time) *slack.DataTableBlock {
+func taskTable(tasks []pooltask.Task, caption string, now time.Time) *slack.DataTableBlock {
 	if len(tasks) > maxTableRows {
 		tasks = tasks[:maxTableRows]
 	}
@@ -114,7 +113,7 @@ func taskTable(tasks []workspace.Task, caption string, now time.Time) *slack.Dat
 }
 
 // tableWhat is the scripts' names or the command's first line, plain.
-func tableWhat(t workspace.Task) string {
+func tableWhat(t pooltask.Task) string {
 	if len(t.Scripts) > 0 {
 		var b strings.Builder
 		for i, s := range t.Scripts {

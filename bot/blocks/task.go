@@ -5,20 +5,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/slack-go/slack"
-
-	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // TaskView is the details answer.
 type TaskView struct {
-	Task         workspace.Task
-	Failed       []workspace.Record // failed desktops of the task (first page)
-	FailedTotal  int                // how many failed records exist in total
-	RecordsErr   string             // non-empty: the records could not be loaded; say so and still show the task
-	ShareCommand string             // "" = no Share button
-	NoWatch      bool               // watches are not available: no Watch button
-	Now          time.Time          // for the duration of a running task
+	Task         pooltask.Task
+	Failed       []pooltask.Record // failed desktops of the task (first page)
+	FailedTotal  int               // how many failed records exist in total
+	RecordsErr   string            // non-empty: the records could not be loaded; say so and still show the task
+	ShareCommand string            // "" = no Share button
+	NoWatch      bool              // watches are not available: no Watch button
+	Now          time.Time         // for the duration of a running task
 }
 
 // Task renders one task in full: its fields, its scripts (names and ids) or
@@ -35,7 +34,7 @@ func Task(v TaskView) (string, []slack.Block) {
 	bs = append(bs, section(taskContent(t), nil))
 
 	var watch *slack.ButtonBlockElement
-	if !v.NoWatch && (t.Status == workspace.StatusInit || t.Status == workspace.StatusRunning) {
+	if !v.NoWatch && (t.Status == pooltask.StatusInit || t.Status == pooltask.StatusRunning) {
 		watch = Button(ActionWatch, "Watch", "watch "+t.ID)
 	}
 	bar := actions(
@@ -73,15 +72,15 @@ func Task(v TaskView) (string, []slack.Block) {
 }
 
 // taskWord is the header's word for a status.
-func taskWord(s workspace.TaskStatus) string {
+func taskWord(s pooltask.TaskStatus) string {
 	switch s {
-	case workspace.StatusFinish:
+	case pooltask.StatusFinish:
 		return "finished"
-	case workspace.StatusFailed:
+	case pooltask.StatusFailed:
 		return "failed"
-	case workspace.StatusRunning:
+	case pooltask.StatusRunning:
 		return "running"
-	case workspace.StatusInit:
+	case pooltask.StatusInit:
 		return "waiting"
 	case "":
 		return "(status unknown)"
@@ -93,7 +92,7 @@ func field(label, value string) *slack.TextBlockObject {
 	return mrkdwn(safeCut("*"+label+"*\n"+value, maxField))
 }
 
-func taskFields(t workspace.Task, now time.Time) []*slack.TextBlockObject {
+func taskFields(t pooltask.Task, now time.Time) []*slack.TextBlockObject {
 	pool := poolText(t)
 	if t.PoolName != "" && t.PoolID != "" {
 		pool += "\n" + code(t.PoolID, idMax)
@@ -126,7 +125,7 @@ func taskFields(t workspace.Task, now time.Time) []*slack.TextBlockObject {
 }
 
 // taskContent lists the scripts (names and ids) or shows the command.
-func taskContent(t workspace.Task) string {
+func taskContent(t pooltask.Task) string {
 	if len(t.Scripts) > 0 {
 		var b strings.Builder
 		b.WriteString("*Scripts*")
@@ -156,7 +155,7 @@ func taskContent(t workspace.Task) string {
 	return s
 }
 
-func recordSummary(r workspace.Record) string {
+func recordSummary(r pooltask.Record) string {
 	name := r.DesktopName
 	if strings.TrimSpace(name) == "" {
 		name = r.DesktopID
@@ -178,7 +177,7 @@ func recordSummary(r workspace.Record) string {
 // status, result code and reason, and the output in a code block. Long
 // output keeps its end, where errors are, with a note saying how much of
 // the start was cut.
-func Output(rec workspace.Record) (string, []slack.Block) {
+func Output(rec pooltask.Record) (string, []slack.Block) {
 	name := plain(flat(rec.DesktopName, 100), 100, plain(rec.DesktopID, 100, "a desktop"))
 	text := fallback("Output on " + name)
 	bs := []slack.Block{header("Output on " + name)}

@@ -8,7 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/commands"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // buttons lists "action_id=value" of every button in bs, in order.
@@ -133,8 +133,8 @@ func TestTaskShowsNOfMFailedDesktops(t *testing.T) {
 	}
 }
 
-func repeatRecords(n int) []workspace.Record {
-	out := make([]workspace.Record, n)
+func repeatRecords(n int) []pooltask.Record {
+	out := make([]pooltask.Record, n)
 	for i := range out {
 		out[i] = sampleRecords()[i%2]
 		out[i].ID = "rec-" + itoa(i)
@@ -204,16 +204,16 @@ func TestErrorNeverEchoesMentions(t *testing.T) {
 func TestWatchButtonOnlyWhileTheTaskRuns(t *testing.T) {
 	task := sampleTasks()[0]
 	for _, tc := range []struct {
-		status  workspace.TaskStatus
+		status  pooltask.TaskStatus
 		noWatch bool
 		want    bool
 	}{
-		{workspace.StatusRunning, false, true},
-		{workspace.StatusInit, false, true},
-		{workspace.StatusFinish, false, false},
-		{workspace.StatusFailed, false, false},
+		{pooltask.StatusRunning, false, true},
+		{pooltask.StatusInit, false, true},
+		{pooltask.StatusFinish, false, false},
+		{pooltask.StatusFailed, false, false},
 		{"", false, false},
-		{workspace.StatusRunning, true, false},
+		{pooltask.StatusRunning, true, false},
 	} {
 		task.Status = tc.status
 		_, bs := Task(TaskView{Task: task, ShareCommand: "s", NoWatch: tc.noWatch})

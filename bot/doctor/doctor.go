@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // Status is the outcome of one check.
@@ -95,7 +95,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // TaskLister is the part of the Workspace client doctor uses: one signed call and the
 // project id the client settled on. *workspace.Client implements it.
 type TaskLister interface {
-	ListTasks(ctx context.Context, opts workspace.ListOptions) (workspace.TaskPage, error)
+	ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error)
 	ProjectID() string
 }
 

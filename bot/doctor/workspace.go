@@ -10,6 +10,7 @@ import (
 
 	wksregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2/region"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -39,7 +40,7 @@ func checkWorkspace(ctx context.Context, opts Options) []Check {
 
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	page, err := opts.Workspace.ListTasks(ctx, workspace.ListOptions{Limit: 1})
+	page, err := opts.Workspace.ListTasks(ctx, pooltask.ListOptions{Limit: 1})
 	if err != nil {
 		return placeFailure(cs, callFailure(err, s, opts), "not confirmed: the signed call failed")
 	}
@@ -102,7 +103,7 @@ func checkPoolNames(ctx context.Context, opts Options) (Check, bool) {
 	var problems []string
 	for _, e := range entries {
 		if _, err := r.PoolID(ctx, e.name); err != nil {
-			if _, named := errors.AsType[*workspace.PoolNameError](err); !named {
+			if _, named := errors.AsType[*pooltask.PoolNameError](err); !named {
 				return Check{Name: NamePoolNames, Status: Warn, Detail: "the pools could not be looked up: " + oneLine(err.Error()),
 					Fix: "run doctor again: the signed call above was answered, so the pools API may have failed just this once"}, true
 			}
@@ -181,7 +182,7 @@ func callFailure(err error, s Settings, opts Options) Check {
 	if where == "" {
 		where = "region " + s.Region
 	}
-	var ae *workspace.APIError
+	var ae *pooltask.APIError
 	switch {
 	case errors.As(err, &ae):
 		code := strings.TrimSpace(fmt.Sprintf("%d %s", ae.Status, ae.Code))

@@ -13,7 +13,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // AlertConfig configures new-failure alerts (POOLTASKS_ALERT_*).
@@ -129,7 +129,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 		a.log.Info("alerts started; failures already there are taken as known", "known", len(ids))
 		return a.store.addAlertKnown(key, ids, since, maxKnown)
 	}
-	var fresh []workspace.Task
+	var fresh []pooltask.Task
 	for _, t := range failed {
 		if _, ok := known[t.ID]; !ok {
 			fresh = append(fresh, t)
@@ -139,7 +139,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 		return nil
 	}
 	sort.SliceStable(fresh, func(i, j int) bool { return fresh[i].Start.Before(fresh[j].Start) })
-	remember := func(tasks []workspace.Task) error {
+	remember := func(tasks []pooltask.Task) error {
 		ids := make(map[string]time.Time, len(tasks))
 		for _, t := range tasks {
 			ids[t.ID] = taskTime(t, now)
@@ -177,7 +177,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 				return fmt.Errorf("posting alert: %w", err)
 			}
 			msgs++
-			if err := remember([]workspace.Task{t}); err != nil {
+			if err := remember([]pooltask.Task{t}); err != nil {
 				return err
 			}
 		}
@@ -188,14 +188,14 @@ func (a *Alerter) Poll(ctx context.Context) error {
 
 // taskTime is the time an alerted id is remembered by: its start, which is
 // what the poll's window selects on.
-func taskTime(t workspace.Task, now time.Time) time.Time {
+func taskTime(t pooltask.Task, now time.Time) time.Time {
 	if t.Start.IsZero() {
 		return now
 	}
 	return t.Start
 }
 
-func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]workspace.Task, error) {
+func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]pooltask.Task, error) {
 	// A pool that names no pool is left out (and said so each poll) rather
 	// than stop the alerts of the others.
 	pools, _, problems, err := poolIDs(ctx, a.lister, a.cfg.Pools)
@@ -208,14 +208,14 @@ func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]works
 	if len(a.cfg.Pools) > 0 && len(pools) == 0 {
 		return nil, fmt.Errorf("alert pools: %s", strings.Join(problems, "; "))
 	}
-	queries := []workspace.ListOptions{{Status: workspace.FilterFailed, Start: since}}
+	queries := []pooltask.ListOptions{{Status: pooltask.FilterFailed, Start: since}}
 	if len(pools) > 0 {
 		queries = queries[:0]
 		for _, p := range pools {
-			queries = append(queries, workspace.ListOptions{PoolID: p, Status: workspace.FilterFailed, Start: since})
+			queries = append(queries, pooltask.ListOptions{PoolID: p, Status: pooltask.FilterFailed, Start: since})
 		}
 	}
-	var out []workspace.Task
+	var out []pooltask.Task
 	seen := map[string]bool{}
 	for _, q := range queries {
 		tasks, _, err := listAll(ctx, a.lister, q, maxAlertTasks)
@@ -223,7 +223,7 @@ func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]works
 			return nil, fmt.Errorf("listing failed tasks: %w", err)
 		}
 		for _, t := range tasks {
-			if t.Status == workspace.StatusFailed && !seen[t.ID] {
+			if t.Status == pooltask.StatusFailed && !seen[t.ID] {
 				seen[t.ID] = true
 				out = append(out, t)
 			}
@@ -232,7 +232,7 @@ func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]works
 	return out, nil
 }
 
-func renderAlert(t workspace.Task) Message {
+func renderAlert(t pooltask.Task) Message {
 	text := fmt.Sprintf("Task %s failed in %s", t.ID, poolLabel(t))
 	return Message{
 		Text:   blocks.Escape(text),
@@ -241,7 +241,7 @@ func renderAlert(t workspace.Task) Message {
 }
 
 // renderStorm names every task of a storm, in as many messages as it takes.
-func renderStorm(tasks []workspace.Task) []Message {
+func renderStorm(tasks []pooltask.Task) []Message {
 	var lines []string
 	for _, t := range tasks {
 		lines = append(lines, fmt.Sprintf("• `%s` in %s (%d failed desktops)", blocks.Escape(t.ID), blocks.Escape(cut(poolLabel(t), 60)), t.FailedNum))

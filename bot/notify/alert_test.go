@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
@@ -17,8 +17,8 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	now := day0.Add(12 * time.Hour)
 	clock := notifytest.NewClock(now)
 	rec := notifytest.NewPoster(clock)
-	old := task("aaaaaaaa-0000-0000-0000-000000000001", "finance-win11", workspace.StatusFailed, now.Add(-3*time.Hour), 2, "install-agent")
-	running := task("aaaaaaaa-0000-0000-0000-000000000002", "finance-win11", workspace.StatusRunning, now.Add(-time.Hour), 0, "install-agent")
+	old := task("aaaaaaaa-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusFailed, now.Add(-3*time.Hour), 2, "install-agent")
+	running := task("aaaaaaaa-0000-0000-0000-000000000002", "finance-win11", pooltask.StatusRunning, now.Add(-time.Hour), 0, "install-agent")
 	l := notifytest.NewLister(old, running)
 	cfg := AlertConfig{Channel: "CALERT", Every: time.Minute}
 
@@ -30,7 +30,7 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	}
 
 	// The running task fails: one alert, with Details.
-	running.Status, running.FailedNum = workspace.StatusFailed, 4
+	running.Status, running.FailedNum = pooltask.StatusFailed, 4
 	l.Put(running)
 	clock.Advance(time.Minute)
 	posts := rec.WaitCalls(t, 1)
@@ -57,7 +57,7 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	// A storm of seven: one grouped message naming every id.
 	var storm []string
 	for i := range 7 {
-		tk := task(fmt.Sprintf("bbbbbbbb-0000-0000-0000-%012d", i), "dev-linux", workspace.StatusFailed, clock.Now().Add(-time.Duration(i)*time.Minute), 1)
+		tk := task(fmt.Sprintf("bbbbbbbb-0000-0000-0000-%012d", i), "dev-linux", pooltask.StatusFailed, clock.Now().Add(-time.Duration(i)*time.Minute), 1)
 		l.Put(tk)
 		storm = append(storm, tk.ID)
 	}
@@ -95,7 +95,7 @@ func TestAlerterPostFailureRetriesNextPoll(t *testing.T) {
 	if err := a.Poll(ctx); err != nil { // primes
 		t.Fatal(err)
 	}
-	l.Put(task("cccccccc-0000-0000-0000-000000000001", "p", workspace.StatusFailed, day0.Add(-time.Minute), 1))
+	l.Put(task("cccccccc-0000-0000-0000-000000000001", "p", pooltask.StatusFailed, day0.Add(-time.Minute), 1))
 	rec.Fail = func(notifytest.Post) error { return fmt.Errorf("slack down") }
 	if err := a.Poll(ctx); err == nil {
 		t.Fatal("no error when the post failed")
@@ -113,9 +113,9 @@ func TestAlerterPostFailureRetriesNextPoll(t *testing.T) {
 }
 
 func TestRenderStormSplitsHugeStorms(t *testing.T) {
-	var tasks []workspace.Task
+	var tasks []pooltask.Task
 	for i := range 3000 {
-		tasks = append(tasks, task(fmt.Sprintf("dddddddd-0000-0000-0000-%012d", i), "pool", workspace.StatusFailed, day0, 1))
+		tasks = append(tasks, task(fmt.Sprintf("dddddddd-0000-0000-0000-%012d", i), "pool", pooltask.StatusFailed, day0, 1))
 	}
 	msgs := renderStorm(tasks)
 	all := ""
@@ -142,7 +142,7 @@ func TestAlerterBoundKeepsWhatThePollSees(t *testing.T) {
 	rec := notifytest.NewPoster(clock)
 	l := notifytest.NewLister()
 	for i := range 4 {
-		l.Put(task(fmt.Sprintf("cccccccc-0000-0000-0000-%012d", i), "dev-linux", workspace.StatusFailed, now.Add(-time.Duration(i+1)*time.Hour), 1))
+		l.Put(task(fmt.Sprintf("cccccccc-0000-0000-0000-%012d", i), "dev-linux", pooltask.StatusFailed, now.Add(-time.Duration(i+1)*time.Hour), 1))
 	}
 	a := NewAlerter(AlertConfig{Channel: "CALERT", MaxKnown: 2}, l, rec, openStore(t, t.TempDir()), clock, nil)
 	ctx := context.Background()
@@ -169,7 +169,7 @@ func TestAlerterFinishesPostAtShutdown(t *testing.T) {
 	if err := NewAlerter(cfg, l, nil, openStore(t, dir), clock, nil).Poll(context.Background()); err != nil {
 		t.Fatal(err) // primes the memory: nothing failed yet
 	}
-	failed := task("dddddddd-0000-0000-0000-000000000001", "dev-linux", workspace.StatusFailed, now.Add(-time.Hour), 1)
+	failed := task("dddddddd-0000-0000-0000-000000000001", "dev-linux", pooltask.StatusFailed, now.Add(-time.Hour), 1)
 	l.Put(failed)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -194,7 +194,7 @@ func (namedPools) PoolID(_ context.Context, nameOrID string) (string, error) {
 		return nameOrID, nil
 	}
 	if nameOrID == "nowhere" {
-		return "", &workspace.PoolNameError{Name: nameOrID}
+		return "", &pooltask.PoolNameError{Name: nameOrID}
 	}
 	return "pool-" + nameOrID, nil
 }
@@ -206,14 +206,14 @@ func TestAlerterPoolsByName(t *testing.T) {
 	now := day0.Add(12 * time.Hour)
 	clock := notifytest.NewClock(now)
 	rec := notifytest.NewPoster(clock)
-	fin := task("aaaaaaaa-0000-0000-0000-000000000011", "finance-win11", workspace.StatusRunning, now.Add(-time.Hour), 0, "s")
-	dev := task("aaaaaaaa-0000-0000-0000-000000000012", "dev-ubuntu", workspace.StatusRunning, now.Add(-time.Hour), 0, "s")
+	fin := task("aaaaaaaa-0000-0000-0000-000000000011", "finance-win11", pooltask.StatusRunning, now.Add(-time.Hour), 0, "s")
+	dev := task("aaaaaaaa-0000-0000-0000-000000000012", "dev-ubuntu", pooltask.StatusRunning, now.Add(-time.Hour), 0, "s")
 	l := namedPools{notifytest.NewLister(fin, dev)}
 	a := NewAlerter(AlertConfig{Channel: "CALERT", Every: time.Minute, Pools: []string{"finance-win11"}}, l, rec, openStore(t, t.TempDir()), clock, nil)
 	runBG(t, a.Run)
 	clock.BlockUntil(t, 1)
 
-	fin.Status, dev.Status = workspace.StatusFailed, workspace.StatusFailed
+	fin.Status, dev.Status = pooltask.StatusFailed, pooltask.StatusFailed
 	l.Put(fin, dev)
 	clock.Advance(time.Minute)
 	posts := rec.WaitCalls(t, 1)
@@ -267,8 +267,8 @@ func TestAlertStateKeyTakenOver(t *testing.T) {
 	rec := notifytest.NewPoster(clock)
 	store := openStore(t, t.TempDir())
 	cfg := AlertConfig{Channel: "CALERT", Every: time.Minute, Pools: []string{"pool-p2", "pool-p1"}}
-	old := task("aaaaaaaa-0000-0000-0000-000000000021", "p1", workspace.StatusFailed, now.Add(-2*time.Hour), 1, "s")
-	gap := task("aaaaaaaa-0000-0000-0000-000000000022", "p2", workspace.StatusFailed, now.Add(-time.Minute), 1, "s")
+	old := task("aaaaaaaa-0000-0000-0000-000000000021", "p1", pooltask.StatusFailed, now.Add(-2*time.Hour), 1, "s")
+	gap := task("aaaaaaaa-0000-0000-0000-000000000022", "p2", pooltask.StatusFailed, now.Add(-time.Minute), 1, "s")
 	if err := store.addAlertKnown(cfg.legacyKey(), map[string]time.Time{old.ID: old.Start}, now.Add(-24*time.Hour), 100); err != nil {
 		t.Fatal(err)
 	}

@@ -11,12 +11,12 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/commands"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // Lister is what notify needs from the Workspace API; *workspace.Client has it.
 type Lister interface {
-	ListTasks(ctx context.Context, opts workspace.ListOptions) (workspace.TaskPage, error)
+	ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error)
 }
 
 // pageSize is the API's largest page.
@@ -27,7 +27,7 @@ const MaxDigestTasks = 10000
 
 // listAll pages through every task matching opts with limit=100 until the
 // total is reached, at most max tasks. truncated says max cut it short.
-func listAll(ctx context.Context, l Lister, opts workspace.ListOptions, max int) (tasks []workspace.Task, truncated bool, err error) {
+func listAll(ctx context.Context, l Lister, opts pooltask.ListOptions, max int) (tasks []pooltask.Task, truncated bool, err error) {
 	opts.Limit = pageSize
 	for offset := 0; ; {
 		opts.Offset = offset
@@ -69,15 +69,15 @@ type Digest struct {
 	Warnings   []string // shown at the top: configured pools left out, and why
 	// Filter holds the script, script name and task type it was limited
 	// to (ScriptID, ScriptName, TaskType); the rest is unused.
-	Filter         workspace.ListOptions
+	Filter         pooltask.ListOptions
 	Tasks          int // tasks that ran in the window
 	FailedTasks    int
 	FailedDesktops int // failed desktops over all tasks of the window
 	PerPool        []PoolCount
 	TopScripts     []ScriptCount
-	Recent         []workspace.Task // the most recent failed tasks, newest first
-	Timeline       []int            // failed tasks per equal part of the window
-	Truncated      bool             // more tasks than MaxDigestTasks
+	Recent         []pooltask.Task // the most recent failed tasks, newest first
+	Timeline       []int           // failed tasks per equal part of the window
+	Truncated      bool            // more tasks than MaxDigestTasks
 }
 
 // Digest rendering sizes.
@@ -91,18 +91,18 @@ const (
 // CollectDigest reads every task of [start, end) (limit=100 pages, one pass
 // per pool when pools are given) and sums up what failed.
 func CollectDigest(ctx context.Context, l Lister, start, end time.Time, pools []string) (*Digest, error) {
-	return CollectDigestOf(ctx, l, workspace.ListOptions{Start: start, End: end}, pools)
+	return CollectDigestOf(ctx, l, pooltask.ListOptions{Start: start, End: end}, pools)
 }
 
 // CollectDigestOf is CollectDigest of the window [q.Start, q.End) limited
 // to q's script (ScriptID), script name and task type as well.
-func CollectDigestOf(ctx context.Context, l Lister, q workspace.ListOptions, pools []string) (*Digest, error) {
+func CollectDigestOf(ctx context.Context, l Lister, q pooltask.ListOptions, pools []string) (*Digest, error) {
 	start, end := q.Start.UTC(), q.End.UTC()
-	filter := workspace.ListOptions{ScriptID: q.ScriptID, ScriptName: q.ScriptName, TaskType: q.TaskType}
+	filter := pooltask.ListOptions{ScriptID: q.ScriptID, ScriptName: q.ScriptName, TaskType: q.TaskType}
 	d := &Digest{Start: start, End: end, Pools: pools, Filter: filter, Timeline: make([]int, digestBuckets)}
 	base := filter
 	base.Start, base.End = start, end
-	queries := []workspace.ListOptions{base}
+	queries := []pooltask.ListOptions{base}
 	if len(pools) > 0 {
 		queries = queries[:0]
 		for _, p := range pools {
@@ -111,7 +111,7 @@ func CollectDigestOf(ctx context.Context, l Lister, q workspace.ListOptions, poo
 			queries = append(queries, q)
 		}
 	}
-	var all []workspace.Task
+	var all []pooltask.Task
 	seen := map[string]bool{}
 	for _, q := range queries {
 		tasks, truncated, err := listAll(ctx, l, q, MaxDigestTasks)
@@ -131,7 +131,7 @@ func CollectDigestOf(ctx context.Context, l Lister, q workspace.ListOptions, poo
 
 	pools2 := map[string]*PoolCount{}
 	scripts := map[string]int{}
-	var failed []workspace.Task
+	var failed []pooltask.Task
 	for _, t := range all {
 		d.Tasks++
 		d.FailedDesktops += t.FailedNum
@@ -142,7 +142,7 @@ func CollectDigestOf(ctx context.Context, l Lister, q workspace.ListOptions, poo
 		}
 		pc.Tasks++
 		pc.FailedDesktops += t.FailedNum
-		if t.Status != workspace.StatusFailed {
+		if t.Status != pooltask.StatusFailed {
 			continue
 		}
 		d.FailedTasks++
@@ -215,8 +215,8 @@ func (d *Digest) AllClear() bool { return d.FailedTasks == 0 && d.FailedDesktops
 // the digest's window and scope (the value of its View all button, which a
 // digest of several pools does not have).
 func (d *Digest) ViewAllCommand() string {
-	c := commands.Command{Verb: commands.VerbFailed, Query: workspace.ListOptions{
-		Status: workspace.FilterFailed, Start: d.Start, End: d.End,
+	c := commands.Command{Verb: commands.VerbFailed, Query: pooltask.ListOptions{
+		Status: pooltask.FilterFailed, Start: d.Start, End: d.End,
 		ScriptID: d.Filter.ScriptID, ScriptName: d.Filter.ScriptName, TaskType: d.Filter.TaskType,
 	}}
 	if len(d.Pools) == 1 {

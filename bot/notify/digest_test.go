@@ -14,23 +14,24 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/pooltasks/pooltasks/commands"
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
 var day0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 
-func sampleDigestTasks() []workspace.Task {
-	return []workspace.Task{
-		task("11111111-0000-0000-0000-000000000001", "finance-win11", workspace.StatusFailed, day0.Add(2*time.Hour), 3, "install-agent"),
-		task("11111111-0000-0000-0000-000000000002", "finance-win11", workspace.StatusFailed, day0.Add(5*time.Hour), 7, "install-agent", "clean-disk"),
-		task("11111111-0000-0000-0000-000000000003", "<!channel> pool", workspace.StatusFailed, day0.Add(20*time.Hour), 1, "<@U123> rotate"),
-		task("11111111-0000-0000-0000-000000000004", "dev-linux", workspace.StatusFailed, day0.Add(23*time.Hour), 2),
-		task("11111111-0000-0000-0000-000000000005", "dev-linux", workspace.StatusFinish, day0.Add(3*time.Hour), 1, "clean-disk"),
-		task("11111111-0000-0000-0000-000000000006", "dev-linux", workspace.StatusRunning, day0.Add(23*time.Hour+30*time.Minute), 0, "clean-disk"),
+func sampleDigestTasks() []pooltask.Task {
+	return []pooltask.Task{
+		task("11111111-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusFailed, day0.Add(2*time.Hour), 3, "install-agent"),
+		task("11111111-0000-0000-0000-000000000002", "finance-win11", pooltask.StatusFailed, day0.Add(5*time.Hour), 7, "install-agent", "clean-disk"),
+		task("11111111-0000-0000-0000-000000000003", "<!channel> pool", pooltask.StatusFailed, day0.Add(20*time.Hour), 1, "<@U123> rotate"),
+		task("11111111-0000-0000-0000-000000000004", "dev-linux", pooltask.StatusFailed, day0.Add(23*time.Hour), 2),
+		task("11111111-0000-0000-0000-000000000005", "dev-linux", pooltask.StatusFinish, day0.Add(3*time.Hour), 1, "clean-disk"),
+		task("11111111-0000-0000-0000-000000000006", "dev-linux", pooltask.StatusRunning, day0.Add(23*time.Hour+30*time.Minute), 0, "clean-disk"),
 		// Outside the window on both sides.
-		task("11111111-0000-0000-0000-000000000007", "dev-linux", workspace.StatusFailed, day0.Add(-time.Second), 4, "x"),
-		task("11111111-0000-0000-0000-000000000008", "dev-linux", workspace.StatusFailed, day0.Add(24*time.Hour), 4, "x"),
+		task("11111111-0000-0000-0000-000000000007", "dev-linux", pooltask.StatusFailed, day0.Add(-time.Second), 4, "x"),
+		task("11111111-0000-0000-0000-000000000008", "dev-linux", pooltask.StatusFailed, day0.Add(24*time.Hour), 4, "x"),
 	}
 }
 
@@ -91,7 +92,7 @@ func TestDigestGoldenClassic(t *testing.T) {
 }
 
 func TestDigestGoldenAllClear(t *testing.T) {
-	l := notifytest.NewLister(task("22222222-0000-0000-0000-000000000001", "finance-win11", workspace.StatusFinish, day0.Add(time.Hour), 0, "install-agent"))
+	l := notifytest.NewLister(task("22222222-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusFinish, day0.Add(time.Hour), 0, "install-agent"))
 	d, err := CollectDigest(context.Background(), l, day0, day0.Add(24*time.Hour), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -174,11 +175,11 @@ func TestDigestPagesThroughSimulator(t *testing.T) {
 	t.Cleanup(srv.Close)
 	pool := s.Pools()[0]
 	for i := range 250 {
-		s.PutTask(workspace.Task{
+		s.PutTask(pooltask.Task{
 			ID: fmt.Sprintf("33333333-0000-0000-0000-%012d", i), PoolID: pool.ID, PoolName: pool.Name,
-			Scripts: []workspace.Script{{ID: "s1", Name: "install-agent"}},
+			Scripts: []pooltask.Script{{ID: "s1", Name: "install-agent"}},
 			Start:   day0.Add(time.Duration(i) * time.Minute), End: day0.Add(time.Duration(i)*time.Minute + time.Minute),
-			Status: workspace.StatusFailed, FailedNum: 2, SuccessNum: 1,
+			Status: pooltask.StatusFailed, FailedNum: 2, SuccessNum: 1,
 		})
 	}
 	client, err := workspace.New(workspace.Config{Endpoint: srv.URL, Region: "sim-local-1", ProjectID: sim.DemoProjectID, AK: sim.DemoAK, SK: sim.DemoSK, RateLimit: -1})

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pooltasks/pooltasks/workspace"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // DigestConfig configures scheduled digests (POOLTASKS_DIGEST_*).
@@ -262,7 +263,7 @@ func poolIDs(ctx context.Context, l Lister, pools []string) (ids, labels, proble
 	}
 	for _, p := range pools {
 		id, err := r.PoolID(ctx, p)
-		if pe, named := errors.AsType[*workspace.PoolNameError](err); named {
+		if pe, named := errors.AsType[*pooltask.PoolNameError](err); named {
 			problems = append(problems, pe.Error())
 			continue
 		}

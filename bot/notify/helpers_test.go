@@ -12,15 +12,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
-func task(id, pool string, status workspace.TaskStatus, start time.Time, failed int, scripts ...string) workspace.Task {
-	t := workspace.Task{ID: id, PoolID: "pool-" + pool, PoolName: pool, Status: status, Start: start, FailedNum: failed, SuccessNum: 10 - failed}
+func task(id, pool string, status pooltask.TaskStatus, start time.Time, failed int, scripts ...string) pooltask.Task {
+	t := pooltask.Task{ID: id, PoolID: "pool-" + pool, PoolName: pool, Status: status, Start: start, FailedNum: failed, SuccessNum: 10 - failed}
 	for _, s := range scripts {
-		t.Scripts = append(t.Scripts, workspace.Script{ID: "s-" + s, Name: s})
+		t.Scripts = append(t.Scripts, pooltask.Script{ID: "s-" + s, Name: s})
 	}
 	if len(scripts) == 0 {
 		t.CommandContent, t.CommandType = "echo hi", "SHELL"

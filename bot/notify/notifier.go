@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/slack-go/slack"
-
-	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // Notifier adapts Watches and a Digester to the bot core's Notifier
@@ -41,7 +40,7 @@ func (n *Notifier) StopWatch(watchID, userID string) error {
 // to q's script, script name and task type and to pools (all when empty),
 // for `/pooltasks digest`: the bot renders and delivers it like any answer
 // (native says whether chart blocks may be used). It is never quiet.
-func (n *Notifier) Digest(ctx context.Context, q workspace.ListOptions, pools []string) (func(native bool) (string, []slack.Block), error) {
+func (n *Notifier) Digest(ctx context.Context, q pooltask.ListOptions, pools []string) (func(native bool) (string, []slack.Block), error) {
 	if n.Digester == nil {
 		return nil, errors.New("digests are not enabled")
 	}

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // Paths of the internal watch API that WatchHandler serves and RemoteWatches
@@ -81,7 +81,7 @@ type existingWatch struct {
 	MessageTS string `json:"message_ts,omitempty"`
 }
 
-// apiError carries a *workspace.APIError across, so that the responder
+// apiError carries a *pooltask.APIError across, so that the responder
 // shows it as it shows its own.
 type apiError struct {
 	Status    int    `json:"status"`
@@ -174,7 +174,7 @@ func answerWatchError(rw http.ResponseWriter, err error) {
 			return
 		}
 	}
-	var ae *workspace.APIError
+	var ae *pooltask.APIError
 	if errors.As(err, &ae) {
 		writeJSON(rw, http.StatusBadGateway, errorBody{Code: "api_error", Error: err.Error(),
 			API: &apiError{Status: ae.Status, Code: ae.Code, Message: ae.Message, RequestID: ae.RequestID}})
@@ -295,7 +295,7 @@ func (r *RemoteWatches) call(ctx context.Context, path string, in, out any) erro
 	}
 	switch {
 	case eb.Code == "api_error" && eb.API != nil:
-		return fmt.Errorf("watch: %w", &workspace.APIError{Status: eb.API.Status, Code: eb.API.Code, Message: eb.API.Message, RequestID: eb.API.RequestID})
+		return fmt.Errorf("watch: %w", &pooltask.APIError{Status: eb.API.Status, Code: eb.API.Code, Message: eb.API.Message, RequestID: eb.API.RequestID})
 	case eb.Code == "unauthorized":
 		r.log.ErrorContext(ctx, "the scheduler refused the internal token: check POOLTASKS_INTERNAL_TOKEN on both", "status", resp.StatusCode)
 		return errors.New("the scheduler that runs watches refused this pooltasks; ask the team that runs it to check POOLTASKS_INTERNAL_TOKEN")

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 const internalToken = "internal-token-4f1c2a9e"
@@ -24,7 +24,7 @@ type remoteSetup struct {
 	store   *Store
 	srv     *httptest.Server
 	remote  *RemoteWatches
-	task    workspace.Task
+	task    pooltask.Task
 }
 
 // newRemoteSetup builds the setup; prepare, when not nil, changes the
@@ -32,7 +32,7 @@ type remoteSetup struct {
 func newRemoteSetup(t *testing.T, cfg WatchConfig, prepare ...func(*remoteSetup)) *remoteSetup {
 	t.Helper()
 	clock := notifytest.NewClock(day0)
-	tk := task("eeeeeeee-0000-0000-0000-000000000001", "finance-win11", workspace.StatusRunning, day0.Add(-time.Minute), 0, "install-agent")
+	tk := task("eeeeeeee-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusRunning, day0.Add(-time.Minute), 0, "install-agent")
 	s := &remoteSetup{lister: notifytest.NewLister(tk), poster: notifytest.NewPoster(clock), store: openStore(t, t.TempDir()), task: tk}
 	if cfg.Every == 0 {
 		cfg.Every = 15 * time.Second
@@ -161,10 +161,10 @@ func TestRemoteWatchesErrors(t *testing.T) {
 	}
 
 	s = newRemoteSetup(t, WatchConfig{}, func(s *remoteSetup) {
-		s.lister.Err = &workspace.APIError{Status: 403, Code: "WKS.0403", Message: "Policy doesn't allow it", RequestID: "req-1"}
+		s.lister.Err = &pooltask.APIError{Status: 403, Code: "WKS.0403", Message: "Policy doesn't allow it", RequestID: "req-1"}
 	})
 	_, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1")
-	var ae *workspace.APIError
+	var ae *pooltask.APIError
 	if !errors.As(err, &ae) || ae.Status != 403 || ae.Code != "WKS.0403" || ae.Message != "Policy doesn't allow it" || ae.RequestID != "req-1" {
 		t.Errorf("API error: %v", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // Message is a message to post: the notification text and its blocks.
@@ -64,7 +64,7 @@ func detailsButton(taskID string) *slack.ButtonBlockElement {
 }
 
 // taskWork says what a task ran: its scripts or its command.
-func taskWork(t workspace.Task) string {
+func taskWork(t pooltask.Task) string {
 	if len(t.Scripts) > 0 {
 		names := make([]string, len(t.Scripts))
 		for i, s := range t.Scripts {
@@ -85,7 +85,7 @@ func taskWork(t workspace.Task) string {
 	return "no scripts"
 }
 
-func poolLabel(t workspace.Task) string {
+func poolLabel(t pooltask.Task) string {
 	if t.PoolName != "" {
 		return t.PoolName
 	}
@@ -96,7 +96,7 @@ func poolLabel(t workspace.Task) string {
 }
 
 // taskSection is one task on a line or two, with a Details button.
-func taskSection(t workspace.Task) slack.Block {
+func taskSection(t pooltask.Task) slack.Block {
 	text := fmt.Sprintf("%s *%s* `%s` in *%s*\n%s · started %s · %d failed, %d ok, %d skipped",
 		blocks.StatusEmoji(t.Status), blocks.Escape(string(t.Status)), blocks.Escape(t.ID), blocks.Escape(poolLabel(t)),
 		taskWork(t), blocks.Date(t.Start), t.FailedNum, t.SuccessNum, t.SkipNum)

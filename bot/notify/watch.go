@@ -13,7 +13,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // WatchConfig configures live watches (POOLTASKS_WATCH_*).
@@ -90,7 +90,7 @@ type Watches struct {
 
 type watch struct {
 	state  WatchState
-	last   workspace.Task
+	last   pooltask.Task
 	stop   chan string // receives the user who pressed Stop
 	cancel context.CancelFunc
 	// starting, for the slot a Start holds while it reads the task and
@@ -269,7 +269,7 @@ func (w *Watches) end(wt *watch) {
 
 // launchLocked starts the loop of a watch; w.mu is held.
 // last is the task as last seen, for a Stop before the first update.
-func (w *Watches) launchLocked(st WatchState, last workspace.Task) {
+func (w *Watches) launchLocked(st WatchState, last pooltask.Task) {
 	ctx, cancel := context.WithCancel(w.base)
 	wt := &watch{state: st, last: last, stop: make(chan string, 1), cancel: cancel}
 	w.active[st.ID] = wt
@@ -310,7 +310,7 @@ func (w *Watches) Run(ctx context.Context) error {
 				continue
 			}
 			w.log.Info("watch resumed", "watch", st.ID, "task", st.TaskID)
-			w.launchLocked(st, workspace.Task{ID: st.TaskID})
+			w.launchLocked(st, pooltask.Task{ID: st.TaskID})
 		}
 		w.resumed = true
 		w.mu.Unlock()
@@ -406,7 +406,7 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 
 // finish makes the final update and, when the task ended, the threaded
 // reply that mentions whoever asked; then it forgets the watch.
-func (w *Watches) finish(ctx context.Context, st WatchState, task workspace.Task, phase watchPhase, by string) {
+func (w *Watches) finish(ctx context.Context, st WatchState, task pooltask.Task, phase watchPhase, by string) {
 	now := w.clock.Now()
 	m := renderWatch(st, task, now, phase, by)
 	if err := w.poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
@@ -441,26 +441,26 @@ func (w *Watches) finish(ctx context.Context, st WatchState, task workspace.Task
 const refreshEvery = time.Minute
 
 // progressed reports whether the task changed in a way the message shows.
-func progressed(a, b workspace.Task) bool {
+func progressed(a, b pooltask.Task) bool {
 	return a.Status != b.Status || a.SuccessNum != b.SuccessNum || a.FailedNum != b.FailedNum || a.SkipNum != b.SkipNum
 }
 
-func (w *Watches) get(ctx context.Context, taskID string) (workspace.Task, error) {
-	page, err := w.lister.ListTasks(ctx, workspace.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
+func (w *Watches) get(ctx context.Context, taskID string) (pooltask.Task, error) {
+	page, err := w.lister.ListTasks(ctx, pooltask.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
 	if err != nil {
-		return workspace.Task{}, fmt.Errorf("reading task %s: %w", taskID, err)
+		return pooltask.Task{}, fmt.Errorf("reading task %s: %w", taskID, err)
 	}
 	for _, t := range page.Tasks {
 		if t.ID == taskID {
 			return t, nil
 		}
 	}
-	return workspace.Task{}, fmt.Errorf("%w: %s", ErrTaskNotFound, taskID)
+	return pooltask.Task{}, fmt.Errorf("%w: %s", ErrTaskNotFound, taskID)
 }
 
 // lastSeen is ", last seen STATUS" when the task was seen with a status
 // (a resumed watch may not have seen it).
-func lastSeen(t workspace.Task) string {
+func lastSeen(t pooltask.Task) string {
 	if t.Status == "" {
 		return ""
 	}
@@ -474,7 +474,7 @@ func newWatchID() string {
 }
 
 // renderWatch is the watch message in each phase.
-func renderWatch(st WatchState, t workspace.Task, now time.Time, phase watchPhase, by string) Message {
+func renderWatch(st WatchState, t pooltask.Task, now time.Time, phase watchPhase, by string) Message {
 	started := t.Start
 	if started.IsZero() {
 		started = st.Started

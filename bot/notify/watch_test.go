@@ -10,16 +10,16 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 func TestWatchEnds(t *testing.T) {
-	for _, final := range []workspace.TaskStatus{workspace.StatusFinish, workspace.StatusFailed} {
+	for _, final := range []pooltask.TaskStatus{pooltask.StatusFinish, pooltask.StatusFailed} {
 		for _, thread := range []string{"", "1699999999.000100"} {
 			t.Run(string(final)+"/thread="+thread, func(t *testing.T) {
 				clock := notifytest.NewClock(day0)
 				rec := notifytest.NewPoster(clock)
-				tk := task("eeeeeeee-0000-0000-0000-000000000001", "finance-win11", workspace.StatusRunning, day0.Add(-time.Minute), 0, "install-agent")
+				tk := task("eeeeeeee-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusRunning, day0.Add(-time.Minute), 0, "install-agent")
 				tk.SuccessNum = 0
 				l := notifytest.NewLister(tk)
 				store := openStore(t, t.TempDir())
@@ -103,8 +103,8 @@ func topLevel(posts []notifytest.Post) int {
 func TestWatchStopLimitAndMax(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
-	a := task("ffffffff-0000-0000-0000-000000000001", "p", workspace.StatusRunning, day0, 0, "s")
-	b := task("ffffffff-0000-0000-0000-000000000002", "p", workspace.StatusRunning, day0, 0, "s")
+	a := task("ffffffff-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
+	b := task("ffffffff-0000-0000-0000-000000000002", "p", pooltask.StatusRunning, day0, 0, "s")
 	l := notifytest.NewLister(a, b)
 	w := NewWatches(WatchConfig{Every: 15 * time.Second, Max: time.Minute, MaxActive: 1}, l, rec, nil, clock, nil)
 	t.Cleanup(w.Close)
@@ -172,7 +172,7 @@ func TestWatchResumesAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
-	tk := task("99999999-0000-0000-0000-000000000001", "p", workspace.StatusInit, day0, 0, "s")
+	tk := task("99999999-0000-0000-0000-000000000001", "p", pooltask.StatusInit, day0, 0, "s")
 	l := notifytest.NewLister(tk)
 
 	w := NewWatches(WatchConfig{}, l, rec, openStore(t, dir), clock, nil)
@@ -188,7 +188,7 @@ func TestWatchResumesAfterRestart(t *testing.T) {
 		t.Errorf("start after close: %v", err)
 	}
 
-	tk.Status, tk.End = workspace.StatusFailed, day0.Add(time.Minute)
+	tk.Status, tk.End = pooltask.StatusFailed, day0.Add(time.Minute)
 	l.Put(tk)
 	w2 := NewWatches(WatchConfig{}, l, rec, openStore(t, dir), clock, nil)
 	runBG(t, w2.Run)
@@ -212,7 +212,7 @@ func TestWatchResumesAfterRestart(t *testing.T) {
 func TestWatchStartTwiceHere(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
-	tk := task("abababab-0000-0000-0000-000000000001", "p", workspace.StatusRunning, day0, 0, "s")
+	tk := task("abababab-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
 	store := openStore(t, t.TempDir())
 	w := NewWatches(WatchConfig{}, notifytest.NewLister(tk), rec, store, clock, nil)
 	t.Cleanup(w.Close)
@@ -269,7 +269,7 @@ type gate struct {
 	release chan struct{}
 }
 
-func (g gate) ListTasks(ctx context.Context, o workspace.ListOptions) (workspace.TaskPage, error) {
+func (g gate) ListTasks(ctx context.Context, o pooltask.ListOptions) (pooltask.TaskPage, error) {
 	g.entered <- struct{}{}
 	<-g.release
 	return g.Lister.ListTasks(ctx, o)
@@ -280,7 +280,7 @@ func (g gate) ListTasks(ctx context.Context, o workspace.ListOptions) (workspace
 func TestWatchStartTwiceAtOnce(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
-	tk := task("abababab-0000-0000-0000-000000000002", "p", workspace.StatusRunning, day0, 0, "s")
+	tk := task("abababab-0000-0000-0000-000000000002", "p", pooltask.StatusRunning, day0, 0, "s")
 	g := gate{Lister: notifytest.NewLister(tk), entered: make(chan struct{}, 2), release: make(chan struct{})}
 	w := NewWatches(WatchConfig{}, g, rec, nil, clock, nil)
 	t.Cleanup(w.Close)
@@ -322,7 +322,7 @@ func TestWatchStartTwiceAtOnce(t *testing.T) {
 func TestWatchEndsWhenTaskGone(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
-	tk := task("cdcdcdcd-0000-0000-0000-000000000001", "p", workspace.StatusRunning, day0, 0, "s")
+	tk := task("cdcdcdcd-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
 	l := notifytest.NewLister(tk)
 	store := openStore(t, t.TempDir())
 	w := NewWatches(WatchConfig{Every: 15 * time.Second}, l, rec, store, clock, nil)
@@ -395,7 +395,7 @@ func TestWatchStartWhileStopping(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
 	h := holdUpdates{Poster: rec, entered: make(chan struct{}, 1), release: make(chan struct{})}
-	tk := task("abababab-0000-0000-0000-000000000003", "p", workspace.StatusRunning, day0, 0, "s")
+	tk := task("abababab-0000-0000-0000-000000000003", "p", pooltask.StatusRunning, day0, 0, "s")
 	w := NewWatches(WatchConfig{}, notifytest.NewLister(tk), h, nil, clock, nil)
 	t.Cleanup(w.Close)
 	released := false
@@ -434,7 +434,7 @@ func TestWatchStartBeforeResume(t *testing.T) {
 	dir := t.TempDir()
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
-	tk := task("abababab-0000-0000-0000-000000000004", "p", workspace.StatusRunning, day0, 0, "s")
+	tk := task("abababab-0000-0000-0000-000000000004", "p", pooltask.StatusRunning, day0, 0, "s")
 	l := notifytest.NewLister(tk)
 	req := WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U1"}
 

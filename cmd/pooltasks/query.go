@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/pooltasks/pooltasks/commands"
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -69,7 +70,7 @@ func runQuery(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	q := cmd.Query
 	if q.PoolID != "" {
 		id, err := client.PoolID(ctx, q.PoolID)
-		if pe, ok := errors.AsType[*workspace.PoolNameError](err); ok {
+		if pe, ok := errors.AsType[*pooltask.PoolNameError](err); ok {
 			return usageErrorf("%s", pe.Error())
 		}
 		if err != nil {
@@ -104,7 +105,7 @@ func summary(cmd commands.Command, offset, n, total int) string {
 	return fmt.Sprintf("%d–%d of %d tasks: %s", offset+1, offset+n, total, what)
 }
 
-func printTasks(w io.Writer, tasks []workspace.Task, now time.Time) {
+func printTasks(w io.Writer, tasks []pooltask.Task, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tPOOL\tSCRIPTS / COMMAND\tSTART (UTC)\tDURATION\tOK/FAILED/SKIP")
 	for _, t := range tasks {
@@ -116,7 +117,7 @@ func printTasks(w io.Writer, tasks []workspace.Task, now time.Time) {
 }
 
 // what names a task's scripts, or its command type and first line.
-func what(t workspace.Task) string {
+func what(t pooltask.Task) string {
 	if len(t.Scripts) > 0 {
 		names := make([]string, len(t.Scripts))
 		for i, s := range t.Scripts {
@@ -139,12 +140,12 @@ func startText(t time.Time) string {
 }
 
 // duration is the run time of a task, or how long it has been running.
-func duration(t workspace.Task, now time.Time) string {
+func duration(t pooltask.Task, now time.Time) string {
 	if t.Start.IsZero() {
 		return "-"
 	}
 	if t.End.IsZero() {
-		if t.Status == workspace.StatusInit {
+		if t.Status == pooltask.StatusInit {
 			return "waiting"
 		}
 		return shortDuration(now.Sub(t.Start)) + "…"
@@ -187,10 +188,10 @@ func clean(s string) string {
 }
 
 // showTask prints one task in full with its failed desktops.
-func showTask(ctx context.Context, c *workspace.Client, t workspace.Task, output string, w io.Writer, now time.Time) error {
-	var failed []workspace.Record
+func showTask(ctx context.Context, c *workspace.Client, t pooltask.Task, output string, w io.Writer, now time.Time) error {
+	var failed []pooltask.Record
 	for offset := 0; offset < maxShownRecords; {
-		p, err := c.ListRecords(ctx, workspace.RecordOptions{TaskID: t.ID, Status: "FAILED", Offset: offset, Limit: workspace.MaxPageSize})
+		p, err := c.ListRecords(ctx, pooltask.RecordOptions{TaskID: t.ID, Status: "FAILED", Offset: offset, Limit: workspace.MaxPageSize})
 		if err != nil {
 			return err
 		}
@@ -291,7 +292,7 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-func taskToJSON(t workspace.Task) taskJSON {
+func taskToJSON(t pooltask.Task) taskJSON {
 	j := taskJSON{
 		ID: t.ID, Status: string(t.Status), PoolID: t.PoolID, PoolName: t.PoolName,
 		CommandType: t.CommandType, CommandContent: t.CommandContent,
@@ -304,7 +305,7 @@ func taskToJSON(t workspace.Task) taskJSON {
 	return j
 }
 
-func tasksJSON(ts []workspace.Task) []taskJSON {
+func tasksJSON(ts []pooltask.Task) []taskJSON {
 	out := make([]taskJSON, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, taskToJSON(t))
@@ -312,7 +313,7 @@ func tasksJSON(ts []workspace.Task) []taskJSON {
 	return out
 }
 
-func recordsJSON(rs []workspace.Record) []recordJSON {
+func recordsJSON(rs []pooltask.Record) []recordJSON {
 	out := make([]recordJSON, 0, len(rs))
 	for _, r := range rs {
 		out = append(out, recordJSON{

@@ -24,7 +24,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/pooltasks/pooltasks/bot/slacktest"
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
@@ -472,7 +472,7 @@ func TestServeSIGTERMFinishesInFlight(t *testing.T) {
 
 	var running []string
 	for _, tk := range s.sim.Tasks() {
-		if tk.Status == workspace.StatusRunning {
+		if tk.Status == pooltask.StatusRunning {
 			running = append(running, tk.ID)
 		}
 	}
@@ -703,7 +703,7 @@ func savedWatches(t *testing.T, dir string) []string {
 func runningTaskID(t *testing.T, sm *sim.Sim) string {
 	t.Helper()
 	for _, tk := range sm.Tasks() {
-		if tk.Status == workspace.StatusRunning {
+		if tk.Status == pooltask.StatusRunning {
 			return tk.ID
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // poolDef describes a generated desktop pool.
@@ -97,7 +97,7 @@ type generator struct {
 	t0      time.Time
 	poolIDs []string
 	deskIDs [][]string
-	scripts []workspace.Script
+	scripts []pooltask.Script
 }
 
 func newGenerator(seed int64, t0 time.Time) *generator {
@@ -114,7 +114,7 @@ func newGenerator(seed int64, t0 time.Time) *generator {
 		g.deskIDs = append(g.deskIDs, ds)
 	}
 	for _, s := range scriptDefs {
-		g.scripts = append(g.scripts, workspace.Script{ID: uuidFrom(fixed), Name: s.name})
+		g.scripts = append(g.scripts, pooltask.Script{ID: uuidFrom(fixed), Name: s.name})
 	}
 	g.rng = rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
 	return g
@@ -128,10 +128,10 @@ func uuidFrom(r *rand.Rand) string {
 	return formatUUID(b)
 }
 
-func (g *generator) pools() []workspace.Pool {
-	var out []workspace.Pool
+func (g *generator) pools() []pooltask.Pool {
+	var out []pooltask.Pool
 	for i, p := range poolDefs {
-		out = append(out, workspace.Pool{ID: g.poolIDs[i], Name: p.name, Type: p.typ, Status: p.status, DesktopCount: p.count})
+		out = append(out, pooltask.Pool{ID: g.poolIDs[i], Name: p.name, Type: p.typ, Status: p.status, DesktopCount: p.count})
 	}
 	return out
 }
@@ -365,7 +365,7 @@ func (g *generator) randomPlan(s taskSpec) func(int) outcome {
 func (g *generator) build(s taskSpec) *simTask {
 	p := poolDefs[s.pool]
 	t := &simTask{
-		base: workspace.Task{
+		base: pooltask.Task{
 			ID:       uuidFrom(g.rng),
 			PoolID:   g.poolIDs[s.pool],
 			PoolName: p.name,
@@ -394,7 +394,7 @@ func (g *generator) build(s taskSpec) *simTask {
 			steps = 1
 		}
 		for j := range steps {
-			rec := workspace.Record{
+			rec := pooltask.Record{
 				ID:           uuidFrom(g.rng),
 				TaskID:       t.base.ID,
 				DesktopID:    g.deskIDs[s.pool][d],

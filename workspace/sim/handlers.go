@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // timeFormat is the API's "yyyy-MM-ddTHH:mm:ssZ".
@@ -84,7 +84,7 @@ func formatTime(t time.Time) string {
 	return t.UTC().Format(timeFormat)
 }
 
-func toTaskJSON(t workspace.Task) taskJSON {
+func toTaskJSON(t pooltask.Task) taskJSON {
 	j := taskJSON{
 		ID:              t.ID,
 		DesktopPoolID:   t.PoolID,
@@ -105,7 +105,7 @@ func toTaskJSON(t workspace.Task) taskJSON {
 	case !t.End.IsZero():
 		e := formatTime(t.End)
 		j.EndTime = &e
-	case t.Status == workspace.StatusInit:
+	case t.Status == pooltask.StatusInit:
 		// The API has been seen both leaving end_time out and sending it
 		// empty; clients must take both.
 		e := ""
@@ -114,7 +114,7 @@ func toTaskJSON(t workspace.Task) taskJSON {
 	return j
 }
 
-func toRecordJSON(r workspace.Record, withOutput bool) recordJSON {
+func toRecordJSON(r pooltask.Record, withOutput bool) recordJSON {
 	j := recordJSON{
 		ID:           r.ID,
 		ScriptID:     r.ScriptID,
@@ -195,16 +195,16 @@ func (s *Sim) listTasks(w http.ResponseWriter, r *http.Request, now time.Time) {
 	if !ok {
 		return
 	}
-	status := workspace.StatusFilter(q.Get("status"))
+	status := pooltask.StatusFilter(q.Get("status"))
 	switch status {
-	case "", workspace.FilterSuccess, workspace.FilterFailed, workspace.FilterRunning, workspace.FilterWaiting:
+	case "", pooltask.FilterSuccess, pooltask.FilterFailed, pooltask.FilterRunning, pooltask.FilterWaiting:
 	default:
 		writeBadParam(w, "status must be one of SUCCESS, FAILED, RUNNING, WAITING, got %q", string(status))
 		return
 	}
-	taskType := workspace.TaskType(q.Get("task_type"))
+	taskType := pooltask.TaskType(q.Get("task_type"))
 	switch taskType {
-	case "", workspace.TaskTypeScript, workspace.TaskTypeCommand:
+	case "", pooltask.TaskTypeScript, pooltask.TaskTypeCommand:
 	default:
 		writeBadParam(w, "task_type must be SCRIPT or COMMAND, got %q", string(taskType))
 		return
@@ -227,7 +227,7 @@ func (s *Sim) listTasks(w http.ResponseWriter, r *http.Request, now time.Time) {
 		}
 	}
 
-	var matched []workspace.Task
+	var matched []pooltask.Task
 	s.mu.RLock()
 	for _, st := range s.order {
 		t := st.base
@@ -244,7 +244,7 @@ func (s *Sim) listTasks(w http.ResponseWriter, r *http.Request, now time.Time) {
 			continue
 		}
 		isCommand := len(t.Scripts) == 0
-		if taskType == workspace.TaskTypeScript && isCommand || taskType == workspace.TaskTypeCommand && !isCommand {
+		if taskType == pooltask.TaskTypeScript && isCommand || taskType == pooltask.TaskTypeCommand && !isCommand {
 			continue
 		}
 		if scriptID != "" || scriptName != "" {
@@ -293,7 +293,7 @@ func (s *Sim) listRecords(w http.ResponseWriter, r *http.Request, now time.Time)
 			resources[id] = true
 		}
 	}
-	var matched []workspace.Record
+	var matched []pooltask.Record
 	s.mu.RLock()
 	tasks := s.order
 	if taskID != "" {
@@ -324,7 +324,7 @@ func (s *Sim) listRecords(w http.ResponseWriter, r *http.Request, now time.Time)
 func (s *Sim) showRecord(w http.ResponseWriter, id string, now time.Time) {
 	s.mu.RLock()
 	rec := s.records[id]
-	var v workspace.Record
+	var v pooltask.Record
 	visible := false
 	if rec != nil {
 		v, visible = rec.view(now, rec.task.fixed, true)

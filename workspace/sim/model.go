@@ -3,7 +3,7 @@ package sim
 import (
 	"time"
 
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // Record statuses the simulator uses (the API does not document them).
@@ -19,18 +19,18 @@ const (
 // end times, and its status and counts follow from the records that have
 // ended by now.
 type simTask struct {
-	base      workspace.Task
+	base      pooltask.Task
 	fixed     bool
 	initUntil time.Time // generated: INIT before this time
 	recs      []*simRecord
-	doneAt    time.Time      // generated: when the last record ends
-	final     workspace.Task // generated: the view from doneAt on
+	doneAt    time.Time     // generated: when the last record ends
+	final     pooltask.Task // generated: the view from doneAt on
 }
 
 // simRecord is one record of a task; rec holds its final state. Generated
 // records make their output when asked.
 type simRecord struct {
-	rec    workspace.Record
+	rec    pooltask.Record
 	task   *simTask
 	output func() string // nil: rec.Output is the output
 }
@@ -49,7 +49,7 @@ func (t *simTask) seal() {
 }
 
 // view is the task as it is at now.
-func (t *simTask) view(now time.Time) workspace.Task {
+func (t *simTask) view(now time.Time) pooltask.Task {
 	if t.fixed {
 		return t.base
 	}
@@ -62,13 +62,13 @@ func (t *simTask) view(now time.Time) workspace.Task {
 // compute derives status, counts and end time from the records. Counts are
 // per desktop: a desktop failed when one of its records failed, was skipped
 // when all were skipped, and succeeded otherwise.
-func (t *simTask) compute(now time.Time) workspace.Task {
+func (t *simTask) compute(now time.Time) pooltask.Task {
 	v := t.base
-	v.Scripts = append([]workspace.Script(nil), t.base.Scripts...)
+	v.Scripts = append([]pooltask.Script(nil), t.base.Scripts...)
 	v.End = time.Time{}
 	v.SuccessNum, v.FailedNum, v.SkipNum = 0, 0, 0
 	if now.Before(t.initUntil) {
-		v.Status = workspace.StatusInit
+		v.Status = pooltask.StatusInit
 		return v
 	}
 	type desk struct{ pending, failed, skipped, total int }
@@ -113,18 +113,18 @@ func (t *simTask) compute(now time.Time) workspace.Task {
 	}
 	switch {
 	case pending:
-		v.Status = workspace.StatusRunning
+		v.Status = pooltask.StatusRunning
 	case v.FailedNum > 0:
-		v.Status, v.End = workspace.StatusFailed, end
+		v.Status, v.End = pooltask.StatusFailed, end
 	default:
-		v.Status, v.End = workspace.StatusFinish, end
+		v.Status, v.End = pooltask.StatusFinish, end
 	}
 	return v
 }
 
 // view is the record as it is at now, with its output if withOutput; ok is
 // false while its desktop has not started it.
-func (r *simRecord) view(now time.Time, fixed, withOutput bool) (workspace.Record, bool) {
+func (r *simRecord) view(now time.Time, fixed, withOutput bool) (pooltask.Record, bool) {
 	if fixed || !now.Before(r.rec.End) {
 		v := r.rec
 		if !withOutput {
@@ -135,7 +135,7 @@ func (r *simRecord) view(now time.Time, fixed, withOutput bool) (workspace.Recor
 		return v, true
 	}
 	if now.Before(r.rec.Start) {
-		return workspace.Record{}, false
+		return pooltask.Record{}, false
 	}
 	v := r.rec
 	v.End, v.Status, v.ResultCode, v.Reason, v.Output = time.Time{}, recRunning, "", "", ""

@@ -33,9 +33,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"golang.org/x/time/rate"
-
-	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // The demo credentials and project id the simulator accepts.
@@ -83,7 +82,7 @@ type Sim struct {
 	ak, sk   string
 
 	mu       sync.RWMutex
-	pools    []workspace.Pool
+	pools    []pooltask.Pool
 	tasks    map[string]*simTask
 	order    []*simTask // newest first
 	records  map[string]*simRecord
@@ -215,14 +214,14 @@ func (s *Sim) Hang(on bool) {
 func (s *Sim) Requests() int64 { return s.requests.Load() }
 
 // Pools returns the desktop pools.
-func (s *Sim) Pools() []workspace.Pool {
+func (s *Sim) Pools() []pooltask.Pool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return append([]workspace.Pool(nil), s.pools...)
+	return append([]pooltask.Pool(nil), s.pools...)
 }
 
 // PutPool adds a desktop pool or replaces the one with the same ID.
-func (s *Sim) PutPool(p workspace.Pool) {
+func (s *Sim) PutPool(p pooltask.Pool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range s.pools {
@@ -235,11 +234,11 @@ func (s *Sim) PutPool(p workspace.Pool) {
 }
 
 // Tasks returns the tasks as they are now, newest first.
-func (s *Sim) Tasks() []workspace.Task {
+func (s *Sim) Tasks() []pooltask.Task {
 	now := s.now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]workspace.Task, 0, len(s.order))
+	out := make([]pooltask.Task, 0, len(s.order))
 	for _, t := range s.order {
 		out = append(out, t.view(now))
 	}
@@ -248,7 +247,7 @@ func (s *Sim) Tasks() []workspace.Task {
 
 // Records returns the records of a task as they are now, with their output
 // (those of desktops that have not started yet are left out).
-func (s *Sim) Records(taskID string) []workspace.Record {
+func (s *Sim) Records(taskID string) []pooltask.Record {
 	now := s.now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -256,7 +255,7 @@ func (s *Sim) Records(taskID string) []workspace.Record {
 	if t == nil {
 		return nil
 	}
-	var out []workspace.Record
+	var out []pooltask.Record
 	for _, r := range t.recs {
 		if rv, ok := r.view(now, t.fixed, true); ok {
 			out = append(out, rv)
@@ -269,7 +268,7 @@ func (s *Sim) Records(taskID string) []workspace.Record {
 // per-desktop records. The task is served exactly as given; it does not
 // progress. Records without an ID get one; their TaskID is set to the
 // task's.
-func (s *Sim) PutTask(t workspace.Task, records ...workspace.Record) {
+func (s *Sim) PutTask(t pooltask.Task, records ...pooltask.Record) {
 	st := &simTask{base: t, fixed: true}
 	for _, r := range records {
 		r.TaskID = t.ID

@@ -19,8 +19,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	wks "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2/model"
-
-	"github.com/pooltasks/pooltasks/workspace"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // fakeClock is a settable clock.
@@ -258,7 +257,7 @@ func TestFilters(t *testing.T) {
 	}
 	pools := s.Pools()
 	fin := pools[0]
-	var someScript workspace.Script
+	var someScript pooltask.Script
 	for _, tk := range all {
 		if len(tk.Scripts) > 0 {
 			someScript = tk.Scripts[0]
@@ -270,11 +269,11 @@ func TestFilters(t *testing.T) {
 	tests := []struct {
 		name string
 		req  model.ShowDesktopPoolsScriptExecTasksRequest
-		keep func(workspace.Task) bool
+		keep func(pooltask.Task) bool
 	}{
-		{"none", model.ShowDesktopPoolsScriptExecTasksRequest{}, func(workspace.Task) bool { return true }},
-		{"pool", model.ShowDesktopPoolsScriptExecTasksRequest{DesktopPoolId: &fin.ID}, func(tk workspace.Task) bool { return tk.PoolID == fin.ID }},
-		{"script id", model.ShowDesktopPoolsScriptExecTasksRequest{ScriptId: &someScript.ID}, func(tk workspace.Task) bool {
+		{"none", model.ShowDesktopPoolsScriptExecTasksRequest{}, func(pooltask.Task) bool { return true }},
+		{"pool", model.ShowDesktopPoolsScriptExecTasksRequest{DesktopPoolId: &fin.ID}, func(tk pooltask.Task) bool { return tk.PoolID == fin.ID }},
+		{"script id", model.ShowDesktopPoolsScriptExecTasksRequest{ScriptId: &someScript.ID}, func(tk pooltask.Task) bool {
 			for _, sc := range tk.Scripts {
 				if sc.ID == someScript.ID {
 					return true
@@ -282,7 +281,7 @@ func TestFilters(t *testing.T) {
 			}
 			return false
 		}},
-		{"script name", model.ShowDesktopPoolsScriptExecTasksRequest{ScriptName: ptr("ROTATE-cert")}, func(tk workspace.Task) bool {
+		{"script name", model.ShowDesktopPoolsScriptExecTasksRequest{ScriptName: ptr("ROTATE-cert")}, func(tk pooltask.Task) bool {
 			for _, sc := range tk.Scripts {
 				if strings.Contains(sc.Name, "rotate-cert") {
 					return true
@@ -290,20 +289,20 @@ func TestFilters(t *testing.T) {
 			}
 			return false
 		}},
-		{"SUCCESS is FINISH", model.ShowDesktopPoolsScriptExecTasksRequest{Status: ptr("SUCCESS")}, func(tk workspace.Task) bool { return tk.Status == workspace.StatusFinish }},
-		{"WAITING is INIT", model.ShowDesktopPoolsScriptExecTasksRequest{Status: ptr("WAITING")}, func(tk workspace.Task) bool { return tk.Status == workspace.StatusInit }},
-		{"RUNNING", model.ShowDesktopPoolsScriptExecTasksRequest{Status: ptr("RUNNING")}, func(tk workspace.Task) bool { return tk.Status == workspace.StatusRunning }},
-		{"FAILED", model.ShowDesktopPoolsScriptExecTasksRequest{Status: ptr("FAILED")}, func(tk workspace.Task) bool { return tk.Status == workspace.StatusFailed }},
-		{"COMMAND", model.ShowDesktopPoolsScriptExecTasksRequest{TaskType: ptr("COMMAND")}, func(tk workspace.Task) bool { return tk.CommandContent != "" }},
-		{"SCRIPT", model.ShowDesktopPoolsScriptExecTasksRequest{TaskType: ptr("SCRIPT")}, func(tk workspace.Task) bool { return len(tk.Scripts) > 0 }},
+		{"SUCCESS is FINISH", model.ShowDesktopPoolsScriptExecTasksRequest{Status: ptr("SUCCESS")}, func(tk pooltask.Task) bool { return tk.Status == pooltask.StatusFinish }},
+		{"WAITING is INIT", model.ShowDesktopPoolsScriptExecTasksRequest{Status: ptr("WAITING")}, func(tk pooltask.Task) bool { return tk.Status == pooltask.StatusInit }},
+		{"RUNNING", model.ShowDesktopPoolsScriptExecTasksRequest{Status: ptr("RUNNING")}, func(tk pooltask.Task) bool { return tk.Status == pooltask.StatusRunning }},
+		{"FAILED", model.ShowDesktopPoolsScriptExecTasksRequest{Status: ptr("FAILED")}, func(tk pooltask.Task) bool { return tk.Status == pooltask.StatusFailed }},
+		{"COMMAND", model.ShowDesktopPoolsScriptExecTasksRequest{TaskType: ptr("COMMAND")}, func(tk pooltask.Task) bool { return tk.CommandContent != "" }},
+		{"SCRIPT", model.ShowDesktopPoolsScriptExecTasksRequest{TaskType: ptr("SCRIPT")}, func(tk pooltask.Task) bool { return len(tk.Scripts) > 0 }},
 		{"time window", model.ShowDesktopPoolsScriptExecTasksRequest{
 			ExecuteTimeStart: ptr(from.Format(timeFormat)), ExecuteTimeEnd: ptr(to.Format(timeFormat)),
-		}, func(tk workspace.Task) bool { return !tk.Start.Before(from) && !tk.Start.After(to) }},
-		{"task ids", model.ShowDesktopPoolsScriptExecTasksRequest{TaskId: &[]string{all[0].ID, all[10].ID, "nope"}}, func(tk workspace.Task) bool {
+		}, func(tk pooltask.Task) bool { return !tk.Start.Before(from) && !tk.Start.After(to) }},
+		{"task ids", model.ShowDesktopPoolsScriptExecTasksRequest{TaskId: &[]string{all[0].ID, all[10].ID, "nope"}}, func(tk pooltask.Task) bool {
 			return tk.ID == all[0].ID || tk.ID == all[10].ID
 		}},
-		{"pool and failed", model.ShowDesktopPoolsScriptExecTasksRequest{DesktopPoolId: &fin.ID, Status: ptr("FAILED")}, func(tk workspace.Task) bool {
-			return tk.PoolID == fin.ID && tk.Status == workspace.StatusFailed
+		{"pool and failed", model.ShowDesktopPoolsScriptExecTasksRequest{DesktopPoolId: &fin.ID, Status: ptr("FAILED")}, func(tk pooltask.Task) bool {
+			return tk.PoolID == fin.ID && tk.Status == pooltask.StatusFailed
 		}},
 	}
 	for _, tt := range tests {
@@ -710,17 +709,17 @@ func TestProgress(t *testing.T) {
 	if r, w := count("RUNNING"), count("WAITING"); r != 3 || w != 2 {
 		t.Fatalf("at start: running %d, waiting %d; want 3 and 2", r, w)
 	}
-	running := func() workspace.Task {
+	running := func() pooltask.Task {
 		for _, tk := range s.Tasks() {
 			if tk.PoolName == "finance-win11" && tk.Start.Equal(t0.Add(-4*time.Minute)) {
 				return tk
 			}
 		}
 		t.Fatal("running finance task not found")
-		return workspace.Task{}
+		return pooltask.Task{}
 	}
 	before := running()
-	if before.Status != workspace.StatusRunning || !before.End.IsZero() {
+	if before.Status != pooltask.StatusRunning || !before.End.IsZero() {
 		t.Fatalf("before: %+v", before)
 	}
 	resp, err := list(t, c, model.ShowDesktopPoolsScriptExecTasksRequest{TaskId: &[]string{before.ID}})
@@ -734,7 +733,7 @@ func TestProgress(t *testing.T) {
 	clock.Add(3 * time.Minute)
 	mid := running()
 	done1 := mid.SuccessNum + mid.FailedNum + mid.SkipNum
-	if mid.Status != workspace.StatusRunning || done1 <= done0 {
+	if mid.Status != pooltask.StatusRunning || done1 <= done0 {
 		t.Errorf("after 3m: %s with %d done, before %d", mid.Status, done1, done0)
 	}
 	if count("WAITING") != 1 {
@@ -748,7 +747,7 @@ func TestProgress(t *testing.T) {
 	if !after.Status.Ended() || after.End.IsZero() || after.SuccessNum+after.FailedNum+after.SkipNum != 48 {
 		t.Errorf("after 3h: %+v", after)
 	}
-	if after.Status == workspace.StatusFailed != (after.FailedNum > 0) {
+	if after.Status == pooltask.StatusFailed != (after.FailedNum > 0) {
 		t.Errorf("status %s with %d failed", after.Status, after.FailedNum)
 	}
 }
@@ -771,7 +770,7 @@ func TestDeterminism(t *testing.T) {
 		t.Errorf("pools depend on the seed:\n%s", diff)
 	}
 	// Every status appears, ids are lowercase uuids, windows ok.
-	seen := map[workspace.TaskStatus]int{}
+	seen := map[pooltask.TaskStatus]int{}
 	types := map[string]bool{}
 	for _, tk := range ta {
 		seen[tk.Status]++
@@ -783,7 +782,7 @@ func TestDeterminism(t *testing.T) {
 			t.Errorf("task %s starts at %v", tk.ID, tk.Start)
 		}
 	}
-	for _, st := range []workspace.TaskStatus{workspace.StatusFinish, workspace.StatusFailed, workspace.StatusRunning, workspace.StatusInit} {
+	for _, st := range []pooltask.TaskStatus{pooltask.StatusFinish, pooltask.StatusFailed, pooltask.StatusRunning, pooltask.StatusInit} {
 		if seen[st] == 0 {
 			t.Errorf("no task in status %s", st)
 		}
@@ -793,7 +792,7 @@ func TestDeterminism(t *testing.T) {
 			t.Errorf("no %s command", ct)
 		}
 	}
-	if seen[workspace.StatusFinish] < 80 || seen[workspace.StatusFailed] < 30 {
+	if seen[pooltask.StatusFinish] < 80 || seen[pooltask.StatusFailed] < 30 {
 		t.Errorf("status mix %v", seen)
 	}
 }
@@ -804,14 +803,14 @@ func TestPutTaskEmpty(t *testing.T) {
 	if len(s.Tasks()) != 0 || len(s.Pools()) != 6 {
 		t.Fatalf("empty sim: %d tasks, %d pools", len(s.Tasks()), len(s.Pools()))
 	}
-	task := workspace.Task{
+	task := pooltask.Task{
 		ID: "5b0e7c1e-8f7a-4f3e-9d5c-1a2b3c4d5e6f", PoolID: s.Pools()[0].ID, PoolName: "finance-win11",
-		Scripts: []workspace.Script{{ID: "s1", Name: "rotate-cert"}},
-		Start:   t0, End: t0.Add(time.Minute), Status: workspace.StatusFailed, SuccessNum: 1, FailedNum: 1,
+		Scripts: []pooltask.Script{{ID: "s1", Name: "rotate-cert"}},
+		Start:   t0, End: t0.Add(time.Minute), Status: pooltask.StatusFailed, SuccessNum: 1, FailedNum: 1,
 	}
 	s.PutTask(task,
-		workspace.Record{DesktopID: "d1", DesktopName: "FIN-W11-0001", Status: "SUCCESS", Start: t0, End: t0.Add(time.Minute)},
-		workspace.Record{DesktopID: "d2", DesktopName: "FIN-W11-0002", Status: "FAILED", ResultCode: "1", Reason: "exit code 1", Output: "boom", Start: t0, End: t0.Add(time.Minute)},
+		pooltask.Record{DesktopID: "d1", DesktopName: "FIN-W11-0001", Status: "SUCCESS", Start: t0, End: t0.Add(time.Minute)},
+		pooltask.Record{DesktopID: "d2", DesktopName: "FIN-W11-0002", Status: "FAILED", ResultCode: "1", Reason: "exit code 1", Output: "boom", Start: t0, End: t0.Add(time.Minute)},
 	)
 	resp, err := list(t, c, model.ShowDesktopPoolsScriptExecTasksRequest{})
 	if err != nil {
@@ -830,9 +829,9 @@ func TestPutTaskEmpty(t *testing.T) {
 		t.Errorf("detail %v %v", d, err)
 	}
 	// Replace.
-	task.Status, task.FailedNum, task.SuccessNum = workspace.StatusFinish, 0, 2
+	task.Status, task.FailedNum, task.SuccessNum = pooltask.StatusFinish, 0, 2
 	s.PutTask(task)
-	if ts := s.Tasks(); len(ts) != 1 || ts[0].Status != workspace.StatusFinish || len(s.Records(task.ID)) != 0 {
+	if ts := s.Tasks(); len(ts) != 1 || ts[0].Status != pooltask.StatusFinish || len(s.Records(task.ID)) != 0 {
 		t.Errorf("after replace: %+v", ts)
 	}
 }

@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/slack-go/slack"
-
-	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // Clock is a fake clock: time moves only by Advance or Set.
@@ -231,21 +230,21 @@ func (p *Poster) WaitCalls(t testing.TB, n int) []Post {
 // filters, offset/limit (default 10, at most 100) and the total.
 type Lister struct {
 	mu    sync.Mutex
-	tasks map[string]workspace.Task
-	calls []workspace.ListOptions
+	tasks map[string]pooltask.Task
+	calls []pooltask.ListOptions
 	// Err, when set, is returned by every call.
 	Err error
 }
 
 // NewLister returns a lister holding tasks.
-func NewLister(tasks ...workspace.Task) *Lister {
-	l := &Lister{tasks: map[string]workspace.Task{}}
+func NewLister(tasks ...pooltask.Task) *Lister {
+	l := &Lister{tasks: map[string]pooltask.Task{}}
 	l.Put(tasks...)
 	return l
 }
 
 // Put adds or replaces tasks.
-func (l *Lister) Put(tasks ...workspace.Task) {
+func (l *Lister) Put(tasks ...pooltask.Task) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, t := range tasks {
@@ -263,34 +262,34 @@ func (l *Lister) Delete(ids ...string) {
 }
 
 // Calls returns the options of every ListTasks call so far.
-func (l *Lister) Calls() []workspace.ListOptions {
+func (l *Lister) Calls() []pooltask.ListOptions {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]workspace.ListOptions(nil), l.calls...)
+	return append([]pooltask.ListOptions(nil), l.calls...)
 }
 
 // ListTasks answers like GET …/script-execution-tasks/detail, newest first.
-func (l *Lister) ListTasks(ctx context.Context, o workspace.ListOptions) (workspace.TaskPage, error) {
+func (l *Lister) ListTasks(ctx context.Context, o pooltask.ListOptions) (pooltask.TaskPage, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.calls = append(l.calls, o)
 	if l.Err != nil {
-		return workspace.TaskPage{}, l.Err
+		return pooltask.TaskPage{}, l.Err
 	}
 	if o.Limit < 0 || o.Limit > 100 {
-		return workspace.TaskPage{}, &workspace.APIError{Status: 400, Code: "WKS.0001", Message: "invalid limit"}
+		return pooltask.TaskPage{}, &pooltask.APIError{Status: 400, Code: "WKS.0001", Message: "invalid limit"}
 	}
 	ids := map[string]bool{}
 	for _, id := range o.TaskIDs {
 		ids[id] = true
 	}
-	var match []workspace.Task
+	var match []pooltask.Task
 	for _, t := range l.tasks {
 		switch {
 		case o.PoolID != "" && t.PoolID != o.PoolID,
 			!o.Status.Matches(t.Status),
-			o.TaskType == workspace.TaskTypeScript && len(t.Scripts) == 0,
-			o.TaskType == workspace.TaskTypeCommand && len(t.Scripts) > 0,
+			o.TaskType == pooltask.TaskTypeScript && len(t.Scripts) == 0,
+			o.TaskType == pooltask.TaskTypeCommand && len(t.Scripts) > 0,
 			!o.Start.IsZero() && t.Start.Before(o.Start),
 			!o.End.IsZero() && t.Start.After(o.End),
 			len(ids) > 0 && !ids[t.ID]:
@@ -308,7 +307,7 @@ func (l *Lister) ListTasks(ctx context.Context, o workspace.ListOptions) (worksp
 	if limit == 0 {
 		limit = 10
 	}
-	page := workspace.TaskPage{Total: len(match)}
+	page := pooltask.TaskPage{Total: len(match)}
 	if o.Offset < len(match) {
 		page.Tasks = match[o.Offset:min(o.Offset+limit, len(match))]
 	}

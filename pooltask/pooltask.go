@@ -1,0 +1,206 @@
+// Package pooltask holds the domain of pooltasks: script execution tasks of
+// desktop pools, their per-desktop records, the pools themselves, the list's
+// filters and the API's typed errors. It imports no SDK and no Slack type,
+// so that the command language, the renderer and the CLI can speak about
+// tasks without depending on how they are fetched (workspace does that).
+package pooltask
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// TaskStatus is the status of a task as the API reports it. Values the API
+// adds later are kept as they are.
+type TaskStatus string
+
+// The task statuses documented for ScriptExecutionTask.status.
+const (
+	StatusFinish  TaskStatus = "FINISH"
+	StatusFailed  TaskStatus = "FAILED"
+	StatusRunning TaskStatus = "RUNNING"
+	StatusInit    TaskStatus = "INIT"
+)
+
+// Ended reports whether a task in this status will not change any more.
+func (s TaskStatus) Ended() bool { return s == StatusFinish || s == StatusFailed }
+
+// StatusFilter is the vocabulary of the list's status filter, which differs
+// from TaskStatus: SUCCESS matches FINISH and WAITING matches INIT.
+type StatusFilter string
+
+// The documented values of the status filter.
+const (
+	FilterSuccess StatusFilter = "SUCCESS"
+	FilterFailed  StatusFilter = "FAILED"
+	FilterRunning StatusFilter = "RUNNING"
+	FilterWaiting StatusFilter = "WAITING"
+)
+
+// Matches reports whether a task status is selected by the filter.
+func (f StatusFilter) Matches(s TaskStatus) bool {
+	switch f {
+	case "":
+		return true
+	case FilterSuccess:
+		return s == StatusFinish
+	case FilterWaiting:
+		return s == StatusInit
+	default:
+		return string(f) == string(s)
+	}
+}
+
+// TaskType is the list's task_type filter.
+type TaskType string
+
+// The documented task types.
+const (
+	TaskTypeScript  TaskType = "SCRIPT"
+	TaskTypeCommand TaskType = "COMMAND"
+)
+
+// ListOptions are the filters of
+// GET /v2/{project_id}/desktop-pools/script-execution-tasks/detail.
+// Zero values are not sent.
+type ListOptions struct {
+	PoolID     string       // desktop_pool_id
+	ScriptID   string       // script_id
+	ScriptName string       // script_name
+	Status     StatusFilter // status
+	TaskType   TaskType     // task_type
+	Start      time.Time    // execute_time_start, sent as UTC 2006-01-02T15:04:05Z
+	End        time.Time    // execute_time_end
+	TaskIDs    []string     // task_id, repeated
+	Offset     int          // offset, from 0
+	Limit      int          // limit 1..100; 0 means the API default (10)
+}
+
+// Script is one script of a task.
+type Script struct {
+	ID   string
+	Name string
+}
+
+// Task is one script execution task of a desktop pool.
+type Task struct {
+	ID             string
+	PoolID         string
+	PoolName       string
+	Scripts        []Script
+	CommandContent string
+	CommandType    string // POWERSHELL, BAT or SHELL
+	Start          time.Time
+	End            time.Time // zero while the task runs
+	Status         TaskStatus
+	SuccessNum     int
+	FailedNum      int
+	SkipNum        int
+}
+
+// TaskPage is one page of tasks and the total number matching the filters.
+type TaskPage struct {
+	Tasks []Task
+	Total int
+}
+
+// RecordOptions are the filters of GET /v2/{project_id}/script-execution-records.
+type RecordOptions struct {
+	TaskID string // script_task_id
+	Status string // status of the record, e.g. FAILED
+	Offset int
+	Limit  int // 1..100; 0 means the API default
+}
+
+// Record is what one script did on one desktop within a task.
+type Record struct {
+	ID           string
+	TaskID       string
+	ScriptID     string
+	ScriptName   string
+	DesktopID    string // resource_id
+	DesktopName  string // resource_name
+	ResourceType string
+	Start        time.Time
+	End          time.Time
+	Status       string
+	ResultCode   string
+	Reason       string
+	Output       string // only filled by GetRecord
+}
+
+// RecordPage is one page of records and the total count.
+type RecordPage struct {
+	Records []Record
+	Total   int
+}
+
+// PoolOptions are the filters of GET /v2/{project_id}/desktop-pools.
+type PoolOptions struct {
+	Name   string // fuzzy match on the pool name
+	Offset int
+	Limit  int // 0..1000; 0 means the API default
+}
+
+// Pool is a desktop pool.
+type Pool struct {
+	ID           string
+	Name         string
+	Type         string
+	Status       string
+	DesktopCount int
+}
+
+// PoolPage is one page of pools and the total count.
+type PoolPage struct {
+	Pools []Pool
+	Total int
+}
+
+// APIError is an error answer of the API (HTTP status 400 and above). Use
+// errors.As to get it. Message never holds a gateway message that could echo
+// the signed request: those are summarised.
+type APIError struct {
+	Status    int    // HTTP status
+	Code      string // error_code, e.g. WKS.0001 or APIGW.0308
+	Message   string // error_msg, or a summary for gateway auth errors
+	Detail    string // error_detail
+	RequestID string // X-Request-Id of the answer
+	// RetryAfter is how long the server asked us to wait (Retry-After of a
+	// 429 or 503 answer); 0 when it did not say.
+	RetryAfter time.Duration
+}
+
+func (e *APIError) Error() string {
+	s := fmt.Sprintf("workspace api: %d %s: %s", e.Status, e.Code, e.Message)
+	if e.RequestID != "" {
+		s += " (request id " + e.RequestID + ")"
+	}
+	return s
+}
+
+// uuidShape is the shape of the API's ids.
+var uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsID reports whether s is shaped like the API's ids (a UUID) rather than a
+// name.
+func IsID(s string) bool { return uuidShape.MatchString(s) }
+
+// PoolNameError says that a pool name names no pool, or several.
+type PoolNameError struct {
+	Name    string
+	Matches []Pool // the pools it matches (several); none for an unknown name
+}
+
+func (e *PoolNameError) Error() string {
+	if len(e.Matches) == 0 {
+		return fmt.Sprintf("no desktop pool is named like %q", e.Name)
+	}
+	names := make([]string, len(e.Matches))
+	for i, p := range e.Matches {
+		names[i] = fmt.Sprintf("%s (%s)", p.Name, p.ID) // two pools may share a name: the id tells them apart
+	}
+	return fmt.Sprintf("pool %q matches %d pools: %s; give the full name or the id", e.Name, len(e.Matches), strings.Join(names, ", "))
+}
