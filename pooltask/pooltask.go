@@ -204,3 +204,27 @@ func (e *PoolNameError) Error() string {
 	}
 	return fmt.Sprintf("pool %q matches %d pools: %s; give the full name or the id", e.Name, len(e.Matches), strings.Join(names, ", "))
 }
+
+// Resolution is what a pool value (pool=, a channel binding entry, a
+// configured digest or alert pool) names, by the one pool rule that every
+// entry point shares (see workspace's resolver): a UUID-shaped value is an
+// id; a value equal to a pool's id is that pool; else the pool named exactly
+// that (case-insensitive); else the one pool whose name contains it.
+type Resolution struct {
+	Value string // as given
+	// ID is the pool's id when the value names exactly one pool, or is
+	// UUID-shaped, or could not be looked up (see LookupErr); empty when
+	// it names several pools or none.
+	ID   string
+	Name string // the pool's name, when the pools API told it
+
+	Choices     []Pool   // several pools match: no ID
+	Suggestions []string // no pool matches: the closest pool names (did you mean …?); no ID
+	// LookupErr is the pools API's failure: ID is then the value itself,
+	// used as an id, and an answer should say so. Callers that must be
+	// exact (a channel binding) refuse instead.
+	LookupErr error
+}
+
+// Found reports whether the value gave one pool id to use.
+func (r Resolution) Found() bool { return r.ID != "" }
