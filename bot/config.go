@@ -50,7 +50,7 @@ type Config struct {
 	Metrics  *Metrics // nil creates one; share it with the Workspace client as its Observer
 	// Routes are more handlers on the HTTP server, by http.ServeMux
 	// pattern (the scheduler's internal watch API, bot/notify's
-	// WatchHandler).
+	// watchapi.Handler).
 	Routes map[string]http.Handler
 
 	Notifier Notifier // watch, digest and the Stop button; nil answers "not available"

@@ -48,18 +48,34 @@ func (c AlertConfig) legacyKey() string {
 	return c.Channel + "|" + strings.Join(c.Pools, ",")
 }
 
+// Bounds of the alerted-id memory.
+const (
+	DefaultAlertHorizon = 24 * time.Hour
+	DefaultAlertMax     = 5000
+)
+
+// AlertStore remembers the tasks already alerted; *state.Store is one.
+type AlertStore interface {
+	// AlertKnown returns the ids known under key, and false when the key
+	// has no state yet (a first start).
+	AlertKnown(key string) (map[string]time.Time, bool)
+	// AddAlertKnown adds ids (task id → start) under key, dropping those
+	// that started before horizon and the oldest beyond max.
+	AddAlertKnown(key string, ids map[string]time.Time, horizon time.Time, max int) error
+}
+
 // Alerter posts each task that newly reached FAILED, once.
 type Alerter struct {
 	cfg    AlertConfig
 	lister Lister
 	poster Poster
-	store  *Store
+	store  AlertStore
 	clock  Clock
 	log    *slog.Logger
 }
 
 // NewAlerter returns an Alerter.
-func NewAlerter(cfg AlertConfig, lister Lister, poster Poster, store *Store, clock Clock, logger *slog.Logger) *Alerter {
+func NewAlerter(cfg AlertConfig, lister Lister, poster Poster, store AlertStore, clock Clock, logger *slog.Logger) *Alerter {
 	if cfg.Every <= 0 {
 		cfg.Every = time.Minute
 	}
@@ -112,10 +128,10 @@ func (a *Alerter) Poll(ctx context.Context) error {
 	// The bound never drops an id the poll still sees: that task would
 	// be alerted again at the next poll.
 	maxKnown := max(a.cfg.MaxKnown, len(failed))
-	known, primed := a.store.alertKnown(key)
+	known, primed := a.store.AlertKnown(key)
 	if !primed {
-		if old, ok := a.store.alertKnown(a.cfg.legacyKey()); ok {
-			if err := a.store.addAlertKnown(key, old, since, maxKnown); err != nil {
+		if old, ok := a.store.AlertKnown(a.cfg.legacyKey()); ok {
+			if err := a.store.AddAlertKnown(key, old, since, maxKnown); err != nil {
 				return err
 			}
 			known, primed = old, true
@@ -127,7 +143,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 			ids[t.ID] = taskTime(t, now)
 		}
 		a.log.Info("alerts started; failures already there are taken as known", "known", len(ids))
-		return a.store.addAlertKnown(key, ids, since, maxKnown)
+		return a.store.AddAlertKnown(key, ids, since, maxKnown)
 	}
 	var fresh []pooltask.Task
 	for _, t := range failed {
@@ -144,7 +160,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 		for _, t := range tasks {
 			ids[t.ID] = taskTime(t, now)
 		}
-		return a.store.addAlertKnown(key, ids, since, maxKnown)
+		return a.store.AddAlertKnown(key, ids, since, maxKnown)
 	}
 	// A post that started is finished even when ctx ends (SIGTERM), or
 	// Slack may have it while its task is not remembered, and the next

@@ -17,8 +17,8 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	now := day0.Add(12 * time.Hour)
 	clock := notifytest.NewClock(now)
 	rec := notifytest.NewPoster(clock)
-	old := task("aaaaaaaa-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusFailed, now.Add(-3*time.Hour), 2, "install-agent")
-	running := task("aaaaaaaa-0000-0000-0000-000000000002", "finance-win11", pooltask.StatusRunning, now.Add(-time.Hour), 0, "install-agent")
+	old := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusFailed, now.Add(-3*time.Hour), 2, "install-agent")
+	running := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000002", "finance-win11", pooltask.StatusRunning, now.Add(-time.Hour), 0, "install-agent")
 	l := notifytest.NewLister(old, running)
 	cfg := AlertConfig{Channel: "CALERT", Every: time.Minute}
 
@@ -37,7 +37,7 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	if posts[0].Channel != "CALERT" || !strings.Contains(posts[0].Text, running.ID) {
 		t.Errorf("alert %+v", posts[0])
 	}
-	if js := blocksJSON(t, posts[0].Blocks); !strings.Contains(js, `"action_id":"details"`) || !strings.Contains(js, "show "+running.ID) {
+	if js := notifytest.BlocksJSON(t, posts[0].Blocks); !strings.Contains(js, `"action_id":"details"`) || !strings.Contains(js, "show "+running.ID) {
 		t.Errorf("alert without a Details button: %s", js)
 	}
 	clock.BlockUntil(t, 1)
@@ -57,7 +57,7 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	// A storm of seven: one grouped message naming every id.
 	var storm []string
 	for i := range 7 {
-		tk := task(fmt.Sprintf("bbbbbbbb-0000-0000-0000-%012d", i), "dev-linux", pooltask.StatusFailed, clock.Now().Add(-time.Duration(i)*time.Minute), 1)
+		tk := notifytest.Task(fmt.Sprintf("bbbbbbbb-0000-0000-0000-%012d", i), "dev-linux", pooltask.StatusFailed, clock.Now().Add(-time.Duration(i)*time.Minute), 1)
 		l.Put(tk)
 		storm = append(storm, tk.ID)
 	}
@@ -67,7 +67,7 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	if len(rec.Calls()) != 2 {
 		t.Fatalf("%d messages for a storm, want 1", len(rec.Calls())-1)
 	}
-	js := blocksJSON(t, calls[1].Blocks)
+	js := notifytest.BlocksJSON(t, calls[1].Blocks)
 	for _, id := range storm {
 		if !strings.Contains(js, id) {
 			t.Errorf("storm message does not name %s", id)
@@ -95,7 +95,7 @@ func TestAlerterPostFailureRetriesNextPoll(t *testing.T) {
 	if err := a.Poll(ctx); err != nil { // primes
 		t.Fatal(err)
 	}
-	l.Put(task("cccccccc-0000-0000-0000-000000000001", "p", pooltask.StatusFailed, day0.Add(-time.Minute), 1))
+	l.Put(notifytest.Task("cccccccc-0000-0000-0000-000000000001", "p", pooltask.StatusFailed, day0.Add(-time.Minute), 1))
 	rec.Fail = func(notifytest.Post) error { return fmt.Errorf("slack down") }
 	if err := a.Poll(ctx); err == nil {
 		t.Fatal("no error when the post failed")
@@ -115,13 +115,13 @@ func TestAlerterPostFailureRetriesNextPoll(t *testing.T) {
 func TestRenderStormSplitsHugeStorms(t *testing.T) {
 	var tasks []pooltask.Task
 	for i := range 3000 {
-		tasks = append(tasks, task(fmt.Sprintf("dddddddd-0000-0000-0000-%012d", i), "pool", pooltask.StatusFailed, day0, 1))
+		tasks = append(tasks, notifytest.Task(fmt.Sprintf("dddddddd-0000-0000-0000-%012d", i), "pool", pooltask.StatusFailed, day0, 1))
 	}
 	msgs := renderStorm(tasks)
 	all := ""
 	for _, m := range msgs {
 		checkLimits(t, m)
-		all += blocksJSON(t, m.Blocks)
+		all += notifytest.BlocksJSON(t, m.Blocks)
 	}
 	if len(msgs) < 2 {
 		t.Errorf("%d messages for 3000 ids", len(msgs))
@@ -142,7 +142,7 @@ func TestAlerterBoundKeepsWhatThePollSees(t *testing.T) {
 	rec := notifytest.NewPoster(clock)
 	l := notifytest.NewLister()
 	for i := range 4 {
-		l.Put(task(fmt.Sprintf("cccccccc-0000-0000-0000-%012d", i), "dev-linux", pooltask.StatusFailed, now.Add(-time.Duration(i+1)*time.Hour), 1))
+		l.Put(notifytest.Task(fmt.Sprintf("cccccccc-0000-0000-0000-%012d", i), "dev-linux", pooltask.StatusFailed, now.Add(-time.Duration(i+1)*time.Hour), 1))
 	}
 	a := NewAlerter(AlertConfig{Channel: "CALERT", MaxKnown: 2}, l, rec, openStore(t, t.TempDir()), clock, nil)
 	ctx := context.Background()
@@ -169,7 +169,7 @@ func TestAlerterFinishesPostAtShutdown(t *testing.T) {
 	if err := NewAlerter(cfg, l, nil, openStore(t, dir), clock, nil).Poll(context.Background()); err != nil {
 		t.Fatal(err) // primes the memory: nothing failed yet
 	}
-	failed := task("dddddddd-0000-0000-0000-000000000001", "dev-linux", pooltask.StatusFailed, now.Add(-time.Hour), 1)
+	failed := notifytest.Task("dddddddd-0000-0000-0000-000000000001", "dev-linux", pooltask.StatusFailed, now.Add(-time.Hour), 1)
 	l.Put(failed)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -206,8 +206,8 @@ func TestAlerterPoolsByName(t *testing.T) {
 	now := day0.Add(12 * time.Hour)
 	clock := notifytest.NewClock(now)
 	rec := notifytest.NewPoster(clock)
-	fin := task("aaaaaaaa-0000-0000-0000-000000000011", "finance-win11", pooltask.StatusRunning, now.Add(-time.Hour), 0, "s")
-	dev := task("aaaaaaaa-0000-0000-0000-000000000012", "dev-ubuntu", pooltask.StatusRunning, now.Add(-time.Hour), 0, "s")
+	fin := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000011", "finance-win11", pooltask.StatusRunning, now.Add(-time.Hour), 0, "s")
+	dev := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000012", "dev-ubuntu", pooltask.StatusRunning, now.Add(-time.Hour), 0, "s")
 	l := namedPools{notifytest.NewLister(fin, dev)}
 	a := NewAlerter(AlertConfig{Channel: "CALERT", Every: time.Minute, Pools: []string{"finance-win11"}}, l, rec, openStore(t, t.TempDir()), clock, nil)
 	runBG(t, a.Run)
@@ -267,9 +267,9 @@ func TestAlertStateKeyTakenOver(t *testing.T) {
 	rec := notifytest.NewPoster(clock)
 	store := openStore(t, t.TempDir())
 	cfg := AlertConfig{Channel: "CALERT", Every: time.Minute, Pools: []string{"pool-p2", "pool-p1"}}
-	old := task("aaaaaaaa-0000-0000-0000-000000000021", "p1", pooltask.StatusFailed, now.Add(-2*time.Hour), 1, "s")
-	gap := task("aaaaaaaa-0000-0000-0000-000000000022", "p2", pooltask.StatusFailed, now.Add(-time.Minute), 1, "s")
-	if err := store.addAlertKnown(cfg.legacyKey(), map[string]time.Time{old.ID: old.Start}, now.Add(-24*time.Hour), 100); err != nil {
+	old := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000021", "p1", pooltask.StatusFailed, now.Add(-2*time.Hour), 1, "s")
+	gap := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000022", "p2", pooltask.StatusFailed, now.Add(-time.Minute), 1, "s")
+	if err := store.AddAlertKnown(cfg.legacyKey(), map[string]time.Time{old.ID: old.Start}, now.Add(-24*time.Hour), 100); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.legacyKey() == cfg.key() {
@@ -310,7 +310,7 @@ func TestQuietDigestStillSaysWhatWasLeftOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := rec.Calls()
-	if len(calls) != 1 || !strings.Contains(blocksJSON(t, calls[0].Blocks), "Left out") {
+	if len(calls) != 1 || !strings.Contains(notifytest.BlocksJSON(t, calls[0].Blocks), "Left out") {
 		t.Errorf("quiet all-clear digest with a pool left out: %+v", calls)
 	}
 }

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -23,15 +22,15 @@ var day0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 
 func sampleDigestTasks() []pooltask.Task {
 	return []pooltask.Task{
-		task("11111111-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusFailed, day0.Add(2*time.Hour), 3, "install-agent"),
-		task("11111111-0000-0000-0000-000000000002", "finance-win11", pooltask.StatusFailed, day0.Add(5*time.Hour), 7, "install-agent", "clean-disk"),
-		task("11111111-0000-0000-0000-000000000003", "<!channel> pool", pooltask.StatusFailed, day0.Add(20*time.Hour), 1, "<@U123> rotate"),
-		task("11111111-0000-0000-0000-000000000004", "dev-linux", pooltask.StatusFailed, day0.Add(23*time.Hour), 2),
-		task("11111111-0000-0000-0000-000000000005", "dev-linux", pooltask.StatusFinish, day0.Add(3*time.Hour), 1, "clean-disk"),
-		task("11111111-0000-0000-0000-000000000006", "dev-linux", pooltask.StatusRunning, day0.Add(23*time.Hour+30*time.Minute), 0, "clean-disk"),
+		notifytest.Task("11111111-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusFailed, day0.Add(2*time.Hour), 3, "install-agent"),
+		notifytest.Task("11111111-0000-0000-0000-000000000002", "finance-win11", pooltask.StatusFailed, day0.Add(5*time.Hour), 7, "install-agent", "clean-disk"),
+		notifytest.Task("11111111-0000-0000-0000-000000000003", "<!channel> pool", pooltask.StatusFailed, day0.Add(20*time.Hour), 1, "<@U123> rotate"),
+		notifytest.Task("11111111-0000-0000-0000-000000000004", "dev-linux", pooltask.StatusFailed, day0.Add(23*time.Hour), 2),
+		notifytest.Task("11111111-0000-0000-0000-000000000005", "dev-linux", pooltask.StatusFinish, day0.Add(3*time.Hour), 1, "clean-disk"),
+		notifytest.Task("11111111-0000-0000-0000-000000000006", "dev-linux", pooltask.StatusRunning, day0.Add(23*time.Hour+30*time.Minute), 0, "clean-disk"),
 		// Outside the window on both sides.
-		task("11111111-0000-0000-0000-000000000007", "dev-linux", pooltask.StatusFailed, day0.Add(-time.Second), 4, "x"),
-		task("11111111-0000-0000-0000-000000000008", "dev-linux", pooltask.StatusFailed, day0.Add(24*time.Hour), 4, "x"),
+		notifytest.Task("11111111-0000-0000-0000-000000000007", "dev-linux", pooltask.StatusFailed, day0.Add(-time.Second), 4, "x"),
+		notifytest.Task("11111111-0000-0000-0000-000000000008", "dev-linux", pooltask.StatusFailed, day0.Add(24*time.Hour), 4, "x"),
 	}
 }
 
@@ -75,7 +74,7 @@ func TestDigestGoldenFailures(t *testing.T) {
 	m := d.Render(true)
 	checkLimits(t, m)
 	goldenJSON(t, m.Blocks)
-	s := blocksJSON(t, m.Blocks)
+	s := notifytest.BlocksJSON(t, m.Blocks)
 	if strings.Contains(s, "<!channel>") || strings.Contains(s, "<@U123>") {
 		t.Error("API text reached the blocks unescaped")
 	}
@@ -92,7 +91,7 @@ func TestDigestGoldenClassic(t *testing.T) {
 }
 
 func TestDigestGoldenAllClear(t *testing.T) {
-	l := notifytest.NewLister(task("22222222-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusFinish, day0.Add(time.Hour), 0, "install-agent"))
+	l := notifytest.NewLister(notifytest.Task("22222222-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusFinish, day0.Add(time.Hour), 0, "install-agent"))
 	d, err := CollectDigest(context.Background(), l, day0, day0.Add(24*time.Hour), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -140,19 +139,6 @@ func checkLimits(t *testing.T, m Message) {
 	if charts > 2 {
 		t.Errorf("%d charts, at most 2 allowed", charts)
 	}
-}
-
-func blocksJSON(t *testing.T, blocks []slack.Block) string {
-	t.Helper()
-	// Without HTML escaping, so that "<@U1>" in a test reads as in Slack.
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(blocks); err != nil {
-		t.Fatal(err)
-	}
-	// slack-go marshals some nested elements itself, with HTML escaping.
-	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(b.String())
 }
 
 func TestDigestViewAllParsesBack(t *testing.T) {
@@ -349,7 +335,7 @@ func TestDigesterQuietAndChartFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	posts := rec.Posts()
-	if len(posts) != 1 || posts[0].Channel != "C2" || !strings.Contains(blocksJSON(t, posts[0].Blocks), "Failures over time") {
+	if len(posts) != 1 || posts[0].Channel != "C2" || !strings.Contains(notifytest.BlocksJSON(t, posts[0].Blocks), "Failures over time") {
 		t.Fatalf("posts %+v", posts)
 	}
 	if !store.ChartsRefused() {
@@ -435,7 +421,7 @@ func TestDigestViewAllOnePoolAtMost(t *testing.T) {
 		if d.AllClear() {
 			t.Fatalf("pools %v: all clear; the sample has failures", c.pools)
 		}
-		js := blocksJSON(t, d.Render(false).Blocks)
+		js := notifytest.BlocksJSON(t, d.Render(false).Blocks)
 		if got := strings.Contains(js, `"action_id":"view_all"`); got != c.want {
 			t.Errorf("pools %v: View all button %v, want %v", c.pools, got, c.want)
 		}

@@ -45,18 +45,27 @@ func (c DigestConfig) legacyKey() string {
 	return fmt.Sprintf("%s|%s|%s|%s", c.Channel, c.Every, c.At, strings.Join(c.Pools, ","))
 }
 
+// DigestStore keeps the end of the last window each schedule posted, and
+// whether Slack refused chart blocks; *state.Store is one.
+type DigestStore interface {
+	DigestWatermark(key string) (time.Time, bool)
+	SetDigestWatermark(key string, end time.Time) error
+	ChartsRefused() bool
+	SetChartsRefused() error
+}
+
 // Digester posts failure digests: on a schedule (Run) or once (PostOnce).
 type Digester struct {
 	cfg    DigestConfig
 	lister Lister
 	poster Poster
-	store  *Store
+	store  DigestStore
 	clock  Clock
 	log    *slog.Logger
 }
 
 // NewDigester returns a Digester. store may be nil for PostOnce alone.
-func NewDigester(cfg DigestConfig, lister Lister, poster Poster, store *Store, clock Clock, logger *slog.Logger) *Digester {
+func NewDigester(cfg DigestConfig, lister Lister, poster Poster, store DigestStore, clock Clock, logger *slog.Logger) *Digester {
 	if cfg.Retry <= 0 {
 		cfg.Retry = time.Minute
 	}

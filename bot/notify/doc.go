@@ -1,17 +1,18 @@
 // Package notify posts what pooltasks says without being asked: scheduled
 // failure digests, alerts for newly failed tasks and live watches of one
-// task. It keeps what must survive a restart (digest watermarks, alerted
-// task ids, active watches) in a small JSON state file and paces its posts
-// to Slack's one message per second per channel.
+// task. What must survive a restart (digest watermarks, alerted task ids,
+// active watches) it keeps in a store it declares an interface for
+// (DigestStore, AlertStore, WatchStore; package state has the file one),
+// and it paces its posts to Slack's one message per second per channel.
 //
-// Wiring, in cmd/: open a Store on POOLTASKS_STATE_DIR, wrap the Slack
+// Wiring, in cmd/: open a state.Store on POOLTASKS_STATE_DIR, wrap the Slack
 // client (built with slack.OptionRetry) with NewSlackPoster, build a Digester, an Alerter and a Watches
 // with the workspace client as Lister, and start their Run methods in the
 // one process that runs schedules (Watches.Run in every process that runs
 // watches). The bot core calls Watches.Start and Watches.Stop for
 // `/pooltasks watch` and the Stop button, and Digester.PostOnce for
 // `/pooltasks digest`. With several processes, one (the scheduler) runs
-// every watch and serves WatchHandler; the others forward to it with
-// RemoteWatches, so watches live where their state is kept. What they log for a request, they log with its ctx,
+// every watch and serves watchapi.Handler; the others forward to it with
+// watchapi.Remote, so watches live where their state is kept. What they log for a request, they log with its ctx,
 // so the request's fields (see bot.NewLogHandler) reach those lines.
 package notify

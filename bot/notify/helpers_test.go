@@ -12,24 +12,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
-	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
-
-func task(id, pool string, status pooltask.TaskStatus, start time.Time, failed int, scripts ...string) pooltask.Task {
-	t := pooltask.Task{ID: id, PoolID: "pool-" + pool, PoolName: pool, Status: status, Start: start, FailedNum: failed, SuccessNum: 10 - failed}
-	for _, s := range scripts {
-		t.Scripts = append(t.Scripts, pooltask.Script{ID: "s-" + s, Name: s})
-	}
-	if len(scripts) == 0 {
-		t.CommandContent, t.CommandType = "echo hi", "SHELL"
-	}
-	if status.Ended() {
-		t.End = start.Add(5 * time.Minute)
-	}
-	return t
-}
 
 // goldenJSON compares v, marshalled, with testdata/<test name>.golden.json
 // as parsed JSON; -update rewrites the file.
@@ -91,9 +77,9 @@ func runBG(t *testing.T, f func(ctx context.Context) error) (stop func()) {
 	return stop
 }
 
-func openStore(t *testing.T, dir string) *Store {
+func openStore(t *testing.T, dir string) *state.Store {
 	t.Helper()
-	s, err := OpenStore(dir)
+	s, err := state.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -65,6 +66,14 @@ func (e *AlreadyWatchingError) ExistingWatch() (watchID, channel, messageTS stri
 	return e.WatchID, e.Channel, e.MessageTS
 }
 
+// WatchStore keeps the running watches, so that they resume after a
+// restart; *state.Store is one.
+type WatchStore interface {
+	Watches() []state.Watch
+	PutWatch(w state.Watch) error
+	DeleteWatch(id string) error
+}
+
 // Watches follows tasks live: one message per watch, updated until the task
 // ends. Its loops run in the background, owned by Watches; Run resumes the
 // watches saved before a restart and stops every loop when its ctx ends.
@@ -72,7 +81,7 @@ type Watches struct {
 	cfg    WatchConfig
 	lister Lister
 	poster Poster
-	store  *Store
+	store  WatchStore
 	clock  Clock
 	log    *slog.Logger
 
@@ -89,7 +98,7 @@ type Watches struct {
 }
 
 type watch struct {
-	state  WatchState
+	state  state.Watch
 	last   pooltask.Task
 	stop   chan string // receives the user who pressed Stop
 	cancel context.CancelFunc
@@ -103,14 +112,14 @@ type watch struct {
 	ending bool
 }
 
-// same reports whether st follows req's task in req's channel and thread.
-func (st WatchState) same(req WatchRequest) bool {
+// follows reports whether st follows req's task in req's channel and thread.
+func follows(st state.Watch, req WatchRequest) bool {
 	return st.TaskID == req.TaskID && st.Channel == req.Channel && st.ThreadTS == req.ThreadTS
 }
 
 // NewWatches returns a Watches. store may be nil (watches then do not
 // survive a restart).
-func NewWatches(cfg WatchConfig, lister Lister, poster Poster, store *Store, clock Clock, logger *slog.Logger) *Watches {
+func NewWatches(cfg WatchConfig, lister Lister, poster Poster, store WatchStore, clock Clock, logger *slog.Logger) *Watches {
 	if cfg.Every <= 0 {
 		cfg.Every = 15 * time.Second
 	}
@@ -183,7 +192,7 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 	// the same watch meanwhile waits for starting.
 	starting := make(chan struct{})
 	defer close(starting)
-	w.active[id] = &watch{state: WatchState{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS}, starting: starting}
+	w.active[id] = &watch{state: state.Watch{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS}, starting: starting}
 	w.mu.Unlock()
 	release := func() {
 		w.mu.Lock()
@@ -197,7 +206,7 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 		return "", err
 	}
 	now := w.clock.Now()
-	st := WatchState{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID, Started: now}
+	st := state.Watch{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID, Started: now}
 	if task.Status.Ended() {
 		release()
 		m := renderWatch(st, task, now, watchEnded, "")
@@ -233,7 +242,7 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 // follows req's task in req's channel and thread; w.mu is held.
 func (w *Watches) findLocked(req WatchRequest) *watch {
 	for _, wt := range w.active {
-		if !wt.ending && wt.state.same(req) {
+		if !wt.ending && follows(wt.state, req) {
 			return wt
 		}
 	}
@@ -243,19 +252,19 @@ func (w *Watches) findLocked(req WatchRequest) *watch {
 // savedLocked returns the saved watch of req's task in req's channel and
 // thread that Run has not resumed yet (a command that arrives at start-up
 // must not start it twice); w.mu is held.
-func (w *Watches) savedLocked(req WatchRequest) (WatchState, bool) {
+func (w *Watches) savedLocked(req WatchRequest) (state.Watch, bool) {
 	if w.resumed || w.store == nil {
-		return WatchState{}, false
+		return state.Watch{}, false
 	}
 	for _, st := range w.store.Watches() {
-		if st.same(req) {
+		if follows(st, req) {
 			return st, true
 		}
 	}
-	return WatchState{}, false
+	return state.Watch{}, false
 }
 
-func (w *Watches) already(ctx context.Context, req WatchRequest, st WatchState) (string, error) {
+func (w *Watches) already(ctx context.Context, req WatchRequest, st state.Watch) (string, error) {
 	w.log.InfoContext(ctx, "watch already running", "watch", st.ID, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
 	return st.ID, &AlreadyWatchingError{WatchID: st.ID, Channel: st.Channel, ThreadTS: st.ThreadTS, MessageTS: st.MessageTS}
 }
@@ -269,7 +278,7 @@ func (w *Watches) end(wt *watch) {
 
 // launchLocked starts the loop of a watch; w.mu is held.
 // last is the task as last seen, for a Stop before the first update.
-func (w *Watches) launchLocked(st WatchState, last pooltask.Task) {
+func (w *Watches) launchLocked(st state.Watch, last pooltask.Task) {
 	ctx, cancel := context.WithCancel(w.base)
 	wt := &watch{state: st, last: last, stop: make(chan string, 1), cancel: cancel}
 	w.active[st.ID] = wt
@@ -406,7 +415,7 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 
 // finish makes the final update and, when the task ended, the threaded
 // reply that mentions whoever asked; then it forgets the watch.
-func (w *Watches) finish(ctx context.Context, st WatchState, task pooltask.Task, phase watchPhase, by string) {
+func (w *Watches) finish(ctx context.Context, st state.Watch, task pooltask.Task, phase watchPhase, by string) {
 	now := w.clock.Now()
 	m := renderWatch(st, task, now, phase, by)
 	if err := w.poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
@@ -474,7 +483,7 @@ func newWatchID() string {
 }
 
 // renderWatch is the watch message in each phase.
-func renderWatch(st WatchState, t pooltask.Task, now time.Time, phase watchPhase, by string) Message {
+func renderWatch(st state.Watch, t pooltask.Task, now time.Time, phase watchPhase, by string) Message {
 	started := t.Start
 	if started.IsZero() {
 		started = st.Started

@@ -19,7 +19,7 @@ func TestWatchEnds(t *testing.T) {
 			t.Run(string(final)+"/thread="+thread, func(t *testing.T) {
 				clock := notifytest.NewClock(day0)
 				rec := notifytest.NewPoster(clock)
-				tk := task("eeeeeeee-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusRunning, day0.Add(-time.Minute), 0, "install-agent")
+				tk := notifytest.Task("eeeeeeee-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusRunning, day0.Add(-time.Minute), 0, "install-agent")
 				tk.SuccessNum = 0
 				l := notifytest.NewLister(tk)
 				store := openStore(t, t.TempDir())
@@ -34,7 +34,7 @@ func TestWatchEnds(t *testing.T) {
 				if first.Update || first.ThreadTS != thread {
 					t.Fatalf("first call %+v", first)
 				}
-				if js := blocksJSON(t, first.Blocks); !strings.Contains(js, `"action_id":"watch_stop"`) || !strings.Contains(js, `"value":"`+id+`"`) {
+				if js := notifytest.BlocksJSON(t, first.Blocks); !strings.Contains(js, `"action_id":"watch_stop"`) || !strings.Contains(js, `"value":"`+id+`"`) {
 					t.Errorf("no Stop button with the watch id: %s", js)
 				}
 				if len(store.Watches()) != 1 {
@@ -48,8 +48,8 @@ func TestWatchEnds(t *testing.T) {
 					clock.BlockUntil(t, 1)
 					clock.Advance(15 * time.Second)
 					c := rec.WaitCalls(t, 1+i)[i]
-					if !c.Update || c.TS != first.TS || !strings.Contains(blocksJSON(t, c.Blocks), "*"+string(rune('0'+3*i))+"* ok") {
-						t.Errorf("update %d: %+v %s", i, c, blocksJSON(t, c.Blocks))
+					if !c.Update || c.TS != first.TS || !strings.Contains(notifytest.BlocksJSON(t, c.Blocks), "*"+string(rune('0'+3*i))+"* ok") {
+						t.Errorf("update %d: %+v %s", i, c, notifytest.BlocksJSON(t, c.Blocks))
 					}
 				}
 
@@ -63,10 +63,10 @@ func TestWatchEnds(t *testing.T) {
 					t.Fatalf("%d calls, want 5", len(rec.Calls()))
 				}
 				last, reply := calls[3], calls[4]
-				if !last.Update || last.TS != first.TS || !strings.Contains(blocksJSON(t, last.Blocks), "ended: *"+string(final)+"*") {
-					t.Errorf("final update %+v %s", last, blocksJSON(t, last.Blocks))
+				if !last.Update || last.TS != first.TS || !strings.Contains(notifytest.BlocksJSON(t, last.Blocks), "ended: *"+string(final)+"*") {
+					t.Errorf("final update %+v %s", last, notifytest.BlocksJSON(t, last.Blocks))
 				}
-				if strings.Contains(blocksJSON(t, last.Blocks), "watch_stop") {
+				if strings.Contains(notifytest.BlocksJSON(t, last.Blocks), "watch_stop") {
 					t.Error("final message still has a Stop button")
 				}
 				wantThread := thread
@@ -103,8 +103,8 @@ func topLevel(posts []notifytest.Post) int {
 func TestWatchStopLimitAndMax(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
-	a := task("ffffffff-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
-	b := task("ffffffff-0000-0000-0000-000000000002", "p", pooltask.StatusRunning, day0, 0, "s")
+	a := notifytest.Task("ffffffff-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
+	b := notifytest.Task("ffffffff-0000-0000-0000-000000000002", "p", pooltask.StatusRunning, day0, 0, "s")
 	l := notifytest.NewLister(a, b)
 	w := NewWatches(WatchConfig{Every: 15 * time.Second, Max: time.Minute, MaxActive: 1}, l, rec, nil, clock, nil)
 	t.Cleanup(w.Close)
@@ -125,8 +125,8 @@ func TestWatchStopLimitAndMax(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := rec.WaitCalls(t, 2)
-	if !calls[1].Update || !strings.Contains(blocksJSON(t, calls[1].Blocks), "Stopped by <@U7>") {
-		t.Errorf("stop update %+v %s", calls[1], blocksJSON(t, calls[1].Blocks))
+	if !calls[1].Update || !strings.Contains(notifytest.BlocksJSON(t, calls[1].Blocks), "Stopped by <@U7>") {
+		t.Errorf("stop update %+v %s", calls[1], notifytest.BlocksJSON(t, calls[1].Blocks))
 	}
 	if err := pollActive(t, w, 0); err != nil {
 		t.Fatal(err)
@@ -148,8 +148,8 @@ func TestWatchStopLimitAndMax(t *testing.T) {
 	// and the reply.
 	calls = rec.WaitCalls(t, 3+2)
 	last, reply := calls[len(calls)-2], calls[len(calls)-1]
-	if !strings.Contains(blocksJSON(t, last.Blocks), "time limit") || !strings.Contains(reply.Text, "still RUNNING") {
-		t.Errorf("timeout: %+v / %q", blocksJSON(t, last.Blocks), reply.Text)
+	if !strings.Contains(notifytest.BlocksJSON(t, last.Blocks), "time limit") || !strings.Contains(reply.Text, "still RUNNING") {
+		t.Errorf("timeout: %+v / %q", notifytest.BlocksJSON(t, last.Blocks), reply.Text)
 	}
 	if err := pollActive(t, w, 0); err != nil {
 		t.Fatal(err)
@@ -172,7 +172,7 @@ func TestWatchResumesAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
-	tk := task("99999999-0000-0000-0000-000000000001", "p", pooltask.StatusInit, day0, 0, "s")
+	tk := notifytest.Task("99999999-0000-0000-0000-000000000001", "p", pooltask.StatusInit, day0, 0, "s")
 	l := notifytest.NewLister(tk)
 
 	w := NewWatches(WatchConfig{}, l, rec, openStore(t, dir), clock, nil)
@@ -195,7 +195,7 @@ func TestWatchResumesAfterRestart(t *testing.T) {
 	clock.BlockUntil(t, 1)
 	clock.Advance(15 * time.Second)
 	calls := rec.WaitCalls(t, 3)
-	if !calls[1].Update || calls[1].TS != first.TS || !strings.Contains(blocksJSON(t, calls[1].Blocks), "FAILED") {
+	if !calls[1].Update || calls[1].TS != first.TS || !strings.Contains(notifytest.BlocksJSON(t, calls[1].Blocks), "FAILED") {
 		t.Errorf("resumed final update %+v", calls[1])
 	}
 	if calls[2].ThreadTS != first.TS || !strings.Contains(calls[2].Text, "<@U1>") {
@@ -212,7 +212,7 @@ func TestWatchResumesAfterRestart(t *testing.T) {
 func TestWatchStartTwiceHere(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
-	tk := task("abababab-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
+	tk := notifytest.Task("abababab-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
 	store := openStore(t, t.TempDir())
 	w := NewWatches(WatchConfig{}, notifytest.NewLister(tk), rec, store, clock, nil)
 	t.Cleanup(w.Close)
@@ -280,7 +280,7 @@ func (g gate) ListTasks(ctx context.Context, o pooltask.ListOptions) (pooltask.T
 func TestWatchStartTwiceAtOnce(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
-	tk := task("abababab-0000-0000-0000-000000000002", "p", pooltask.StatusRunning, day0, 0, "s")
+	tk := notifytest.Task("abababab-0000-0000-0000-000000000002", "p", pooltask.StatusRunning, day0, 0, "s")
 	g := gate{Lister: notifytest.NewLister(tk), entered: make(chan struct{}, 2), release: make(chan struct{})}
 	w := NewWatches(WatchConfig{}, g, rec, nil, clock, nil)
 	t.Cleanup(w.Close)
@@ -322,7 +322,7 @@ func TestWatchStartTwiceAtOnce(t *testing.T) {
 func TestWatchEndsWhenTaskGone(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
-	tk := task("cdcdcdcd-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
+	tk := notifytest.Task("cdcdcdcd-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
 	l := notifytest.NewLister(tk)
 	store := openStore(t, t.TempDir())
 	w := NewWatches(WatchConfig{Every: 15 * time.Second}, l, rec, store, clock, nil)
@@ -360,7 +360,7 @@ func TestWatchEndsWhenTaskGone(t *testing.T) {
 		t.Fatalf("%d calls, want the post, the final update and the reply", len(rec.Calls()))
 	}
 	last, reply := calls[1], calls[2]
-	js := blocksJSON(t, last.Blocks)
+	js := notifytest.BlocksJSON(t, last.Blocks)
 	if !last.Update || last.TS != first.TS || !strings.Contains(js, "no longer returns it") || !strings.Contains(js, "last seen *RUNNING*") {
 		t.Errorf("final update %+v %s", last, js)
 	}
@@ -395,7 +395,7 @@ func TestWatchStartWhileStopping(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
 	h := holdUpdates{Poster: rec, entered: make(chan struct{}, 1), release: make(chan struct{})}
-	tk := task("abababab-0000-0000-0000-000000000003", "p", pooltask.StatusRunning, day0, 0, "s")
+	tk := notifytest.Task("abababab-0000-0000-0000-000000000003", "p", pooltask.StatusRunning, day0, 0, "s")
 	w := NewWatches(WatchConfig{}, notifytest.NewLister(tk), h, nil, clock, nil)
 	t.Cleanup(w.Close)
 	released := false
@@ -434,7 +434,7 @@ func TestWatchStartBeforeResume(t *testing.T) {
 	dir := t.TempDir()
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
-	tk := task("abababab-0000-0000-0000-000000000004", "p", pooltask.StatusRunning, day0, 0, "s")
+	tk := notifytest.Task("abababab-0000-0000-0000-000000000004", "p", pooltask.StatusRunning, day0, 0, "s")
 	l := notifytest.NewLister(tk)
 	req := WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U1"}
 

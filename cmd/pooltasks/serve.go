@@ -18,6 +18,8 @@ import (
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/doctor"
 	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
+	"github.com/pooltasks/pooltasks/bot/notify/watchapi"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -87,7 +89,7 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 		return fmt.Errorf("workspace client: %w", err)
 	}
 
-	store, err := notify.OpenStore(cfg.StateDir)
+	store, err := state.Open(cfg.StateDir)
 	if err != nil {
 		return err
 	}
@@ -115,15 +117,15 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	// posted here either way (they keep no state).
 	var watches *notify.Watches
 	if cfg.WatchURL != "" {
-		remote := notify.NewRemoteWatches(cfg.WatchURL, cfg.InternalToken, logger.With("component", "watch"))
+		remote := watchapi.NewRemote(cfg.WatchURL, cfg.InternalToken, logger.With("component", "watch"))
 		bc.Notifier = notifier{remote, &notify.Notifier{Digester: digests}}
 	} else {
 		watches = notify.NewWatches(notify.WatchConfig{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive},
 			client, poster, store, notify.RealClock, logger.With("component", "watch"))
 		bc.Notifier = &notify.Notifier{Watches: watches, Digester: digests}
 		if cfg.InternalToken != "" {
-			api := notify.WatchHandler(watches, cfg.InternalToken)
-			bc.Routes = map[string]http.Handler{notify.WatchStartPath: api, notify.WatchStopPath: api}
+			api := watchapi.Handler(watches, cfg.InternalToken)
+			bc.Routes = map[string]http.Handler{watchapi.StartPath: api, watchapi.StopPath: api}
 		}
 	}
 	bc.AdminUsers = cfg.AdminUsers

@@ -5,8 +5,10 @@ package notifytest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -334,4 +336,35 @@ func (c *Clock) DropWaiters() {
 	defer c.mu.Unlock()
 	c.waiters = nil
 	c.signalLocked()
+}
+
+// Task is a task of pool (id "pool-"+pool) that started at start with
+// failed desktops out of 10, running scripts, or an echo command when none
+// is given; an ended task ended five minutes after its start.
+func Task(id, pool string, status pooltask.TaskStatus, start time.Time, failed int, scripts ...string) pooltask.Task {
+	t := pooltask.Task{ID: id, PoolID: "pool-" + pool, PoolName: pool, Status: status, Start: start, FailedNum: failed, SuccessNum: 10 - failed}
+	for _, s := range scripts {
+		t.Scripts = append(t.Scripts, pooltask.Script{ID: "s-" + s, Name: s})
+	}
+	if len(scripts) == 0 {
+		t.CommandContent, t.CommandType = "echo hi", "SHELL"
+	}
+	if status.Ended() {
+		t.End = start.Add(5 * time.Minute)
+	}
+	return t
+}
+
+// BlocksJSON is blocks as JSON without HTML escaping, so that "<@U1>" in
+// a test reads as in Slack.
+func BlocksJSON(t testing.TB, blocks []slack.Block) string {
+	t.Helper()
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(blocks); err != nil {
+		t.Fatal(err)
+	}
+	// slack-go marshals some nested elements itself, with HTML escaping.
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(b.String())
 }

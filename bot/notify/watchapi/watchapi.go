@@ -1,4 +1,9 @@
-package notify
+// Package watchapi is the internal HTTP API through which responders hand
+// watches to the one process that runs them (the scheduler, which keeps
+// them across its restarts): Handler serves it there, Remote calls it
+// from the others and gives the user the same answers as a local
+// notify.Watches.
+package watchapi
 
 import (
 	"bytes"
@@ -13,14 +18,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/bot/notify"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
-// Paths of the internal watch API that WatchHandler serves and RemoteWatches
-// calls.
+// Paths of the internal watch API that Handler serves and Remote calls.
 const (
-	WatchStartPath = "/internal/watches"
-	WatchStopPath  = "/internal/watches/stop"
+	StartPath = "/internal/watches"
+	StopPath  = "/internal/watches/stop"
 )
 
 // maxWatchBody bounds a request body of the internal watch API: its JSON
@@ -39,13 +44,13 @@ var watchCodes = []struct {
 	code   string
 	status int
 }{
-	{ErrTooManyWatches, "too_many_watches", http.StatusTooManyRequests},
-	{ErrTaskNotFound, "task_not_found", http.StatusNotFound},
-	{ErrWatchNotFound, "watch_not_found", http.StatusGone},
-	{ErrWatchesClosed, "closing", http.StatusServiceUnavailable},
+	{notify.ErrTooManyWatches, "too_many_watches", http.StatusTooManyRequests},
+	{notify.ErrTaskNotFound, "task_not_found", http.StatusNotFound},
+	{notify.ErrWatchNotFound, "watch_not_found", http.StatusGone},
+	{notify.ErrWatchesClosed, "closing", http.StatusServiceUnavailable},
 	// Answered with the watch that runs (errorBody.Watch): see
-	// AlreadyWatchingError.
-	{ErrAlreadyWatching, "already_watching", http.StatusConflict},
+	// notify.AlreadyWatchingError.
+	{notify.ErrAlreadyWatching, "already_watching", http.StatusConflict},
 }
 
 type startRequest struct {
@@ -73,7 +78,7 @@ type errorBody struct {
 	Watch *existingWatch `json:"watch,omitempty"`
 }
 
-// existingWatch carries an *AlreadyWatchingError across.
+// existingWatch carries an *notify.AlreadyWatchingError across.
 type existingWatch struct {
 	WatchID   string `json:"watch_id"`
 	Channel   string `json:"channel"`
@@ -90,19 +95,26 @@ type apiError struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// WatchHandler serves the internal API through which responders hand
+// Watches is what Handler needs of the watches it serves; *notify.Watches
+// has it.
+type Watches interface {
+	Start(ctx context.Context, req notify.WatchRequest) (string, error)
+	Stop(watchID, userID string) error
+}
+
+// Handler serves the internal API through which responders hand
 // watches to the one process that runs them (and keeps them across its
-// restarts): POST WatchStartPath with {task_id, channel, thread_ts, user_id}
-// answers {watch_id}; POST WatchStopPath with {watch_id, user_id} stops one.
+// restarts): POST StartPath with {task_id, channel, thread_ts, user_id}
+// answers {watch_id}; POST StopPath with {watch_id, user_id} stops one.
 // Failures answer {code, error} with a status that tells them apart; a
 // start of a task already watched there answers 409 with code
 // already_watching and that watch as {watch: {watch_id, channel,
 // thread_ts, message_ts}}.
 // Every request must carry "Authorization: Bearer token"; an empty token
 // refuses them all.
-func WatchHandler(w *Watches, token string) http.Handler {
+func Handler(w Watches, token string) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+WatchStartPath, func(rw http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+StartPath, func(rw http.ResponseWriter, r *http.Request) {
 		var req startRequest
 		if !decodeWatchRequest(rw, r, &req) {
 			return
@@ -111,14 +123,14 @@ func WatchHandler(w *Watches, token string) http.Handler {
 			writeJSON(rw, http.StatusBadRequest, errorBody{Code: "bad_request", Error: "task_id, channel and user_id are required"})
 			return
 		}
-		id, err := w.Start(r.Context(), WatchRequest{TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID})
+		id, err := w.Start(r.Context(), notify.WatchRequest{TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID})
 		if err != nil {
 			answerWatchError(rw, err)
 			return
 		}
 		writeJSON(rw, http.StatusOK, startResponse{WatchID: id})
 	})
-	mux.HandleFunc("POST "+WatchStopPath, func(rw http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+StopPath, func(rw http.ResponseWriter, r *http.Request) {
 		var req stopRequest
 		if !decodeWatchRequest(rw, r, &req) {
 			return
@@ -162,7 +174,7 @@ func decodeWatchRequest(rw http.ResponseWriter, r *http.Request, v any) bool {
 
 // answerWatchError answers an error of Watches.
 func answerWatchError(rw http.ResponseWriter, err error) {
-	var aw *AlreadyWatchingError
+	var aw *notify.AlreadyWatchingError
 	if errors.As(err, &aw) {
 		writeJSON(rw, http.StatusConflict, errorBody{Code: "already_watching", Error: err.Error(),
 			Watch: &existingWatch{WatchID: aw.WatchID, Channel: aw.Channel, ThreadTS: aw.ThreadTS, MessageTS: aw.MessageTS}})
@@ -189,10 +201,10 @@ func writeJSON(rw http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(rw).Encode(v)
 }
 
-// RemoteWatches starts and stops watches in another process (the
-// scheduler) through WatchHandler's API. It provides bot.Watcher: the user
+// Remote starts and stops watches in another process (the scheduler)
+// through Handler's API. It provides bot.Watcher: the user
 // sees the same answers as from a local Watches.
-type RemoteWatches struct {
+type Remote struct {
 	baseURL string
 	token   string
 	client  *http.Client
@@ -203,25 +215,25 @@ type RemoteWatches struct {
 // and posts the watch message, paced by Slack's one post per second.
 const remoteTimeout = 20 * time.Second
 
-// NewRemoteWatches returns a RemoteWatches calling the API at baseURL (e.g.
+// NewRemote returns a Remote calling the API at baseURL (e.g.
 // http://pooltasks-scheduler:8080) with token. Why a call failed is logged
 // to logger (nil discards); the user gets ErrSchedulerUnreachable.
-func NewRemoteWatches(baseURL, token string, logger *slog.Logger) *RemoteWatches {
+func NewRemote(baseURL, token string, logger *slog.Logger) *Remote {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &RemoteWatches{baseURL: strings.TrimSuffix(baseURL, "/"), token: token,
+	return &Remote{baseURL: strings.TrimSuffix(baseURL, "/"), token: token,
 		client: &http.Client{Timeout: remoteTimeout}, log: logger}
 }
 
 // StartWatch asks the scheduler to start a watch and returns its id. Like
-// Watches.Start, it returns the running watch's id and an
-// *AlreadyWatchingError when the scheduler already watches the task there
+// notify.Watches.Start, it returns the running watch's id and an
+// *notify.AlreadyWatchingError when the scheduler already watches the task there
 // (as after a start that timed out here but went through there).
-func (r *RemoteWatches) StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error) {
+func (r *Remote) StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error) {
 	var resp startResponse
-	err := r.call(ctx, WatchStartPath, startRequest{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID}, &resp)
-	var aw *AlreadyWatchingError
+	err := r.call(ctx, StartPath, startRequest{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID}, &resp)
+	var aw *notify.AlreadyWatchingError
 	if errors.As(err, &aw) {
 		return aw.WatchID, err
 	}
@@ -229,10 +241,10 @@ func (r *RemoteWatches) StartWatch(ctx context.Context, taskID, channel, threadT
 }
 
 // StopWatch asks the scheduler to stop a watch at its Stop button.
-func (r *RemoteWatches) StopWatch(watchID, userID string) error {
+func (r *Remote) StopWatch(watchID, userID string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
-	return r.call(ctx, WatchStopPath, stopRequest{WatchID: watchID, UserID: userID}, nil)
+	return r.call(ctx, StopPath, stopRequest{WatchID: watchID, UserID: userID}, nil)
 }
 
 // remoteError is an error of the scheduler's Watches as it said it; it
@@ -245,7 +257,7 @@ type remoteError struct {
 func (e *remoteError) Error() string { return e.msg }
 func (e *remoteError) Unwrap() error { return e.err }
 
-func (r *RemoteWatches) call(ctx context.Context, path string, in, out any) error {
+func (r *Remote) call(ctx context.Context, path string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("encoding watch request: %w", err)
@@ -286,7 +298,7 @@ func (r *RemoteWatches) call(ctx context.Context, path string, in, out any) erro
 	}
 	if eb.Code == "already_watching" && eb.Watch != nil && eb.Watch.WatchID != "" {
 		w := eb.Watch
-		return &AlreadyWatchingError{WatchID: w.WatchID, Channel: w.Channel, ThreadTS: w.ThreadTS, MessageTS: w.MessageTS}
+		return &notify.AlreadyWatchingError{WatchID: w.WatchID, Channel: w.Channel, ThreadTS: w.ThreadTS, MessageTS: w.MessageTS}
 	}
 	for _, c := range watchCodes {
 		if eb.Code == c.code {

@@ -1,4 +1,4 @@
-package notify
+package watchapi
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pooltasks/pooltasks/bot/notify"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -18,33 +20,33 @@ const internalToken = "internal-token-4f1c2a9e"
 // remoteSetup is a Watches served by WatchHandler on a loopback server, and
 // a RemoteWatches calling it.
 type remoteSetup struct {
-	watches *Watches
+	watches *notify.Watches
 	lister  *notifytest.Lister
 	poster  *notifytest.Poster
-	store   *Store
+	store   *state.Store
 	srv     *httptest.Server
-	remote  *RemoteWatches
+	remote  *Remote
 	task    pooltask.Task
 }
 
 // newRemoteSetup builds the setup; prepare, when not nil, changes the
 // fakes before the server starts.
-func newRemoteSetup(t *testing.T, cfg WatchConfig, prepare ...func(*remoteSetup)) *remoteSetup {
+func newRemoteSetup(t *testing.T, cfg notify.WatchConfig, prepare ...func(*remoteSetup)) *remoteSetup {
 	t.Helper()
 	clock := notifytest.NewClock(day0)
-	tk := task("eeeeeeee-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusRunning, day0.Add(-time.Minute), 0, "install-agent")
-	s := &remoteSetup{lister: notifytest.NewLister(tk), poster: notifytest.NewPoster(clock), store: openStore(t, t.TempDir()), task: tk}
+	tk := notifytest.Task("eeeeeeee-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusRunning, day0.Add(-time.Minute), 0, "install-agent")
+	s := &remoteSetup{lister: notifytest.NewLister(tk), poster: notifytest.NewPoster(clock), store: openStore(t), task: tk}
 	if cfg.Every == 0 {
 		cfg.Every = 15 * time.Second
 	}
 	for _, p := range prepare {
 		p(s)
 	}
-	s.watches = NewWatches(cfg, s.lister, s.poster, s.store, clock, nil)
+	s.watches = notify.NewWatches(cfg, s.lister, s.poster, s.store, clock, nil)
 	t.Cleanup(s.watches.Close)
-	s.srv = httptest.NewServer(WatchHandler(s.watches, internalToken))
+	s.srv = httptest.NewServer(Handler(s.watches, internalToken))
 	t.Cleanup(s.srv.Close)
-	s.remote = NewRemoteWatches(s.srv.URL+"/", internalToken, nil)
+	s.remote = NewRemote(s.srv.URL+"/", internalToken, nil)
 	return s
 }
 
@@ -67,20 +69,20 @@ func (s *remoteSetup) post(t *testing.T, path, auth, body string) int {
 }
 
 func TestWatchHandlerRefusesWithoutToken(t *testing.T) {
-	s := newRemoteSetup(t, WatchConfig{})
+	s := newRemoteSetup(t, notify.WatchConfig{})
 	body := `{"task_id":"` + s.task.ID + `","channel":"C1","user_id":"U1"}`
 	for _, auth := range []string{"", "Bearer", "Bearer ", "Bearer wrong-token", "Basic " + internalToken, internalToken, "Bearer " + internalToken + "x"} {
-		for _, path := range []string{WatchStartPath, WatchStopPath} {
+		for _, path := range []string{StartPath, StopPath} {
 			if code := s.post(t, path, auth, body); code != http.StatusUnauthorized {
 				t.Errorf("%s with Authorization %q: status %d, want 401", path, auth, code)
 			}
 		}
 	}
 	// A scheduler without a token accepts nothing, not even an empty bearer.
-	open := httptest.NewServer(WatchHandler(s.watches, ""))
+	open := httptest.NewServer(Handler(s.watches, ""))
 	t.Cleanup(open.Close)
 	for _, auth := range []string{"", "Bearer ", "Bearer " + internalToken} {
-		req, _ := http.NewRequest(http.MethodPost, open.URL+WatchStartPath, strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, open.URL+StartPath, strings.NewReader(body))
 		req.Header.Set("Authorization", auth)
 		resp, err := open.Client().Do(req)
 		if err != nil {
@@ -95,7 +97,7 @@ func TestWatchHandlerRefusesWithoutToken(t *testing.T) {
 		t.Errorf("refused requests did work: %d posts, %d active, %d API calls", n, s.watches.Active(), len(s.lister.Calls()))
 	}
 	// A client with the wrong token says so without showing it.
-	bad := NewRemoteWatches(s.srv.URL, "wrong-token", nil)
+	bad := NewRemote(s.srv.URL, "wrong-token", nil)
 	_, err := bad.StartWatch(context.Background(), s.task.ID, "C1", "", "U1")
 	if err == nil || !strings.Contains(err.Error(), "POOLTASKS_INTERNAL_TOKEN") || strings.Contains(err.Error(), "wrong-token") {
 		t.Errorf("wrong token: %v", err)
@@ -103,7 +105,7 @@ func TestWatchHandlerRefusesWithoutToken(t *testing.T) {
 }
 
 func TestRemoteWatchesRoundTrip(t *testing.T) {
-	s := newRemoteSetup(t, WatchConfig{})
+	s := newRemoteSetup(t, notify.WatchConfig{})
 	id, err := s.remote.StartWatch(context.Background(), s.task.ID, "C1", "1699999999.000100", "U42")
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +114,7 @@ func TestRemoteWatchesRoundTrip(t *testing.T) {
 	if first.Update || first.Channel != "C1" || first.ThreadTS != "1699999999.000100" {
 		t.Errorf("first call %+v", first)
 	}
-	if js := blocksJSON(t, first.Blocks); !strings.Contains(js, `"value":"`+id+`"`) {
+	if js := notifytest.BlocksJSON(t, first.Blocks); !strings.Contains(js, `"value":"`+id+`"`) {
 		t.Errorf("the Stop button does not carry the watch id %q: %s", id, js)
 	}
 	if got := s.store.Watches(); len(got) != 1 || got[0].ID != id || got[0].UserID != "U42" {
@@ -122,7 +124,7 @@ func TestRemoteWatchesRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := s.poster.WaitCalls(t, 2)
-	if !calls[1].Update || !strings.Contains(blocksJSON(t, calls[1].Blocks), "Stopped by <@U7>") {
+	if !calls[1].Update || !strings.Contains(notifytest.BlocksJSON(t, calls[1].Blocks), "Stopped by <@U7>") {
 		t.Errorf("final update %+v", calls[1])
 	}
 	s.watches.Close() // waits for the loop, which forgets the watch
@@ -133,7 +135,7 @@ func TestRemoteWatchesRoundTrip(t *testing.T) {
 
 func TestRemoteWatchesErrors(t *testing.T) {
 	ctx := context.Background()
-	s := newRemoteSetup(t, WatchConfig{MaxActive: 1})
+	s := newRemoteSetup(t, notify.WatchConfig{MaxActive: 1})
 	if _, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1"); err != nil {
 		t.Fatal(err)
 	}
@@ -141,26 +143,26 @@ func TestRemoteWatchesErrors(t *testing.T) {
 	// (C2: in C1 the task is watched already, which is not an error of
 	// capacity; see TestRemoteWatchesAlreadyWatching.)
 	_, err := s.remote.StartWatch(ctx, s.task.ID, "C2", "", "U1")
-	if !errors.Is(err, ErrTooManyWatches) || err.Error() != ErrTooManyWatches.Error() {
+	if !errors.Is(err, notify.ErrTooManyWatches) || err.Error() != notify.ErrTooManyWatches.Error() {
 		t.Errorf("second watch over MaxActive 1: %v", err)
 	}
 	err = s.remote.StopWatch("w0000000000000000", "U1")
-	if !errors.Is(err, ErrWatchNotFound) || err.Error() != ErrWatchNotFound.Error() {
+	if !errors.Is(err, notify.ErrWatchNotFound) || err.Error() != notify.ErrWatchNotFound.Error() {
 		t.Errorf("stopping an unknown watch: %v", err)
 	}
 
-	s = newRemoteSetup(t, WatchConfig{})
+	s = newRemoteSetup(t, notify.WatchConfig{})
 	_, err = s.remote.StartWatch(ctx, "ffffffff-0000-0000-0000-000000000000", "C1", "", "U1")
-	if !errors.Is(err, ErrTaskNotFound) || !strings.Contains(err.Error(), "no task with that id") {
+	if !errors.Is(err, notify.ErrTaskNotFound) || !strings.Contains(err.Error(), "no task with that id") {
 		t.Errorf("unknown task: %v", err)
 	}
 	s.watches.Close()
 	_, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1")
-	if !errors.Is(err, ErrWatchesClosed) {
+	if !errors.Is(err, notify.ErrWatchesClosed) {
 		t.Errorf("closed: %v", err)
 	}
 
-	s = newRemoteSetup(t, WatchConfig{}, func(s *remoteSetup) {
+	s = newRemoteSetup(t, notify.WatchConfig{}, func(s *remoteSetup) {
 		s.lister.Err = &pooltask.APIError{Status: 403, Code: "WKS.0403", Message: "Policy doesn't allow it", RequestID: "req-1"}
 	})
 	_, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1")
@@ -169,7 +171,7 @@ func TestRemoteWatchesErrors(t *testing.T) {
 		t.Errorf("API error: %v", err)
 	}
 
-	s = newRemoteSetup(t, WatchConfig{}, func(s *remoteSetup) {
+	s = newRemoteSetup(t, notify.WatchConfig{}, func(s *remoteSetup) {
 		s.poster.Fail = func(notifytest.Post) error { return errors.New("slack: not_in_channel") }
 	})
 	if _, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1"); err == nil || !strings.Contains(err.Error(), "not_in_channel") {
@@ -178,17 +180,17 @@ func TestRemoteWatchesErrors(t *testing.T) {
 }
 
 func TestWatchHandlerBadRequests(t *testing.T) {
-	s := newRemoteSetup(t, WatchConfig{})
+	s := newRemoteSetup(t, notify.WatchConfig{})
 	auth := "Bearer " + internalToken
 	big := `{"task_id":"` + s.task.ID + `","channel":"C1","user_id":"U1","thread_ts":"` + strings.Repeat("1", maxWatchBody) + `"}`
 	for _, tc := range []struct {
 		path, body string
 		want       int
 	}{
-		{WatchStartPath, big, http.StatusRequestEntityTooLarge},
-		{WatchStartPath, `{"task_id":`, http.StatusBadRequest},
-		{WatchStartPath, `{"channel":"C1","user_id":"U1"}`, http.StatusBadRequest},
-		{WatchStopPath, `{"watch_id":"w1"}`, http.StatusBadRequest},
+		{StartPath, big, http.StatusRequestEntityTooLarge},
+		{StartPath, `{"task_id":`, http.StatusBadRequest},
+		{StartPath, `{"channel":"C1","user_id":"U1"}`, http.StatusBadRequest},
+		{StopPath, `{"watch_id":"w1"}`, http.StatusBadRequest},
 		{"/internal/watches/other", `{}`, http.StatusNotFound},
 	} {
 		if code := s.post(t, tc.path, auth, tc.body); code != tc.want {
@@ -204,7 +206,7 @@ func TestRemoteWatchesUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there any more
-	r := NewRemoteWatches(url, internalToken, nil)
+	r := NewRemote(url, internalToken, nil)
 	_, err := r.StartWatch(context.Background(), "t1", "C1", "", "U1")
 	if !errors.Is(err, ErrSchedulerUnreachable) {
 		t.Fatalf("start: %v, want ErrSchedulerUnreachable", err)
@@ -221,7 +223,7 @@ func TestRemoteWatchesUnreachable(t *testing.T) {
 		http.Error(w, "bad gateway", http.StatusBadGateway)
 	}))
 	t.Cleanup(other.Close)
-	if _, err := NewRemoteWatches(other.URL, internalToken, nil).StartWatch(context.Background(), "t1", "C1", "", "U1"); !errors.Is(err, ErrSchedulerUnreachable) {
+	if _, err := NewRemote(other.URL, internalToken, nil).StartWatch(context.Background(), "t1", "C1", "", "U1"); !errors.Is(err, ErrSchedulerUnreachable) {
 		t.Errorf("a proxy's error page: %v, want ErrSchedulerUnreachable", err)
 	}
 }
@@ -231,18 +233,18 @@ func TestRemoteWatchesUnreachable(t *testing.T) {
 // running watch, as Watches.Start does, and starts nothing.
 func TestRemoteWatchesAlreadyWatching(t *testing.T) {
 	ctx := context.Background()
-	s := newRemoteSetup(t, WatchConfig{})
+	s := newRemoteSetup(t, notify.WatchConfig{})
 	id, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "1699999999.000100", "U1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	first := s.poster.WaitCalls(t, 1)[0]
 	again, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "1699999999.000100", "U2")
-	var aw *AlreadyWatchingError
-	if !errors.Is(err, ErrAlreadyWatching) || !errors.As(err, &aw) || again != id || err.Error() != ErrAlreadyWatching.Error() {
-		t.Fatalf("second start: %q, %v; want %q and ErrAlreadyWatching", again, err, id)
+	var aw *notify.AlreadyWatchingError
+	if !errors.Is(err, notify.ErrAlreadyWatching) || !errors.As(err, &aw) || again != id || err.Error() != notify.ErrAlreadyWatching.Error() {
+		t.Fatalf("second start: %q, %v; want %q and notify.ErrAlreadyWatching", again, err, id)
 	}
-	if want := (AlreadyWatchingError{WatchID: id, Channel: "C1", ThreadTS: "1699999999.000100", MessageTS: first.TS}); *aw != want {
+	if want := (notify.AlreadyWatchingError{WatchID: id, Channel: "C1", ThreadTS: "1699999999.000100", MessageTS: first.TS}); *aw != want {
 		t.Errorf("already watching %+v, want %+v", *aw, want)
 	}
 	if n := len(s.poster.Calls()); n != 1 || s.watches.Active() != 1 || len(s.store.Watches()) != 1 {
@@ -251,10 +253,21 @@ func TestRemoteWatchesAlreadyWatching(t *testing.T) {
 	// Without the watch in the answer (an older scheduler, a bug), it is
 	// still the sentinel.
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusConflict, errorBody{Code: "already_watching", Error: ErrAlreadyWatching.Error()})
+		writeJSON(w, http.StatusConflict, errorBody{Code: "already_watching", Error: notify.ErrAlreadyWatching.Error()})
 	}))
 	t.Cleanup(other.Close)
-	if _, err := NewRemoteWatches(other.URL, internalToken, nil).StartWatch(ctx, "t1", "C1", "", "U1"); !errors.Is(err, ErrAlreadyWatching) {
+	if _, err := NewRemote(other.URL, internalToken, nil).StartWatch(ctx, "t1", "C1", "", "U1"); !errors.Is(err, notify.ErrAlreadyWatching) {
 		t.Errorf("already_watching without the watch: %v", err)
 	}
+}
+
+var day0 = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+
+func openStore(t *testing.T) *state.Store {
+	t.Helper()
+	s, err := state.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

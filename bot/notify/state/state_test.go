@@ -1,4 +1,4 @@
-package notify
+package state
 
 import (
 	"os"
@@ -14,10 +14,10 @@ func TestStoreRoundTrip(t *testing.T) {
 	if err := s.SetDigestWatermark("k", end); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutWatch(WatchState{ID: "w1", TaskID: "t1", Channel: "C1", MessageTS: "1.2", UserID: "U1", Started: end}); err != nil {
+	if err := s.PutWatch(Watch{ID: "w1", TaskID: "t1", Channel: "C1", MessageTS: "1.2", UserID: "U1", Started: end}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.addAlertKnown("a", map[string]time.Time{"t9": end}, end.Add(-time.Hour), 10); err != nil {
+	if err := s.AddAlertKnown("a", map[string]time.Time{"t9": end}, end.Add(-time.Hour), 10); err != nil {
 		t.Fatal(err)
 	}
 
@@ -28,10 +28,10 @@ func TestStoreRoundTrip(t *testing.T) {
 	if ws := s2.Watches(); len(ws) != 1 || ws[0].TaskID != "t1" || ws[0].MessageTS != "1.2" {
 		t.Errorf("watches = %+v", ws)
 	}
-	if known, ok := s2.alertKnown("a"); !ok || len(known) != 1 {
+	if known, ok := s2.AlertKnown("a"); !ok || len(known) != 1 {
 		t.Errorf("alert known = %v, %v", known, ok)
 	}
-	if _, ok := s2.alertKnown("other"); ok {
+	if _, ok := s2.AlertKnown("other"); ok {
 		t.Error("an alert key never saved has state")
 	}
 }
@@ -124,10 +124,10 @@ func TestStoreAlertMemoryBounded(t *testing.T) {
 		ids[string(rune('a'+i))] = now.Add(-time.Duration(i) * time.Hour)
 	}
 	// Horizon drops those older than 15h; max keeps the 10 newest.
-	if err := s.addAlertKnown("k", ids, now.Add(-15*time.Hour), 10); err != nil {
+	if err := s.AddAlertKnown("k", ids, now.Add(-15*time.Hour), 10); err != nil {
 		t.Fatal(err)
 	}
-	known, _ := s.alertKnown("k")
+	known, _ := s.AlertKnown("k")
 	if len(known) != 10 {
 		t.Fatalf("kept %d ids, want 10", len(known))
 	}
@@ -143,4 +143,13 @@ func writeFile(t *testing.T, path, s string) {
 	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func openStore(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

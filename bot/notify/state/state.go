@@ -1,4 +1,9 @@
-package notify
+// Package state keeps what notify must remember across restarts (digest
+// watermarks, alerted task ids, active watches, whether Slack refuses
+// chart blocks) in a directory: one JSON file, written atomically on every
+// change. notify consumes it through small interfaces of its own, so that
+// another store (shared state for several replicas) can take its place.
+package state
 
 import (
 	"encoding/json"
@@ -18,14 +23,8 @@ const (
 	prevFile  = "state.prev.json" // the state before the last save
 )
 
-// Bounds of the alerted-id memory.
-const (
-	DefaultAlertHorizon = 24 * time.Hour
-	DefaultAlertMax     = 5000
-)
-
-// WatchState is a watch as saved in the Store, enough to resume it.
-type WatchState struct {
+// Watch is a watch as saved in the Store, enough to resume it.
+type Watch struct {
 	ID        string    `json:"id"`
 	TaskID    string    `json:"task_id"`
 	Channel   string    `json:"channel"`
@@ -37,12 +36,12 @@ type WatchState struct {
 
 type state struct {
 	Version int `json:"version"`
-	// Digests maps a digest's key (see DigestConfig.key) to the end of the
-	// last window it posted.
+	// Digests maps a digest schedule's key (notify's DigestConfig) to the
+	// end of the last window it posted.
 	Digests map[string]time.Time `json:"digests,omitempty"`
 	// Alerts maps an alert configuration's key to its memory.
 	Alerts  map[string]*alertState `json:"alerts,omitempty"`
-	Watches map[string]WatchState  `json:"watches,omitempty"`
+	Watches map[string]Watch       `json:"watches,omitempty"`
 	// ChartsRefused is set once Slack answered invalid_blocks to a chart.
 	ChartsRefused bool `json:"charts_refused,omitempty"`
 }
@@ -54,7 +53,7 @@ type alertState struct {
 }
 
 func newState() *state {
-	return &state{Version: 1, Digests: map[string]time.Time{}, Alerts: map[string]*alertState{}, Watches: map[string]WatchState{}}
+	return &state{Version: 1, Digests: map[string]time.Time{}, Alerts: map[string]*alertState{}, Watches: map[string]Watch{}}
 }
 
 // Store keeps notify's state in a directory (POOLTASKS_STATE_DIR). Every
@@ -73,9 +72,9 @@ type Store struct {
 	recovered string
 }
 
-// OpenStore opens (creating it if needed) the state directory dir and loads
+// Open opens (creating it if needed) the state directory dir and loads
 // the last good state in it.
-func OpenStore(dir string) (*Store, error) {
+func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("opening state dir: %w", err)
 	}
@@ -117,7 +116,7 @@ func decodeState(b []byte) (*state, error) {
 		st.Alerts = map[string]*alertState{}
 	}
 	if st.Watches == nil {
-		st.Watches = map[string]WatchState{}
+		st.Watches = map[string]Watch{}
 	}
 	for k, a := range st.Alerts {
 		if a == nil || a.Known == nil {
@@ -198,9 +197,9 @@ func (s *Store) SetDigestWatermark(key string, end time.Time) error {
 	return s.saveLocked()
 }
 
-// alertKnown returns a copy of the known ids of an alert key and whether the
+// AlertKnown returns a copy of the known ids of an alert key and whether the
 // key has state at all (false on a fresh start).
-func (s *Store) alertKnown(key string) (map[string]time.Time, bool) {
+func (s *Store) AlertKnown(key string) (map[string]time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.st.Alerts[key]
@@ -214,9 +213,9 @@ func (s *Store) alertKnown(key string) (map[string]time.Time, bool) {
 	return m, true
 }
 
-// addAlertKnown adds ids (task id → task start) to an alert key's memory,
+// AddAlertKnown adds ids (task id → task start) to an alert key's memory,
 // then drops ids that started before horizon and the oldest beyond max.
-func (s *Store) addAlertKnown(key string, ids map[string]time.Time, horizon time.Time, max int) error {
+func (s *Store) AddAlertKnown(key string, ids map[string]time.Time, horizon time.Time, max int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.st.Alerts[key]
@@ -246,10 +245,10 @@ func (s *Store) addAlertKnown(key string, ids map[string]time.Time, horizon time
 }
 
 // Watches returns the saved watches.
-func (s *Store) Watches() []WatchState {
+func (s *Store) Watches() []Watch {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ws := make([]WatchState, 0, len(s.st.Watches))
+	ws := make([]Watch, 0, len(s.st.Watches))
 	for _, w := range s.st.Watches {
 		ws = append(ws, w)
 	}
@@ -258,7 +257,7 @@ func (s *Store) Watches() []WatchState {
 }
 
 // PutWatch saves a watch.
-func (s *Store) PutWatch(w WatchState) error {
+func (s *Store) PutWatch(w Watch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.Watches[w.ID] = w
