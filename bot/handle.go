@@ -11,13 +11,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -236,7 +236,7 @@ func (b *Bot) handle(ctx context.Context, req *request, o *outcome) {
 	cmd, err := commands.Parse(text, req.sentAt)
 	if err != nil {
 		o.result = "bad_input"
-		o.command = truncate(text, 200)
+		o.command = trunc.Cut(text, 200)
 		var in *commands.InputError
 		if !errors.As(err, &in) {
 			in = &commands.InputError{Problems: []commands.Problem{{Message: err.Error()}}}
@@ -258,7 +258,7 @@ func (b *Bot) handle(ctx context.Context, req *request, o *outcome) {
 	}
 	if req.kind == kindClick && blocks.BaseAction(req.actionID) == blocks.ActionWatch && cmd.Verb != commands.VerbWatch {
 		o.result = "bad_input"
-		o.command = truncate(text, 200)
+		o.command = trunc.Cut(text, 200)
 		b.notice(ctx, req, toPrivate, "That button is not valid any more; run the command again.")
 		return
 	}
@@ -578,7 +578,7 @@ func (b *Bot) doctor(ctx context.Context, req *request, o *outcome) {
 		b.notice(ctx, req, toPrivate, "The diagnostics failed: "+errorSummary(err))
 		return
 	}
-	text := "```" + blocks.Escape(truncate(report, 2800)) + "```"
+	text := "```" + blocks.Escape(trunc.Cut(report, 2800)) + "```"
 	bs := []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "pooltasks doctor", false, false)),
 		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil),
@@ -624,17 +624,6 @@ func (b *Bot) apiError(ctx context.Context, req *request, to delivery, err error
 	_ = b.reply(ctx, req, to, fixed(t, bs))
 }
 
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
 // errorSummary is an error for people: the API's own message or a short
 // description, never a raw transport error with URLs.
 func errorSummary(err error) string {
@@ -650,5 +639,5 @@ func errorSummary(err error) string {
 		return "no answer in time"
 	}
 	s := err.Error()
-	return truncate(s, 300)
+	return trunc.Cut(s, 300)
 }

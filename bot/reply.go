@@ -12,6 +12,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/commands"
+	"github.com/pooltasks/pooltasks/trunc"
 )
 
 // delivery is where an answer goes.
@@ -166,7 +167,7 @@ func busyCommand(req *request) string {
 	if cmd, err := commands.Parse(req.text, req.sentAt); err == nil {
 		return cmd.Canonical()
 	}
-	return truncate(req.text, 200)
+	return trunc.Cut(req.text, 200)
 }
 
 func newRef() string {

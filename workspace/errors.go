@@ -17,6 +17,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/response"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/trunc"
 )
 
 // GatewayAuthMessage replaces the message of a gateway authentication error
@@ -71,7 +72,7 @@ func newAPIError(status int, h http.Header, body []byte) *pooltask.APIError {
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
 		if status != http.StatusUnauthorized && status != http.StatusForbidden {
-			e.Detail = truncate(strings.TrimSpace(string(body)), 200)
+			e.Detail = trunc.Cut(strings.TrimSpace(string(body)), 200)
 		}
 	}
 	if isGatewayAuth(e.Status, e.Code, e.Message+" "+e.Detail) {
@@ -118,13 +119,6 @@ func sanitize(err error) error {
 		return errors.New(GatewayAuthMessage)
 	}
 	return err
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
@@ -186,7 +180,7 @@ func sdkError(err error) error {
 	var sre *sdkerr.ServiceResponseError
 	if errors.As(err, &sre) {
 		if sre.StatusCode < 400 {
-			return fmt.Errorf("decoding the answer (status %d, request id %s): %s", sre.StatusCode, sre.RequestId, truncate(sre.ErrorMessage, 200))
+			return fmt.Errorf("decoding the answer (status %d, request id %s): %s", sre.StatusCode, sre.RequestId, trunc.Cut(sre.ErrorMessage, 200))
 		}
 		// Not expected with our error handler; keep the shape callers use.
 		return newAPIErrorFromSDK(sre)
