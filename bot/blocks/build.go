@@ -3,6 +3,7 @@ package blocks
 import (
 	"strings"
 
+	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/slack-go/slack"
 )
 
@@ -35,10 +36,10 @@ func BaseAction(actionID string) string {
 // when value is empty or longer than Slack allows: a cut command would do
 // something else than its label says, so such a button is left out.
 func Button(actionID, label, value string) *slack.ButtonBlockElement {
-	if value == "" || len(value) > maxButtonValue && textLen(value) > maxButtonValue {
+	if value == "" || len(value) > maxButtonValue && trunc.Len(value) > maxButtonValue {
 		return nil
 	}
-	return slack.NewButtonBlockElement(cut(actionID, 255), value,
+	return slack.NewButtonBlockElement(trunc.Cut(actionID, 255), value,
 		slack.NewTextBlockObject(slack.PlainTextType, plain(label, maxButtonText, "…"), true, false))
 }
 
@@ -95,11 +96,11 @@ func actions(btns ...*slack.ButtonBlockElement) slack.Block {
 // token, and closes a code block it cut open. Callers budget their parts
 // so that this is a last resort.
 func safeCut(s string, max int) string {
-	if len(s) <= max || textLen(s) <= max {
+	if len(s) <= max || trunc.Len(s) <= max {
 		return s
 	}
 	const note = "\n_… cut to fit Slack's limit_"
-	c := strings.TrimSuffix(cut(s, max-len(note)-3), "…") // room for a closing fence
+	c := strings.TrimSuffix(trunc.Cut(s, max-len(note)-3), "…") // room for a closing fence
 	if i := strings.LastIndexByte(c, '\n'); i > len(c)/2 {
 		c = c[:i]
 	}

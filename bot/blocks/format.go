@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/trunc"
+	"github.com/pooltasks/pooltasks/view"
 )
 
 // Slack's limits, as documented for messages (NOTES-SLACK.md).
@@ -52,32 +54,6 @@ func clock(t time.Time) string {
 	return "<!date^" + strconv.FormatInt(u.Unix(), 10) + "^{time}|" + u.Format("15:04") + " UTC>"
 }
 
-// Duration renders d with its two most significant units: "45s", "4m 12s",
-// "2h 05m", "3d 4h". Negative durations render as "0s".
-func Duration(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	s := int64(d / time.Second)
-	switch {
-	case s < 60:
-		return strconv.FormatInt(s, 10) + "s"
-	case s < 3600:
-		return strconv.FormatInt(s/60, 10) + "m " + strconv.FormatInt(s%60, 10) + "s"
-	case s < 86400:
-		return strconv.FormatInt(s/3600, 10) + "h " + pad2(s%3600/60) + "m"
-	default:
-		return strconv.FormatInt(s/86400, 10) + "d " + strconv.FormatInt(s%86400/3600, 10) + "h"
-	}
-}
-
-func pad2(n int64) string {
-	if n < 10 {
-		return "0" + strconv.FormatInt(n, 10)
-	}
-	return strconv.FormatInt(n, 10)
-}
-
 // StatusEmoji is the emoji shortcode shown next to a task status:
 // FINISH :white_check_mark:, FAILED :x:, RUNNING :hourglass_flowing_sand:,
 // INIT :clock3:, anything else :grey_question:.
@@ -113,56 +89,13 @@ func statusIcon(s pooltask.TaskStatus) string {
 	}
 }
 
-// textLen is the length of s as Slack's limits count it, conservatively:
-// UTF-16 code units, so a character outside the BMP counts twice.
-func textLen(s string) int {
-	n := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			n++
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		n += runeLen(r)
-	}
-	return n
-}
-
-func runeLen(r rune) int {
-	if r >= 0x10000 {
-		return 2
-	}
-	return 1
-}
-
-// cut returns s if it fits max, else its start and "…" within max.
-func cut(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	if max <= 0 {
-		return ""
-	}
-	n := 0
-	for i, r := range s {
-		if n+runeLen(r) > max-1 {
-			return s[:i] + "…"
-		}
-		n += runeLen(r)
-	}
-	return s
-}
-
 // esc escapes s for mrkdwn and cuts the result to max characters without
 // splitting an entity; a cut result ends with "…". Runs of backticks get a
 // zero-width space between them, so that untrusted text cannot open or
 // close a code block around what follows it.
 func esc(s string, max int) string {
 	if len(s) <= max && !strings.Contains(s, "``") {
-		if e := Escape(s); len(e) <= max || textLen(e) <= max {
+		if e := Escape(s); len(e) <= max || trunc.Len(e) <= max {
 			return e
 		}
 	}
@@ -198,7 +131,7 @@ func escLen(r rune) int {
 	case '<', '>':
 		return 4
 	}
-	return runeLen(r)
+	return trunc.RuneLen(r)
 }
 
 func writeEsc(b *strings.Builder, r rune) {
@@ -214,28 +147,10 @@ func writeEsc(b *strings.Builder, r rune) {
 	}
 }
 
-// oneLiner folds line breaks and tabs into spaces.
-var oneLiner = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ")
-
-// clip returns at most the first n bytes of s, at a rune boundary: a cheap
-// bound before work on text that is cut to far less anyway.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-// flat is s clipped and folded onto one line; cutting it to max (which
+// flat is s cut and folded onto one line; cutting it to max (which
 // callers do) still shows "…" when s was longer.
 func flat(s string, max int) string {
-	if len(s) > 4*max+4 {
-		s = clip(s, 4*max+4) // 4 bytes a rune at most: the cut still happens
-	}
-	return oneLiner.Replace(s)
+	return view.Clean(trunc.Cut(s, max+1))
 }
 
 // code renders untrusted s as an inline code span of at most max
@@ -257,7 +172,7 @@ func plain(s string, max int, alt string) string {
 	if strings.TrimSpace(s) == "" {
 		return alt
 	}
-	return cut(s, max)
+	return trunc.Cut(s, max)
 }
 
 // codeBlock renders untrusted s as a ``` code block of at most max

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/slack-go/slack"
 )
 
@@ -34,24 +35,6 @@ func TestDate(t *testing.T) {
 	want := "<!date^1795770000^{date_short_pretty} {time}|2026-11-27 09:00 UTC>"
 	if got := Date(at); got != want {
 		t.Errorf("Date = %q, want %q", got, want)
-	}
-}
-
-func TestDuration(t *testing.T) {
-	for _, tc := range []struct {
-		in   time.Duration
-		want string
-	}{
-		{-time.Second, "0s"},
-		{0, "0s"},
-		{45 * time.Second, "45s"},
-		{4*time.Minute + 12*time.Second, "4m 12s"},
-		{2*time.Hour + 5*time.Minute + 59*time.Second, "2h 05m"},
-		{3*24*time.Hour + 4*time.Hour + 30*time.Minute, "3d 4h"},
-	} {
-		if got := Duration(tc.in); got != tc.want {
-			t.Errorf("Duration(%v) = %q, want %q", tc.in, got, tc.want)
-		}
 	}
 }
 
@@ -90,8 +73,8 @@ func TestCodeBlock(t *testing.T) {
 			if got != tc.want || left != tc.left {
 				t.Errorf("codeBlock(%q, %d, %v) = %q, %d; want %q, %d", tc.in, tc.max, tc.keepEnd, got, left, tc.want, tc.left)
 			}
-			if textLen(got) > tc.max {
-				t.Errorf("%d characters, max %d", textLen(got), tc.max)
+			if trunc.Len(got) > tc.max {
+				t.Errorf("%d characters, max %d", trunc.Len(got), tc.max)
 			}
 		})
 	}
@@ -143,8 +126,8 @@ func TestButtonLeavesOutValuesTooLong(t *testing.T) {
 	if b := Button(ActionNext, "Next ▶", ""); b != nil {
 		t.Error("an empty value was kept")
 	}
-	if b := Button(ActionNext, strings.Repeat("y", 100), "v"); textLen(b.Text.Text) > maxButtonText {
-		t.Errorf("label of %d characters", textLen(b.Text.Text))
+	if b := Button(ActionNext, strings.Repeat("y", 100), "v"); trunc.Len(b.Text.Text) > maxButtonText {
+		t.Errorf("label of %d characters", trunc.Len(b.Text.Text))
 	}
 }
 
@@ -173,8 +156,8 @@ func TestSafeCut(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := safeCut(tc.in, maxText)
-			if textLen(got) > maxText {
-				t.Fatalf("%d characters", textLen(got))
+			if trunc.Len(got) > maxText {
+				t.Fatalf("%d characters", trunc.Len(got))
 			}
 			if got != tc.in && !strings.HasSuffix(got, "_… cut to fit Slack's limit_") {
 				t.Errorf("no note: %q", got[max(0, len(got)-40):])

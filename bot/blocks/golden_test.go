@@ -170,6 +170,23 @@ func TestTaskCommandGolden(t *testing.T) {
 	golden(t)(Task(TaskView{Task: sampleTasks()[2], RecordsErr: "workspace api: 503 WKS.0500: service busy", Now: now}))
 }
 
+// The API's task has no type: a task may have scripts and a command, and
+// the details show both, the command cut with a note when it is long.
+func TestTaskScriptsAndCommandGolden(t *testing.T) {
+	task := sampleTasks()[0]
+	task.CommandType = "POWERSHELL"
+	task.CommandContent = "Set-ExecutionPolicy Bypass -Scope Process\n" +
+		strings.Repeat("Write-Output 'checking <C:\\ProgramData> & logs'\n", 80)
+	text, bs := Task(TaskView{Task: task, Now: now})
+	compareGolden(t, text, bs)
+	content := bs[2].(*slack.SectionBlock).Text.Text
+	for _, want := range []string{"*Scripts*", "install-agent.ps1", "`scr-002`", "*Command* (POWERSHELL)", "```Set-ExecutionPolicy Bypass", "characters are not shown_"} {
+		if !strings.Contains(content, want) {
+			t.Errorf("details lack %q:\n%s", want, content)
+		}
+	}
+}
+
 func TestOutputGolden(t *testing.T) {
 	rec := sampleRecords()[0]
 	rec.Output = "Installing agent 4.2.1...\r\nDownloading package & verifying <sha256>\r\nError 1618: Another installation is already in progress.\r\nexit code 1603"

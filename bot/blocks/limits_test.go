@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pooltasks/pooltasks/trunc"
 )
 
 // dateToken is the only "<…>" construct pooltasks itself writes in mrkdwn.
@@ -31,8 +33,8 @@ func checkLimits(t *testing.T, raw []byte) {
 func limitProblems(text string, blocks []map[string]any) []string {
 	var ps []string
 	bad := func(format string, a ...any) { ps = append(ps, fmt.Sprintf(format, a...)) }
-	if textLen(text) > 40000 {
-		bad("message text has %d characters", textLen(text))
+	if trunc.Len(text) > 40000 {
+		bad("message text has %d characters", trunc.Len(text))
 	}
 	checkMrkdwn("text", text, bad)
 	if strings.Contains(text, "\n") {
@@ -47,13 +49,13 @@ func limitProblems(text string, blocks []map[string]any) []string {
 	tables := 0
 	for i, b := range blocks {
 		where := fmt.Sprintf("block %d (%v)", i, b["type"])
-		if id, _ := b["block_id"].(string); textLen(id) > 255 {
-			bad("%s: block_id of %d", where, textLen(id))
+		if id, _ := b["block_id"].(string); trunc.Len(id) > 255 {
+			bad("%s: block_id of %d", where, trunc.Len(id))
 		}
 		switch b["type"] {
 		case "header":
 			txt := obj(b["text"])
-			if txt["type"] != "plain_text" || textLen(str(txt["text"])) > maxHeader || str(txt["text"]) == "" {
+			if txt["type"] != "plain_text" || trunc.Len(str(txt["text"])) > maxHeader || str(txt["text"]) == "" {
 				bad("%s: header text %q", where, str(txt["text"]))
 			}
 		case "section":
@@ -113,8 +115,8 @@ func checkText(where string, o map[string]any, max int, bad func(string, ...any)
 	if s == "" {
 		bad("%s: empty text", where)
 	}
-	if textLen(s) > max {
-		bad("%s: %d characters (max %d)", where, textLen(s), max)
+	if trunc.Len(s) > max {
+		bad("%s: %d characters (max %d)", where, trunc.Len(s), max)
 	}
 	switch o["type"] {
 	case "mrkdwn":
@@ -158,13 +160,13 @@ func checkElement(where string, el map[string]any, bad func(string, ...any)) {
 		return
 	}
 	txt := obj(el["text"])
-	if txt["type"] != "plain_text" || str(txt["text"]) == "" || textLen(str(txt["text"])) > maxButtonText {
+	if txt["type"] != "plain_text" || str(txt["text"]) == "" || trunc.Len(str(txt["text"])) > maxButtonText {
 		bad("%s: button text %q", where, str(txt["text"]))
 	}
-	if v := str(el["value"]); v == "" || textLen(v) > maxButtonValue {
-		bad("%s: button value of %d characters", where, textLen(v))
+	if v := str(el["value"]); v == "" || trunc.Len(v) > maxButtonValue {
+		bad("%s: button value of %d characters", where, trunc.Len(v))
 	}
-	if id := str(el["action_id"]); id == "" || textLen(id) > 255 {
+	if id := str(el["action_id"]); id == "" || trunc.Len(id) > 255 {
 		bad("%s: action_id %q", where, id)
 	}
 }
@@ -200,7 +202,7 @@ func checkTable(where string, b map[string]any, bad func(string, ...any)) {
 				if s == "" {
 					bad("%s: empty raw_text", at)
 				}
-				chars += textLen(s)
+				chars += trunc.Len(s)
 			case "raw_number":
 				if _, ok := cell["value"].(float64); !ok {
 					bad("%s: raw_number without value", at)
@@ -209,7 +211,7 @@ func checkTable(where string, b map[string]any, bad func(string, ...any)) {
 					if str(s) == "" {
 						bad("%s: empty raw_number text", at)
 					}
-					chars += textLen(str(s))
+					chars += trunc.Len(str(s))
 				} else {
 					chars += len(fmt.Sprint(cell["value"]))
 				}
@@ -219,7 +221,7 @@ func checkTable(where string, b map[string]any, bad func(string, ...any)) {
 				}
 				el := obj(cell["element"])
 				checkElement(at, el, bad)
-				chars += textLen(str(obj(el["text"])["text"]))
+				chars += trunc.Len(str(obj(el["text"])["text"]))
 				if ids[str(el["action_id"])] {
 					bad("%s: action_id %q twice", at, el["action_id"])
 				}

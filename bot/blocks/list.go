@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/view"
 	"github.com/slack-go/slack"
 )
 
@@ -148,29 +149,23 @@ func emptyText(v ListView) string {
 
 // taskSummary is the mrkdwn of one task in a list.
 func taskSummary(t pooltask.Task, now time.Time) string {
+	v := view.TaskOf(t, now)
 	var b strings.Builder
 	b.Grow(256)
 	b.WriteString(StatusEmoji(t.Status))
 	b.WriteString(" *")
-	b.WriteString(statusWord(t.Status))
+	b.WriteString(esc(v.StatusWord, statusMax))
 	b.WriteString("*  ")
 	b.WriteString(code(t.ID, idMax))
 	b.WriteString("\n*Pool* ")
 	b.WriteString(poolText(t))
 	b.WriteString(" · ")
-	b.WriteString(whatText(t))
+	b.WriteString(whatText(v.Work))
 	b.WriteString("\n")
-	b.WriteString(timing(t, now))
+	b.WriteString(timing(t, v.Timing))
 	b.WriteString("\n")
 	b.WriteString(counts(t))
 	return b.String()
-}
-
-func statusWord(s pooltask.TaskStatus) string {
-	if s == "" {
-		return "UNKNOWN"
-	}
-	return esc(string(s), statusMax)
 }
 
 func poolText(t pooltask.Task) string {
@@ -180,19 +175,17 @@ func poolText(t pooltask.Task) string {
 	return code(t.PoolID, idMax)
 }
 
-// whatText names the scripts of a task, or its command type and first line.
-func whatText(t pooltask.Task) string {
-	if len(t.Scripts) > 0 {
+// whatText names the scripts of a task, then its command type and first
+// line: both when the API returned both.
+func whatText(w view.Work) string {
+	var parts []string
+	if len(w.Scripts) > 0 {
 		var b strings.Builder
 		b.WriteString("*Scripts* ")
-		for i, s := range t.Scripts {
-			name := s.Name
-			if name == "" {
-				name = s.ID
-			}
-			c := code(name, 100)
+		for i, s := range w.Scripts {
+			c := code(view.ScriptName(s), 100)
 			if b.Len()+len(c) > scriptsMax-20 {
-				b.WriteString("+" + strconv.Itoa(len(t.Scripts)-i) + " more")
+				b.WriteString("+" + strconv.Itoa(len(w.Scripts)-i) + " more")
 				break
 			}
 			if i > 0 {
@@ -200,44 +193,37 @@ func whatText(t pooltask.Task) string {
 			}
 			b.WriteString(c)
 		}
-		return b.String()
+		parts = append(parts, b.String())
 	}
-	if t.CommandContent == "" {
+	if w.HasCommand() {
+		kind := "Command"
+		if w.CommandType != "" {
+			kind = esc(flat(w.CommandType, 20), 20)
+		}
+		line, more := w.FirstLine()
+		c := code(line, commandMax)
+		if more && !strings.HasSuffix(c, "…`") {
+			c = c[:len(c)-1] + " …`"
+		}
+		parts = append(parts, "*"+kind+"* "+c)
+	}
+	if len(parts) == 0 {
 		return "_no script or command_"
 	}
-	kind := "Command"
-	if t.CommandType != "" {
-		kind = esc(flat(t.CommandType, 20), 20)
-	}
-	line, more := firstLine(t.CommandContent)
-	c := code(line, commandMax)
-	if more && !strings.HasSuffix(c, "…`") {
-		c = c[:len(c)-1] + " …`"
-	}
-	return "*" + kind + "* " + c
-}
-
-// firstLine returns the first non-blank line of s and whether more follows.
-func firstLine(s string) (string, bool) {
-	s = strings.TrimLeft(s, " \t\r\n")
-	i := strings.IndexAny(s, "\r\n")
-	if i < 0 {
-		return s, false
-	}
-	return strings.TrimRight(s[:i], " \t"), strings.TrimSpace(s[i:]) != ""
+	return strings.Join(parts, " · ")
 }
 
 // timing is "Started … · took 4m 12s" or "· running for 5m".
-func timing(t pooltask.Task, now time.Time) string {
+func timing(t pooltask.Task, tm view.Timing) string {
 	if t.Start.IsZero() {
 		return "Not started yet"
 	}
 	s := "Started " + Date(t.Start)
 	switch {
-	case !t.End.IsZero():
-		s += " · took " + Duration(t.End.Sub(t.Start))
-	case !now.IsZero() && !t.Status.Ended():
-		s += " · running for " + Duration(now.Sub(t.Start))
+	case tm.Running:
+		s += " · " + tm.String()
+	case tm.Known:
+		s += " · took " + tm.String()
 	}
 	return s
 }

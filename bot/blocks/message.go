@@ -3,6 +3,8 @@ package blocks
 import (
 	"strings"
 
+	"github.com/pooltasks/pooltasks/trunc"
+	"github.com/pooltasks/pooltasks/view"
 	"github.com/slack-go/slack"
 )
 
@@ -97,7 +99,7 @@ func Help(text string) (string, []slack.Block) {
 			flush()
 		}
 		for _, line := range strings.Split(para, "\n") {
-			line = cut(line, room/2)
+			line = trunc.Cut(line, room/2)
 			if est > 0 && est+codeLen(line) > room {
 				flush()
 			}
@@ -112,7 +114,7 @@ func Help(text string) (string, []slack.Block) {
 	if len(bs) == 1 {
 		bs = append(bs, section("_No help available._", nil))
 	}
-	first, _ := firstLine(text)
+	first, _ := view.FirstLine(text)
 	return fallback(plain(first, 200, "pooltasks help")), bs
 }
 

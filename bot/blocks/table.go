@@ -2,10 +2,11 @@ package blocks
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/trunc"
+	"github.com/pooltasks/pooltasks/view"
 	"github.com/slack-go/slack"
 )
 
@@ -31,33 +32,31 @@ func taskTable(tasks []pooltask.Task, caption string, now time.Time) *slack.Data
 	rows := make([]row, len(tasks))
 	fixed := 0
 	for _, h := range tableHeader {
-		fixed += textLen(h)
+		fixed += trunc.Len(h)
 	}
 	for i, t := range tasks {
 		r := row{
 			id:     plain(flat(t.ID, 1000), 1000, "—"),
-			status: statusIcon(t.Status) + " " + plain(string(t.Status), statusMax, "UNKNOWN"),
+			status: statusIcon(t.Status) + " " + trunc.Cut(view.StatusWord(t.Status), statusMax),
 			pool:   plain(flat(t.PoolName, 1000), 1000, plain(t.PoolID, 1000, "—")),
-			what:   plain(tableWhat(t), 1000, "—"),
+			what:   plain(view.WorkOf(t).Summary(1000), 1000, "—"),
 		}
-		r.idLen, r.poolLen, r.whatLen = textLen(r.id), textLen(r.pool), textLen(r.what)
+		r.idLen, r.poolLen, r.whatLen = trunc.Len(r.id), trunc.Len(r.pool), trunc.Len(r.what)
 		r.start = slack.NewDataTableRawNumberCell(0).WithText("—")
 		r.dur = slack.NewDataTableRawNumberCell(0).WithText("—")
 		if !t.Start.IsZero() {
 			r.start = slack.NewDataTableRawNumberCell(float64(t.Start.Unix())).WithText(t.Start.UTC().Format("Jan 02 15:04"))
-			end := t.End
-			prefix := ""
-			if end.IsZero() && !now.IsZero() && !t.Status.Ended() {
-				end, prefix = now, "⏳ "
-			}
-			if !end.IsZero() {
-				d := end.Sub(t.Start)
-				r.dur = slack.NewDataTableRawNumberCell(float64(max(d, 0) / time.Second)).WithText(prefix + Duration(d))
-			}
 		}
-		fixed += textLen(r.status) + textLen(r.start.Text) + textLen(r.dur.Text) +
+		if tm := view.TimingOf(t, now); tm.Known {
+			prefix := ""
+			if tm.Running {
+				prefix = "⏳ "
+			}
+			r.dur = slack.NewDataTableRawNumberCell(float64(tm.Duration / time.Second)).WithText(prefix + view.Duration(tm.Duration))
+		}
+		fixed += trunc.Len(r.status) + trunc.Len(r.start.Text) + trunc.Len(r.dur.Text) +
 			len(strconv.Itoa(t.SuccessNum)) + len(strconv.Itoa(t.FailedNum)) + len(strconv.Itoa(t.SkipNum)) +
-			textLen("Details")
+			trunc.Len("Details")
 		rows[i] = r
 	}
 
@@ -92,10 +91,10 @@ func taskTable(tasks []pooltask.Task, caption string, now time.Time) *slack.Data
 	for i, r := range rows {
 		t := tasks[i]
 		cells := []slack.DataTableCell{
-			slack.NewDataTableRawTextCell(cut(r.id, caps[0])),
+			slack.NewDataTableRawTextCell(trunc.Cut(r.id, caps[0])),
 			slack.NewDataTableRawTextCell(r.status),
-			slack.NewDataTableRawTextCell(cut(r.pool, caps[1])),
-			slack.NewDataTableRawTextCell(cut(r.what, caps[2])),
+			slack.NewDataTableRawTextCell(trunc.Cut(r.pool, caps[1])),
+			slack.NewDataTableRawTextCell(trunc.Cut(r.what, caps[2])),
 			r.start,
 			r.dur,
 			slack.NewDataTableRawNumberCell(float64(t.SuccessNum)),
@@ -110,37 +109,4 @@ func taskTable(tasks []pooltask.Task, caption string, now time.Time) *slack.Data
 		tb.AddRow(cells...)
 	}
 	return tb
-}
-
-// tableWhat is the scripts' names or the command's first line, plain.
-func tableWhat(t pooltask.Task) string {
-	if len(t.Scripts) > 0 {
-		var b strings.Builder
-		for i, s := range t.Scripts {
-			if b.Len() > 1000 {
-				break
-			}
-			n := s.Name
-			if n == "" {
-				n = s.ID
-			}
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(flat(n, 1000))
-		}
-		return cut(b.String(), 1000)
-	}
-	if t.CommandContent == "" {
-		return ""
-	}
-	line, more := firstLine(t.CommandContent)
-	s := line
-	if t.CommandType != "" {
-		s = t.CommandType + ": " + line
-	}
-	if more {
-		s += " …"
-	}
-	return cut(s, 1000)
 }

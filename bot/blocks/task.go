@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/view"
 	"github.com/slack-go/slack"
 )
 
@@ -29,9 +30,9 @@ func Task(v TaskView) (string, []slack.Block) {
 	text := fallback("Task " + flat(t.ID, 300) + ": " + string(t.Status))
 
 	bs := make([]slack.Block, 0, len(v.Failed)+6)
-	bs = append(bs, header(StatusEmoji(t.Status)+" Task "+taskWord(t.Status)))
+	bs = append(bs, header(StatusEmoji(t.Status)+" Task "+view.StatusPhrase(t.Status)))
 	bs = append(bs, slack.NewSectionBlock(mrkdwn(code(t.ID, 1000)), taskFields(t, v.Now), nil))
-	bs = append(bs, section(taskContent(t), nil))
+	bs = append(bs, section(taskContent(view.WorkOf(t)), nil))
 
 	var watch *slack.ButtonBlockElement
 	if !v.NoWatch && (t.Status == pooltask.StatusInit || t.Status == pooltask.StatusRunning) {
@@ -71,23 +72,6 @@ func Task(v TaskView) (string, []slack.Block) {
 	return text, bs
 }
 
-// taskWord is the header's word for a status.
-func taskWord(s pooltask.TaskStatus) string {
-	switch s {
-	case pooltask.StatusFinish:
-		return "finished"
-	case pooltask.StatusFailed:
-		return "failed"
-	case pooltask.StatusRunning:
-		return "running"
-	case pooltask.StatusInit:
-		return "waiting"
-	case "":
-		return "(status unknown)"
-	}
-	return cut(string(s), statusMax)
-}
-
 func field(label, value string) *slack.TextBlockObject {
 	return mrkdwn(safeCut("*"+label+"*\n"+value, maxField))
 }
@@ -97,62 +81,60 @@ func taskFields(t pooltask.Task, now time.Time) []*slack.TextBlockObject {
 	if t.PoolName != "" && t.PoolID != "" {
 		pool += "\n" + code(t.PoolID, idMax)
 	}
-	kind := "Scripts (" + strconv.Itoa(len(t.Scripts)) + ")"
-	if len(t.Scripts) == 0 {
-		kind = "Command"
-		if t.CommandType != "" {
-			kind += " (" + esc(flat(t.CommandType, 20), 20) + ")"
-		}
-	}
+	tm := view.TimingOf(t, now)
 	ended := Date(t.End)
-	dur := "—"
-	switch {
-	case !t.End.IsZero() && !t.Start.IsZero():
-		dur = Duration(t.End.Sub(t.Start))
-	case !t.Start.IsZero() && !now.IsZero() && !t.Status.Ended():
+	if tm.Running {
 		ended = "— (still running)"
-		dur = "running for " + Duration(now.Sub(t.Start))
 	}
 	return []*slack.TextBlockObject{
-		field("Status", StatusEmoji(t.Status)+" "+statusWord(t.Status)),
+		field("Status", StatusEmoji(t.Status)+" "+esc(view.StatusWord(t.Status), statusMax)),
 		field("Pool", pool),
-		field("Type", kind),
+		field("Type", esc(flat(view.WorkOf(t).Kind(), 100), 100)),
 		field("Desktops", counts(t)),
 		field("Started", Date(t.Start)),
 		field("Ended", ended),
-		field("Duration", dur),
+		field("Duration", tm.String()),
 	}
 }
 
-// taskContent lists the scripts (names and ids) or shows the command.
-func taskContent(t pooltask.Task) string {
-	if len(t.Scripts) > 0 {
-		var b strings.Builder
+// taskContent shows what the task ran as the API returned it: its scripts
+// (names and ids) and its command in a code block, both when it has both.
+func taskContent(w view.Work) string {
+	if w.Empty() {
+		return "_This task has neither scripts nor a command._"
+	}
+	var b strings.Builder
+	if len(w.Scripts) > 0 {
 		b.WriteString("*Scripts*")
-		for i, s := range t.Scripts {
+		room := maxText - 60
+		if w.HasCommand() {
+			room = maxText / 2 // the command shows too
+		}
+		for i, s := range w.Scripts {
 			line := "\n• " + esc(flat(plain(s.Name, 200, "(unnamed)"), 200), 200) + " — " + code(s.ID, idMax)
-			if b.Len()+len(line) > maxText-60 {
-				b.WriteString("\n_… and " + strconv.Itoa(len(t.Scripts)-i) + " more scripts_")
+			if b.Len()+len(line) > room {
+				b.WriteString("\n_… and " + strconv.Itoa(len(w.Scripts)-i) + " more scripts_")
 				break
 			}
 			b.WriteString(line)
 		}
-		return b.String()
 	}
-	if t.CommandContent == "" {
-		return "_This task has neither scripts nor a command._"
+	if w.HasCommand() {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString("*Command*")
+		if w.CommandType != "" {
+			b.WriteString(" (" + esc(flat(w.CommandType, 20), 20) + ")")
+		}
+		const note = "\n_… the last 00,000,000 characters are not shown_"
+		block, left := codeBlock(w.Command, maxText-b.Len()-1-len(note), false)
+		b.WriteString("\n" + block)
+		if left > 0 {
+			b.WriteString("\n_… the last " + thousands(left) + " characters are not shown_")
+		}
 	}
-	label := "*Command*"
-	if t.CommandType != "" {
-		label = "*Command* (" + esc(flat(t.CommandType, 20), 20) + ")"
-	}
-	const note = "\n_… the last 00,000,000 characters are not shown_"
-	block, left := codeBlock(t.CommandContent, maxText-len(label)-1-len(note), false)
-	s := label + "\n" + block
-	if left > 0 {
-		s += "\n_… the last " + thousands(left) + " characters are not shown_"
-	}
-	return s
+	return b.String()
 }
 
 func recordSummary(r pooltask.Record) string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/trunc"
 )
 
 // buttons lists "action_id=value" of every button in bs, in order.
@@ -249,8 +250,8 @@ func TestListShowsItsCommandToCopy(t *testing.T) {
 	els := bs[1].(*slack.ContextBlock).ContextElements.Elements
 	last := els[len(els)-1].(*slack.TextBlockObject).Text
 	if !strings.HasPrefix(last, "`/pooltasks list script=") || !strings.HasSuffix(last, "…`") ||
-		textLen(last) > commandLineMax || strings.Count(last, "`") != 2 {
-		t.Errorf("a long command is not cut in one code span: %.80s … (%d characters)", last, textLen(last))
+		trunc.Len(last) > commandLineMax || strings.Count(last, "`") != 2 {
+		t.Errorf("a long command is not cut in one code span: %.80s … (%d characters)", last, trunc.Len(last))
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/trunc"
 )
 
 // AlertConfig configures new-failure alerts (POOLTASKS_ALERT_*).
@@ -260,7 +261,7 @@ func renderAlert(t pooltask.Task) Message {
 func renderStorm(tasks []pooltask.Task) []Message {
 	var lines []string
 	for _, t := range tasks {
-		lines = append(lines, fmt.Sprintf("• `%s` in %s (%d failed desktops)", blocks.Escape(t.ID), blocks.Escape(cut(poolLabel(t), 60)), t.FailedNum))
+		lines = append(lines, fmt.Sprintf("• `%s` in %s (%d failed desktops)", blocks.Escape(t.ID), blocks.Escape(trunc.Cut(poolLabel(t), 60)), t.FailedNum))
 	}
 	// Pack lines into sections, sections into messages.
 	var sections []string

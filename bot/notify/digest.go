@@ -12,6 +12,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/trunc"
 )
 
 // Lister is what notify needs from the Workspace API; *workspace.Client has it.
@@ -262,7 +263,7 @@ func (d *Digest) Render(native bool) Message {
 	}
 	bs = append(bs, contextBlock(fmt.Sprintf("%s to %s · %s · %d tasks ran", blocks.Date(d.Start), blocks.Date(d.End), scope, d.Tasks)))
 	for _, w := range d.Warnings {
-		bs = append(bs, contextBlock(":warning: Left out: "+blocks.Escape(cut(w, 300))))
+		bs = append(bs, contextBlock(":warning: Left out: "+blocks.Escape(trunc.Cut(w, 300))))
 	}
 
 	if d.AllClear() {
@@ -294,7 +295,7 @@ func (d *Digest) Render(native bool) Message {
 		if name == "" {
 			name = p.PoolID
 		}
-		line := fmt.Sprintf("\n• *%s*: %s, %s", blocks.Escape(cut(name, 80)), plural(p.FailedTasks, "failed task"), plural(p.FailedDesktops, "failed desktop"))
+		line := fmt.Sprintf("\n• *%s*: %s, %s", blocks.Escape(trunc.Cut(name, 80)), plural(p.FailedTasks, "failed task"), plural(p.FailedDesktops, "failed desktop"))
 		if !native {
 			line += " `" + bar(p.FailedTasks, maxFailed, 12) + "`"
 		}
@@ -309,7 +310,7 @@ func (d *Digest) Render(native bool) Message {
 		var sb strings.Builder
 		sb.WriteString("*Scripts that failed most*")
 		for _, s := range d.TopScripts {
-			fmt.Fprintf(&sb, "\n• %s: %s", blocks.Escape(cut(s.Name, 100)), plural(s.FailedTasks, "failed task"))
+			fmt.Fprintf(&sb, "\n• %s: %s", blocks.Escape(trunc.Cut(s.Name, 100)), plural(s.FailedTasks, "failed task"))
 		}
 		bs = append(bs, slack.NewSectionBlock(mrkdwn(sb.String()), nil, nil))
 	}

@@ -3,12 +3,12 @@ package notify
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/trunc"
 )
 
 // Message is a message to post: the notification text and its blocks.
@@ -26,17 +26,8 @@ const (
 	maxChartLabel = 20
 )
 
-// cut shortens s to at most n runes, marking the cut with an ellipsis.
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
-
 func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, cut(s, maxText), false, false)
+	return slack.NewTextBlockObject(slack.MarkdownType, trunc.Cut(s, maxText), false, false)
 }
 
 func plain(s string) *slack.TextBlockObject {
@@ -44,7 +35,7 @@ func plain(s string) *slack.TextBlockObject {
 }
 
 func header(s string) slack.Block {
-	return slack.NewHeaderBlock(plain(cut(s, maxHeader)))
+	return slack.NewHeaderBlock(plain(trunc.Cut(s, maxHeader)))
 }
 
 func contextBlock(parts ...string) slack.Block {
@@ -56,7 +47,7 @@ func contextBlock(parts ...string) slack.Block {
 }
 
 func button(actionID, text, value string) *slack.ButtonBlockElement {
-	return slack.NewButtonBlockElement(actionID, cut(value, maxButtonVal), plain(text))
+	return slack.NewButtonBlockElement(actionID, trunc.Cut(value, maxButtonVal), plain(text))
 }
 
 func detailsButton(taskID string) *slack.ButtonBlockElement {
@@ -73,14 +64,14 @@ func taskWork(t pooltask.Task) string {
 				names[i] = s.ID
 			}
 		}
-		return "scripts " + blocks.Escape(cut(strings.Join(names, ", "), 300))
+		return "scripts " + blocks.Escape(trunc.Cut(strings.Join(names, ", "), 300))
 	}
 	if t.CommandContent != "" {
 		kind := t.CommandType
 		if kind == "" {
 			kind = "command"
 		}
-		return blocks.Escape(kind) + " command `" + blocks.Escape(cut(strings.ReplaceAll(t.CommandContent, "`", "'"), 120)) + "`"
+		return blocks.Escape(kind) + " command `" + blocks.Escape(trunc.Cut(strings.ReplaceAll(t.CommandContent, "`", "'"), 120)) + "`"
 	}
 	return "no scripts"
 }
@@ -115,10 +106,10 @@ func chartLabels(names []string) []string {
 		if n == "" {
 			n = "?"
 		}
-		l := cut(n, maxChartLabel)
+		l := trunc.Cut(n, maxChartLabel)
 		for k := 2; seen[l]; k++ {
 			suffix := fmt.Sprintf("~%d", k)
-			l = cut(n, maxChartLabel-utf8.RuneCountInString(suffix)) + suffix
+			l = trunc.Cut(n, maxChartLabel-trunc.Len(suffix)) + suffix
 		}
 		seen[l] = true
 		out[i] = l

@@ -15,6 +15,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/view"
 )
 
 // WatchConfig configures live watches (POOLTASKS_WATCH_*).
@@ -429,7 +430,7 @@ func (w *Watches) finish(ctx context.Context, st state.Watch, task pooltask.Task
 		reply := fmt.Sprintf("<@%s> task `%s` ended: %s %s", st.UserID, blocks.Escape(st.TaskID), blocks.StatusEmoji(task.Status), blocks.Escape(string(task.Status)))
 		switch phase {
 		case watchTimedOut:
-			reply = fmt.Sprintf("<@%s> stopped watching task `%s` after %s; it is still %s", st.UserID, blocks.Escape(st.TaskID), blocks.Duration(w.cfg.Max), blocks.Escape(string(task.Status)))
+			reply = fmt.Sprintf("<@%s> stopped watching task `%s` after %s; it is still %s", st.UserID, blocks.Escape(st.TaskID), view.Duration(w.cfg.Max), blocks.Escape(string(task.Status)))
 		case watchGone:
 			reply = fmt.Sprintf("<@%s> stopped watching task `%s`: the API no longer returns it%s", st.UserID, blocks.Escape(st.TaskID), lastSeen(task))
 		}
@@ -512,7 +513,7 @@ func renderWatch(st state.Watch, t pooltask.Task, now time.Time, phase watchPhas
 		note = "Watch ended " + blocks.Date(now)
 	}
 	body := fmt.Sprintf("%s\nPool *%s* · %s\n*%d* failed · *%d* ok · *%d* skipped · elapsed %s",
-		title, blocks.Escape(poolLabel(t)), taskWork(t), t.FailedNum, t.SuccessNum, t.SkipNum, blocks.Duration(elapsed))
+		title, blocks.Escape(poolLabel(t)), taskWork(t), t.FailedNum, t.SuccessNum, t.SkipNum, view.Duration(elapsed))
 	bs := []slack.Block{slack.NewSectionBlock(mrkdwn(body), nil, nil)}
 	bs = append(bs, contextBlock(note+fmt.Sprintf(" · asked by <@%s>", blocks.Escape(st.UserID))))
 	switch phase {

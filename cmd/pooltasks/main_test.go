@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/view"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
@@ -324,15 +326,45 @@ func TestWorkspaceConfig(t *testing.T) {
 	}
 }
 
-func TestShortDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		38 * time.Second: "38s", 4*time.Minute + 12*time.Second: "4m12s", 62 * time.Minute: "1h02m", -time.Second: "-",
+// The API's task has no type: a task with scripts and a command shows
+// both, in the text and in the JSON of query show.
+func TestShowScriptsAndCommand(t *testing.T) {
+	start := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	task := pooltask.Task{
+		ID: "7f3c2a1e-5b4d-4c8e-9a01-2b3c4d5e6f70", PoolID: "pool-0a1b", PoolName: "Finance VDI",
+		Scripts:     []pooltask.Script{{ID: "scr-001", Name: "install-agent.ps1"}, {ID: "scr-002"}},
+		CommandType: "POWERSHELL", CommandContent: "Get-Service\r\nRestart-Service \x1b[31mSpooler\n",
+		Start: start, End: start.Add(4*time.Minute + 12*time.Second), Status: pooltask.StatusFailed,
+		SuccessNum: 12, FailedNum: 3,
+	}
+	var out bytes.Buffer
+	printTask(&out, view.TaskOf(task, start), nil)
+	for _, want := range []string{
+		"Type         Scripts (2) and command (POWERSHELL)\n",
+		"Script       install-agent.ps1 (scr-001)\n",
+		"Script       scr-002 (scr-002)\n",
+		"Duration     4m 12s\n",
+		"\nCommand (POWERSHELL):\n  Get-Service\n  Restart-Service  [31mSpooler\n",
 	} {
-		if got := shortDuration(d); got != want {
-			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("show lacks %q:\n%s", want, out.String())
 		}
 	}
-	if got := clean("a\x1b[31mb\tc\nd"); got != "a [31mb c d" {
-		t.Errorf("clean: %q", got)
+	out.Reset()
+	if err := writeJSON(&out, showJSON{Task: taskToJSON(task)}); err != nil {
+		t.Fatal(err)
+	}
+	var got showJSON
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Task.Scripts) != 2 || got.Task.CommandContent != task.CommandContent || got.Task.CommandType != "POWERSHELL" {
+		t.Errorf("show --output json lacks the scripts or the command:\n%s", out.String())
+	}
+
+	out.Reset()
+	printTasks(&out, []pooltask.Task{task}, start)
+	if want := "install-agent.ps1, scr-002 · POWERSHELL…"; !strings.Contains(out.String(), want) {
+		t.Errorf("list lacks %q:\n%s", want, out.String())
 	}
 }

@@ -10,10 +10,11 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/trunc"
+	"github.com/pooltasks/pooltasks/view"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -105,86 +106,32 @@ func summary(cmd commands.Command, offset, n, total int) string {
 	return fmt.Sprintf("%d–%d of %d tasks: %s", offset+1, offset+n, total, what)
 }
 
+// printTasks writes a page of tasks as a table.
 func printTasks(w io.Writer, tasks []pooltask.Task, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATUS\tPOOL\tSCRIPTS / COMMAND\tSTART (UTC)\tDURATION\tOK/FAILED/SKIP")
 	for _, t := range tasks {
+		v := view.TaskOf(t, now)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d/%d\n",
-			clean(t.ID), clean(string(t.Status)), clip(clean(t.PoolName), 24), clip(what(t), 40),
-			startText(t.Start), duration(t, now), t.SuccessNum, t.FailedNum, t.SkipNum)
+			view.Clean(t.ID), view.Clean(v.StatusWord), trunc.Cut(view.Clean(v.Pool), 24), or(v.Work.Summary(40), "—"),
+			timeText(t.Start), v.Timing, t.SuccessNum, t.FailedNum, t.SkipNum)
 	}
 	tw.Flush()
 }
 
-// what names a task's scripts, or its command type and first line.
-func what(t pooltask.Task) string {
-	if len(t.Scripts) > 0 {
-		names := make([]string, len(t.Scripts))
-		for i, s := range t.Scripts {
-			names[i] = clean(s.Name)
-		}
-		return strings.Join(names, ", ")
-	}
-	line, _, more := strings.Cut(strings.TrimSpace(t.CommandContent), "\n")
-	if more {
-		line += " …"
-	}
-	return clean(t.CommandType) + ": " + clean(line)
-}
-
-func startText(t time.Time) string {
+// timeText is t in UTC to the minute, or "—" for the zero time.
+func timeText(t time.Time) string {
 	if t.IsZero() {
-		return "-"
+		return "—"
 	}
 	return t.UTC().Format("2006-01-02 15:04")
 }
 
-// duration is the run time of a task, or how long it has been running.
-func duration(t pooltask.Task, now time.Time) string {
-	if t.Start.IsZero() {
-		return "-"
+func or(s, alt string) string {
+	if s == "" {
+		return alt
 	}
-	if t.End.IsZero() {
-		if t.Status == pooltask.StatusInit {
-			return "waiting"
-		}
-		return shortDuration(now.Sub(t.Start)) + "…"
-	}
-	return shortDuration(t.End.Sub(t.Start))
-}
-
-func shortDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d < 0:
-		return "-"
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	default:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-}
-
-// clip shortens s to n runes with an ellipsis.
-func clip(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
-
-// clean makes text from the API safe for a terminal and a table: control
-// characters (escape sequences, tabs, newlines) become spaces.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
+	return s
 }
 
 // showTask prints one task in full with its failed desktops.
@@ -204,40 +151,55 @@ func showTask(ctx context.Context, c *workspace.Client, t pooltask.Task, output 
 	if output == "json" {
 		return writeJSON(w, showJSON{Task: taskToJSON(t), FailedRecords: recordsJSON(failed)})
 	}
+	printTask(w, view.TaskOf(t, now), failed)
+	return nil
+}
+
+// printTask writes a task in full as the API returned it: its fields, its
+// scripts with their ids and its command (a task may have both), then its
+// failed desktops.
+func printTask(w io.Writer, v view.Task, failed []pooltask.Record) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
-	row("Task", clean(t.ID))
-	row("Status", clean(string(t.Status)))
-	row("Pool", clean(t.PoolName)+" ("+clean(t.PoolID)+")")
-	for _, s := range t.Scripts {
-		row("Script", clean(s.Name)+" ("+clean(s.ID)+")")
+	row("Task", view.Clean(v.ID))
+	row("Status", view.Clean(v.StatusWord))
+	pool := view.Clean(v.Pool)
+	if v.PoolName != "" && v.PoolID != "" {
+		pool += " (" + view.Clean(v.PoolID) + ")"
 	}
-	if t.CommandContent != "" {
-		row("Command type", clean(t.CommandType))
+	row("Pool", pool)
+	row("Type", view.Clean(v.Work.Kind()))
+	for _, s := range v.Work.Scripts {
+		row("Script", view.Clean(view.ScriptName(s))+" ("+view.Clean(s.ID)+")")
 	}
-	row("Start (UTC)", startText(t.Start))
-	if !t.End.IsZero() {
-		row("End (UTC)", startText(t.End))
+	row("Start (UTC)", timeText(v.Start))
+	if !v.End.IsZero() {
+		row("End (UTC)", timeText(v.End))
 	}
-	row("Duration", duration(t, now))
-	row("Desktops", fmt.Sprintf("%d ok, %d failed, %d skipped", t.SuccessNum, t.FailedNum, t.SkipNum))
+	row("Duration", v.Timing.String())
+	row("Desktops", fmt.Sprintf("%d ok, %d failed, %d skipped", v.SuccessNum, v.FailedNum, v.SkipNum))
 	tw.Flush()
-	if t.CommandContent != "" {
-		fmt.Fprintln(w, "\nCommand:")
-		for _, line := range strings.Split(strings.TrimRight(t.CommandContent, "\n"), "\n") {
-			fmt.Fprintln(w, "  "+clean(line))
+	if v.Work.HasCommand() {
+		// Whole: a terminal has room, and what ran is what a reader is after.
+		typ := ""
+		if v.CommandType != "" {
+			typ = " (" + view.Clean(v.CommandType) + ")"
+		}
+		fmt.Fprintf(w, "\nCommand%s:\n", typ)
+		for _, line := range strings.Split(strings.TrimRight(v.Work.Command, "\r\n"), "\n") {
+			fmt.Fprintln(w, "  "+view.Clean(strings.TrimSuffix(line, "\r")))
 		}
 	}
 	if len(failed) == 0 {
-		return nil
+		return
 	}
 	fmt.Fprintf(w, "\nFailed desktops (%d):\n", len(failed))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "DESKTOP\tSCRIPT\tRESULT\tREASON\tRECORD")
 	for _, r := range failed {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", clean(r.DesktopName), clip(clean(r.ScriptName), 30), clean(r.ResultCode), clip(clean(r.Reason), 60), clean(r.ID))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", view.Clean(r.DesktopName), trunc.Cut(view.Clean(r.ScriptName), 30), view.Clean(r.ResultCode), trunc.Cut(view.Clean(r.Reason), 60), view.Clean(r.ID))
 	}
-	return tw.Flush()
+	tw.Flush()
 }
 
 // The JSON shapes of query's output: snake_case like the API, times in RFC
@@ -292,6 +254,8 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
+// taskToJSON is the task as the API returned it: scripts and
+// command_content both, when it has both.
 func taskToJSON(t pooltask.Task) taskJSON {
 	j := taskJSON{
 		ID: t.ID, Status: string(t.Status), PoolID: t.PoolID, PoolName: t.PoolName,
