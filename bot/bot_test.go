@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"runtime/debug"
@@ -627,4 +628,41 @@ func TestCollectsAtRest(t *testing.T) {
 		t.Fatal("no answer to bad input")
 	}
 	watch("after a command that left little garbage")
+}
+
+// TestForgedClicksKeepMetricsBounded: clicks with action ids pooltasks
+// never rendered (anyone can send them) are counted under one fixed label,
+// so 300 of them do not make 300 series.
+func TestForgedClicksKeepMetricsBounded(t *testing.T) {
+	m := bot.NewMetrics()
+	e := start(t, setup{cfg: bot.Config{Metrics: m}})
+	series := func() int {
+		mfs, err := m.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "pooltasks_commands_total" {
+				return len(mf.GetMetric())
+			}
+		}
+		return 0
+	}
+	var last string
+	for i := range 300 {
+		last, _ = e.slack.BlockAction(slacktest.BlockAction{UserID: "U1", ChannelID: "C1",
+			ActionID: fmt.Sprintf("forged-%d", i), Value: "list"})
+	}
+	if _, err := e.slack.WaitAck(last, wait); err != nil {
+		t.Fatal(err)
+	}
+	waitAudit(t, e, 300)
+	if n := series(); n != 1 {
+		t.Errorf("300 forged clicks made %d pooltasks_commands_total series, want 1", n)
+	}
+	for _, a := range e.logs.lines("command") {
+		if a["verb"] != "other" || a["outcome"] != "ignored" {
+			t.Fatalf("forged click audited as %v", a)
+		}
+	}
 }

@@ -104,11 +104,17 @@ type request struct {
 	verbKnown atomic.Pointer[string]
 }
 
+// verbHint is the verb before the command is parsed: a button's action,
+// one of a fixed set ("other" for an action id pooltasks never rendered,
+// which anyone can forge), or "unknown".
 func (r *request) verbHint() string {
-	if r.kind == kindClick {
-		return blocks.BaseAction(r.actionID)
+	if r.kind != kindClick {
+		return "unknown"
 	}
-	return "unknown"
+	if a := blocks.BaseAction(r.actionID); knownAction(a) {
+		return a
+	}
+	return "other"
 }
 
 // private reports whether an answer delivered to is seen by the requester
@@ -148,9 +154,10 @@ func stripMention(text string) string {
 	return mentionPrefix.ReplaceAllString(text, "")
 }
 
-// serve answers one request: it recovers a panic, answering the user with a
-// reference to the log line, and writes the audit line. Everything it logs,
-// and what it calls logs with its ctx, carries the request's fields.
+// serve answers one request: it routes it (see handle), sends the one
+// answer, recovers a panic (answering with a reference to the log line),
+// and writes the audit line. Everything it logs, and what it calls logs
+// with its ctx, carries the request's fields.
 func (b *Bot) serve(ctx context.Context, req *request) {
 	ctx, cancel := context.WithTimeout(withRequest(ctx, req), b.cfg.JobTimeout)
 	defer cancel()
@@ -166,7 +173,30 @@ func (b *Bot) serve(ctx context.Context, req *request) {
 		b.metrics.command(req.verb(), o.result)
 		b.audit(ctx, req, o, calls())
 	}()
-	b.handle(ctx, req, o)
+	a, err := b.handle(ctx, req, o)
+	if err != nil {
+		v, result, private := b.explain(ctx, err)
+		o.result = result
+		t, bs := blocks.Error(v)
+		_ = b.reply(ctx, req, errorDelivery(req, private), fixed(t, bs))
+		return
+	}
+	if a.outcome != "" {
+		o.result = a.outcome
+	}
+	if a.render != nil {
+		_ = b.reply(ctx, req, a.to, a.render)
+	}
+}
+
+// errorDelivery is where the answer to a failed request goes: to the
+// requester alone, never to the channel and never over the clicked message.
+// A mention's errors go to its thread like its answers, unless private.
+func errorDelivery(req *request, private bool) delivery {
+	if private || req.kind == kindClick {
+		return toPrivate
+	}
+	return toRequester
 }
 
 // audit writes the one audit line of a request (the user, channel and verb
@@ -180,134 +210,137 @@ func (b *Bot) audit(ctx context.Context, req *request, o *outcome, apiCalls int)
 		"api_calls", apiCalls, "latency_ms", time.Since(req.received).Milliseconds())
 }
 
-func (b *Bot) handle(ctx context.Context, req *request, o *outcome) {
-	text := req.text
+// answer is what a handler says: a message and where it goes, and the
+// audit outcome ("" is "ok"). A nil render says nothing more (a watch
+// started from a mention shows its own message).
+type answer struct {
+	to      delivery
+	render  render
+	outcome string
+}
+
+// handler answers a parsed command, to go to "to" unless it says
+// otherwise. It returns a *userError for conditions the user can act on;
+// any other error is a failure (see explain).
+type handler func(b *Bot, ctx context.Context, req *request, cmd commands.Command, to delivery) (answer, error)
+
+// verbs routes every verb of the command language.
+var verbs = map[commands.Verb]handler{
+	commands.VerbHelp:   (*Bot).help,
+	commands.VerbList:   (*Bot).list,
+	commands.VerbFailed: (*Bot).list,
+	commands.VerbShow:   (*Bot).show,
+	commands.VerbWatch:  (*Bot).watch,
+	commands.VerbDigest: (*Bot).digest,
+	commands.VerbDoctor: (*Bot).doctor,
+}
+
+// action is how a click on one of pooltasks' buttons is answered. Most
+// buttons carry a command (built with commands.Command.Canonical) that is
+// parsed again like typed text and answered by its verb's handler; raw
+// ones carry something else, which their own handler reads.
+type action struct {
+	to   delivery
+	verb commands.Verb // the only verb the value may carry; "" any
+	raw  func(b *Bot, ctx context.Context, req *request) (answer, error)
+}
+
+// actions routes every button by its base action id (blocks.BaseAction).
+var actions = map[string]action{
+	blocks.ActionDetails: {to: toPrivate},
+	// Like a typed watch in the click's channel (and thread); its outcome
+	// goes to the clicker, the details stay as they are.
+	blocks.ActionWatch:     {to: toPrivate, verb: commands.VerbWatch},
+	blocks.ActionPrev:      {to: toReplace},
+	blocks.ActionNext:      {to: toReplace},
+	blocks.ActionFailed:    {to: toReplace},
+	blocks.ActionRefresh:   {to: toReplace},
+	blocks.ActionShare:     {to: toChannel},
+	blocks.ActionViewAll:   {to: toPrivate},
+	blocks.ActionOutput:    {to: toPrivate, raw: (*Bot).output},
+	blocks.ActionStopWatch: {to: toPrivate, raw: (*Bot).stopWatch},
+}
+
+// handle routes a request: the access checks, then its button's or its
+// verb's handler. It records the audit line's command in o.
+func (b *Bot) handle(ctx context.Context, req *request, o *outcome) (answer, error) {
 	to := toRequester
+	var act action
 	if req.kind == kindClick {
-		switch blocks.BaseAction(req.actionID) {
-		case blocks.ActionOutput, blocks.ActionStopWatch:
-		case blocks.ActionDetails:
-			to = toPrivate
-		case blocks.ActionWatch:
-			// Like a typed watch in the click's channel (and thread); its
-			// outcome goes to the clicker, the details stay as they are.
-			to = toPrivate
-		case blocks.ActionPrev, blocks.ActionNext, blocks.ActionFailed, blocks.ActionRefresh:
-			to = toReplace
-		case blocks.ActionShare:
-			to = toChannel
-		case blocks.ActionViewAll:
-			to = toPrivate
-		default:
-			o.result = "ignored"
-			return
+		var ok bool
+		if act, ok = actions[blocks.BaseAction(req.actionID)]; !ok {
+			return answer{outcome: "ignored"}, nil
 		}
+		to = act.to
 	}
-
-	if !b.access.userAllowed(req.user) || !b.access.channelAllowed(req.channel) {
-		o.result = "refused"
-		msg := "Sorry, you are not on the list of people who can use pooltasks. Ask the team that runs it to add you."
-		if b.access.userAllowed(req.user) {
-			msg = "Sorry, pooltasks does not answer in this channel. Ask the team that runs it, or try a channel it serves."
-		}
-		b.notice(ctx, req, toPrivate, msg)
-		return
+	if err := b.admit(req); err != nil {
+		return answer{to: to}, err
 	}
-	if ok, wait := b.access.allow(req.user, b.cfg.Now()); !ok {
-		o.result = "rate_limited"
-		b.notice(ctx, req, toPrivate, fmt.Sprintf("You are sending commands faster than %d a minute; try again in %d s.",
-			b.cfg.UserRate, seconds(wait)))
-		return
+	if act.raw != nil {
+		o.command = trunc.Cut(strings.Join(strings.Fields(req.actionID+" "+req.text), " "), 200)
+		return act.raw(b, ctx, req)
 	}
-
-	if req.kind == kindClick {
-		switch blocks.BaseAction(req.actionID) {
-		case blocks.ActionOutput:
-			req.setVerb("output")
-			b.output(ctx, req, o)
-			return
-		case blocks.ActionStopWatch:
-			req.setVerb("watch_stop")
-			b.stopWatch(ctx, req, o)
-			return
-		}
-	}
-
-	cmd, err := commands.Parse(text, req.sentAt)
+	cmd, err := commands.Parse(req.text, req.sentAt)
 	if err != nil {
-		o.result = "bad_input"
-		o.command = trunc.Cut(text, 200)
-		var in *commands.InputError
-		if !errors.As(err, &in) {
-			in = &commands.InputError{Problems: []commands.Problem{{Message: err.Error()}}}
-		}
-		problems := make([]string, len(in.Problems))
-		for i, p := range in.Problems {
-			problems[i] = p.Message
-		}
-		t, bs := blocks.Error(blocks.ErrorView{
-			Title:    "I couldn't read that command",
-			Problems: problems,
-			Example:  "/pooltasks help",
-		})
-		if req.kind == kindClick {
-			to = toPrivate
-		}
-		_ = b.reply(ctx, req, to, fixed(t, bs))
-		return
+		o.command = trunc.Cut(req.text, 200)
+		return answer{to: to}, err
 	}
-	if req.kind == kindClick && blocks.BaseAction(req.actionID) == blocks.ActionWatch && cmd.Verb != commands.VerbWatch {
-		o.result = "bad_input"
-		o.command = trunc.Cut(text, 200)
-		b.notice(ctx, req, toPrivate, "That button is not valid any more; run the command again.")
-		return
+	if act.verb != "" && cmd.Verb != act.verb {
+		o.command = trunc.Cut(req.text, 200)
+		return answer{to: to}, problem(condStaleButton, "")
 	}
 	req.setVerb(string(cmd.Verb))
 	o.command = cmd.Canonical()
 	if cmd.Share && req.kind == kindSlash {
 		to = toChannel
 	}
-
-	switch cmd.Verb {
-	case commands.VerbHelp:
-		help := commands.Help()
-		if cmd.Topic != "" {
-			if h, ok := commands.HelpTopic(cmd.Topic); ok {
-				help = h
-			}
-		}
-		t, bs := blocks.Help(help)
-		_ = b.reply(ctx, req, to, fixed(t, bs))
-	case commands.VerbList, commands.VerbFailed:
-		b.list(ctx, req, to, cmd, o)
-	case commands.VerbShow:
-		b.show(ctx, req, to, cmd, o)
-	case commands.VerbWatch:
-		b.watch(ctx, req, cmd, o)
-	case commands.VerbDigest:
-		b.digest(ctx, req, to, cmd, o)
-	case commands.VerbDoctor:
-		b.doctor(ctx, req, o)
-	default:
-		o.result = "unsupported"
-		b.notice(ctx, req, toPrivate, "/pooltasks "+string(cmd.Verb)+" is not available here.")
+	h, ok := verbs[cmd.Verb]
+	if !ok {
+		return answer{to: to}, problem(condNotAvailable, "/pooltasks "+string(cmd.Verb)+" is not available here.")
 	}
+	return h(b, ctx, req, cmd, to)
+}
+
+// admit checks the allow lists and the user's command rate.
+func (b *Bot) admit(req *request) error {
+	if !b.access.userAllowed(req.user) {
+		return &userError{cond: condNotAllowed, detail: "Sorry, you are not on the list of people who can use pooltasks.",
+			hint: "Ask the team that runs it to add you."}
+	}
+	if !b.access.channelAllowed(req.channel) {
+		return &userError{cond: condNotAllowed, detail: "Sorry, pooltasks does not answer in this channel.",
+			hint: "Ask the team that runs it, or try a channel it serves."}
+	}
+	if ok, wait := b.access.allow(req.user, b.cfg.Now()); !ok {
+		return &userError{cond: condRateLimited, detail: fmt.Sprintf("You are sending commands faster than %d a minute; try again in %d s.",
+			b.cfg.UserRate, seconds(wait))}
+	}
+	return nil
+}
+
+func (b *Bot) help(_ context.Context, _ *request, cmd commands.Command, to delivery) (answer, error) {
+	help := commands.Help()
+	if cmd.Topic != "" {
+		if h, ok := commands.HelpTopic(cmd.Topic); ok {
+			help = h
+		}
+	}
+	t, bs := blocks.Help(help)
+	return answer{to: to, render: fixed(t, bs)}, nil
 }
 
 // scopePool applies the channel's pool binding to a query and resolves a
-// pool name to its id. It answers the user itself and returns false when
-// the command cannot go on.
-func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command, o *outcome) bool {
+// pool name to its id, or says why the command cannot go on.
+func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command) error {
 	if cmd.Query.PoolID == "" {
 		cmd.Query.PoolID = b.access.defaultPool(req.channel)
 	}
 	given := cmd.Query.PoolID
 	if given == "" {
-		return true
+		return nil
 	}
 	id, choices := b.pools.resolve(ctx, given)
 	if len(choices) > 0 {
-		o.result = "ambiguous_pool"
 		var lines []string
 		for i, p := range choices {
 			if i == 10 {
@@ -316,31 +349,22 @@ func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command
 			}
 			lines = append(lines, fmt.Sprintf("%s (pool=%s)", p.Name, p.ID))
 		}
-		t, bs := blocks.Error(blocks.ErrorView{
-			Title:    fmt.Sprintf("%d pools match %q; which one?", len(choices), given),
-			Problems: lines,
-			Hint:     "Give the pool's id, or its full name in double quotes.",
-		})
-		_ = b.reply(ctx, req, toPrivate, fixed(t, bs))
-		return false
+		return &userError{cond: condAmbiguousPool, detail: fmt.Sprintf("%d pools match %q; which one?", len(choices), given), problems: lines}
 	}
 	if entries, bound := b.access.binding(req.channel); bound && !b.pools.allowed(ctx, entries, given, id) {
-		o.result = "refused_pool"
-		b.notice(ctx, req, toPrivate, "This channel can see the pools "+strings.Join(entries, ", ")+" only.")
-		return false
+		return problem(condPoolNotAllowed, "This channel can see the pools "+strings.Join(entries, ", ")+" only.")
 	}
 	cmd.Query.PoolID = id
-	return true
+	return nil
 }
 
-func (b *Bot) list(ctx context.Context, req *request, to delivery, cmd commands.Command, o *outcome) {
-	if !b.scopePool(ctx, req, &cmd, o) {
-		return
+func (b *Bot) list(ctx context.Context, req *request, cmd commands.Command, to delivery) (answer, error) {
+	if err := b.scopePool(ctx, req, &cmd); err != nil {
+		return answer{to: to}, err
 	}
 	page, err := b.ws.ListTasks(ctx, cmd.Query)
 	if err != nil {
-		b.apiError(ctx, req, to, err, o)
-		return
+		return answer{to: to}, err
 	}
 	title := "Tasks"
 	if cmd.Verb == commands.VerbFailed || cmd.Query.Status == pooltask.FilterFailed {
@@ -378,40 +402,34 @@ func (b *Bot) list(ctx context.Context, req *request, to delivery, cmd commands.
 		share.Share = true
 		v.ShareCommand = share.Canonical()
 	}
-	_ = b.reply(ctx, req, to, func(native bool) (string, []slack.Block) {
+	return answer{to: to, render: func(native bool) (string, []slack.Block) {
 		v.Native = native
 		return blocks.List(v)
-	})
+	}}, nil
 }
 
 // scopedTask fetches one task and checks it against the channel's pool
-// binding, as show, watch and the Output button need. It answers the user
-// itself (errors to to) and returns false when the command cannot go on.
-func (b *Bot) scopedTask(ctx context.Context, req *request, to delivery, taskID string, o *outcome) (pooltask.Task, bool) {
+// binding, as show, watch and the Output button need.
+func (b *Bot) scopedTask(ctx context.Context, req *request, taskID string) (pooltask.Task, error) {
 	page, err := b.ws.ListTasks(ctx, pooltask.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
 	if err != nil {
-		b.apiError(ctx, req, to, err, o)
-		return pooltask.Task{}, false
+		return pooltask.Task{}, err
 	}
 	if len(page.Tasks) == 0 {
-		o.result = "not_found"
-		b.notice(ctx, req, to, "No task with id "+taskID+" was found. Check the id, or list tasks with /pooltasks list since=7d.")
-		return pooltask.Task{}, false
+		return pooltask.Task{}, problem(condNotFound, "No task with id "+taskID+" was found.")
 	}
 	task := page.Tasks[0]
 	if entries, bound := b.access.binding(req.channel); bound &&
 		!b.pools.allowed(ctx, entries, task.PoolName, task.PoolID) {
-		o.result = "refused_pool"
-		b.notice(ctx, req, toPrivate, "That task belongs to a pool this channel cannot see.")
-		return pooltask.Task{}, false
+		return pooltask.Task{}, problem(condPoolNotAllowed, "That task belongs to a pool this channel cannot see.")
 	}
-	return task, true
+	return task, nil
 }
 
-func (b *Bot) show(ctx context.Context, req *request, to delivery, cmd commands.Command, o *outcome) {
-	task, ok := b.scopedTask(ctx, req, to, cmd.TaskID, o)
-	if !ok {
-		return
+func (b *Bot) show(ctx context.Context, req *request, cmd commands.Command, to delivery) (answer, error) {
+	task, err := b.scopedTask(ctx, req, cmd.TaskID)
+	if err != nil {
+		return answer{to: to}, err
 	}
 	v := blocks.TaskView{Task: task, Now: b.cfg.Now(), NoWatch: b.cfg.Notifier == nil}
 	recs, err := b.ws.ListRecords(ctx, pooltask.RecordOptions{TaskID: task.ID, Status: "FAILED", Limit: 50})
@@ -426,102 +444,83 @@ func (b *Bot) show(ctx context.Context, req *request, to delivery, cmd commands.
 		v.ShareCommand = share.Canonical()
 	}
 	t, bs := blocks.Task(v)
-	_ = b.reply(ctx, req, to, fixed(t, bs))
+	return answer{to: to, render: fixed(t, bs)}, nil
 }
 
 var recordIDShape = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 
-// output answers the Output button: value "output RECORD_ID TASK_ID".
-func (b *Bot) output(ctx context.Context, req *request, o *outcome) {
-	f := strings.Fields(req.text)
-	if len(f) != 3 || f[0] != "output" || !recordIDShape.MatchString(f[1]) || !recordIDShape.MatchString(f[2]) {
-		o.result = "bad_input"
-		b.notice(ctx, req, toPrivate, "That button is not valid any more; run the command again.")
-		return
+// output answers the Output button (see blocks.OutputValue).
+func (b *Bot) output(ctx context.Context, req *request) (answer, error) {
+	a := answer{to: toPrivate}
+	recordID, taskID, ok := blocks.OutputIDs(req.text)
+	if !ok || !recordIDShape.MatchString(recordID) || !recordIDShape.MatchString(taskID) {
+		return a, problem(condStaleButton, "")
 	}
-	recordID, taskID := f[1], f[2]
-	o.command = "output " + recordID + " " + taskID
 	if _, bound := b.access.binding(req.channel); bound {
-		if _, ok := b.scopedTask(ctx, req, toPrivate, taskID, o); !ok {
-			return
+		if _, err := b.scopedTask(ctx, req, taskID); err != nil {
+			return a, err
 		}
 	}
 	rec, err := b.ws.GetRecord(ctx, recordID)
 	if err != nil {
-		b.apiError(ctx, req, toPrivate, err, o)
-		return
+		return a, err
 	}
 	if rec.TaskID != "" && rec.TaskID != taskID {
-		o.result = "bad_input"
-		b.notice(ctx, req, toPrivate, "That record does not belong to the task; run the command again.")
-		return
+		return a, problem(condStaleButton, "That record does not belong to the task.")
 	}
 	t, bs := blocks.Output(rec)
-	_ = b.reply(ctx, req, toPrivate, fixed(t, bs))
+	a.render = fixed(t, bs)
+	return a, nil
 }
 
-func (b *Bot) watch(ctx context.Context, req *request, cmd commands.Command, o *outcome) {
+func (b *Bot) watch(ctx context.Context, req *request, cmd commands.Command, _ delivery) (answer, error) {
+	a := answer{to: toPrivate}
 	if b.cfg.Notifier == nil {
-		o.result = "unavailable"
-		b.notice(ctx, req, toPrivate, "Watches are not available on this pooltasks.")
-		return
+		return a, problem(condNotAvailable, "Watches are not available on this pooltasks.")
 	}
-	if _, ok := b.scopedTask(ctx, req, toPrivate, cmd.TaskID, o); !ok {
-		return
+	if _, err := b.scopedTask(ctx, req, cmd.TaskID); err != nil {
+		return a, err
 	}
 	thread := ""
 	if req.kind == kindMention || req.kind == kindClick {
 		// A mention's thread, or the thread of the clicked message.
 		thread = req.threadTS
 	}
+	where := "this channel"
+	if thread != "" {
+		where = "this thread"
+	}
 	if _, err := b.cfg.Notifier.StartWatch(ctx, cmd.TaskID, req.channel, thread, req.user); err != nil {
-		var running existingWatch
-		if errors.As(err, &running) {
+		if _, ok := errors.AsType[existingWatch](err); ok {
 			// Someone else asked first, or an earlier try that seemed to
 			// fail did start: the one watch message serves both.
-			o.result = "already_watching"
-			where := "this channel"
-			if thread != "" {
-				where = "this thread"
-			}
-			b.notice(ctx, req, toPrivate, "Already watching task "+cmd.TaskID+" in "+where+"; follow its watch message there.")
-			return
+			return a, problem(condAlreadyWatching, "Already watching task "+cmd.TaskID+" in "+where+"; follow its watch message there.")
 		}
-		b.apiError(ctx, req, toPrivate, err, o)
-		return
+		return a, err
 	}
 	if req.kind != kindMention {
-		where := "this channel"
-		if thread != "" {
-			where = "this thread"
-		}
-		b.notice(ctx, req, toPrivate, "Watching task "+cmd.TaskID+" in "+where+".")
+		t, bs := blocks.Notice("Watching task " + cmd.TaskID + " in " + where + ".")
+		a.render = fixed(t, bs)
 	}
+	return a, nil
 }
 
-func (b *Bot) stopWatch(ctx context.Context, req *request, o *outcome) {
+func (b *Bot) stopWatch(_ context.Context, req *request) (answer, error) {
+	a := answer{to: toPrivate}
 	if b.cfg.Notifier == nil {
-		o.result = "unavailable"
-		b.notice(ctx, req, toPrivate, "Watches are not available on this pooltasks.")
-		return
+		return a, problem(condNotAvailable, "Watches are not available on this pooltasks.")
 	}
 	id := strings.TrimSpace(req.text)
 	if !recordIDShape.MatchString(id) {
-		o.result = "bad_input"
-		b.notice(ctx, req, toPrivate, "That button is not valid any more.")
-		return
+		return a, problem(condStaleButton, "")
 	}
-	if err := b.cfg.Notifier.StopWatch(id, req.user); err != nil {
-		o.result = "error"
-		b.notice(ctx, req, toPrivate, err.Error())
-	}
+	return a, b.cfg.Notifier.StopWatch(id, req.user)
 }
 
-func (b *Bot) digest(ctx context.Context, req *request, to delivery, cmd commands.Command, o *outcome) {
+func (b *Bot) digest(ctx context.Context, req *request, cmd commands.Command, to delivery) (answer, error) {
+	a := answer{to: to}
 	if b.cfg.Notifier == nil {
-		o.result = "unavailable"
-		b.notice(ctx, req, toPrivate, "Digests are not available on this pooltasks.")
-		return
+		return a, problem(condNotAvailable, "Digests are not available on this pooltasks.")
 	}
 	var pools []string
 	if entries, bound := b.access.binding(req.channel); bound && cmd.Query.PoolID == "" {
@@ -529,17 +528,15 @@ func (b *Bot) digest(ctx context.Context, req *request, to delivery, cmd command
 		var problem error
 		if pools, problem = b.pools.boundIDs(ctx, entries); problem != nil {
 			if _, named := errors.AsType[*pooltask.PoolNameError](problem); !named {
-				b.apiError(ctx, req, to, problem, o) // the pools API failed
-				return
+				return a, problem // the pools API failed
 			}
-			o.result = "refused_pool"
-			b.notice(ctx, req, toPrivate, "No digest: this channel may see certain pools only, and in POOLTASKS_CHANNEL_POOLS "+
-				problem.Error()+". Give pool=, or ask the team that runs pooltasks to fix the binding.")
-			return
+			return a, &userError{cond: condPoolNotAllowed,
+				detail: "No digest: this channel may see certain pools only, and in POOLTASKS_CHANNEL_POOLS " + problem.Error() + ".",
+				hint:   "Give pool=, or ask the team that runs pooltasks to fix the binding."}
 		}
 	} else {
-		if !b.scopePool(ctx, req, &cmd, o) {
-			return
+		if err := b.scopePool(ctx, req, &cmd); err != nil {
+			return a, err
 		}
 		if cmd.Query.PoolID != "" {
 			pools = []string{cmd.Query.PoolID}
@@ -555,73 +552,32 @@ func (b *Bot) digest(ctx context.Context, req *request, to delivery, cmd command
 	}
 	r, err := b.cfg.Notifier.Digest(ctx, q, pools)
 	if err != nil {
-		b.apiError(ctx, req, to, err, o)
-		return
+		return a, err
 	}
-	_ = b.reply(ctx, req, to, r)
+	a.render = r
+	return a, nil
 }
 
-func (b *Bot) doctor(ctx context.Context, req *request, o *outcome) {
+func (b *Bot) doctor(ctx context.Context, req *request, _ commands.Command, _ delivery) (answer, error) {
+	a := answer{to: toPrivate}
 	if b.cfg.Doctor == nil {
-		o.result = "unavailable"
-		b.notice(ctx, req, toPrivate, "/pooltasks doctor is not available on this pooltasks.")
-		return
+		return a, problem(condNotAvailable, "/pooltasks doctor is not available on this pooltasks.")
 	}
 	if !slices.Contains(b.cfg.AdminUsers, req.user) {
-		o.result = "refused"
-		b.notice(ctx, req, toPrivate, "/pooltasks doctor is for the admins of pooltasks (POOLTASKS_ADMIN_USERS); run `pooltasks doctor` where it is deployed instead.")
-		return
+		return a, &userError{cond: condNotAllowed, detail: "/pooltasks doctor is for the admins of pooltasks (POOLTASKS_ADMIN_USERS).",
+			hint: "Run `pooltasks doctor` where it is deployed instead."}
 	}
 	report, err := b.cfg.Doctor(ctx)
 	if err != nil {
-		o.result = "error"
-		b.notice(ctx, req, toPrivate, "The diagnostics failed: "+errorSummary(err))
-		return
+		return a, fmt.Errorf("the diagnostics failed: %w", err)
 	}
 	text := "```" + blocks.Escape(trunc.Cut(report, 2800)) + "```"
 	bs := []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "pooltasks doctor", false, false)),
 		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil),
 	}
-	_ = b.reply(ctx, req, toPrivate, fixed("pooltasks doctor", bs))
-}
-
-// apiError answers a failed call: the API's code, message and request id
-// with a hint, or what else went wrong.
-func (b *Bot) apiError(ctx context.Context, req *request, to delivery, err error, o *outcome) {
-	if to == toChannel {
-		to = toRequester // errors are not for the whole channel
-	}
-	v := blocks.ErrorView{Title: "The Workspace API answered with an error"}
-	var ae *pooltask.APIError
-	switch {
-	case errors.As(err, &ae):
-		o.result = fmt.Sprintf("api_%d", ae.Status)
-		v.Code, v.Message, v.RequestID = ae.Code, ae.Message, ae.RequestID
-		switch {
-		case ae.Status == 401:
-			v.Hint = "pooltasks' credentials were refused: check HUAWEICLOUD_SDK_AK/SK (or the role) and the project id."
-		case ae.Status == 403:
-			v.Hint = "pooltasks is not allowed to do this: grant its IAM user or agency the Workspace read permissions (e.g. Workspace ReadOnlyAccess) in this project."
-		case ae.Status == 429:
-			v.Hint = "The API is busy; pooltasks retried with backoff. Try again in a minute."
-		case ae.Status >= 500:
-			v.Hint = "The API failed on its side; pooltasks retried. Try again shortly."
-		case ae.Status == 400:
-			v.Hint = "The API refused the query; check the ids and filters (see /pooltasks help)."
-		}
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		o.result = "timeout"
-		v.Title = "The Workspace API did not answer in time"
-		v.Hint = "Nothing came back before the deadline (pooltasks may also be restarting). Try again, or narrow the query."
-	default:
-		o.result = "error"
-		v.Title = "Something went wrong"
-		v.Message = errorSummary(err)
-	}
-	b.log.WarnContext(ctx, "command failed", "err", err)
-	t, bs := blocks.Error(v)
-	_ = b.reply(ctx, req, to, fixed(t, bs))
+	a.render = fixed("pooltasks doctor", bs)
+	return a, nil
 }
 
 // errorSummary is an error for people: the API's own message or a short
@@ -640,4 +596,11 @@ func errorSummary(err error) string {
 	}
 	s := err.Error()
 	return trunc.Cut(s, 300)
+}
+
+// knownAction reports whether a is the base action id of one of
+// pooltasks' buttons.
+func knownAction(a string) bool {
+	_, ok := actions[a]
+	return ok
 }

@@ -3,12 +3,14 @@ package bot
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -81,7 +83,7 @@ func (m *Metrics) Handler() http.Handler {
 
 // APICall records one Workspace API request.
 func (m *Metrics) APICall(op string, status int, d time.Duration) {
-	m.apiCalls.WithLabelValues(op, strconv.Itoa(status)).Inc()
+	m.apiCalls.WithLabelValues(op, statusLabel(status)).Inc()
 	m.apiLatency.WithLabelValues(op).Observe(d.Seconds())
 }
 
@@ -97,6 +99,56 @@ func (m *Metrics) CacheHit(op string) { m.cacheHits.WithLabelValues(op).Inc() }
 // Coalesced records a call that shared an identical in-flight call.
 func (m *Metrics) Coalesced(op string) { m.coalesced.WithLabelValues(op).Inc() }
 
-func (m *Metrics) command(verb, outcome string) { m.commands.WithLabelValues(verb, outcome).Inc() }
+func (m *Metrics) command(verb, outcome string) {
+	m.commands.WithLabelValues(verbLabel(verb), outcomeLabel(outcome)).Inc()
+}
+
+// The labels of every metric take values from fixed sets, whatever comes
+// in: a forged click can carry any action id, an API any status, and each
+// new value would be a series kept for the life of the process. Values
+// outside a set are counted as "other".
+
+// verbLabel is a verb of the command language, a button's action, or
+// "unknown" (not parsed yet).
+func verbLabel(v string) string {
+	if _, ok := verbs[commands.Verb(v)]; ok || knownAction(v) || v == "unknown" {
+		return v
+	}
+	return "other"
+}
+
+// outcomeLabel is an outcome of the audit line.
+func outcomeLabel(o string) string {
+	if outcomes[o] {
+		return o
+	}
+	if strings.HasPrefix(o, "api_") {
+		return "api_other"
+	}
+	return "other"
+}
+
+// outcomes are the audit outcomes other than a condition's (see
+// conditions), which are added at init.
+var outcomes = map[string]bool{
+	"ok": true, "ignored": true, "panic": true, "busy": true, "dropped": true, "error": true, "timeout": true,
+	"api_400": true, "api_401": true, "api_403": true, "api_404": true, "api_429": true,
+	"api_500": true, "api_502": true, "api_503": true, "api_504": true,
+}
+
+func init() {
+	for _, c := range conditions {
+		outcomes[c.outcome] = true
+	}
+}
+
+// statusLabel is an HTTP status the Workspace API answers with, 0 for none.
+func statusLabel(status int) string {
+	switch status {
+	case 0, 200, 400, 401, 403, 404, 408, 409, 429, 500, 502, 503, 504:
+		return strconv.Itoa(status)
+	}
+	return "other"
+}
 
 func (m *Metrics) ack(d time.Duration) { m.ackLatency.Observe(d.Seconds()) }

@@ -84,7 +84,7 @@ func TestWatchDigestAndStopRouted(t *testing.T) {
 // starts no second watch and says the task is watched already; the
 // audit line says so too.
 func TestWatchTwiceHere(t *testing.T) {
-	e, running, poster, watches := startWatching(t)
+	e, running, poster, watches := startWatching(t, notify.WatchConfig{})
 
 	if m := e.slash(t, "U1", "C1", "watch "+running.ID); !strings.Contains(m.Text, "Watching task") {
 		t.Fatalf("first watch = %q", m.Text)
@@ -108,14 +108,38 @@ func TestWatchTwiceHere(t *testing.T) {
 	}
 }
 
+// TestTooManyWatchesSaid: a watch beyond the limit of watches at once is
+// a condition the user can act on, answered with its own title and hint
+// and audited as "limit", not as an internal error.
+func TestTooManyWatchesSaid(t *testing.T) {
+	e, running, _, _ := startWatching(t, notify.WatchConfig{MaxActive: 1})
+	if m := e.slash(t, "U1", "C1", "watch "+running.ID); !strings.Contains(m.Text, "Watching task") {
+		t.Fatalf("first watch = %q", m.Text)
+	}
+	m := e.slash(t, "U1", "C2", "watch "+running.ID)
+	if h := header(m.Blocks); !strings.Contains(h, "Too many watches") {
+		t.Errorf("watch beyond the limit: header %q, text %q", h, m.Text)
+	}
+	if s := string(m.Blocks); !strings.Contains(s, "Stop button") || strings.Contains(s, "Something went wrong") {
+		t.Errorf("watch beyond the limit lacks its hint: %s", s)
+	}
+	waitAudit(t, e, 2)
+	if a := e.logs.lines("command"); a[1]["outcome"] != "limit" {
+		t.Errorf("audit outcome %v, want limit", a[1]["outcome"])
+	}
+	if strings.Contains(e.logs.String(), "command failed") {
+		t.Errorf("a user-facing condition was logged as a failure:\n%s", e.logs.String())
+	}
+}
+
 // startWatching starts the bot with the real Watches behind it and returns
 // them, what they post to, and a running task of the simulator that they
 // can see.
-func startWatching(t *testing.T) (*env, pooltask.Task, *notifytest.Poster, *notify.Watches) {
+func startWatching(t *testing.T, cfg notify.WatchConfig) (*env, pooltask.Task, *notifytest.Poster, *notify.Watches) {
 	t.Helper()
 	lister := notifytest.NewLister()
 	poster := notifytest.NewPoster(nil)
-	watches := notify.NewWatches(notify.WatchConfig{}, lister, poster, nil, notifytest.NewClock(time.Now()), nil)
+	watches := notify.NewWatches(cfg, lister, poster, nil, notifytest.NewClock(time.Now()), nil)
 	t.Cleanup(watches.Close)
 	e := start(t, setup{cfg: bot.Config{Notifier: &notify.Notifier{Watches: watches}}})
 	running := runningTask(t, e)
@@ -193,7 +217,7 @@ func TestWatchButtonStartsAWatch(t *testing.T) {
 // TestWatchButtonAlreadyWatching: with the real Watches behind the bot, a
 // Watch click where a typed watch runs says so and starts no other.
 func TestWatchButtonAlreadyWatching(t *testing.T) {
-	e, running, poster, watches := startWatching(t)
+	e, running, poster, watches := startWatching(t, notify.WatchConfig{})
 	if m := e.slash(t, "U1", "C1", "watch "+running.ID); !strings.Contains(m.Text, "Watching task") {
 		t.Fatalf("typed watch = %q", m.Text)
 	}
@@ -438,7 +462,7 @@ func TestDigestOnDemand(t *testing.T) {
 	// all clear over nothing.
 	for ch, entry := range map[string]string{"C8": "callcenter", "C10": "dev-ubuntoo"} {
 		m := e.slash(t, "U1", ch, "digest since=7d")
-		if !strings.HasPrefix(m.Text, "No digest") || !strings.Contains(m.Text, "POOLTASKS_CHANNEL_POOLS") || !strings.Contains(m.Text, strconv.Quote(entry)) {
+		if !strings.Contains(m.Text, "No digest") || !strings.Contains(m.Text, "POOLTASKS_CHANNEL_POOLS") || !strings.Contains(m.Text, strconv.Quote(entry)) {
 			t.Errorf("digest in %s bound to %q = %q", ch, entry, m.Text)
 		}
 	}

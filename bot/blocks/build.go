@@ -11,7 +11,7 @@ import (
 // them (see BaseAction). Each value says what the button's value carries.
 const (
 	ActionDetails   = "details"     // value: canonical command "show TASK_ID"
-	ActionOutput    = "output"      // value: "output RECORD_ID TASK_ID"
+	ActionOutput    = "output"      // value: OutputValue(RECORD_ID, TASK_ID)
 	ActionPrev      = "page_prev"   // value: canonical command of the previous page
 	ActionNext      = "page_next"   // value: canonical command of the next page
 	ActionFailed    = "failed_only" // value: canonical command of the failed-only list
@@ -30,6 +30,22 @@ func BaseAction(actionID string) string {
 		return actionID[:i]
 	}
 	return actionID
+}
+
+// OutputValue is the value of the Output button of a task's record, which
+// OutputIDs reads back. It is not a command: no verb shows one desktop's
+// output, so it cannot be typed.
+func OutputValue(recordID, taskID string) string {
+	return ActionOutput + " " + recordID + " " + taskID
+}
+
+// OutputIDs reads the record and task ids of an OutputValue.
+func OutputIDs(value string) (recordID, taskID string, ok bool) {
+	f := strings.Fields(value)
+	if len(f) != 3 || f[0] != ActionOutput {
+		return "", "", false
+	}
+	return f[1], f[2], true
 }
 
 // Button returns a button with the given action id, label and value, or nil

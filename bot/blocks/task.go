@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/view"
 	"github.com/slack-go/slack"
@@ -36,10 +37,10 @@ func Task(v TaskView) (string, []slack.Block) {
 
 	var watch *slack.ButtonBlockElement
 	if !v.NoWatch && (t.Status == pooltask.StatusInit || t.Status == pooltask.StatusRunning) {
-		watch = Button(ActionWatch, "Watch", "watch "+t.ID)
+		watch = Button(ActionWatch, "Watch", commands.Command{Verb: commands.VerbWatch, TaskID: t.ID}.Canonical())
 	}
 	bar := actions(
-		Button(ActionRefresh, "Refresh", "show "+t.ID),
+		Button(ActionRefresh, "Refresh", commands.Command{Verb: commands.VerbShow, TaskID: t.ID}.Canonical()),
 		watch,
 		Button(ActionShare, "Share", v.ShareCommand),
 	)
@@ -65,7 +66,7 @@ func Task(v TaskView) (string, []slack.Block) {
 		}
 		bs = append(bs, section(title, nil))
 		for _, r := range v.Failed[:shown] {
-			bs = append(bs, section(recordSummary(r), Button(ActionOutput, "Output", "output "+r.ID+" "+t.ID)))
+			bs = append(bs, section(recordSummary(r), Button(ActionOutput, "Output", OutputValue(r.ID, t.ID))))
 		}
 	}
 	bs = appendBlock(bs, bar)
@@ -197,7 +198,7 @@ func Output(rec pooltask.Record) (string, []slack.Block) {
 		bs = append(bs, section(block, nil))
 	}
 	if rec.TaskID != "" {
-		bs = appendBlock(bs, actions(Button(ActionDetails, "Task details", "show "+rec.TaskID)))
+		bs = appendBlock(bs, actions(Button(ActionDetails, "Task details", commands.Command{Verb: commands.VerbShow, TaskID: rec.TaskID}.Canonical())))
 	}
 	return text, bs
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/trunc"
 )
@@ -51,7 +52,7 @@ func button(actionID, text, value string) *slack.ButtonBlockElement {
 }
 
 func detailsButton(taskID string) *slack.ButtonBlockElement {
-	return button(blocks.ActionDetails, "Details", "show "+taskID)
+	return button(blocks.ActionDetails, "Details", commands.Command{Verb: commands.VerbShow, TaskID: taskID}.Canonical())
 }
 
 // taskWork says what a task ran: its scripts or its command.
