@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/pooltasks/pooltasks/pooltask"
-	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // access holds the allow lists, channel bindings and per-user rates.
@@ -131,100 +129,34 @@ func (a *access) forgetIdle(now time.Time) {
 // seconds rounds a wait up to whole seconds, at least one.
 func seconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
 
-// poolResolver turns pool= values into pool ids through the pools API,
-// caching the answers.
-type poolResolver struct {
-	ws  Workspace
-	ttl time.Duration
-	now func() time.Time
-
-	mu    sync.Mutex
-	cache map[string]poolAnswer
+// poolResolver applies the one pool rule; *workspace.PoolResolver has it.
+type poolResolver interface {
+	ResolvePool(ctx context.Context, value string) pooltask.Resolution
 }
 
-type poolAnswer struct {
-	id      string
-	choices []pooltask.Pool
-	expires time.Time
-}
-
-func newPoolResolver(ws Workspace, ttl time.Duration, now func() time.Time) *poolResolver {
-	return &poolResolver{ws: ws, ttl: ttl, now: now, cache: map[string]poolAnswer{}}
-}
-
-// resolve returns the id of the pool a value names, by workspace.FindPool's
-// rule: a UUID-shaped value is an id as it is; a name that names one pool
-// gives its id; one that matches several gives the choices and no id; none,
-// or a pools API that refuses us, gives the value itself, used as an id.
-func (r *poolResolver) resolve(ctx context.Context, value string) (id string, choices []pooltask.Pool) {
-	id, choices, err := r.lookup(ctx, value)
-	if err != nil {
-		return value, nil
-	}
-	return id, choices
-}
-
-// lookup is resolve that also says when the pools API failed (such an
-// answer is not cached: the next command tries again).
-func (r *poolResolver) lookup(ctx context.Context, value string) (id string, choices []pooltask.Pool, err error) {
-	if value == "" || pooltask.IsID(value) {
-		return value, nil, nil
-	}
-	key := strings.ToLower(value)
-	now := r.now()
-	r.mu.Lock()
-	if a, ok := r.cache[key]; ok && now.Before(a.expires) {
-		r.mu.Unlock()
-		return a.id, a.choices, nil
-	}
-	r.mu.Unlock()
-
-	found, err := workspace.FindPool(ctx, r.ws, value)
-	a := poolAnswer{id: found, expires: now.Add(r.ttl)}
-	if err != nil {
-		pe, named := errors.AsType[*pooltask.PoolNameError](err)
-		switch {
-		case !named:
-			return value, nil, err
-		case len(pe.Matches) > 1:
-			a.id, a.choices = "", pe.Matches
-		default:
-			a.id = value
-		}
-	}
-	r.mu.Lock()
-	if len(r.cache) > 1000 {
-		clear(r.cache)
-	}
-	r.cache[key] = a
-	r.mu.Unlock()
-	return a.id, a.choices, nil
-}
-
-// boundIDs resolves a channel binding's entries to pool ids, as allowed
-// reads them: each must name exactly one pool. Otherwise it says why the
-// first that does not fails (a name that matches several pools or none, or
-// a pools API that did not answer), so that the caller refuses rather than
-// cover pools the channel may not see, or none.
-func (r *poolResolver) boundIDs(ctx context.Context, entries []string) (ids []string, problem error) {
+// boundIDs resolves a channel binding's entries to pool ids, as
+// allowedPool reads them: each must name exactly one pool. Otherwise it
+// says why the first that does not fails (a name that matches several
+// pools or none, a *pooltask.PoolNameError, or a pools API that did not
+// answer), so that the caller refuses rather than cover pools the channel
+// may not see, or none.
+func boundIDs(ctx context.Context, r poolResolver, entries []string) (ids []string, problem error) {
 	for _, e := range entries {
-		id, choices, err := r.lookup(ctx, e)
-		switch {
-		case err != nil:
-			return nil, fmt.Errorf("looking up the pools of this channel: %w", err)
-		case len(choices) > 0:
-			return nil, &pooltask.PoolNameError{Name: e, Matches: choices}
-		case id == "" || (!pooltask.IsID(e) && strings.EqualFold(id, e)):
-			return nil, &pooltask.PoolNameError{Name: e}
+		res := r.ResolvePool(ctx, e)
+		if res.LookupErr != nil {
+			return nil, fmt.Errorf("looking up the pools of this channel: %w", res.LookupErr)
 		}
-		ids = append(ids, id)
+		if err := res.Err(); err != nil {
+			return nil, err
+		}
+		ids = append(ids, res.ID)
 	}
 	return ids, nil
 }
 
-// allowed reports whether a pool (as given, and its resolved id) is within
-// a channel's binding; entries may be ids or names.
-func (r *poolResolver) allowed(ctx context.Context, entries []string, value, id string) bool {
+// allowedPool reports whether a pool (as given, and its resolved id) is
+// within a channel's binding; entries may be ids or names.
+func allowedPool(ctx context.Context, r poolResolver, entries []string, value, id string) bool {
 	for _, e := range entries {
 		if e == "*" || strings.EqualFold(e, value) || (id != "" && strings.EqualFold(e, id)) {
 			return true
@@ -234,7 +166,7 @@ func (r *poolResolver) allowed(ctx context.Context, entries []string, value, id 
 		return false
 	}
 	for _, e := range entries {
-		if eid, _ := r.resolve(ctx, e); eid != "" && strings.EqualFold(eid, id) {
+		if eid := r.ResolvePool(ctx, e).ID; eid != "" && strings.EqualFold(eid, id) {
 			return true
 		}
 	}

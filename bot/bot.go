@@ -45,7 +45,6 @@ type Bot struct {
 
 	dedupe  *seen
 	access  *access
-	pools   *poolResolver
 	refused sync.Map // team id → true once Slack refused native blocks there
 
 	httpLn net.Listener // set by New when cfg.HTTPAddr is given
@@ -77,7 +76,6 @@ func New(cfg Config, ws Workspace) (*Bot, error) {
 		busySlots: make(chan struct{}, 16),
 		dedupe:    newSeen(cfg.DedupeWindow, cfg.Now),
 		access:    newAccess(cfg),
-		pools:     newPoolResolver(ws, cfg.PoolCacheTTL, cfg.Now),
 	}
 	if cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)

@@ -419,12 +419,22 @@ func TestPoolNames(t *testing.T) {
 	if !strings.Contains(string(m.Blocks), "callcenter-pool-emea") || !strings.Contains(m.Text+string(m.Blocks), "which one") {
 		t.Errorf("ambiguous answer: %s", m.Blocks)
 	}
+	// A name that matches nothing gets the closest names and no task
+	// request (the pools are already listed).
+	before := e.sim.Requests()
+	m = e.slash(t, "U1", "C1", `list pool=finanse-win11`)
+	if s := m.Text + decoded(m.Blocks); !strings.Contains(s, "Did you mean") || !strings.Contains(s, `pool="finance-win11"`) {
+		t.Errorf("unknown name answer: %s", s)
+	}
+	if n := e.sim.Requests() - before; n != 0 {
+		t.Errorf("an unknown name made %d API requests, want none", n)
+	}
 	// A bound channel defaults to its pool and refuses others.
 	m = e.slash(t, "U1", "C9", `list since=7d`)
 	if r := find(t, m.Blocks, "refresh").Value; !strings.Contains(r, byName["dev-ubuntu"].ID) {
 		t.Errorf("bound channel list %q, want pool dev-ubuntu", r)
 	}
-	before := e.sim.Requests()
+	before = e.sim.Requests()
 	m = e.slash(t, "U1", "C9", "list pool="+byName["finance-win11"].ID)
 	if !strings.Contains(m.Text, "dev-ubuntu") {
 		t.Errorf("refusal = %q", m.Text)

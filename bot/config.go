@@ -18,7 +18,7 @@ type Workspace interface {
 	ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error)
 	ListRecords(ctx context.Context, opts pooltask.RecordOptions) (pooltask.RecordPage, error)
 	GetRecord(ctx context.Context, recordID string) (pooltask.Record, error)
-	ListPools(ctx context.Context, opts pooltask.PoolOptions) (pooltask.PoolPage, error)
+	ResolvePool(ctx context.Context, value string) pooltask.Resolution
 }
 
 // Config is everything the bot needs, filled by cmd/pooltasks from the
@@ -43,7 +43,6 @@ type Config struct {
 	ShutdownTimeout time.Duration // how long Run lets in-flight jobs finish after ctx ends; 10 s by default
 	JobTimeout      time.Duration // one job's deadline; 30 s by default
 	DedupeWindow    time.Duration // how long envelope and event ids are remembered; 10 min by default
-	PoolCacheTTL    time.Duration // pool name → id answers; 5 min by default
 	NativeBlocks    bool          // try Slack's data_table blocks for lists (fall back per workspace on invalid_blocks)
 
 	HTTPAddr string   // /healthz, /readyz and /metrics; "" serves none
@@ -92,9 +91,6 @@ func (c *Config) defaults() error {
 	}
 	if c.DedupeWindow <= 0 {
 		c.DedupeWindow = 10 * time.Minute
-	}
-	if c.PoolCacheTTL <= 0 {
-		c.PoolCacheTTL = 5 * time.Minute
 	}
 	if c.UserRate < 0 {
 		return errors.New("user rate: want 0 or more commands per minute")

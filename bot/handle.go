@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -339,20 +340,36 @@ func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command
 	if given == "" {
 		return nil
 	}
-	id, choices := b.pools.resolve(ctx, given)
-	if len(choices) > 0 {
+	res := b.ws.ResolvePool(ctx, given)
+	if len(res.Choices) > 0 {
 		var lines []string
-		for i, p := range choices {
+		for i, p := range res.Choices {
 			if i == 10 {
-				lines = append(lines, fmt.Sprintf("… and %d more", len(choices)-i))
+				lines = append(lines, fmt.Sprintf("… and %d more", len(res.Choices)-i))
 				break
 			}
 			lines = append(lines, fmt.Sprintf("%s (pool=%s)", p.Name, p.ID))
 		}
-		return &userError{cond: condAmbiguousPool, detail: fmt.Sprintf("%d pools match %q; which one?", len(choices), given), problems: lines}
+		return &userError{cond: condAmbiguousPool, detail: fmt.Sprintf("%d pools match %q; which one?", len(res.Choices), given), problems: lines}
 	}
-	if entries, bound := b.access.binding(req.channel); bound && !b.pools.allowed(ctx, entries, given, id) {
+	if !res.Found() {
+		ue := &userError{cond: condUnknownPool, detail: fmt.Sprintf("No desktop pool is named like %q.", given)}
+		if len(res.Suggestions) > 0 {
+			ue.detail += " Did you mean one of these?"
+			for _, n := range res.Suggestions {
+				ue.problems = append(ue.problems, "pool="+strconv.Quote(n))
+			}
+		}
+		return ue
+	}
+	id := res.ID
+	if entries, bound := b.access.binding(req.channel); bound && !allowedPool(ctx, b.ws, entries, given, id) {
 		return problem(condPoolNotAllowed, "This channel can see the pools "+strings.Join(entries, ", ")+" only.")
+	}
+	if note := res.Note(); note != "" {
+		// The pools API failed: the value goes on as an id, and the user
+		// learns why an answer may then be empty.
+		b.notice(ctx, req, toPrivate, note)
 	}
 	cmd.Query.PoolID = id
 	return nil
@@ -420,7 +437,7 @@ func (b *Bot) scopedTask(ctx context.Context, req *request, taskID string) (pool
 	}
 	task := page.Tasks[0]
 	if entries, bound := b.access.binding(req.channel); bound &&
-		!b.pools.allowed(ctx, entries, task.PoolName, task.PoolID) {
+		!allowedPool(ctx, b.ws, entries, task.PoolName, task.PoolID) {
 		return pooltask.Task{}, problem(condPoolNotAllowed, "That task belongs to a pool this channel cannot see.")
 	}
 	return task, nil
@@ -526,7 +543,7 @@ func (b *Bot) digest(ctx context.Context, req *request, cmd commands.Command, to
 	if entries, bound := b.access.binding(req.channel); bound && cmd.Query.PoolID == "" {
 		// A bound channel's digest covers every pool it may see.
 		var problem error
-		if pools, problem = b.pools.boundIDs(ctx, entries); problem != nil {
+		if pools, problem = boundIDs(ctx, b.ws, entries); problem != nil {
 			if _, named := errors.AsType[*pooltask.PoolNameError](problem); !named {
 				return a, problem // the pools API failed
 			}

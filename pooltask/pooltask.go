@@ -188,15 +188,20 @@ var uuidShape = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 // name.
 func IsID(s string) bool { return uuidShape.MatchString(s) }
 
-// PoolNameError says that a pool name names no pool, or several.
+// PoolNameError says that a pool value names no pool, or several.
 type PoolNameError struct {
-	Name    string
-	Matches []Pool // the pools it matches (several); none for an unknown name
+	Name        string
+	Matches     []Pool   // the pools it matches (several); none for an unknown name
+	Suggestions []string // for an unknown name, the closest pool names
 }
 
 func (e *PoolNameError) Error() string {
 	if len(e.Matches) == 0 {
-		return fmt.Sprintf("no desktop pool is named like %q", e.Name)
+		s := fmt.Sprintf("no desktop pool is named like %q", e.Name)
+		if len(e.Suggestions) > 0 {
+			s += "; did you mean " + orList(e.Suggestions) + "?"
+		}
+		return s
 	}
 	names := make([]string, len(e.Matches))
 	for i, p := range e.Matches {
@@ -205,11 +210,24 @@ func (e *PoolNameError) Error() string {
 	return fmt.Sprintf("pool %q matches %d pools: %s; give the full name or the id", e.Name, len(e.Matches), strings.Join(names, ", "))
 }
 
+// orList quotes names and joins them with commas and a final "or".
+func orList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
 // Resolution is what a pool value (pool=, a channel binding entry, a
 // configured digest or alert pool) names, by the one pool rule that every
-// entry point shares (see workspace's resolver): a UUID-shaped value is an
-// id; a value equal to a pool's id is that pool; else the pool named exactly
-// that (case-insensitive); else the one pool whose name contains it.
+// entry point shares (workspace.PoolResolver): a UUID-shaped value is an
+// id; a value equal to a pool's id is that pool; else the pool named
+// exactly that (case-insensitive); else the one pool whose name contains
+// it.
 type Resolution struct {
 	Value string // as given
 	// ID is the pool's id when the value names exactly one pool, or is
@@ -228,3 +246,21 @@ type Resolution struct {
 
 // Found reports whether the value gave one pool id to use.
 func (r Resolution) Found() bool { return r.ID != "" }
+
+// Err is a *PoolNameError when the value names several pools or none, and
+// nil when it gave an id (LookupErr is not included: the id is usable).
+func (r Resolution) Err() error {
+	if r.Found() || r.Value == "" {
+		return nil
+	}
+	return &PoolNameError{Name: r.Value, Matches: r.Choices, Suggestions: r.Suggestions}
+}
+
+// Note is what an answer should add when the pools API could not be asked
+// and the value was used as an id; "" otherwise.
+func (r Resolution) Note() string {
+	if r.LookupErr == nil {
+		return ""
+	}
+	return fmt.Sprintf("The pools could not be listed, so %q was used as a pool id.", r.Value)
+}

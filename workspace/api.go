@@ -76,38 +76,6 @@ func cloneTasks(tasks []pooltask.Task) []pooltask.Task {
 	return out
 }
 
-// ListAllTasks pages through the tasks matching opts with limit=100, from
-// opts.Offset until total_count is reached or maxTasks were collected
-// (maxTasks <= 0 means no bound). Total is the API's total_count. A task that
-// moves between pages while paging is returned once.
-func (c *Client) ListAllTasks(ctx context.Context, opts pooltask.ListOptions, maxTasks int) (pooltask.TaskPage, error) {
-	var all pooltask.TaskPage
-	seen := make(map[string]bool)
-	page := opts
-	page.Limit = MaxPageSize
-	for {
-		p, err := c.ListTasks(ctx, page)
-		if err != nil {
-			return all, err
-		}
-		all.Total = p.Total
-		for _, t := range p.Tasks {
-			if seen[t.ID] && t.ID != "" {
-				continue
-			}
-			seen[t.ID] = true
-			all.Tasks = append(all.Tasks, t)
-			if maxTasks > 0 && len(all.Tasks) >= maxTasks {
-				return all, nil
-			}
-		}
-		page.Offset += len(p.Tasks)
-		if len(p.Tasks) == 0 || page.Offset >= p.Total {
-			return all, nil
-		}
-	}
-}
-
 // ListRecords returns one page of the per-desktop records of a task
 // (GET /v2/{project_id}/script-execution-records).
 func (c *Client) ListRecords(ctx context.Context, opts pooltask.RecordOptions) (pooltask.RecordPage, error) {

@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/region"
 	wks "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2"
 	wksregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2/region"
+	"github.com/pooltasks/pooltasks/pooltask"
 	"golang.org/x/time/rate"
 )
 
@@ -44,6 +46,7 @@ type Config struct {
 	Burst        int           // token bucket size; default 5
 	Timeout      time.Duration // per request attempt; default 10s
 	CacheTTL     time.Duration // how long answers are reused; 0 disables the cache
+	PoolCacheTTL time.Duration // how long ResolvePool keeps the pool list; default 5 min
 	MaxAttempts  int           // attempts for 429, 5xx and timeouts; default 4
 	MaxRetryTime time.Duration // bound on the time spent retrying one call; default 30s
 	BackoffBase  time.Duration // first backoff; default 500ms; a 429 without Retry-After waits 4–10 times this
@@ -84,7 +87,8 @@ type Client struct {
 	unlimited bool       // the limiter's limit is rate.Inf
 	obs       Observer
 	calls     *callRegistry
-	now       func() time.Time // the cache's clock; tests replace it
+	now       func() time.Time // the caches' clock; tests replace it
+	pools     *PoolResolver
 
 	mu      sync.Mutex
 	flights map[string]*flight
@@ -155,10 +159,17 @@ func New(cfg Config) (*Client, error) {
 		flights:   make(map[string]*flight),
 		cache:     make(map[string]cacheEntry),
 	}
+	c.pools = NewPoolResolver(c, cfg.PoolCacheTTL, func() time.Time { return c.now() })
 	if bc, ok := hcClient.GetCredential().(*auth.BasicCredentials); ok {
 		c.projectID = bc.ProjectId
 	}
 	return c, nil
+}
+
+// ResolvePool says what a pool value names, by the one pool rule (see
+// PoolResolver), keeping the pool list for Config.PoolCacheTTL.
+func (c *Client) ResolvePool(ctx context.Context, value string) pooltask.Resolution {
+	return c.pools.ResolvePool(ctx, value)
 }
 
 // ProjectID returns the project id the client works in, as configured or as

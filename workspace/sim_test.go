@@ -111,12 +111,12 @@ func TestSimFilters(t *testing.T) {
 					want = append(want, task.ID)
 				}
 			}
-			got, err := c.ListAllTasks(context.Background(), tt.opts, 10000)
+			got, err := workspace.Collect(workspace.Tasks(context.Background(), c, tt.opts), 10000)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var gotIDs []string
-			for _, task := range got.Tasks {
+			for _, task := range got {
 				if !tt.match(task) {
 					t.Errorf("task %s (%s) does not match the filter", task.ID, task.Status)
 				}
@@ -124,8 +124,8 @@ func TestSimFilters(t *testing.T) {
 			}
 			slices.Sort(want)
 			slices.Sort(gotIDs)
-			if !slices.Equal(want, gotIDs) || got.Total != len(want) {
-				t.Errorf("got %d tasks (total %d), want %d", len(gotIDs), got.Total, len(want))
+			if !slices.Equal(want, gotIDs) {
+				t.Errorf("got %d tasks, want %d", len(gotIDs), len(want))
 			}
 		})
 	}
@@ -145,12 +145,12 @@ func TestSimPaging(t *testing.T) {
 	}
 	c := simClient(t, url, nil)
 	before := s.Requests()
-	p, err := c.ListAllTasks(context.Background(), pooltask.ListOptions{Status: pooltask.FilterFailed}, 1000)
+	p, err := workspace.Collect(workspace.Tasks(context.Background(), c, pooltask.ListOptions{Status: pooltask.FilterFailed}), 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Tasks) != 250 || p.Total != 250 {
-		t.Errorf("got %d tasks, total %d; want 250", len(p.Tasks), p.Total)
+	if len(p) != 250 {
+		t.Errorf("got %d tasks, want 250", len(p))
 	}
 	if n := s.Requests() - before; n != 3 {
 		t.Errorf("%d requests, want 3", n)
@@ -399,44 +399,54 @@ func BenchmarkCoalescing(b *testing.B) {
 	b.ReportMetric(callers, "calls/op")
 }
 
-// TestPoolID: an id is used as it is (no call), a name exactly or as the
-// only fuzzy match, and a name matching none or several is a *PoolNameError.
-func TestPoolID(t *testing.T) {
+// TestPoolResolver: the rule through the simulator, whose kiosk pool has
+// an id that is not UUID-shaped; the pool list is fetched once and kept,
+// a UUID costs no call, and a pools API that fails falls back to the
+// value as an id, uncached.
+func TestPoolResolver(t *testing.T) {
 	s, url := startSim(t, sim.Options{Seed: 1})
 	c := simClient(t, url, nil)
 	ctx := context.Background()
+	now := time.Now()
+	r := workspace.NewPoolResolver(c, time.Minute, func() time.Time { return now })
 	pools := s.Pools()
 
 	before := s.Requests()
-	if id, err := c.PoolID(ctx, pools[0].ID); err != nil || id != pools[0].ID || s.Requests() != before {
-		t.Errorf("an id: %q, %v, %d calls; want it back with no call", id, err, s.Requests()-before)
+	if got := r.ResolvePool(ctx, pools[0].ID); got.ID != pools[0].ID || s.Requests() != before {
+		t.Errorf("a UUID: %+v after %d requests; want it back with none", got, s.Requests()-before)
 	}
-	if id, err := c.PoolID(ctx, strings.ToUpper(pools[1].Name)); err != nil || id != pools[1].ID {
-		t.Errorf("name %s in capitals: %q, %v; want %s", pools[1].Name, id, err, pools[1].ID)
+	tests := []struct {
+		value, wantID string
+	}{
+		{sim.KioskPoolID, sim.KioskPoolID},
+		{"KIOSK-LOBBY", sim.KioskPoolID},
+		{"lobby", sim.KioskPoolID},
+		{strings.ToUpper(pools[1].Name), pools[1].ID},
 	}
-	var pe *pooltask.PoolNameError
-	if _, err := c.PoolID(ctx, "nowhere"); !errors.As(err, &pe) || len(pe.Matches) != 0 ||
-		err.Error() != `no desktop pool is named like "nowhere"` {
-		t.Errorf("unknown name: %v", err)
-	}
-	// A part several names share.
-	var shared string
-	for _, part := range []string{"-", "win", "ubuntu", "a", "e"} {
-		n := 0
-		for _, p := range pools {
-			if strings.Contains(strings.ToLower(p.Name), part) {
-				n++
-			}
-		}
-		if n >= 2 {
-			shared = part
-			break
+	for _, tt := range tests {
+		if got := r.ResolvePool(ctx, tt.value); got.ID != tt.wantID || got.LookupErr != nil {
+			t.Errorf("%q: %+v, want id %s", tt.value, got, tt.wantID)
 		}
 	}
-	if shared == "" {
-		t.Fatal("no two simulator pools share a part of their names")
+	if got := r.ResolvePool(ctx, "kiosk-lobyy"); got.Found() || !slices.Equal(got.Suggestions, []string{"kiosk-lobby"}) {
+		t.Errorf("a typo: %+v, want the suggestion kiosk-lobby and no id", got)
 	}
-	if _, err := c.PoolID(ctx, shared); !errors.As(err, &pe) || len(pe.Matches) < 2 {
-		t.Errorf("%q, part of several names: %v, want a *pooltask.PoolNameError with the matches", shared, err)
+	if n := s.Requests() - before; n != 1 {
+		t.Errorf("%d requests for the pools, want 1 (the list is kept)", n)
+	}
+
+	// The pools API refuses: a fresh resolver uses the value as an id, and
+	// asks again next time.
+	s.InjectError("", 403, "WKS.0003", "no permission to list pools")
+	r = workspace.NewPoolResolver(c, time.Minute, nil)
+	got := r.ResolvePool(ctx, "finance")
+	var ae *pooltask.APIError
+	if got.ID != "finance" || !errors.As(got.LookupErr, &ae) || ae.Status != 403 || got.Note() == "" {
+		t.Errorf("pools API down: %+v, want the value as id, the 403 and a note", got)
+	}
+	before = s.Requests()
+	r.ResolvePool(ctx, "finance")
+	if s.Requests() == before {
+		t.Error("a failed listing was kept")
 	}
 }

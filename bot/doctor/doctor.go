@@ -97,6 +97,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 type TaskLister interface {
 	ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error)
 	ProjectID() string
+	ResolvePool(ctx context.Context, value string) pooltask.Resolution
 }
 
 // Options are what a doctor run looks at.

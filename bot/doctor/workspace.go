@@ -68,11 +68,6 @@ func checkWorkspace(ctx context.Context, opts Options) []Check {
 // NamePoolNames is the check of the pool names in the configuration.
 const NamePoolNames = "pool names"
 
-// poolIDer is what checkPoolNames needs beyond TaskLister; *workspace.Client has it.
-type poolIDer interface {
-	PoolID(ctx context.Context, nameOrID string) (string, error)
-}
-
 // checkPoolNames looks up every pool name of POOLTASKS_CHANNEL_POOLS and
 // POOLTASKS_DIGEST_POOLS: one that names no pool, or several, makes a bound
 // channel's digest refuse and leaves the pool out of digests and alerts.
@@ -96,17 +91,17 @@ func checkPoolNames(ctx context.Context, opts Options) (Check, bool) {
 			entries = append(entries, entry{"POOLTASKS_DIGEST_POOLS", p})
 		}
 	}
-	r, ok := opts.Workspace.(poolIDer)
-	if len(entries) == 0 || !ok {
+	if len(entries) == 0 || opts.Workspace == nil {
 		return Check{}, false
 	}
 	var problems []string
 	for _, e := range entries {
-		if _, err := r.PoolID(ctx, e.name); err != nil {
-			if _, named := errors.AsType[*pooltask.PoolNameError](err); !named {
-				return Check{Name: NamePoolNames, Status: Warn, Detail: "the pools could not be looked up: " + oneLine(err.Error()),
-					Fix: "run doctor again: the signed call above was answered, so the pools API may have failed just this once"}, true
-			}
+		res := opts.Workspace.ResolvePool(ctx, e.name)
+		if res.LookupErr != nil {
+			return Check{Name: NamePoolNames, Status: Warn, Detail: "the pools could not be looked up: " + oneLine(res.LookupErr.Error()),
+				Fix: "run doctor again: the signed call above was answered, so the pools API may have failed just this once"}, true
+		}
+		if err := res.Err(); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: %s", e.from, err))
 		}
 	}

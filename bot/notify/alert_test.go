@@ -189,14 +189,14 @@ func TestAlerterFinishesPostAtShutdown(t *testing.T) {
 // namedPools resolves pool names as the test helper task names pool ids.
 type namedPools struct{ *notifytest.Lister }
 
-func (namedPools) PoolID(_ context.Context, nameOrID string) (string, error) {
-	if strings.HasPrefix(nameOrID, "pool-") {
-		return nameOrID, nil
+func (namedPools) ResolvePool(_ context.Context, value string) pooltask.Resolution {
+	switch {
+	case strings.HasPrefix(value, "pool-"):
+		return pooltask.Resolution{Value: value, ID: value}
+	case value == "nowhere":
+		return pooltask.Resolution{Value: value}
 	}
-	if nameOrID == "nowhere" {
-		return "", &pooltask.PoolNameError{Name: nameOrID}
-	}
-	return "pool-" + nameOrID, nil
+	return pooltask.Resolution{Value: value, ID: "pool-" + value, Name: value}
 }
 
 // TestAlerterPoolsByName: alerts limited to pools given by name (a channel
@@ -237,11 +237,11 @@ func TestAlerterPoolsByName(t *testing.T) {
 // flakyPools is a pools API that does not answer for finance-win11.
 type flakyPools struct{ namedPools }
 
-func (f flakyPools) PoolID(ctx context.Context, nameOrID string) (string, error) {
-	if nameOrID == "finance-win11" {
-		return "", errors.New("listing pools: 503 Service Unavailable")
+func (f flakyPools) ResolvePool(ctx context.Context, value string) pooltask.Resolution {
+	if value == "finance-win11" {
+		return pooltask.Resolution{Value: value, ID: value, LookupErr: errors.New("listing pools: 503 Service Unavailable")}
 	}
-	return f.namedPools.PoolID(ctx, nameOrID)
+	return f.namedPools.ResolvePool(ctx, value)
 }
 
 // TestDigestPoolsAPIDown: a scheduled digest whose pools cannot be looked

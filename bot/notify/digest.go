@@ -15,9 +15,12 @@ import (
 	"github.com/pooltasks/pooltasks/trunc"
 )
 
-// Lister is what notify needs from the Workspace API; *workspace.Client has it.
+// Lister is what notify needs from the Workspace API; *workspace.Client has
+// it. ResolvePool turns the configured pools (ids or names) into ids by the
+// one pool rule.
 type Lister interface {
 	ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error)
+	ResolvePool(ctx context.Context, value string) pooltask.Resolution
 }
 
 // pageSize is the API's largest page.

@@ -268,7 +268,7 @@ func TestDigesterCatchUp(t *testing.T) {
 			}
 			clock := notifytest.NewClock(day0.Add(time.Duration(tc.missed)*24*time.Hour + time.Hour))
 			rec := notifytest.NewPoster(clock)
-			d := NewDigester(cfg, notifytest.NewLister(sampleDigestTasks()...), rec, openStore(t, dir), clock, nil)
+			d := NewDigester(cfg, namedPools{notifytest.NewLister(sampleDigestTasks()...)}, rec, openStore(t, dir), clock, nil)
 			runBG(t, d.Run)
 			clock.BlockUntil(t, 1)
 			got := digestWindows(rec.Posts())
@@ -442,7 +442,7 @@ func TestDigesterTakesOverLegacyKey(t *testing.T) {
 	}
 	clock := notifytest.NewClock(day0.Add(24*time.Hour + time.Hour))
 	rec := notifytest.NewPoster(clock)
-	d := NewDigester(cfg, notifytest.NewLister(sampleDigestTasks()...), rec, openStore(t, dir), clock, nil)
+	d := NewDigester(cfg, namedPools{notifytest.NewLister(sampleDigestTasks()...)}, rec, openStore(t, dir), clock, nil)
 	runBG(t, d.Run)
 	clock.BlockUntil(t, 1)
 	if got := digestWindows(rec.Posts()); strings.Join(got, "|") != win(day0, 1) {

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // DigestConfig configures scheduled digests (POOLTASKS_DIGEST_*).
@@ -240,12 +238,6 @@ func (d *Digester) post(ctx context.Context, channel string, start, end time.Tim
 	return msg, nil
 }
 
-// PoolIDer turns a pool name into its id; *workspace.Client has it. A
-// Digester or Alerter whose Lister has it takes pool names in its Pools.
-type PoolIDer interface {
-	PoolID(ctx context.Context, nameOrID string) (string, error)
-}
-
 // poolIDs is the configured pools as ids and as configured, and what was
 // wrong with those that do not name exactly one pool. When none does, it
 // fails: a digest of no pool would report all clear, of every pool would
@@ -262,24 +254,20 @@ func (d *Digester) poolIDs(ctx context.Context) (ids, labels []string, problems 
 	return ids, labels, problems, nil
 }
 
-// poolIDs resolves pools (ids or names) when l can: the ids, the entries
-// they came from, and why the others name no single pool. Any other error
-// (the pools API's) is returned.
+// poolIDs resolves pools (ids or names) by the one pool rule: the ids, the
+// entries they came from, and why the others name no single pool. A pools
+// API that fails is returned as the error: a configured pool must be exact.
 func poolIDs(ctx context.Context, l Lister, pools []string) (ids, labels, problems []string, err error) {
-	r, ok := l.(PoolIDer)
-	if !ok {
-		return pools, pools, nil, nil
-	}
 	for _, p := range pools {
-		id, err := r.PoolID(ctx, p)
-		if pe, named := errors.AsType[*pooltask.PoolNameError](err); named {
-			problems = append(problems, pe.Error())
+		res := l.ResolvePool(ctx, p)
+		if res.LookupErr != nil {
+			return nil, nil, nil, res.LookupErr
+		}
+		if err := res.Err(); err != nil {
+			problems = append(problems, err.Error())
 			continue
 		}
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		ids, labels = append(ids, id), append(labels, p)
+		ids, labels = append(ids, res.ID), append(labels, p)
 	}
 	return ids, labels, problems, nil
 }

@@ -368,3 +368,48 @@ func TestShowScriptsAndCommand(t *testing.T) {
 		t.Errorf("list lacks %q:\n%s", want, out.String())
 	}
 }
+
+// TestQueryPoolValues: pool= follows the one rule, as in Slack. The
+// simulator's kiosk pool has an id that is not UUID-shaped: it works as an
+// id and by name, and an API error for it exits 1. A name that matches
+// nothing exits 2 with the closest names and sends no task request; a
+// pools API that fails leaves the value to be used as an id, and says so.
+func TestQueryPoolValues(t *testing.T) {
+	s := sim.New(sim.Options{})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	cfg := defaults(t)
+	cfg.Endpoint, cfg.ProjectID, cfg.AK, cfg.SK = srv.URL, sim.DemoProjectID, sim.DemoAK, sim.DemoSK
+
+	for _, value := range []string{sim.KioskPoolID, "kiosk-lobby", "LOBBY"} {
+		code, out, errOut := call(t, cfg, "query", "--output=json", "pool="+value, "since=7d")
+		var list listJSON
+		if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list.Tasks) != 1 || list.Tasks[0].PoolID != sim.KioskPoolID {
+			t.Errorf("pool=%s: exit %d, stderr %q, stdout %s; want the kiosk pool's task", value, code, errOut, out)
+		}
+	}
+
+	before := s.Requests()
+	code, out, errOut := call(t, cfg, "query", "pool=kiosk-lobyy")
+	if code != 2 || !strings.Contains(errOut, `no desktop pool is named like "kiosk-lobyy"; did you mean "kiosk-lobby"?`) || out != "" {
+		t.Errorf("a typo: exit %d, stderr %q, stdout %q", code, errOut, out)
+	}
+	if n := s.Requests() - before; n != 1 {
+		t.Errorf("a typo made %d requests, want 1 (the pools, no tasks)", n)
+	}
+
+	s.InjectError(sim.KioskPoolID, 403, "WKS.0403", "Policy doesn't allow workspace:desktopPools:listScriptExecTasks to be performed.")
+	code, _, errOut = call(t, cfg, "query", "pool="+sim.KioskPoolID)
+	if code != 1 || !strings.Contains(errOut, "WKS.0403") {
+		t.Errorf("a 403 for the pool: exit %d, stderr %q; want 1 and the error", code, errOut)
+	}
+	s.InjectError(sim.KioskPoolID, 0, "", "")
+
+	s.InjectError(sim.PoolList, 403, "WKS.0403", "Policy doesn't allow workspace:desktopPools:list to be performed.")
+	code, out, errOut = call(t, cfg, "query", "--output=json", "pool="+sim.KioskPoolID, "since=7d")
+	var list listJSON
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list.Tasks) != 1 ||
+		!strings.Contains(errOut, `"`+sim.KioskPoolID+`" was used as a pool id`) {
+		t.Errorf("pools API down: exit %d, stderr %q, stdout %s; want the value used as an id, said on stderr", code, errOut, out)
+	}
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -70,14 +69,17 @@ func runQuery(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 
 	q := cmd.Query
 	if q.PoolID != "" {
-		id, err := client.PoolID(ctx, q.PoolID)
-		if pe, ok := errors.AsType[*pooltask.PoolNameError](err); ok {
-			return usageErrorf("%s", pe.Error())
+		// The one pool rule, as in Slack: a name naming several pools or
+		// none is a usage error (with the choices or the closest names);
+		// a pools API that fails leaves the value to be used as an id.
+		res := client.ResolvePool(ctx, q.PoolID)
+		if err := res.Err(); err != nil {
+			return usageErrorf("%s", err.Error())
 		}
-		if err != nil {
-			return err
+		if note := res.Note(); note != "" {
+			fmt.Fprintln(stderr, note)
 		}
-		q.PoolID = id
+		q.PoolID = res.ID
 	}
 	page, err := client.ListTasks(ctx, q)
 	if err != nil {

@@ -14,19 +14,29 @@ type poolDef struct {
 	name, typ, status, prefix string
 	count                     int
 	linux                     bool
-	weight                    int // how often it gets tasks
+	weight                    int // how often it gets random tasks
+	// id, when set, is the pool's id instead of a generated UUID: the API
+	// does not promise UUIDs, and pool values must work with ids of any
+	// shape.
+	id string
 }
 
 // The generated pools: two share a prefix so fuzzy lookups are ambiguous,
-// one has a name that needs escaping in Slack mrkdwn.
+// one has a name that needs escaping in Slack mrkdwn, and the last has an
+// id that is not UUID-shaped (it comes last, with one task of its own, so
+// the other pools' ids and tasks are the same as before it was added).
 var poolDefs = []poolDef{
-	{"finance-win11", "DYNAMIC", "STEADY", "FIN-W11-", 48, false, 4},
-	{"dev-ubuntu", "STATIC", "STEADY", "DEV-UBU-", 24, true, 2},
-	{"callcenter-pool", "DYNAMIC", "STEADY", "CC-", 120, false, 2},
-	{"callcenter-pool-emea", "DYNAMIC", "EXIST_FROZEN", "CCE-", 60, false, 2},
-	{"R&D <lab>", "STATIC", "STEADY", "RND-LAB-", 16, true, 1},
-	{"hr-win10-legacy", "STATIC", "TEMPORARY", "HR-W10-", 12, false, 1},
+	{"finance-win11", "DYNAMIC", "STEADY", "FIN-W11-", 48, false, 4, ""},
+	{"dev-ubuntu", "STATIC", "STEADY", "DEV-UBU-", 24, true, 2, ""},
+	{"callcenter-pool", "DYNAMIC", "STEADY", "CC-", 120, false, 2, ""},
+	{"callcenter-pool-emea", "DYNAMIC", "EXIST_FROZEN", "CCE-", 60, false, 2, ""},
+	{"R&D <lab>", "STATIC", "STEADY", "RND-LAB-", 16, true, 1, ""},
+	{"hr-win10-legacy", "STATIC", "TEMPORARY", "HR-W10-", 12, false, 1, ""},
+	{"kiosk-lobby", "DYNAMIC", "STEADY", "KIOSK-", 6, false, 0, KioskPoolID},
 }
+
+// KioskPoolID is the id of the simulator's pool whose id is not UUID-shaped.
+const KioskPoolID = "pool-kiosk01"
 
 // scriptDef describes a generated script.
 type scriptDef struct {
@@ -105,16 +115,31 @@ func newGenerator(seed int64, t0 time.Time) *generator {
 	// Pools, desktops and scripts keep their ids whatever the seed, so
 	// docs and tests can name them.
 	fixed := rand.New(rand.NewPCG(0x706f6f6c, 0x7461736b))
-	for _, p := range poolDefs {
-		g.poolIDs = append(g.poolIDs, uuidFrom(fixed))
-		var ds []string
-		for range p.count {
-			ds = append(ds, uuidFrom(fixed))
+	g.poolIDs = make([]string, len(poolDefs))
+	g.deskIDs = make([][]string, len(poolDefs))
+	desks := func(i int) {
+		g.poolIDs[i] = poolDefs[i].id
+		if g.poolIDs[i] == "" {
+			g.poolIDs[i] = uuidFrom(fixed)
 		}
-		g.deskIDs = append(g.deskIDs, ds)
+		for range poolDefs[i].count {
+			g.deskIDs[i] = append(g.deskIDs[i], uuidFrom(fixed))
+		}
+	}
+	// Pools with a fixed id draw theirs after the scripts, so that adding
+	// one changes no other id.
+	for i, p := range poolDefs {
+		if p.id == "" {
+			desks(i)
+		}
 	}
 	for _, s := range scriptDefs {
 		g.scripts = append(g.scripts, pooltask.Script{ID: uuidFrom(fixed), Name: s.name})
+	}
+	for i, p := range poolDefs {
+		if p.id != "" {
+			desks(i)
+		}
 	}
 	g.rng = rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15))
 	return g
@@ -161,7 +186,7 @@ type taskSpec struct {
 	plan   func(i int) outcome
 }
 
-// tasks generates about 200 tasks over the last seven days.
+// tasks generates about 200 tasks (201) over the last seven days.
 func (g *generator) tasks() []*simTask {
 	var out []*simTask
 	add := func(s taskSpec) { out = append(out, g.build(s)) }
@@ -259,6 +284,16 @@ func (g *generator) tasks() []*simTask {
 		s.plan = g.randomPlan(s)
 		add(s)
 	}
+	// Last, so that the random tasks above are those of every seed before
+	// the pool was added.
+	kiosk := len(poolDefs) - 1
+	add(taskSpec{pool: kiosk, command: commandDefs[3], start: g.t0.Add(-90 * time.Minute), desks: g.all(kiosk), spread: time.Minute,
+		plan: func(i int) outcome {
+			if i == 2 {
+				return outcome{kind: recFailed, mode: failOffline}
+			}
+			return outcome{kind: recSuccess}
+		}})
 	return out
 }
 

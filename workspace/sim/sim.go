@@ -178,10 +178,16 @@ func BaseURL(a net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// PoolList, given to InjectError as the pool, stands for the list of pools
+// (GET /v2/{project_id}/desktop-pools): a pools API that fails while the
+// task API answers, as when IAM grants one and not the other.
+const PoolList = "/desktop-pools"
+
 // InjectError makes the simulator answer requests concerning poolID ("" for
-// every request) with status and an error body carrying code and msg. A
-// request concerns a pool through its desktop_pool_id, or through the task
-// of its script_task_id or record. Status 0 clears the injection.
+// every request, PoolList for the list of pools) with status and an error
+// body carrying code and msg. A request concerns a pool through its
+// desktop_pool_id, or through the task of its script_task_id or record.
+// Status 0 clears the injection.
 func (s *Sim) InjectError(poolID string, status int, code, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -381,7 +387,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeNotFound(w)
 		return
 	}
-	if inj, ok := s.injectedFor(r, recordID); ok {
+	if inj, ok := s.injectedFor(r, recordID, len(rest) == 1 && rest[0] == "desktop-pools"); ok {
 		writeError(w, inj.status, inj.code, inj.msg, inj.msg)
 		return
 	}
@@ -389,11 +395,14 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // injectedFor finds the injected error that applies to a request.
-func (s *Sim) injectedFor(r *http.Request, recordID string) (injectedError, bool) {
+func (s *Sim) injectedFor(r *http.Request, recordID string, poolList bool) (injectedError, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if len(s.injected) == 0 {
 		return injectedError{}, false
+	}
+	if inj, ok := s.injected[PoolList]; ok && poolList {
+		return inj, true
 	}
 	q := r.URL.Query()
 	poolID := q.Get("desktop_pool_id")

@@ -378,8 +378,8 @@ func TestBadParameters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(*resp.ScriptExecutionTasks) != 0 || *resp.TotalCount != 200 {
-		t.Errorf("limit 0: %d tasks, total %d; want 0 and 200", len(*resp.ScriptExecutionTasks), *resp.TotalCount)
+	if len(*resp.ScriptExecutionTasks) != 0 || *resp.TotalCount != 201 {
+		t.Errorf("limit 0: %d tasks, total %d; want 0 and 201", len(*resp.ScriptExecutionTasks), *resp.TotalCount)
 	}
 }
 
@@ -400,8 +400,8 @@ func TestPagingAndOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if *resp.TotalCount != 200 {
-			t.Fatalf("total %d, want 200", *resp.TotalCount)
+		if *resp.TotalCount != 201 {
+			t.Fatalf("total %d, want 201", *resp.TotalCount)
 		}
 		for _, tk := range *resp.ScriptExecutionTasks {
 			if seen[*tk.Id] {
@@ -411,8 +411,8 @@ func TestPagingAndOrder(t *testing.T) {
 			starts = append(starts, *tk.StartTime)
 		}
 	}
-	if len(seen) != 200 {
-		t.Errorf("pages held %d tasks, want 200", len(seen))
+	if len(seen) != 201 {
+		t.Errorf("pages held %d tasks, want 201", len(seen))
 	}
 	for i := 1; i < len(starts); i++ {
 		if starts[i] > starts[i-1] {
@@ -506,7 +506,7 @@ func TestPools(t *testing.T) {
 		query string
 		want  []string
 	}{
-		{"all", "", []string{"finance-win11", "dev-ubuntu", "callcenter-pool", "callcenter-pool-emea", "R&D <lab>", "hr-win10-legacy"}},
+		{"all", "", []string{"finance-win11", "dev-ubuntu", "callcenter-pool", "callcenter-pool-emea", "R&D <lab>", "hr-win10-legacy", "kiosk-lobby"}},
 		{"prefix shared", "CallCenter", []string{"callcenter-pool", "callcenter-pool-emea"}},
 		{"substring", "win1", []string{"finance-win11", "hr-win10-legacy"}},
 		{"none", "nope", nil},
@@ -800,7 +800,7 @@ func TestDeterminism(t *testing.T) {
 func TestPutTaskEmpty(t *testing.T) {
 	s, srv := start(t, Options{Empty: true})
 	c := sdkClient(t, srv.URL, DemoSK)
-	if len(s.Tasks()) != 0 || len(s.Pools()) != 6 {
+	if len(s.Tasks()) != 0 || len(s.Pools()) != 7 {
 		t.Fatalf("empty sim: %d tasks, %d pools", len(s.Tasks()), len(s.Pools()))
 	}
 	task := pooltask.Task{

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/slack-go/slack"
 )
 
@@ -314,6 +315,23 @@ func (l *Lister) ListTasks(ctx context.Context, o pooltask.ListOptions) (pooltas
 		page.Tasks = match[o.Offset:min(o.Offset+limit, len(match))]
 	}
 	return page, nil
+}
+
+// ResolvePool applies the one pool rule (workspace.ResolvePool) to the
+// pools of the tasks it holds, as the pools API would list them.
+func (l *Lister) ResolvePool(_ context.Context, value string) pooltask.Resolution {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seen := map[string]bool{}
+	var pools []pooltask.Pool
+	for _, t := range l.tasks {
+		if !seen[t.PoolID] {
+			seen[t.PoolID] = true
+			pools = append(pools, pooltask.Pool{ID: t.PoolID, Name: t.PoolName})
+		}
+	}
+	sort.Slice(pools, func(i, j int) bool { return pools[i].ID < pools[j].ID })
+	return workspace.ResolvePool(pools, value)
 }
 
 // FireNext moves the clock to its earliest pending timer and returns how
