@@ -25,6 +25,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+	"golang.org/x/net/netutil"
 )
 
 // Bot answers Slack. Build it with New and start it with Run.
@@ -82,9 +83,31 @@ func New(cfg Config, ws Workspace) (*Bot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bot http: %w", err)
 		}
-		b.httpLn = ln
+		b.httpLn = netutil.LimitListener(ln, httpLimits.conns)
 	}
 	return b, nil
+}
+
+// httpLimits bound what a client of the HTTP server can hold: /healthz,
+// /readyz and /metrics are unauthenticated, so a client that announces a
+// body and sends it a byte at a time must not keep a goroutine and a file
+// descriptor for long, nor can many such clients take every connection
+// for long. Beyond conns connections, the next waits in the listen backlog
+// until one ends. read bounds a request, headers and body; write, its
+// answer (above the 20 s a forwarded watch start may take, see
+// bot/notify/watchapi); idle, a kept-alive connection between requests.
+// Bodies are bounded by body (the watch API's requests are well under 1 KB).
+var httpLimits = struct {
+	conns                     int
+	header, read, write, idle time.Duration
+	body                      int64
+}{
+	conns:  64,
+	header: 5 * time.Second,
+	read:   10 * time.Second,
+	write:  30 * time.Second,
+	idle:   60 * time.Second,
+	body:   64 << 10,
 }
 
 // NewSlackClient returns the Slack client the bot uses: socket mode with
@@ -158,7 +181,14 @@ func (b *Bot) Run(ctx context.Context) error {
 	var httpSrv *http.Server
 	httpDone := make(chan struct{})
 	if b.httpLn != nil {
-		httpSrv = &http.Server{Handler: b.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		httpSrv = &http.Server{
+			Handler:           http.MaxBytesHandler(b.Handler(), httpLimits.body),
+			ReadHeaderTimeout: httpLimits.header,
+			ReadTimeout:       httpLimits.read,
+			WriteTimeout:      httpLimits.write,
+			IdleTimeout:       httpLimits.idle,
+			MaxHeaderBytes:    16 << 10,
+		}
 		go func() {
 			defer close(httpDone)
 			if err := httpSrv.Serve(b.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -3,8 +3,10 @@ package bot_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"runtime/metrics"
@@ -673,6 +675,49 @@ func TestForgedClicksKeepMetricsBounded(t *testing.T) {
 	for _, a := range e.logs.lines("command") {
 		if a["verb"] != "other" || a["outcome"] != "ignored" {
 			t.Fatalf("forged click audited as %v", a)
+		}
+	}
+}
+
+// TestSlowHTTPClientsCutOff: clients that announce a body and send one
+// byte (the endpoints need no authentication) are cut off within the
+// server's timeouts, and a normal request still gets through, behind more
+// of them than the server takes connections at once.
+func TestSlowHTTPClientsCutOff(t *testing.T) {
+	const conns, timeout = 4, 300 * time.Millisecond
+	bot.SetHTTPLimits(t, conns, timeout)
+	e := start(t, setup{cfg: bot.Config{HTTPAddr: "127.0.0.1:0"}})
+	addr := e.bot.HTTPAddr()
+	var slow []net.Conn
+	for range 3 * conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := io.WriteString(c, "POST /healthz HTTP/1.1\r\nHost: bot\r\nContent-Length: 100000\r\n\r\nx"); err != nil {
+			t.Fatal(err)
+		}
+		slow = append(slow, c)
+	}
+	client := &http.Client{Timeout: 20 * timeout}
+	resp, err := client.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("a normal request behind %d slow clients: %v", len(slow), err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/healthz = %d", resp.StatusCode)
+	}
+	// Each slow client's connection is closed by the server: reading it
+	// ends (EOF or reset) before the deadline, a bound far above the
+	// timeouts so that a busy machine does not fail the test.
+	deadline := time.Now().Add(20 * timeout)
+	for i, c := range slow {
+		_ = c.SetReadDeadline(deadline)
+		_, err := io.Copy(io.Discard, c)
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			t.Fatalf("slow client %d still connected after %v", i, 20*timeout)
 		}
 	}
 }

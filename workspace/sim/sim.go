@@ -143,7 +143,10 @@ func ListenAndServe(ctx context.Context, addr string, opts Options, ready func(u
 	if err != nil {
 		return fmt.Errorf("simulator: listening on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: New(opts), ReadHeaderTimeout: 10 * time.Second}
+	// Like every server of pooltasks, bounded in time: a client that
+	// stalls mid-request or keeps a connection idle does not hold it.
+	srv := &http.Server{Handler: New(opts), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {
