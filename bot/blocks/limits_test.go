@@ -10,8 +10,12 @@ import (
 	"github.com/pooltasks/pooltasks/trunc"
 )
 
-// dateToken is the only "<…>" construct pooltasks itself writes in mrkdwn.
-var dateToken = regexp.MustCompile(`^<!date\^\d+\^\{[a-z_]+\}( \{time\})?\|[0-9: -]+ UTC>`)
+// dateToken and mention are the only "<…>" constructs pooltasks itself
+// writes in mrkdwn: dates, and the user who asked for a watch.
+var (
+	dateToken = regexp.MustCompile(`^<!date\^\d+\^\{[a-z_]+\}( \{time\})?\|[0-9: -]+ UTC>`)
+	mention   = regexp.MustCompile(`^<@[A-Z0-9]+>`)
+)
 
 // checkLimits walks a marshalled message ({"text", "blocks"}) and reports
 // every Slack limit it breaks and every "<" or stray "&" in mrkdwn that is
@@ -46,7 +50,7 @@ func limitProblems(text string, blocks []map[string]any) []string {
 	if len(blocks) == 0 {
 		bad("no blocks")
 	}
-	tables := 0
+	tables, charts := 0, 0
 	for i, b := range blocks {
 		where := fmt.Sprintf("block %d (%v)", i, b["type"])
 		if id, _ := b["block_id"].(string); trunc.Len(id) > 255 {
@@ -100,12 +104,18 @@ func limitProblems(text string, blocks []map[string]any) []string {
 		case "data_table":
 			tables++
 			checkTable(where, b, bad)
+		case "data_visualization":
+			charts++ // their shape is checked with slack-go's Validate
+		case "divider":
 		default:
 			bad("%s: unexpected block type", where)
 		}
 	}
 	if tables > 1 {
 		bad("%d data tables", tables)
+	}
+	if charts > 2 {
+		bad("%d charts, at most 2 allowed", charts)
 	}
 	return ps
 }
@@ -133,7 +143,7 @@ func checkMrkdwn(where, s string, bad func(string, ...any)) {
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case '<':
-			if !dateToken.MatchString(s[i:]) {
+			if !dateToken.MatchString(s[i:]) && !mention.MatchString(s[i:]) {
 				bad("%s: unescaped %q", where, excerpt(s, i))
 				return
 			}

@@ -10,11 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/pooltask"
-	"github.com/pooltasks/pooltasks/trunc"
 )
 
 // AlertConfig configures new-failure alerts (POOLTASKS_ALERT_*).
@@ -177,7 +174,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 	}
 	msgs := 0
 	if len(fresh) > stormSize {
-		for _, m := range renderStorm(fresh) {
+		for _, m := range blocks.AlertStorm(fresh) {
 			if err := post(m); err != nil {
 				return fmt.Errorf("posting grouped alert: %w", err)
 			}
@@ -190,7 +187,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 		// Remember each task once its message went out, so a failure later
 		// in the poll neither loses nor repeats alerts.
 		for _, t := range fresh {
-			if err := post(renderAlert(t)); err != nil {
+			if err := post(alertMessage(t)); err != nil {
 				return fmt.Errorf("posting alert: %w", err)
 			}
 			msgs++
@@ -249,50 +246,7 @@ func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]poolt
 	return out, nil
 }
 
-func renderAlert(t pooltask.Task) Message {
-	text := fmt.Sprintf("Task %s failed in %s", t.ID, poolLabel(t))
-	return Message{
-		Text:   blocks.Escape(text),
-		Blocks: []slack.Block{taskSection(t)},
-	}
-}
-
-// renderStorm names every task of a storm, in as many messages as it takes.
-func renderStorm(tasks []pooltask.Task) []Message {
-	var lines []string
-	for _, t := range tasks {
-		lines = append(lines, fmt.Sprintf("• `%s` in %s (%d failed desktops)", blocks.Escape(t.ID), blocks.Escape(trunc.Cut(poolLabel(t), 60)), t.FailedNum))
-	}
-	// Pack lines into sections, sections into messages.
-	var sections []string
-	var cur strings.Builder
-	for _, l := range lines {
-		if cur.Len()+len(l)+1 > maxText-100 {
-			sections = append(sections, cur.String())
-			cur.Reset()
-		}
-		if cur.Len() > 0 {
-			cur.WriteByte('\n')
-		}
-		cur.WriteString(l)
-	}
-	sections = append(sections, cur.String())
-	const perMessage = maxBlocks - 3
-	var msgs []Message
-	for i := 0; i < len(sections); i += perMessage {
-		part := sections[i:min(i+perMessage, len(sections))]
-		title := fmt.Sprintf("%d tasks failed", len(tasks))
-		if len(sections) > perMessage {
-			title += fmt.Sprintf(" (part %d)", i/perMessage+1)
-		}
-		bs := []slack.Block{header(title)}
-		for _, s := range part {
-			bs = append(bs, slack.NewSectionBlock(mrkdwn(s), nil, nil))
-		}
-		if i == 0 {
-			bs = append(bs, contextBlock("`/pooltasks show TASK_ID` opens any of them."))
-		}
-		msgs = append(msgs, Message{Text: fmt.Sprintf("%d tasks failed", len(tasks)), Blocks: bs})
-	}
-	return msgs
+func alertMessage(t pooltask.Task) Message {
+	text, bs := blocks.Alert(t)
+	return Message{Text: text, Blocks: bs}
 }

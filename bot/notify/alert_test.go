@@ -112,27 +112,6 @@ func TestAlerterPostFailureRetriesNextPoll(t *testing.T) {
 	}
 }
 
-func TestRenderStormSplitsHugeStorms(t *testing.T) {
-	var tasks []pooltask.Task
-	for i := range 3000 {
-		tasks = append(tasks, notifytest.Task(fmt.Sprintf("dddddddd-0000-0000-0000-%012d", i), "pool", pooltask.StatusFailed, day0, 1))
-	}
-	msgs := renderStorm(tasks)
-	all := ""
-	for _, m := range msgs {
-		checkLimits(t, m)
-		all += notifytest.BlocksJSON(t, m.Blocks)
-	}
-	if len(msgs) < 2 {
-		t.Errorf("%d messages for 3000 ids", len(msgs))
-	}
-	for _, tk := range tasks {
-		if !strings.Contains(all, tk.ID) {
-			t.Fatalf("%s not named", tk.ID)
-		}
-	}
-}
-
 // TestAlerterBoundKeepsWhatThePollSees: more failed tasks in the horizon
 // than MaxKnown are remembered all the same, or the ids dropped would be
 // alerted again at the next poll.

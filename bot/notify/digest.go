@@ -4,15 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
-
-	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
-	"github.com/pooltasks/pooltasks/trunc"
 )
 
 // Lister is what notify needs from the Workspace API; *workspace.Client has
@@ -84,11 +80,11 @@ type Digest struct {
 	Truncated      bool            // more tasks than MaxDigestTasks
 }
 
-// Digest rendering sizes.
+// What a digest collects: the most recent failed tasks, the scripts that
+// failed most, and the parts of the window its timeline counts.
 const (
 	digestRecent     = 8
 	digestTopScripts = 5
-	digestTopPools   = 10
 	digestBuckets    = 12
 )
 
@@ -229,166 +225,44 @@ func (d *Digest) ViewAllCommand() string {
 	return c.Canonical()
 }
 
-func windowText(start, end time.Time) string {
-	start, end = start.UTC(), end.UTC()
-	layout := "2006-01-02 15:04"
-	if start.Format("2006-01-02") == end.Format("2006-01-02") {
-		return start.Format(layout) + "–" + end.Format("15:04") + " UTC"
-	}
-	return start.Format(layout) + " – " + end.Format(layout) + " UTC"
-}
+// Message is a message to post: the notification text and its blocks.
+type Message = blocks.Message
 
-// Render turns the digest into a message. native adds two
-// data_visualization charts (failures per pool, failures over time); without
-// it the same shows as text bars and a sparkline.
-func (d *Digest) Render(native bool) Message {
-	var bs []slack.Block
-	title := "Failure digest " + windowText(d.Start, d.End)
-	bs = append(bs, header(title))
-	scope := "all pools"
-	if len(d.Pools) > 0 {
-		labels := d.Pools
-		if len(d.PoolLabels) == len(d.Pools) {
-			labels = d.PoolLabels
-		}
-		names := make([]string, len(labels))
-		for i, p := range labels {
-			names[i] = "`" + blocks.Escape(p) + "`"
-		}
-		scope = "pools " + strings.Join(names, ", ")
+// View is what the digest says, for blocks.Digest; native adds charts.
+func (d *Digest) View(native bool) blocks.DigestView {
+	labels := d.Pools
+	if len(d.PoolLabels) == len(d.Pools) {
+		labels = d.PoolLabels
 	}
-	for _, f := range []struct{ key, value string }{
-		{"script", d.Filter.ScriptID}, {"name", d.Filter.ScriptName}, {"type", string(d.Filter.TaskType)},
-	} {
-		if f.value != "" {
-			scope += fmt.Sprintf(" · %s `%s`", f.key, blocks.Escape(f.value))
-		}
+	v := blocks.DigestView{
+		Start: d.Start, End: d.End, Pools: labels,
+		ScriptID: d.Filter.ScriptID, ScriptName: d.Filter.ScriptName, TaskType: string(d.Filter.TaskType),
+		Warnings: d.Warnings, Tasks: d.Tasks, FailedTasks: d.FailedTasks, FailedDesktops: d.FailedDesktops,
+		Recent: d.Recent, Timeline: d.Timeline, Native: native,
 	}
-	bs = append(bs, contextBlock(fmt.Sprintf("%s to %s · %s · %d tasks ran", blocks.Date(d.Start), blocks.Date(d.End), scope, d.Tasks)))
-	for _, w := range d.Warnings {
-		bs = append(bs, contextBlock(":warning: Left out: "+blocks.Escape(trunc.Cut(w, 300))))
-	}
-
-	if d.AllClear() {
-		text := fmt.Sprintf("%s: all clear, nothing failed (%d tasks ran)", title, d.Tasks)
-		bs = append(bs, slack.NewSectionBlock(mrkdwn(fmt.Sprintf(":white_check_mark: *All clear*: no failed tasks and no failed desktops in this window (%d tasks ran).", d.Tasks)), nil, nil))
-		return Message{Text: text, Blocks: bs}
-	}
-
-	text := fmt.Sprintf("%s: %s, %s", title, plural(d.FailedTasks, "failed task"), plural(d.FailedDesktops, "failed desktop"))
-	summary := fmt.Sprintf(":red_circle: *%s* and *%s* out of %s.", plural(d.FailedTasks, "failed task"), plural(d.FailedDesktops, "failed desktop"), plural(d.Tasks, "task"))
-	if d.Truncated {
-		summary += fmt.Sprintf(" (Only the first %d tasks of the window were read.)", MaxDigestTasks)
-	}
-	bs = append(bs, slack.NewSectionBlock(mrkdwn(summary), nil, nil))
-
-	// Failures per pool.
-	pools := d.PerPool
-	if len(pools) > digestTopPools {
-		pools = pools[:digestTopPools]
-	}
-	maxFailed := 0
-	for _, p := range pools {
-		maxFailed = max(maxFailed, p.FailedTasks)
-	}
-	var pb strings.Builder
-	pb.WriteString("*Failures per pool*")
-	for _, p := range pools {
+	for _, p := range d.PerPool {
 		name := p.PoolName
 		if name == "" {
 			name = p.PoolID
 		}
-		line := fmt.Sprintf("\n• *%s*: %s, %s", blocks.Escape(trunc.Cut(name, 80)), plural(p.FailedTasks, "failed task"), plural(p.FailedDesktops, "failed desktop"))
-		if !native {
-			line += " `" + bar(p.FailedTasks, maxFailed, 12) + "`"
-		}
-		pb.WriteString(line)
+		v.PerPool = append(v.PerPool, blocks.PoolFailures{Name: name, FailedTasks: p.FailedTasks, FailedDesktops: p.FailedDesktops})
 	}
-	if n := len(d.PerPool) - len(pools); n > 0 {
-		fmt.Fprintf(&pb, "\n_and %d more pools_", n)
+	for _, s := range d.TopScripts {
+		v.TopScripts = append(v.TopScripts, blocks.ScriptFailures{Name: s.Name, FailedTasks: s.FailedTasks})
 	}
-	bs = append(bs, slack.NewSectionBlock(mrkdwn(pb.String()), nil, nil))
-
-	if len(d.TopScripts) > 0 {
-		var sb strings.Builder
-		sb.WriteString("*Scripts that failed most*")
-		for _, s := range d.TopScripts {
-			fmt.Fprintf(&sb, "\n• %s: %s", blocks.Escape(trunc.Cut(s.Name, 100)), plural(s.FailedTasks, "failed task"))
-		}
-		bs = append(bs, slack.NewSectionBlock(mrkdwn(sb.String()), nil, nil))
-	}
-
-	if native {
-		bs = append(bs, d.charts()...)
-	} else {
-		bs = append(bs, slack.NewSectionBlock(mrkdwn(fmt.Sprintf("*Failures over time*\n`%s` %s → %s", sparkline(d.Timeline),
-			d.Start.UTC().Format("01-02 15:04"), d.End.UTC().Format("01-02 15:04 UTC"))), nil, nil))
-	}
-
-	bs = append(bs, slack.NewDividerBlock(), slack.NewSectionBlock(mrkdwn("*Most recent failed tasks*"), nil, nil))
-	for _, t := range d.Recent {
-		bs = append(bs, taskSection(t))
+	if d.Truncated {
+		v.ReadOnly = MaxDigestTasks
 	}
 	if len(d.Pools) <= 1 {
 		// The language takes one pool per command: a list of several
 		// pools' failures cannot be one button.
-		view := button(blocks.ActionViewAll, fmt.Sprintf("View all %d failed", d.FailedTasks), d.ViewAllCommand())
-		view.Style = slack.StylePrimary
-		bs = append(bs, slack.NewActionBlock("digest_actions", view))
+		v.ViewAllCommand = d.ViewAllCommand()
 	}
-	return Message{Text: text, Blocks: bs}
+	return v
 }
 
-// charts returns the two data_visualization blocks of a digest.
-func (d *Digest) charts() []slack.Block {
-	var out []slack.Block
-	pools := d.PerPool
-	if len(pools) > 20 {
-		pools = pools[:20]
-	}
-	var names []string
-	var counts []int
-	for _, p := range pools {
-		if p.FailedTasks == 0 {
-			continue
-		}
-		name := p.PoolName
-		if name == "" {
-			name = p.PoolID
-		}
-		names = append(names, name)
-		counts = append(counts, p.FailedTasks)
-	}
-	if len(names) > 0 {
-		labels := chartLabels(names)
-		points := make([]slack.DataVisualizationDataPoint, len(labels))
-		for i, l := range labels {
-			points[i] = slack.NewDataVisualizationDataPoint(l, float64(counts[i]))
-		}
-		chart := slack.NewDataVisualizationBarChart(
-			slack.NewDataVisualizationAxisConfig(labels...).WithYLabel("failed tasks"),
-			slack.NewDataVisualizationDataSeries("Failed tasks", points...))
-		out = append(out, slack.NewDataVisualizationBlock("Failed tasks per pool", chart))
-	}
-
-	span := d.End.Sub(d.Start)
-	layout := "15:04"
-	if span > 24*time.Hour {
-		layout = "01-02 15:04"
-	}
-	names = names[:0]
-	for i := range d.Timeline {
-		at := d.Start.Add(time.Duration(int64(span) * int64(i) / digestBuckets)).UTC()
-		names = append(names, at.Format(layout))
-	}
-	labels := chartLabels(names)
-	points := make([]slack.DataVisualizationDataPoint, len(labels))
-	for i, l := range labels {
-		points[i] = slack.NewDataVisualizationDataPoint(l, float64(d.Timeline[i]))
-	}
-	chart := slack.NewDataVisualizationLineChart(
-		slack.NewDataVisualizationAxisConfig(labels...).WithXLabel("UTC").WithYLabel("failed tasks"),
-		slack.NewDataVisualizationDataSeries("Failed tasks", points...))
-	out = append(out, slack.NewDataVisualizationBlock("Failed tasks over time", chart))
-	return out
+// Render is the digest's message (see View).
+func (d *Digest) Render(native bool) Message {
+	text, bs := blocks.Digest(d.View(native))
+	return Message{Text: text, Blocks: bs}
 }

@@ -10,12 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/pooltask"
-	"github.com/pooltasks/pooltasks/view"
 )
 
 // WatchConfig configures live watches (POOLTASKS_WATCH_*).
@@ -210,12 +207,13 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 	st := state.Watch{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID, Started: now}
 	if task.Status.Ended() {
 		release()
-		m := renderWatch(st, task, now, watchEnded, "")
-		m.Text = fmt.Sprintf("<@%s> %s", req.UserID, m.Text)
+		v := w.view(st, task, now, blocks.WatchEnded, "")
+		v.Mention = true
+		m := watchMessage(v)
 		_, err := w.poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
 		return id, err
 	}
-	m := renderWatch(st, task, now, watchRunning, "")
+	m := watchMessage(w.view(st, task, now, blocks.WatchRunning, ""))
 	ts, err := w.poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
 	if err != nil {
 		release()
@@ -339,16 +337,6 @@ func (w *Watches) Close() {
 	w.wg.Wait()
 }
 
-type watchPhase int
-
-const (
-	watchRunning watchPhase = iota
-	watchEnded
-	watchStopped
-	watchTimedOut
-	watchGone // the API stopped returning the task
-)
-
 // goneAfter is how many polls in a row must find no such task before a
 // watch gives up on it (the id was wrong after all, or the task aged out
 // of the API); a single empty answer does not end it.
@@ -374,7 +362,7 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 		case <-ctx.Done():
 			return // shutting down: the watch stays saved
 		case user := <-wt.stop: // Stop marked it ending
-			w.finish(ctx, st, last, watchStopped, user)
+			w.finish(ctx, st, last, blocks.WatchStopped, user)
 			return
 		case <-w.clock.After(wait):
 		}
@@ -394,18 +382,18 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 		switch {
 		case err == nil && task.Status.Ended():
 			w.end(wt)
-			w.finish(ctx, st, task, watchEnded, "")
+			w.finish(ctx, st, task, blocks.WatchEnded, "")
 			return
 		case missing >= goneAfter:
 			w.end(wt)
-			w.finish(ctx, st, last, watchGone, "")
+			w.finish(ctx, st, last, blocks.WatchGone, "")
 			return
 		case !now.Before(deadline):
 			w.end(wt)
-			w.finish(ctx, st, last, watchTimedOut, "")
+			w.finish(ctx, st, last, blocks.WatchTimedOut, "")
 			return
 		case err == nil && (progressed(shown, task) || now.Sub(shownAt) >= refreshEvery):
-			m := renderWatch(st, task, now, watchRunning, "")
+			m := watchMessage(w.view(st, task, now, blocks.WatchRunning, ""))
 			if err := w.poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
 				w.log.Warn("updating watch", "watch", st.ID, "err", err)
 			}
@@ -416,23 +404,16 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 
 // finish makes the final update and, when the task ended, the threaded
 // reply that mentions whoever asked; then it forgets the watch.
-func (w *Watches) finish(ctx context.Context, st state.Watch, task pooltask.Task, phase watchPhase, by string) {
-	now := w.clock.Now()
-	m := renderWatch(st, task, now, phase, by)
+func (w *Watches) finish(ctx context.Context, st state.Watch, task pooltask.Task, phase blocks.WatchPhase, by string) {
+	v := w.view(st, task, w.clock.Now(), phase, by)
+	m := watchMessage(v)
 	if err := w.poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
 		w.log.Warn("final watch update", "watch", st.ID, "err", err)
 	}
-	if phase == watchEnded || phase == watchTimedOut || phase == watchGone {
+	if reply := blocks.WatchReply(v); reply != "" {
 		thread := st.ThreadTS
 		if thread == "" {
 			thread = st.MessageTS
-		}
-		reply := fmt.Sprintf("<@%s> task `%s` ended: %s %s", st.UserID, blocks.Escape(st.TaskID), blocks.StatusEmoji(task.Status), blocks.Escape(string(task.Status)))
-		switch phase {
-		case watchTimedOut:
-			reply = fmt.Sprintf("<@%s> stopped watching task `%s` after %s; it is still %s", st.UserID, blocks.Escape(st.TaskID), view.Duration(w.cfg.Max), blocks.Escape(string(task.Status)))
-		case watchGone:
-			reply = fmt.Sprintf("<@%s> stopped watching task `%s`: the API no longer returns it%s", st.UserID, blocks.Escape(st.TaskID), lastSeen(task))
 		}
 		if _, err := w.poster.PostMessage(ctx, st.Channel, thread, reply, nil); err != nil {
 			w.log.Warn("watch reply", "watch", st.ID, "err", err)
@@ -468,66 +449,19 @@ func (w *Watches) get(ctx context.Context, taskID string) (pooltask.Task, error)
 	return pooltask.Task{}, fmt.Errorf("%w: %s", ErrTaskNotFound, taskID)
 }
 
-// lastSeen is ", last seen STATUS" when the task was seen with a status
-// (a resumed watch may not have seen it).
-func lastSeen(t pooltask.Task) string {
-	if t.Status == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (last seen *%s*)", blocks.Escape(string(t.Status)))
-}
-
 func newWatchID() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return "w" + hex.EncodeToString(b[:])
 }
 
-// renderWatch is the watch message in each phase.
-func renderWatch(st state.Watch, t pooltask.Task, now time.Time, phase watchPhase, by string) Message {
-	started := t.Start
-	if started.IsZero() {
-		started = st.Started
-	}
-	elapsed := now.Sub(started)
-	if !t.End.IsZero() {
-		elapsed = t.End.Sub(started)
-	}
-	status := blocks.Escape(string(t.Status))
-	var title, note string
-	switch phase {
-	case watchRunning:
-		title = fmt.Sprintf("%s Watching task `%s`: *%s*", blocks.StatusEmoji(t.Status), blocks.Escape(t.ID), status)
-		note = "Updated " + blocks.Date(now)
-	case watchEnded:
-		title = fmt.Sprintf("%s Task `%s` ended: *%s*", blocks.StatusEmoji(t.Status), blocks.Escape(t.ID), status)
-		note = "Watch ended " + blocks.Date(now)
-	case watchStopped:
-		title = fmt.Sprintf("%s Stopped watching task `%s` (last seen *%s*)", ":black_square_for_stop:", blocks.Escape(t.ID), status)
-		note = fmt.Sprintf("Stopped by <@%s> %s", blocks.Escape(by), blocks.Date(now))
-	case watchTimedOut:
-		title = fmt.Sprintf("%s Stopped watching task `%s` after the time limit (last seen *%s*)", ":hourglass:", blocks.Escape(t.ID), status)
-		note = "Watch ended " + blocks.Date(now)
-	case watchGone:
-		title = fmt.Sprintf("%s Stopped watching task `%s`: the API no longer returns it%s", ":grey_question:", blocks.Escape(st.TaskID), lastSeen(t))
-		note = "Watch ended " + blocks.Date(now)
-	}
-	body := fmt.Sprintf("%s\nPool *%s* · %s\n*%d* failed · *%d* ok · *%d* skipped · elapsed %s",
-		title, blocks.Escape(poolLabel(t)), taskWork(t), t.FailedNum, t.SuccessNum, t.SkipNum, view.Duration(elapsed))
-	bs := []slack.Block{slack.NewSectionBlock(mrkdwn(body), nil, nil)}
-	bs = append(bs, contextBlock(note+fmt.Sprintf(" · asked by <@%s>", blocks.Escape(st.UserID))))
-	switch phase {
-	case watchRunning:
-		stop := button(blocks.ActionStopWatch, "Stop", st.ID)
-		stop.Style = slack.StyleDanger
-		bs = append(bs, slack.NewActionBlock("watch_actions", stop, detailsButton(t.ID)))
-	case watchGone: // Details would find no task either
-	default:
-		bs = append(bs, slack.NewActionBlock("watch_actions", detailsButton(t.ID)))
-	}
-	text := fmt.Sprintf("Task %s: %s", t.ID, t.Status)
-	if phase == watchGone {
-		text = fmt.Sprintf("Stopped watching task %s: the API no longer returns it", st.TaskID)
-	}
-	return Message{Text: blocks.Escape(text), Blocks: bs}
+// view is what the message of watch st says of task t at now.
+func (w *Watches) view(st state.Watch, t pooltask.Task, now time.Time, phase blocks.WatchPhase, by string) blocks.WatchView {
+	return blocks.WatchView{ID: st.ID, TaskID: st.TaskID, UserID: st.UserID, Task: t, Started: st.Started,
+		Now: now, Phase: phase, By: by, Limit: w.cfg.Max}
+}
+
+func watchMessage(v blocks.WatchView) Message {
+	text, bs := blocks.Watch(v)
+	return Message{Text: text, Blocks: bs}
 }
