@@ -231,6 +231,15 @@ func (c *Client) attempt(ctx context.Context, op string, call func(map[string]st
 	if errors.As(err, &ae) {
 		return nil, err
 	}
+	// The transport's verdicts on an answer reach us wrapped in the
+	// *url.Error of the http.Client, whose text quotes the URL: say what
+	// was wrong alone.
+	if tl, ok := errors.AsType[*BodyTooLargeError](err); ok {
+		return nil, fmt.Errorf("workspace api: %w", tl)
+	}
+	if nj, ok := errors.AsType[*NotJSONError](err); ok {
+		return nil, fmt.Errorf("workspace api: %w", nj)
+	}
 	var ne net.Error
 	if actx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return nil, fmt.Errorf("workspace api: no answer within %s: %w", c.cfg.Timeout, context.DeadlineExceeded)

@@ -47,6 +47,7 @@ type Config struct {
 	Timeout      time.Duration // per request attempt; default 10s
 	CacheTTL     time.Duration // how long answers are reused; 0 disables the cache
 	PoolCacheTTL time.Duration // how long ResolvePool keeps the pool list; default 5 min
+	MaxBody      int64         // bytes read of one answer at most; default DefaultMaxBody
 	MaxAttempts  int           // attempts for 429, 5xx and timeouts; default 4
 	MaxRetryTime time.Duration // bound on the time spent retrying one call; default 30s
 	BackoffBase  time.Duration // first backoff; default 500ms; a 429 without Retry-After waits 4–10 times this
@@ -123,7 +124,7 @@ func New(cfg Config) (*Client, error) {
 	calls := &callRegistry{}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = 32
-	tr := &transport{base: base, calls: calls, obs: obs, timeout: cfg.Timeout}
+	tr := &transport{base: base, calls: calls, obs: obs, timeout: cfg.Timeout, maxBody: cfg.MaxBody}
 
 	// No timeout on the http.Client: with a RoundTripper of its own it
 	// would start a goroutine and a timer for every request. attempt and
@@ -197,6 +198,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = DefaultUserAgent
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
 	}
 	return cfg
 }

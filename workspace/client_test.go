@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"net/http"
 	"net/http/httptest"
@@ -478,7 +479,7 @@ func TestNonJSONErrorBody(t *testing.T) {
 	c := newClient(t, srv.URL, func(c *Config) { c.MaxAttempts = 1 })
 	_, err := c.ListTasks(context.Background(), pooltask.ListOptions{})
 	var ae *pooltask.APIError
-	if !errors.As(err, &ae) || ae.Status != 502 || ae.Message != "Bad Gateway" || ae.Detail != "<html>bad gateway</html>" {
+	if !errors.As(err, &ae) || ae.Status != 502 || ae.Message != "Bad Gateway" || ae.Detail != "the API answered with text/html, not JSON" {
 		t.Fatalf("err = %#v", ae)
 	}
 }
@@ -490,8 +491,9 @@ func TestUndecodableAnswer(t *testing.T) {
 	})
 	c := newClient(t, srv.URL, nil)
 	_, err := c.ListTasks(context.Background(), pooltask.ListOptions{})
-	if err == nil || !strings.Contains(err.Error(), "decoding the answer") {
-		t.Fatalf("err = %v, want a decoding error", err)
+	var nj *NotJSONError
+	if !errors.As(err, &nj) || nj.Status != 200 || strings.Contains(err.Error(), "unmarshal") {
+		t.Fatalf("err = %v, want a *NotJSONError without the decoder's words", err)
 	}
 	var ae *pooltask.APIError
 	if errors.As(err, &ae) || IsRetryable(err) {
@@ -1060,4 +1062,105 @@ func TestNetworkErrorsAreRetried(t *testing.T) {
 	if diff := cmp.Diff([]int{0, 0, 0}, obs.statuses); diff != "" {
 		t.Errorf("observed statuses (-want +got):\n%s", diff)
 	}
+}
+
+// TestAnswerBodies: a successful answer that is not the JSON asked for is
+// reported as such, without the decoder's words, and not retried; a body
+// larger than the bound fails with *BodyTooLargeError after reading at
+// most the bound, whether its length is announced or not.
+func TestAnswerBodies(t *testing.T) {
+	const limit = 64 << 10
+	huge := strings.Repeat("x", 4*limit)
+	tests := []struct {
+		name  string
+		serve func(w http.ResponseWriter)
+		check func(t *testing.T, err error)
+	}{
+		{"an HTML login page", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("X-Request-Id", "req-html")
+			fmt.Fprint(w, "<html><body>Sign in to continue</body></html>")
+		}, func(t *testing.T, err error) {
+			var nj *NotJSONError
+			if !errors.As(err, &nj) || nj.ContentType != "text/html" ||
+				!strings.Contains(err.Error(), "the API answered with text/html, not JSON; status 200, request id req-html") {
+				t.Errorf("err = %v", err)
+			}
+		}},
+		{"a truncated JSON body", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-Request-Id", "req-cut")
+			fmt.Fprint(w, `{"total_count": 3, "script_execution_tasks": [{"id": "t1", "sta`)
+		}, func(t *testing.T, err error) {
+			var nj *NotJSONError
+			if !errors.As(err, &nj) || !strings.Contains(err.Error(), "status 200, request id req-cut") ||
+				strings.Contains(err.Error(), "unexpected end") {
+				t.Errorf("err = %v", err)
+			}
+		}},
+		{"a huge body, length announced", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", strconv.Itoa(len(huge)))
+			fmt.Fprint(w, huge)
+		}, func(t *testing.T, err error) {
+			if _, ok := errors.AsType[*BodyTooLargeError](err); !ok {
+				t.Errorf("err = %v, want a *BodyTooLargeError", err)
+			}
+		}},
+		{"a huge body, streamed", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"script_execution_tasks": [`)
+			w.(http.Flusher).Flush()
+			fmt.Fprint(w, huge)
+		}, func(t *testing.T, err error) {
+			if _, ok := errors.AsType[*BodyTooLargeError](err); !ok || !strings.Contains(err.Error(), "larger than 65536 bytes") {
+				t.Errorf("err = %v, want a *BodyTooLargeError", err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, rec := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) { tt.serve(w) })
+			c := newClient(t, srv.URL, func(c *Config) { c.MaxBody = limit })
+			_, err := c.ListTasks(context.Background(), pooltask.ListOptions{})
+			tt.check(t, err)
+			if strings.Contains(fmt.Sprint(err), "http://") {
+				t.Errorf("err = %v: quotes the URL", err)
+			}
+			if n := rec.count(); n != 1 {
+				t.Errorf("%d requests, want 1: such an answer is not retried", n)
+			}
+		})
+	}
+}
+
+// TestLimitedBodyReadsAtMostTheBound: the bound holds memory down to the
+// bound, not to the body: reading a 50 MB body stops after limit+1 bytes.
+func TestLimitedBodyReadsAtMostTheBound(t *testing.T) {
+	const limit = 1 << 20
+	src := &countingReader{left: 50 << 20}
+	resp := &http.Response{StatusCode: 200, Header: http.Header{}, ContentLength: -1, Body: io.NopCloser(src)}
+	if err := checkAnswer(resp, limit); err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if _, ok := errors.AsType[*BodyTooLargeError](err); !ok {
+		t.Fatalf("err = %v, want a *BodyTooLargeError", err)
+	}
+	if len(data) != limit || src.read > limit+1 {
+		t.Errorf("read %d bytes from the body and kept %d; want at most %d", src.read, len(data), limit+1)
+	}
+}
+
+// countingReader is a body of left bytes that counts what was read.
+type countingReader struct{ left, read int }
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), r.left)
+	r.left -= n
+	r.read += n
+	return n, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -40,7 +39,11 @@ func (errorHandler) HandleError(_ *request.DefaultHttpRequest, resp *response.De
 	r := resp.Response
 	body, _ := io.ReadAll(io.LimitReader(r.Body, maxErrorBody))
 	r.Body.Close()
-	return newAPIError(r.StatusCode, r.Header, body)
+	e := newAPIError(r.StatusCode, r.Header, body)
+	if ct := notJSON(r.Header); ct != "" && e.Message == http.StatusText(e.Status) && e.Detail != "" {
+		e.Detail = "the API answered with " + ct + ", not JSON"
+	}
+	return e
 }
 
 // errorBody is the documented error answer; code/message is the shape some
@@ -175,12 +178,14 @@ func IsRetryable(err error) bool {
 }
 
 // sdkError makes the SDK's other errors readable. A 2xx answer that fails to
-// decode arrives as a ServiceResponseError with status 200.
+// decode arrives as a ServiceResponseError with status 200: the transport
+// has refused the answers that are not JSON, so this one claimed to be and
+// was not (cut short, or malformed). The decoder's own words are left out.
 func sdkError(err error) error {
 	var sre *sdkerr.ServiceResponseError
 	if errors.As(err, &sre) {
 		if sre.StatusCode < 400 {
-			return fmt.Errorf("decoding the answer (status %d, request id %s): %s", sre.StatusCode, sre.RequestId, trunc.Cut(sre.ErrorMessage, 200))
+			return &NotJSONError{Status: sre.StatusCode, RequestID: sre.RequestId}
 		}
 		// Not expected with our error handler; keep the shape callers use.
 		return newAPIErrorFromSDK(sre)

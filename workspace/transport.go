@@ -87,6 +87,7 @@ type transport struct {
 	calls   *callRegistry
 	obs     Observer
 	timeout time.Duration // for requests that are not ours
+	maxBody int64         // every answer body is read up to this many bytes
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -119,17 +120,31 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		status = resp.StatusCode
 	}
 	t.obs.APICall(op, status, time.Since(start))
-	return resp, err
+	if err != nil {
+		return nil, err
+	}
+	// The SDK reads bodies whole (io.ReadAll): only here can they be
+	// bounded.
+	if err := checkAnswer(resp, t.maxBody); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // foreign makes a request the SDK makes on its own, bounded by the timeout
 // (body included), which the http.Client no longer applies.
 func (t *transport) foreign(req *http.Request) (*http.Response, error) {
-	if t.timeout <= 0 {
-		return t.base.RoundTrip(req)
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if t.timeout > 0 {
+		ctx, cancel = context.WithTimeout(req.Context(), t.timeout)
+	} else {
+		ctx, cancel = context.WithCancel(req.Context())
 	}
-	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
 	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err == nil {
+		err = checkAnswer(resp, t.maxBody)
+	}
 	if err != nil {
 		cancel()
 		return nil, err
