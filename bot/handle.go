@@ -588,12 +588,7 @@ func (b *Bot) doctor(ctx context.Context, req *request, _ commands.Command, _ de
 	if err != nil {
 		return a, fmt.Errorf("the diagnostics failed: %w", err)
 	}
-	text := "```" + blocks.Escape(trunc.Cut(report, 2800)) + "```"
-	bs := []slack.Block{
-		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, "pooltasks doctor", false, false)),
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil),
-	}
-	a.render = fixed("pooltasks doctor", bs)
+	a.render = fixed(blocks.Doctor(report))
 	return a, nil
 }
 

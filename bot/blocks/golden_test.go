@@ -243,3 +243,17 @@ func TestHelpOfTheCommandLanguage(t *testing.T) {
 		t.Errorf("a %d-character help fits in %d blocks?", len(long), len(bs))
 	}
 }
+
+func TestDoctorGolden(t *testing.T) {
+	golden(t)(Doctor("slack      ok    auth.test as @pooltasks in T123\nworkspace  FAIL  403 WKS.0001: <no permission> & more\n  hint: grant workspace:desktopPools:list"))
+}
+
+// A long report keeps its start and says how much is left out.
+func TestDoctorLong(t *testing.T) {
+	_, bs := Doctor(strings.Repeat("check ok\n", 1000))
+	raw, _ := json.Marshal(message{"pooltasks doctor", bs})
+	checkLimits(t, raw)
+	if len(bs) != 3 || !strings.Contains(bs[2].(*slack.ContextBlock).ContextElements.Elements[0].(*slack.TextBlockObject).Text, "characters are not shown") {
+		t.Errorf("no note on the cut: %v", bs)
+	}
+}

@@ -129,3 +129,14 @@ func Notice(text string) (string, []slack.Block) {
 func codeLen(line string) int {
 	return len(Escape(line)) + 2*strings.Count(line, "`") + 1
 }
+
+// Doctor renders the report of `/pooltasks doctor` (plain text, as the
+// doctor writes it) in a code block, its start kept when it is long.
+func Doctor(report string) (string, []slack.Block) {
+	block, left := codeBlock(report, maxText, false)
+	bs := []slack.Block{header("pooltasks doctor"), section(block, nil)}
+	if left > 0 {
+		bs = append(bs, context("_… the last "+thousands(left)+" characters are not shown; run `pooltasks doctor` for all of it_"))
+	}
+	return "pooltasks doctor", bs
+}
