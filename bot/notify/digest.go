@@ -9,6 +9,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/view"
 )
 
 // Lister is what notify needs from the Workspace API; *workspace.Client has
@@ -148,19 +149,17 @@ func CollectDigestOf(ctx context.Context, l Lister, q pooltask.ListOptions, pool
 		d.FailedTasks++
 		pc.FailedTasks++
 		failed = append(failed, t)
-		if len(t.Scripts) == 0 {
-			kind := t.CommandType
+		// What ran, as the API returned it: scripts, a command, or both.
+		w := view.WorkOf(t)
+		for _, s := range w.Scripts {
+			scripts[view.ScriptName(s)]++
+		}
+		if w.HasCommand() || w.Empty() {
+			kind := w.CommandType
 			if kind == "" {
 				kind = "unknown"
 			}
 			scripts[kind+" command"]++
-		}
-		for _, s := range t.Scripts {
-			name := s.Name
-			if name == "" {
-				name = s.ID
-			}
-			scripts[name]++
 		}
 		if span := end.Sub(start); span > 0 && !t.Start.IsZero() {
 			i := int(int64(t.Start.Sub(start)) * digestBuckets / int64(span))

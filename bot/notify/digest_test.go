@@ -385,3 +385,18 @@ func TestDigesterTakesOverLegacyKey(t *testing.T) {
 		t.Errorf("watermark under the new key %v (%v), want %v", end, ok, day0.Add(24*time.Hour))
 	}
 }
+
+// A task with scripts and a command (the API's task has no type) counts
+// for both among the scripts that failed most.
+func TestCollectDigestCountsScriptsAndCommand(t *testing.T) {
+	task := notifytest.Task("55555555-0000-0000-0000-000000000001", "dev-linux", pooltask.StatusFailed, day0.Add(time.Hour), 1, "clean-disk")
+	task.CommandContent, task.CommandType = "df -h", "SHELL"
+	d, err := CollectDigest(context.Background(), notifytest.NewLister(task), day0, day0.Add(24*time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ScriptCount{{Name: "SHELL command", FailedTasks: 1}, {Name: "clean-disk", FailedTasks: 1}}
+	if fmt.Sprint(d.TopScripts) != fmt.Sprint(want) {
+		t.Errorf("top scripts %v, want %v", d.TopScripts, want)
+	}
+}
