@@ -10,6 +10,7 @@ import (
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/view"
+	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // Lister is what notify needs from the Workspace API; *workspace.Client has
@@ -20,31 +21,22 @@ type Lister interface {
 	ResolvePool(ctx context.Context, value string) pooltask.Resolution
 }
 
-// pageSize is the API's largest page.
-const pageSize = 100
-
 // MaxDigestTasks bounds the tasks one digest reads (100 pages).
 const MaxDigestTasks = 10000
 
-// listAll pages through every task matching opts with limit=100 until the
-// total is reached, at most max tasks. truncated says max cut it short.
+// listAll collects the tasks matching opts, at most max, through the one
+// pager (workspace.Tasks). truncated says max cut it short.
 func listAll(ctx context.Context, l Lister, opts pooltask.ListOptions, max int) (tasks []pooltask.Task, truncated bool, err error) {
-	opts.Limit = pageSize
-	for offset := 0; ; {
-		opts.Offset = offset
-		page, err := l.ListTasks(ctx, opts)
+	for t, err := range workspace.Tasks(ctx, l, opts) {
 		if err != nil {
 			return tasks, false, err
 		}
-		tasks = append(tasks, page.Tasks...)
-		offset += len(page.Tasks)
-		if len(page.Tasks) == 0 || offset >= page.Total {
-			return tasks, false, nil
+		if len(tasks) == max {
+			return tasks, true, nil
 		}
-		if len(tasks) >= max {
-			return tasks[:max], true, nil
-		}
+		tasks = append(tasks, t)
 	}
+	return tasks, false, nil
 }
 
 // PoolCount is what failed in one pool.

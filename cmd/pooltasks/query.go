@@ -139,14 +139,11 @@ func or(s, alt string) string {
 // showTask prints one task in full with its failed desktops.
 func showTask(ctx context.Context, c *workspace.Client, t pooltask.Task, output string, w io.Writer, now time.Time) error {
 	var failed []pooltask.Record
-	for offset := 0; offset < maxShownRecords; {
-		p, err := c.ListRecords(ctx, pooltask.RecordOptions{TaskID: t.ID, Status: "FAILED", Offset: offset, Limit: workspace.MaxPageSize})
+	for r, err := range workspace.Records(ctx, c, pooltask.RecordOptions{TaskID: t.ID, Status: "FAILED"}) {
 		if err != nil {
 			return err
 		}
-		failed = append(failed, p.Records...)
-		offset += len(p.Records)
-		if len(p.Records) == 0 || offset >= p.Total {
+		if failed = append(failed, r); len(failed) == maxShownRecords {
 			break
 		}
 	}
