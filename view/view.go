@@ -224,6 +224,40 @@ func pad2(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
+// Range says which tasks of a query a page holds: "11–20 of 57", "no
+// tasks", or past the end "none of 57". n is how many the page holds,
+// offset where it starts.
+func Range(offset, n, total int) string {
+	switch {
+	case n == 0 && total <= 0:
+		return "no tasks"
+	case n == 0:
+		return "none of " + Count(total)
+	}
+	total = max(total, offset+n)
+	return Count(offset+1) + "–" + Count(offset+n) + " of " + Count(total)
+}
+
+// Count renders n with thousands separators: 12,345.
+func Count(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 || len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
 // Clean makes text from the API fit on one line of a table or a terminal:
 // control characters (line breaks, tabs, escape sequences) become spaces.
 func Clean(s string) string {

@@ -87,3 +87,20 @@ func TestWords(t *testing.T) {
 		t.Errorf("Clean = %q", got)
 	}
 }
+
+func TestRange(t *testing.T) {
+	for _, c := range []struct {
+		offset, n, total int
+		want             string
+	}{
+		{0, 0, 0, "no tasks"},
+		{20, 0, 57, "none of 57"},
+		{10, 10, 57, "11–20 of 57"},
+		{0, 10, 0, "1–10 of 10"}, // a total the API did not give
+		{12340, 10, 123456, "12,341–12,350 of 123,456"},
+	} {
+		if got := Range(c.offset, c.n, c.total); got != c.want {
+			t.Errorf("Range(%d, %d, %d) = %q, want %q", c.offset, c.n, c.total, got, c.want)
+		}
+	}
+}

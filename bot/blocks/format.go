@@ -231,23 +231,3 @@ func codeBlock(s string, max int, keepEnd bool) (string, int) {
 	b.WriteString("```")
 	return b.String(), len(runes) - len(kept)
 }
-
-// thousands renders n with thin separators: 12,345.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	if n < 0 || len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	pre := len(s) % 3
-	if pre > 0 {
-		b.WriteString(s[:pre])
-	}
-	for i := pre; i < len(s); i += 3 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
-}

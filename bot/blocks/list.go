@@ -99,16 +99,7 @@ func notShown(n int) string {
 }
 
 // rangeText is "1–10 of 57", "no tasks" or, past the end, "none of 57".
-func rangeText(v ListView) string {
-	switch {
-	case len(v.Tasks) == 0 && v.Total <= 0:
-		return "no tasks"
-	case len(v.Tasks) == 0:
-		return "none of " + thousands(v.Total)
-	}
-	total := max(v.Total, v.Offset+len(v.Tasks))
-	return thousands(v.Offset+1) + "–" + thousands(v.Offset+len(v.Tasks)) + " of " + thousands(total)
-}
+func rangeText(v ListView) string { return view.Range(v.Offset, len(v.Tasks), v.Total) }
 
 func listContext(v ListView, rng string) *slack.ContextBlock {
 	var parts []string
@@ -135,7 +126,7 @@ var wireDecoder = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
 
 func emptyText(v ListView) string {
 	if v.Total > 0 {
-		s := ":mag: This page is past the end: " + thousands(v.Total) + " tasks matched."
+		s := ":mag: This page is past the end: " + view.Count(v.Total) + " tasks matched."
 		if v.PrevCommand != "" {
 			s += " Go back with *◀ Prev*."
 		}

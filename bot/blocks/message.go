@@ -43,7 +43,7 @@ func Error(v ErrorView) (string, []slack.Block) {
 		for i, p := range v.Problems {
 			line := "• " + esc(flat(p, 500), 500)
 			if i == maxProblems || b.Len()+len(line) > maxText-60 {
-				b.WriteString("_… and " + thousands(len(v.Problems)-i) + " more problems_")
+				b.WriteString("_… and " + view.Count(len(v.Problems)-i) + " more problems_")
 				break
 			}
 			b.WriteString(line)
@@ -136,7 +136,7 @@ func Doctor(report string) (string, []slack.Block) {
 	block, left := codeBlock(report, maxText, false)
 	bs := []slack.Block{header("pooltasks doctor"), section(block, nil)}
 	if left > 0 {
-		bs = append(bs, context("_… the last "+thousands(left)+" characters are not shown; run `pooltasks doctor` for all of it_"))
+		bs = append(bs, context("_… the last "+view.Count(left)+" characters are not shown; run `pooltasks doctor` for all of it_"))
 	}
 	return "pooltasks doctor", bs
 }

@@ -60,9 +60,9 @@ func Task(v TaskView) (string, []slack.Block) {
 		if shown > room {
 			shown = room
 		}
-		title := "*Failed desktops* (" + thousands(total) + ")"
+		title := "*Failed desktops* (" + view.Count(total) + ")"
 		if shown < total {
-			title = "*Failed desktops* — showing " + thousands(shown) + " of " + thousands(total)
+			title = "*Failed desktops* — showing " + view.Count(shown) + " of " + view.Count(total)
 		}
 		bs = append(bs, section(title, nil))
 		for _, r := range v.Failed[:shown] {
@@ -132,7 +132,7 @@ func taskContent(w view.Work) string {
 		block, left := codeBlock(w.Command, maxText-b.Len()-1-len(note), false)
 		b.WriteString("\n" + block)
 		if left > 0 {
-			b.WriteString("\n_… the last " + thousands(left) + " characters are not shown_")
+			b.WriteString("\n_… the last " + view.Count(left) + " characters are not shown_")
 		}
 	}
 	return b.String()
@@ -193,7 +193,7 @@ func Output(rec pooltask.Record) (string, []slack.Block) {
 	} else {
 		block, left := codeBlock(rec.Output, maxText, true)
 		if left > 0 {
-			bs = append(bs, context("_… first "+thousands(left)+" characters cut; the end of the output follows_"))
+			bs = append(bs, context("_… first "+view.Count(left)+" characters cut; the end of the output follows_"))
 		}
 		bs = append(bs, section(block, nil))
 	}

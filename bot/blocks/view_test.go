@@ -10,6 +10,7 @@ import (
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/trunc"
+	"github.com/pooltasks/pooltasks/view"
 )
 
 // buttons lists "action_id=value" of every button in bs, in order.
@@ -169,7 +170,7 @@ func TestOutputKeepsTheEnd(t *testing.T) {
 	if strings.Contains(all, "first line") {
 		t.Error("the start of a long output should be cut")
 	}
-	cutNote := "first " + thousands(len(rec.Output)-len([]rune(codeContent(t, bs)))) + " characters cut"
+	cutNote := "first " + view.Count(len(rec.Output)-len([]rune(codeContent(t, bs)))) + " characters cut"
 	if !strings.Contains(all, cutNote) {
 		t.Errorf("no note %q in:\n%.300s", cutNote, all)
 	}

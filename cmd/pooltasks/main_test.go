@@ -56,7 +56,7 @@ func TestQuerySimFailed(t *testing.T) {
 			t.Errorf("row status %s, want FAILED", r[1])
 		}
 	}
-	if !strings.HasPrefix(out, "ID ") || !strings.Contains(out, "OK/FAILED/SKIP") || !regexp.MustCompile(`1–10 of \d+ tasks: status FAILED`).MatchString(out) {
+	if !strings.HasPrefix(out, "ID ") || !strings.Contains(out, "OK/FAILED/SKIP") || !regexp.MustCompile(`1–10 of [\d,]+: status FAILED`).MatchString(out) {
 		t.Errorf("header or summary missing:\n%s", out)
 	}
 	// The newest failure of the generated data.

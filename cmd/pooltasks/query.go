@@ -99,13 +99,9 @@ func runQuery(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	return nil
 }
 
-// summary is the line under the table: "1–10 of 57 tasks: status FAILED".
+// summary is the line under the table: "1–10 of 57: status FAILED".
 func summary(cmd commands.Command, offset, n, total int) string {
-	what := cmd.Describe()
-	if n == 0 {
-		return fmt.Sprintf("no tasks (of %d): %s", total, what)
-	}
-	return fmt.Sprintf("%d–%d of %d tasks: %s", offset+1, offset+n, total, what)
+	return view.Range(offset, n, total) + ": " + cmd.Describe()
 }
 
 // printTasks writes a page of tasks as a table.
