@@ -165,6 +165,12 @@ func (b *Bot) Handler() http.Handler {
 			http.Error(w, "socket mode not connected", http.StatusServiceUnavailable)
 			return
 		}
+		if b.cfg.Ready != nil {
+			if err := b.cfg.Ready(); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/metrics", b.metrics.Handler())

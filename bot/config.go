@@ -51,6 +51,10 @@ type Config struct {
 	// pattern (the scheduler's internal watch API, bot/notify's
 	// watchapi.Handler).
 	Routes map[string]http.Handler
+	// Ready, when set, is asked by /readyz once socket mode is up: an
+	// error (which must hold no secret) answers 503 with its text, as when
+	// a background loop of bot/notify keeps failing (notify.Health.Err).
+	Ready func() error
 
 	Notifier Notifier // watch, digest and the Stop button; nil answers "not available"
 

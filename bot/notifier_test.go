@@ -140,7 +140,7 @@ func startWatching(t *testing.T, cfg notify.WatchConfig) (*env, pooltask.Task, *
 	t.Helper()
 	lister := notifytest.NewLister()
 	poster := notifytest.NewPoster(nil)
-	watches := notify.NewWatches(cfg, lister, poster, nil, notifytest.NewClock(time.Now()), nil)
+	watches := notify.NewWatches(cfg, notify.Deps{Lister: lister, Poster: poster, Clock: notifytest.NewClock(time.Now())}, nil)
 	t.Cleanup(watches.Close)
 	e := start(t, setup{cfg: bot.Config{Notifier: &notify.Notifier{Watches: watches}}})
 	running := runningTask(t, e)
@@ -384,7 +384,7 @@ func TestDigestOnDemand(t *testing.T) {
 	e := start(t, setup{
 		cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}, "C8": {"callcenter"}, "C10": {"dev-ubuntoo"}}},
 		wrap: func(w bot.Workspace) bot.Workspace {
-			n.Digester = notify.NewDigester(notify.DigestConfig{Quiet: true}, w, notifytest.NewPoster(nil), nil, nil, nil)
+			n.Digester = notify.NewDigester(notify.DigestConfig{Quiet: true}, notify.Deps{Lister: w, Poster: notifytest.NewPoster(nil)}, nil)
 			return w
 		},
 	})
@@ -476,7 +476,7 @@ func TestPoolsAPIDown(t *testing.T) {
 		cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}}},
 		wrap: func(w bot.Workspace) bot.Workspace {
 			rec.Workspace = w
-			n.Digester = notify.NewDigester(notify.DigestConfig{}, w, notifytest.NewPoster(nil), nil, nil, nil)
+			n.Digester = notify.NewDigester(notify.DigestConfig{}, notify.Deps{Lister: w, Poster: notifytest.NewPoster(nil)}, nil)
 			return rec
 		},
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sort"
 	"strings"
@@ -18,7 +17,7 @@ import (
 type AlertConfig struct {
 	Channel string
 	Every   time.Duration // poll period; default one minute
-	Pools   []string      // limit to these pools (ids, or names when the Lister resolves them); empty means all
+	Pools   []string      // limit to these pools (ids or names); empty means all
 	// Horizon is how far back a poll looks (by task start) and how long
 	// alerted ids are remembered; default 24h.
 	Horizon time.Duration
@@ -64,16 +63,13 @@ type AlertStore interface {
 
 // Alerter posts each task that newly reached FAILED, once.
 type Alerter struct {
-	cfg    AlertConfig
-	lister Lister
-	poster Poster
-	store  AlertStore
-	clock  Clock
-	log    *slog.Logger
+	cfg   AlertConfig
+	deps  Deps
+	store AlertStore
 }
 
 // NewAlerter returns an Alerter.
-func NewAlerter(cfg AlertConfig, lister Lister, poster Poster, store AlertStore, clock Clock, logger *slog.Logger) *Alerter {
+func NewAlerter(cfg AlertConfig, deps Deps, store AlertStore) *Alerter {
 	if cfg.Every <= 0 {
 		cfg.Every = time.Minute
 	}
@@ -83,32 +79,38 @@ func NewAlerter(cfg AlertConfig, lister Lister, poster Poster, store AlertStore,
 	if cfg.MaxKnown <= 0 {
 		cfg.MaxKnown = DefaultAlertMax
 	}
-	if clock == nil {
-		clock = RealClock
-	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	return &Alerter{cfg: cfg, lister: lister, poster: poster, store: store, clock: clock, log: logger}
+	return &Alerter{cfg: cfg, deps: deps.withDefaults(), store: store}
 }
 
 // Run polls every cfg.Every until ctx ends. The first poll without saved
 // state takes the tasks already failed as known and alerts none of them.
+// A poll that fails is logged, shown in Health and tried again after a
+// backoff; Run ends only with ctx.
 func (a *Alerter) Run(ctx context.Context) error {
 	if a.cfg.Channel == "" || a.store == nil {
 		return errors.New("alerts: a channel and a store are required")
 	}
+	clock, log := a.deps.Clock, a.deps.Log
+	failures := 0
 	for {
+		wait := a.cfg.Every
 		if err := a.Poll(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			a.log.Error("polling for failed tasks", "err", err)
+			failures++
+			wait = a.deps.Backoff.Wait(failures)
+			log.Error("polling for failed tasks failed; trying again", "channel", a.cfg.Channel, "failures", failures, "retry_in", wait, "err", err)
+			a.deps.Health.Failed(LoopAlerts, clock.Now(), err)
+		} else {
+			if failures > 0 {
+				log.Info("alerts work again", "channel", a.cfg.Channel)
+			}
+			failures = 0
+			a.deps.Health.Recovered(LoopAlerts)
 		}
-		select {
-		case <-ctx.Done():
+		if !sleep(ctx, clock, wait) {
 			return nil
-		case <-a.clock.After(a.cfg.Every):
 		}
 	}
 }
@@ -116,7 +118,7 @@ func (a *Alerter) Run(ctx context.Context) error {
 // Poll looks once for newly failed tasks and alerts them. It is what Run
 // does every period.
 func (a *Alerter) Poll(ctx context.Context) error {
-	now := a.clock.Now()
+	now := a.deps.Clock.Now()
 	since := now.Add(-a.cfg.Horizon)
 	failed, err := a.listFailed(ctx, since, now)
 	if err != nil {
@@ -140,7 +142,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 		for _, t := range failed {
 			ids[t.ID] = taskTime(t, now)
 		}
-		a.log.Info("alerts started; failures already there are taken as known", "known", len(ids))
+		a.deps.Log.Info("alerts started; failures already there are taken as known", "known", len(ids))
 		return a.store.AddAlertKnown(key, ids, since, maxKnown)
 	}
 	var fresh []pooltask.Task
@@ -169,7 +171,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 		}
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), postTimeout)
 		defer cancel()
-		_, err := a.poster.PostMessage(pctx, a.cfg.Channel, "", m.Text, m.Blocks)
+		_, err := a.deps.Poster.PostMessage(pctx, a.cfg.Channel, "", m.Text, m.Blocks)
 		return err
 	}
 	msgs := 0
@@ -196,7 +198,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 			}
 		}
 	}
-	a.log.Info("alerted failed tasks", "channel", a.cfg.Channel, "tasks", len(fresh), "messages", msgs)
+	a.deps.Log.Info("alerted failed tasks", "channel", a.cfg.Channel, "tasks", len(fresh), "messages", msgs)
 	return nil
 }
 
@@ -212,27 +214,24 @@ func taskTime(t pooltask.Task, now time.Time) time.Time {
 func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]pooltask.Task, error) {
 	// A pool that names no pool is left out (and said so each poll) rather
 	// than stop the alerts of the others.
-	pools, _, problems, err := poolIDs(ctx, a.lister, a.cfg.Pools)
+	res, err := resolvePools(ctx, a.deps.Lister, a.cfg.Pools)
 	if err != nil {
 		return nil, fmt.Errorf("alert pools: %w", err)
 	}
-	for _, p := range problems {
-		a.log.WarnContext(ctx, "alert pool left out", "problem", p)
-	}
-	if len(a.cfg.Pools) > 0 && len(pools) == 0 {
-		return nil, fmt.Errorf("alert pools: %s", strings.Join(problems, "; "))
+	for _, p := range res.problems {
+		a.deps.Log.WarnContext(ctx, "alert pool left out", "problem", p)
 	}
 	queries := []pooltask.ListOptions{{Status: pooltask.FilterFailed, Start: since}}
-	if len(pools) > 0 {
+	if len(res.ids) > 0 {
 		queries = queries[:0]
-		for _, p := range pools {
+		for _, p := range res.ids {
 			queries = append(queries, pooltask.ListOptions{PoolID: p, Status: pooltask.FilterFailed, Start: since})
 		}
 	}
 	var out []pooltask.Task
 	seen := map[string]bool{}
 	for _, q := range queries {
-		tasks, _, err := listAll(ctx, a.lister, q, maxAlertTasks)
+		tasks, _, err := listAll(ctx, a.deps.Lister, q, maxAlertTasks)
 		if err != nil {
 			return nil, fmt.Errorf("listing failed tasks: %w", err)
 		}

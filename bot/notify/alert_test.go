@@ -22,7 +22,7 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	l := notifytest.NewLister(old, running)
 	cfg := AlertConfig{Channel: "CALERT", Every: time.Minute}
 
-	a := NewAlerter(cfg, l, rec, openStore(t, dir), clock, nil)
+	a := NewAlerter(cfg, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
 	stop := runBG(t, a.Run)
 	clock.BlockUntil(t, 1) // first poll done
 	if n := len(rec.Calls()); n != 0 {
@@ -47,7 +47,7 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	clock.DropWaiters()
 
 	// A restart alerts nothing again.
-	a2 := NewAlerter(cfg, l, rec, openStore(t, dir), clock, nil)
+	a2 := NewAlerter(cfg, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
 	stop2 := runBG(t, a2.Run)
 	clock.BlockUntil(t, 1)
 	if n := len(rec.Calls()); n != 1 {
@@ -90,7 +90,7 @@ func TestAlerterPostFailureRetriesNextPoll(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
 	l := notifytest.NewLister()
-	a := NewAlerter(AlertConfig{Channel: "C"}, l, rec, openStore(t, dir), clock, nil)
+	a := NewAlerter(AlertConfig{Channel: "C"}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
 	ctx := context.Background()
 	if err := a.Poll(ctx); err != nil { // primes
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func TestAlerterBoundKeepsWhatThePollSees(t *testing.T) {
 	for i := range 4 {
 		l.Put(notifytest.Task(fmt.Sprintf("cccccccc-0000-0000-0000-%012d", i), "dev-linux", pooltask.StatusFailed, now.Add(-time.Duration(i+1)*time.Hour), 1))
 	}
-	a := NewAlerter(AlertConfig{Channel: "CALERT", MaxKnown: 2}, l, rec, openStore(t, t.TempDir()), clock, nil)
+	a := NewAlerter(AlertConfig{Channel: "CALERT", MaxKnown: 2}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, t.TempDir()))
 	ctx := context.Background()
 	for range 3 {
 		if err := a.Poll(ctx); err != nil {
@@ -145,7 +145,7 @@ func TestAlerterFinishesPostAtShutdown(t *testing.T) {
 	clock := notifytest.NewClock(now)
 	l := notifytest.NewLister()
 	cfg := AlertConfig{Channel: "CALERT"}
-	if err := NewAlerter(cfg, l, nil, openStore(t, dir), clock, nil).Poll(context.Background()); err != nil {
+	if err := NewAlerter(cfg, Deps{Lister: l, Clock: clock}, openStore(t, dir)).Poll(context.Background()); err != nil {
 		t.Fatal(err) // primes the memory: nothing failed yet
 	}
 	failed := notifytest.Task("dddddddd-0000-0000-0000-000000000001", "dev-linux", pooltask.StatusFailed, now.Add(-time.Hour), 1)
@@ -153,11 +153,11 @@ func TestAlerterFinishesPostAtShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	slackGo := &ctxPoster{Poster: notifytest.NewPoster(clock), during: cancel}
-	if err := NewAlerter(cfg, l, slackGo, openStore(t, dir), clock, nil).Poll(ctx); err != nil {
+	if err := NewAlerter(cfg, Deps{Lister: l, Poster: slackGo, Clock: clock}, openStore(t, dir)).Poll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rec := notifytest.NewPoster(clock)
-	if err := NewAlerter(cfg, l, rec, openStore(t, dir), clock, nil).Poll(context.Background()); err != nil {
+	if err := NewAlerter(cfg, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir)).Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if n, m := len(slackGo.Posts()), len(rec.Posts()); n != 1 || m != 0 {
@@ -188,7 +188,7 @@ func TestAlerterPoolsByName(t *testing.T) {
 	fin := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000011", "finance-win11", pooltask.StatusRunning, now.Add(-time.Hour), 0, "s")
 	dev := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000012", "dev-ubuntu", pooltask.StatusRunning, now.Add(-time.Hour), 0, "s")
 	l := namedPools{notifytest.NewLister(fin, dev)}
-	a := NewAlerter(AlertConfig{Channel: "CALERT", Every: time.Minute, Pools: []string{"finance-win11"}}, l, rec, openStore(t, t.TempDir()), clock, nil)
+	a := NewAlerter(AlertConfig{Channel: "CALERT", Every: time.Minute, Pools: []string{"finance-win11"}}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, t.TempDir()))
 	runBG(t, a.Run)
 	clock.BlockUntil(t, 1)
 
@@ -201,15 +201,15 @@ func TestAlerterPoolsByName(t *testing.T) {
 		t.Errorf("alerts %+v, want one for %s only", rec.Calls(), fin.ID)
 	}
 
-	ids, _, problems, err := poolIDs(context.Background(), l, []string{"nowhere", "dev-ubuntu"})
-	if err != nil || len(ids) != 1 || ids[0] != "pool-dev-ubuntu" || len(problems) != 1 ||
-		!strings.Contains(problems[0], `no desktop pool is named like "nowhere"`) {
-		t.Errorf("an unknown pool name among good ones: %v, %v, %v", ids, problems, err)
+	res, err := resolvePools(context.Background(), l, []string{"nowhere", "dev-ubuntu"})
+	if err != nil || len(res.ids) != 1 || res.ids[0] != "pool-dev-ubuntu" || len(res.problems) != 1 ||
+		!strings.Contains(res.problems[0], `no desktop pool is named like "nowhere"`) {
+		t.Errorf("an unknown pool name among good ones: %+v, %v", res, err)
 	}
 	// The pools API failing is not a bad name: the whole poll fails and is
 	// tried again, no pool is left out.
-	if ids, _, problems, err := poolIDs(context.Background(), flakyPools{l}, []string{"dev-ubuntu", "finance-win11"}); err == nil || len(ids)+len(problems) != 0 {
-		t.Errorf("pools API down: %v, %v, %v; want the error alone", ids, problems, err)
+	if res, err := resolvePools(context.Background(), flakyPools{l}, []string{"dev-ubuntu", "finance-win11"}); err == nil || len(res.ids)+len(res.problems) != 0 {
+		t.Errorf("pools API down: %+v, %v; want the error alone", res, err)
 	}
 }
 
@@ -227,9 +227,8 @@ func (f flakyPools) ResolvePool(ctx context.Context, value string) pooltask.Reso
 // up is not posted (it is tried again), rather than posted without them.
 func TestDigestPoolsAPIDown(t *testing.T) {
 	rec := notifytest.NewPoster(nil)
-	d := NewDigester(DigestConfig{Channel: "CD", Pools: []string{"finance-win11", "dev-ubuntu"}},
-		flakyPools{namedPools{notifytest.NewLister(sampleDigestTasks()...)}}, rec, nil, nil, nil)
-	if _, err := d.PostOnce(context.Background(), "", day0, day0.Add(24*time.Hour), false); err == nil {
+	d := NewDigester(DigestConfig{Channel: "CD", Pools: []string{"finance-win11", "dev-ubuntu"}}, Deps{Lister: flakyPools{namedPools{notifytest.NewLister(sampleDigestTasks()...)}}, Poster: rec}, nil)
+	if _, err := d.Post(context.Background(), "", pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}); err == nil {
 		t.Error("posted with the pools API down")
 	}
 	if n := len(rec.Calls()); n != 0 {
@@ -254,7 +253,7 @@ func TestAlertStateKeyTakenOver(t *testing.T) {
 	if cfg.legacyKey() == cfg.key() {
 		t.Fatal("the test needs pools out of order")
 	}
-	a := NewAlerter(cfg, notifytest.NewLister(old, gap), rec, store, clock, nil)
+	a := NewAlerter(cfg, Deps{Lister: notifytest.NewLister(old, gap), Poster: rec, Clock: clock}, store)
 	runBG(t, a.Run)
 	posts := rec.WaitCalls(t, 1)
 	clock.BlockUntil(t, 1)
@@ -283,9 +282,8 @@ func TestStateKeysIgnorePoolOrder(t *testing.T) {
 // still posts when a configured pool was left out, so that someone sees it.
 func TestQuietDigestStillSaysWhatWasLeftOut(t *testing.T) {
 	rec := notifytest.NewPoster(nil)
-	d := NewDigester(DigestConfig{Channel: "CD", Quiet: true, Pools: []string{"nowhere", "dev-ubuntu"}},
-		namedPools{notifytest.NewLister()}, rec, nil, nil, nil)
-	if _, err := d.PostOnce(context.Background(), "", day0, day0.Add(24*time.Hour), false); err != nil {
+	d := NewDigester(DigestConfig{Channel: "CD", Quiet: true, Pools: []string{"nowhere", "dev-ubuntu"}}, Deps{Lister: namedPools{notifytest.NewLister()}, Poster: rec}, nil)
+	if _, err := d.Post(context.Background(), "", pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	calls := rec.Calls()

@@ -81,24 +81,19 @@ const (
 	digestBuckets    = 12
 )
 
-// CollectDigest reads every task of [start, end) (limit=100 pages, one pass
-// per pool when pools are given) and sums up what failed.
-func CollectDigest(ctx context.Context, l Lister, start, end time.Time, pools []string) (*Digest, error) {
-	return CollectDigestOf(ctx, l, pooltask.ListOptions{Start: start, End: end}, pools)
-}
-
-// CollectDigestOf is CollectDigest of the window [q.Start, q.End) limited
-// to q's script (ScriptID), script name and task type as well.
-func CollectDigestOf(ctx context.Context, l Lister, q pooltask.ListOptions, pools []string) (*Digest, error) {
+// collectDigest reads every task of q's window [q.Start, q.End), limited to
+// q's script (ScriptID), script name and task type, in limit=100 pages (one
+// pass per pool when poolIDs are given), and sums up what failed.
+func collectDigest(ctx context.Context, l Lister, q pooltask.ListOptions, poolIDs []string) (*Digest, error) {
 	start, end := q.Start.UTC(), q.End.UTC()
 	filter := pooltask.ListOptions{ScriptID: q.ScriptID, ScriptName: q.ScriptName, TaskType: q.TaskType}
-	d := &Digest{Start: start, End: end, Pools: pools, Filter: filter, Timeline: make([]int, digestBuckets)}
+	d := &Digest{Start: start, End: end, Pools: poolIDs, Filter: filter, Timeline: make([]int, digestBuckets)}
 	base := filter
 	base.Start, base.End = start, end
 	queries := []pooltask.ListOptions{base}
-	if len(pools) > 0 {
+	if len(poolIDs) > 0 {
 		queries = queries[:0]
-		for _, p := range pools {
+		for _, p := range poolIDs {
 			q := base
 			q.PoolID = p
 			queries = append(queries, q)

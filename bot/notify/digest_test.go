@@ -36,7 +36,7 @@ func sampleDigestTasks() []pooltask.Task {
 
 func TestCollectDigestCounts(t *testing.T) {
 	l := notifytest.NewLister(sampleDigestTasks()...)
-	d, err := CollectDigest(context.Background(), l, day0, day0.Add(24*time.Hour), nil)
+	d, err := collectDigest(context.Background(), l, pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestDigestPagesThroughSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := s.Requests()
-	d, err := CollectDigest(context.Background(), client, day0, day0.Add(24*time.Hour), nil)
+	d, err := collectDigest(context.Background(), client, pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestDigesterWindowsAcrossRestart(t *testing.T) {
 	l := notifytest.NewLister(sampleDigestTasks()...)
 	cfg := DigestConfig{Channel: "C1", Every: 24 * time.Hour, At: 9 * time.Hour}
 
-	d := NewDigester(cfg, l, rec, openStore(t, dir), clock, nil)
+	d := NewDigester(cfg, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
 	stop := runBG(t, d.Run)
 	clock.BlockUntil(t, 1)
 	if len(rec.Calls()) != 0 {
@@ -161,7 +161,7 @@ func TestDigesterWindowsAcrossRestart(t *testing.T) {
 	// Down for a while, back within the next window: the window that ended
 	// meanwhile is posted once, then the schedule goes on.
 	clock.Advance(25 * time.Hour)
-	d2 := NewDigester(cfg, l, rec, openStore(t, dir), clock, nil)
+	d2 := NewDigester(cfg, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
 	stop2 := runBG(t, d2.Run)
 	rec.WaitCalls(t, 3)
 	clock.BlockUntil(t, 1)
@@ -171,7 +171,7 @@ func TestDigesterWindowsAcrossRestart(t *testing.T) {
 	stop2()
 	clock.DropWaiters()
 	// A restart right away posts nothing again.
-	d3 := NewDigester(cfg, l, rec, openStore(t, dir), clock, nil)
+	d3 := NewDigester(cfg, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
 	stop3 := runBG(t, d3.Run)
 	clock.BlockUntil(t, 1)
 	stop3()
@@ -201,7 +201,7 @@ func TestDigesterCatchUp(t *testing.T) {
 			}
 			clock := notifytest.NewClock(day0.Add(time.Duration(tc.missed)*24*time.Hour + time.Hour))
 			rec := notifytest.NewPoster(clock)
-			d := NewDigester(cfg, namedPools{notifytest.NewLister(sampleDigestTasks()...)}, rec, openStore(t, dir), clock, nil)
+			d := NewDigester(cfg, Deps{Lister: namedPools{notifytest.NewLister(sampleDigestTasks()...)}, Poster: rec, Clock: clock}, openStore(t, dir))
 			runBG(t, d.Run)
 			clock.BlockUntil(t, 1)
 			got := digestWindows(rec.Posts())
@@ -218,7 +218,7 @@ func TestDigesterCatchUp(t *testing.T) {
 
 func TestDigesterRetriesFailedPostWithoutSkipping(t *testing.T) {
 	dir := t.TempDir()
-	cfg := DigestConfig{Channel: "C1", Every: time.Hour, Retry: time.Minute}
+	cfg := DigestConfig{Channel: "C1", Every: time.Hour}
 	if err := openStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestDigesterRetriesFailedPostWithoutSkipping(t *testing.T) {
 		}
 		return nil
 	}
-	d := NewDigester(cfg, notifytest.NewLister(), rec, openStore(t, dir), clock, nil)
+	d := NewDigester(cfg, Deps{Lister: notifytest.NewLister(), Poster: rec, Clock: clock}, openStore(t, dir))
 	runBG(t, d.Run)
 	clock.BlockUntil(t, 1)
 	if len(rec.Posts()) != 0 {
@@ -248,8 +248,8 @@ func TestDigesterRetriesFailedPostWithoutSkipping(t *testing.T) {
 func TestDigesterQuietAndChartFallback(t *testing.T) {
 	clock := notifytest.NewClock(day0.Add(48 * time.Hour))
 	rec := notifytest.NewPoster(clock)
-	quiet := NewDigester(DigestConfig{Channel: "C1", Quiet: true}, notifytest.NewLister(), rec, nil, clock, nil)
-	m, err := quiet.PostOnce(context.Background(), "", day0, day0.Add(24*time.Hour), false)
+	quiet := NewDigester(DigestConfig{Channel: "C1", Quiet: true}, Deps{Lister: notifytest.NewLister(), Poster: rec, Clock: clock}, nil)
+	m, err := quiet.Post(context.Background(), "", pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)})
 	if err != nil || len(m.Blocks) != 0 || len(rec.Calls()) != 0 {
 		t.Errorf("quiet all clear: %v, %d blocks, %d posts", err, len(m.Blocks), len(rec.Calls()))
 	}
@@ -263,8 +263,8 @@ func TestDigesterQuietAndChartFallback(t *testing.T) {
 		}
 		return nil
 	}
-	d := NewDigester(DigestConfig{Channel: "C1"}, notifytest.NewLister(sampleDigestTasks()...), rec, store, clock, nil)
-	if _, err := d.PostOnce(context.Background(), "C2", day0, day0.Add(24*time.Hour), false); err != nil {
+	d := NewDigester(DigestConfig{Channel: "C1"}, Deps{Lister: notifytest.NewLister(sampleDigestTasks()...), Poster: rec, Clock: clock}, store)
+	if _, err := d.Post(context.Background(), "C2", pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	posts := rec.Posts()
@@ -276,8 +276,8 @@ func TestDigesterQuietAndChartFallback(t *testing.T) {
 	}
 
 	// Dry run posts nothing and still renders.
-	m, err = d.PostOnce(context.Background(), "C2", day0, day0.Add(24*time.Hour), true)
-	if err != nil || len(m.Blocks) == 0 || len(rec.Posts()) != 1 {
+	dg, err := d.Collect(context.Background(), pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}, nil)
+	if m := dg.Render(true); err != nil || len(m.Blocks) == 0 || len(rec.Posts()) != 1 {
 		t.Errorf("dry run: %v, %d blocks, %d posts", err, len(m.Blocks), len(rec.Posts()))
 	}
 }
@@ -312,7 +312,7 @@ func TestDigesterFinishesPostAtShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	slackGo := &ctxPoster{Poster: notifytest.NewPoster(clock), during: cancel}
-	d := NewDigester(cfg, notifytest.NewLister(), slackGo, openStore(t, dir), clock, nil)
+	d := NewDigester(cfg, Deps{Lister: notifytest.NewLister(), Poster: slackGo, Clock: clock}, openStore(t, dir))
 	if err := d.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestDigestViewAllOnePoolAtMost(t *testing.T) {
 		pools []string
 		want  bool
 	}{{nil, true}, {[]string{"pool-finance-win11"}, true}, {[]string{"pool-finance-win11", "pool-dev-ubuntu"}, false}} {
-		d, err := CollectDigest(context.Background(), l, day0, day0.Add(24*time.Hour), c.pools)
+		d, err := collectDigest(context.Background(), l, pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}, c.pools)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -375,7 +375,7 @@ func TestDigesterTakesOverLegacyKey(t *testing.T) {
 	}
 	clock := notifytest.NewClock(day0.Add(24*time.Hour + time.Hour))
 	rec := notifytest.NewPoster(clock)
-	d := NewDigester(cfg, namedPools{notifytest.NewLister(sampleDigestTasks()...)}, rec, openStore(t, dir), clock, nil)
+	d := NewDigester(cfg, Deps{Lister: namedPools{notifytest.NewLister(sampleDigestTasks()...)}, Poster: rec, Clock: clock}, openStore(t, dir))
 	runBG(t, d.Run)
 	clock.BlockUntil(t, 1)
 	if got := digestWindows(rec.Posts()); strings.Join(got, "|") != win(day0, 1) {
@@ -391,7 +391,7 @@ func TestDigesterTakesOverLegacyKey(t *testing.T) {
 func TestCollectDigestCountsScriptsAndCommand(t *testing.T) {
 	task := notifytest.Task("55555555-0000-0000-0000-000000000001", "dev-linux", pooltask.StatusFailed, day0.Add(time.Hour), 1, "clean-disk")
 	task.CommandContent, task.CommandType = "df -h", "SHELL"
-	d, err := CollectDigest(context.Background(), notifytest.NewLister(task), day0, day0.Add(24*time.Hour), nil)
+	d, err := collectDigest(context.Background(), notifytest.NewLister(task), pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

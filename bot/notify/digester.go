@@ -4,22 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
-// DigestConfig configures scheduled digests (POOLTASKS_DIGEST_*).
+// DigestConfig configures scheduled digests (POOLTASKS_DIGEST_*) and the
+// defaults of digests posted once.
 type DigestConfig struct {
 	Channel string        // where digests go
 	Every   time.Duration // window length, e.g. 24h or 1h
 	At      time.Duration // windows end at UTC midnight + At + k·Every
-	Pools   []string      // limit to these pools; empty means all
+	Pools   []string      // pool values (ids or names) of the schedule; empty means all
 	Quiet   bool          // post nothing when nothing failed
-	// Retry is how long to wait after a failed digest before trying again;
-	// default one minute.
-	Retry time.Duration
 }
 
 // postTimeout bounds a digest post (and its fallback without charts),
@@ -52,28 +51,18 @@ type DigestStore interface {
 	SetChartsRefused() error
 }
 
-// Digester posts failure digests: on a schedule (Run) or once (PostOnce).
+// Digester makes failure digests. Collect is the one path by which every
+// digest is made (the schedule's, `pooltasks digest`'s and `/pooltasks
+// digest`'s); Post also delivers one; Run posts them on a schedule.
 type Digester struct {
-	cfg    DigestConfig
-	lister Lister
-	poster Poster
-	store  DigestStore
-	clock  Clock
-	log    *slog.Logger
+	cfg   DigestConfig
+	deps  Deps
+	store DigestStore
 }
 
-// NewDigester returns a Digester. store may be nil for PostOnce alone.
-func NewDigester(cfg DigestConfig, lister Lister, poster Poster, store DigestStore, clock Clock, logger *slog.Logger) *Digester {
-	if cfg.Retry <= 0 {
-		cfg.Retry = time.Minute
-	}
-	if clock == nil {
-		clock = RealClock
-	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	return &Digester{cfg: cfg, lister: lister, poster: poster, store: store, clock: clock, log: logger}
+// NewDigester returns a Digester. store may be nil but for Run.
+func NewDigester(cfg DigestConfig, deps Deps, store DigestStore) *Digester {
+	return &Digester{cfg: cfg, deps: deps.withDefaults(), store: store}
 }
 
 // WindowEnd returns the last window boundary at or before t: UTC midnight
@@ -90,10 +79,15 @@ func WindowEnd(t time.Time, every, at time.Duration) time.Time {
 
 // Run posts one digest per window until ctx ends. Windows are [start, end)
 // aligned with WindowEnd and contiguous. The end of the last posted window
-// is saved after each successful post, so a restart neither skips nor
+// (the watermark) is saved after each post, so a restart neither skips nor
 // repeats a window; windows missed while the bot was down are posted when
 // it comes back, one by one for up to three, as one combined digest for
 // more. On the very first run the current window is the first one posted.
+//
+// A failure (the API, Slack, the store) never ends Run: it is logged and
+// shown in Health, and the step is tried again after a backoff. A window
+// that was posted is not posted again while its watermark waits to be
+// saved; only a restart before the save succeeds posts it again.
 func (d *Digester) Run(ctx context.Context) error {
 	if d.cfg.Every <= 0 || d.cfg.Channel == "" {
 		return errors.New("digest: channel and a positive period are required")
@@ -101,47 +95,93 @@ func (d *Digester) Run(ctx context.Context) error {
 	if d.store == nil {
 		return errors.New("digest: a store is required to run on a schedule")
 	}
-	key := d.cfg.key()
+	s := &schedule{d: d, key: d.cfg.key(), saved: true}
+	var ok bool
+	s.mark, ok = d.store.DigestWatermark(s.key)
+	if !ok {
+		s.mark, ok = d.store.DigestWatermark(d.cfg.legacyKey())
+		s.saved = false // under the new key
+	}
+	clock, log := d.deps.Clock, d.deps.Log
+	if !ok {
+		// First start: nothing was missed, the next window is the first.
+		s.mark = WindowEnd(clock.Now(), d.cfg.Every, d.cfg.At)
+		log.Info("digest schedule started", "channel", d.cfg.Channel, "next", s.mark.Add(d.cfg.Every))
+	}
+	failures := 0
 	for {
-		now := d.clock.Now()
-		latest := WindowEnd(now, d.cfg.Every, d.cfg.At)
-		mark, ok := d.store.DigestWatermark(key)
-		if !ok {
-			mark, ok = d.store.DigestWatermark(d.cfg.legacyKey())
-		}
-		if !ok {
-			// First start: nothing was missed, the next window is the first.
-			if err := d.store.SetDigestWatermark(key, latest); err != nil {
-				return err
-			}
-			mark = latest
-			d.log.Info("digest schedule started", "channel", d.cfg.Channel, "next", latest.Add(d.cfg.Every))
-		}
-		var wait time.Duration
-		if !mark.Before(latest) {
-			wait = mark.Add(d.cfg.Every).Sub(now)
-			if wait <= 0 { // the watermark is off the grid
-				wait = WindowEnd(now, d.cfg.Every, d.cfg.At).Add(d.cfg.Every).Sub(now)
-			}
-		} else if err := d.catchUp(ctx, key, mark, latest); err != nil {
+		wait, err := s.step(ctx, clock.Now())
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			d.log.Error("posting digest", "channel", d.cfg.Channel, "err", err)
-			wait = d.cfg.Retry
+			failures++
+			wait = d.deps.Backoff.Wait(failures)
+			log.Error("digest schedule failed; trying again", "channel", d.cfg.Channel, "failures", failures, "retry_in", wait, "err", err)
+			d.deps.Health.Failed(LoopDigests, clock.Now(), err)
+		} else if failures > 0 {
+			failures = 0
+			log.Info("digest schedule works again", "channel", d.cfg.Channel)
+			d.deps.Health.Recovered(LoopDigests)
+		} else {
+			d.deps.Health.Recovered(LoopDigests)
 		}
-		if wait > 0 {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-d.clock.After(wait):
-			}
+		if !sleep(ctx, clock, wait) {
+			return nil
 		}
 	}
 }
 
-// catchUp posts the windows between mark and latest (both boundaries).
-func (d *Digester) catchUp(ctx context.Context, key string, mark, latest time.Time) error {
+// schedule is the state of Run: the watermark as this process knows it,
+// and whether the store has it.
+type schedule struct {
+	d     *Digester
+	key   string
+	mark  time.Time
+	saved bool
+}
+
+// step posts the windows that ended by now and saves the watermark. It
+// returns how long to wait for the next window.
+func (s *schedule) step(ctx context.Context, now time.Time) (time.Duration, error) {
+	d := s.d
+	latest := WindowEnd(now, d.cfg.Every, d.cfg.At)
+	for _, w := range d.windows(s.mark, latest) {
+		q := pooltask.ListOptions{Start: w[0], End: w[1]}
+		if _, err := d.Post(ctx, d.cfg.Channel, q); err != nil {
+			return 0, &StepError{What: "posting the digest of " + windowName(w[0], w[1]), Err: err}
+		}
+		s.mark, s.saved = w[1], false
+		if err := s.save(); err != nil {
+			return 0, &StepError{What: fmt.Sprintf("the digest of %s was posted in %s, but saving its watermark failed "+
+				"(it is saved at the next try; a restart before then posts that window again)", windowName(w[0], w[1]), d.cfg.Channel), Err: err}
+		}
+	}
+	if err := s.save(); err != nil {
+		return 0, &StepError{What: "saving the digest watermark " + s.mark.Format(time.RFC3339), Err: err}
+	}
+	return WindowEnd(now, d.cfg.Every, d.cfg.At).Add(d.cfg.Every).Sub(now), nil
+}
+
+func (s *schedule) save() error {
+	if s.saved {
+		return nil
+	}
+	if err := s.d.store.SetDigestWatermark(s.key, s.mark); err != nil {
+		return err
+	}
+	s.saved = true
+	return nil
+}
+
+// windowName is a window for a log line or an error.
+func windowName(start, end time.Time) string {
+	return start.UTC().Format(time.RFC3339) + "–" + end.UTC().Format(time.RFC3339)
+}
+
+// windows are the windows from mark to latest (both boundaries): one by
+// one for up to maxSeparateCatchUp, else one combined window.
+func (d *Digester) windows(mark, latest time.Time) [][2]time.Time {
 	var windows [][2]time.Time
 	for start := mark; start.Before(latest); {
 		end := WindowEnd(start, d.cfg.Every, d.cfg.At).Add(d.cfg.Every)
@@ -152,33 +192,10 @@ func (d *Digester) catchUp(ctx context.Context, key string, mark, latest time.Ti
 		start = end
 	}
 	if len(windows) > maxSeparateCatchUp {
-		d.log.Info("digest catching up with one combined post", "windows", len(windows), "start", mark, "end", latest)
+		d.deps.Log.Info("digest catching up with one combined post", "windows", len(windows), "start", mark, "end", latest)
 		windows = [][2]time.Time{{mark, latest}}
 	}
-	for _, w := range windows {
-		if _, err := d.post(ctx, d.cfg.Channel, w[0], w[1], false); err != nil {
-			return err
-		}
-		if err := d.store.SetDigestWatermark(key, w[1]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// PostOnce posts the digest of [start, end) in channel (the configured
-// channel when empty), for `pooltasks digest` and `/pooltasks digest`. With
-// dryRun it only builds the message. It returns the message, rendered as it
-// was (or would have been) posted; a quiet config with nothing failed posts
-// nothing and returns an empty Message.
-func (d *Digester) PostOnce(ctx context.Context, channel string, start, end time.Time, dryRun bool) (Message, error) {
-	if channel == "" {
-		channel = d.cfg.Channel
-	}
-	if err := checkWindow(start, end); err != nil {
-		return Message{}, err
-	}
-	return d.post(ctx, channel, start, end, dryRun)
+	return windows
 }
 
 // checkWindow refuses an empty digest window before any API call.
@@ -189,85 +206,72 @@ func checkWindow(start, end time.Time) error {
 	return nil
 }
 
-func (d *Digester) post(ctx context.Context, channel string, start, end time.Time, dryRun bool) (Message, error) {
-	pools, labels, problems, err := d.poolIDs(ctx)
+// Collect makes the digest of q's window [q.Start, q.End), limited to q's
+// script (ScriptID), script name and task type and to pools (values: ids
+// or names, resolved by the one pool rule; empty means every pool). A pool
+// value that names no single pool is left out and said in the digest's
+// Warnings; when all are, or when the pools API fails, Collect fails.
+func (d *Digester) Collect(ctx context.Context, q pooltask.ListOptions, pools []string) (*Digest, error) {
+	if err := checkWindow(q.Start, q.End); err != nil {
+		return nil, err
+	}
+	res, err := resolvePools(ctx, d.deps.Lister, pools)
 	if err != nil {
-		return Message{}, err
+		return nil, fmt.Errorf("digest pools: %w", err)
 	}
-	for _, p := range problems {
-		d.log.WarnContext(ctx, "digest pool left out", "problem", p)
+	for _, p := range res.problems {
+		d.deps.Log.WarnContext(ctx, "digest pool left out", "problem", p)
 	}
-	dg, err := CollectDigest(ctx, d.lister, start, end, pools)
+	dg, err := collectDigest(ctx, d.deps.Lister, q, res.ids)
 	if err != nil {
-		return Message{}, err
+		return nil, err
 	}
-	dg.PoolLabels, dg.Warnings = labels, problems
-	if d.cfg.Quiet && dg.AllClear() && len(problems) == 0 { // a pool left out is said, quiet or not
-		d.log.InfoContext(ctx, "digest all clear, quiet", "channel", channel, "start", start, "end", end)
-		return Message{}, nil
-	}
-	native := d.store == nil || !d.store.ChartsRefused()
-	msg := dg.Render(native)
-	if dryRun {
-		return msg, nil
+	dg.PoolLabels, dg.Warnings = res.labels, res.problems
+	return dg, nil
+}
+
+// Post collects the digest of q and the configured pools (see Collect) and
+// posts it in channel (the configured channel when empty), for the
+// schedule and `pooltasks digest`. It returns the message as it was posted; a quiet
+// config with nothing failed posts nothing and returns an empty Message.
+func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOptions) (Message, error) {
+	if channel == "" {
+		channel = d.cfg.Channel
 	}
 	if channel == "" {
 		return Message{}, errors.New("digest: no channel to post in")
 	}
+	dg, err := d.Collect(ctx, q, d.cfg.Pools)
+	if err != nil {
+		return Message{}, err
+	}
+	log := d.deps.Log
+	if d.cfg.Quiet && dg.AllClear() && len(dg.Warnings) == 0 { // a pool left out is said, quiet or not
+		log.InfoContext(ctx, "digest all clear, quiet", "channel", channel, "start", dg.Start, "end", dg.End)
+		return Message{}, nil
+	}
+	native := d.store == nil || !d.store.ChartsRefused()
+	msg := dg.Render(native)
 	// A post that started is finished even when ctx ends (SIGTERM): cut
 	// off, Slack may have taken it while Run does not save the watermark,
 	// and the next start posts the window again. postTimeout keeps the
 	// shutdown within Kubernetes' grace period.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), postTimeout)
 	defer cancel()
-	_, err = d.poster.PostMessage(ctx, channel, "", msg.Text, msg.Blocks)
+	_, err = d.deps.Poster.PostMessage(ctx, channel, "", msg.Text, msg.Blocks)
 	if err != nil && native && isInvalidBlocks(err) {
-		d.log.WarnContext(ctx, "slack refused chart blocks; using text charts from now on", "channel", channel)
+		log.WarnContext(ctx, "slack refused chart blocks; using text charts from now on", "channel", channel)
 		if d.store != nil {
 			if serr := d.store.SetChartsRefused(); serr != nil {
-				d.log.ErrorContext(ctx, "saving state", "err", serr)
+				log.ErrorContext(ctx, "saving that Slack refuses chart blocks", "err", serr)
 			}
 		}
 		msg = dg.Render(false)
-		_, err = d.poster.PostMessage(ctx, channel, "", msg.Text, msg.Blocks)
+		_, err = d.deps.Poster.PostMessage(ctx, channel, "", msg.Text, msg.Blocks)
 	}
 	if err != nil {
 		return Message{}, err
 	}
-	d.log.InfoContext(ctx, "digest posted", "channel", channel, "start", start, "end", end, "failed_tasks", dg.FailedTasks, "tasks", dg.Tasks)
+	log.InfoContext(ctx, "digest posted", "channel", channel, "start", dg.Start, "end", dg.End, "failed_tasks", dg.FailedTasks, "tasks", dg.Tasks)
 	return msg, nil
-}
-
-// poolIDs is the configured pools as ids and as configured, and what was
-// wrong with those that do not name exactly one pool. When none does, it
-// fails: a digest of no pool would report all clear, of every pool would
-// show more than asked. A pools API that fails fails it too, so that the
-// digest is tried again rather than posted without a pool.
-func (d *Digester) poolIDs(ctx context.Context) (ids, labels []string, problems []string, err error) {
-	ids, labels, problems, err = poolIDs(ctx, d.lister, d.cfg.Pools)
-	if err == nil && len(d.cfg.Pools) > 0 && len(ids) == 0 {
-		err = errors.New(strings.Join(problems, "; "))
-	}
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("digest pools: %w", err)
-	}
-	return ids, labels, problems, nil
-}
-
-// poolIDs resolves pools (ids or names) by the one pool rule: the ids, the
-// entries they came from, and why the others name no single pool. A pools
-// API that fails is returned as the error: a configured pool must be exact.
-func poolIDs(ctx context.Context, l Lister, pools []string) (ids, labels, problems []string, err error) {
-	for _, p := range pools {
-		res := l.ResolvePool(ctx, p)
-		if res.LookupErr != nil {
-			return nil, nil, nil, res.LookupErr
-		}
-		if err := res.Err(); err != nil {
-			problems = append(problems, err.Error())
-			continue
-		}
-		ids, labels = append(ids, res.ID), append(labels, p)
-	}
-	return ids, labels, problems, nil
 }

@@ -37,17 +37,15 @@ func (n *Notifier) StopWatch(watchID, userID string) error {
 }
 
 // Digest collects the failure digest of q's window [q.Start, q.End), limited
-// to q's script, script name and task type and to pools (all when empty),
-// for `/pooltasks digest`: the bot renders and delivers it like any answer
-// (native says whether chart blocks may be used). It is never quiet.
+// to q's script, script name and task type and to pools (ids or names; all
+// when empty), for `/pooltasks digest` (see Digester.Collect): the bot
+// renders and delivers it like any answer (native says whether chart
+// blocks may be used). It is never quiet.
 func (n *Notifier) Digest(ctx context.Context, q pooltask.ListOptions, pools []string) (func(native bool) (string, []slack.Block), error) {
 	if n.Digester == nil {
 		return nil, errors.New("digests are not enabled")
 	}
-	if err := checkWindow(q.Start, q.End); err != nil {
-		return nil, err
-	}
-	dg, err := CollectDigestOf(ctx, n.Digester.lister, q, pools)
+	dg, err := n.Digester.Collect(ctx, q, pools)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // TestSlackPosterPacesAgainstFakeSlack posts through the real slack-go
@@ -54,8 +55,8 @@ func TestSlackPosterPacesAgainstFakeSlack(t *testing.T) {
 	}
 
 	// A workspace that refuses charts gets the classic digest.
-	d := NewDigester(DigestConfig{}, notifytest.NewLister(sampleDigestTasks()...), p, openStore(t, t.TempDir()), nil, nil)
-	if _, err := d.PostOnce(ctx, "C3", day0, day0.Add(24*time.Hour), false); err != nil {
+	d := NewDigester(DigestConfig{}, Deps{Lister: notifytest.NewLister(sampleDigestTasks()...), Poster: p}, openStore(t, t.TempDir()))
+	if _, err := d.Post(ctx, "C3", pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	m, err := srv.WaitMessage(func(m slacktest.Message) bool { return m.Channel == "C3" }, 30*time.Second)

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -76,12 +75,9 @@ type WatchStore interface {
 // ends. Its loops run in the background, owned by Watches; Run resumes the
 // watches saved before a restart and stops every loop when its ctx ends.
 type Watches struct {
-	cfg    WatchConfig
-	lister Lister
-	poster Poster
-	store  WatchStore
-	clock  Clock
-	log    *slog.Logger
+	cfg   WatchConfig
+	deps  Deps
+	store WatchStore
 
 	base   context.Context
 	cancel context.CancelFunc
@@ -93,6 +89,10 @@ type Watches struct {
 	// resumed is set once Run has started the saved watches: until then
 	// a saved watch counts as running for Start.
 	resumed bool
+	// unsaved are the changes the store refused, by watch id (nil: the
+	// watch is to be deleted), which Run tries again; saveFailed wakes it.
+	unsaved    map[string]*state.Watch
+	saveFailed chan struct{}
 }
 
 type watch struct {
@@ -117,7 +117,7 @@ func follows(st state.Watch, req WatchRequest) bool {
 
 // NewWatches returns a Watches. store may be nil (watches then do not
 // survive a restart).
-func NewWatches(cfg WatchConfig, lister Lister, poster Poster, store WatchStore, clock Clock, logger *slog.Logger) *Watches {
+func NewWatches(cfg WatchConfig, deps Deps, store WatchStore) *Watches {
 	if cfg.Every <= 0 {
 		cfg.Every = 15 * time.Second
 	}
@@ -127,15 +127,10 @@ func NewWatches(cfg WatchConfig, lister Lister, poster Poster, store WatchStore,
 	if cfg.MaxActive <= 0 {
 		cfg.MaxActive = 20
 	}
-	if clock == nil {
-		clock = RealClock
-	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Watches{cfg: cfg, lister: lister, poster: poster, store: store, clock: clock, log: logger,
-		base: base, cancel: cancel, active: map[string]*watch{}}
+	return &Watches{cfg: cfg, deps: deps.withDefaults(), store: store,
+		base: base, cancel: cancel, active: map[string]*watch{},
+		unsaved: map[string]*state.Watch{}, saveFailed: make(chan struct{}, 1)}
 }
 
 // Active returns how many watches are running.
@@ -203,28 +198,24 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 		release()
 		return "", err
 	}
-	now := w.clock.Now()
+	now := w.deps.Clock.Now()
 	st := state.Watch{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID, Started: now}
 	if task.Status.Ended() {
 		release()
 		v := w.view(st, task, now, blocks.WatchEnded, "")
 		v.Mention = true
 		m := watchMessage(v)
-		_, err := w.poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
+		_, err := w.deps.Poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
 		return id, err
 	}
 	m := watchMessage(w.view(st, task, now, blocks.WatchRunning, ""))
-	ts, err := w.poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
+	ts, err := w.deps.Poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
 	if err != nil {
 		release()
 		return "", err
 	}
 	st.MessageTS = ts
-	if w.store != nil {
-		if err := w.store.PutWatch(st); err != nil {
-			w.log.ErrorContext(ctx, "saving watch", "err", err)
-		}
-	}
+	w.save(ctx, st.ID, &st)
 	w.mu.Lock()
 	if w.closed { // Run ended while we posted: the saved watch resumes later
 		delete(w.active, id)
@@ -233,7 +224,7 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 	}
 	w.launchLocked(st, task)
 	w.mu.Unlock()
-	w.log.InfoContext(ctx, "watch started", "watch", id, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
+	w.deps.Log.InfoContext(ctx, "watch started", "watch", id, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
 	return id, nil
 }
 
@@ -264,7 +255,7 @@ func (w *Watches) savedLocked(req WatchRequest) (state.Watch, bool) {
 }
 
 func (w *Watches) already(ctx context.Context, req WatchRequest, st state.Watch) (string, error) {
-	w.log.InfoContext(ctx, "watch already running", "watch", st.ID, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
+	w.deps.Log.InfoContext(ctx, "watch already running", "watch", st.ID, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
 	return st.ID, &AlreadyWatchingError{WatchID: st.ID, Channel: st.Channel, ThreadTS: st.ThreadTS, MessageTS: st.MessageTS}
 }
 
@@ -310,6 +301,9 @@ func (w *Watches) Stop(watchID, userID string) error {
 
 // Run resumes the watches saved in the Store, then waits for ctx to end and
 // stops every loop; saved watches stay saved and resume at the next Run.
+// Meanwhile it saves again, after a backoff, what the store refused (a
+// watch that started, one that ended), until the store takes it: Health
+// shows the watches failing until then.
 func (w *Watches) Run(ctx context.Context) error {
 	if w.store != nil {
 		w.mu.Lock()
@@ -317,14 +311,96 @@ func (w *Watches) Run(ctx context.Context) error {
 			if _, ok := w.active[st.ID]; ok || w.closed {
 				continue
 			}
-			w.log.Info("watch resumed", "watch", st.ID, "task", st.TaskID)
+			w.deps.Log.Info("watch resumed", "watch", st.ID, "task", st.TaskID)
 			w.launchLocked(st, pooltask.Task{ID: st.TaskID})
 		}
 		w.resumed = true
 		w.mu.Unlock()
 	}
-	<-ctx.Done()
-	w.Close()
+	failures := 0
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			w.Close()
+			return nil
+		case <-w.saveFailed:
+			if retry == nil {
+				failures = 1
+				retry = w.deps.Clock.After(w.deps.Backoff.Wait(failures))
+			}
+		case <-retry:
+			retry = nil
+			if err := w.saveAgain(ctx); err != nil {
+				failures++
+				wait := w.deps.Backoff.Wait(failures)
+				w.deps.Log.Error("saving watches failed; trying again", "failures", failures, "retry_in", wait, "err", err)
+				retry = w.deps.Clock.After(wait)
+				continue
+			}
+			failures = 0
+			w.deps.Log.Info("watches saved again")
+		}
+	}
+}
+
+// save saves st as watch id (nil: deletes it). When the store refuses,
+// the change is kept for Run to save again, and Health says so.
+func (w *Watches) save(ctx context.Context, id string, st *state.Watch) {
+	if w.store == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.saveLocked(id, st)
+	if err == nil {
+		delete(w.unsaved, id)
+		if len(w.unsaved) == 0 {
+			w.deps.Health.Recovered(LoopWatches)
+		}
+		return
+	}
+	w.unsaved[id] = st
+	w.deps.Log.ErrorContext(ctx, "saving watch failed; trying again", "watch", id, "err", err)
+	w.deps.Health.Failed(LoopWatches, w.deps.Clock.Now(), err)
+	select {
+	case w.saveFailed <- struct{}{}:
+	default:
+	}
+}
+
+// saveLocked writes one change to the store; w.mu is held, so that two
+// changes of one watch reach the store in order.
+func (w *Watches) saveLocked(id string, st *state.Watch) error {
+	if st == nil {
+		if err := w.store.DeleteWatch(id); err != nil {
+			return &StepError{What: "forgetting the ended watch " + id, Err: err}
+		}
+		return nil
+	}
+	if err := w.store.PutWatch(*st); err != nil {
+		return &StepError{What: "saving the watch " + id + " (it would not resume after a restart)", Err: err}
+	}
+	return nil
+}
+
+// saveAgain saves the changes the store refused before.
+func (w *Watches) saveAgain(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var last error
+	for id, st := range w.unsaved {
+		if err := w.saveLocked(id, st); err != nil {
+			last = err
+			continue
+		}
+		delete(w.unsaved, id)
+	}
+	if last != nil {
+		w.deps.Health.Failed(LoopWatches, w.deps.Clock.Now(), last)
+		return last
+	}
+	w.deps.Health.Recovered(LoopWatches)
 	return nil
 }
 
@@ -355,29 +431,35 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 	// many watches within chat.update's tier.
 	shown, shownAt := wt.last, st.Started
 	missing := 0 // polls in a row that found no such task
+	failed := 0  // polls in a row that could not read it
 	for {
 		deadline := st.Started.Add(w.cfg.Max)
-		wait := min(w.cfg.Every, deadline.Sub(w.clock.Now()))
+		every := w.cfg.Every
+		if failed > 0 { // the API fails: back off, but never poll faster
+			every = max(every, w.deps.Backoff.Wait(failed))
+		}
+		wait := min(every, deadline.Sub(w.deps.Clock.Now()))
 		select {
 		case <-ctx.Done():
 			return // shutting down: the watch stays saved
 		case user := <-wt.stop: // Stop marked it ending
 			w.finish(ctx, st, last, blocks.WatchStopped, user)
 			return
-		case <-w.clock.After(wait):
+		case <-w.deps.Clock.After(wait):
 		}
-		now := w.clock.Now()
+		now := w.deps.Clock.Now()
 		task, err := w.get(ctx, st.TaskID)
 		switch {
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, ErrTaskNotFound):
-			missing++
-			w.log.Warn("watch found no such task", "watch", st.ID, "task", st.TaskID, "polls", missing)
+			missing, failed = missing+1, 0
+			w.deps.Log.Warn("watch found no such task", "watch", st.ID, "task", st.TaskID, "polls", missing)
 		case err != nil:
-			w.log.Warn("watch could not read its task", "watch", st.ID, "task", st.TaskID, "err", err)
+			failed++
+			w.deps.Log.Warn("watch could not read its task", "watch", st.ID, "task", st.TaskID, "failures", failed, "err", err)
 		default:
-			last, missing = task, 0
+			last, missing, failed = task, 0, 0
 		}
 		switch {
 		case err == nil && task.Status.Ended():
@@ -394,8 +476,8 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 			return
 		case err == nil && (progressed(shown, task) || now.Sub(shownAt) >= refreshEvery):
 			m := watchMessage(w.view(st, task, now, blocks.WatchRunning, ""))
-			if err := w.poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
-				w.log.Warn("updating watch", "watch", st.ID, "err", err)
+			if err := w.deps.Poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
+				w.deps.Log.Warn("updating watch", "watch", st.ID, "err", err)
 			}
 			shown, shownAt = task, now
 		}
@@ -405,26 +487,22 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 // finish makes the final update and, when the task ended, the threaded
 // reply that mentions whoever asked; then it forgets the watch.
 func (w *Watches) finish(ctx context.Context, st state.Watch, task pooltask.Task, phase blocks.WatchPhase, by string) {
-	v := w.view(st, task, w.clock.Now(), phase, by)
+	v := w.view(st, task, w.deps.Clock.Now(), phase, by)
 	m := watchMessage(v)
-	if err := w.poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
-		w.log.Warn("final watch update", "watch", st.ID, "err", err)
+	if err := w.deps.Poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
+		w.deps.Log.Warn("final watch update", "watch", st.ID, "err", err)
 	}
 	if reply := blocks.WatchReply(v); reply != "" {
 		thread := st.ThreadTS
 		if thread == "" {
 			thread = st.MessageTS
 		}
-		if _, err := w.poster.PostMessage(ctx, st.Channel, thread, reply, nil); err != nil {
-			w.log.Warn("watch reply", "watch", st.ID, "err", err)
+		if _, err := w.deps.Poster.PostMessage(ctx, st.Channel, thread, reply, nil); err != nil {
+			w.deps.Log.Warn("watch reply", "watch", st.ID, "err", err)
 		}
 	}
-	if w.store != nil {
-		if err := w.store.DeleteWatch(st.ID); err != nil {
-			w.log.Error("saving state", "err", err)
-		}
-	}
-	w.log.Info("watch ended", "watch", st.ID, "task", st.TaskID, "status", task.Status, "phase", int(phase))
+	w.save(ctx, st.ID, nil)
+	w.deps.Log.Info("watch ended", "watch", st.ID, "task", st.TaskID, "status", task.Status, "phase", int(phase))
 }
 
 // refreshEvery is how often a watch message whose task did not change is
@@ -437,7 +515,7 @@ func progressed(a, b pooltask.Task) bool {
 }
 
 func (w *Watches) get(ctx context.Context, taskID string) (pooltask.Task, error) {
-	page, err := w.lister.ListTasks(ctx, pooltask.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
+	page, err := w.deps.Lister.ListTasks(ctx, pooltask.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
 	if err != nil {
 		return pooltask.Task{}, fmt.Errorf("reading task %s: %w", taskID, err)
 	}

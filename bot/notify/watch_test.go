@@ -23,7 +23,7 @@ func TestWatchEnds(t *testing.T) {
 				tk.SuccessNum = 0
 				l := notifytest.NewLister(tk)
 				store := openStore(t, t.TempDir())
-				w := NewWatches(WatchConfig{Every: 15 * time.Second}, l, rec, store, clock, nil)
+				w := NewWatches(WatchConfig{Every: 15 * time.Second}, Deps{Lister: l, Poster: rec, Clock: clock}, store)
 				t.Cleanup(w.Close)
 
 				id, err := w.Start(context.Background(), WatchRequest{TaskID: tk.ID, Channel: "C1", ThreadTS: thread, UserID: "U42"})
@@ -106,7 +106,7 @@ func TestWatchStopLimitAndMax(t *testing.T) {
 	a := notifytest.Task("ffffffff-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
 	b := notifytest.Task("ffffffff-0000-0000-0000-000000000002", "p", pooltask.StatusRunning, day0, 0, "s")
 	l := notifytest.NewLister(a, b)
-	w := NewWatches(WatchConfig{Every: 15 * time.Second, Max: time.Minute, MaxActive: 1}, l, rec, nil, clock, nil)
+	w := NewWatches(WatchConfig{Every: 15 * time.Second, Max: time.Minute, MaxActive: 1}, Deps{Lister: l, Poster: rec, Clock: clock}, nil)
 	t.Cleanup(w.Close)
 	ctx := context.Background()
 
@@ -175,7 +175,7 @@ func TestWatchResumesAfterRestart(t *testing.T) {
 	tk := notifytest.Task("99999999-0000-0000-0000-000000000001", "p", pooltask.StatusInit, day0, 0, "s")
 	l := notifytest.NewLister(tk)
 
-	w := NewWatches(WatchConfig{}, l, rec, openStore(t, dir), clock, nil)
+	w := NewWatches(WatchConfig{}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
 	stop := runBG(t, w.Run)
 	if _, err := w.Start(context.Background(), WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U1"}); err != nil {
 		t.Fatal(err)
@@ -190,7 +190,7 @@ func TestWatchResumesAfterRestart(t *testing.T) {
 
 	tk.Status, tk.End = pooltask.StatusFailed, day0.Add(time.Minute)
 	l.Put(tk)
-	w2 := NewWatches(WatchConfig{}, l, rec, openStore(t, dir), clock, nil)
+	w2 := NewWatches(WatchConfig{}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
 	runBG(t, w2.Run)
 	clock.BlockUntil(t, 1)
 	clock.Advance(15 * time.Second)
@@ -214,7 +214,7 @@ func TestWatchStartTwiceHere(t *testing.T) {
 	rec := notifytest.NewPoster(clock)
 	tk := notifytest.Task("abababab-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
 	store := openStore(t, t.TempDir())
-	w := NewWatches(WatchConfig{}, notifytest.NewLister(tk), rec, store, clock, nil)
+	w := NewWatches(WatchConfig{}, Deps{Lister: notifytest.NewLister(tk), Poster: rec, Clock: clock}, store)
 	t.Cleanup(w.Close)
 	ctx := context.Background()
 
@@ -282,7 +282,7 @@ func TestWatchStartTwiceAtOnce(t *testing.T) {
 	rec := notifytest.NewPoster(clock)
 	tk := notifytest.Task("abababab-0000-0000-0000-000000000002", "p", pooltask.StatusRunning, day0, 0, "s")
 	g := gate{Lister: notifytest.NewLister(tk), entered: make(chan struct{}, 2), release: make(chan struct{})}
-	w := NewWatches(WatchConfig{}, g, rec, nil, clock, nil)
+	w := NewWatches(WatchConfig{}, Deps{Lister: g, Poster: rec, Clock: clock}, nil)
 	t.Cleanup(w.Close)
 
 	type result struct {
@@ -325,7 +325,7 @@ func TestWatchEndsWhenTaskGone(t *testing.T) {
 	tk := notifytest.Task("cdcdcdcd-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
 	l := notifytest.NewLister(tk)
 	store := openStore(t, t.TempDir())
-	w := NewWatches(WatchConfig{Every: 15 * time.Second}, l, rec, store, clock, nil)
+	w := NewWatches(WatchConfig{Every: 15 * time.Second}, Deps{Lister: l, Poster: rec, Clock: clock}, store)
 	t.Cleanup(w.Close)
 	if _, err := w.Start(context.Background(), WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U42"}); err != nil {
 		t.Fatal(err)
@@ -396,7 +396,7 @@ func TestWatchStartWhileStopping(t *testing.T) {
 	rec := notifytest.NewPoster(clock)
 	h := holdUpdates{Poster: rec, entered: make(chan struct{}, 1), release: make(chan struct{})}
 	tk := notifytest.Task("abababab-0000-0000-0000-000000000003", "p", pooltask.StatusRunning, day0, 0, "s")
-	w := NewWatches(WatchConfig{}, notifytest.NewLister(tk), h, nil, clock, nil)
+	w := NewWatches(WatchConfig{}, Deps{Lister: notifytest.NewLister(tk), Poster: h, Clock: clock}, nil)
 	t.Cleanup(w.Close)
 	released := false
 	t.Cleanup(func() {
@@ -438,7 +438,7 @@ func TestWatchStartBeforeResume(t *testing.T) {
 	l := notifytest.NewLister(tk)
 	req := WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U1"}
 
-	w1 := NewWatches(WatchConfig{}, l, rec, openStore(t, dir), clock, nil)
+	w1 := NewWatches(WatchConfig{}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
 	id, err := w1.Start(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -447,7 +447,7 @@ func TestWatchStartBeforeResume(t *testing.T) {
 	w1.Close() // a restart: the watch stays saved
 	clock.DropWaiters()
 
-	w2 := NewWatches(WatchConfig{}, l, rec, openStore(t, dir), clock, nil)
+	w2 := NewWatches(WatchConfig{}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
 	again, err := w2.Start(context.Background(), req)
 	if !errors.Is(err, ErrAlreadyWatching) || again != id {
 		t.Fatalf("start before resume: %q, %v; want the saved watch %q", again, err, id)

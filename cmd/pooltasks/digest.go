@@ -13,6 +13,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 func init() {
@@ -57,7 +58,9 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 		return err
 	}
 
-	var poster notify.Poster
+	// A dry run takes the same path as a post, to a poster that posts
+	// nothing; the message is printed instead.
+	var poster notify.Poster = dryRunPoster{}
 	if !*dryRun {
 		// The bot's client settings: slack-go retries 429s, a stuck
 		// connection times out; notify paces the posts.
@@ -69,10 +72,14 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 		return err
 	}
 	d := notify.NewDigester(notify.DigestConfig{Channel: *channel, Pools: pools, Quiet: cfg.DigestQuiet},
-		client, poster, nil, nil, logger)
+		notify.Deps{Lister: client, Poster: poster, Log: logger}, nil)
 	end := time.Now().UTC().Truncate(time.Minute)
 	start := end.Add(-*since)
-	msg, err := d.PostOnce(ctx, *channel, start, end, *dryRun)
+	target := *channel
+	if target == "" {
+		target = "dry-run" // a dry run needs no channel
+	}
+	msg, err := d.Post(ctx, target, pooltask.ListOptions{Start: start, End: end})
 	if err != nil {
 		return fmt.Errorf("digest of %s to %s: %w", start.Format(time.RFC3339), end.Format(time.RFC3339), err)
 	}
@@ -91,5 +98,17 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 	default:
 		fmt.Fprintf(stdout, "posted the digest of %s to %s in %s\n", start.Format(time.RFC3339), end.Format(time.RFC3339), *channel)
 	}
+	return nil
+}
+
+// dryRunPoster posts nothing: Digester.Post returns the message it would
+// have posted.
+type dryRunPoster struct{}
+
+func (dryRunPoster) PostMessage(context.Context, string, string, string, []slack.Block) (string, error) {
+	return "", nil
+}
+
+func (dryRunPoster) UpdateMessage(context.Context, string, string, string, []slack.Block) error {
 	return nil
 }

@@ -110,8 +110,16 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	// A background loop that keeps failing shows in /readyz and in
+	// pooltasks_loop_failing; it retries until it works again.
+	health := notify.NewHealth(metrics.Registry())
+	bc.Ready = health.Err
+	deps := func(component string) notify.Deps {
+		return notify.Deps{Lister: client, Poster: poster, Health: health,
+			Log: logger.With("component", component)}
+	}
 	digests := notify.NewDigester(notify.DigestConfig{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: at,
-		Pools: pools, Quiet: cfg.DigestQuiet}, client, poster, store, notify.RealClock, logger.With("component", "digest"))
+		Pools: pools, Quiet: cfg.DigestQuiet}, deps("digest"), store)
 	// Watches run in this process, or, with POOLTASKS_WATCH_URL, in the
 	// scheduler, which keeps them on its volume; digests on demand are
 	// posted here either way (they keep no state).
@@ -120,8 +128,7 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 		remote := watchapi.NewRemote(cfg.WatchURL, cfg.InternalToken, logger.With("component", "watch"))
 		bc.Notifier = notifier{remote, &notify.Notifier{Digester: digests}}
 	} else {
-		watches = notify.NewWatches(notify.WatchConfig{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive},
-			client, poster, store, notify.RealClock, logger.With("component", "watch"))
+		watches = notify.NewWatches(notify.WatchConfig{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive}, deps("watch"), store)
 		bc.Notifier = &notify.Notifier{Watches: watches, Digester: digests}
 		if cfg.InternalToken != "" {
 			api := watchapi.Handler(watches, cfg.InternalToken)
@@ -176,8 +183,7 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	}
 	if cfg.Scheduler && cfg.AlertChannel != "" {
 		alerts := notify.NewAlerter(notify.AlertConfig{Channel: cfg.AlertChannel, Every: cfg.AlertEvery,
-			Pools: boundPools(bc.ChannelPools, cfg.AlertChannel)},
-			client, poster, store, notify.RealClock, logger.With("component", "alert"))
+			Pools: boundPools(bc.ChannelPools, cfg.AlertChannel)}, deps("alert"), store)
 		runBackground(schedCtx, "alerts", alerts.Run)
 	}
 	err = b.Run(ctx)

@@ -42,7 +42,7 @@ func newRemoteSetup(t *testing.T, cfg notify.WatchConfig, prepare ...func(*remot
 	for _, p := range prepare {
 		p(s)
 	}
-	s.watches = notify.NewWatches(cfg, s.lister, s.poster, s.store, clock, nil)
+	s.watches = notify.NewWatches(cfg, notify.Deps{Lister: s.lister, Poster: s.poster, Clock: clock}, s.store)
 	t.Cleanup(s.watches.Close)
 	s.srv = httptest.NewServer(Handler(s.watches, internalToken))
 	t.Cleanup(s.srv.Close)

@@ -1,0 +1,202 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/pooltask"
+)
+
+// Loop names a background loop. The set is fixed (LoopDigests, LoopAlerts,
+// LoopWatches): it labels metrics.
+type Loop string
+
+// The background loops.
+const (
+	LoopDigests Loop = "digests"
+	LoopAlerts  Loop = "alerts"
+	LoopWatches Loop = "watches"
+)
+
+var loops = []Loop{LoopDigests, LoopAlerts, LoopWatches}
+
+// Health is what the background loops say about themselves: which one is
+// failing, since when and why, for /readyz (Err) and for the metrics
+// pooltasks_loop_failing{loop} and pooltasks_loop_failures_total{loop}.
+// A loop that fails keeps trying (see Backoff); Health shows it until it
+// succeeds again. A nil *Health records nothing. It is safe for concurrent
+// use.
+type Health struct {
+	failingGauge *prometheus.GaugeVec
+	failures     *prometheus.CounterVec
+
+	mu      sync.Mutex
+	failing map[Loop]failure
+}
+
+type failure struct {
+	since    time.Time
+	attempts int
+	why      string // secrets-free: see publicError
+}
+
+// NewHealth returns a Health whose metrics are registered with reg (nil
+// registers none).
+func NewHealth(reg prometheus.Registerer) *Health {
+	h := &Health{
+		failingGauge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "pooltasks_loop_failing", Help: "1 while a background loop (digests, alerts, watches) fails and retries.",
+		}, []string{"loop"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pooltasks_loop_failures_total", Help: "Failed attempts of a background loop (digests, alerts, watches).",
+		}, []string{"loop"}),
+		failing: map[Loop]failure{},
+	}
+	for _, l := range loops {
+		h.failingGauge.WithLabelValues(string(l)).Set(0)
+		h.failures.WithLabelValues(string(l))
+	}
+	if reg != nil {
+		reg.MustRegister(h.failingGauge, h.failures)
+	}
+	return h
+}
+
+// Failed records a failed attempt of loop at now.
+func (h *Health) Failed(loop Loop, now time.Time, err error) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f, ok := h.failing[loop]
+	if !ok {
+		f.since = now
+	}
+	f.attempts++
+	f.why = publicError(err)
+	h.failing[loop] = f
+	h.failingGauge.WithLabelValues(string(loop)).Set(1)
+	h.failures.WithLabelValues(string(loop)).Inc()
+}
+
+// Recovered records that loop works (again).
+func (h *Health) Recovered(loop Loop) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.failing[loop]; !ok {
+		return
+	}
+	delete(h.failing, loop)
+	h.failingGauge.WithLabelValues(string(loop)).Set(0)
+}
+
+// Err is nil while every loop works; else it names each failing loop, since
+// when, how many attempts failed and the last error, without secrets.
+func (h *Health) Err() error {
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.failing) == 0 {
+		return nil
+	}
+	var lines []string
+	for l, f := range h.failing {
+		lines = append(lines, fmt.Sprintf("%s: failing since %s (%d attempts); last error: %s",
+			l, f.since.UTC().Format(time.RFC3339), f.attempts, f.why))
+	}
+	sort.Strings(lines)
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+// StepError is a failed attempt of a loop: What says what failed, in
+// notify's own words (no secrets), and Err why.
+type StepError struct {
+	What string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.What + ": " + e.Err.Error() }
+
+// Unwrap returns why the step failed.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// publicError says what failed and why without quoting texts that may hold
+// secrets (a Slack answer that echoes a header, an API message that holds
+// the canonical request, a URL with a password): only notify's own words
+// and the typed parts of the cause.
+func publicError(err error) string {
+	var what string
+	if se, ok := errors.AsType[*StepError](err); ok {
+		what, err = se.What+": ", se.Err
+	}
+	var pe *fs.PathError
+	var se slack.SlackErrorResponse
+	var np *NoPoolError
+	switch ae, isAPI := errors.AsType[*pooltask.APIError](err); {
+	case errors.As(err, &np):
+		return what + np.Error()
+	case isAPI:
+		return fmt.Sprintf("%sthe Workspace API answered %d %s (request id %s)", what, ae.Status, ae.Code, ae.RequestID)
+	case errors.As(err, &se):
+		return what + "Slack answered " + se.Err
+	case errors.As(err, &pe):
+		return fmt.Sprintf("%s%s %s: %v", what, pe.Op, pe.Path, pe.Err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return what + "timed out"
+	}
+	return what + "see the log for why"
+}
+
+// Backoff is how long a loop waits before it tries again after failures in
+// a row: Base, doubled at each failure up to Max, of which a random half is
+// taken off so that replicas that failed together do not retry together.
+type Backoff struct {
+	Base, Max time.Duration
+}
+
+// DefaultBackoff is the backoff of the loops unless told otherwise.
+var DefaultBackoff = Backoff{Base: 5 * time.Second, Max: 5 * time.Minute}
+
+// Wait returns the wait after the failures-th failure in a row.
+func (b Backoff) Wait(failures int) time.Duration {
+	if b.Base <= 0 || b.Max <= 0 {
+		b = DefaultBackoff
+	}
+	d := b.Max
+	if failures < 1 {
+		failures = 1
+	}
+	if shift := failures - 1; shift < 32 && b.Base<<shift > 0 && b.Base<<shift < b.Max {
+		d = b.Base << shift
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// sleep waits d on clock, or until ctx ends (false).
+func sleep(ctx context.Context, clock Clock, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-clock.After(d):
+		return true
+	}
+}
