@@ -170,7 +170,8 @@ func (w Work) Summary(max int) string {
 // Timing is how long a task took, or has been running.
 type Timing struct {
 	Known    bool          // the task started (and, when running, now is known)
-	Running  bool          // it has not ended: D is up to now
+	Running  bool          // it has not ended: Duration is up to now
+	Waiting  bool          // running, but its desktops have not started (INIT)
 	Duration time.Duration // never negative
 }
 
@@ -182,16 +183,19 @@ func TimingOf(t pooltask.Task, now time.Time) Timing {
 	case !t.End.IsZero():
 		return Timing{Known: true, Duration: max(t.End.Sub(t.Start), 0)}
 	case !now.IsZero() && !t.Status.Ended():
-		return Timing{Known: true, Running: true, Duration: max(now.Sub(t.Start), 0)}
+		return Timing{Known: true, Running: true, Waiting: t.Status == pooltask.StatusInit, Duration: max(now.Sub(t.Start), 0)}
 	}
 	return Timing{}
 }
 
-// String is "4m 12s", "running for 4m 12s", or "—" when unknown.
+// String is "4m 12s", "running for 4m 12s", "waiting for 12s", or "—"
+// when unknown.
 func (t Timing) String() string {
 	switch {
 	case !t.Known:
 		return "—"
+	case t.Waiting:
+		return "waiting for " + Duration(t.Duration)
 	case t.Running:
 		return "running for " + Duration(t.Duration)
 	}

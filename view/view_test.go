@@ -50,6 +50,7 @@ func TestTiming(t *testing.T) {
 		{pooltask.Task{Start: start, End: start.Add(4*time.Minute + 12*time.Second), Status: pooltask.StatusFailed}, now, "4m 12s"},
 		{pooltask.Task{Start: start, Status: pooltask.StatusRunning}, now, "running for 5m 0s"},
 		{pooltask.Task{Start: start, Status: pooltask.StatusRunning}, time.Time{}, "—"},
+		{pooltask.Task{Start: start, Status: pooltask.StatusInit}, now, "waiting for 5m 0s"},
 		{pooltask.Task{Start: start, End: start.Add(-time.Second), Status: pooltask.StatusFinish}, now, "0s"},
 	} {
 		if got := TimingOf(c.task, c.now).String(); got != c.want {

@@ -84,7 +84,10 @@ func taskFields(t pooltask.Task, now time.Time) []*slack.TextBlockObject {
 	}
 	tm := view.TimingOf(t, now)
 	ended := Date(t.End)
-	if tm.Running {
+	switch {
+	case tm.Waiting:
+		ended = "— (waiting)"
+	case tm.Running:
 		ended = "— (still running)"
 	}
 	return []*slack.TextBlockObject{
