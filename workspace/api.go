@@ -34,17 +34,16 @@ const MaxPageSize = 100
 // (GET /v2/{project_id}/desktop-pools/script-execution-tasks/detail).
 func (c *Client) ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error) {
 	req := taskRequest(opts)
-	v, shared, err := c.doShared(ctx, OpListTasks, taskKey(opts), func(hdr map[string]string) (any, error) {
+	p, shared, err := c.tasks.do(ctx, c, taskKey(opts), func(hdr map[string]string) (pooltask.TaskPage, error) {
 		resp, err := c.invoke(req, tasksDef, new(model.ShowDesktopPoolsScriptExecTasksResponse), hdr)
 		if err != nil {
-			return nil, err
+			return pooltask.TaskPage{}, err
 		}
 		return taskPage(resp.(*model.ShowDesktopPoolsScriptExecTasksResponse)), nil
 	})
 	if err != nil {
 		return pooltask.TaskPage{}, callError(ctx, "listing tasks", err)
 	}
-	p := v.(pooltask.TaskPage)
 	if shared {
 		p.Tasks = cloneTasks(p.Tasks)
 	}
@@ -86,17 +85,16 @@ func (c *Client) ListRecords(ctx context.Context, opts pooltask.RecordOptions) (
 		Limit:        optInt(opts.Limit),
 	}
 	key := "records?" + strings.Join([]string{opts.TaskID, opts.Status, strconv.Itoa(opts.Offset), strconv.Itoa(opts.Limit)}, "\x00")
-	v, shared, err := c.doShared(ctx, OpListRecords, key, func(hdr map[string]string) (any, error) {
+	p, shared, err := c.records.do(ctx, c, key, func(hdr map[string]string) (pooltask.RecordPage, error) {
 		resp, err := c.invoke(req, recordsDef, new(model.ListScriptRecordsResponse), hdr)
 		if err != nil {
-			return nil, err
+			return pooltask.RecordPage{}, err
 		}
 		return recordPage(resp.(*model.ListScriptRecordsResponse)), nil
 	})
 	if err != nil {
 		return pooltask.RecordPage{}, callError(ctx, "listing records of task "+opts.TaskID, err)
 	}
-	p := v.(pooltask.RecordPage)
 	if shared {
 		p.Records = slices.Clone(p.Records)
 	}
@@ -110,17 +108,17 @@ func (c *Client) GetRecord(ctx context.Context, recordID string) (pooltask.Recor
 		return pooltask.Record{}, fmt.Errorf("getting record: empty record id")
 	}
 	req := &model.ShowScriptRecordDetailRequest{RecordId: recordID}
-	v, err := c.do(ctx, OpGetRecord, "record/"+recordID, func(hdr map[string]string) (any, error) {
+	r, _, err := c.record.do(ctx, c, recordID, func(hdr map[string]string) (pooltask.Record, error) {
 		resp, err := c.invoke(req, recordDef, new(model.ShowScriptRecordDetailResponse), hdr)
 		if err != nil {
-			return nil, err
+			return pooltask.Record{}, err
 		}
 		return recordDetail(resp.(*model.ShowScriptRecordDetailResponse)), nil
 	})
 	if err != nil {
 		return pooltask.Record{}, callError(ctx, "getting record "+recordID, err)
 	}
-	return v.(pooltask.Record), nil
+	return r, nil
 }
 
 // ListPools returns one page of the desktop pools, filtered by a fuzzy name
@@ -132,17 +130,16 @@ func (c *Client) ListPools(ctx context.Context, opts pooltask.PoolOptions) (pool
 		Limit:  optInt(opts.Limit),
 	}
 	key := "pools?" + opts.Name + "\x00" + strconv.Itoa(opts.Offset) + "\x00" + strconv.Itoa(opts.Limit)
-	v, shared, err := c.doShared(ctx, OpListPools, key, func(hdr map[string]string) (any, error) {
+	p, shared, err := c.pools.do(ctx, c, key, func(hdr map[string]string) (pooltask.PoolPage, error) {
 		resp, err := c.invoke(req, poolsDef, new(model.ListDesktopPoolsResponse), hdr)
 		if err != nil {
-			return nil, err
+			return pooltask.PoolPage{}, err
 		}
 		return poolPage(resp.(*model.ListDesktopPoolsResponse)), nil
 	})
 	if err != nil {
 		return pooltask.PoolPage{}, callError(ctx, "listing pools", err)
 	}
-	p := v.(pooltask.PoolPage)
 	if shared {
 		p.Pools = slices.Clone(p.Pools)
 	}

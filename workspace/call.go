@@ -6,173 +6,190 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/pooltasks/pooltasks/pooltask"
+	"golang.org/x/sync/singleflight"
 )
 
-// maxCacheEntries bounds the answer cache; during an incident many people
-// ask the same few questions, so a small cache is enough.
+// maxCacheEntries bounds each kind of answer's cache; during an incident
+// many people ask the same few questions, so a small cache is enough.
 const maxCacheEntries = 1024
 
-type cacheEntry struct {
-	v       any
+// errAbandoned ends a flight whose leader left (its ctx ended) before an
+// answer came: the callers who shared it start over, one of them leading.
+var errAbandoned = errors.New("workspace: call abandoned by its caller")
+
+// shared makes the calls of one kind of answer (T): from its cache, or
+// joined to an identical call in flight (golang.org/x/sync/singleflight),
+// or as a new call that waits for the token bucket and retries transient
+// failures. Every caller returns ctx.Err() as soon as its ctx ends: the
+// leader's HTTP request carries its ctx, and the others stop waiting.
+type shared[T any] struct {
+	op    string
+	group singleflight.Group
+
+	mu      sync.Mutex
+	cache   map[string]cached[T]
+	waiting map[string]int // callers of each key waiting on the group, to report joins
+}
+
+type cached[T any] struct {
+	v       T
 	expires time.Time
 }
 
-// flight is one call shared by every concurrent caller with the same key.
-// The first caller makes the call in its own goroutine; the others wait for
-// it. If the first caller leaves (its ctx ended) before an answer came, the
-// flight is abandoned and the others start over, one of them leading.
-type flight struct {
-	done chan struct{} // made by the first waiter, under Client.mu
-
-	v         any
-	err       error
-	abandoned bool
+func newShared[T any](op string) *shared[T] {
+	return &shared[T]{op: op, cache: make(map[string]cached[T]), waiting: make(map[string]int)}
 }
 
-// do runs one API call the way every method needs it: from the cache, or
-// joined to an identical call in flight, or as a new call that waits for the
-// token bucket and retries transient failures. Every caller returns
-// ctx.Err() as soon as its ctx ends: the leader's HTTP request carries its
-// ctx, and waiters stop waiting.
-//
-// call makes one SDK attempt; it must pass hdr to the SDK as extra headers.
-func (c *Client) do(ctx context.Context, op, key string, call func(hdr map[string]string) (any, error)) (any, error) {
-	v, _, err := c.doShared(ctx, op, key, call)
-	return v, err
-}
-
-// doShared is do, and also reports whether the answer may be seen by
-// another caller (it came from the cache or another caller's call, was
-// handed to waiters, or went into the cache). An answer that is not shared
-// belongs to the caller alone, who need not copy it.
-func (c *Client) doShared(ctx context.Context, op, key string, call func(hdr map[string]string) (any, error)) (any, bool, error) {
+// do returns the answer for key, and whether it may be seen by another
+// caller (it came from the cache or another caller's call, was handed to
+// others, or went into the cache): such an answer must be copied before it
+// is changed. call makes one SDK attempt; it must pass hdr to the SDK as
+// extra headers.
+func (s *shared[T]) do(ctx context.Context, c *Client, key string, call func(hdr map[string]string) (T, error)) (T, bool, error) {
+	var zero T
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, false, err
+			return zero, false, err
 		}
-		c.mu.Lock()
-		if c.cfg.CacheTTL > 0 {
-			if e, ok := c.cache[key]; ok {
-				if c.now().Before(e.expires) {
-					c.mu.Unlock()
-					c.obs.CacheHit(op)
-					return e.v, true, nil
-				}
-				delete(c.cache, key)
-			}
+		v, hit, joined := s.enter(c, key)
+		if hit {
+			c.obs.CacheHit(s.op)
+			return v, true, nil
 		}
-		if f, ok := c.flights[key]; ok {
-			// The channel is made by the first waiter: most calls have
-			// none.
-			if f.done == nil {
-				f.done = make(chan struct{})
-			}
-			done := f.done
-			c.mu.Unlock()
-			c.obs.Coalesced(op)
-			select {
-			case <-done:
-				if f.abandoned {
-					continue
-				}
-				return f.v, true, f.err
-			case <-ctx.Done():
-				return nil, false, ctx.Err()
-			}
+		if joined {
+			c.obs.Coalesced(s.op)
 		}
-		f := &flight{}
-		c.flights[key] = f
-		c.mu.Unlock()
-		return c.lead(ctx, op, key, f, call)
+		led := false // written by the flight's goroutine before it answers
+		ch := s.group.DoChan(key, func() (any, error) {
+			led = true
+			return s.lead(ctx, c, key, call)
+		})
+		var r singleflight.Result
+		select {
+		case r = <-ch:
+			s.leave(key)
+		case <-ctx.Done():
+			s.leave(key)
+			return zero, false, ctx.Err()
+		}
+		if errors.Is(r.Err, errAbandoned) {
+			if led {
+				return zero, false, ctx.Err()
+			}
+			continue
+		}
+		v, _ = r.Val.(T) // lead returns a T, or nil with an error
+		return v, r.Shared || (r.Err == nil && c.cfg.CacheTTL > 0), r.Err
 	}
 }
 
-// lead makes the call of a flight and hands its answer to the waiters.
-func (c *Client) lead(ctx context.Context, op, key string, f *flight, call func(map[string]string) (any, error)) (v any, shared bool, err error) {
-	defer func() {
-		// A panic in the SDK becomes an error: the waiters must not wait
-		// forever, and the caller gets an answer.
-		if p := recover(); p != nil {
-			v, err = nil, fmt.Errorf("workspace api: %s: internal error: %v", op, p)
+// enter answers from the cache, or counts the caller in as waiting on key;
+// joined says another caller is waiting on it already, so this one shares
+// that call.
+func (s *shared[T]) enter(c *Client, key string) (v T, hit, joined bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.cfg.CacheTTL > 0 {
+		if e, ok := s.cache[key]; ok {
+			if c.now().Before(e.expires) {
+				return e.v, true, false
+			}
+			delete(s.cache, key)
 		}
-		c.mu.Lock()
-		if c.flights[key] == f {
-			delete(c.flights, key)
+	}
+	joined = s.waiting[key] > 0
+	s.waiting[key]++
+	return v, false, joined
+}
+
+func (s *shared[T]) leave(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.waiting[key]--; s.waiting[key] <= 0 {
+		delete(s.waiting, key)
+	}
+}
+
+// lead makes the call of a flight, in the flight's goroutine, and keeps a
+// good answer in the cache before the flight ends, so that no caller
+// misses both.
+func (s *shared[T]) lead(ctx context.Context, c *Client, key string, call func(map[string]string) (T, error)) (v any, err error) {
+	defer func() {
+		// A panic in the SDK becomes an error: singleflight would crash
+		// the process with it, and the caller gets an answer.
+		if p := recover(); p != nil {
+			v, err = nil, fmt.Errorf("workspace api: %s: internal error: %v", s.op, p)
 		}
 		if err != nil && ctx.Err() != nil {
-			// Our own ctx ended the call: the waiters try again themselves.
-			f.abandoned = true
-			err = ctx.Err()
-		} else {
-			f.v, f.err = v, err
-			if err == nil && c.cfg.CacheTTL > 0 {
-				c.store(key, v, c.now().Add(c.cfg.CacheTTL))
-				shared = true
-			}
-		}
-		// No waiter can join any more: the flight left the map.
-		done := f.done
-		c.mu.Unlock()
-		if done != nil {
-			shared = true
-			close(done)
+			// The leader's own ctx ended the call: the others try again.
+			v, err = nil, errAbandoned
 		}
 	}()
-	v, err = c.retry(ctx, op, call)
-	return v, false, err
+	t, err := retry(ctx, c, s.op, call)
+	if err != nil {
+		return nil, err
+	}
+	if c.cfg.CacheTTL > 0 {
+		s.store(c, key, t)
+	}
+	return t, nil
 }
 
-// store adds an answer to the cache; c.mu must be held.
-func (c *Client) store(key string, v any, expires time.Time) {
-	if len(c.cache) >= maxCacheEntries {
-		now := c.now()
-		for k, e := range c.cache {
+// store adds an answer to the cache, making room when it is full.
+func (s *shared[T]) store(c *Client, key string, v T) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := c.now()
+	if len(s.cache) >= maxCacheEntries {
+		for k, e := range s.cache {
 			if !now.Before(e.expires) {
-				delete(c.cache, k)
+				delete(s.cache, k)
 			}
 		}
-		for k := range c.cache {
-			if len(c.cache) < maxCacheEntries {
+		for k := range s.cache {
+			if len(s.cache) < maxCacheEntries {
 				break
 			}
-			delete(c.cache, k)
+			delete(s.cache, k)
 		}
 	}
-	c.cache[key] = cacheEntry{v: v, expires: expires}
+	s.cache[key] = cached[T]{v: v, expires: now.Add(c.cfg.CacheTTL)}
 }
 
 // retry makes attempts until one succeeds, fails for good, or the attempts
 // or the time for retrying run out.
-func (c *Client) retry(ctx context.Context, op string, call func(map[string]string) (any, error)) (any, error) {
+func retry[T any](ctx context.Context, c *Client, op string, call func(map[string]string) (T, error)) (T, error) {
+	var zero T
 	start := time.Now()
-	for attempt := 1; ; attempt++ {
+	for n := 1; ; n++ {
 		if err := c.wait(ctx); err != nil {
-			return nil, err
+			return zero, err
 		}
 
-		v, err := c.attempt(ctx, op, call)
+		v, err := attempt(ctx, c, op, call)
 		if err == nil {
 			return v, nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return zero, ctx.Err()
 		}
-		if !IsRetryable(err) || attempt >= c.cfg.MaxAttempts {
-			return nil, err
+		if !IsRetryable(err) || n >= c.cfg.MaxAttempts {
+			return zero, err
 		}
-		d := c.backoff(attempt, err)
+		d := c.backoff(n, err)
 		if time.Since(start)+d > c.cfg.MaxRetryTime {
-			return nil, err
+			return zero, err
 		}
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, ctx.Err()
+			return zero, ctx.Err()
 		}
 	}
 }
@@ -215,7 +232,8 @@ func (c *Client) wait(ctx context.Context) error {
 // caller's cancellation and the timeout close the connection. The timeout is
 // ours rather than the http.Client's: with a custom RoundTripper the
 // http.Client would start a timer goroutine for every request.
-func (c *Client) attempt(ctx context.Context, op string, call func(map[string]string) (any, error)) (any, error) {
+func attempt[T any](ctx context.Context, c *Client, op string, call func(map[string]string) (T, error)) (T, error) {
+	var zero T
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	a := c.calls.register(actx, op)
@@ -225,26 +243,26 @@ func (c *Client) attempt(ctx context.Context, op string, call func(map[string]st
 		return v, nil
 	}
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return zero, ctx.Err()
 	}
 	var ae *pooltask.APIError
 	if errors.As(err, &ae) {
-		return nil, err
+		return zero, err
 	}
 	// The transport's verdicts on an answer reach us wrapped in the
 	// *url.Error of the http.Client, whose text quotes the URL: say what
 	// was wrong alone.
 	if tl, ok := errors.AsType[*BodyTooLargeError](err); ok {
-		return nil, fmt.Errorf("workspace api: %w", tl)
+		return zero, fmt.Errorf("workspace api: %w", tl)
 	}
 	if nj, ok := errors.AsType[*NotJSONError](err); ok {
-		return nil, fmt.Errorf("workspace api: %w", nj)
+		return zero, fmt.Errorf("workspace api: %w", nj)
 	}
 	var ne net.Error
 	if actx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return nil, fmt.Errorf("workspace api: no answer within %s: %w", c.cfg.Timeout, context.DeadlineExceeded)
+		return zero, fmt.Errorf("workspace api: no answer within %s: %w", c.cfg.Timeout, context.DeadlineExceeded)
 	}
-	return nil, fmt.Errorf("workspace api: %w", sdkError(err))
+	return zero, fmt.Errorf("workspace api: %w", sdkError(err))
 }
 
 // backoff returns the wait before attempt+1: jittered exponential from

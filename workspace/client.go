@@ -89,11 +89,13 @@ type Client struct {
 	obs       Observer
 	calls     *callRegistry
 	now       func() time.Time // the caches' clock; tests replace it
-	pools     *PoolResolver
+	resolver  *PoolResolver
 
-	mu      sync.Mutex
-	flights map[string]*flight
-	cache   map[string]cacheEntry
+	// The calls of each kind of answer, with their caches.
+	tasks   *shared[pooltask.TaskPage]
+	records *shared[pooltask.RecordPage]
+	record  *shared[pooltask.Record]
+	pools   *shared[pooltask.PoolPage]
 }
 
 // New builds a Client. It makes no network call unless ProjectID is empty
@@ -157,10 +159,12 @@ func New(cfg Config) (*Client, error) {
 		obs:       obs,
 		calls:     calls,
 		now:       time.Now,
-		flights:   make(map[string]*flight),
-		cache:     make(map[string]cacheEntry),
+		tasks:     newShared[pooltask.TaskPage](OpListTasks),
+		records:   newShared[pooltask.RecordPage](OpListRecords),
+		record:    newShared[pooltask.Record](OpGetRecord),
+		pools:     newShared[pooltask.PoolPage](OpListPools),
 	}
-	c.pools = NewPoolResolver(c, cfg.PoolCacheTTL, func() time.Time { return c.now() })
+	c.resolver = NewPoolResolver(c, cfg.PoolCacheTTL, func() time.Time { return c.now() })
 	if bc, ok := hcClient.GetCredential().(*auth.BasicCredentials); ok {
 		c.projectID = bc.ProjectId
 	}
@@ -170,7 +174,7 @@ func New(cfg Config) (*Client, error) {
 // ResolvePool says what a pool value names, by the one pool rule (see
 // PoolResolver), keeping the pool list for Config.PoolCacheTTL.
 func (c *Client) ResolvePool(ctx context.Context, value string) pooltask.Resolution {
-	return c.pools.ResolvePool(ctx, value)
+	return c.resolver.ResolvePool(ctx, value)
 }
 
 // ProjectID returns the project id the client works in, as configured or as

@@ -1015,7 +1015,7 @@ func TestIsRetryable(t *testing.T) {
 
 func TestPanicInCallBecomesError(t *testing.T) {
 	c := newClient(t, "http://127.0.0.1:1", nil)
-	_, err := c.do(context.Background(), "Boom", "boom", func(map[string]string) (any, error) {
+	_, _, err := newShared[int]("Boom").do(context.Background(), c, "boom", func(map[string]string) (int, error) {
 		panic("sdk bug")
 	})
 	if err == nil || !strings.Contains(err.Error(), "sdk bug") {
