@@ -32,9 +32,26 @@ const MaxPageSize = 100
 
 // ListTasks returns one page of the script execution tasks matching opts
 // (GET /v2/{project_id}/desktop-pools/script-execution-tasks/detail).
+// With the cache on, queries alike but for their page or times are
+// answered from one fetch (see listTasksAlike).
 func (c *Client) ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error) {
+	if p, ok, err := c.listTasksAlike(ctx, opts); ok {
+		return p, err
+	}
+	p, shared, err := c.listTasks(ctx, opts, taskKey(opts))
+	if err != nil {
+		return pooltask.TaskPage{}, err
+	}
+	if shared {
+		p.Tasks = cloneTasks(p.Tasks)
+	}
+	return p, nil
+}
+
+// listTasks makes the query as it is; shared is do's.
+func (c *Client) listTasks(ctx context.Context, opts pooltask.ListOptions, key string) (p pooltask.TaskPage, shared bool, err error) {
 	req := taskRequest(opts)
-	p, shared, err := c.tasks.do(ctx, c, taskKey(opts), func(hdr map[string]string) (pooltask.TaskPage, error) {
+	p, shared, err = c.tasks.do(ctx, c, key, func(hdr map[string]string) (pooltask.TaskPage, error) {
 		resp, err := c.invoke(req, tasksDef, new(model.ShowDesktopPoolsScriptExecTasksResponse), hdr)
 		if err != nil {
 			return pooltask.TaskPage{}, err
@@ -42,12 +59,9 @@ func (c *Client) ListTasks(ctx context.Context, opts pooltask.ListOptions) (pool
 		return taskPage(resp.(*model.ShowDesktopPoolsScriptExecTasksResponse)), nil
 	})
 	if err != nil {
-		return pooltask.TaskPage{}, callError(ctx, "listing tasks", err)
+		return pooltask.TaskPage{}, false, callError(ctx, "listing tasks", err)
 	}
-	if shared {
-		p.Tasks = cloneTasks(p.Tasks)
-	}
-	return p, nil
+	return p, shared, nil
 }
 
 // cloneTasks copies tasks and their scripts, so a caller that edits an

@@ -106,6 +106,19 @@ func (s *shared[T]) enter(c *Client, key string) (v T, hit, joined bool) {
 	return v, false, joined
 }
 
+// peek returns the cached answer for key while it is fresh, without
+// reporting a hit.
+func (s *shared[T]) peek(c *Client, key string) (T, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.cache[key]
+	if !ok || !c.now().Before(e.expires) {
+		var zero T
+		return zero, false
+	}
+	return e.v, true
+}
+
 func (s *shared[T]) leave(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -96,6 +96,7 @@ type Client struct {
 	records *shared[pooltask.RecordPage]
 	record  *shared[pooltask.Record]
 	pools   *shared[pooltask.PoolPage]
+	windows windows // the cached first pages that answer alike task queries
 }
 
 // New builds a Client. It makes no network call unless ProjectID is empty
