@@ -55,7 +55,7 @@ var keys = [numKeys]keyInfo{
 	keyPool: {
 		name: "pool", aliases: []string{"pool_id", "desktop_pool_id"}, api: "desktop_pool_id",
 		value: "POOL",
-		help:  "the desktop pool, by id or by name (a name is looked up)",
+		help:  "the desktop pool, by id or by name: the pool with that id, else that name (any case), else the one pool whose name contains it; several are listed to choose from, none gets the closest names",
 		examples: []string{
 			"pool=finance-win11",
 			`pool="Finance Win 11"`,
