@@ -14,7 +14,10 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/bot/notify/digest"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace/sim"
@@ -85,7 +88,7 @@ func TestWatchDigestAndStopRouted(t *testing.T) {
 // starts no second watch and says the task is watched already; the
 // audit line says so too.
 func TestWatchTwiceHere(t *testing.T) {
-	e, running, poster, watches := startWatching(t, notify.WatchConfig{})
+	e, running, poster, watches := startWatching(t, watch.Config{})
 
 	if m := e.slash(t, "U1", "C1", "watch "+running.ID); !strings.Contains(m.Text, "Watching task") {
 		t.Fatalf("first watch = %q", m.Text)
@@ -113,7 +116,7 @@ func TestWatchTwiceHere(t *testing.T) {
 // a condition the user can act on, answered with its own title and hint
 // and audited as "limit", not as an internal error.
 func TestTooManyWatchesSaid(t *testing.T) {
-	e, running, _, _ := startWatching(t, notify.WatchConfig{MaxActive: 1})
+	e, running, _, _ := startWatching(t, watch.Config{MaxActive: 1})
 	if m := e.slash(t, "U1", "C1", "watch "+running.ID); !strings.Contains(m.Text, "Watching task") {
 		t.Fatalf("first watch = %q", m.Text)
 	}
@@ -136,11 +139,11 @@ func TestTooManyWatchesSaid(t *testing.T) {
 // startWatching starts the bot with the real Watches behind it and returns
 // them, what they post to, and a running task of the simulator that they
 // can see.
-func startWatching(t *testing.T, cfg notify.WatchConfig) (*env, pooltask.Task, *notifytest.Poster, *notify.Watches) {
+func startWatching(t *testing.T, cfg watch.Config) (*env, pooltask.Task, *notifytest.Poster, *watch.Watches) {
 	t.Helper()
 	lister := notifytest.NewLister()
 	poster := notifytest.NewPoster(nil)
-	watches := notify.NewWatches(cfg, notify.Deps{Lister: lister, Poster: poster, Clock: notifytest.NewClock(time.Now())}, nil)
+	watches := watch.New(cfg, loop.Deps{Lister: lister, Poster: poster, Clock: notifytest.NewClock(time.Now())}, nil)
 	t.Cleanup(watches.Close)
 	e := start(t, setup{cfg: bot.Config{Notifier: &notify.Notifier{Watches: watches}}})
 	running := runningTask(t, e)
@@ -218,7 +221,7 @@ func TestWatchButtonStartsAWatch(t *testing.T) {
 // TestWatchButtonAlreadyWatching: with the real Watches behind the bot, a
 // Watch click where a typed watch runs says so and starts no other.
 func TestWatchButtonAlreadyWatching(t *testing.T) {
-	e, running, poster, watches := startWatching(t, notify.WatchConfig{})
+	e, running, poster, watches := startWatching(t, watch.Config{})
 	if m := e.slash(t, "U1", "C1", "watch "+running.ID); !strings.Contains(m.Text, "Watching task") {
 		t.Fatalf("typed watch = %q", m.Text)
 	}
@@ -384,7 +387,7 @@ func TestDigestOnDemand(t *testing.T) {
 	e := start(t, setup{
 		cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}, "C8": {"callcenter"}, "C10": {"dev-ubuntoo"}}},
 		wrap: func(w bot.Workspace) bot.Workspace {
-			n.Digester = notify.NewDigester(notify.DigestConfig{Quiet: true}, notify.Deps{Lister: w, Poster: notifytest.NewPoster(nil)}, nil)
+			n.Digester = digest.New(digest.Config{Quiet: true}, loop.Deps{Lister: w, Poster: notifytest.NewPoster(nil)}, nil)
 			return w
 		},
 	})
@@ -476,7 +479,7 @@ func TestPoolsAPIDown(t *testing.T) {
 		cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}}},
 		wrap: func(w bot.Workspace) bot.Workspace {
 			rec.Workspace = w
-			n.Digester = notify.NewDigester(notify.DigestConfig{}, notify.Deps{Lister: w, Poster: notifytest.NewPoster(nil)}, nil)
+			n.Digester = digest.New(digest.Config{}, loop.Deps{Lister: w, Poster: notifytest.NewPoster(nil)}, nil)
 			return rec
 		},
 	})

@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
-	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
@@ -87,15 +87,15 @@ func asUserError(err error) *userError {
 		return ue
 	}
 	switch {
-	case errors.Is(err, notify.ErrTooManyWatches):
+	case errors.Is(err, watch.ErrTooManyWatches):
 		return problem(condTooManyWatches, "Too many watches are running at once.")
-	case errors.Is(err, notify.ErrAlreadyWatching):
+	case errors.Is(err, watch.ErrAlreadyWatching):
 		return problem(condAlreadyWatching, "This task is watched here already.")
-	case errors.Is(err, notify.ErrTaskNotFound):
+	case errors.Is(err, watch.ErrTaskNotFound):
 		return problem(condNotFound, "No task with that id was found.")
-	case errors.Is(err, notify.ErrWatchNotFound):
+	case errors.Is(err, watch.ErrWatchNotFound):
 		return &userError{cond: condNotFound, detail: "That watch is no longer running.", hint: "Nothing to stop."}
-	case errors.Is(err, notify.ErrWatchesClosed):
+	case errors.Is(err, watch.ErrWatchesClosed):
 		return &userError{cond: condNotAvailable, detail: "Watches are shutting down.", hint: "Try again in a minute."}
 	}
 	return nil

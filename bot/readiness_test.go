@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot"
-	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/bot/notify/digest"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
 )
@@ -32,7 +33,7 @@ func TestReadyzShowsFailingDigests(t *testing.T) {
 		t.Fatal(err)
 	}
 	metrics := bot.NewMetrics()
-	health := notify.NewHealth(metrics.Registry())
+	health := loop.NewHealth(metrics.Registry())
 	e := start(t, setup{cfg: bot.Config{HTTPAddr: "127.0.0.1:0", Metrics: metrics, Ready: health.Err}})
 	get := func(path string) (int, string) {
 		t.Helper()
@@ -64,8 +65,8 @@ func TestReadyzShowsFailingDigests(t *testing.T) {
 	day := time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
 	clock := notifytest.NewClock(day)
 	poster := notifytest.NewPoster(clock)
-	d := notify.NewDigester(notify.DigestConfig{Channel: "CDIGEST", Every: time.Hour},
-		notify.Deps{Lister: e.ws, Poster: poster, Clock: clock, Health: health}, store)
+	d := digest.New(digest.Config{Channel: "CDIGEST", Every: time.Hour},
+		loop.Deps{Lister: e.ws, Poster: poster, Clock: clock, Health: health}, store)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/bot/notify/digest"
+	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/slack-go/slack"
 )
@@ -16,8 +18,8 @@ import (
 // interface (bot.Watcher and bot.Digester), so cmd wires them with one value:
 // &notify.Notifier{Watches: w, Digester: d}.
 type Notifier struct {
-	Watches  *Watches
-	Digester *Digester
+	Watches  *watch.Watches
+	Digester *digest.Digester
 }
 
 // StartWatch starts a watch for `/pooltasks watch TASK_ID`.
@@ -25,13 +27,13 @@ func (n *Notifier) StartWatch(ctx context.Context, taskID, channel, threadTS, us
 	if n.Watches == nil {
 		return "", errors.New("watches are not enabled")
 	}
-	return n.Watches.Start(ctx, WatchRequest{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID})
+	return n.Watches.Start(ctx, watch.Request{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID})
 }
 
 // StopWatch ends a watch at its Stop button.
 func (n *Notifier) StopWatch(watchID, userID string) error {
 	if n.Watches == nil {
-		return ErrWatchNotFound
+		return watch.ErrWatchNotFound
 	}
 	return n.Watches.Stop(watchID, userID)
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot"
-	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/bot/notify/digest"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -60,19 +61,19 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 
 	// A dry run takes the same path as a post, to a poster that posts
 	// nothing; the message is printed instead.
-	var poster notify.Poster = dryRunPoster{}
+	var poster loop.Poster = dryRunPoster{}
 	if !*dryRun {
 		// The bot's client settings: slack-go retries 429s, a stuck
 		// connection times out; notify paces the posts.
-		poster = notify.NewSlackPoster(bot.NewSlackClient("", cfg.SlackBotToken, cfg.SlackAPIURL))
+		poster = loop.NewSlackPoster(bot.NewSlackClient("", cfg.SlackBotToken, cfg.SlackAPIURL))
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	pools, err := digestPools(cfg, *channel)
 	if err != nil {
 		return err
 	}
-	d := notify.NewDigester(notify.DigestConfig{Channel: *channel, Pools: pools, Quiet: cfg.DigestQuiet},
-		notify.Deps{Lister: client, Poster: poster, Log: logger}, nil)
+	d := digest.New(digest.Config{Channel: *channel, Pools: pools, Quiet: cfg.DigestQuiet},
+		loop.Deps{Lister: client, Poster: poster, Log: logger}, nil)
 	end := time.Now().UTC().Truncate(time.Minute)
 	start := end.Add(-*since)
 	target := *channel

@@ -18,7 +18,11 @@ import (
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/doctor"
 	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/bot/notify/alert"
+	"github.com/pooltasks/pooltasks/bot/notify/digest"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
+	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/bot/notify/watchapi"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -101,7 +105,7 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	// One Slack client for the bot and notify; slack-go retries its 429s,
 	// NewSlackPoster paces notify's posts.
 	bc.Slack = bot.NewSlackClient(bc.AppToken, bc.BotToken, bc.APIURL)
-	poster := notify.NewSlackPoster(bc.Slack)
+	poster := loop.NewSlackPoster(bc.Slack)
 	at, err := notify.ParseTimeOfDay(cfg.DigestAt)
 	if err != nil {
 		return usageErrorf("POOLTASKS_DIGEST_AT: %v", err)
@@ -112,23 +116,23 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	}
 	// A background loop that keeps failing shows in /readyz and in
 	// pooltasks_loop_failing; it retries until it works again.
-	health := notify.NewHealth(metrics.Registry())
+	health := loop.NewHealth(metrics.Registry())
 	bc.Ready = health.Err
-	deps := func(component string) notify.Deps {
-		return notify.Deps{Lister: client, Poster: poster, Health: health,
+	deps := func(component string) loop.Deps {
+		return loop.Deps{Lister: client, Poster: poster, Health: health,
 			Log: logger.With("component", component)}
 	}
-	digests := notify.NewDigester(notify.DigestConfig{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: at,
+	digests := digest.New(digest.Config{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: at,
 		Pools: pools, Quiet: cfg.DigestQuiet}, deps("digest"), store)
 	// Watches run in this process, or, with POOLTASKS_WATCH_URL, in the
 	// scheduler, which keeps them on its volume; digests on demand are
 	// posted here either way (they keep no state).
-	var watches *notify.Watches
+	var watches *watch.Watches
 	if cfg.WatchURL != "" {
 		remote := watchapi.NewRemote(cfg.WatchURL, cfg.InternalToken, logger.With("component", "watch"))
 		bc.Notifier = notifier{remote, &notify.Notifier{Digester: digests}}
 	} else {
-		watches = notify.NewWatches(notify.WatchConfig{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive}, deps("watch"), store)
+		watches = watch.New(watch.Config{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive}, deps("watch"), store)
 		bc.Notifier = &notify.Notifier{Watches: watches, Digester: digests}
 		if cfg.InternalToken != "" {
 			api := watchapi.Handler(watches, cfg.InternalToken)
@@ -182,7 +186,7 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 			"every", cfg.DigestEvery)
 	}
 	if cfg.Scheduler && cfg.AlertChannel != "" {
-		alerts := notify.NewAlerter(notify.AlertConfig{Channel: cfg.AlertChannel, Every: cfg.AlertEvery,
+		alerts := alert.New(alert.Config{Channel: cfg.AlertChannel, Every: cfg.AlertEvery,
 			Pools: boundPools(bc.ChannelPools, cfg.AlertChannel)}, deps("alert"), store)
 		runBackground(schedCtx, "alerts", alerts.Run)
 	}

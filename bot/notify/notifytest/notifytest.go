@@ -6,13 +6,16 @@ package notifytest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/slack-go/slack"
@@ -385,4 +388,99 @@ func BlocksJSON(t testing.TB, blocks []slack.Block) string {
 	}
 	// slack-go marshals some nested elements itself, with HTML escaping.
 	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(b.String())
+}
+
+// Run runs f in a goroutine until the test ends (or stop is called): stop
+// cancels f's ctx and waits for f to return, which must be with nil.
+func Run(t testing.TB, f func(ctx context.Context) error) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run returned %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("run did not return 10s after its ctx ended")
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// OpenStore opens the state store in dir.
+func OpenStore(t testing.TB, dir string) *state.Store {
+	t.Helper()
+	s, err := state.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// BreakDir makes the state directory dir refuse every save until mend is
+// called: the directory is gone, which refuses even root (a read-only mode
+// does not).
+func BreakDir(t testing.TB, dir string) (mend func()) {
+	t.Helper()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// NamedPools is a Lister whose pools API knows every pool Task makes: the
+// name NAME is the pool pool-NAME, even with no task; "nowhere" names none.
+type NamedPools struct{ *Lister }
+
+// ResolvePool resolves value as the pools API described would.
+func (NamedPools) ResolvePool(_ context.Context, value string) pooltask.Resolution {
+	switch {
+	case strings.HasPrefix(value, "pool-"):
+		return pooltask.Resolution{Value: value, ID: value}
+	case value == "nowhere":
+		return pooltask.Resolution{Value: value}
+	}
+	return pooltask.Resolution{Value: value, ID: "pool-" + value, Name: value}
+}
+
+// FlakyPools is NamedPools whose pools API does not answer for
+// finance-win11.
+type FlakyPools struct{ NamedPools }
+
+// ResolvePool fails for finance-win11 as a pools API that is down does.
+func (f FlakyPools) ResolvePool(ctx context.Context, value string) pooltask.Resolution {
+	if value == "finance-win11" {
+		return pooltask.Resolution{Value: value, ID: value, LookupErr: errors.New("listing pools: 503 Service Unavailable")}
+	}
+	return f.NamedPools.ResolvePool(ctx, value)
+}
+
+// CancelingPoster calls During while it posts (to end a ctx, as SIGTERM
+// does), then fails as slack-go does when the post's ctx ended.
+type CancelingPoster struct {
+	*Poster
+	During func()
+}
+
+// PostMessage calls During, then posts unless ctx ended.
+func (p *CancelingPoster) PostMessage(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (string, error) {
+	p.During()
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	return p.Poster.PostMessage(ctx, channel, threadTS, text, blocks)
 }

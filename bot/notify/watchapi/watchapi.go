@@ -2,7 +2,7 @@
 // watches to the one process that runs them (the scheduler, which keeps
 // them across its restarts): Handler serves it there, Remote calls it
 // from the others and gives the user the same answers as a local
-// notify.Watches.
+// watch.Watches.
 package watchapi
 
 import (
@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -44,13 +44,13 @@ var watchCodes = []struct {
 	code   string
 	status int
 }{
-	{notify.ErrTooManyWatches, "too_many_watches", http.StatusTooManyRequests},
-	{notify.ErrTaskNotFound, "task_not_found", http.StatusNotFound},
-	{notify.ErrWatchNotFound, "watch_not_found", http.StatusGone},
-	{notify.ErrWatchesClosed, "closing", http.StatusServiceUnavailable},
+	{watch.ErrTooManyWatches, "too_many_watches", http.StatusTooManyRequests},
+	{watch.ErrTaskNotFound, "task_not_found", http.StatusNotFound},
+	{watch.ErrWatchNotFound, "watch_not_found", http.StatusGone},
+	{watch.ErrWatchesClosed, "closing", http.StatusServiceUnavailable},
 	// Answered with the watch that runs (errorBody.Watch): see
-	// notify.AlreadyWatchingError.
-	{notify.ErrAlreadyWatching, "already_watching", http.StatusConflict},
+	// watch.AlreadyWatchingError.
+	{watch.ErrAlreadyWatching, "already_watching", http.StatusConflict},
 }
 
 type startRequest struct {
@@ -78,7 +78,7 @@ type errorBody struct {
 	Watch *existingWatch `json:"watch,omitempty"`
 }
 
-// existingWatch carries an *notify.AlreadyWatchingError across.
+// existingWatch carries an *watch.AlreadyWatchingError across.
 type existingWatch struct {
 	WatchID   string `json:"watch_id"`
 	Channel   string `json:"channel"`
@@ -95,10 +95,10 @@ type apiError struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// Watches is what Handler needs of the watches it serves; *notify.Watches
+// Watches is what Handler needs of the watches it serves; *watch.Watches
 // has it.
 type Watches interface {
-	Start(ctx context.Context, req notify.WatchRequest) (string, error)
+	Start(ctx context.Context, req watch.Request) (string, error)
 	Stop(watchID, userID string) error
 }
 
@@ -123,7 +123,7 @@ func Handler(w Watches, token string) http.Handler {
 			writeJSON(rw, http.StatusBadRequest, errorBody{Code: "bad_request", Error: "task_id, channel and user_id are required"})
 			return
 		}
-		id, err := w.Start(r.Context(), notify.WatchRequest{TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID})
+		id, err := w.Start(r.Context(), watch.Request{TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID})
 		if err != nil {
 			answerWatchError(rw, err)
 			return
@@ -174,7 +174,7 @@ func decodeWatchRequest(rw http.ResponseWriter, r *http.Request, v any) bool {
 
 // answerWatchError answers an error of Watches.
 func answerWatchError(rw http.ResponseWriter, err error) {
-	var aw *notify.AlreadyWatchingError
+	var aw *watch.AlreadyWatchingError
 	if errors.As(err, &aw) {
 		writeJSON(rw, http.StatusConflict, errorBody{Code: "already_watching", Error: err.Error(),
 			Watch: &existingWatch{WatchID: aw.WatchID, Channel: aw.Channel, ThreadTS: aw.ThreadTS, MessageTS: aw.MessageTS}})
@@ -227,13 +227,13 @@ func NewRemote(baseURL, token string, logger *slog.Logger) *Remote {
 }
 
 // StartWatch asks the scheduler to start a watch and returns its id. Like
-// notify.Watches.Start, it returns the running watch's id and an
-// *notify.AlreadyWatchingError when the scheduler already watches the task there
+// watch.Watches.Start, it returns the running watch's id and an
+// *watch.AlreadyWatchingError when the scheduler already watches the task there
 // (as after a start that timed out here but went through there).
 func (r *Remote) StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error) {
 	var resp startResponse
 	err := r.call(ctx, StartPath, startRequest{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID}, &resp)
-	var aw *notify.AlreadyWatchingError
+	var aw *watch.AlreadyWatchingError
 	if errors.As(err, &aw) {
 		return aw.WatchID, err
 	}
@@ -298,7 +298,7 @@ func (r *Remote) call(ctx context.Context, path string, in, out any) error {
 	}
 	if eb.Code == "already_watching" && eb.Watch != nil && eb.Watch.WatchID != "" {
 		w := eb.Watch
-		return &notify.AlreadyWatchingError{WatchID: w.WatchID, Channel: w.Channel, ThreadTS: w.ThreadTS, MessageTS: w.MessageTS}
+		return &watch.AlreadyWatchingError{WatchID: w.WatchID, Channel: w.Channel, ThreadTS: w.ThreadTS, MessageTS: w.MessageTS}
 	}
 	for _, c := range watchCodes {
 		if eb.Code == c.code {

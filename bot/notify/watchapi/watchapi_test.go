@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
+	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -20,7 +21,7 @@ const internalToken = "internal-token-4f1c2a9e"
 // remoteSetup is a Watches served by WatchHandler on a loopback server, and
 // a RemoteWatches calling it.
 type remoteSetup struct {
-	watches *notify.Watches
+	watches *watch.Watches
 	lister  *notifytest.Lister
 	poster  *notifytest.Poster
 	store   *state.Store
@@ -31,7 +32,7 @@ type remoteSetup struct {
 
 // newRemoteSetup builds the setup; prepare, when not nil, changes the
 // fakes before the server starts.
-func newRemoteSetup(t *testing.T, cfg notify.WatchConfig, prepare ...func(*remoteSetup)) *remoteSetup {
+func newRemoteSetup(t *testing.T, cfg watch.Config, prepare ...func(*remoteSetup)) *remoteSetup {
 	t.Helper()
 	clock := notifytest.NewClock(day0)
 	tk := notifytest.Task("eeeeeeee-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusRunning, day0.Add(-time.Minute), 0, "install-agent")
@@ -42,7 +43,7 @@ func newRemoteSetup(t *testing.T, cfg notify.WatchConfig, prepare ...func(*remot
 	for _, p := range prepare {
 		p(s)
 	}
-	s.watches = notify.NewWatches(cfg, notify.Deps{Lister: s.lister, Poster: s.poster, Clock: clock}, s.store)
+	s.watches = watch.New(cfg, loop.Deps{Lister: s.lister, Poster: s.poster, Clock: clock}, s.store)
 	t.Cleanup(s.watches.Close)
 	s.srv = httptest.NewServer(Handler(s.watches, internalToken))
 	t.Cleanup(s.srv.Close)
@@ -69,7 +70,7 @@ func (s *remoteSetup) post(t *testing.T, path, auth, body string) int {
 }
 
 func TestWatchHandlerRefusesWithoutToken(t *testing.T) {
-	s := newRemoteSetup(t, notify.WatchConfig{})
+	s := newRemoteSetup(t, watch.Config{})
 	body := `{"task_id":"` + s.task.ID + `","channel":"C1","user_id":"U1"}`
 	for _, auth := range []string{"", "Bearer", "Bearer ", "Bearer wrong-token", "Basic " + internalToken, internalToken, "Bearer " + internalToken + "x"} {
 		for _, path := range []string{StartPath, StopPath} {
@@ -105,7 +106,7 @@ func TestWatchHandlerRefusesWithoutToken(t *testing.T) {
 }
 
 func TestRemoteWatchesRoundTrip(t *testing.T) {
-	s := newRemoteSetup(t, notify.WatchConfig{})
+	s := newRemoteSetup(t, watch.Config{})
 	id, err := s.remote.StartWatch(context.Background(), s.task.ID, "C1", "1699999999.000100", "U42")
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +136,7 @@ func TestRemoteWatchesRoundTrip(t *testing.T) {
 
 func TestRemoteWatchesErrors(t *testing.T) {
 	ctx := context.Background()
-	s := newRemoteSetup(t, notify.WatchConfig{MaxActive: 1})
+	s := newRemoteSetup(t, watch.Config{MaxActive: 1})
 	if _, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1"); err != nil {
 		t.Fatal(err)
 	}
@@ -143,26 +144,26 @@ func TestRemoteWatchesErrors(t *testing.T) {
 	// (C2: in C1 the task is watched already, which is not an error of
 	// capacity; see TestRemoteWatchesAlreadyWatching.)
 	_, err := s.remote.StartWatch(ctx, s.task.ID, "C2", "", "U1")
-	if !errors.Is(err, notify.ErrTooManyWatches) || err.Error() != notify.ErrTooManyWatches.Error() {
+	if !errors.Is(err, watch.ErrTooManyWatches) || err.Error() != watch.ErrTooManyWatches.Error() {
 		t.Errorf("second watch over MaxActive 1: %v", err)
 	}
 	err = s.remote.StopWatch("w0000000000000000", "U1")
-	if !errors.Is(err, notify.ErrWatchNotFound) || err.Error() != notify.ErrWatchNotFound.Error() {
+	if !errors.Is(err, watch.ErrWatchNotFound) || err.Error() != watch.ErrWatchNotFound.Error() {
 		t.Errorf("stopping an unknown watch: %v", err)
 	}
 
-	s = newRemoteSetup(t, notify.WatchConfig{})
+	s = newRemoteSetup(t, watch.Config{})
 	_, err = s.remote.StartWatch(ctx, "ffffffff-0000-0000-0000-000000000000", "C1", "", "U1")
-	if !errors.Is(err, notify.ErrTaskNotFound) || !strings.Contains(err.Error(), "no task with that id") {
+	if !errors.Is(err, watch.ErrTaskNotFound) || !strings.Contains(err.Error(), "no task with that id") {
 		t.Errorf("unknown task: %v", err)
 	}
 	s.watches.Close()
 	_, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1")
-	if !errors.Is(err, notify.ErrWatchesClosed) {
+	if !errors.Is(err, watch.ErrWatchesClosed) {
 		t.Errorf("closed: %v", err)
 	}
 
-	s = newRemoteSetup(t, notify.WatchConfig{}, func(s *remoteSetup) {
+	s = newRemoteSetup(t, watch.Config{}, func(s *remoteSetup) {
 		s.lister.Err = &pooltask.APIError{Status: 403, Code: "WKS.0403", Message: "Policy doesn't allow it", RequestID: "req-1"}
 	})
 	_, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1")
@@ -171,7 +172,7 @@ func TestRemoteWatchesErrors(t *testing.T) {
 		t.Errorf("API error: %v", err)
 	}
 
-	s = newRemoteSetup(t, notify.WatchConfig{}, func(s *remoteSetup) {
+	s = newRemoteSetup(t, watch.Config{}, func(s *remoteSetup) {
 		s.poster.Fail = func(notifytest.Post) error { return errors.New("slack: not_in_channel") }
 	})
 	if _, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1"); err == nil || !strings.Contains(err.Error(), "not_in_channel") {
@@ -180,7 +181,7 @@ func TestRemoteWatchesErrors(t *testing.T) {
 }
 
 func TestWatchHandlerBadRequests(t *testing.T) {
-	s := newRemoteSetup(t, notify.WatchConfig{})
+	s := newRemoteSetup(t, watch.Config{})
 	auth := "Bearer " + internalToken
 	big := `{"task_id":"` + s.task.ID + `","channel":"C1","user_id":"U1","thread_ts":"` + strings.Repeat("1", maxWatchBody) + `"}`
 	for _, tc := range []struct {
@@ -233,18 +234,18 @@ func TestRemoteWatchesUnreachable(t *testing.T) {
 // running watch, as Watches.Start does, and starts nothing.
 func TestRemoteWatchesAlreadyWatching(t *testing.T) {
 	ctx := context.Background()
-	s := newRemoteSetup(t, notify.WatchConfig{})
+	s := newRemoteSetup(t, watch.Config{})
 	id, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "1699999999.000100", "U1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	first := s.poster.WaitCalls(t, 1)[0]
 	again, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "1699999999.000100", "U2")
-	var aw *notify.AlreadyWatchingError
-	if !errors.Is(err, notify.ErrAlreadyWatching) || !errors.As(err, &aw) || again != id || err.Error() != notify.ErrAlreadyWatching.Error() {
-		t.Fatalf("second start: %q, %v; want %q and notify.ErrAlreadyWatching", again, err, id)
+	var aw *watch.AlreadyWatchingError
+	if !errors.Is(err, watch.ErrAlreadyWatching) || !errors.As(err, &aw) || again != id || err.Error() != watch.ErrAlreadyWatching.Error() {
+		t.Fatalf("second start: %q, %v; want %q and watch.ErrAlreadyWatching", again, err, id)
 	}
-	if want := (notify.AlreadyWatchingError{WatchID: id, Channel: "C1", ThreadTS: "1699999999.000100", MessageTS: first.TS}); *aw != want {
+	if want := (watch.AlreadyWatchingError{WatchID: id, Channel: "C1", ThreadTS: "1699999999.000100", MessageTS: first.TS}); *aw != want {
 		t.Errorf("already watching %+v, want %+v", *aw, want)
 	}
 	if n := len(s.poster.Calls()); n != 1 || s.watches.Active() != 1 || len(s.store.Watches()) != 1 {
@@ -253,10 +254,10 @@ func TestRemoteWatchesAlreadyWatching(t *testing.T) {
 	// Without the watch in the answer (an older scheduler, a bug), it is
 	// still the sentinel.
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusConflict, errorBody{Code: "already_watching", Error: notify.ErrAlreadyWatching.Error()})
+		writeJSON(w, http.StatusConflict, errorBody{Code: "already_watching", Error: watch.ErrAlreadyWatching.Error()})
 	}))
 	t.Cleanup(other.Close)
-	if _, err := NewRemote(other.URL, internalToken, nil).StartWatch(ctx, "t1", "C1", "", "U1"); !errors.Is(err, notify.ErrAlreadyWatching) {
+	if _, err := NewRemote(other.URL, internalToken, nil).StartWatch(ctx, "t1", "C1", "", "U1"); !errors.Is(err, watch.ErrAlreadyWatching) {
 		t.Errorf("already_watching without the watch: %v", err)
 	}
 }

@@ -1,16 +1,18 @@
-package notify
+package alert
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
+
+var day0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 
 func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	dir := t.TempDir()
@@ -20,10 +22,10 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	old := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusFailed, now.Add(-3*time.Hour), 2, "install-agent")
 	running := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000002", "finance-win11", pooltask.StatusRunning, now.Add(-time.Hour), 0, "install-agent")
 	l := notifytest.NewLister(old, running)
-	cfg := AlertConfig{Channel: "CALERT", Every: time.Minute}
+	cfg := Config{Channel: "CALERT", Every: time.Minute}
 
-	a := NewAlerter(cfg, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
-	stop := runBG(t, a.Run)
+	a := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+	stop := notifytest.Run(t, a.Run)
 	clock.BlockUntil(t, 1) // first poll done
 	if n := len(rec.Calls()); n != 0 {
 		t.Fatalf("fresh start alerted %d tasks already failed", n)
@@ -47,8 +49,8 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	clock.DropWaiters()
 
 	// A restart alerts nothing again.
-	a2 := NewAlerter(cfg, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
-	stop2 := runBG(t, a2.Run)
+	a2 := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+	stop2 := notifytest.Run(t, a2.Run)
 	clock.BlockUntil(t, 1)
 	if n := len(rec.Calls()); n != 1 {
 		t.Fatalf("%d alerts after the restart, want 1", n)
@@ -90,7 +92,7 @@ func TestAlerterPostFailureRetriesNextPoll(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
 	l := notifytest.NewLister()
-	a := NewAlerter(AlertConfig{Channel: "C"}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
+	a := New(Config{Channel: "C"}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
 	ctx := context.Background()
 	if err := a.Poll(ctx); err != nil { // primes
 		t.Fatal(err)
@@ -123,7 +125,7 @@ func TestAlerterBoundKeepsWhatThePollSees(t *testing.T) {
 	for i := range 4 {
 		l.Put(notifytest.Task(fmt.Sprintf("cccccccc-0000-0000-0000-%012d", i), "dev-linux", pooltask.StatusFailed, now.Add(-time.Duration(i+1)*time.Hour), 1))
 	}
-	a := NewAlerter(AlertConfig{Channel: "CALERT", MaxKnown: 2}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, t.TempDir()))
+	a := New(Config{Channel: "CALERT", MaxKnown: 2}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, t.TempDir()))
 	ctx := context.Background()
 	for range 3 {
 		if err := a.Poll(ctx); err != nil {
@@ -144,38 +146,25 @@ func TestAlerterFinishesPostAtShutdown(t *testing.T) {
 	now := day0.Add(12 * time.Hour)
 	clock := notifytest.NewClock(now)
 	l := notifytest.NewLister()
-	cfg := AlertConfig{Channel: "CALERT"}
-	if err := NewAlerter(cfg, Deps{Lister: l, Clock: clock}, openStore(t, dir)).Poll(context.Background()); err != nil {
+	cfg := Config{Channel: "CALERT"}
+	if err := New(cfg, loop.Deps{Lister: l, Clock: clock}, notifytest.OpenStore(t, dir)).Poll(context.Background()); err != nil {
 		t.Fatal(err) // primes the memory: nothing failed yet
 	}
 	failed := notifytest.Task("dddddddd-0000-0000-0000-000000000001", "dev-linux", pooltask.StatusFailed, now.Add(-time.Hour), 1)
 	l.Put(failed)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	slackGo := &ctxPoster{Poster: notifytest.NewPoster(clock), during: cancel}
-	if err := NewAlerter(cfg, Deps{Lister: l, Poster: slackGo, Clock: clock}, openStore(t, dir)).Poll(ctx); err != nil {
+	slackGo := &notifytest.CancelingPoster{Poster: notifytest.NewPoster(clock), During: cancel}
+	if err := New(cfg, loop.Deps{Lister: l, Poster: slackGo, Clock: clock}, notifytest.OpenStore(t, dir)).Poll(ctx); err != nil {
 		t.Fatal(err)
 	}
 	rec := notifytest.NewPoster(clock)
-	if err := NewAlerter(cfg, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir)).Poll(context.Background()); err != nil {
+	if err := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir)).Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if n, m := len(slackGo.Posts()), len(rec.Posts()); n != 1 || m != 0 {
 		t.Errorf("%d alerts before the restart and %d after, want 1 and 0", n, m)
 	}
-}
-
-// namedPools resolves pool names as the test helper task names pool ids.
-type namedPools struct{ *notifytest.Lister }
-
-func (namedPools) ResolvePool(_ context.Context, value string) pooltask.Resolution {
-	switch {
-	case strings.HasPrefix(value, "pool-"):
-		return pooltask.Resolution{Value: value, ID: value}
-	case value == "nowhere":
-		return pooltask.Resolution{Value: value}
-	}
-	return pooltask.Resolution{Value: value, ID: "pool-" + value, Name: value}
 }
 
 // TestAlerterPoolsByName: alerts limited to pools given by name (a channel
@@ -187,9 +176,9 @@ func TestAlerterPoolsByName(t *testing.T) {
 	rec := notifytest.NewPoster(clock)
 	fin := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000011", "finance-win11", pooltask.StatusRunning, now.Add(-time.Hour), 0, "s")
 	dev := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000012", "dev-ubuntu", pooltask.StatusRunning, now.Add(-time.Hour), 0, "s")
-	l := namedPools{notifytest.NewLister(fin, dev)}
-	a := NewAlerter(AlertConfig{Channel: "CALERT", Every: time.Minute, Pools: []string{"finance-win11"}}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, t.TempDir()))
-	runBG(t, a.Run)
+	l := notifytest.NamedPools{Lister: notifytest.NewLister(fin, dev)}
+	a := New(Config{Channel: "CALERT", Every: time.Minute, Pools: []string{"finance-win11"}}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, t.TempDir()))
+	notifytest.Run(t, a.Run)
 	clock.BlockUntil(t, 1)
 
 	fin.Status, dev.Status = pooltask.StatusFailed, pooltask.StatusFailed
@@ -201,38 +190,15 @@ func TestAlerterPoolsByName(t *testing.T) {
 		t.Errorf("alerts %+v, want one for %s only", rec.Calls(), fin.ID)
 	}
 
-	res, err := resolvePools(context.Background(), l, []string{"nowhere", "dev-ubuntu"})
-	if err != nil || len(res.ids) != 1 || res.ids[0] != "pool-dev-ubuntu" || len(res.problems) != 1 ||
-		!strings.Contains(res.problems[0], `no desktop pool is named like "nowhere"`) {
+	res, err := loop.ResolvePools(context.Background(), l, []string{"nowhere", "dev-ubuntu"})
+	if err != nil || len(res.IDs) != 1 || res.IDs[0] != "pool-dev-ubuntu" || len(res.Problems) != 1 ||
+		!strings.Contains(res.Problems[0], `no desktop pool is named like "nowhere"`) {
 		t.Errorf("an unknown pool name among good ones: %+v, %v", res, err)
 	}
 	// The pools API failing is not a bad name: the whole poll fails and is
 	// tried again, no pool is left out.
-	if res, err := resolvePools(context.Background(), flakyPools{l}, []string{"dev-ubuntu", "finance-win11"}); err == nil || len(res.ids)+len(res.problems) != 0 {
+	if res, err := loop.ResolvePools(context.Background(), notifytest.FlakyPools{NamedPools: l}, []string{"dev-ubuntu", "finance-win11"}); err == nil || len(res.IDs)+len(res.Problems) != 0 {
 		t.Errorf("pools API down: %+v, %v; want the error alone", res, err)
-	}
-}
-
-// flakyPools is a pools API that does not answer for finance-win11.
-type flakyPools struct{ namedPools }
-
-func (f flakyPools) ResolvePool(ctx context.Context, value string) pooltask.Resolution {
-	if value == "finance-win11" {
-		return pooltask.Resolution{Value: value, ID: value, LookupErr: errors.New("listing pools: 503 Service Unavailable")}
-	}
-	return f.namedPools.ResolvePool(ctx, value)
-}
-
-// TestDigestPoolsAPIDown: a scheduled digest whose pools cannot be looked
-// up is not posted (it is tried again), rather than posted without them.
-func TestDigestPoolsAPIDown(t *testing.T) {
-	rec := notifytest.NewPoster(nil)
-	d := NewDigester(DigestConfig{Channel: "CD", Pools: []string{"finance-win11", "dev-ubuntu"}}, Deps{Lister: flakyPools{namedPools{notifytest.NewLister(sampleDigestTasks()...)}}, Poster: rec}, nil)
-	if _, err := d.Post(context.Background(), "", pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}); err == nil {
-		t.Error("posted with the pools API down")
-	}
-	if n := len(rec.Calls()); n != 0 {
-		t.Errorf("%d posts", n)
 	}
 }
 
@@ -243,8 +209,8 @@ func TestAlertStateKeyTakenOver(t *testing.T) {
 	now := day0.Add(12 * time.Hour)
 	clock := notifytest.NewClock(now)
 	rec := notifytest.NewPoster(clock)
-	store := openStore(t, t.TempDir())
-	cfg := AlertConfig{Channel: "CALERT", Every: time.Minute, Pools: []string{"pool-p2", "pool-p1"}}
+	store := notifytest.OpenStore(t, t.TempDir())
+	cfg := Config{Channel: "CALERT", Every: time.Minute, Pools: []string{"pool-p2", "pool-p1"}}
 	old := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000021", "p1", pooltask.StatusFailed, now.Add(-2*time.Hour), 1, "s")
 	gap := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000022", "p2", pooltask.StatusFailed, now.Add(-time.Minute), 1, "s")
 	if err := store.AddAlertKnown(cfg.legacyKey(), map[string]time.Time{old.ID: old.Start}, now.Add(-24*time.Hour), 100); err != nil {
@@ -253,8 +219,8 @@ func TestAlertStateKeyTakenOver(t *testing.T) {
 	if cfg.legacyKey() == cfg.key() {
 		t.Fatal("the test needs pools out of order")
 	}
-	a := NewAlerter(cfg, Deps{Lister: notifytest.NewLister(old, gap), Poster: rec, Clock: clock}, store)
-	runBG(t, a.Run)
+	a := New(cfg, loop.Deps{Lister: notifytest.NewLister(old, gap), Poster: rec, Clock: clock}, store)
+	notifytest.Run(t, a.Run)
 	posts := rec.WaitCalls(t, 1)
 	clock.BlockUntil(t, 1)
 	if len(rec.Calls()) != 1 || !strings.Contains(posts[0].Text, gap.ID) {
@@ -263,31 +229,50 @@ func TestAlertStateKeyTakenOver(t *testing.T) {
 }
 
 // TestStateKeysIgnorePoolOrder: reordering a binding (to change a
-// channel's default pool) keeps the alerts' and digests' saved state.
+// channel's default pool) keeps the alerts' saved state.
 func TestStateKeysIgnorePoolOrder(t *testing.T) {
-	a, b := AlertConfig{Channel: "C1", Pools: []string{"p2", "p1"}}, AlertConfig{Channel: "C1", Pools: []string{"p1", "p2"}}
+	a, b := Config{Channel: "C1", Pools: []string{"p2", "p1"}}, Config{Channel: "C1", Pools: []string{"p1", "p2"}}
 	if a.key() != b.key() {
 		t.Errorf("alert keys %q and %q differ", a.key(), b.key())
 	}
-	d1, d2 := DigestConfig{Channel: "C1", Every: time.Hour, Pools: []string{"p2", "p1"}}, DigestConfig{Channel: "C1", Every: time.Hour, Pools: []string{"p1", "p2"}}
-	if d1.key() != d2.key() {
-		t.Errorf("digest keys %q and %q differ", d1.key(), d2.key())
-	}
-	if c := (AlertConfig{Channel: "C1", Pools: []string{"p1"}}); c.key() == a.key() {
+	if c := (Config{Channel: "C1", Pools: []string{"p1"}}); c.key() == a.key() {
 		t.Error("other pools share a key")
 	}
 }
 
-// TestQuietDigestStillSaysWhatWasLeftOut: a quiet digest that is all clear
-// still posts when a configured pool was left out, so that someone sees it.
-func TestQuietDigestStillSaysWhatWasLeftOut(t *testing.T) {
-	rec := notifytest.NewPoster(nil)
-	d := NewDigester(DigestConfig{Channel: "CD", Quiet: true, Pools: []string{"nowhere", "dev-ubuntu"}}, Deps{Lister: namedPools{notifytest.NewLister()}, Poster: rec}, nil)
-	if _, err := d.Post(context.Background(), "", pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}); err != nil {
-		t.Fatal(err)
+// TestAlerterBacksOffAndRecovers: a failing poll is retried sooner than
+// the period, later at each failure, and loop.Health clears when it works.
+func TestAlerterBacksOffAndRecovers(t *testing.T) {
+	now := day0.Add(12 * time.Hour)
+	clock := notifytest.NewClock(now)
+	l := notifytest.NewLister()
+	l.Err = &pooltask.APIError{Status: 503, Code: "WKS.5000", Message: "the canonical request was …", RequestID: "req-9"}
+	health := loop.NewHealth(nil)
+	backoff := loop.Backoff{Base: time.Second, Max: 8 * time.Second}
+	a := New(Config{Channel: "CALERT", Every: time.Hour}, loop.Deps{Lister: l, Poster: notifytest.NewPoster(clock), Clock: clock, Health: health, Backoff: backoff}, notifytest.OpenStore(t, t.TempDir()))
+	notifytest.Run(t, a.Run)
+	for attempt := 1; attempt <= 6; attempt++ {
+		clock.BlockUntil(t, 1)
+		next, _ := clock.Next()
+		want := min(backoff.Base<<(attempt-1), backoff.Max)
+		if wait := next.Sub(clock.Now()); wait < want/2 || wait > want {
+			t.Errorf("attempt %d: retries in %v, want %v–%v", attempt, wait, want/2, want)
+		}
+		err := health.Err()
+		if err == nil || !strings.Contains(err.Error(), "alerts: failing") || !strings.Contains(err.Error(), "503 WKS.5000 (request id req-9)") ||
+			strings.Contains(err.Error(), "canonical") {
+			t.Errorf("attempt %d: health %v", attempt, err)
+		}
+		if attempt == 6 {
+			l.Err = nil // before the timer fires, so the poll sees it
+		}
+		clock.FireNext()
 	}
-	calls := rec.Calls()
-	if len(calls) != 1 || !strings.Contains(notifytest.BlocksJSON(t, calls[0].Blocks), "Left out") {
-		t.Errorf("quiet all-clear digest with a pool left out: %+v", calls)
+	clock.BlockUntil(t, 1)
+	if err := health.Err(); err != nil {
+		t.Errorf("after the API came back: %v", err)
+	}
+	if next, _ := clock.Next(); next.Sub(clock.Now()) != time.Hour {
+		t.Errorf("polls again in %v, want the period", next.Sub(clock.Now()))
 	}
 }

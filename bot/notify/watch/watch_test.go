@@ -1,17 +1,21 @@
-package notify
+package watch
 
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/slack-go/slack"
 
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
+
+var day0 = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 
 func TestWatchEnds(t *testing.T) {
 	for _, final := range []pooltask.TaskStatus{pooltask.StatusFinish, pooltask.StatusFailed} {
@@ -22,11 +26,11 @@ func TestWatchEnds(t *testing.T) {
 				tk := notifytest.Task("eeeeeeee-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusRunning, day0.Add(-time.Minute), 0, "install-agent")
 				tk.SuccessNum = 0
 				l := notifytest.NewLister(tk)
-				store := openStore(t, t.TempDir())
-				w := NewWatches(WatchConfig{Every: 15 * time.Second}, Deps{Lister: l, Poster: rec, Clock: clock}, store)
+				store := notifytest.OpenStore(t, t.TempDir())
+				w := New(Config{Every: 15 * time.Second}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, store)
 				t.Cleanup(w.Close)
 
-				id, err := w.Start(context.Background(), WatchRequest{TaskID: tk.ID, Channel: "C1", ThreadTS: thread, UserID: "U42"})
+				id, err := w.Start(context.Background(), Request{TaskID: tk.ID, Channel: "C1", ThreadTS: thread, UserID: "U42"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -106,18 +110,18 @@ func TestWatchStopLimitAndMax(t *testing.T) {
 	a := notifytest.Task("ffffffff-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
 	b := notifytest.Task("ffffffff-0000-0000-0000-000000000002", "p", pooltask.StatusRunning, day0, 0, "s")
 	l := notifytest.NewLister(a, b)
-	w := NewWatches(WatchConfig{Every: 15 * time.Second, Max: time.Minute, MaxActive: 1}, Deps{Lister: l, Poster: rec, Clock: clock}, nil)
+	w := New(Config{Every: 15 * time.Second, Max: time.Minute, MaxActive: 1}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, nil)
 	t.Cleanup(w.Close)
 	ctx := context.Background()
 
-	if _, err := w.Start(ctx, WatchRequest{TaskID: "nope", Channel: "C1", UserID: "U1"}); !errors.Is(err, ErrTaskNotFound) {
+	if _, err := w.Start(ctx, Request{TaskID: "nope", Channel: "C1", UserID: "U1"}); !errors.Is(err, ErrTaskNotFound) {
 		t.Errorf("unknown task: %v", err)
 	}
-	id, err := w.Start(ctx, WatchRequest{TaskID: a.ID, Channel: "C1", UserID: "U1"})
+	id, err := w.Start(ctx, Request{TaskID: a.ID, Channel: "C1", UserID: "U1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Start(ctx, WatchRequest{TaskID: b.ID, Channel: "C1", UserID: "U1"}); !errors.Is(err, ErrTooManyWatches) {
+	if _, err := w.Start(ctx, Request{TaskID: b.ID, Channel: "C1", UserID: "U1"}); !errors.Is(err, ErrTooManyWatches) {
 		t.Errorf("second watch: %v, want ErrTooManyWatches", err)
 	}
 	clock.BlockUntil(t, 1)
@@ -137,7 +141,7 @@ func TestWatchStopLimitAndMax(t *testing.T) {
 	}
 
 	// The slot is free again; this one runs out of time after Max.
-	if _, err := w.Start(ctx, WatchRequest{TaskID: b.ID, Channel: "C1", UserID: "U1"}); err != nil {
+	if _, err := w.Start(ctx, Request{TaskID: b.ID, Channel: "C1", UserID: "U1"}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 4; i++ {
@@ -175,23 +179,23 @@ func TestWatchResumesAfterRestart(t *testing.T) {
 	tk := notifytest.Task("99999999-0000-0000-0000-000000000001", "p", pooltask.StatusInit, day0, 0, "s")
 	l := notifytest.NewLister(tk)
 
-	w := NewWatches(WatchConfig{}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
-	stop := runBG(t, w.Run)
-	if _, err := w.Start(context.Background(), WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U1"}); err != nil {
+	w := New(Config{}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+	stop := notifytest.Run(t, w.Run)
+	if _, err := w.Start(context.Background(), Request{TaskID: tk.ID, Channel: "C1", UserID: "U1"}); err != nil {
 		t.Fatal(err)
 	}
 	first := rec.WaitCalls(t, 1)[0]
 	clock.BlockUntil(t, 1)
 	stop() // SIGTERM
 	clock.DropWaiters()
-	if _, err := w.Start(context.Background(), WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U1"}); !errors.Is(err, ErrWatchesClosed) {
+	if _, err := w.Start(context.Background(), Request{TaskID: tk.ID, Channel: "C1", UserID: "U1"}); !errors.Is(err, ErrWatchesClosed) {
 		t.Errorf("start after close: %v", err)
 	}
 
 	tk.Status, tk.End = pooltask.StatusFailed, day0.Add(time.Minute)
 	l.Put(tk)
-	w2 := NewWatches(WatchConfig{}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
-	runBG(t, w2.Run)
+	w2 := New(Config{}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+	notifytest.Run(t, w2.Run)
 	clock.BlockUntil(t, 1)
 	clock.Advance(15 * time.Second)
 	calls := rec.WaitCalls(t, 3)
@@ -213,17 +217,17 @@ func TestWatchStartTwiceHere(t *testing.T) {
 	clock := notifytest.NewClock(day0)
 	rec := notifytest.NewPoster(clock)
 	tk := notifytest.Task("abababab-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
-	store := openStore(t, t.TempDir())
-	w := NewWatches(WatchConfig{}, Deps{Lister: notifytest.NewLister(tk), Poster: rec, Clock: clock}, store)
+	store := notifytest.OpenStore(t, t.TempDir())
+	w := New(Config{}, loop.Deps{Lister: notifytest.NewLister(tk), Poster: rec, Clock: clock}, store)
 	t.Cleanup(w.Close)
 	ctx := context.Background()
 
-	id, err := w.Start(ctx, WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U1"})
+	id, err := w.Start(ctx, Request{TaskID: tk.ID, Channel: "C1", UserID: "U1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	first := rec.WaitCalls(t, 1)[0]
-	again, err := w.Start(ctx, WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U2"})
+	again, err := w.Start(ctx, Request{TaskID: tk.ID, Channel: "C1", UserID: "U2"})
 	var aw *AlreadyWatchingError
 	if !errors.Is(err, ErrAlreadyWatching) || !errors.As(err, &aw) || again != id {
 		t.Fatalf("second start here: %q, %v; want %q and ErrAlreadyWatching", again, err, id)
@@ -236,7 +240,7 @@ func TestWatchStartTwiceHere(t *testing.T) {
 	}
 
 	// Another thread or channel is another watch.
-	for _, req := range []WatchRequest{
+	for _, req := range []Request{
 		{TaskID: tk.ID, Channel: "C1", ThreadTS: "1699999999.000100", UserID: "U1"},
 		{TaskID: tk.ID, Channel: "C2", UserID: "U1"},
 	} {
@@ -257,14 +261,14 @@ func TestWatchStartTwiceHere(t *testing.T) {
 	if err := pollActive(t, w, 2); err != nil {
 		t.Fatal(err)
 	}
-	if next, err := w.Start(ctx, WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U2"}); err != nil || next == id {
+	if next, err := w.Start(ctx, Request{TaskID: tk.ID, Channel: "C1", UserID: "U2"}); err != nil || next == id {
 		t.Errorf("start after Stop: %q, %v; want a new watch", next, err)
 	}
 }
 
 // gate holds ListTasks until released.
 type gate struct {
-	Lister
+	loop.Lister
 	entered chan struct{}
 	release chan struct{}
 }
@@ -282,7 +286,7 @@ func TestWatchStartTwiceAtOnce(t *testing.T) {
 	rec := notifytest.NewPoster(clock)
 	tk := notifytest.Task("abababab-0000-0000-0000-000000000002", "p", pooltask.StatusRunning, day0, 0, "s")
 	g := gate{Lister: notifytest.NewLister(tk), entered: make(chan struct{}, 2), release: make(chan struct{})}
-	w := NewWatches(WatchConfig{}, Deps{Lister: g, Poster: rec, Clock: clock}, nil)
+	w := New(Config{}, loop.Deps{Lister: g, Poster: rec, Clock: clock}, nil)
 	t.Cleanup(w.Close)
 
 	type result struct {
@@ -291,7 +295,7 @@ func TestWatchStartTwiceAtOnce(t *testing.T) {
 	}
 	results := make(chan result, 2)
 	start := func(user string) {
-		id, err := w.Start(context.Background(), WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: user})
+		id, err := w.Start(context.Background(), Request{TaskID: tk.ID, Channel: "C1", UserID: user})
 		results <- result{id, err}
 	}
 	go start("U1")
@@ -324,10 +328,10 @@ func TestWatchEndsWhenTaskGone(t *testing.T) {
 	rec := notifytest.NewPoster(clock)
 	tk := notifytest.Task("cdcdcdcd-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
 	l := notifytest.NewLister(tk)
-	store := openStore(t, t.TempDir())
-	w := NewWatches(WatchConfig{Every: 15 * time.Second}, Deps{Lister: l, Poster: rec, Clock: clock}, store)
+	store := notifytest.OpenStore(t, t.TempDir())
+	w := New(Config{Every: 15 * time.Second}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, store)
 	t.Cleanup(w.Close)
-	if _, err := w.Start(context.Background(), WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U42"}); err != nil {
+	if _, err := w.Start(context.Background(), Request{TaskID: tk.ID, Channel: "C1", UserID: "U42"}); err != nil {
 		t.Fatal(err)
 	}
 	first := rec.WaitCalls(t, 1)[0]
@@ -396,7 +400,7 @@ func TestWatchStartWhileStopping(t *testing.T) {
 	rec := notifytest.NewPoster(clock)
 	h := holdUpdates{Poster: rec, entered: make(chan struct{}, 1), release: make(chan struct{})}
 	tk := notifytest.Task("abababab-0000-0000-0000-000000000003", "p", pooltask.StatusRunning, day0, 0, "s")
-	w := NewWatches(WatchConfig{}, Deps{Lister: notifytest.NewLister(tk), Poster: h, Clock: clock}, nil)
+	w := New(Config{}, loop.Deps{Lister: notifytest.NewLister(tk), Poster: h, Clock: clock}, nil)
 	t.Cleanup(w.Close)
 	released := false
 	t.Cleanup(func() {
@@ -405,7 +409,7 @@ func TestWatchStartWhileStopping(t *testing.T) {
 		}
 	})
 	ctx := context.Background()
-	req := WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U1"}
+	req := Request{TaskID: tk.ID, Channel: "C1", UserID: "U1"}
 
 	id, err := w.Start(ctx, req)
 	if err != nil {
@@ -436,9 +440,9 @@ func TestWatchStartBeforeResume(t *testing.T) {
 	rec := notifytest.NewPoster(clock)
 	tk := notifytest.Task("abababab-0000-0000-0000-000000000004", "p", pooltask.StatusRunning, day0, 0, "s")
 	l := notifytest.NewLister(tk)
-	req := WatchRequest{TaskID: tk.ID, Channel: "C1", UserID: "U1"}
+	req := Request{TaskID: tk.ID, Channel: "C1", UserID: "U1"}
 
-	w1 := NewWatches(WatchConfig{}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
+	w1 := New(Config{}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
 	id, err := w1.Start(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -447,16 +451,55 @@ func TestWatchStartBeforeResume(t *testing.T) {
 	w1.Close() // a restart: the watch stays saved
 	clock.DropWaiters()
 
-	w2 := NewWatches(WatchConfig{}, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
+	w2 := New(Config{}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
 	again, err := w2.Start(context.Background(), req)
 	if !errors.Is(err, ErrAlreadyWatching) || again != id {
 		t.Fatalf("start before resume: %q, %v; want the saved watch %q", again, err, id)
 	}
-	runBG(t, w2.Run)
+	notifytest.Run(t, w2.Run)
 	if err := pollActive(t, w2, 1); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(rec.Posts()); n != 1 {
 		t.Errorf("%d watch messages posted, want 1", n)
+	}
+}
+
+// TestWatchesSaveAgain: a watch started while the store refuses it shows
+// the watches failing; Run saves it once the store works again.
+func TestWatchesSaveAgain(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	store := notifytest.OpenStore(t, dir)
+	mend := notifytest.BreakDir(t, dir)
+	clock := notifytest.NewClock(day0)
+	rec := notifytest.NewPoster(clock)
+	tk := notifytest.Task("eeeeeeee-0000-0000-0000-0000000000a1", "p", pooltask.StatusRunning, day0.Add(-time.Minute), 0, "s")
+	health := loop.NewHealth(nil)
+	w := New(Config{Every: time.Hour}, loop.Deps{Lister: notifytest.NewLister(tk), Poster: rec, Clock: clock, Health: health,
+		Backoff: loop.Backoff{Base: time.Second, Max: time.Second}}, store)
+	notifytest.Run(t, w.Run)
+	if _, err := w.Start(context.Background(), Request{TaskID: tk.ID, Channel: "C1", UserID: "U1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := health.Err(); err == nil || !strings.Contains(err.Error(), "watches: failing") || !strings.Contains(err.Error(), "would not resume after a restart") {
+		t.Fatalf("health %v", err)
+	}
+	clock.BlockUntil(t, 2) // the watch's poll and Run's retry
+	clock.Advance(time.Second)
+	clock.BlockUntil(t, 2) // the retry failed again
+	if health.Err() == nil {
+		t.Fatal("health clear while the watch is not saved")
+	}
+	mend()
+	clock.Advance(time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for health.Err() != nil && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // a poll with a deadline: loop.Health has no channel
+	}
+	if err := health.Err(); err != nil {
+		t.Fatalf("after the directory was mended: %v", err)
+	}
+	if ws := notifytest.OpenStore(t, dir).Watches(); len(ws) != 1 || ws[0].TaskID != tk.ID {
+		t.Errorf("saved watches %+v", ws)
 	}
 }

@@ -1,4 +1,4 @@
-package notify
+package digest
 
 import (
 	"context"
@@ -7,37 +7,14 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/view"
-	"github.com/pooltasks/pooltasks/workspace"
 )
 
-// Lister is what notify needs from the Workspace API; *workspace.Client has
-// it. ResolvePool turns the configured pools (ids or names) into ids by the
-// one pool rule.
-type Lister interface {
-	ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error)
-	ResolvePool(ctx context.Context, value string) pooltask.Resolution
-}
-
-// MaxDigestTasks bounds the tasks one digest reads (100 pages).
-const MaxDigestTasks = 10000
-
-// listAll collects the tasks matching opts, at most max, through the one
-// pager (workspace.Tasks). truncated says max cut it short.
-func listAll(ctx context.Context, l Lister, opts pooltask.ListOptions, max int) (tasks []pooltask.Task, truncated bool, err error) {
-	for t, err := range workspace.Tasks(ctx, l, opts) {
-		if err != nil {
-			return tasks, false, err
-		}
-		if len(tasks) == max {
-			return tasks, true, nil
-		}
-		tasks = append(tasks, t)
-	}
-	return tasks, false, nil
-}
+// MaxTasks bounds the tasks one digest reads (100 pages).
+const MaxTasks = 10000
 
 // PoolCount is what failed in one pool.
 type PoolCount struct {
@@ -70,7 +47,7 @@ type Digest struct {
 	TopScripts     []ScriptCount
 	Recent         []pooltask.Task // the most recent failed tasks, newest first
 	Timeline       []int           // failed tasks per equal part of the window
-	Truncated      bool            // more tasks than MaxDigestTasks
+	Truncated      bool            // more tasks than MaxTasks
 }
 
 // What a digest collects: the most recent failed tasks, the scripts that
@@ -84,7 +61,7 @@ const (
 // collectDigest reads every task of q's window [q.Start, q.End), limited to
 // q's script (ScriptID), script name and task type, in limit=100 pages (one
 // pass per pool when poolIDs are given), and sums up what failed.
-func collectDigest(ctx context.Context, l Lister, q pooltask.ListOptions, poolIDs []string) (*Digest, error) {
+func collectDigest(ctx context.Context, l loop.Lister, q pooltask.ListOptions, poolIDs []string) (*Digest, error) {
 	start, end := q.Start.UTC(), q.End.UTC()
 	filter := pooltask.ListOptions{ScriptID: q.ScriptID, ScriptName: q.ScriptName, TaskType: q.TaskType}
 	d := &Digest{Start: start, End: end, Pools: poolIDs, Filter: filter, Timeline: make([]int, digestBuckets)}
@@ -102,7 +79,7 @@ func collectDigest(ctx context.Context, l Lister, q pooltask.ListOptions, poolID
 	var all []pooltask.Task
 	seen := map[string]bool{}
 	for _, q := range queries {
-		tasks, truncated, err := listAll(ctx, l, q, MaxDigestTasks)
+		tasks, truncated, err := loop.ListAll(ctx, l, q, MaxTasks)
 		if err != nil {
 			return nil, fmt.Errorf("listing tasks of %s–%s: %w", start.Format(time.RFC3339), end.Format(time.RFC3339), err)
 		}
@@ -237,7 +214,7 @@ func (d *Digest) View(native bool) blocks.DigestView {
 		v.TopScripts = append(v.TopScripts, blocks.ScriptFailures{Name: s.Name, FailedTasks: s.FailedTasks})
 	}
 	if d.Truncated {
-		v.ReadOnly = MaxDigestTasks
+		v.ReadOnly = MaxTasks
 	}
 	if len(d.Pools) <= 1 {
 		// The language takes one pool per command: a list of several

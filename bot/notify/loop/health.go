@@ -1,4 +1,4 @@
-package notify
+package loop
 
 import (
 	"context"
@@ -17,18 +17,18 @@ import (
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
-// Loop names a background loop. The set is fixed (LoopDigests, LoopAlerts,
-// LoopWatches): it labels metrics.
-type Loop string
+// Name names a background loop. The set is fixed (Digests, Alerts,
+// Watches): it labels metrics.
+type Name string
 
 // The background loops.
 const (
-	LoopDigests Loop = "digests"
-	LoopAlerts  Loop = "alerts"
-	LoopWatches Loop = "watches"
+	Digests Name = "digests"
+	Alerts  Name = "alerts"
+	Watches Name = "watches"
 )
 
-var loops = []Loop{LoopDigests, LoopAlerts, LoopWatches}
+var names = []Name{Digests, Alerts, Watches}
 
 // Health is what the background loops say about themselves: which one is
 // failing, since when and why, for /readyz (Err) and for the metrics
@@ -41,7 +41,7 @@ type Health struct {
 	failures     *prometheus.CounterVec
 
 	mu      sync.Mutex
-	failing map[Loop]failure
+	failing map[Name]failure
 }
 
 type failure struct {
@@ -60,9 +60,9 @@ func NewHealth(reg prometheus.Registerer) *Health {
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pooltasks_loop_failures_total", Help: "Failed attempts of a background loop (digests, alerts, watches).",
 		}, []string{"loop"}),
-		failing: map[Loop]failure{},
+		failing: map[Name]failure{},
 	}
-	for _, l := range loops {
+	for _, l := range names {
 		h.failingGauge.WithLabelValues(string(l)).Set(0)
 		h.failures.WithLabelValues(string(l))
 	}
@@ -73,7 +73,7 @@ func NewHealth(reg prometheus.Registerer) *Health {
 }
 
 // Failed records a failed attempt of loop at now.
-func (h *Health) Failed(loop Loop, now time.Time, err error) {
+func (h *Health) Failed(loop Name, now time.Time, err error) {
 	if h == nil {
 		return
 	}
@@ -91,7 +91,7 @@ func (h *Health) Failed(loop Loop, now time.Time, err error) {
 }
 
 // Recovered records that loop works (again).
-func (h *Health) Recovered(loop Loop) {
+func (h *Health) Recovered(loop Name) {
 	if h == nil {
 		return
 	}
@@ -188,8 +188,8 @@ func (b Backoff) Wait(failures int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// sleep waits d on clock, or until ctx ends (false).
-func sleep(ctx context.Context, clock Clock, d time.Duration) bool {
+// Sleep waits d on clock, or until ctx ends (false).
+func Sleep(ctx context.Context, clock Clock, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}

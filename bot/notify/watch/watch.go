@@ -1,4 +1,7 @@
-package notify
+// Package watch follows tasks live: one Slack message per watch, updated
+// until the task ends, kept in a Store so that watches resume after a
+// restart. Watches.Run resumes them and saves again what the store refused.
+package watch
 
 import (
 	"context"
@@ -10,19 +13,20 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
-// WatchConfig configures live watches (POOLTASKS_WATCH_*).
-type WatchConfig struct {
+// Config configures live watches (POOLTASKS_WATCH_*).
+type Config struct {
 	Every     time.Duration // update period; default 15s
 	Max       time.Duration // longest watch; default 2h
 	MaxActive int           // watches at once; default 20
 }
 
-// WatchRequest is a `/pooltasks watch TASK_ID` to start.
-type WatchRequest struct {
+// Request is a `/pooltasks watch TASK_ID` to start.
+type Request struct {
 	TaskID   string
 	Channel  string
 	ThreadTS string // post the watch in this thread; empty for the channel
@@ -63,9 +67,9 @@ func (e *AlreadyWatchingError) ExistingWatch() (watchID, channel, messageTS stri
 	return e.WatchID, e.Channel, e.MessageTS
 }
 
-// WatchStore keeps the running watches, so that they resume after a
+// Store keeps the running watches, so that they resume after a
 // restart; *state.Store is one.
-type WatchStore interface {
+type Store interface {
 	Watches() []state.Watch
 	PutWatch(w state.Watch) error
 	DeleteWatch(id string) error
@@ -75,9 +79,9 @@ type WatchStore interface {
 // ends. Its loops run in the background, owned by Watches; Run resumes the
 // watches saved before a restart and stops every loop when its ctx ends.
 type Watches struct {
-	cfg   WatchConfig
-	deps  Deps
-	store WatchStore
+	cfg   Config
+	deps  loop.Deps
+	store Store
 
 	base   context.Context
 	cancel context.CancelFunc
@@ -111,13 +115,13 @@ type watch struct {
 }
 
 // follows reports whether st follows req's task in req's channel and thread.
-func follows(st state.Watch, req WatchRequest) bool {
+func follows(st state.Watch, req Request) bool {
 	return st.TaskID == req.TaskID && st.Channel == req.Channel && st.ThreadTS == req.ThreadTS
 }
 
-// NewWatches returns a Watches. store may be nil (watches then do not
+// New returns a Watches. store may be nil (watches then do not
 // survive a restart).
-func NewWatches(cfg WatchConfig, deps Deps, store WatchStore) *Watches {
+func New(cfg Config, deps loop.Deps, store Store) *Watches {
 	if cfg.Every <= 0 {
 		cfg.Every = 15 * time.Second
 	}
@@ -128,7 +132,7 @@ func NewWatches(cfg WatchConfig, deps Deps, store WatchStore) *Watches {
 		cfg.MaxActive = 20
 	}
 	base, cancel := context.WithCancel(context.Background())
-	return &Watches{cfg: cfg, deps: deps.withDefaults(), store: store,
+	return &Watches{cfg: cfg, deps: deps.WithDefaults(), store: store,
 		base: base, cancel: cancel, active: map[string]*watch{},
 		unsaved: map[string]*state.Watch{}, saveFailed: make(chan struct{}, 1)}
 }
@@ -148,7 +152,7 @@ func (w *Watches) Active() int {
 // A task already watched in req's channel and thread is not watched twice:
 // Start returns that watch's id with an *AlreadyWatchingError. A Start of
 // the same watch that is still reading the task or posting is waited for.
-func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
+func (w *Watches) Start(ctx context.Context, req Request) (string, error) {
 	w.mu.Lock()
 	for {
 		if w.closed {
@@ -230,7 +234,7 @@ func (w *Watches) Start(ctx context.Context, req WatchRequest) (string, error) {
 
 // findLocked returns the watch, running or starting and not ending, that
 // follows req's task in req's channel and thread; w.mu is held.
-func (w *Watches) findLocked(req WatchRequest) *watch {
+func (w *Watches) findLocked(req Request) *watch {
 	for _, wt := range w.active {
 		if !wt.ending && follows(wt.state, req) {
 			return wt
@@ -242,7 +246,7 @@ func (w *Watches) findLocked(req WatchRequest) *watch {
 // savedLocked returns the saved watch of req's task in req's channel and
 // thread that Run has not resumed yet (a command that arrives at start-up
 // must not start it twice); w.mu is held.
-func (w *Watches) savedLocked(req WatchRequest) (state.Watch, bool) {
+func (w *Watches) savedLocked(req Request) (state.Watch, bool) {
 	if w.resumed || w.store == nil {
 		return state.Watch{}, false
 	}
@@ -254,7 +258,7 @@ func (w *Watches) savedLocked(req WatchRequest) (state.Watch, bool) {
 	return state.Watch{}, false
 }
 
-func (w *Watches) already(ctx context.Context, req WatchRequest, st state.Watch) (string, error) {
+func (w *Watches) already(ctx context.Context, req Request, st state.Watch) (string, error) {
 	w.deps.Log.InfoContext(ctx, "watch already running", "watch", st.ID, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
 	return st.ID, &AlreadyWatchingError{WatchID: st.ID, Channel: st.Channel, ThreadTS: st.ThreadTS, MessageTS: st.MessageTS}
 }
@@ -302,7 +306,7 @@ func (w *Watches) Stop(watchID, userID string) error {
 // Run resumes the watches saved in the Store, then waits for ctx to end and
 // stops every loop; saved watches stay saved and resume at the next Run.
 // Meanwhile it saves again, after a backoff, what the store refused (a
-// watch that started, one that ended), until the store takes it: Health
+// watch that started, one that ended), until the store takes it: loop.Health
 // shows the watches failing until then.
 func (w *Watches) Run(ctx context.Context) error {
 	if w.store != nil {
@@ -345,7 +349,7 @@ func (w *Watches) Run(ctx context.Context) error {
 }
 
 // save saves st as watch id (nil: deletes it). When the store refuses,
-// the change is kept for Run to save again, and Health says so.
+// the change is kept for Run to save again, and loop.Health says so.
 func (w *Watches) save(ctx context.Context, id string, st *state.Watch) {
 	if w.store == nil {
 		return
@@ -356,13 +360,13 @@ func (w *Watches) save(ctx context.Context, id string, st *state.Watch) {
 	if err == nil {
 		delete(w.unsaved, id)
 		if len(w.unsaved) == 0 {
-			w.deps.Health.Recovered(LoopWatches)
+			w.deps.Health.Recovered(loop.Watches)
 		}
 		return
 	}
 	w.unsaved[id] = st
 	w.deps.Log.ErrorContext(ctx, "saving watch failed; trying again", "watch", id, "err", err)
-	w.deps.Health.Failed(LoopWatches, w.deps.Clock.Now(), err)
+	w.deps.Health.Failed(loop.Watches, w.deps.Clock.Now(), err)
 	select {
 	case w.saveFailed <- struct{}{}:
 	default:
@@ -374,12 +378,12 @@ func (w *Watches) save(ctx context.Context, id string, st *state.Watch) {
 func (w *Watches) saveLocked(id string, st *state.Watch) error {
 	if st == nil {
 		if err := w.store.DeleteWatch(id); err != nil {
-			return &StepError{What: "forgetting the ended watch " + id, Err: err}
+			return &loop.StepError{What: "forgetting the ended watch " + id, Err: err}
 		}
 		return nil
 	}
 	if err := w.store.PutWatch(*st); err != nil {
-		return &StepError{What: "saving the watch " + id + " (it would not resume after a restart)", Err: err}
+		return &loop.StepError{What: "saving the watch " + id + " (it would not resume after a restart)", Err: err}
 	}
 	return nil
 }
@@ -397,10 +401,10 @@ func (w *Watches) saveAgain(ctx context.Context) error {
 		delete(w.unsaved, id)
 	}
 	if last != nil {
-		w.deps.Health.Failed(LoopWatches, w.deps.Clock.Now(), last)
+		w.deps.Health.Failed(loop.Watches, w.deps.Clock.Now(), last)
 		return last
 	}
-	w.deps.Health.Recovered(LoopWatches)
+	w.deps.Health.Recovered(loop.Watches)
 	return nil
 }
 
@@ -539,7 +543,7 @@ func (w *Watches) view(st state.Watch, t pooltask.Task, now time.Time, phase blo
 		Now: now, Phase: phase, By: by, Limit: w.cfg.Max}
 }
 
-func watchMessage(v blocks.WatchView) Message {
+func watchMessage(v blocks.WatchView) blocks.Message {
 	text, bs := blocks.Watch(v)
-	return Message{Text: text, Blocks: bs}
+	return blocks.Message{Text: text, Blocks: bs}
 }

@@ -1,4 +1,4 @@
-package notify
+package digest
 
 import (
 	"context"
@@ -11,7 +11,9 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace"
@@ -141,10 +143,10 @@ func TestDigesterWindowsAcrossRestart(t *testing.T) {
 	clock := notifytest.NewClock(day0.Add(-30 * time.Minute)) // 08:30, before the 09:00 boundary
 	rec := notifytest.NewPoster(clock)
 	l := notifytest.NewLister(sampleDigestTasks()...)
-	cfg := DigestConfig{Channel: "C1", Every: 24 * time.Hour, At: 9 * time.Hour}
+	cfg := Config{Channel: "C1", Every: 24 * time.Hour, At: 9 * time.Hour}
 
-	d := NewDigester(cfg, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
-	stop := runBG(t, d.Run)
+	d := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+	stop := notifytest.Run(t, d.Run)
 	clock.BlockUntil(t, 1)
 	if len(rec.Calls()) != 0 {
 		t.Fatal("posted at the first start")
@@ -161,8 +163,8 @@ func TestDigesterWindowsAcrossRestart(t *testing.T) {
 	// Down for a while, back within the next window: the window that ended
 	// meanwhile is posted once, then the schedule goes on.
 	clock.Advance(25 * time.Hour)
-	d2 := NewDigester(cfg, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
-	stop2 := runBG(t, d2.Run)
+	d2 := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+	stop2 := notifytest.Run(t, d2.Run)
 	rec.WaitCalls(t, 3)
 	clock.BlockUntil(t, 1)
 	if next, _ := clock.Next(); !next.Equal(day0.Add(72 * time.Hour)) {
@@ -171,8 +173,8 @@ func TestDigesterWindowsAcrossRestart(t *testing.T) {
 	stop2()
 	clock.DropWaiters()
 	// A restart right away posts nothing again.
-	d3 := NewDigester(cfg, Deps{Lister: l, Poster: rec, Clock: clock}, openStore(t, dir))
-	stop3 := runBG(t, d3.Run)
+	d3 := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+	stop3 := notifytest.Run(t, d3.Run)
 	clock.BlockUntil(t, 1)
 	stop3()
 
@@ -195,20 +197,20 @@ func TestDigesterCatchUp(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(tc.missed), func(t *testing.T) {
 			dir := t.TempDir()
-			cfg := DigestConfig{Channel: "C1", Every: 24 * time.Hour, At: 9 * time.Hour}
-			if err := openStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
+			cfg := Config{Channel: "C1", Every: 24 * time.Hour, At: 9 * time.Hour}
+			if err := notifytest.OpenStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
 				t.Fatal(err)
 			}
 			clock := notifytest.NewClock(day0.Add(time.Duration(tc.missed)*24*time.Hour + time.Hour))
 			rec := notifytest.NewPoster(clock)
-			d := NewDigester(cfg, Deps{Lister: namedPools{notifytest.NewLister(sampleDigestTasks()...)}, Poster: rec, Clock: clock}, openStore(t, dir))
-			runBG(t, d.Run)
+			d := New(cfg, loop.Deps{Lister: notifytest.NamedPools{Lister: notifytest.NewLister(sampleDigestTasks()...)}, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+			notifytest.Run(t, d.Run)
 			clock.BlockUntil(t, 1)
 			got := digestWindows(rec.Posts())
 			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
 				t.Errorf("windows posted:\n%q\nwant\n%q", got, tc.want)
 			}
-			end, _ := openStore(t, dir).DigestWatermark(cfg.key())
+			end, _ := notifytest.OpenStore(t, dir).DigestWatermark(cfg.key())
 			if want := day0.Add(time.Duration(tc.missed) * 24 * time.Hour); !end.Equal(want) {
 				t.Errorf("watermark %v, want %v", end, want)
 			}
@@ -218,8 +220,8 @@ func TestDigesterCatchUp(t *testing.T) {
 
 func TestDigesterRetriesFailedPostWithoutSkipping(t *testing.T) {
 	dir := t.TempDir()
-	cfg := DigestConfig{Channel: "C1", Every: time.Hour}
-	if err := openStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
+	cfg := Config{Channel: "C1", Every: time.Hour}
+	if err := notifytest.OpenStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
 		t.Fatal(err)
 	}
 	clock := notifytest.NewClock(day0.Add(time.Hour + time.Second))
@@ -232,8 +234,8 @@ func TestDigesterRetriesFailedPostWithoutSkipping(t *testing.T) {
 		}
 		return nil
 	}
-	d := NewDigester(cfg, Deps{Lister: notifytest.NewLister(), Poster: rec, Clock: clock}, openStore(t, dir))
-	runBG(t, d.Run)
+	d := New(cfg, loop.Deps{Lister: notifytest.NewLister(), Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+	notifytest.Run(t, d.Run)
 	clock.BlockUntil(t, 1)
 	if len(rec.Posts()) != 0 {
 		t.Fatal("posted despite the failure")
@@ -248,13 +250,13 @@ func TestDigesterRetriesFailedPostWithoutSkipping(t *testing.T) {
 func TestDigesterQuietAndChartFallback(t *testing.T) {
 	clock := notifytest.NewClock(day0.Add(48 * time.Hour))
 	rec := notifytest.NewPoster(clock)
-	quiet := NewDigester(DigestConfig{Channel: "C1", Quiet: true}, Deps{Lister: notifytest.NewLister(), Poster: rec, Clock: clock}, nil)
+	quiet := New(Config{Channel: "C1", Quiet: true}, loop.Deps{Lister: notifytest.NewLister(), Poster: rec, Clock: clock}, nil)
 	m, err := quiet.Post(context.Background(), "", pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)})
 	if err != nil || len(m.Blocks) != 0 || len(rec.Calls()) != 0 {
 		t.Errorf("quiet all clear: %v, %d blocks, %d posts", err, len(m.Blocks), len(rec.Calls()))
 	}
 
-	store := openStore(t, t.TempDir())
+	store := notifytest.OpenStore(t, t.TempDir())
 	rec.Fail = func(p notifytest.Post) error {
 		for _, b := range p.Blocks {
 			if b.BlockType() == slack.MBTDataVisualization {
@@ -263,7 +265,7 @@ func TestDigesterQuietAndChartFallback(t *testing.T) {
 		}
 		return nil
 	}
-	d := NewDigester(DigestConfig{Channel: "C1"}, Deps{Lister: notifytest.NewLister(sampleDigestTasks()...), Poster: rec, Clock: clock}, store)
+	d := New(Config{Channel: "C1"}, loop.Deps{Lister: notifytest.NewLister(sampleDigestTasks()...), Poster: rec, Clock: clock}, store)
 	if _, err := d.Post(context.Background(), "C2", pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
@@ -304,39 +306,24 @@ func TestWindowEnd(t *testing.T) {
 // does not post the window again.
 func TestDigesterFinishesPostAtShutdown(t *testing.T) {
 	dir := t.TempDir()
-	cfg := DigestConfig{Channel: "C1", Every: time.Hour}
-	if err := openStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
+	cfg := Config{Channel: "C1", Every: time.Hour}
+	if err := notifytest.OpenStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
 		t.Fatal(err)
 	}
 	clock := notifytest.NewClock(day0.Add(time.Hour + time.Second))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	slackGo := &ctxPoster{Poster: notifytest.NewPoster(clock), during: cancel}
-	d := NewDigester(cfg, Deps{Lister: notifytest.NewLister(), Poster: slackGo, Clock: clock}, openStore(t, dir))
+	slackGo := &notifytest.CancelingPoster{Poster: notifytest.NewPoster(clock), During: cancel}
+	d := New(cfg, loop.Deps{Lister: notifytest.NewLister(), Poster: slackGo, Clock: clock}, notifytest.OpenStore(t, dir))
 	if err := d.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(slackGo.Posts()); n != 1 {
 		t.Fatalf("%d posts, want 1", n)
 	}
-	if end, _ := openStore(t, dir).DigestWatermark(cfg.key()); !end.Equal(day0.Add(time.Hour)) {
+	if end, _ := notifytest.OpenStore(t, dir).DigestWatermark(cfg.key()); !end.Equal(day0.Add(time.Hour)) {
 		t.Errorf("watermark %v after the shutdown, want %v", end, day0.Add(time.Hour))
 	}
-}
-
-// ctxPoster calls during while it posts, then fails as slack-go does
-// when the post's ctx ended.
-type ctxPoster struct {
-	*notifytest.Poster
-	during func()
-}
-
-func (p *ctxPoster) PostMessage(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (string, error) {
-	p.during()
-	if err := ctx.Err(); err != nil {
-		return "", err
-	}
-	return p.Poster.PostMessage(ctx, channel, threadTS, text, blocks)
 }
 
 // TestDigestViewAllOnePoolAtMost: View all lists one pool's (or every
@@ -366,22 +353,22 @@ func TestDigestViewAllOnePoolAtMost(t *testing.T) {
 // as on a first start.
 func TestDigesterTakesOverLegacyKey(t *testing.T) {
 	dir := t.TempDir()
-	cfg := DigestConfig{Channel: "C1", Every: 24 * time.Hour, At: 9 * time.Hour, Pools: []string{"pool-b", "pool-a"}}
+	cfg := Config{Channel: "C1", Every: 24 * time.Hour, At: 9 * time.Hour, Pools: []string{"pool-b", "pool-a"}}
 	if cfg.key() == cfg.legacyKey() {
 		t.Fatal("the test needs pools out of order")
 	}
-	if err := openStore(t, dir).SetDigestWatermark(cfg.legacyKey(), day0); err != nil {
+	if err := notifytest.OpenStore(t, dir).SetDigestWatermark(cfg.legacyKey(), day0); err != nil {
 		t.Fatal(err)
 	}
 	clock := notifytest.NewClock(day0.Add(24*time.Hour + time.Hour))
 	rec := notifytest.NewPoster(clock)
-	d := NewDigester(cfg, Deps{Lister: namedPools{notifytest.NewLister(sampleDigestTasks()...)}, Poster: rec, Clock: clock}, openStore(t, dir))
-	runBG(t, d.Run)
+	d := New(cfg, loop.Deps{Lister: notifytest.NamedPools{Lister: notifytest.NewLister(sampleDigestTasks()...)}, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+	notifytest.Run(t, d.Run)
 	clock.BlockUntil(t, 1)
 	if got := digestWindows(rec.Posts()); strings.Join(got, "|") != win(day0, 1) {
 		t.Errorf("windows posted %q, want the missed one %q", got, win(day0, 1))
 	}
-	if end, ok := openStore(t, dir).DigestWatermark(cfg.key()); !ok || !end.Equal(day0.Add(24*time.Hour)) {
+	if end, ok := notifytest.OpenStore(t, dir).DigestWatermark(cfg.key()); !ok || !end.Equal(day0.Add(24*time.Hour)) {
 		t.Errorf("watermark under the new key %v (%v), want %v", end, ok, day0.Add(24*time.Hour))
 	}
 }
@@ -398,5 +385,35 @@ func TestCollectDigestCountsScriptsAndCommand(t *testing.T) {
 	want := []ScriptCount{{Name: "SHELL command", FailedTasks: 1}, {Name: "clean-disk", FailedTasks: 1}}
 	if fmt.Sprint(d.TopScripts) != fmt.Sprint(want) {
 		t.Errorf("top scripts %v, want %v", d.TopScripts, want)
+	}
+}
+
+// TestChartFallbackAgainstFakeSlack: a workspace that refuses charts
+// (invalid_blocks from the real slack-go client) gets the classic digest.
+func TestChartFallbackAgainstFakeSlack(t *testing.T) {
+	srv := slacktest.New(t, slacktest.Options{RefuseBlockTypes: []string{"data_visualization"}})
+	p := loop.NewSlackPoster(slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()), slack.OptionRetry(3)))
+	ctx := context.Background()
+	d := New(Config{}, loop.Deps{Lister: notifytest.NewLister(sampleDigestTasks()...), Poster: p}, notifytest.OpenStore(t, t.TempDir()))
+	if _, err := d.Post(ctx, "C3", pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := srv.WaitMessage(func(m slacktest.Message) bool { return m.Channel == "C3" }, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range m.BlockTypes() {
+		if typ == "data_visualization" {
+			t.Error("chart in the fallback digest")
+		}
+	}
+}
+
+// TestStateKeysIgnorePoolOrder: reordering a binding (to change a
+// channel's default pool) keeps the digests' saved state.
+func TestStateKeysIgnorePoolOrder(t *testing.T) {
+	d1, d2 := Config{Channel: "C1", Every: time.Hour, Pools: []string{"p2", "p1"}}, Config{Channel: "C1", Every: time.Hour, Pools: []string{"p1", "p2"}}
+	if d1.key() != d2.key() {
+		t.Errorf("digest keys %q and %q differ", d1.key(), d2.key())
 	}
 }

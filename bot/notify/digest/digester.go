@@ -1,4 +1,9 @@
-package notify
+// Package digest makes failure digests. Digester.Collect is the one path
+// of every digest (the schedule's, `pooltasks digest`'s and `/pooltasks
+// digest`'s): resolve the pools, read the window, sum up what failed.
+// Digester.Post delivers one; Digester.Run posts one per window, keeping
+// the end of the last window posted in a Store.
+package digest
 
 import (
 	"context"
@@ -8,22 +13,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
-// DigestConfig configures scheduled digests (POOLTASKS_DIGEST_*) and the
+// Config configures scheduled digests (POOLTASKS_DIGEST_*) and the
 // defaults of digests posted once.
-type DigestConfig struct {
+type Config struct {
 	Channel string        // where digests go
 	Every   time.Duration // window length, e.g. 24h or 1h
 	At      time.Duration // windows end at UTC midnight + At + k·Every
 	Pools   []string      // pool values (ids or names) of the schedule; empty means all
 	Quiet   bool          // post nothing when nothing failed
 }
-
-// postTimeout bounds a digest post (and its fallback without charts),
-// which is not cut short by the end of the caller's ctx.
-const postTimeout = 15 * time.Second
 
 // maxSeparateCatchUp is how many missed windows are posted one by one;
 // more are posted as one combined digest.
@@ -32,19 +34,19 @@ const maxSeparateCatchUp = 3
 // key identifies the configuration's windows in the Store: a change of
 // channel, length, alignment or pools starts a new series (pools in any
 // order are the same pools).
-func (c DigestConfig) key() string {
+func (c Config) key() string {
 	return fmt.Sprintf("%s|%s|%s|%s", c.Channel, c.Every, c.At, strings.Join(slices.Sorted(slices.Values(c.Pools)), ","))
 }
 
 // legacyKey is key as it was before pools were sorted; its state is taken
 // over once.
-func (c DigestConfig) legacyKey() string {
+func (c Config) legacyKey() string {
 	return fmt.Sprintf("%s|%s|%s|%s", c.Channel, c.Every, c.At, strings.Join(c.Pools, ","))
 }
 
-// DigestStore keeps the end of the last window each schedule posted, and
+// Store keeps the end of the last window each schedule posted, and
 // whether Slack refused chart blocks; *state.Store is one.
-type DigestStore interface {
+type Store interface {
 	DigestWatermark(key string) (time.Time, bool)
 	SetDigestWatermark(key string, end time.Time) error
 	ChartsRefused() bool
@@ -55,14 +57,14 @@ type DigestStore interface {
 // digest is made (the schedule's, `pooltasks digest`'s and `/pooltasks
 // digest`'s); Post also delivers one; Run posts them on a schedule.
 type Digester struct {
-	cfg   DigestConfig
-	deps  Deps
-	store DigestStore
+	cfg   Config
+	deps  loop.Deps
+	store Store
 }
 
-// NewDigester returns a Digester. store may be nil but for Run.
-func NewDigester(cfg DigestConfig, deps Deps, store DigestStore) *Digester {
-	return &Digester{cfg: cfg, deps: deps.withDefaults(), store: store}
+// New returns a Digester. store may be nil but for Run.
+func New(cfg Config, deps loop.Deps, store Store) *Digester {
+	return &Digester{cfg: cfg, deps: deps.WithDefaults(), store: store}
 }
 
 // WindowEnd returns the last window boundary at or before t: UTC midnight
@@ -85,7 +87,7 @@ func WindowEnd(t time.Time, every, at time.Duration) time.Time {
 // more. On the very first run the current window is the first one posted.
 //
 // A failure (the API, Slack, the store) never ends Run: it is logged and
-// shown in Health, and the step is tried again after a backoff. A window
+// shown in loop.Health, and the step is tried again after a backoff. A window
 // that was posted is not posted again while its watermark waits to be
 // saved; only a restart before the save succeeds posts it again.
 func (d *Digester) Run(ctx context.Context) error {
@@ -118,15 +120,15 @@ func (d *Digester) Run(ctx context.Context) error {
 			failures++
 			wait = d.deps.Backoff.Wait(failures)
 			log.Error("digest schedule failed; trying again", "channel", d.cfg.Channel, "failures", failures, "retry_in", wait, "err", err)
-			d.deps.Health.Failed(LoopDigests, clock.Now(), err)
+			d.deps.Health.Failed(loop.Digests, clock.Now(), err)
 		} else if failures > 0 {
 			failures = 0
 			log.Info("digest schedule works again", "channel", d.cfg.Channel)
-			d.deps.Health.Recovered(LoopDigests)
+			d.deps.Health.Recovered(loop.Digests)
 		} else {
-			d.deps.Health.Recovered(LoopDigests)
+			d.deps.Health.Recovered(loop.Digests)
 		}
-		if !sleep(ctx, clock, wait) {
+		if !loop.Sleep(ctx, clock, wait) {
 			return nil
 		}
 	}
@@ -149,16 +151,16 @@ func (s *schedule) step(ctx context.Context, now time.Time) (time.Duration, erro
 	for _, w := range d.windows(s.mark, latest) {
 		q := pooltask.ListOptions{Start: w[0], End: w[1]}
 		if _, err := d.Post(ctx, d.cfg.Channel, q); err != nil {
-			return 0, &StepError{What: "posting the digest of " + windowName(w[0], w[1]), Err: err}
+			return 0, &loop.StepError{What: "posting the digest of " + windowName(w[0], w[1]), Err: err}
 		}
 		s.mark, s.saved = w[1], false
 		if err := s.save(); err != nil {
-			return 0, &StepError{What: fmt.Sprintf("the digest of %s was posted in %s, but saving its watermark failed "+
+			return 0, &loop.StepError{What: fmt.Sprintf("the digest of %s was posted in %s, but saving its watermark failed "+
 				"(it is saved at the next try; a restart before then posts that window again)", windowName(w[0], w[1]), d.cfg.Channel), Err: err}
 		}
 	}
 	if err := s.save(); err != nil {
-		return 0, &StepError{What: "saving the digest watermark " + s.mark.Format(time.RFC3339), Err: err}
+		return 0, &loop.StepError{What: "saving the digest watermark " + s.mark.Format(time.RFC3339), Err: err}
 	}
 	return WindowEnd(now, d.cfg.Every, d.cfg.At).Add(d.cfg.Every).Sub(now), nil
 }
@@ -215,18 +217,18 @@ func (d *Digester) Collect(ctx context.Context, q pooltask.ListOptions, pools []
 	if err := checkWindow(q.Start, q.End); err != nil {
 		return nil, err
 	}
-	res, err := resolvePools(ctx, d.deps.Lister, pools)
+	res, err := loop.ResolvePools(ctx, d.deps.Lister, pools)
 	if err != nil {
 		return nil, fmt.Errorf("digest pools: %w", err)
 	}
-	for _, p := range res.problems {
+	for _, p := range res.Problems {
 		d.deps.Log.WarnContext(ctx, "digest pool left out", "problem", p)
 	}
-	dg, err := collectDigest(ctx, d.deps.Lister, q, res.ids)
+	dg, err := collectDigest(ctx, d.deps.Lister, q, res.IDs)
 	if err != nil {
 		return nil, err
 	}
-	dg.PoolLabels, dg.Warnings = res.labels, res.problems
+	dg.PoolLabels, dg.Warnings = res.Labels, res.Problems
 	return dg, nil
 }
 
@@ -254,12 +256,12 @@ func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOpti
 	msg := dg.Render(native)
 	// A post that started is finished even when ctx ends (SIGTERM): cut
 	// off, Slack may have taken it while Run does not save the watermark,
-	// and the next start posts the window again. postTimeout keeps the
+	// and the next start posts the window again. loop.PostTimeout keeps the
 	// shutdown within Kubernetes' grace period.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), postTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loop.PostTimeout)
 	defer cancel()
 	_, err = d.deps.Poster.PostMessage(ctx, channel, "", msg.Text, msg.Blocks)
-	if err != nil && native && isInvalidBlocks(err) {
+	if err != nil && native && loop.IsInvalidBlocks(err) {
 		log.WarnContext(ctx, "slack refused chart blocks; using text charts from now on", "channel", channel)
 		if d.store != nil {
 			if serr := d.store.SetChartsRefused(); serr != nil {

@@ -1,4 +1,6 @@
-package notify
+// Package alert posts each task that newly reached FAILED, once, keeping
+// the tasks already alerted in a Store.
+package alert
 
 import (
 	"context"
@@ -10,11 +12,12 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
-// AlertConfig configures new-failure alerts (POOLTASKS_ALERT_*).
-type AlertConfig struct {
+// Config configures new-failure alerts (POOLTASKS_ALERT_*).
+type Config struct {
 	Channel string
 	Every   time.Duration // poll period; default one minute
 	Pools   []string      // limit to these pools (ids or names); empty means all
@@ -35,24 +38,24 @@ const maxAlertTasks = 2000
 
 // key identifies the alerts' state in the Store: another channel or other
 // pools (in any order the same) start afresh.
-func (c AlertConfig) key() string {
+func (c Config) key() string {
 	return c.Channel + "|" + strings.Join(slices.Sorted(slices.Values(c.Pools)), ",")
 }
 
 // legacyKey is key as it was before pools were sorted; its state is taken
 // over once.
-func (c AlertConfig) legacyKey() string {
+func (c Config) legacyKey() string {
 	return c.Channel + "|" + strings.Join(c.Pools, ",")
 }
 
 // Bounds of the alerted-id memory.
 const (
-	DefaultAlertHorizon = 24 * time.Hour
-	DefaultAlertMax     = 5000
+	DefaultHorizon = 24 * time.Hour
+	DefaultMax     = 5000
 )
 
-// AlertStore remembers the tasks already alerted; *state.Store is one.
-type AlertStore interface {
+// Store remembers the tasks already alerted; *state.Store is one.
+type Store interface {
 	// AlertKnown returns the ids known under key, and false when the key
 	// has no state yet (a first start).
 	AlertKnown(key string) (map[string]time.Time, bool)
@@ -63,28 +66,28 @@ type AlertStore interface {
 
 // Alerter posts each task that newly reached FAILED, once.
 type Alerter struct {
-	cfg   AlertConfig
-	deps  Deps
-	store AlertStore
+	cfg   Config
+	deps  loop.Deps
+	store Store
 }
 
-// NewAlerter returns an Alerter.
-func NewAlerter(cfg AlertConfig, deps Deps, store AlertStore) *Alerter {
+// New returns an Alerter.
+func New(cfg Config, deps loop.Deps, store Store) *Alerter {
 	if cfg.Every <= 0 {
 		cfg.Every = time.Minute
 	}
 	if cfg.Horizon <= 0 {
-		cfg.Horizon = DefaultAlertHorizon
+		cfg.Horizon = DefaultHorizon
 	}
 	if cfg.MaxKnown <= 0 {
-		cfg.MaxKnown = DefaultAlertMax
+		cfg.MaxKnown = DefaultMax
 	}
-	return &Alerter{cfg: cfg, deps: deps.withDefaults(), store: store}
+	return &Alerter{cfg: cfg, deps: deps.WithDefaults(), store: store}
 }
 
 // Run polls every cfg.Every until ctx ends. The first poll without saved
 // state takes the tasks already failed as known and alerts none of them.
-// A poll that fails is logged, shown in Health and tried again after a
+// A poll that fails is logged, shown in loop.Health and tried again after a
 // backoff; Run ends only with ctx.
 func (a *Alerter) Run(ctx context.Context) error {
 	if a.cfg.Channel == "" || a.store == nil {
@@ -101,15 +104,15 @@ func (a *Alerter) Run(ctx context.Context) error {
 			failures++
 			wait = a.deps.Backoff.Wait(failures)
 			log.Error("polling for failed tasks failed; trying again", "channel", a.cfg.Channel, "failures", failures, "retry_in", wait, "err", err)
-			a.deps.Health.Failed(LoopAlerts, clock.Now(), err)
+			a.deps.Health.Failed(loop.Alerts, clock.Now(), err)
 		} else {
 			if failures > 0 {
 				log.Info("alerts work again", "channel", a.cfg.Channel)
 			}
 			failures = 0
-			a.deps.Health.Recovered(LoopAlerts)
+			a.deps.Health.Recovered(loop.Alerts)
 		}
-		if !sleep(ctx, clock, wait) {
+		if !loop.Sleep(ctx, clock, wait) {
 			return nil
 		}
 	}
@@ -165,11 +168,11 @@ func (a *Alerter) Poll(ctx context.Context) error {
 	// A post that started is finished even when ctx ends (SIGTERM), or
 	// Slack may have it while its task is not remembered, and the next
 	// start alerts it again; no new post starts once ctx ended.
-	post := func(m Message) error {
+	post := func(m blocks.Message) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), postTimeout)
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loop.PostTimeout)
 		defer cancel()
 		_, err := a.deps.Poster.PostMessage(pctx, a.cfg.Channel, "", m.Text, m.Blocks)
 		return err
@@ -214,24 +217,24 @@ func taskTime(t pooltask.Task, now time.Time) time.Time {
 func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]pooltask.Task, error) {
 	// A pool that names no pool is left out (and said so each poll) rather
 	// than stop the alerts of the others.
-	res, err := resolvePools(ctx, a.deps.Lister, a.cfg.Pools)
+	res, err := loop.ResolvePools(ctx, a.deps.Lister, a.cfg.Pools)
 	if err != nil {
 		return nil, fmt.Errorf("alert pools: %w", err)
 	}
-	for _, p := range res.problems {
+	for _, p := range res.Problems {
 		a.deps.Log.WarnContext(ctx, "alert pool left out", "problem", p)
 	}
 	queries := []pooltask.ListOptions{{Status: pooltask.FilterFailed, Start: since}}
-	if len(res.ids) > 0 {
+	if len(res.IDs) > 0 {
 		queries = queries[:0]
-		for _, p := range res.ids {
+		for _, p := range res.IDs {
 			queries = append(queries, pooltask.ListOptions{PoolID: p, Status: pooltask.FilterFailed, Start: since})
 		}
 	}
 	var out []pooltask.Task
 	seen := map[string]bool{}
 	for _, q := range queries {
-		tasks, _, err := listAll(ctx, a.deps.Lister, q, maxAlertTasks)
+		tasks, _, err := loop.ListAll(ctx, a.deps.Lister, q, maxAlertTasks)
 		if err != nil {
 			return nil, fmt.Errorf("listing failed tasks: %w", err)
 		}
@@ -245,7 +248,7 @@ func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]poolt
 	return out, nil
 }
 
-func alertMessage(t pooltask.Task) Message {
+func alertMessage(t pooltask.Task) blocks.Message {
 	text, bs := blocks.Alert(t)
-	return Message{Text: text, Blocks: bs}
+	return blocks.Message{Text: text, Blocks: bs}
 }

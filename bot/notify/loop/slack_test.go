@@ -1,4 +1,4 @@
-package notify
+package loop
 
 import (
 	"context"
@@ -9,9 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
-	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // TestSlackPosterPacesAgainstFakeSlack posts through the real slack-go
@@ -19,7 +17,7 @@ import (
 // to a second message per second in a channel: nothing is refused, and
 // posts to one channel are spaced.
 func TestSlackPosterPacesAgainstFakeSlack(t *testing.T) {
-	srv := slacktest.New(t, slacktest.Options{PostRateLimit: true, RefuseBlockTypes: []string{"data_visualization"}})
+	srv := slacktest.New(t, slacktest.Options{PostRateLimit: true})
 	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()), slack.OptionRetry(3))
 	p := NewSlackPoster(api)
 	ctx := context.Background()
@@ -52,21 +50,6 @@ func TestSlackPosterPacesAgainstFakeSlack(t *testing.T) {
 			t.Errorf("posts to C1 %v apart", m.At.Sub(last))
 		}
 		last = m.At
-	}
-
-	// A workspace that refuses charts gets the classic digest.
-	d := NewDigester(DigestConfig{}, Deps{Lister: notifytest.NewLister(sampleDigestTasks()...), Poster: p}, openStore(t, t.TempDir()))
-	if _, err := d.Post(ctx, "C3", pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := srv.WaitMessage(func(m slacktest.Message) bool { return m.Channel == "C3" }, 30*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, typ := range m.BlockTypes() {
-		if typ == "data_visualization" {
-			t.Error("chart in the fallback digest")
-		}
 	}
 }
 
@@ -113,18 +96,5 @@ func TestSlackPosterRetryIsSlackGos(t *testing.T) {
 		t.Errorf("refused %+v, want one more attempt", r)
 	} else if waited := returned.Sub(r[1].At); waited >= time.Second {
 		t.Errorf("returned %v after the 429, want at the ctx's deadline, before Retry-After (1s)", waited)
-	}
-}
-
-func TestParseTimeOfDay(t *testing.T) {
-	for in, want := range map[string]time.Duration{"": 0, "09:00": 9 * time.Hour, "23:59:30": 23*time.Hour + 59*time.Minute + 30*time.Second, "9h30m": 9*time.Hour + 30*time.Minute} {
-		if got, err := ParseTimeOfDay(in); err != nil || got != want {
-			t.Errorf("ParseTimeOfDay(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"24:00", "9", "nine", "-1h", "12:60"} {
-		if _, err := ParseTimeOfDay(in); err == nil {
-			t.Errorf("ParseTimeOfDay(%q) accepted", in)
-		}
 	}
 }

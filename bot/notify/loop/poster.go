@@ -1,4 +1,4 @@
-package notify
+package loop
 
 import (
 	"context"
@@ -141,9 +141,9 @@ func (p *PacedPoster) wait(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// isInvalidBlocks reports whether Slack refused the blocks of a message,
+// IsInvalidBlocks reports whether Slack refused the blocks of a message,
 // which some workspaces do for the newer data_visualization block.
-func isInvalidBlocks(err error) bool {
+func IsInvalidBlocks(err error) bool {
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		return se.Err == "invalid_blocks"

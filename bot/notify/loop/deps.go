@@ -1,0 +1,114 @@
+// Package loop is what notify's background loops (digests, alerts,
+// watches) share: Deps (the task lister, which also applies the one pool
+// rule, the paced Slack poster, the clock, the log), the backoff they retry
+// with after a failure, and the Health in which a failing loop shows, for
+// /readyz and the metrics.
+package loop
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/workspace"
+)
+
+// Lister is what the loops need from the Workspace API; *workspace.Client has
+// it. ResolvePool turns the configured pools (ids or names) into ids by the
+// one pool rule.
+type Lister interface {
+	ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error)
+	ResolvePool(ctx context.Context, value string) pooltask.Resolution
+}
+
+// PostTimeout bounds one post of a loop (and its fallback), which is not
+// cut short by the end of the caller's ctx: cut off, Slack may have taken
+// it while the loop does not remember it, and it would be posted again.
+const PostTimeout = 15 * time.Second
+
+// ListAll collects the tasks matching opts, at most max, through the one
+// pager (workspace.Tasks). truncated says max cut it short.
+func ListAll(ctx context.Context, l Lister, opts pooltask.ListOptions, max int) (tasks []pooltask.Task, truncated bool, err error) {
+	for t, err := range workspace.Tasks(ctx, l, opts) {
+		if err != nil {
+			return tasks, false, err
+		}
+		if len(tasks) == max {
+			return tasks, true, nil
+		}
+		tasks = append(tasks, t)
+	}
+	return tasks, false, nil
+}
+
+// Deps is what the digests, alerts and watches use; cmd builds it once.
+type Deps struct {
+	Lister  Lister // also resolves the pool values of digests and alerts
+	Poster  Poster
+	Clock   Clock        // nil: RealClock
+	Log     *slog.Logger // nil discards
+	Health  *Health      // nil reports nothing
+	Backoff Backoff      // zero: DefaultBackoff
+}
+
+// WithDefaults fills what was left zero: RealClock, a discarding log,
+// DefaultBackoff.
+func (d Deps) WithDefaults() Deps {
+	if d.Clock == nil {
+		d.Clock = RealClock
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Backoff.Base <= 0 || d.Backoff.Max <= 0 {
+		d.Backoff = DefaultBackoff
+	}
+	return d
+}
+
+// NoPoolError is why a digest or alert whose every pool value names no
+// single pool is not made. Its text holds configured values only.
+type NoPoolError struct {
+	Problems []string // why each value names no single pool
+}
+
+func (e *NoPoolError) Error() string {
+	return "none of the pools names exactly one pool: " + strings.Join(e.Problems, "; ")
+}
+
+// Pools is what a list of pool values names.
+type Pools struct {
+	IDs, Labels []string // the pools found, and how to show them
+	Problems    []string // values that name no single pool, and why
+}
+
+// ResolvePools resolves values (none: every pool). A value that names no
+// pool or several is a problem, said in the digest or the log, and left
+// out; when every value is, or when the pools API fails, it fails: a
+// digest or alert of no pool would say all clear, of every pool would show
+// more than asked, of a name taken as an id would find nothing.
+func ResolvePools(ctx context.Context, l Lister, values []string) (Pools, error) {
+	var out Pools
+	for _, v := range values {
+		res := l.ResolvePool(ctx, v)
+		switch {
+		case res.LookupErr != nil:
+			return Pools{}, &StepError{What: fmt.Sprintf("looking up pool %q", v), Err: res.LookupErr}
+		case res.Found():
+			label := res.Name
+			if label == "" {
+				label = v
+			}
+			out.IDs, out.Labels = append(out.IDs, res.ID), append(out.Labels, label)
+		default:
+			out.Problems = append(out.Problems, res.Err().Error())
+		}
+	}
+	if len(values) > 0 && len(out.IDs) == 0 {
+		return Pools{}, &NoPoolError{Problems: out.Problems}
+	}
+	return out, nil
+}
