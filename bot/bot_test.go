@@ -425,7 +425,7 @@ func TestPoolNames(t *testing.T) {
 	// request (the pools are already listed).
 	before := e.sim.Requests()
 	m = e.slash(t, "U1", "C1", `list pool=finanse-win11`)
-	if s := m.Text + decoded(m.Blocks); !strings.Contains(s, "Did you mean") || !strings.Contains(s, `pool="finance-win11"`) {
+	if s := m.Text + decoded(m.Blocks); !strings.Contains(s, `Did you mean pool=\"finance-win11\"?`) {
 		t.Errorf("unknown name answer: %s", s)
 	}
 	if n := e.sim.Requests() - before; n != 0 {
@@ -435,6 +435,14 @@ func TestPoolNames(t *testing.T) {
 	m = e.slash(t, "U1", "C9", `list since=7d`)
 	if r := find(t, m.Blocks, "refresh").Value; !strings.Contains(r, byName["dev-ubuntu"].ID) {
 		t.Errorf("bound channel list %q, want pool dev-ubuntu", r)
+	}
+	// Nor does it hear of the pools it may not see, as choices or as
+	// suggestions.
+	for _, text := range []string{"list pool=callcenter", "list pool=finanse-win11"} {
+		m = e.slash(t, "U1", "C9", text)
+		if s := m.Text + decoded(m.Blocks); strings.Contains(s, "callcenter-pool") || strings.Contains(s, "finance-win11") {
+			t.Errorf("%q in a channel bound to dev-ubuntu names other pools: %s", text, s)
+		}
 	}
 	before = e.sim.Requests()
 	m = e.slash(t, "U1", "C9", "list pool="+byName["finance-win11"].ID)

@@ -341,6 +341,21 @@ func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command
 		return nil
 	}
 	res := b.ws.ResolvePool(ctx, given)
+	entries, bound := b.access.binding(req.channel)
+	if bound {
+		// A bound channel hears only of the pools it may see: the others
+		// are neither choices nor suggestions, and one choice left is the
+		// pool meant.
+		res.Choices = slices.DeleteFunc(res.Choices, func(p pooltask.Pool) bool {
+			return !allowedPool(ctx, b.ws, entries, p.Name, p.ID)
+		})
+		res.Suggestions = slices.DeleteFunc(res.Suggestions, func(name string) bool {
+			return !allowedPool(ctx, b.ws, entries, name, b.ws.ResolvePool(ctx, name).ID)
+		})
+		if len(res.Choices) == 1 {
+			res.ID, res.Name, res.Choices = res.Choices[0].ID, res.Choices[0].Name, nil
+		}
+	}
 	if len(res.Choices) > 0 {
 		var lines []string
 		for i, p := range res.Choices {
@@ -353,17 +368,18 @@ func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command
 		return &userError{cond: condAmbiguousPool, detail: fmt.Sprintf("%d pools match %q; which one?", len(res.Choices), given), problems: lines}
 	}
 	if !res.Found() {
-		ue := &userError{cond: condUnknownPool, detail: fmt.Sprintf("No desktop pool is named like %q.", given)}
+		detail := fmt.Sprintf("No desktop pool is named like %q.", given)
 		if len(res.Suggestions) > 0 {
-			ue.detail += " Did you mean one of these?"
-			for _, n := range res.Suggestions {
-				ue.problems = append(ue.problems, "pool="+strconv.Quote(n))
+			alts := make([]string, len(res.Suggestions))
+			for i, n := range res.Suggestions {
+				alts[i] = "pool=" + strconv.Quote(n)
 			}
+			detail += " Did you mean " + strings.Join(alts, " or ") + "?"
 		}
-		return ue
+		return problem(condUnknownPool, detail)
 	}
 	id := res.ID
-	if entries, bound := b.access.binding(req.channel); bound && !allowedPool(ctx, b.ws, entries, given, id) {
+	if bound && !allowedPool(ctx, b.ws, entries, given, id) {
 		return problem(condPoolNotAllowed, "This channel can see the pools "+strings.Join(entries, ", ")+" only.")
 	}
 	if note := res.Note(); note != "" {

@@ -45,7 +45,7 @@ var conditions = map[condition]struct {
 	condPoolNotAllowed:  {"Not allowed in this channel", "Ask in a channel that may see the pool, or ask the team that runs pooltasks.", "refused_pool", true},
 	condRateLimited:     {"Too many commands", "Wait a moment; every command is answered once you are within the rate.", "rate_limited", true},
 	condAmbiguousPool:   {"Which pool?", "Give the pool's id, or its full name in double quotes.", "ambiguous_pool", false},
-	condUnknownPool:     {"No such pool", "List the pools' names with /pooltasks help pool.", "unknown_pool", false},
+	condUnknownPool:     {"No such pool", "Give the pool's id, or its name as the Workspace console shows it (see /pooltasks help pool).", "unknown_pool", false},
 	condNotAvailable:    {"Not available here", "The team that runs pooltasks can turn it on.", "unavailable", true},
 	condTooManyWatches:  {"Too many watches", "Stop a watch with the Stop button on its message, or try again when one ends.", "limit", true},
 	condAlreadyWatching: {"Already watching", "Follow the watch message that is there.", "already_watching", true},
