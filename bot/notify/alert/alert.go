@@ -69,6 +69,14 @@ type Alerter struct {
 	cfg   Config
 	deps  loop.Deps
 	store Store
+
+	// primed is set once the failures already there at the first start
+	// are known, saved or not; stored once the store has the key.
+	primed, stored bool
+	// unsaved are the tasks known (alerted, or there at the first start)
+	// that the store refused to remember: they are not alerted again, and
+	// saved at each poll until the store takes them.
+	unsaved map[string]time.Time
 }
 
 // New returns an Alerter.
@@ -82,7 +90,7 @@ func New(cfg Config, deps loop.Deps, store Store) *Alerter {
 	if cfg.MaxKnown <= 0 {
 		cfg.MaxKnown = DefaultMax
 	}
-	return &Alerter{cfg: cfg, deps: deps.WithDefaults(), store: store}
+	return &Alerter{cfg: cfg, deps: deps.WithDefaults(), store: store, unsaved: map[string]time.Time{}}
 }
 
 // Run polls every cfg.Every until ctx ends. The first poll without saved
@@ -119,8 +127,10 @@ func (a *Alerter) Run(ctx context.Context) error {
 }
 
 // Poll looks once for newly failed tasks and alerts them. It is what Run
-// does every period.
-func (a *Alerter) Poll(ctx context.Context) error {
+// does every period; it is not safe for concurrent use. A task alerted
+// whose memory the store refused is kept here, and is not alerted again:
+// Poll then fails saying so, and saves it at the next try.
+func (a *Alerter) Poll(ctx context.Context) (err error) {
 	now := a.deps.Clock.Now()
 	since := now.Add(-a.cfg.Horizon)
 	failed, err := a.listFailed(ctx, since, now)
@@ -140,14 +150,33 @@ func (a *Alerter) Poll(ctx context.Context) error {
 			known, primed = old, true
 		}
 	}
-	if !primed {
-		ids := make(map[string]time.Time, len(failed))
+	a.stored = a.stored || primed
+	if !primed && !a.primed {
 		for _, t := range failed {
-			ids[t.ID] = taskTime(t, now)
+			a.unsaved[t.ID] = taskTime(t, now)
 		}
-		a.deps.Log.Info("alerts started; failures already there are taken as known", "known", len(ids))
-		return a.store.AddAlertKnown(key, ids, since, maxKnown)
+		a.primed = true
+		a.deps.Log.Info("alerts started; failures already there are taken as known", "known", len(failed))
+		if err := a.save(key, since, maxKnown); err != nil {
+			return &loop.StepError{What: "remembering the failed tasks already there at the first start", Err: err}
+		}
+		return nil
 	}
+	a.primed = true
+	if known == nil {
+		known = map[string]time.Time{}
+	}
+	for id, at := range a.unsaved {
+		known[id] = at
+	}
+	// Alerts go out even while the store refuses: what they alerted is
+	// kept here meanwhile.
+	saveErr := a.save(key, since, maxKnown)
+	defer func() {
+		if err == nil && saveErr != nil {
+			err = &loop.StepError{What: fmt.Sprintf("remembering %d alerted tasks (tried again at the next poll; a restart before then alerts them again)", len(a.unsaved)), Err: saveErr}
+		}
+	}()
 	var fresh []pooltask.Task
 	for _, t := range failed {
 		if _, ok := known[t.ID]; !ok {
@@ -158,12 +187,11 @@ func (a *Alerter) Poll(ctx context.Context) error {
 		return nil
 	}
 	sort.SliceStable(fresh, func(i, j int) bool { return fresh[i].Start.Before(fresh[j].Start) })
-	remember := func(tasks []pooltask.Task) error {
-		ids := make(map[string]time.Time, len(tasks))
+	remember := func(tasks []pooltask.Task) {
 		for _, t := range tasks {
-			ids[t.ID] = taskTime(t, now)
+			a.unsaved[t.ID] = taskTime(t, now)
 		}
-		return a.store.AddAlertKnown(key, ids, since, maxKnown)
+		saveErr = a.save(key, since, maxKnown)
 	}
 	// A post that started is finished even when ctx ends (SIGTERM), or
 	// Slack may have it while its task is not remembered, and the next
@@ -185,9 +213,7 @@ func (a *Alerter) Poll(ctx context.Context) error {
 			}
 			msgs++
 		}
-		if err := remember(fresh); err != nil {
-			return err
-		}
+		remember(fresh)
 	} else {
 		// Remember each task once its message went out, so a failure later
 		// in the poll neither loses nor repeats alerts.
@@ -196,12 +222,22 @@ func (a *Alerter) Poll(ctx context.Context) error {
 				return fmt.Errorf("posting alert: %w", err)
 			}
 			msgs++
-			if err := remember([]pooltask.Task{t}); err != nil {
-				return err
-			}
+			remember([]pooltask.Task{t})
 		}
 	}
 	a.deps.Log.Info("alerted failed tasks", "channel", a.cfg.Channel, "tasks", len(fresh), "messages", msgs)
+	return nil
+}
+
+// save writes the known tasks the store does not have yet.
+func (a *Alerter) save(key string, since time.Time, maxKnown int) error {
+	if len(a.unsaved) == 0 && a.stored {
+		return nil
+	}
+	if err := a.store.AddAlertKnown(key, a.unsaved, since, maxKnown); err != nil {
+		return err
+	}
+	a.unsaved, a.stored = map[string]time.Time{}, true
 	return nil
 }
 

@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +275,43 @@ func TestAlerterBacksOffAndRecovers(t *testing.T) {
 	}
 	if next, _ := clock.Next(); next.Sub(clock.Now()) != time.Hour {
 		t.Errorf("polls again in %v, want the period", next.Sub(clock.Now()))
+	}
+}
+
+// TestAlerterPostedButNotRemembered: an alert posted while the store
+// refuses to remember its task is said so and not posted again while the
+// store refuses; once it works the task is remembered, across a restart.
+func TestAlerterPostedButNotRemembered(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	now := day0.Add(12 * time.Hour)
+	clock := notifytest.NewClock(now)
+	l := notifytest.NewLister()
+	rec := notifytest.NewPoster(clock)
+	cfg := Config{Channel: "CALERT"}
+	a := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+	if err := a.Poll(context.Background()); err != nil {
+		t.Fatal(err) // primes the memory: nothing failed yet
+	}
+	mend := notifytest.BreakDir(t, dir)
+	l.Put(notifytest.Task("dddddddd-0000-0000-0000-000000000002", "dev-linux", pooltask.StatusFailed, now.Add(-time.Hour), 1))
+	for range 3 {
+		err := a.Poll(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "remembering 1 alerted tasks") {
+			t.Fatalf("poll with the store refusing: %v", err)
+		}
+	}
+	if n := len(rec.Posts()); n != 1 {
+		t.Fatalf("%d alerts while the store refused, want 1", n)
+	}
+	mend()
+	if err := a.Poll(context.Background()); err != nil {
+		t.Fatalf("poll once the store works: %v", err)
+	}
+	after := notifytest.NewPoster(clock)
+	if err := New(cfg, loop.Deps{Lister: l, Poster: after, Clock: clock}, notifytest.OpenStore(t, dir)).Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := len(rec.Posts()), len(after.Posts()); n != 1 || m != 0 {
+		t.Errorf("%d alerts, then %d after a restart; want 1 and 0", n, m)
 	}
 }
