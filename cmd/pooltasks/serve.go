@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/doctor"
@@ -165,22 +166,25 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	schedCtx, stopSchedules := context.WithCancel(ctx)
 	defer stopSchedules()
 	var wg sync.WaitGroup
-	runBackground := func(ctx context.Context, name string, run func(context.Context) error) {
+	// A loop's Run returns before its ctx ends only when it cannot run at
+	// all; /readyz then says so for good.
+	runBackground := func(ctx context.Context, name loop.Name, run func(context.Context) error) {
 		wg.Go(func() {
 			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				logger.Error(name+" stopped", "err", err)
+				logger.Error(string(name)+" stopped", "err", err)
+				health.Failed(name, time.Now(), &loop.StepError{What: string(name) + " stopped", Err: err})
 			}
 		})
 	}
 	watchCtx, stopWatches := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWatches()
 	if watches != nil {
-		runBackground(watchCtx, "watches", watches.Run)
+		runBackground(watchCtx, loop.Watches, watches.Run)
 	}
 	switch {
 	case !cfg.Scheduler || cfg.DigestChannel == "":
 	case cfg.DigestEvery > 0:
-		runBackground(schedCtx, "digests", digests.Run)
+		runBackground(schedCtx, loop.Digests, digests.Run)
 	default:
 		logger.Warn("no scheduled digests: POOLTASKS_DIGEST_CHANNEL is set but POOLTASKS_DIGEST_EVERY is not positive",
 			"every", cfg.DigestEvery)
@@ -188,7 +192,7 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if cfg.Scheduler && cfg.AlertChannel != "" {
 		alerts := alert.New(alert.Config{Channel: cfg.AlertChannel, Every: cfg.AlertEvery,
 			Pools: boundPools(bc.ChannelPools, cfg.AlertChannel)}, deps("alert"), store)
-		runBackground(schedCtx, "alerts", alerts.Run)
+		runBackground(schedCtx, loop.Alerts, alerts.Run)
 	}
 	err = b.Run(ctx)
 	stopSchedules()
