@@ -22,6 +22,7 @@ type access struct {
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
+	swept    time.Time // when idle limiters were last forgotten
 }
 
 func newAccess(cfg Config) *access {
@@ -91,10 +92,18 @@ func (a *access) allow(user string, now time.Time) (bool, time.Duration) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if now.Sub(a.swept) >= time.Minute {
+		a.forgetIdle(now)
+	}
 	l, ok := a.limiters[user]
 	if !ok {
 		if len(a.limiters) >= maxRateUsers {
+			// Nearly all are still draining (that many users within a
+			// minute): start afresh rather than sweep on every new user.
 			a.forgetIdle(now)
+			if len(a.limiters) >= maxRateUsers*9/10 {
+				clear(a.limiters)
+			}
 		}
 		l = rate.NewLimiter(rate.Every(time.Minute/time.Duration(a.perMin)), a.perMin)
 		a.limiters[user] = l
@@ -108,22 +117,19 @@ func (a *access) allow(user string, now time.Time) (bool, time.Duration) {
 	return false, d
 }
 
-// maxRateUsers bounds the per-user limiters kept in memory.
+// maxRateUsers bounds the per-user limiters kept in memory by count; a
+// sweep once a minute (forgetIdle) bounds them by time.
 const maxRateUsers = 10000
 
 // forgetIdle drops the limiters whose bucket has refilled, which lose
-// nothing by being forgotten; a.mu is held. Should nearly all still be
-// draining (that many users within a minute), it starts afresh rather than
-// sweep again on every new user.
+// nothing by being forgotten; a.mu is held.
 func (a *access) forgetIdle(now time.Time) {
 	for u, l := range a.limiters {
 		if l.TokensAt(now) >= float64(l.Burst()) {
 			delete(a.limiters, u)
 		}
 	}
-	if len(a.limiters) >= maxRateUsers*9/10 {
-		clear(a.limiters)
-	}
+	a.swept = now
 }
 
 // seconds rounds a wait up to whole seconds, at least one.

@@ -40,6 +40,20 @@ func TestRateSurvivesManyUsers(t *testing.T) {
 	}
 }
 
+// TestIdleLimitersForgotten: the limiters of users who went quiet are
+// forgotten within about a minute, however few there are.
+func TestIdleLimitersForgotten(t *testing.T) {
+	a := newAccess(Config{UserRate: 2})
+	t0 := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	for i := range 100 {
+		a.allow(fmt.Sprintf("U%d", i), t0)
+	}
+	a.allow("U1", t0.Add(2*time.Minute))
+	if n := len(a.limiters); n != 1 {
+		t.Errorf("%d limiters kept two minutes later, want U1's", n)
+	}
+}
+
 // TestSlackErrorHidesURLs: what a user is told of a failed post never
 // quotes a response_url (it lets its holder post as the app).
 func TestSlackErrorHidesURLs(t *testing.T) {

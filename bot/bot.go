@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net"
 	"net/http"
@@ -528,42 +529,56 @@ func (b *Bot) work(ctx context.Context) {
 	}
 }
 
-// seen remembers ids for a while so that a redelivered envelope or event is
-// answered once.
+// seen remembers ids so that a redelivered envelope or event is answered
+// once, in memory bounded by count as well as by time. Ids are kept in two
+// generations: the current one is retired when it is window old or holds
+// maxSeen/2 ids, and the one before it is then forgotten. An id is thus
+// remembered for at least window, or, when more than maxSeen/2 arrive
+// within a window, for at least the time maxSeen/2 ids take to arrive
+// (over 7 minutes at 20 commands a second, past Slack's last retry at 5).
+// Ids are kept as 64-bit hashes, a few bytes each whatever their length.
 type seen struct {
-	mu     sync.Mutex
-	window time.Duration
-	now    func() time.Time
-	ids    map[string]time.Time
-	swept  time.Time
+	mu      sync.Mutex
+	window  time.Duration
+	now     func() time.Time
+	seed    maphash.Seed
+	cur     map[uint64]struct{}
+	old     map[uint64]struct{}
+	started time.Time // of cur
 }
+
+// maxSeen bounds the ids seen remembers.
+const maxSeen = 1 << 15
 
 func newSeen(window time.Duration, now func() time.Time) *seen {
-	return &seen{window: window, now: now, ids: map[string]time.Time{}}
+	return &seen{window: window, now: now, seed: maphash.MakeSeed(),
+		cur: map[uint64]struct{}{}, started: now()}
 }
 
-// first records the keys and reports whether none was seen within the window.
+// first records the keys and reports whether none was seen before.
 func (s *seen) first(keys ...string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if now.Sub(s.swept) > s.window/4 {
-		for k, t := range s.ids {
-			if now.Sub(t) > s.window {
-				delete(s.ids, k)
-			}
-		}
-		s.swept = now
-	}
 	fresh := true
 	for _, k := range keys {
 		if k == "" || k == "trigger:" || k == "event:" {
 			continue
 		}
-		if t, ok := s.ids[k]; ok && now.Sub(t) <= s.window {
+		if age := now.Sub(s.started); age >= s.window || len(s.cur) >= maxSeen/2 {
+			s.old = s.cur
+			if age >= 2*s.window {
+				s.old = nil // all of it is older than the window
+			}
+			s.cur, s.started = make(map[uint64]struct{}, len(s.cur)), now
+		}
+		h := maphash.String(s.seed, k)
+		_, inCur := s.cur[h]
+		_, inOld := s.old[h]
+		if inCur || inOld {
 			fresh = false
 		}
-		s.ids[k] = now
+		s.cur[h] = struct{}{}
 	}
 	return fresh
 }
