@@ -16,8 +16,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,8 +37,6 @@ type Bot struct {
 	sm      *socketmode.Client
 
 	queue     chan *request
-	inflight  atomic.Int64  // requests queued or being served
-	rested    chan struct{} // a worker left the bot with nothing to do
 	busySlots chan struct{}
 	busyDone  sync.WaitGroup // "busy" answers in flight; Run waits for them
 	ready     atomic.Bool
@@ -74,7 +70,6 @@ func New(cfg Config, ws Workspace) (*Bot, error) {
 		api:       api,
 		sm:        socketmode.New(api, socketmode.OptionLog(slogAdapter{cfg.Logger})),
 		queue:     make(chan *request, cfg.Queue),
-		rested:    make(chan struct{}, 1),
 		busySlots: make(chan struct{}, 16),
 		dedupe:    newSeen(cfg.DedupeWindow, cfg.Now),
 		access:    newAccess(cfg),
@@ -258,71 +253,12 @@ func (b *Bot) Run(ctx context.Context) error {
 	return runErr
 }
 
-// restGarbage is how much must have been allocated since the last
-// collection at rest for the next one to run (see loop).
-const restGarbage = 1 << 20
-
-// loop is the one goroutine that reads socket-mode events: it acks at once
-// (within acks) and hands work to the queue. It returns nil when ctx ends
-// and *smErr when the socket-mode client gives up (smDone closed).
-//
-// During a burst, acks come first: acked requests are held back until no
-// envelope has arrived for burstQuiet (slack-go delivers a burst's envelopes
-// one parse apart, so an empty channel alone does not mean it has ended),
-// for burstHold at most and up to a queue's worth, rather than handed to
-// the workers, whose answers would otherwise compete with the acks for the
-// CPU. A lone command waits burstQuiet for its worker; a steady stream gets
-// its answers started every burstHold. Handing over part of a burst (64
-// requests at a time, after 2 ms of quiet) measured twice the ack p99 of
-// holding it all (BenchmarkBurst200Process).
-//
-// For the same reason the garbage is collected at rest: once the workers
-// have answered everything (or the connection is made), no envelope has
-// come for restDelay and at least restGarbage was allocated since. A burst
-// then starts with the whole heap goal to allocate its acks in, where it
-// otherwise met the collection the answers had brought near: mark assists
-// and a collector worker in the acks' way (a burst's 200 acks took 7–14 ms
-// to write with a collection in them, 4–5 ms without).
+// loop is the one goroutine that reads socket-mode events: it acks each
+// envelope at once (within acks) and hands its work to the queue, so that
+// the workers start on an answer as soon as it is acked. It returns nil
+// when ctx ends and *smErr when the socket-mode client gives up (smDone
+// closed).
 func (b *Bot) loop(ctx, acks context.Context, smDone <-chan struct{}, smErr *error) error {
-	const (
-		burstQuiet = 3 * time.Millisecond
-		burstHold  = 100 * time.Millisecond
-		restDelay  = 20 * time.Millisecond
-	)
-	maxHeld := cap(b.queue)
-	var (
-		held      []*request
-		heldSince time.Time
-		hold      = time.NewTimer(time.Hour)
-		rest      = time.NewTimer(time.Hour)
-		collect   = make(chan struct{}, 1)
-	)
-	hold.Stop()
-	rest.Stop()
-	collector := make(chan struct{})
-	go func() {
-		defer close(collector)
-		allocs := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
-		var last uint64
-		for range collect {
-			// A trickle of commands leaves too little garbage to be
-			// worth a collection each.
-			metrics.Read(allocs)
-			if now := allocs[0].Value.Uint64(); now-last >= restGarbage {
-				last = now
-				runtime.GC()
-			}
-		}
-	}()
-	defer func() { close(collect); <-collector }()
-	flush := func() {
-		hold.Stop()
-		for _, req := range held {
-			b.enqueue(req)
-		}
-		held = held[:0]
-	}
-	defer flush() // acked requests are answered, even at shutdown
 	for {
 		select {
 		case <-ctx.Done():
@@ -332,37 +268,10 @@ func (b *Bot) loop(ctx, acks context.Context, smDone <-chan struct{}, smErr *err
 				return nil
 			}
 			return fmt.Errorf("socket mode: %w", *smErr)
-		case <-hold.C:
-			flush()
-		case <-b.rested:
-			rest.Reset(restDelay)
-		case <-rest.C:
-			if len(held) == 0 && b.inflight.Load() == 0 {
-				select {
-				case collect <- struct{}{}:
-				default: // one is under way
-				}
-			}
 		case ev := <-b.sm.Events:
-			rest.Stop()
-			req := b.handleEvent(acks, ev)
-			if ev.Type == socketmode.EventTypeHello {
-				rest.Reset(restDelay) // what connecting left behind
+			if req := b.handleEvent(acks, ev); req != nil {
+				b.enqueue(req)
 			}
-			if req == nil {
-				continue
-			}
-			now := time.Now()
-			if len(held) == 0 {
-				heldSince = now
-			}
-			held = append(held, req)
-			left := burstHold - now.Sub(heldSince)
-			if len(held) >= maxHeld || left <= 0 {
-				flush()
-				continue
-			}
-			hold.Reset(min(burstQuiet, left))
 		}
 	}
 }
@@ -371,11 +280,9 @@ func (b *Bot) loop(ctx, acks context.Context, smDone <-chan struct{}, smErr *err
 // the queue is full rather than block the reader (which would stall the
 // acks of every envelope).
 func (b *Bot) enqueue(req *request) {
-	b.inflight.Add(1)
 	select {
 	case b.queue <- req:
 	default:
-		b.inflight.Add(-1)
 		b.busy(req)
 	}
 }
@@ -520,12 +427,6 @@ func (b *Bot) toRequest(ev socketmode.Event) *request {
 func (b *Bot) work(ctx context.Context) {
 	for req := range b.queue {
 		b.serve(ctx, req)
-		if b.inflight.Add(-1) == 0 {
-			select {
-			case b.rested <- struct{}{}:
-			default:
-			}
-		}
 	}
 }
 

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"testing"
@@ -589,65 +587,6 @@ func TestPagesOfAPublicAnswerHaveNoShare(t *testing.T) {
 			t.Errorf("page 2 of a message with is_ephemeral=%v: Share button %v", ephemeral, shared)
 		}
 	}
-}
-
-// garbage keeps a test's allocation from being optimised away.
-var garbage []byte
-
-// TestCollectsAtRest: the bot collects its garbage once it has answered
-// everything, and not while a job is in flight, so that a burst of acks
-// does not meet a collection the answers brought near; a command that
-// leaves little garbage does not get one of its own. Automatic collection
-// is off for the test: every cycle counted is the bot's.
-func TestCollectsAtRest(t *testing.T) {
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
-	cycles := func() uint64 {
-		s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
-		metrics.Read(s)
-		return s[0].Value.Uint64()
-	}
-	waitCycle := func(after uint64, what string) uint64 {
-		t.Helper()
-		deadline := time.Now().Add(wait)
-		for cycles() == after {
-			if time.Now().After(deadline) {
-				t.Fatalf("no collection %s", what)
-			}
-			time.Sleep(time.Millisecond) // polling with a deadline
-		}
-		return cycles()
-	}
-	// watch fails if a collection completes within the window: five
-	// times the rest delay.
-	watch := func(what string) {
-		t.Helper()
-		n := cycles()
-		time.Sleep(100 * time.Millisecond) // the window watched
-		if got := cycles(); got != n {
-			t.Errorf("%d collections %s", got-n, what)
-		}
-	}
-	before := cycles()
-	e := start(t, setup{})
-	n := waitCycle(before, "after connecting")
-
-	e.sim.Hang(true)
-	t.Cleanup(func() { e.sim.Hang(false) })
-	url := e.slashInFlight(t, "failed since=7d")
-	n = cycles() // one may have been under way when the command came
-	watch("while a job was in flight")
-	garbage = make([]byte, 2<<20) // what a burst's answers leave behind
-	garbage = nil
-	e.sim.Hang(false)
-	if _, err := e.slack.WaitMessage(slacktest.ForResponseURL(url), wait); err != nil {
-		t.Fatal(err)
-	}
-	waitCycle(n, "after the answer")
-
-	if m := e.slash(t, "U1", "C1", "frobnicate"); m.Text == "" {
-		t.Fatal("no answer to bad input")
-	}
-	watch("after a command that left little garbage")
 }
 
 // TestForgedClicksKeepMetricsBounded: clicks with action ids pooltasks

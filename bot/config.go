@@ -38,7 +38,7 @@ type Config struct {
 	ChannelPools    map[string][]string // channel id → pool ids or names it may see ("*" = all); the first is its default
 	UserRate        int                 // commands per user per minute; 0 is unlimited
 
-	Workers         int           // concurrent jobs; 8 by default
+	Workers         int           // concurrent jobs; 64 by default (a job mostly waits for the API and Slack)
 	Queue           int           // acked jobs waiting for a worker; 256 by default
 	ShutdownTimeout time.Duration // how long Run lets in-flight jobs finish after ctx ends; 10 s by default
 	JobTimeout      time.Duration // one job's deadline; 30 s by default
@@ -82,7 +82,7 @@ func (c *Config) defaults() error {
 		c.APIURL += "/"
 	}
 	if c.Workers <= 0 {
-		c.Workers = 8
+		c.Workers = 64
 	}
 	if c.Queue <= 0 {
 		c.Queue = 256

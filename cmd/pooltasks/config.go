@@ -62,11 +62,6 @@ type Config struct {
 	HTTPAddr  string `envconfig:"POOLTASKS_HTTP_ADDR" default:":8080"` // /healthz, /readyz, /metrics
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"json"`
-	// MaxProcs is Go's own GOMAXPROCS, which the runtime reads itself (and
-	// ignores when it is not a positive number); serve runs on one P unless
-	// the runtime took it (see serveProcs). A string, so that no value of
-	// it stops the start.
-	MaxProcs string `envconfig:"GOMAXPROCS"`
 }
 
 // redacted replaces a secret's value.

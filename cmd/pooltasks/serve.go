@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,27 +30,6 @@ func init() {
 	register(subcommand{name: "serve", summary: "run the Slack bot (socket mode); --sim answers from the built-in simulator", run: runServe})
 }
 
-// setProcs is runtime.GOMAXPROCS; tests replace it to keep their own.
-var setProcs = runtime.GOMAXPROCS
-
-// serveProcs runs the bot on one P unless GOMAXPROCS gives a number the Go
-// runtime took (a positive decimal; it ignores anything else). Its work
-// comes as bursts of small jobs handed from goroutine to goroutine
-// (slack-go's reader, handler and writer, then the workers); with a second
-// P those handoffs wake another thread, and on a 2-core machine shared
-// with other processes a woken thread waits for a core. Measured with
-// BenchmarkBurst200Process (10 interleaved runs): ack p99 median 8.0 ms on
-// one P, 9.1 on two; end-to-end p50 median 38 ms, 47 on two.
-func serveProcs(cfg Config, log *slog.Logger) {
-	if n, err := strconv.ParseInt(cfg.MaxProcs, 10, 32); err == nil && n > 0 {
-		return
-	}
-	if cfg.MaxProcs != "" {
-		log.Warn("GOMAXPROCS is not a positive number, so Go ignored it; serving on one P", "GOMAXPROCS", cfg.MaxProcs)
-	}
-	setProcs(1)
-}
-
 func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -68,7 +45,6 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	serveProcs(cfg, logger)
 	bc, err := botConfig(cfg)
 	if err != nil {
 		return err

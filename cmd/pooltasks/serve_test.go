@@ -9,58 +9,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/kelseyhightower/envconfig"
 
 	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
-
-// TestServeProcs: serve takes one P unless GOMAXPROCS is a number the
-// runtime took; no value of GOMAXPROCS stops the environment from being
-// read, and one the runtime ignored is logged.
-func TestServeProcs(t *testing.T) {
-	defer func() { setProcs = keepProcs }()
-	for _, tc := range []struct {
-		env  string
-		want []int
-		warn bool
-	}{{"", []int{1}, false}, {"2", nil, false}, {"lots", []int{1}, true}, {"0", []int{1}, true}} {
-		t.Setenv("GOMAXPROCS", tc.env)
-		var cfg Config
-		if err := envconfig.Process("", &cfg); err != nil {
-			t.Fatalf("GOMAXPROCS=%q: %v", tc.env, err)
-		}
-		var got []int
-		setProcs = func(n int) int { got = append(got, n); return 2 }
-		var logs bytes.Buffer
-		serveProcs(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("GOMAXPROCS=%q: set %v, want %v", tc.env, got, tc.want)
-		}
-		if warned := strings.Contains(logs.String(), "GOMAXPROCS is not a positive number"); warned != tc.warn {
-			t.Errorf("GOMAXPROCS=%q: warned %v, want %v (%s)", tc.env, warned, tc.warn, logs.String())
-		}
-	}
-}
-
-// keepProcs stands in for runtime.GOMAXPROCS in this package's tests, which
-// run serve in the test process.
-func keepProcs(int) int { return runtime.GOMAXPROCS(0) }
-
-func init() { setProcs = keepProcs }
 
 func TestServeSim(t *testing.T) {
 	sl := slacktest.New(t, slacktest.Options{})
