@@ -58,14 +58,7 @@ import (
 func BenchmarkBurst200(b *testing.B) {
 	p := startBotProcess(b)
 	pools := p.sim.Pools()[:3]
-	pause := 11 * time.Second
-	if v := os.Getenv("BENCH_PAUSE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			b.Fatalf("BENCH_PAUSE: %v", err)
-		}
-		pause = d
-	}
+	pause := envDuration(b, "BENCH_PAUSE", 11*time.Second)
 	const n = 200
 	var acks, e2e []time.Duration
 	calls0 := p.sim.Requests()
@@ -134,14 +127,7 @@ func benchCommand(i int, pools []pooltask.Pool) string {
 // 0.1 MB a minute: the memory did not plateau.
 func BenchmarkSoak(b *testing.B) {
 	const rate = 20 // commands a second
-	every := 30 * time.Second
-	if v := os.Getenv("BENCH_SOAK_EVERY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			b.Fatalf("BENCH_SOAK_EVERY: %v", err)
-		}
-		every = d
-	}
+	every := envDuration(b, "BENCH_SOAK_EVERY", 30*time.Second)
 	p := startBotProcess(b)
 	pools := p.sim.Pools()[:3]
 
@@ -234,14 +220,7 @@ func (p *botProcess) pid() string { return strconv.Itoa(p.cmd.Process.Pid) }
 // stopped with SIGTERM when the benchmark ends.
 func startBotProcess(b *testing.B) *botProcess {
 	b.Helper()
-	latency := 100 * time.Millisecond
-	if v := os.Getenv("BENCH_API_LATENCY"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			b.Fatalf("BENCH_API_LATENCY: %v", err)
-		}
-		latency = d
-	}
+	latency := envDuration(b, "BENCH_API_LATENCY", 100*time.Millisecond)
 	p := &botProcess{slack: slacktest.New(b, slacktest.Options{}), sim: sim.New(sim.Options{Seed: 1, Latency: latency})}
 	srv := httptest.NewServer(p.sim)
 	b.Cleanup(srv.Close)
@@ -341,6 +320,19 @@ func (p *botProcess) metric(name string) (float64, error) {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return 0, fmt.Errorf("/metrics has no %s", name)
+}
+
+// envDuration is the duration the environment variable name gives, or def.
+func envDuration(b *testing.B, name string, def time.Duration) time.Duration {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		b.Fatalf("%s: %v", name, err)
+	}
+	return d
 }
 
 // freeAddr returns a loopback address with a port free at the time.
