@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -17,7 +18,7 @@ import (
 type access struct {
 	users    map[string]bool // empty: everyone
 	channels map[string]bool // empty: every channel
-	bindings map[string][]string
+	bindings config.Bindings
 	perMin   int
 
 	mu       sync.Mutex
@@ -29,20 +30,9 @@ func newAccess(cfg Config) *access {
 	a := &access{
 		users:    set(cfg.AllowedUsers),
 		channels: set(cfg.AllowedChannels),
-		bindings: map[string][]string{},
+		bindings: cfg.ChannelPools,
 		perMin:   cfg.UserRate,
 		limiters: map[string]*rate.Limiter{},
-	}
-	for ch, pools := range cfg.ChannelPools {
-		var ps []string
-		for _, p := range pools {
-			if p = strings.TrimSpace(p); p != "" {
-				ps = append(ps, p)
-			}
-		}
-		if len(ps) > 0 {
-			a.bindings[ch] = ps
-		}
 	}
 	return a
 }
@@ -61,28 +51,26 @@ func (a *access) userAllowed(id string) bool { return len(a.users) == 0 || a.use
 
 func (a *access) channelAllowed(id string) bool { return len(a.channels) == 0 || a.channels[id] }
 
-// binding returns the pools a channel may see; bound is false for a channel
-// without a binding (or bound to "*"), which sees every pool.
+// binding returns the pools a channel (or DM) may see; bound is false for
+// one that sees every pool. Bound with no pools is a channel that sees none
+// (POOLTASKS_CHANNEL_POOLS has *= and does not name it): see seesNothing.
 func (a *access) binding(channel string) (pools []string, bound bool) {
-	ps, ok := a.bindings[channel]
-	if !ok {
-		return nil, false
-	}
-	for _, p := range ps {
-		if p == "*" {
-			return ps, false
-		}
-	}
-	return ps, true
+	pools, all := a.bindings.Pools(channel)
+	return pools, !all
+}
+
+// seesNothing reports whether a channel may see no pool at all.
+func (a *access) seesNothing(channel string) bool {
+	pools, bound := a.binding(channel)
+	return bound && len(pools) == 0
 }
 
 // defaultPool is the pool a channel's commands use when none is given.
 func (a *access) defaultPool(channel string) string {
-	ps := a.bindings[channel]
-	if len(ps) == 0 || ps[0] == "*" {
-		return ""
+	if pools, bound := a.binding(channel); bound && len(pools) > 0 {
+		return pools[0]
 	}
-	return ps[0]
+	return ""
 }
 
 // allow takes one command from the user's budget, or says how long to wait.

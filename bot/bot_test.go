@@ -404,7 +404,7 @@ func TestAPIErrorShown(t *testing.T) {
 }
 
 func TestPoolNames(t *testing.T) {
-	e := start(t, setup{cfg: bot.Config{ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}}}})
+	e := start(t, setup{cfg: bot.Config{ChannelPools: bindings(t, "C9=dev-ubuntu")}})
 	var byName = map[string]pooltask.Pool{}
 	for _, p := range e.sim.Pools() {
 		byName[p.Name] = p
@@ -532,7 +532,7 @@ func decoded(raw []byte) string {
 
 func TestBoundChannelRefusesOtherPoolsTasks(t *testing.T) {
 	n := &fakeNotifier{}
-	e := start(t, setup{cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}}}})
+	e := start(t, setup{cfg: bot.Config{Notifier: n, ChannelPools: bindings(t, "C9=dev-ubuntu")}})
 	var other pooltask.Task
 	for _, task := range e.sim.Tasks() {
 		if task.PoolName != "dev-ubuntu" {

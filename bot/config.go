@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/config"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // Workspace is what the bot asks of the Workspace API; *workspace.Client
@@ -33,10 +35,10 @@ type Config struct {
 	// app (bot/notify); nil builds one with NewSlackClient.
 	Slack *slack.Client
 
-	AllowedUsers    []string            // Slack user ids; empty allows everyone
-	AllowedChannels []string            // Slack channel ids; empty allows every channel
-	ChannelPools    map[string][]string // channel id → pool ids or names it may see ("*" = all); the first is its default
-	UserRate        int                 // commands per user per minute; 0 is unlimited
+	AllowedUsers    []string        // Slack user ids; empty allows everyone
+	AllowedChannels []string        // Slack channel ids; empty allows every channel
+	ChannelPools    config.Bindings // the pools each channel and DM may see; the zero value binds nothing
+	UserRate        int             // commands per user per minute; 0 is unlimited
 
 	Workers         int           // concurrent jobs; 64 by default (a job mostly waits for the API and Slack)
 	Queue           int           // acked jobs waiting for a worker; 256 by default

@@ -292,6 +292,11 @@ func (b *Bot) handle(ctx context.Context, req *request, o *outcome) (answer, err
 	}
 	req.setVerb(string(cmd.Verb))
 	o.command = cmd.Canonical()
+	if cmd.Verb != commands.VerbHelp && cmd.Verb != commands.VerbDoctor && b.access.seesNothing(req.channel) {
+		return answer{to: to}, &userError{cond: condPoolNotAllowed,
+			detail: "This channel is not bound to any pool, so pooltasks shows nothing here.",
+			hint:   "Ask the team that runs pooltasks to bind it (POOLTASKS_CHANNEL_POOLS), or use a channel that is bound."}
+	}
 	if cmd.Share && req.kind == kindSlash {
 		to = toChannel
 	}

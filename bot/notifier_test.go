@@ -385,7 +385,7 @@ func TestRelativeTimesCountFromArrival(t *testing.T) {
 func TestDigestOnDemand(t *testing.T) {
 	n := &notify.Notifier{}
 	e := start(t, setup{
-		cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}, "C8": {"callcenter"}, "C10": {"dev-ubuntoo"}}},
+		cfg: bot.Config{Notifier: n, ChannelPools: bindings(t, "C9=dev-ubuntu;C8=callcenter;C10=dev-ubuntoo")},
 		wrap: func(w bot.Workspace) bot.Workspace {
 			n.Digester = digest.New(digest.Config{Quiet: true}, loop.Deps{Lister: w, Poster: notifytest.NewPoster(nil)}, nil)
 			return w
@@ -476,7 +476,7 @@ func TestPoolsAPIDown(t *testing.T) {
 	rec := &recorder{}
 	n := &notify.Notifier{}
 	e := start(t, setup{
-		cfg: bot.Config{Notifier: n, ChannelPools: map[string][]string{"C9": {"dev-ubuntu"}}},
+		cfg: bot.Config{Notifier: n, ChannelPools: bindings(t, "C9=dev-ubuntu")},
 		wrap: func(w bot.Workspace) bot.Workspace {
 			rec.Workspace = w
 			n.Digester = digest.New(digest.Config{}, loop.Deps{Lister: w, Poster: notifytest.NewPoster(nil)}, nil)

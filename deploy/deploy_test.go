@@ -15,7 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/pooltasks/pooltasks/bot/doctor"
+	"github.com/pooltasks/pooltasks/doctor"
 )
 
 // stateDir is where the image and every pod keep POOLTASKS_STATE_DIR.

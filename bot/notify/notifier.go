@@ -3,10 +3,6 @@ package notify
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
@@ -55,34 +51,4 @@ func (n *Notifier) Digest(ctx context.Context, q pooltask.ListOptions, pools []s
 		m := dg.Render(native)
 		return m.Text, m.Blocks
 	}, nil
-}
-
-// ParseTimeOfDay reads POOLTASKS_DIGEST_AT: "HH:MM" (or "HH:MM:SS", or a
-// Go duration like 9h30m) in UTC, as the offset from midnight. Empty is 0.
-func ParseTimeOfDay(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 || d >= 24*time.Hour {
-			return 0, fmt.Errorf("time of day %q is not within a day", s)
-		}
-		return d, nil
-	}
-	parts := strings.Split(s, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return 0, fmt.Errorf("time of day %q: want HH:MM in UTC, e.g. 09:00", s)
-	}
-	limits := []int{24, 60, 60}
-	units := []time.Duration{time.Hour, time.Minute, time.Second}
-	var d time.Duration
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 || v >= limits[i] {
-			return 0, fmt.Errorf("time of day %q: want HH:MM in UTC, e.g. 09:00", s)
-		}
-		d += time.Duration(v) * units[i]
-	}
-	return d, nil
 }

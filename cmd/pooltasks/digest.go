@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -14,6 +13,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -21,7 +21,7 @@ func init() {
 	register(subcommand{name: "digest", summary: "post one failure digest to a Slack channel and exit (for a CronJob)", run: runDigest})
 }
 
-func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error {
+func runDigest(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("digest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	channel := fs.String("channel", cfg.DigestChannel, "Slack channel id to post in (default POOLTASKS_DIGEST_CHANNEL)")
@@ -44,13 +44,23 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 	if *since <= 0 {
 		return usageErrorf("--since must be positive, got %v", *since)
 	}
+	var needs config.Need
 	if !*dryRun {
 		if *channel == "" {
 			return usageErrorf("give --channel (or set POOLTASKS_DIGEST_CHANNEL), or use --dry-run")
 		}
-		if cfg.SlackBotToken == "" {
-			return usageErrorf("SLACK_BOT_TOKEN is not set; it is needed to post (or use --dry-run)")
-		}
+		needs |= config.NeedBotToken
+	}
+	if !*useSim {
+		needs |= config.NeedWorkspace
+	}
+	logger, err := prepare(cfg, needs, stderr)
+	if err != nil {
+		return err
+	}
+	bindings, err := config.ParseBindings(cfg.ChannelPools)
+	if err != nil {
+		return err
 	}
 
 	client, stop, err := workspaceClient(ctx, cfg, *useSim)
@@ -67,8 +77,7 @@ func runDigest(ctx context.Context, args []string, cfg Config, stdout, stderr io
 		// connection times out; notify paces the posts.
 		poster = loop.NewSlackPoster(bot.NewSlackClient("", cfg.SlackBotToken, cfg.SlackAPIURL))
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	pools, err := digestPools(cfg, *channel)
+	pools, err := digestPools(cfg, bindings, *channel)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/pooltasks/pooltasks/bot/doctor"
+	"github.com/pooltasks/pooltasks/config"
+	"github.com/pooltasks/pooltasks/doctor"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -19,7 +20,7 @@ func init() {
 // errChecksFailed ends doctor with exit status 1 after the report is printed.
 var errChecksFailed = errors.New("doctor: at least one check failed (see FAIL above)")
 
-func runDoctor(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error {
+func runDoctor(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	useSim := fs.Bool("sim", false, "check against the built-in simulator with its demo credentials; Slack is skipped when no token is set")
@@ -37,7 +38,6 @@ func runDoctor(ctx context.Context, args []string, cfg Config, stdout, stderr io
 		return usageErrorf("doctor takes no arguments, got %q", words[0])
 	}
 
-	settings := doctorSettings(cfg)
 	wc := workspaceConfig(cfg)
 	if *useSim {
 		var stop func()
@@ -46,10 +46,10 @@ func runDoctor(ctx context.Context, args []string, cfg Config, stdout, stderr io
 			return err
 		}
 		defer stop()
-		settings.Region, settings.Endpoint, settings.ProjectID = wc.Region, wc.Endpoint, wc.ProjectID
-		settings.AK, settings.SK, settings.SecurityToken = wc.AK, wc.SK, wc.SecurityToken
+		cfg.Region, cfg.Endpoint, cfg.ProjectID = wc.Region, wc.Endpoint, wc.ProjectID
+		cfg.AK, cfg.SK, cfg.SecurityToken = wc.AK, wc.SK, wc.SecurityToken
 	}
-	opts := doctor.Options{Settings: settings, Sim: *useSim, Timeout: *timeout}
+	opts := doctor.Options{Config: cfg, Sim: *useSim, Timeout: *timeout}
 	if wc.Region == "" && wc.Endpoint == "" {
 		opts.WorkspaceErr = errors.New("neither WORKSPACE_REGION nor WORKSPACE_ENDPOINT is set")
 	} else if client, err := workspace.New(wc); err != nil {
@@ -72,44 +72,4 @@ func runDoctor(ctx context.Context, args []string, cfg Config, stdout, stderr io
 		return errChecksFailed
 	}
 	return nil
-}
-
-// doctorSettings hands doctor the configuration it checks.
-func doctorSettings(cfg Config) doctor.Settings {
-	return doctor.Settings{
-		SlackAppToken: cfg.SlackAppToken,
-		SlackBotToken: cfg.SlackBotToken,
-		SlackAPIURL:   cfg.SlackAPIURL,
-
-		Region:        cfg.Region,
-		Endpoint:      cfg.Endpoint,
-		ProjectID:     cfg.ProjectID,
-		AK:            cfg.AK,
-		SK:            cfg.SK,
-		SecurityToken: cfg.SecurityToken,
-
-		RateLimit: cfg.RateLimit,
-		Burst:     cfg.Burst,
-		Timeout:   cfg.Timeout,
-		CacheTTL:  cfg.CacheTTL,
-
-		AllowedUsers:    cfg.AllowedUsers,
-		AllowedChannels: cfg.AllowedChannels,
-		AdminUsers:      cfg.AdminUsers,
-		ChannelPools:    cfg.ChannelPools,
-		UserRate:        cfg.UserRate,
-
-		Scheduler:      cfg.Scheduler,
-		DigestChannel:  cfg.DigestChannel,
-		DigestEvery:    cfg.DigestEvery,
-		DigestAt:       cfg.DigestAt,
-		DigestPools:    cfg.DigestPools,
-		AlertChannel:   cfg.AlertChannel,
-		AlertEvery:     cfg.AlertEvery,
-		WatchEvery:     cfg.WatchEvery,
-		WatchMax:       cfg.WatchMax,
-		WatchMaxActive: cfg.WatchMaxActive,
-		StateDir:       cfg.StateDir,
-		HTTPAddr:       cfg.HTTPAddr,
-	}
 }

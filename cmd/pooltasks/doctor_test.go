@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
@@ -35,7 +36,7 @@ func slackStub(t *testing.T, scopes string) string {
 	return srv.URL + "/api/"
 }
 
-func assertNoSecrets(t *testing.T, cfg Config, outputs ...string) {
+func assertNoSecrets(t *testing.T, cfg config.Config, outputs ...string) {
 	t.Helper()
 	for _, out := range outputs {
 		for _, secret := range []string{cfg.SlackAppToken, cfg.SlackBotToken, cfg.SK, cfg.SecurityToken} {

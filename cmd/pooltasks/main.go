@@ -22,11 +22,13 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/pooltasks/pooltasks/commands"
+	"github.com/pooltasks/pooltasks/config"
+	"github.com/pooltasks/pooltasks/redact"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	var cfg Config
+	var cfg config.Config
 	err := envconfig.Process("", &cfg)
 	if err != nil {
 		err = usageErrorf("reading the environment: %v", err)
@@ -41,7 +43,7 @@ func main() {
 type subcommand struct {
 	name    string
 	summary string // one line for `pooltasks help`
-	run     func(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error
+	run     func(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error
 }
 
 // subcommands holds every subcommand by name; each file adds its own with
@@ -55,8 +57,9 @@ func register(c subcommand) {
 	subcommands[c.name] = c
 }
 
-// run dispatches args[0] to its subcommand.
-func run(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error {
+// run dispatches args[0] to its subcommand. Its error is shown to the user:
+// no configured secret is in its text (see redacted).
+func run(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		printUsage(stderr)
 		return usageErrorf("no subcommand given")
@@ -71,8 +74,32 @@ func run(ctx context.Context, args []string, cfg Config, stdout, stderr io.Write
 	if !ok {
 		return usageErrorf("unknown subcommand %q; run `pooltasks help` for the list", name)
 	}
-	return c.run(ctx, args[1:], cfg, stdout, stderr)
+	return redacted(c.run(ctx, args[1:], cfg, stdout, stderr), cfg)
 }
+
+// redacted is err with every configured secret replaced in its text, as the
+// log handler replaces them in log lines: an error can quote an answer that
+// echoed a token.
+func redacted(err error, cfg config.Config) error {
+	if err == nil {
+		return nil
+	}
+	text := redact.New(cfg.Secrets()...).String(err.Error())
+	if text == err.Error() {
+		return err
+	}
+	return &redactedError{err: err, text: text}
+}
+
+// redactedError is an error whose text had a secret; errors.As still finds
+// what it wraps, so the exit status stays the same.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
 
 func printUsage(w io.Writer) {
 	names := make([]string, 0, len(subcommands))
@@ -107,9 +134,13 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	var ue *usageError
 	var ie *commands.InputError
+	var ce *config.InvalidError
 	switch {
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "pooltasks: %v\n", err)
+		return 2
+	case errors.As(err, &ce):
+		fmt.Fprintf(stderr, "pooltasks: %s\n", strings.ReplaceAll(err.Error(), "\n", "\npooltasks: "))
 		return 2
 	case errors.As(err, &ie):
 		fmt.Fprintf(stderr, "pooltasks: %s\n", strings.ReplaceAll(ie.Error(), "\n", "\npooltasks: "))

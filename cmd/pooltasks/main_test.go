@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"log/slog"
 	"net/http/httptest"
 	"regexp"
 	"strings"
@@ -13,16 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/view"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
 // call runs the program as main would, after the environment was read.
-func call(t *testing.T, cfg Config, args ...string) (code int, stdout, stderr string) {
+func call(t *testing.T, cfg config.Config, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	err := run(context.Background(), args, cfg, &out, &errb)
@@ -31,9 +29,9 @@ func call(t *testing.T, cfg Config, args ...string) (code int, stdout, stderr st
 }
 
 // defaults is the configuration of an empty environment.
-func defaults(t *testing.T) Config {
+func defaults(t *testing.T) config.Config {
 	t.Helper()
-	var cfg Config
+	var cfg config.Config
 	if err := envconfig.Process("", &cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -266,53 +264,6 @@ func TestSimSubcommand(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("sim did not stop")
-	}
-}
-
-func TestConfigDefaultsAndEnv(t *testing.T) {
-	t.Setenv("WORKSPACE_RATE_LIMIT", "2.5")
-	t.Setenv("POOLTASKS_ALLOWED_USERS", "U1,U2")
-	t.Setenv("POOLTASKS_WATCH_EVERY", "30s")
-	t.Setenv("POOLTASKS_SCHEDULER", "false")
-	cfg := defaults(t)
-	want := Config{
-		SlackAPIURL: "https://slack.com/api/", RateLimit: 2.5, Burst: 5, Timeout: 10 * time.Second, CacheTTL: 10 * time.Second,
-		AllowedUsers: []string{"U1", "U2"}, UserRate: 20, Scheduler: false, DigestEvery: 24 * time.Hour, AlertEvery: time.Minute,
-		WatchEvery: 30 * time.Second, WatchMax: 2 * time.Hour, WatchMaxActive: 20, StateDir: "./state",
-		HTTPAddr: ":8080", LogLevel: "info", LogFormat: "json",
-	}
-	if diff := cmp.Diff(want, cfg); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-	t.Setenv("WORKSPACE_TIMEOUT", "soon")
-	var bad Config
-	if err := envconfig.Process("", &bad); err == nil {
-		t.Error("a malformed duration was accepted")
-	}
-}
-
-func TestConfigRedactsSecrets(t *testing.T) {
-	cfg := Config{
-		SlackAppToken: "xapp-1-secret-app", SlackBotToken: "xoxb-secret-bot",
-		AK: "AKIDEXAMPLE123", SK: "sk-very-secret", SecurityToken: "sts-secret-token", Region: "ap-southeast-1",
-		InternalToken: "internal-secret-token",
-	}
-	var logBuf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("config", "config", cfg)
-	outputs := map[string]string{
-		"String": cfg.String(), "%v": fmt.Sprintf("%v", cfg), "%+v": fmt.Sprintf("%+v", cfg),
-		"%#v": fmt.Sprintf("%#v", cfg), "%s": fmt.Sprintf("%s", cfg), "slog": logBuf.String(),
-		"pointer %v": fmt.Sprintf("%v", &cfg),
-	}
-	for name, s := range outputs {
-		for _, secret := range []string{"xapp-1-secret-app", "xoxb-secret-bot", "sk-very-secret", "sts-secret-token", "AKIDEXAMPLE123", "internal-secret-token"} {
-			if strings.Contains(s, secret) {
-				t.Errorf("%s shows %q: %s", name, secret, s)
-			}
-		}
-		if !strings.Contains(s, "ap-southeast-1") || !strings.Contains(s, redacted) {
-			t.Errorf("%s should show the region and mark secrets: %s", name, s)
-		}
 	}
 }
 

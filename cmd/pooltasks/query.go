@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/commands"
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/pooltasks/pooltasks/view"
@@ -24,7 +25,7 @@ func init() {
 // maxShownRecords bounds the failed desktops show fetches.
 const maxShownRecords = 500
 
-func runQuery(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error {
+func runQuery(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("query", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	useSim := fs.Bool("sim", false, "start the built-in simulator and query it with the demo credentials")
@@ -61,6 +62,13 @@ func runQuery(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 		return usageErrorf("query answers list, failed and show; %s needs the bot (or its own subcommand)", cmd.Verb)
 	}
 
+	var needs config.Need
+	if !*useSim {
+		needs = config.NeedWorkspace
+	}
+	if _, err := prepare(cfg, needs, stderr); err != nil {
+		return err
+	}
 	client, stop, err := workspaceClient(ctx, cfg, *useSim)
 	defer stop()
 	if err != nil {

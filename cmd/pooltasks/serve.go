@@ -7,15 +7,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot"
-	"github.com/pooltasks/pooltasks/bot/doctor"
 	"github.com/pooltasks/pooltasks/bot/notify"
 	"github.com/pooltasks/pooltasks/bot/notify/alert"
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
@@ -23,6 +19,8 @@ import (
 	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/bot/notify/watchapi"
+	"github.com/pooltasks/pooltasks/config"
+	"github.com/pooltasks/pooltasks/doctor"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
@@ -30,7 +28,7 @@ func init() {
 	register(subcommand{name: "serve", summary: "run the Slack bot (socket mode); --sim answers from the built-in simulator", run: runServe})
 }
 
-func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	useSim := fs.Bool("sim", false, "answer from the built-in simulator (demo data) instead of the Workspace API")
@@ -41,17 +39,19 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	if len(words) > 0 {
 		return usageErrorf("serve takes no arguments, got %q", words[0])
 	}
-	logger, err := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
+	needs := config.NeedAppToken | config.NeedBotToken
+	if !*useSim {
+		needs |= config.NeedWorkspace
+	}
+	logger, err := prepare(cfg, needs, stderr)
 	if err != nil {
 		return err
 	}
-	bc, err := botConfig(cfg)
+	bindings, err := config.ParseBindings(cfg.ChannelPools)
 	if err != nil {
 		return err
 	}
-	if err := checkWatchForwarding(cfg); err != nil {
-		return err
-	}
+	bc := botConfig(cfg, bindings)
 	bc.Logger = logger
 
 	wc, stop, err := workspaceTarget(ctx, cfg, *useSim)
@@ -83,11 +83,11 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 	// NewSlackPoster paces notify's posts.
 	bc.Slack = bot.NewSlackClient(bc.AppToken, bc.BotToken, bc.APIURL)
 	poster := loop.NewSlackPoster(bc.Slack)
-	at, err := notify.ParseTimeOfDay(cfg.DigestAt)
+	at, err := config.ParseTimeOfDay(cfg.DigestAt)
 	if err != nil {
-		return usageErrorf("POOLTASKS_DIGEST_AT: %v", err)
+		return err
 	}
-	pools, err := digestPools(cfg, cfg.DigestChannel)
+	pools, err := digestPools(cfg, bindings, cfg.DigestChannel)
 	if err != nil {
 		return err
 	}
@@ -117,12 +117,12 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 		}
 	}
 	bc.AdminUsers = cfg.AdminUsers
-	settings := doctorSettings(cfg)
-	settings.Region, settings.Endpoint, settings.ProjectID = wc.Region, wc.Endpoint, wc.ProjectID
-	settings.AK, settings.SK, settings.SecurityToken = wc.AK, wc.SK, wc.SecurityToken
+	doctorCfg := cfg
+	doctorCfg.Region, doctorCfg.Endpoint, doctorCfg.ProjectID = wc.Region, wc.Endpoint, wc.ProjectID
+	doctorCfg.AK, doctorCfg.SK, doctorCfg.SecurityToken = wc.AK, wc.SK, wc.SecurityToken
 	bc.Doctor = func(ctx context.Context) (string, error) {
 		var buf bytes.Buffer
-		report := doctor.Run(ctx, doctor.Options{Settings: settings, Workspace: client, Sim: *useSim})
+		report := doctor.Run(ctx, doctor.Options{Config: doctorCfg, Workspace: client, Sim: *useSim})
 		err := report.WriteText(&buf)
 		return buf.String(), err
 	}
@@ -166,8 +166,9 @@ func runServe(ctx context.Context, args []string, cfg Config, stdout, stderr io.
 			"every", cfg.DigestEvery)
 	}
 	if cfg.Scheduler && cfg.AlertChannel != "" {
-		alerts := alert.New(alert.Config{Channel: cfg.AlertChannel, Every: cfg.AlertEvery,
-			Pools: boundPools(bc.ChannelPools, cfg.AlertChannel)}, deps("alert"), store)
+		// Validate refused an alert channel that may see no pool.
+		alertPools, _ := bindings.Pools(cfg.AlertChannel)
+		alerts := alert.New(alert.Config{Channel: cfg.AlertChannel, Every: cfg.AlertEvery, Pools: alertPools}, deps("alert"), store)
 		runBackground(schedCtx, loop.Alerts, alerts.Run)
 	}
 	err = b.Run(ctx)
@@ -187,123 +188,35 @@ type notifier struct {
 	bot.Digester
 }
 
-// checkWatchForwarding checks POOLTASKS_WATCH_URL and
-// POOLTASKS_INTERNAL_TOKEN, never showing the token.
-func checkWatchForwarding(cfg Config) error {
-	if cfg.WatchURL != "" {
-		u, err := url.Parse(cfg.WatchURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usageErrorf("POOLTASKS_WATCH_URL: %q is not an http(s) URL like http://pooltasks-scheduler:8080", cfg.WatchURL)
-		}
-		if cfg.InternalToken == "" {
-			return usageErrorf("POOLTASKS_WATCH_URL needs POOLTASKS_INTERNAL_TOKEN, the token the scheduler accepts")
-		}
-	}
-	if cfg.WatchURL == "" && cfg.InternalToken != "" && cfg.HTTPAddr == "" {
-		return usageErrorf("POOLTASKS_INTERNAL_TOKEN: watches are forwarded over POOLTASKS_HTTP_ADDR, which is empty")
-	}
-	return nil
-}
-
 // digestPools is what a digest in channel covers: POOLTASKS_DIGEST_POOLS
-// in POOLTASKS_DIGEST_CHANNEL when set, else the pools the channel is bound
-// to in POOLTASKS_CHANNEL_POOLS (nil: every pool).
-func digestPools(cfg Config, channel string) ([]string, error) {
-	if len(cfg.DigestPools) > 0 && channel == cfg.DigestChannel {
+// in POOLTASKS_DIGEST_CHANNEL when set, else the pools the channel may see
+// by POOLTASKS_CHANNEL_POOLS (nil: every pool). A channel that may see no
+// pool gets no digest.
+func digestPools(cfg config.Config, bindings config.Bindings, channel string) ([]string, error) {
+	switch {
+	case len(cfg.DigestPools) > 0 && channel == cfg.DigestChannel:
 		return cfg.DigestPools, nil
+	case channel == "": // a dry run, or no scheduled digests
+		return nil, nil
 	}
-	bindings, err := parseChannelPools(cfg.ChannelPools)
-	if err != nil {
-		return nil, err
+	pools, all := bindings.Pools(channel)
+	if !all && len(pools) == 0 {
+		return nil, usageErrorf("POOLTASKS_CHANNEL_POOLS: %s may see no pool (*= and no entry of its own), so its digest would be empty; bind it, or set POOLTASKS_DIGEST_POOLS for POOLTASKS_DIGEST_CHANNEL", channel)
 	}
-	return boundPools(bindings, channel), nil
-}
-
-// boundPools is the pools channel is bound to in POOLTASKS_CHANNEL_POOLS,
-// or nil when it sees every pool.
-func boundPools(bindings map[string][]string, channel string) []string {
-	var out []string
-	for _, p := range bindings[channel] {
-		switch p = strings.TrimSpace(p); p {
-		case "*":
-			return nil
-		case "":
-		default:
-			out = append(out, p)
-		}
-	}
-	return out
+	return pools, nil
 }
 
 // botConfig maps the environment's configuration to the bot's.
-func botConfig(cfg Config) (bot.Config, error) {
-	pools, err := parseChannelPools(cfg.ChannelPools)
-	if err != nil {
-		return bot.Config{}, err
-	}
-	if cfg.SlackAppToken == "" || cfg.SlackBotToken == "" {
-		return bot.Config{}, usageErrorf("serve needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN (xoxb-…)")
-	}
+func botConfig(cfg config.Config, bindings config.Bindings) bot.Config {
 	return bot.Config{
 		AppToken:        cfg.SlackAppToken,
 		BotToken:        cfg.SlackBotToken,
 		APIURL:          cfg.SlackAPIURL,
 		AllowedUsers:    cfg.AllowedUsers,
 		AllowedChannels: cfg.AllowedChannels,
-		ChannelPools:    pools,
+		ChannelPools:    bindings,
 		UserRate:        cfg.UserRate,
 		HTTPAddr:        cfg.HTTPAddr,
 		NativeBlocks:    true,
-	}, nil
-}
-
-// parseChannelPools reads POOLTASKS_CHANNEL_POOLS: C123=pool-a,pool-b;C456=*.
-func parseChannelPools(s string) (map[string][]string, error) {
-	out := map[string][]string{}
-	for part := range strings.SplitSeq(s, ";") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		ch, list, ok := strings.Cut(part, "=")
-		ch = strings.TrimSpace(ch)
-		if !ok || ch == "" {
-			return nil, usageErrorf("POOLTASKS_CHANNEL_POOLS: %q is not CHANNEL=pool,pool", part)
-		}
-		var pools []string
-		for p := range strings.SplitSeq(list, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				pools = append(pools, p)
-			}
-		}
-		if len(pools) == 0 {
-			return nil, usageErrorf("POOLTASKS_CHANNEL_POOLS: channel %s has no pools (use * for all)", ch)
-		}
-		if _, dup := out[ch]; dup {
-			return nil, usageErrorf("POOLTASKS_CHANNEL_POOLS: channel %s is bound twice", ch)
-		}
-		out[ch] = pools
 	}
-	return out, nil
-}
-
-// newLogger builds the slog logger LOG_LEVEL and LOG_FORMAT ask for. Lines
-// logged while the bot handles an envelope carry its envelope_id, user,
-// channel and verb (bot.NewLogHandler), bot/notify's lines included.
-func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, usageErrorf("LOG_LEVEL: %q is not debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: l}
-	var h slog.Handler
-	switch strings.ToLower(format) {
-	case "json", "":
-		h = slog.NewJSONHandler(w, opts)
-	case "text":
-		h = slog.NewTextHandler(w, opts)
-	default:
-		return nil, usageErrorf("LOG_FORMAT: %q is not json or text", format)
-	}
-	return slog.New(bot.NewLogHandler(h)), nil
 }

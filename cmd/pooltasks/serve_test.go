@@ -18,16 +18,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/pooltasks/pooltasks/bot/slacktest"
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
 func TestServeSim(t *testing.T) {
 	sl := slacktest.New(t, slacktest.Options{})
-	cfg := Config{
+	cfg := config.Config{
 		SlackAppToken: slacktest.AppToken, SlackBotToken: slacktest.BotToken, SlackAPIURL: sl.APIURL(),
 		RateLimit: 5, Burst: 5, Timeout: 5 * time.Second, UserRate: 20,
 		ChannelPools: "C9=dev-ubuntu", AdminUsers: []string{"UADMIN"}, StateDir: t.TempDir(), HTTPAddr: "127.0.0.1:0",
@@ -87,53 +86,8 @@ func TestServeSim(t *testing.T) {
 	}
 }
 
-func TestParseChannelPools(t *testing.T) {
-	got, err := parseChannelPools(" C1=pool-a, pool-b ;C2=*;")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string][]string{"C1": {"pool-a", "pool-b"}, "C2": {"*"}}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("(-want +got)\n%s", d)
-	}
-	for _, bad := range []string{"C1", "=a", "C1=", "C1=a;C1=b"} {
-		if _, err := parseChannelPools(bad); err == nil {
-			t.Errorf("%q: no error", bad)
-		}
-	}
-	// What a digest or alert channel covers.
-	for ch, want := range map[string][]string{"C1": {"pool-a", "pool-b"}, "C2": nil, "C3": nil} {
-		if d := cmp.Diff(want, boundPools(got, ch)); d != "" {
-			t.Errorf("pools of %s (-want +got)\n%s", ch, d)
-		}
-	}
-}
-
-func TestCheckWatchForwarding(t *testing.T) {
-	for _, tc := range []struct {
-		url, token, addr string
-		ok               bool
-	}{
-		{"", "", ":8080", true},
-		{"", "s3cret-tok", ":8080", true}, // a scheduler taking forwarded watches
-		{"http://pooltasks-scheduler:8080", "s3cret-tok", ":8080", true},
-		{"http://pooltasks-scheduler:8080", "", ":8080", false},
-		{"pooltasks-scheduler:8080", "s3cret-tok", ":8080", false},
-		{"ftp://pooltasks-scheduler", "s3cret-tok", ":8080", false},
-		{"", "s3cret-tok", "", false}, // nowhere to serve them
-	} {
-		err := checkWatchForwarding(Config{WatchURL: tc.url, InternalToken: tc.token, HTTPAddr: tc.addr})
-		if (err == nil) != tc.ok || (err != nil && exitCode(err, io.Discard) != 2) {
-			t.Errorf("url %q token %q addr %q: %v", tc.url, tc.token, tc.addr, err)
-		}
-		if err != nil && tc.token != "" && strings.Contains(err.Error(), tc.token) {
-			t.Errorf("the error shows the token: %v", err)
-		}
-	}
-}
-
 func TestServeNeedsTokens(t *testing.T) {
-	err := run(context.Background(), []string{"serve"}, Config{LogLevel: "info", LogFormat: "json"}, &bytes.Buffer{}, &bytes.Buffer{})
+	err := run(context.Background(), []string{"serve"}, config.Config{LogLevel: "info", LogFormat: "json"}, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || exitCode(err, &bytes.Buffer{}) != 2 {
 		t.Errorf("serve without tokens = %v, want a usage error", err)
 	}
@@ -145,7 +99,7 @@ func TestServeNeedsTokens(t *testing.T) {
 type served struct {
 	slack          *slacktest.Server
 	sim            *sim.Sim
-	cfg            Config
+	cfg            config.Config
 	stdout, stderr *syncBuffer
 	conn           int // its socket-mode connection's number at the fake Slack (slacktest.Envelope.Connection)
 	cancel         context.CancelFunc
@@ -157,7 +111,7 @@ type served struct {
 // startServe runs serve with cfg, pointed at a new fake Slack (with so's
 // tokens) and a new simulator (accepting cfg's AK and SK), and waits for
 // the socket-mode connection.
-func startServe(t *testing.T, cfg Config, so slacktest.Options) *served {
+func startServe(t *testing.T, cfg config.Config, so slacktest.Options) *served {
 	t.Helper()
 	if so.AppToken == "" && so.BotToken == "" {
 		so.AppToken, so.BotToken = slacktest.AppToken, slacktest.BotToken
@@ -174,7 +128,7 @@ func startServe(t *testing.T, cfg Config, so slacktest.Options) *served {
 // startServeOn runs serve with cfg (its Slack tokens and simulator
 // endpoint) against the fake Slack and simulator of another served, and
 // waits for its socket-mode connection.
-func startServeOn(t *testing.T, cfg Config, sl *slacktest.Server, sm *sim.Sim) *served {
+func startServeOn(t *testing.T, cfg config.Config, sl *slacktest.Server, sm *sim.Sim) *served {
 	t.Helper()
 	s := &served{slack: sl, sim: sm, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cfg.SlackAPIURL = sl.APIURL()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
@@ -14,7 +15,7 @@ func init() {
 	register(subcommand{name: "sim", summary: "serve the built-in Workspace API simulator", run: runSim})
 }
 
-func runSim(ctx context.Context, args []string, _ Config, stdout, stderr io.Writer) error {
+func runSim(ctx context.Context, args []string, _ config.Config, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8089", "address to listen on")
@@ -50,7 +51,7 @@ func simEnv(url string) [][2]string {
 // startSim serves a simulator on a free loopback port until ctx ends, and
 // returns the workspace configuration that reaches it. stop ends it and
 // waits; it is never nil, even with an error.
-func startSim(ctx context.Context, cfg Config) (wc workspace.Config, stop func(), err error) {
+func startSim(ctx context.Context, cfg config.Config) (wc workspace.Config, stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
@@ -72,7 +73,7 @@ func startSim(ctx context.Context, cfg Config) (wc workspace.Config, stop func()
 
 // workspaceClient is a client of workspaceTarget's API, for the subcommands
 // that need nothing else of it. stop is never nil.
-func workspaceClient(ctx context.Context, cfg Config, useSim bool) (*workspace.Client, func(), error) {
+func workspaceClient(ctx context.Context, cfg config.Config, useSim bool) (*workspace.Client, func(), error) {
 	wc, stop, err := workspaceTarget(ctx, cfg, useSim)
 	if err != nil {
 		return nil, stop, err
@@ -86,13 +87,10 @@ func workspaceClient(ctx context.Context, cfg Config, useSim bool) (*workspace.C
 
 // workspaceTarget is the Workspace API a subcommand talks to: the built-in
 // simulator with --sim, else the configured one. stop is never nil.
-func workspaceTarget(ctx context.Context, cfg Config, useSim bool) (wc workspace.Config, stop func(), err error) {
+func workspaceTarget(ctx context.Context, cfg config.Config, useSim bool) (wc workspace.Config, stop func(), err error) {
 	if useSim {
 		return startSim(ctx, cfg)
 	}
-	wc = workspaceConfig(cfg)
-	if wc.Region == "" && wc.Endpoint == "" {
-		return wc, func() {}, usageErrorf("set WORKSPACE_REGION (or WORKSPACE_ENDPOINT and WORKSPACE_PROJECT_ID), or try --sim")
-	}
-	return wc, func() {}, nil
+	// Validate has made sure of a region or an endpoint (config.NeedWorkspace).
+	return workspaceConfig(cfg), func() {}, nil
 }

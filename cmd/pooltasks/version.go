@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+
+	"github.com/pooltasks/pooltasks/config"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=v1.2.3".
@@ -14,7 +16,7 @@ func init() {
 	register(subcommand{name: "version", summary: "print the version", run: runVersion})
 }
 
-func runVersion(_ context.Context, args []string, _ Config, stdout, _ io.Writer) error {
+func runVersion(_ context.Context, args []string, _ config.Config, stdout, _ io.Writer) error {
 	if len(args) > 0 {
 		return usageErrorf("version takes no arguments")
 	}

@@ -9,7 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/redact"
 )
 
 // Status is the outcome of one check.
@@ -102,9 +104,10 @@ type TaskLister interface {
 
 // Options are what a doctor run looks at.
 type Options struct {
-	// Settings is the configuration as the process read it.
-	Settings Settings
-	// Workspace is the client built from Settings; nil when building it failed, in which
+	// Config is the configuration as the process read it (with --sim, its Workspace
+	// settings are the simulator's).
+	Config config.Config
+	// Workspace is the client built from Config; nil when building it failed, in which
 	// case WorkspaceErr says why.
 	Workspace    TaskLister
 	WorkspaceErr error
@@ -128,23 +131,15 @@ func Run(ctx context.Context, opts Options) Report {
 		opts.HTTPClient = &http.Client{Timeout: opts.Timeout}
 	}
 	var r Report
-	r.Checks = append(r.Checks, checkSettings(opts.Settings, opts.Sim)...)
+	r.Checks = append(r.Checks, checkConfig(opts.Config, opts.Sim)...)
 	r.Checks = append(r.Checks, checkWorkspace(ctx, opts)...)
 	r.Checks = append(r.Checks, checkSlack(ctx, opts)...)
-	scrub(r.Checks, opts.Settings)
-	return r
-}
-
-// scrub masks any secret that reached a check's text anyway, say inside an error message
-// from a library.
-func scrub(cs []Check, s Settings) {
-	for _, secret := range []string{s.SlackAppToken, s.SlackBotToken, s.SK, s.SecurityToken, s.AK} {
-		if len(secret) < 8 {
-			continue
-		}
-		for i := range cs {
-			cs[i].Detail = strings.ReplaceAll(cs[i].Detail, secret, Mask(secret))
-			cs[i].Fix = strings.ReplaceAll(cs[i].Fix, secret, Mask(secret))
-		}
+	// A secret can reach a check's text anyway, say inside an error message from a
+	// library: the report goes through the redaction the log lines go through.
+	red := redact.New(opts.Config.Secrets()...)
+	for i := range r.Checks {
+		r.Checks[i].Detail = red.String(r.Checks[i].Detail)
+		r.Checks[i].Fix = red.String(r.Checks[i].Fix)
 	}
+	return r
 }

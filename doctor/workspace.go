@@ -10,6 +10,7 @@ import (
 
 	wksregion "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2/region"
 
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -22,7 +23,7 @@ const (
 )
 
 func checkWorkspace(ctx context.Context, opts Options) []Check {
-	s := opts.Settings
+	s := opts.Config
 	cs := []Check{checkRegionEndpoint(s, opts.Sim)}
 	if s.Region == "" && s.Endpoint == "" {
 		// The settings check has said what to do.
@@ -75,18 +76,16 @@ const NamePoolNames = "pool names"
 func checkPoolNames(ctx context.Context, opts Options) (Check, bool) {
 	type entry struct{ from, name string }
 	var entries []entry
-	for _, b := range strings.Split(opts.Settings.ChannelPools, ";") {
-		ch, pools, ok := strings.Cut(strings.TrimSpace(b), "=")
-		if !ok {
-			continue
-		}
-		for _, p := range strings.Split(pools, ",") {
-			if p = strings.TrimSpace(p); p != "" && p != "*" {
-				entries = append(entries, entry{"POOLTASKS_CHANNEL_POOLS " + strings.TrimSpace(ch), p})
+	// Validate has reported bindings that do not parse.
+	bindings, _ := config.ParseBindings(opts.Config.ChannelPools)
+	for ch, pools := range bindings.All() {
+		for _, p := range pools {
+			if p != "*" {
+				entries = append(entries, entry{"POOLTASKS_CHANNEL_POOLS " + ch, p})
 			}
 		}
 	}
-	for _, p := range opts.Settings.DigestPools {
+	for _, p := range opts.Config.DigestPools {
 		if p = strings.TrimSpace(p); p != "" {
 			entries = append(entries, entry{"POOLTASKS_DIGEST_POOLS", p})
 		}
@@ -129,7 +128,7 @@ func placeFailure(cs []Check, f Check, why string) []Check {
 }
 
 // checkRegionEndpoint says where the API calls go, and fails a region the SDK does not know.
-func checkRegionEndpoint(s Settings, sim bool) Check {
+func checkRegionEndpoint(s config.Config, sim bool) Check {
 	c := Check{Name: NameEndpoint}
 	switch {
 	case sim:
@@ -152,7 +151,7 @@ func checkRegionEndpoint(s Settings, sim bool) Check {
 }
 
 // clientFailure explains why the Workspace client could not be built.
-func clientFailure(err error, s Settings) Check {
+func clientFailure(err error, s config.Config) Check {
 	c := Check{Name: NameCredentials, Status: Fail, Detail: "the Workspace client could not be built: " + err.Error()}
 	msg := strings.ToLower(err.Error())
 	switch {
@@ -171,7 +170,7 @@ func clientFailure(err error, s Settings) Check {
 }
 
 // callFailure turns the error of the one signed call into a diagnosis.
-func callFailure(err error, s Settings, opts Options) Check {
+func callFailure(err error, s config.Config, opts Options) Check {
 	c := Check{Name: NameCredentials, Status: Fail}
 	where := s.Endpoint
 	if where == "" {
@@ -191,7 +190,7 @@ func callFailure(err error, s Settings, opts Options) Check {
 			c.Detail = fmt.Sprintf("AK/SK rejected (%s%s)", code, rid)
 			ak := ""
 			if s.AK != "" {
-				ak = " (AK " + Mask(s.AK) + ")"
+				ak = " (AK " + config.Mask(s.AK) + ")"
 			}
 			c.Fix = "check HUAWEICLOUD_SDK_AK/SK" + ak + " and that WORKSPACE_PROJECT_ID belongs to them and to the region; " +
 				"five failures in a row lock the AK for 5 minutes, so fix it before trying again"

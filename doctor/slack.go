@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/slack-go/slack"
+
+	"github.com/pooltasks/pooltasks/config"
 )
 
 // Check names of the Slack side.
@@ -18,7 +20,7 @@ const (
 )
 
 func checkSlack(ctx context.Context, opts Options) []Check {
-	s := opts.Settings
+	s := opts.Config
 	apiURL := s.SlackAPIURL
 	if apiURL == "" {
 		apiURL = slack.APIURL
@@ -54,14 +56,14 @@ func checkSlack(ctx context.Context, opts Options) []Check {
 func authTest(ctx context.Context, opts Options, apiURL string) []Check {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	api := slack.New(opts.Settings.SlackBotToken, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(opts.HTTPClient))
+	api := slack.New(opts.Config.SlackBotToken, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(opts.HTTPClient))
 	resp, err := api.AuthTestContext(ctx)
 	if err != nil {
 		bot := Check{Name: NameSlackBot, Status: Fail}
 		var se slack.SlackErrorResponse
 		switch {
 		case errors.As(err, &se):
-			bot.Detail = fmt.Sprintf("Slack refused the bot token %s: %s", Mask(opts.Settings.SlackBotToken), se.Err)
+			bot.Detail = fmt.Sprintf("Slack refused the bot token %s: %s", config.Mask(opts.Config.SlackBotToken), se.Err)
 			switch se.Err {
 			case "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive":
 				bot.Fix = "copy the Bot User OAuth Token again (Install App → Bot User OAuth Token); if the app was uninstalled, install it again"
@@ -76,7 +78,7 @@ func authTest(ctx context.Context, opts Options, apiURL string) []Check {
 	}
 
 	bot := Check{Name: NameSlackBot, Status: OK,
-		Detail: fmt.Sprintf("%s: team %s (%s), bot user %s (%s)", Mask(opts.Settings.SlackBotToken), resp.Team, resp.TeamID, resp.User, resp.UserID)}
+		Detail: fmt.Sprintf("%s: team %s (%s), bot user %s (%s)", config.Mask(opts.Config.SlackBotToken), resp.Team, resp.TeamID, resp.User, resp.UserID)}
 	if resp.BotID == "" {
 		bot.Status = Warn
 		bot.Detail += ", but Slack reports no bot id"
@@ -124,12 +126,12 @@ func splitScopes(h string) []string {
 func connectionsOpen(ctx context.Context, opts Options, apiURL string) Check {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	token := opts.Settings.SlackAppToken
+	token := opts.Config.SlackAppToken
 	api := slack.New("", slack.OptionAppLevelToken(token), slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(opts.HTTPClient))
 	_, _, err := api.StartSocketModeContext(ctx)
 	c := Check{Name: NameSlackApp}
 	if err == nil {
-		c.Status, c.Detail = OK, Mask(token)+": socket mode can connect (apps.connections.open answered)"
+		c.Status, c.Detail = OK, config.Mask(token)+": socket mode can connect (apps.connections.open answered)"
 		return c
 	}
 	c.Status = Fail
@@ -139,7 +141,7 @@ func connectionsOpen(ctx context.Context, opts Options, apiURL string) Check {
 		c.Fix = "check SLACK_API_URL and that this host can reach it (egress firewall, proxy, DNS)"
 		return c
 	}
-	c.Detail = fmt.Sprintf("apps.connections.open refused %s: %s", Mask(token), se.Err)
+	c.Detail = fmt.Sprintf("apps.connections.open refused %s: %s", config.Mask(token), se.Err)
 	switch se.Err {
 	case "missing_scope":
 		c.Fix = "generate an app-level token with the scope connections:write (Basic Information → App-Level Tokens)"

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
@@ -106,7 +108,7 @@ func good(t *testing.T, f *fakeSlack) (Options, *sim.Sim) {
 	t.Helper()
 	s, url := startSim(t)
 	opts := Options{
-		Settings: Settings{
+		Config: config.Config{
 			SlackAppToken: appToken, SlackBotToken: botToken, SlackAPIURL: startSlack(t, f),
 			Region: "ap-southeast-1", Endpoint: url, ProjectID: sim.DemoProjectID,
 			AK: sim.DemoAK, SK: sim.DemoSK,
@@ -148,7 +150,7 @@ func must(t *testing.T, r Report, name string, status Status, words ...string) C
 }
 
 // noSecrets fails the test if the report's text holds any secret of s.
-func noSecrets(t *testing.T, r Report, s Settings) {
+func noSecrets(t *testing.T, r Report, s config.Config) {
 	t.Helper()
 	out := text(t, r)
 	for _, secret := range []string{s.SlackAppToken, s.SlackBotToken, s.SK, s.SecurityToken} {
@@ -184,15 +186,15 @@ func TestAllGood(t *testing.T) {
 	if !strings.Contains(out, "0 failed") {
 		t.Errorf("summary missing:\n%s", out)
 	}
-	noSecrets(t, r, opts.Settings)
+	noSecrets(t, r, opts.Config)
 }
 
 // TestPoolNames: a binding or digest pool that names several pools or none
 // is a warning that names it.
 func TestPoolNames(t *testing.T) {
 	opts, _ := good(t, &fakeSlack{})
-	opts.Settings.ChannelPools = "C0123=callcenter;C0456=finance-win11"
-	opts.Settings.DigestPools = []string{"nowhere", "dev-ubuntu"}
+	opts.Config.ChannelPools = "C0123=callcenter;C0456=finance-win11"
+	opts.Config.DigestPools = []string{"nowhere", "dev-ubuntu"}
 	r := Run(context.Background(), opts)
 	c := must(t, r, NamePoolNames, Warn, "POOLTASKS_CHANNEL_POOLS C0123", "callcenter", "POOLTASKS_DIGEST_POOLS", "nowhere")
 	if strings.Contains(c.Detail, "finance-win11") || strings.Contains(c.Detail, "dev-ubuntu") {
@@ -223,8 +225,8 @@ func TestWorkspaceFailures(t *testing.T) {
 		{
 			name: "bad secret key",
 			setup: func(t *testing.T, o *Options, s *sim.Sim) {
-				o.Settings.SK = "wrong-secret-key-wrong-secret-key-000000"
-				o.Workspace = newClient(t, o.Settings.Endpoint, sim.DemoAK, o.Settings.SK, sim.DemoProjectID)
+				o.Config.SK = "wrong-secret-key-wrong-secret-key-000000"
+				o.Workspace = newClient(t, o.Config.Endpoint, sim.DemoAK, o.Config.SK, sim.DemoProjectID)
 			},
 			check: NameCredentials, status: Fail,
 			words: []string{"AK/SK rejected", "401", "HUAWEICLOUD_SDK_AK/SK", "lock the AK for 5 minutes"},
@@ -232,8 +234,8 @@ func TestWorkspaceFailures(t *testing.T) {
 		{
 			name: "project of another account",
 			setup: func(t *testing.T, o *Options, s *sim.Sim) {
-				o.Settings.ProjectID = "ffffffffffffffffffffffffffffffff"
-				o.Workspace = newClient(t, o.Settings.Endpoint, sim.DemoAK, sim.DemoSK, o.Settings.ProjectID)
+				o.Config.ProjectID = "ffffffffffffffffffffffffffffffff"
+				o.Workspace = newClient(t, o.Config.Endpoint, sim.DemoAK, sim.DemoSK, o.Config.ProjectID)
 			},
 			check: NameCredentials, status: Fail, words: []string{"401", "WORKSPACE_PROJECT_ID belongs"},
 		},
@@ -275,8 +277,8 @@ func TestWorkspaceFailures(t *testing.T) {
 		{
 			name: "endpoint unreachable",
 			setup: func(t *testing.T, o *Options, s *sim.Sim) {
-				o.Settings.Endpoint = closed(t)
-				o.Workspace = newClient(t, o.Settings.Endpoint, sim.DemoAK, sim.DemoSK, sim.DemoProjectID)
+				o.Config.Endpoint = closed(t)
+				o.Workspace = newClient(t, o.Config.Endpoint, sim.DemoAK, sim.DemoSK, sim.DemoProjectID)
 			},
 			check: NameEndpoint, status: Fail, words: []string{"unreachable", "WORKSPACE_REGION/WORKSPACE_ENDPOINT"},
 		},
@@ -308,8 +310,8 @@ func TestWorkspaceFailures(t *testing.T) {
 		{
 			name: "unknown region",
 			setup: func(t *testing.T, o *Options, s *sim.Sim) {
-				o.Settings.Endpoint = ""
-				o.Settings.Region = "mars-north-1"
+				o.Config.Endpoint = ""
+				o.Config.Region = "mars-north-1"
 			},
 			check: NameEndpoint, status: Fail, words: []string{"mars-north-1", "WORKSPACE_ENDPOINT"},
 		},
@@ -326,7 +328,7 @@ func TestWorkspaceFailures(t *testing.T) {
 			if tc.status == Fail && !r.Failed() {
 				t.Error("Failed() is false")
 			}
-			noSecrets(t, r, opts.Settings)
+			noSecrets(t, r, opts.Config)
 		})
 	}
 }
@@ -361,7 +363,7 @@ func TestSlackFailures(t *testing.T) {
 			if got := r.Failed(); got != (tc.status == Fail) {
 				t.Errorf("Failed() = %v\n%s", got, text(t, r))
 			}
-			noSecrets(t, r, opts.Settings)
+			noSecrets(t, r, opts.Config)
 		})
 	}
 
@@ -371,13 +373,13 @@ func TestSlackFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts.Settings.SlackAPIURL = "http://" + ln.Addr().String() + "/api/"
+		opts.Config.SlackAPIURL = "http://" + ln.Addr().String() + "/api/"
 		ln.Close()
 		r := Run(context.Background(), opts)
 		must(t, r, NameSlackBot, Fail, "cannot reach Slack", "SLACK_API_URL")
 		must(t, r, NameSlackScopes, Skip)
 		must(t, r, NameSlackApp, Fail, "cannot reach Slack")
-		noSecrets(t, r, opts.Settings)
+		noSecrets(t, r, opts.Config)
 	})
 }
 
@@ -385,7 +387,7 @@ func TestSimWithoutTokensSkipsSlack(t *testing.T) {
 	f := &fakeSlack{}
 	opts, _ := good(t, f)
 	opts.Sim = true
-	opts.Settings.SlackAppToken, opts.Settings.SlackBotToken = "", ""
+	opts.Config.SlackAppToken, opts.Config.SlackBotToken = "", ""
 	r := Run(context.Background(), opts)
 	if r.Failed() {
 		t.Fatalf("failed:\n%s", text(t, r))
@@ -405,196 +407,6 @@ func TestSimWithoutTokensSkipsSlack(t *testing.T) {
 	r = Run(context.Background(), opts)
 	must(t, r, "SLACK_BOT_TOKEN", Fail, "not set")
 	must(t, r, "SLACK_APP_TOKEN", Fail, "connections:write")
-}
-
-func TestSettings(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		change func(s *Settings)
-		check  string
-		status Status
-		words  []string
-	}{
-		{"tokens swapped", func(s *Settings) { s.SlackAppToken, s.SlackBotToken = s.SlackBotToken, s.SlackAppToken },
-			"SLACK_BOT_TOKEN", Fail, []string{"swapped", "xapp-…APPT"}},
-		{"user token", func(s *Settings) { s.SlackBotToken = "xoxp-1111111111-2222222222-abcdefghijklmnopUSER" },
-			"SLACK_BOT_TOKEN", Fail, []string{"user token", "Bot User OAuth Token"}},
-		{"placeholder", func(s *Settings) { s.SlackAppToken = "xapp-REPLACE-ME" },
-			"SLACK_APP_TOKEN", Fail, []string{"placeholder"}},
-		{"newline in token", func(s *Settings) { s.SlackBotToken += "\n" },
-			"SLACK_BOT_TOKEN", Fail, []string{"white space"}},
-		{"garbage token", func(s *Settings) { s.SlackBotToken = "abc" },
-			"SLACK_BOT_TOKEN", Fail, []string{"does not start with xoxb-"}},
-		{"api url without slash", func(s *Settings) { s.SlackAPIURL = "https://slack-gov.com/api" },
-			"SLACK_API_URL", Fail, []string{"trailing slash"}},
-		{"api url in clear", func(s *Settings) { s.SlackAPIURL = "http://slack.example.com/api/" },
-			"SLACK_API_URL", Fail, []string{"plain http"}},
-		{"no region", func(s *Settings) { s.Region, s.Endpoint = "", "" },
-			"WORKSPACE_REGION", Fail, []string{"ap-southeast-1"}},
-		{"endpoint without region or project", func(s *Settings) { s.Region, s.ProjectID = "", "" },
-			"WORKSPACE_PROJECT_ID", Fail, []string{"cannot be discovered"}},
-		{"bad endpoint", func(s *Settings) { s.Endpoint = "workspace.example.com" },
-			"WORKSPACE_ENDPOINT", Fail, []string{"not an http(s) URL"}},
-		{"odd project id", func(s *Settings) { s.ProjectID = "my-project" },
-			"WORKSPACE_PROJECT_ID", Warn, []string{"32 lowercase hex"}},
-		{"AK without SK", func(s *Settings) { s.SK = "" },
-			"HUAWEICLOUD_SDK_SK", Fail, []string{"set both"}},
-		{"SK without AK", func(s *Settings) { s.AK = "" },
-			"HUAWEICLOUD_SDK_AK", Fail, []string{"set both"}},
-		{"burst zero-ish", func(s *Settings) { s.Burst = -1 },
-			"WORKSPACE_BURST", Fail, []string{"1 to 100"}},
-		{"unlimited rate", func(s *Settings) { s.RateLimit = -1 },
-			"WORKSPACE_RATE_LIMIT", Warn, []string{"not limited"}},
-		{"burst large", func(s *Settings) { s.Burst = 500 },
-			"WORKSPACE_BURST", Warn, []string{"outside the usual 1 to 100", "serve accepts it"}},
-		{"huge timeout", func(s *Settings) { s.Timeout = time.Hour },
-			"WORKSPACE_TIMEOUT", Warn, []string{"outside the usual", "serve accepts it"}},
-		{"negative timeout", func(s *Settings) { s.Timeout = -time.Second },
-			"WORKSPACE_TIMEOUT", Fail, []string{"negative"}},
-		{"negative cache ttl", func(s *Settings) { s.CacheTTL = -time.Second },
-			"WORKSPACE_CACHE_TTL", Warn, []string{"cache is off"}},
-		{"stale cache ttl", func(s *Settings) { s.CacheTTL = time.Hour },
-			"WORKSPACE_CACHE_TTL", Warn, []string{"stale"}},
-		{"user rate", func(s *Settings) { s.UserRate = 5000 },
-			"POOLTASKS_USER_RATE", Warn, []string{"1 to 1000", "serve accepts it"}},
-		{"negative user rate", func(s *Settings) { s.UserRate = -1 },
-			"POOLTASKS_USER_RATE", Fail, []string{"negative", "1 to 1000"}},
-		{"channel pools", func(s *Settings) { s.ChannelPools = "C0123=pool-a;general=pool-b" },
-			"POOLTASKS_CHANNEL_POOLS", Fail, []string{`"general" is not a channel id`}},
-		{"admin names", func(s *Settings) { s.AdminUsers = []string{"U012AB3CD", "@alice"} },
-			"POOLTASKS_ADMIN_USERS", Fail, []string{`"@alice"`}},
-		{"allowed channels", func(s *Settings) { s.AllowedChannels = []string{"#ops"} },
-			"POOLTASKS_ALLOWED_CHANNELS", Fail, []string{`"#ops"`}},
-		{"digest channel name", func(s *Settings) { s.DigestChannel = "#ops" },
-			"POOLTASKS_DIGEST_CHANNEL", Fail, []string{"channel id"}},
-		{"alert channel name", func(s *Settings) { s.AlertChannel = "ops" },
-			"POOLTASKS_ALERT_CHANNEL", Fail, []string{"channel id"}},
-		{"digest at", func(s *Settings) { s.DigestAt = "7am" },
-			"POOLTASKS_DIGEST_AT", Fail, []string{"HH:MM"}},
-		{"digest every short", func(s *Settings) { s.DigestChannel, s.DigestEvery = "C0123", 5*time.Minute },
-			"POOLTASKS_DIGEST_EVERY", Warn, []string{"5m0s", "post of its own", "noisy", "15m0s or more"}},
-		{"digest every short, no channel", func(s *Settings) { s.DigestEvery = time.Minute },
-			"POOLTASKS_DIGEST_EVERY", Warn, []string{"noisy"}},
-		{"digest every zero", func(s *Settings) { s.DigestChannel, s.DigestEvery = "C0123", 0 },
-			"POOLTASKS_DIGEST_EVERY", Warn, []string{"digests are off"}},
-		{"digest every negative", func(s *Settings) { s.DigestChannel, s.DigestEvery = "C0123", -time.Hour },
-			"POOLTASKS_DIGEST_EVERY", Fail, []string{"negative", "0 to turn scheduled digests off"}},
-		{"digest every long", func(s *Settings) { s.DigestChannel, s.DigestEvery = "C0123", 30*24*time.Hour },
-			"POOLTASKS_DIGEST_EVERY", Warn, []string{"rarely"}},
-		{"alert every short", func(s *Settings) { s.AlertEvery = time.Second },
-			"POOLTASKS_ALERT_EVERY", Warn, []string{"outside the usual"}},
-		{"alert every negative", func(s *Settings) { s.AlertEvery = -time.Minute },
-			"POOLTASKS_ALERT_EVERY", Fail, []string{"negative"}},
-		{"watch every", func(s *Settings) { s.WatchEvery = time.Second },
-			"POOLTASKS_WATCH_EVERY", Warn, []string{"outside the usual", "serve accepts it"}},
-		{"watch max long", func(s *Settings) { s.WatchMax = 48 * time.Hour },
-			"POOLTASKS_WATCH_MAX", Warn, []string{"outside the usual"}},
-		{"watch max negative", func(s *Settings) { s.WatchMax = -time.Hour },
-			"POOLTASKS_WATCH_MAX", Fail, []string{"negative"}},
-		{"watch max active", func(s *Settings) { s.WatchMaxActive = -3 },
-			"POOLTASKS_WATCH_MAX_ACTIVE", Fail, []string{"negative", "1 to 200"}},
-		{"watch max active large", func(s *Settings) { s.WatchMaxActive = 500 },
-			"POOLTASKS_WATCH_MAX_ACTIVE", Warn, []string{"outside the usual"}},
-		{"http addr", func(s *Settings) { s.HTTPAddr = "8080" },
-			"POOLTASKS_HTTP_ADDR", Fail, []string{":8080"}},
-		{"state dir on a file", func(s *Settings) { s.StateDir = "/dev/null/state" },
-			"POOLTASKS_STATE_DIR", Fail, []string{"not a directory"}},
-		{"state dir on a file, no scheduler", func(s *Settings) { s.Scheduler, s.StateDir = false, "/dev/null/state" },
-			"POOLTASKS_STATE_DIR", Fail, []string{"not a directory"}},
-		{"state dir not yet there", func(s *Settings) { s.StateDir = filepath.Join(s.StateDir, "a", "b") },
-			"POOLTASKS_STATE_DIR", OK, []string{"will be created"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := Settings{
-				SlackAppToken: appToken, SlackBotToken: botToken,
-				Region: "ap-southeast-1", Endpoint: "http://127.0.0.1:1", ProjectID: sim.DemoProjectID,
-				AK: sim.DemoAK, SK: sim.DemoSK, Scheduler: true, StateDir: t.TempDir(),
-			}
-			tc.change(&s)
-			r := Report{Checks: checkSettings(s, false)}
-			must(t, r, tc.check, tc.status, tc.words...)
-			noSecrets(t, r, s)
-		})
-	}
-}
-
-// TestDigestAtAsServeReadsIt: every time of day serve accepts passes doctor.
-func TestDigestAtAsServeReadsIt(t *testing.T) {
-	for _, at := range []string{"07:00", "7:00", "23:59:30", "9h30m"} {
-		s := Settings{Region: "ap-southeast-1", DigestAt: at}
-		r := Report{Checks: checkSettings(s, true)}
-		if c, ok := r.Find("POOLTASKS_DIGEST_AT"); ok {
-			t.Errorf("POOLTASKS_DIGEST_AT=%s: %v %s", at, c.Status, c.Detail)
-		}
-	}
-}
-
-// TestDigestEveryAsServeReadsIt: every period serve runs digests with passes doctor
-// without a failure, the usual ones without a line; 0 without a digest channel says
-// nothing (nothing is scheduled either way).
-func TestDigestEveryAsServeReadsIt(t *testing.T) {
-	for _, tc := range []struct {
-		every time.Duration
-		line  bool
-	}{
-		{time.Second, true}, {14 * time.Minute, true}, {15 * time.Minute, false}, {time.Hour, false},
-		{24 * time.Hour, false}, {7 * 24 * time.Hour, false}, {8 * 24 * time.Hour, true},
-	} {
-		s := Settings{Region: "ap-southeast-1", DigestChannel: "C0123", DigestEvery: tc.every}
-		r := Report{Checks: checkSettings(s, true)}
-		c, ok := r.Find("POOLTASKS_DIGEST_EVERY")
-		if ok != tc.line || (ok && c.Status != Warn) {
-			t.Errorf("POOLTASKS_DIGEST_EVERY=%v: line %v (%v %s), want line %v and no failure", tc.every, ok, c.Status, c.Detail, tc.line)
-		}
-	}
-	s := Settings{Region: "ap-southeast-1"}
-	if c, ok := (Report{Checks: checkSettings(s, true)}).Find("POOLTASKS_DIGEST_EVERY"); ok {
-		t.Errorf("POOLTASKS_DIGEST_EVERY=0 without a digest channel: %v %s", c.Status, c.Detail)
-	}
-}
-
-func TestParseChannelPools(t *testing.T) {
-	for in, wantErr := range map[string]string{
-		"C0123=pool-a,pool-b;C0456=*": "",
-		" C0123 = pool-a ; ":          "",
-		"C0123":                       `has no "="`,
-		"C0123=a;C0123=b":             "bound twice",
-		"C0123=a,,b":                  "empty pool",
-		"C0123=":                      "empty pool",
-		"C0123=*,a":                   "mixes *",
-		"=a":                          "not a channel id",
-	} {
-		err := ParseChannelPools(in)
-		switch {
-		case wantErr == "" && err != nil:
-			t.Errorf("ParseChannelPools(%q) = %v, want nil", in, err)
-		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
-			t.Errorf("ParseChannelPools(%q) = %v, want an error with %q", in, err, wantErr)
-		}
-	}
-}
-
-func TestMask(t *testing.T) {
-	for in, want := range map[string]string{
-		botToken:                "xoxb-…WXYZ",
-		appToken:                "xapp-…APPT",
-		"xoxb-short":            "xoxb-…",
-		"":                      "…",
-		"ABCDEFGHIJKLMNOPQRST1": "…RST1",
-	} {
-		if got := Mask(in); got != want {
-			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestScrub(t *testing.T) {
-	s := Settings{SK: "very-secret-key-0123456789", SlackBotToken: botToken}
-	cs := []Check{{Name: "x", Detail: "error: sk=very-secret-key-0123456789 token " + botToken, Fix: botToken}}
-	scrub(cs, s)
-	if strings.Contains(cs[0].Detail, s.SK) || strings.Contains(cs[0].Detail, botToken) || strings.Contains(cs[0].Fix, botToken) {
-		t.Errorf("scrub left a secret: %+v", cs[0])
-	}
 }
 
 func TestWriteText(t *testing.T) {
@@ -617,5 +429,77 @@ func TestWriteText(t *testing.T) {
 	}
 	if (Report{Checks: r.Checks[:1]}).Failed() {
 		t.Error("Failed() is true without a failed check")
+	}
+}
+
+// TestReportsValidation: doctor reports config.Validate's problems as they are, one check
+// per problem named after its variable (error FAIL, warning warn, info ok), and nothing of
+// its own about the values.
+func TestReportsValidation(t *testing.T) {
+	cfg := config.Config{
+		SlackAppToken: appToken, SlackBotToken: "xoxp-1111111111-2222222222-abcdefghijklmnopUSER",
+		Region: "ap-southeast-1", Burst: 500, ChannelPools: "C0123=pool-a,*;general=pool-b;*=", StateDir: t.TempDir(),
+	}
+	r := Report{Checks: checkConfig(cfg, false)}
+	var want []Check
+	for _, p := range cfg.Validate(config.NeedAppToken | config.NeedBotToken | config.NeedWorkspace) {
+		c := Check{Name: p.Var, Status: map[config.Severity]Status{config.Info: OK, config.Warning: Warn, config.Error: Fail}[p.Severity],
+			Detail: p.Detail, Fix: p.Fix}
+		want = append(want, c)
+	}
+	want = append(want, checkStateDir(cfg.StateDir))
+	if d := cmp.Diff(want, r.Checks); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+	must(t, r, "SLACK_BOT_TOKEN", Fail, "user token")
+	must(t, r, "WORKSPACE_BURST", Warn, "outside the usual")
+	c := must(t, r, "POOLTASKS_CHANNEL_POOLS", Fail, `"C0123=pool-a,*"`, "mixes *")
+	if strings.Contains(c.Detail, "general") {
+		t.Errorf("the first check names the second entry: %s", c.Detail)
+	}
+	// Bindings that parse: which default is in force.
+	cfg.ChannelPools = "C0123=pool-a;*="
+	r = Report{Checks: checkConfig(cfg, false)}
+	must(t, r, "POOLTASKS_CHANNEL_POOLS", OK, "other channels and DMs see no pool")
+}
+
+func TestStateDir(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		dir       func(tmp string) string
+		scheduler bool
+		status    Status
+		words     []string
+	}{
+		{"on a file", func(string) string { return "/dev/null/state" }, true, Fail, []string{"not a directory"}},
+		{"on a file, no scheduler", func(string) string { return "/dev/null/state" }, false, Fail, []string{"not a directory"}},
+		{"not yet there", func(tmp string) string { return filepath.Join(tmp, "a", "b") }, true, OK, []string{"will be created"}},
+		{"there", func(tmp string) string { return tmp }, true, OK, []string{"writable"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Config{Region: "ap-southeast-1", Scheduler: tc.scheduler, StateDir: tc.dir(t.TempDir())}
+			must(t, Report{Checks: checkConfig(cfg, true)}, "POOLTASKS_STATE_DIR", tc.status, tc.words...)
+		})
+	}
+}
+
+// TestReportRedactsSecrets: a secret that reaches a check's text anyway (say in a
+// library's error) is redacted like in a log line.
+func TestReportRedactsSecrets(t *testing.T) {
+	f := &fakeSlack{appErr: "invalid_auth"}
+	opts, _ := good(t, f)
+	opts.Config.InternalToken = "internal-token-0123456789abcdef"
+	opts.Config.WatchURL = "http://svc:hunter2-watch@pooltasks-scheduler:8080"
+	opts.Workspace = nil
+	opts.WorkspaceErr = errors.New("dial: Authorization: Bearer " + appToken + " token " + opts.Config.InternalToken + " via " + opts.Config.WatchURL)
+	r := Run(context.Background(), opts)
+	out := text(t, r)
+	for _, secret := range []string{appToken, opts.Config.InternalToken, "hunter2-watch"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the report shows %q:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "[redacted SLACK_APP_TOKEN]") {
+		t.Errorf("no redaction mark:\n%s", out)
 	}
 }

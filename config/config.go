@@ -1,0 +1,211 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/pooltasks/pooltasks/redact"
+)
+
+// Config is the whole configuration of pooltasks, read once from the
+// environment by cmd/pooltasks. Fields tagged secret:"true" never appear in
+// String, GoString or LogValue; of those tagged secret:"userinfo" (URLs) the
+// password never does. Secrets lists both for the log handler's redaction.
+type Config struct {
+	// Slack.
+	SlackAppToken string `envconfig:"SLACK_APP_TOKEN" secret:"true"` // xapp-…, socket mode
+	SlackBotToken string `envconfig:"SLACK_BOT_TOKEN" secret:"true"` // xoxb-…, Web API
+	SlackAPIURL   string `envconfig:"SLACK_API_URL" default:"https://slack.com/api/" secret:"userinfo"`
+
+	// Workspace API.
+	Region        string        `envconfig:"WORKSPACE_REGION"`
+	Endpoint      string        `envconfig:"WORKSPACE_ENDPOINT" secret:"userinfo"`
+	ProjectID     string        `envconfig:"WORKSPACE_PROJECT_ID"`
+	AK            string        `envconfig:"HUAWEICLOUD_SDK_AK"`
+	SK            string        `envconfig:"HUAWEICLOUD_SDK_SK" secret:"true"`
+	SecurityToken string        `envconfig:"HUAWEICLOUD_SDK_SECURITY_TOKEN" secret:"true"`
+	RateLimit     float64       `envconfig:"WORKSPACE_RATE_LIMIT" default:"5"`
+	Burst         int           `envconfig:"WORKSPACE_BURST" default:"5"`
+	Timeout       time.Duration `envconfig:"WORKSPACE_TIMEOUT" default:"10s"`
+	CacheTTL      time.Duration `envconfig:"WORKSPACE_CACHE_TTL" default:"10s"`
+
+	// Who may do what, and where.
+	AllowedUsers    []string `envconfig:"POOLTASKS_ALLOWED_USERS"`    // Slack user ids; empty: everyone
+	AllowedChannels []string `envconfig:"POOLTASKS_ALLOWED_CHANNELS"` // Slack channel ids; empty: all
+	AdminUsers      []string `envconfig:"POOLTASKS_ADMIN_USERS"`      // may run doctor
+	ChannelPools    string   `envconfig:"POOLTASKS_CHANNEL_POOLS"`    // C123=pool-a,pool-b;C456=*;*=pool-c (see Bindings)
+	UserRate        int      `envconfig:"POOLTASKS_USER_RATE" default:"20"`
+
+	// Digests, alerts and watches.
+	Scheduler      bool          `envconfig:"POOLTASKS_SCHEDULER" default:"true"`   // run digests and alerts in this process
+	DigestChannel  string        `envconfig:"POOLTASKS_DIGEST_CHANNEL"`             // empty: no scheduled digests
+	DigestEvery    time.Duration `envconfig:"POOLTASKS_DIGEST_EVERY" default:"24h"` // window length; 0 turns scheduled digests off
+	DigestAt       string        `envconfig:"POOLTASKS_DIGEST_AT"`                  // time of day, e.g. 09:00 (see ParseTimeOfDay)
+	DigestPools    []string      `envconfig:"POOLTASKS_DIGEST_POOLS"`
+	DigestQuiet    bool          `envconfig:"POOLTASKS_DIGEST_QUIET"` // skip digests without failures
+	AlertChannel   string        `envconfig:"POOLTASKS_ALERT_CHANNEL"`
+	AlertEvery     time.Duration `envconfig:"POOLTASKS_ALERT_EVERY" default:"1m"`
+	WatchEvery     time.Duration `envconfig:"POOLTASKS_WATCH_EVERY" default:"15s"`
+	WatchMax       time.Duration `envconfig:"POOLTASKS_WATCH_MAX" default:"2h"`
+	WatchMaxActive int           `envconfig:"POOLTASKS_WATCH_MAX_ACTIVE" default:"20"`
+	StateDir       string        `envconfig:"POOLTASKS_STATE_DIR" default:"./state"`
+	// WatchURL is the scheduler's HTTP server that runs every watch
+	// (responders forward to it); empty runs watches in this process.
+	WatchURL string `envconfig:"POOLTASKS_WATCH_URL" secret:"userinfo"`
+	// InternalToken authenticates forwarded watches: responders send it,
+	// the scheduler serves its internal API only with one.
+	InternalToken string `envconfig:"POOLTASKS_INTERNAL_TOKEN" secret:"true"`
+
+	// Operations.
+	HTTPAddr  string `envconfig:"POOLTASKS_HTTP_ADDR" default:":8080"` // /healthz, /readyz, /metrics
+	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
+	LogFormat string `envconfig:"LOG_FORMAT" default:"json"`
+}
+
+// redacted replaces a secret's value.
+const redacted = "[redacted]"
+
+// fields lists the configuration as environment variable names and printable
+// values, secrets redacted (an unset secret shows as empty, so "is it set?"
+// can still be answered).
+func (c Config) fields() [][2]string {
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	out := make([][2]string, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("envconfig")
+		val := fmt.Sprint(v.Field(i).Interface())
+		if sl, ok := v.Field(i).Interface().([]string); ok {
+			val = strings.Join(sl, ",")
+		}
+		switch {
+		case f.Tag.Get("secret") == "true" && !v.Field(i).IsZero():
+			val = redacted
+		case f.Tag.Get("secret") == "userinfo":
+			val = quoteURL(val)
+		case f.Name == "AK" && len(val) > 4:
+			val = val[:4] + "…"
+		}
+		out = append(out, [2]string{name, val})
+	}
+	return out
+}
+
+// String returns the configuration as NAME=value pairs, secrets redacted.
+func (c Config) String() string {
+	var b strings.Builder
+	for i, f := range c.fields() {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(f[0] + "=" + f[1])
+	}
+	return b.String()
+}
+
+// GoString keeps %#v from printing secrets.
+func (c Config) GoString() string { return "config.Config{" + c.String() + "}" }
+
+// LogValue lets slog log the configuration with secrets redacted.
+func (c Config) LogValue() slog.Value {
+	fs := c.fields()
+	attrs := make([]slog.Attr, 0, len(fs))
+	for _, f := range fs {
+		attrs = append(attrs, slog.String(f[0], f[1]))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Secrets are the configured secret values, named after their variables:
+// the tokens, the SK, the security token, the internal token and the
+// password of every configured URL. Unset ones are left out.
+func (c Config) Secrets() []redact.Secret {
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	var out []redact.Secret
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := f.Tag.Get("envconfig")
+		s, _ := v.Field(i).Interface().(string)
+		switch f.Tag.Get("secret") {
+		case "true":
+			if s != "" {
+				out = append(out, redact.Secret{Name: name, Value: s})
+			}
+		case "userinfo":
+			out = append(out, urlPasswords(name, s)...)
+		}
+	}
+	return out
+}
+
+// urlPasswords is the password of a URL, as written and decoded, when it
+// has one.
+func urlPasswords(name, raw string) []redact.Secret {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return nil
+	}
+	pw, ok := u.User.Password()
+	if !ok || pw == "" {
+		return nil
+	}
+	out := []redact.Secret{{Name: name + " password", Value: pw}}
+	// The form written in the URL too (percent-encoded), as a URL quoted
+	// back would show it.
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		authority, _, _ := strings.Cut(rest, "/")
+		if at := strings.LastIndex(authority, "@"); at >= 0 {
+			if _, written, ok := strings.Cut(authority[:at], ":"); ok && written != pw {
+				out = append(out, redact.Secret{Name: name + " password", Value: written})
+			}
+		}
+	}
+	return out
+}
+
+// quoteURL is a configured URL as it may be shown: without its password,
+// and not at all when it does not parse but could hold one.
+func quoteURL(raw string) string {
+	if !strings.Contains(raw, "@") {
+		return raw
+	}
+	if u, err := url.Parse(raw); err == nil && u.User != nil && u.Opaque == "" {
+		return u.Redacted()
+	}
+	return "(not shown: it is not a URL Go can read and may hold a password)"
+}
+
+// LogHandler returns the slog handler LOG_LEVEL and LOG_FORMAT ask for,
+// writing to w. Validate reports a level or format it cannot build.
+func (c Config) LogHandler(w io.Writer) (slog.Handler, error) {
+	level, err := c.logLevel()
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(c.LogFormat) {
+	case "json", "":
+		return slog.NewJSONHandler(w, opts), nil
+	case "text":
+		return slog.NewTextHandler(w, opts), nil
+	}
+	return nil, fmt.Errorf("LOG_FORMAT: %q is not json or text", c.LogFormat)
+}
+
+func (c Config) logLevel() (slog.Level, error) {
+	var l slog.Level
+	if c.LogLevel == "" {
+		return slog.LevelInfo, nil
+	}
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}

@@ -1,0 +1,9 @@
+// Package config is pooltasks' one configuration boundary: the Config that
+// cmd/pooltasks reads from the environment once (envconfig), the one Validate
+// every subcommand uses (serve and digest stop on an error-level problem,
+// doctor reports every problem), and the parsers of the variables that are
+// more than a number or a list: POOLTASKS_CHANNEL_POOLS (Bindings) and
+// POOLTASKS_DIGEST_AT (ParseTimeOfDay).
+//
+// Nothing else in the tree reads the environment or parses these variables.
+package config

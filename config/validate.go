@@ -1,0 +1,429 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Severity says how much a Problem matters.
+type Severity int
+
+// The severities, from least to most.
+const (
+	// Info is not a problem: what a reader of the configuration should know,
+	// such as which default is in force. doctor shows it as ok.
+	Info Severity = iota
+	// Warning is a value pooltasks uses, but probably not as meant.
+	Warning
+	// Error is a value pooltasks cannot use as given: serve and digest stop
+	// at start (exit status 2), doctor fails.
+	Error
+)
+
+// String returns the severity's name.
+func (s Severity) String() string {
+	switch s {
+	case Info:
+		return "info"
+	case Warning:
+		return "warning"
+	case Error:
+		return "error"
+	}
+	return fmt.Sprintf("Severity(%d)", int(s))
+}
+
+// Problem is what Validate found about one variable. Its text never holds a
+// secret, nor a URL's password.
+type Problem struct {
+	Var      string // the environment variable, e.g. POOLTASKS_CHANNEL_POOLS
+	Severity Severity
+	Detail   string // what is wrong, naming the entry or value at fault
+	Fix      string // what to do about it; empty when nothing needs doing
+}
+
+// String returns the problem as one line: "VAR: detail (fix: …)".
+func (p Problem) String() string {
+	s := p.Var + ": " + p.Detail
+	if p.Fix != "" {
+		s += " (fix: " + p.Fix + ")"
+	}
+	return s
+}
+
+// Problems is what Validate found, in the order of the variables.
+type Problems []Problem
+
+// Err returns the error-level problems as an *InvalidError, or nil when
+// there are none.
+func (ps Problems) Err() error {
+	var errs Problems
+	for _, p := range ps {
+		if p.Severity == Error {
+			errs = append(errs, p)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &InvalidError{Problems: errs}
+}
+
+// InvalidError is a configuration with error-level problems.
+type InvalidError struct {
+	Problems Problems // Error severity only
+}
+
+// Error lists the problems, one a line.
+func (e *InvalidError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return "invalid configuration: " + strings.Join(lines, "\n")
+}
+
+// Need is what a subcommand needs set, beyond every set value being right:
+// Validate reports a needed value that is missing as an error.
+type Need uint
+
+// The needs, to be combined with |.
+const (
+	// NeedAppToken is SLACK_APP_TOKEN, for socket mode (serve).
+	NeedAppToken Need = 1 << iota
+	// NeedBotToken is SLACK_BOT_TOKEN, to post (serve, digest).
+	NeedBotToken
+	// NeedWorkspace is WORKSPACE_REGION or WORKSPACE_ENDPOINT, to call the
+	// Workspace API (not needed with --sim).
+	NeedWorkspace
+)
+
+var (
+	userIDRe    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
+	channelIDRe = regexp.MustCompile(`^[CGD][A-Z0-9]+$`)
+	projectIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
+
+// IsChannelID reports whether s is shaped like a Slack conversation id
+// (C…, G… or D…).
+func IsChannelID(s string) bool { return channelIDRe.MatchString(s) }
+
+// Validate checks the configuration for a subcommand that needs needs.
+// Zero numbers and durations are "not set" (the defaults apply), except
+// where zero means something (POOLTASKS_DIGEST_EVERY=0 turns scheduled
+// digests off, POOLTASKS_USER_RATE=0 lifts the per-user limit). Values
+// pooltasks accepts but that are probably not meant are warnings; values it
+// cannot use are errors. Validate reads nothing but c: checks of the world
+// (a writable state directory, Slack and Workspace answering) are doctor's.
+func (c Config) Validate(needs Need) Problems {
+	var ps Problems
+	add := func(v string, s Severity, detail, fix string) {
+		ps = append(ps, Problem{Var: v, Severity: s, Detail: detail, Fix: fix})
+	}
+
+	token(&ps, "SLACK_APP_TOKEN", c.SlackAppToken, "xapp-", needs&NeedAppToken != 0,
+		"Basic Information → App-Level Tokens → Generate, with the scope connections:write")
+	token(&ps, "SLACK_BOT_TOKEN", c.SlackBotToken, "xoxb-", needs&NeedBotToken != 0,
+		"Install App → Bot User OAuth Token")
+	if u := c.SlackAPIURL; u != "" {
+		p, err := url.Parse(u)
+		switch {
+		case err != nil || p.Host == "" || (p.Scheme != "https" && p.Scheme != "http"):
+			add("SLACK_API_URL", Error, fmt.Sprintf("%q is not an http(s) URL", quoteURL(u)), "use https://slack.com/api/ (GovSlack: https://slack-gov.com/api/)")
+		case p.Scheme == "http" && !isLoopback(p.Hostname()):
+			add("SLACK_API_URL", Error, fmt.Sprintf("%q is plain http to a remote host: tokens would cross the network in clear", quoteURL(u)), "use https")
+		case !strings.HasSuffix(p.Path, "/"):
+			add("SLACK_API_URL", Error, fmt.Sprintf("%q has no trailing slash: every method URL would be wrong", quoteURL(u)), "add the trailing slash: "+quoteURL(u)+"/")
+		}
+	}
+
+	switch {
+	case c.Region == "" && c.Endpoint == "":
+		if needs&NeedWorkspace != 0 {
+			add("WORKSPACE_REGION", Error, "neither WORKSPACE_REGION nor WORKSPACE_ENDPOINT is set",
+				"set WORKSPACE_REGION to the region of your desktop pools, e.g. ap-southeast-1 (or WORKSPACE_ENDPOINT and WORKSPACE_PROJECT_ID), or try --sim")
+		}
+	case c.Endpoint != "":
+		p, err := url.Parse(c.Endpoint)
+		switch {
+		case err != nil || p.Host == "" || (p.Scheme != "https" && p.Scheme != "http"):
+			add("WORKSPACE_ENDPOINT", Error, fmt.Sprintf("%q is not an http(s) URL", quoteURL(c.Endpoint)),
+				"write the full base URL, e.g. https://workspace.ap-southeast-1.myhuaweicloud.com, or unset it to use the region's")
+		case p.Scheme == "http" && !isLoopback(p.Hostname()):
+			add("WORKSPACE_ENDPOINT", Warning, fmt.Sprintf("%q is plain http to a remote host", quoteURL(c.Endpoint)),
+				"use https; plain http is meant for local servers such as the simulator")
+		}
+	}
+	if c.Endpoint != "" && c.Region == "" && c.ProjectID == "" {
+		add("WORKSPACE_PROJECT_ID", Error, "an endpoint without a region needs the project id (it cannot be discovered)",
+			"set WORKSPACE_PROJECT_ID (IAM console → My Credentials → Projects), or set WORKSPACE_REGION too")
+	}
+	if c.ProjectID != "" && !projectIDRe.MatchString(c.ProjectID) {
+		add("WORKSPACE_PROJECT_ID", Warning, fmt.Sprintf("%q is not shaped like a project id (32 lowercase hex digits)", c.ProjectID),
+			"copy the project id of the region from IAM console → My Credentials → Projects")
+	}
+	switch {
+	case c.AK != "" && c.SK == "":
+		add("HUAWEICLOUD_SDK_SK", Error, "HUAWEICLOUD_SDK_AK is set but HUAWEICLOUD_SDK_SK is not",
+			"set both, or neither to use the profile file, ECS metadata or pod identity")
+	case c.AK == "" && c.SK != "":
+		add("HUAWEICLOUD_SDK_AK", Error, "HUAWEICLOUD_SDK_SK is set but HUAWEICLOUD_SDK_AK is not",
+			"set both, or neither to use the profile file, ECS metadata or pod identity")
+	case c.AK == "" && c.SecurityToken != "":
+		add("HUAWEICLOUD_SDK_SECURITY_TOKEN", Warning, "a security token without HUAWEICLOUD_SDK_AK/SK is ignored",
+			"set the temporary AK/SK that belong to the token")
+	}
+	if c.RateLimit < 0 {
+		add("WORKSPACE_RATE_LIMIT", Warning, fmt.Sprintf("%g: outbound API calls are not limited", c.RateLimit),
+			"keep a limit (default 5 per second): the gateway throttles with APIGW.0308")
+	} else if c.RateLimit > 50 {
+		add("WORKSPACE_RATE_LIMIT", Warning, fmt.Sprintf("%g requests per second is more than the API gateway usually allows", c.RateLimit),
+			"use 5–20; the client retries throttled calls anyway")
+	}
+	rangeInt(&ps, "WORKSPACE_BURST", c.Burst, 1, 100)
+	rangeDur(&ps, "WORKSPACE_TIMEOUT", c.Timeout, time.Second, 2*time.Minute)
+	switch {
+	case c.CacheTTL < 0:
+		add("WORKSPACE_CACHE_TTL", Warning, fmt.Sprintf("%v: the cache is off, as with 0", c.CacheTTL),
+			"write 0 to turn the cache off, or a few seconds; the default is 10s")
+	case c.CacheTTL > 10*time.Minute:
+		add("WORKSPACE_CACHE_TTL", Warning, fmt.Sprintf("%v: answers would be stale", c.CacheTTL),
+			"use 0 (off) to a few seconds; the default is 10s")
+	}
+
+	rangeInt(&ps, "POOLTASKS_USER_RATE", c.UserRate, 1, 1000) // 0: no per-user limit
+	idList(&ps, "POOLTASKS_ALLOWED_USERS", c.AllowedUsers, userIDRe, "user ids (U… or W…)")
+	idList(&ps, "POOLTASKS_ALLOWED_CHANNELS", c.AllowedChannels, channelIDRe, "channel ids (C…, G… or D…)")
+	idList(&ps, "POOLTASKS_ADMIN_USERS", c.AdminUsers, userIDRe, "user ids (U… or W…)")
+	b, bindingProblems := parseBindings(c.ChannelPools)
+	ps = append(ps, bindingProblems...)
+	if bindingProblems.Err() == nil {
+		add("POOLTASKS_CHANNEL_POOLS", Info, b.Describe(), "")
+	}
+
+	for _, ch := range []struct{ name, value string }{
+		{"POOLTASKS_DIGEST_CHANNEL", c.DigestChannel}, {"POOLTASKS_ALERT_CHANNEL", c.AlertChannel},
+	} {
+		if ch.value == "" {
+			continue
+		}
+		if !channelIDRe.MatchString(ch.value) {
+			add(ch.name, Error, fmt.Sprintf("%q is not a channel id", ch.value),
+				"use the channel id (C…), shown at the bottom of the channel's details; not its #name")
+			continue
+		}
+		if pools, all := b.Pools(ch.value); !all && len(pools) == 0 && (ch.name == "POOLTASKS_ALERT_CHANNEL" || len(c.DigestPools) == 0) {
+			add(ch.name, Error, fmt.Sprintf("%s may see no pool (POOLTASKS_CHANNEL_POOLS has *= and does not name it), so it would be posted nothing", ch.value),
+				"bind the channel in POOLTASKS_CHANNEL_POOLS, e.g. "+ch.value+"=pool-a")
+		}
+	}
+	if _, err := ParseTimeOfDay(c.DigestAt); err != nil {
+		add("POOLTASKS_DIGEST_AT", Error, err.Error(), "write HH:MM in UTC, e.g. 07:00")
+	}
+	digestEvery(&ps, c)
+	for _, p := range c.DigestPools {
+		if strings.TrimSpace(p) == "" {
+			add("POOLTASKS_DIGEST_POOLS", Error, "has an empty pool", "list pool ids or names separated by commas, without empty ones")
+			break
+		}
+	}
+	rangeDur(&ps, "POOLTASKS_ALERT_EVERY", c.AlertEvery, 10*time.Second, time.Hour)
+	rangeDur(&ps, "POOLTASKS_WATCH_EVERY", c.WatchEvery, 5*time.Second, 10*time.Minute)
+	rangeDur(&ps, "POOLTASKS_WATCH_MAX", c.WatchMax, time.Minute, 24*time.Hour)
+	rangeInt(&ps, "POOLTASKS_WATCH_MAX_ACTIVE", c.WatchMaxActive, 1, 200)
+	if !c.Scheduler && (c.DigestChannel != "" || c.AlertChannel != "") {
+		add("POOLTASKS_SCHEDULER", Info,
+			"false: this process posts no scheduled digests or alerts (another process, or a CronJob, must)", "")
+	}
+	watchForwarding(&ps, c)
+	if c.HTTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+			add("POOLTASKS_HTTP_ADDR", Error, fmt.Sprintf("%q: %v", c.HTTPAddr, err), "write host:port or :port, e.g. :8080")
+		}
+	}
+	if _, err := c.logLevel(); err != nil {
+		add("LOG_LEVEL", Error, fmt.Sprintf("%q is not debug, info, warn or error", c.LogLevel), "write debug, info, warn or error")
+	}
+	if f := strings.ToLower(c.LogFormat); f != "" && f != "json" && f != "text" {
+		add("LOG_FORMAT", Error, fmt.Sprintf("%q is not json or text", c.LogFormat), "write json or text")
+	}
+	return ps
+}
+
+// token checks a Slack token: shaped like its kind and not a placeholder
+// when set, and set when needed.
+func token(ps *Problems, name, value, prefix string, needed bool, where string) {
+	other := map[string]string{"xapp-": "xoxb-", "xoxb-": "xapp-"}[prefix]
+	p := Problem{Var: name, Severity: Error}
+	switch {
+	case value == "" && !needed:
+		return
+	case value == "":
+		p.Detail, p.Fix = "not set", "set it to the "+prefix+"… token from the app's settings: "+where
+	case strings.Contains(strings.ToUpper(value), "REPLACE"):
+		p.Detail, p.Fix = "still the placeholder of the deploy/secret.yaml template", "put the real "+prefix+"… token in the Secret: "+where
+	case strings.TrimSpace(value) != value:
+		p.Detail, p.Fix = "has leading or trailing white space", "remove the spaces or newline around the token"
+	case strings.HasPrefix(value, other):
+		p.Detail, p.Fix = fmt.Sprintf("is a %s… token (%s): SLACK_APP_TOKEN and SLACK_BOT_TOKEN look swapped", other, Mask(value)),
+			"swap the two values"
+	case strings.HasPrefix(value, "xoxp-"):
+		p.Detail, p.Fix = fmt.Sprintf("is a user token (%s)", Mask(value)), "use the "+prefix+"… token: "+where
+	case !strings.HasPrefix(value, prefix):
+		p.Detail, p.Fix = fmt.Sprintf("does not start with %s (%s)", prefix, Mask(value)), "use the "+prefix+"… token: "+where
+	default:
+		return
+	}
+	*ps = append(*ps, p)
+}
+
+// Mask shows a token as its kind and last four characters at most
+// (xoxb-…WXYZ), so a person can tell two tokens apart without the text
+// holding either.
+func Mask(secret string) string {
+	prefix := ""
+	for _, p := range []string{"xapp-", "xoxb-", "xoxp-", "xoxa-", "xoxe-"} {
+		if strings.HasPrefix(secret, p) {
+			prefix = p
+		}
+	}
+	if len(secret) < 20 {
+		return prefix + "…"
+	}
+	return prefix + "…" + secret[len(secret)-4:]
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// digestEvery checks POOLTASKS_DIGEST_EVERY: any positive period runs
+// digests, 0 turns them off, a negative one is a mistake.
+func digestEvery(ps *Problems, c Config) {
+	const name, lo, hi = "POOLTASKS_DIGEST_EVERY", 15 * time.Minute, 7 * 24 * time.Hour
+	v := c.DigestEvery
+	p := Problem{Var: name, Severity: Warning}
+	switch {
+	case v < 0:
+		p.Severity, p.Detail = Error, fmt.Sprintf("%v is negative: no scheduled digest could be posted", v)
+		p.Fix = "use a period such as 24h (the default), or 0 to turn scheduled digests off"
+	case v == 0 && c.DigestChannel != "":
+		p.Detail = "0: digests are off, although POOLTASKS_DIGEST_CHANNEL is set"
+		p.Fix = "set a period such as 24h (the default), or unset POOLTASKS_DIGEST_CHANNEL"
+	case v > 0 && v < lo:
+		p.Detail = fmt.Sprintf("%v: every %v window needs a digest post of its own, which may be noisy in the channel", v, v)
+		p.Fix = fmt.Sprintf("use %v or more (the default is 24h) unless you mean it", lo)
+	case v > hi:
+		p.Detail = fmt.Sprintf("%v: a digest covers more than %v and comes that rarely", v, hi)
+		p.Fix = "use 24h (the default) or a few days unless you mean it"
+	default:
+		return
+	}
+	*ps = append(*ps, p)
+}
+
+// watchForwarding checks POOLTASKS_WATCH_URL and POOLTASKS_INTERNAL_TOKEN,
+// never showing the token or the URL's password.
+func watchForwarding(ps *Problems, c Config) {
+	add := func(v string, s Severity, detail, fix string) {
+		*ps = append(*ps, Problem{Var: v, Severity: s, Detail: detail, Fix: fix})
+	}
+	if c.WatchURL != "" {
+		u, err := url.Parse(c.WatchURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("POOLTASKS_WATCH_URL", Error, fmt.Sprintf("%q is not an http(s) URL", quoteURL(c.WatchURL)),
+				"write the scheduler's base URL, like http://pooltasks-scheduler:8080")
+		}
+		if c.InternalToken == "" {
+			add("POOLTASKS_WATCH_URL", Error, "forwarding watches needs POOLTASKS_INTERNAL_TOKEN, which is not set",
+				"set POOLTASKS_INTERNAL_TOKEN to the token the scheduler accepts")
+		}
+	}
+	if c.WatchURL == "" && c.InternalToken != "" && c.HTTPAddr == "" {
+		add("POOLTASKS_INTERNAL_TOKEN", Error, "watches are forwarded over POOLTASKS_HTTP_ADDR, which is empty",
+			"set POOLTASKS_HTTP_ADDR, e.g. :8080, or unset POOLTASKS_INTERNAL_TOKEN")
+	}
+	if n := len(c.InternalToken); n > 0 && n < 16 {
+		add("POOLTASKS_INTERNAL_TOKEN", Warning, fmt.Sprintf("only %d characters: easy to guess", n),
+			"use a random token of 32 characters or more, e.g. `openssl rand -hex 32`")
+	}
+}
+
+// rangeInt checks a count that is used when positive (0 means the default):
+// a negative one is an error, one outside lo..hi a warning.
+func rangeInt(ps *Problems, name string, v, lo, hi int) {
+	switch {
+	case v < 0:
+		*ps = append(*ps, Problem{Var: name, Severity: Error, Detail: fmt.Sprintf("%d is negative", v),
+			Fix: fmt.Sprintf("use %d to %d, or unset it for the default", lo, hi)})
+	case v != 0 && (v < lo || v > hi):
+		*ps = append(*ps, Problem{Var: name, Severity: Warning, Detail: fmt.Sprintf("%d is outside the usual %d to %d (pooltasks accepts it)", v, lo, hi),
+			Fix: fmt.Sprintf("use %d to %d unless you mean it, or unset it for the default", lo, hi)})
+	}
+}
+
+// rangeDur checks a duration that is used when positive (0 means the
+// default): a negative one is an error, one outside lo..hi a warning.
+func rangeDur(ps *Problems, name string, v, lo, hi time.Duration) {
+	switch {
+	case v < 0:
+		*ps = append(*ps, Problem{Var: name, Severity: Error, Detail: fmt.Sprintf("%v is negative", v),
+			Fix: fmt.Sprintf("use %v to %v, or unset it for the default", lo, hi)})
+	case v != 0 && (v < lo || v > hi):
+		*ps = append(*ps, Problem{Var: name, Severity: Warning, Detail: fmt.Sprintf("%v is outside the usual %v to %v (pooltasks accepts it)", v, lo, hi),
+			Fix: fmt.Sprintf("use %v to %v unless you mean it, or unset it for the default", lo, hi)})
+	}
+}
+
+func idList(ps *Problems, name string, ids []string, re *regexp.Regexp, what string) {
+	var bad []string
+	for _, id := range ids {
+		if id = strings.TrimSpace(id); id != "" && !re.MatchString(id) {
+			bad = append(bad, fmt.Sprintf("%q", id))
+		}
+	}
+	if len(bad) > 0 {
+		*ps = append(*ps, Problem{Var: name, Severity: Error, Detail: "not " + what + ": " + strings.Join(bad, ", "),
+			Fix: "list Slack ids separated by commas (a member's profile → ⋮ → Copy member ID), not names"})
+	}
+}
+
+// ParseTimeOfDay reads POOLTASKS_DIGEST_AT: "HH:MM" (or "HH:MM:SS", or a
+// duration such as "9h30m") in UTC, as the offset from midnight; empty is
+// midnight.
+func ParseTimeOfDay(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 || d >= 24*time.Hour {
+			return 0, fmt.Errorf("time of day %q is not within a day", s)
+		}
+		return d, nil
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return 0, fmt.Errorf("time of day %q: want HH:MM in UTC, e.g. 09:00", s)
+	}
+	limits := []int{24, 60, 60}
+	units := []time.Duration{time.Hour, time.Minute, time.Second}
+	var d time.Duration
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || v < 0 || v >= limits[i] {
+			return 0, fmt.Errorf("time of day %q: want HH:MM in UTC, e.g. 09:00", s)
+		}
+		d += time.Duration(v) * units[i]
+	}
+	return d, nil
+}
