@@ -54,11 +54,7 @@ func runDigest(ctx context.Context, args []string, cfg config.Config, stdout, st
 	if !*useSim {
 		needs |= config.NeedWorkspace
 	}
-	logger, err := prepare(cfg, needs, stderr)
-	if err != nil {
-		return err
-	}
-	bindings, err := config.ParseBindings(cfg.ChannelPools)
+	logger, bindings, err := prepare(cfg, needs, stderr)
 	if err != nil {
 		return err
 	}

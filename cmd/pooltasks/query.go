@@ -66,7 +66,7 @@ func runQuery(ctx context.Context, args []string, cfg config.Config, stdout, std
 	if !*useSim {
 		needs = config.NeedWorkspace
 	}
-	if _, err := prepare(cfg, needs, stderr); err != nil {
+	if _, _, err := prepare(cfg, needs, stderr); err != nil {
 		return err
 	}
 	client, stop, err := workspaceClient(ctx, cfg, *useSim)

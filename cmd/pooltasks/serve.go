@@ -43,11 +43,7 @@ func runServe(ctx context.Context, args []string, cfg config.Config, stdout, std
 	if !*useSim {
 		needs |= config.NeedWorkspace
 	}
-	logger, err := prepare(cfg, needs, stderr)
-	if err != nil {
-		return err
-	}
-	bindings, err := config.ParseBindings(cfg.ChannelPools)
+	logger, bindings, err := prepare(cfg, needs, stderr)
 	if err != nil {
 		return err
 	}
