@@ -146,9 +146,11 @@ func ResolvePool(pools []pooltask.Pool, value string) pooltask.Resolution {
 	return res
 }
 
-// suggest returns the names closest to value (lower case): those whose best
-// matching part is at most a third of value's length of edits away (one at
-// least), closest first, at most maxSuggestions.
+// suggest returns the names closest to value (lower case), closest first,
+// at most maxSuggestions: those whose best matching part is at most a third
+// of value's length of edits away (one at least), or, when none is that
+// close, the closest there are, so that a miss always shows what pools
+// exist.
 func suggest(pools []pooltask.Pool, value string) []string {
 	type scored struct {
 		name       string
@@ -163,9 +165,7 @@ func suggest(pools []pooltask.Pool, value string) []string {
 			continue
 		}
 		seen[name] = true
-		if d := partDistance(value, name); d <= limit {
-			found = append(found, scored{p.Name, d, distance(value, name)})
-		}
+		found = append(found, scored{p.Name, partDistance(value, name), distance(value, name)})
 	}
 	slices.SortFunc(found, func(a, b scored) int {
 		if a.part != b.part {
@@ -176,6 +176,9 @@ func suggest(pools []pooltask.Pool, value string) []string {
 		}
 		return strings.Compare(a.name, b.name)
 	})
+	if close := slices.IndexFunc(found, func(s scored) bool { return s.part > limit }); close > 0 {
+		found = found[:close]
+	}
 	var out []string
 	for _, s := range found[:min(len(found), maxSuggestions)] {
 		out = append(out, s.name)
@@ -194,9 +197,11 @@ func partDistance(a, b string) int {
 	return editDistance([]rune(a), []rune(b), true)
 }
 
-// editDistance is Levenshtein's dynamic programme over two rows; with part,
+// editDistance is Levenshtein's dynamic programme with transpositions
+// (optimal string alignment) over three rows; with part,
 // b's prefix and suffix cost nothing (Sellers' approximate substring match).
 func editDistance(a, b []rune, part bool) int {
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -212,8 +217,11 @@ func editDistance(a, b []rune, part bool) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1) // two letters swapped: one edit
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	if part {
 		return slices.Min(prev)

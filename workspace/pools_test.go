@@ -48,7 +48,8 @@ func TestResolvePoolRule(t *testing.T) {
 		{"several names contain it", "callcenter", pooltask.Resolution{Choices: byID("pool-b", "pool-c")}},
 		{"a typo gets the closest names", "finanse-win11", pooltask.Resolution{Suggestions: []string{"finance-win11"}}},
 		{"a typo in part of a name", "calcenter", pooltask.Resolution{Suggestions: []string{"callcenter-pool", "callcenter-pool-emea"}}},
-		{"nothing close", "xyzzy", pooltask.Resolution{}},
+		{"two letters swapped are one edit", "dve-", pooltask.Resolution{Suggestions: []string{"dev-ubuntu"}}},
+		{"nothing close still names the closest pools", "xyzzy", pooltask.Resolution{Suggestions: []string{"Shared", "dev-ubuntu", "finance-win11"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +71,7 @@ func TestResolutionErr(t *testing.T) {
 		{"finance-win11", ""},
 		{"finance", `pool "finance" matches 2 pools: finance-win11 (p1), finance-win10 (p2); give the full name or the id`},
 		{"finanse-win1", `no desktop pool is named like "finanse-win1"; did you mean "finance-win10" or "finance-win11"?`},
-		{"xyzzy", `no desktop pool is named like "xyzzy"`},
+		{"xyzzy", `no desktop pool is named like "xyzzy"; did you mean "finance-win10" or "finance-win11"?`},
 	}
 	for _, tt := range tests {
 		got := ""
