@@ -109,10 +109,6 @@ var (
 	projectIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
-// IsChannelID reports whether s is shaped like a Slack conversation id
-// (C…, G… or D…).
-func IsChannelID(s string) bool { return channelIDRe.MatchString(s) }
-
 // Validate checks the configuration for a subcommand that needs needs.
 // Zero numbers and durations are "not set" (the defaults apply), except
 // where zero means something (POOLTASKS_DIGEST_EVERY=0 turns scheduled

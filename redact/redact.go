@@ -143,6 +143,11 @@ func (r *Redactor) value(v slog.Value) (slog.Value, bool) {
 				return slog.StringValue(r.String(s)), true
 			}
 			return v, false
+		case []byte: // TextHandler writes it as text, JSONHandler in base64
+			if r.holds(string(x)) {
+				return slog.StringValue(r.String(string(x))), true
+			}
+			return v, false
 		case encoding.TextMarshaler:
 			if b, err := x.MarshalText(); err == nil && r.holds(string(b)) {
 				return slog.StringValue(r.String(string(b))), true
