@@ -65,6 +65,13 @@ func (a *access) seesNothing(channel string) bool {
 	return bound && len(pools) == 0
 }
 
+// errNotBound answers a request in a channel that may see no pool.
+func errNotBound() error {
+	return &userError{cond: condPoolNotAllowed,
+		detail: "This channel is not bound to any pool, so pooltasks shows nothing here.",
+		hint:   "Ask the team that runs pooltasks to bind it (POOLTASKS_CHANNEL_POOLS), or use a channel that is bound."}
+}
+
 // defaultPool is the pool a channel's commands use when none is given.
 func (a *access) defaultPool(channel string) string {
 	if pools, bound := a.binding(channel); bound && len(pools) > 0 {

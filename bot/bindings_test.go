@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pooltasks/pooltasks/bot"
+	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify"
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
@@ -68,6 +69,11 @@ func TestBindingsNothing(t *testing.T) {
 			if !strings.Contains(m.Text, "not bound to any pool") {
 				t.Errorf("%s %q answered %q, want the channel is not bound", ch, text, m.Text)
 			}
+		}
+		// A forged Output button too.
+		m := e.click(t, "U1", ch, button{ActionID: blocks.ActionOutput, Value: blocks.OutputValue("rec-1", task)})
+		if !strings.Contains(m.Text+string(m.Blocks), "not bound to any pool") {
+			t.Errorf("%s: Output click answered %q, want the channel is not bound", ch, m.Text)
 		}
 		if got := e.sim.Requests(); got != before {
 			t.Errorf("%s: refused commands made %d API calls", ch, got-before)

@@ -293,9 +293,7 @@ func (b *Bot) handle(ctx context.Context, req *request, o *outcome) (answer, err
 	req.setVerb(string(cmd.Verb))
 	o.command = cmd.Canonical()
 	if cmd.Verb != commands.VerbHelp && cmd.Verb != commands.VerbDoctor && b.access.seesNothing(req.channel) {
-		return answer{to: to}, &userError{cond: condPoolNotAllowed,
-			detail: "This channel is not bound to any pool, so pooltasks shows nothing here.",
-			hint:   "Ask the team that runs pooltasks to bind it (POOLTASKS_CHANNEL_POOLS), or use a channel that is bound."}
+		return answer{to: to}, errNotBound()
 	}
 	if cmd.Share && req.kind == kindSlash {
 		to = toChannel
@@ -493,6 +491,9 @@ func (b *Bot) output(ctx context.Context, req *request) (answer, error) {
 	recordID, taskID, ok := blocks.OutputIDs(req.text)
 	if !ok || !recordIDShape.MatchString(recordID) || !recordIDShape.MatchString(taskID) {
 		return a, problem(condStaleButton, "")
+	}
+	if b.access.seesNothing(req.channel) {
+		return a, errNotBound()
 	}
 	if _, bound := b.access.binding(req.channel); bound {
 		if _, err := b.scopedTask(ctx, req, taskID); err != nil {
