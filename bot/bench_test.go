@@ -39,6 +39,8 @@ import (
 //   - BENCH_API_LATENCY sets the simulator's latency (100ms).
 //   - BENCH_BOT_GOMAXPROCS gives the bot that GOMAXPROCS (the Go default
 //     when unset): how one P compares end to end.
+//   - BENCH_BOT_BIN runs that pooltasks binary instead of building one,
+//     to compare two builds in interleaved runs.
 //   - BENCH_BOT_CPUS pins the bot to those CPUs (taskset -c syntax).
 //   - BENCH_BOT=test runs the bot inside this test binary (TestBotProcess)
 //     instead, which can write BENCH_CPUPROFILE, BENCH_TRACE and
@@ -253,6 +255,8 @@ func startBotProcess(b *testing.B) *botProcess {
 			}
 		}
 		env = append(env, "POOLTASKS_BOT_PROCESS=1", "BENCH_WORKERS="+os.Getenv("BENCH_WORKERS"))
+	} else if bin := os.Getenv("BENCH_BOT_BIN"); bin != "" {
+		argv = []string{bin, "serve"}
 	} else {
 		argv = []string{buildBot(b), "serve"}
 	}
@@ -349,7 +353,7 @@ func freeAddr(b *testing.B) string {
 func buildBot(b *testing.B) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "pooltasks")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/pooltasks/pooltasks/cmd/pooltasks")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "github.com/pooltasks/pooltasks/cmd/pooltasks")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)

@@ -40,7 +40,7 @@ type Config struct {
 	ChannelPools    config.Bindings // the pools each channel and DM may see; the zero value binds nothing
 	UserRate        int             // commands per user per minute; 0 is unlimited
 
-	Workers         int           // concurrent jobs; 64 by default (a job mostly waits for the API and Slack)
+	Workers         int           // concurrent jobs; 16 by default (see docs/performance.md)
 	Queue           int           // acked jobs waiting for a worker; 256 by default
 	ShutdownTimeout time.Duration // how long Run lets in-flight jobs finish after ctx ends; 10 s by default
 	JobTimeout      time.Duration // one job's deadline; 30 s by default
@@ -84,7 +84,7 @@ func (c *Config) defaults() error {
 		c.APIURL += "/"
 	}
 	if c.Workers <= 0 {
-		c.Workers = 64
+		c.Workers = 16
 	}
 	if c.Queue <= 0 {
 		c.Queue = 256
