@@ -707,6 +707,27 @@ func TestCache(t *testing.T) {
 	}
 }
 
+// TestCacheForgetsExpired: answers past their TTL are forgotten as new
+// ones come, long before the cache is full, so that a steady stream of new
+// queries (a relative time moves on every second) does not grow it.
+func TestCacheForgetsExpired(t *testing.T) {
+	srv, _ := newServer(t, pagingServer(5))
+	c := newClient(t, srv.URL, func(c *Config) { c.CacheTTL = 10 * time.Second })
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	c.now = func() time.Time { return now }
+	for i := range 30 {
+		if _, err := c.ListTasks(context.Background(), pooltask.ListOptions{Limit: 5, ScriptName: fmt.Sprint("s", i)}); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Second)
+	}
+	c.tasks.mu.Lock()
+	defer c.tasks.mu.Unlock()
+	if n := len(c.tasks.cache); n > 20 {
+		t.Errorf("%d answers cached after 30 queries a second apart, want at most those of the last two TTLs (20 s)", n)
+	}
+}
+
 func TestNoCacheByDefault(t *testing.T) {
 	srv, rec := newServer(t, okTasks)
 	c := newClient(t, srv.URL, nil)
