@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -133,26 +132,6 @@ func seconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
 // poolResolver applies the one pool rule; *workspace.PoolResolver has it.
 type poolResolver interface {
 	ResolvePool(ctx context.Context, value string) pooltask.Resolution
-}
-
-// boundIDs resolves a channel binding's entries to pool ids, as
-// allowedPool reads them: each must name exactly one pool. Otherwise it
-// says why the first that does not fails (a name that matches several
-// pools or none, a *pooltask.PoolNameError, or a pools API that did not
-// answer), so that the caller refuses rather than cover pools the channel
-// may not see, or none.
-func boundIDs(ctx context.Context, r poolResolver, entries []string) (ids []string, problem error) {
-	for _, e := range entries {
-		res := r.ResolvePool(ctx, e)
-		if res.LookupErr != nil {
-			return nil, fmt.Errorf("looking up the pools of this channel: %w", res.LookupErr)
-		}
-		if err := res.Err(); err != nil {
-			return nil, err
-		}
-		ids = append(ids, res.ID)
-	}
-	return ids, nil
 }
 
 // allowedPool reports whether a pool (as given, and its resolved id) is

@@ -563,16 +563,11 @@ func (b *Bot) digest(ctx context.Context, req *request, cmd commands.Command, to
 	}
 	var pools []string
 	if entries, bound := b.access.binding(req.channel); bound && cmd.Query.PoolID == "" {
-		// A bound channel's digest covers every pool it may see.
-		var problem error
-		if pools, problem = boundIDs(ctx, b.ws, entries); problem != nil {
-			if _, named := errors.AsType[*pooltask.PoolNameError](problem); !named {
-				return a, problem // the pools API failed
-			}
-			return a, &userError{cond: condPoolNotAllowed,
-				detail: "No digest: this channel may see certain pools only, and in POOLTASKS_CHANNEL_POOLS " + problem.Error() + ".",
-				hint:   "Give pool=, or ask the team that runs pooltasks to fix the binding."}
-		}
+		// A bound channel's digest covers every pool it may see, resolved
+		// by the digester as for a scheduled digest: an entry that names
+		// several pools or none is left out, said in the digest, and a
+		// digest left with no pool is refused.
+		pools = entries
 	} else {
 		if err := b.scopePool(ctx, req, &cmd); err != nil {
 			return a, err

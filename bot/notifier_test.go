@@ -458,7 +458,8 @@ func TestDigestOnDemand(t *testing.T) {
 			devID = p.ID
 		}
 	}
-	if m := e.slash(t, "U1", "C9", "digest since=7d"); !strings.Contains(decoded(m.Blocks), "pools `"+devID+"`") {
+	if m := e.slash(t, "U1", "C9", "digest since=7d"); !strings.Contains(decoded(m.Blocks), "pools `dev-ubuntu`") ||
+		!strings.Contains(decoded(m.Blocks), "pool="+devID) {
 		t.Errorf("digest in a channel bound to dev-ubuntu (%s): %s", devID, decoded(m.Blocks))
 	}
 	// A binding entry that names several pools, or none, is refused: the

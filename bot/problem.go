@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
@@ -85,6 +87,11 @@ func asUserError(err error) *userError {
 			ue.problems = append(ue.problems, p.Message)
 		}
 		return ue
+	}
+	if np, ok := errors.AsType[*loop.NoPoolError](err); ok {
+		return &userError{cond: condPoolNotAllowed,
+			detail: "No digest: this channel may see certain pools only, and in POOLTASKS_CHANNEL_POOLS " + strings.Join(np.Problems, "; ") + ".",
+			hint:   "Give pool=, or ask the team that runs pooltasks to fix the binding."}
 	}
 	switch {
 	case errors.Is(err, watch.ErrTooManyWatches):
