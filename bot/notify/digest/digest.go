@@ -188,9 +188,6 @@ func (d *Digest) ViewAllCommand() string {
 	return c.Canonical()
 }
 
-// Message is a message to post: the notification text and its blocks.
-type Message = blocks.Message
-
 // View is what the digest says, for blocks.Digest; native adds charts.
 func (d *Digest) View(native bool) blocks.DigestView {
 	labels := d.Pools
@@ -225,7 +222,7 @@ func (d *Digest) View(native bool) blocks.DigestView {
 }
 
 // Render is the digest's message (see View).
-func (d *Digest) Render(native bool) Message {
+func (d *Digest) Render(native bool) blocks.Message {
 	text, bs := blocks.Digest(d.View(native))
-	return Message{Text: text, Blocks: bs}
+	return blocks.Message{Text: text, Blocks: bs}
 }

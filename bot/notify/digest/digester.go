@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
@@ -236,21 +237,21 @@ func (d *Digester) Collect(ctx context.Context, q pooltask.ListOptions, pools []
 // posts it in channel (the configured channel when empty), for the
 // schedule and `pooltasks digest`. It returns the message as it was posted; a quiet
 // config with nothing failed posts nothing and returns an empty Message.
-func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOptions) (Message, error) {
+func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOptions) (blocks.Message, error) {
 	if channel == "" {
 		channel = d.cfg.Channel
 	}
 	if channel == "" {
-		return Message{}, errors.New("digest: no channel to post in")
+		return blocks.Message{}, errors.New("digest: no channel to post in")
 	}
 	dg, err := d.Collect(ctx, q, d.cfg.Pools)
 	if err != nil {
-		return Message{}, err
+		return blocks.Message{}, err
 	}
 	log := d.deps.Log
 	if d.cfg.Quiet && dg.AllClear() && len(dg.Warnings) == 0 { // a pool left out is said, quiet or not
 		log.InfoContext(ctx, "digest all clear, quiet", "channel", channel, "start", dg.Start, "end", dg.End)
-		return Message{}, nil
+		return blocks.Message{}, nil
 	}
 	native := d.store == nil || !d.store.ChartsRefused()
 	msg := dg.Render(native)
@@ -272,7 +273,7 @@ func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOpti
 		_, err = d.deps.Poster.PostMessage(ctx, channel, "", msg.Text, msg.Blocks)
 	}
 	if err != nil {
-		return Message{}, err
+		return blocks.Message{}, err
 	}
 	log.InfoContext(ctx, "digest posted", "channel", channel, "start", dg.Start, "end", dg.End, "failed_tasks", dg.FailedTasks, "tasks", dg.Tasks)
 	return msg, nil
