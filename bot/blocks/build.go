@@ -3,6 +3,7 @@ package blocks
 import (
 	"strings"
 
+	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/slack-go/slack"
 )
@@ -30,6 +31,12 @@ func BaseAction(actionID string) string {
 		return actionID[:i]
 	}
 	return actionID
+}
+
+// showValue is the value of a Details button: the canonical command that
+// shows the task, as for every button that carries a command.
+func showValue(taskID string) string {
+	return commands.Command{Verb: commands.VerbShow, TaskID: taskID}.Canonical()
 }
 
 // OutputValue is the value of the Output button of a task's record, which

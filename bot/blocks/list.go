@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/view"
 	"github.com/slack-go/slack"
@@ -84,7 +83,7 @@ func List(v ListView) (string, []slack.Block) {
 			shown = room - 1 // and a note
 		}
 		for _, t := range v.Tasks[:shown] {
-			bs = append(bs, section(taskSummary(t, v.Now), Button(ActionDetails, "Details", commands.Command{Verb: commands.VerbShow, TaskID: t.ID}.Canonical())))
+			bs = append(bs, section(taskSummary(t, v.Now), Button(ActionDetails, "Details", showValue(t.ID))))
 		}
 		if shown < len(v.Tasks) {
 			bs = append(bs, context(notShown(len(v.Tasks)-shown)))

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/pooltasks/pooltasks/view"
@@ -102,7 +101,7 @@ func taskTable(tasks []pooltask.Task, caption string, now time.Time) *slack.Data
 			slack.NewDataTableRawNumberCell(float64(t.FailedNum)),
 			slack.NewDataTableRawNumberCell(float64(t.SkipNum)),
 		}
-		if btn := Button(ActionDetails+"#"+strconv.Itoa(i+1), "Details", commands.Command{Verb: commands.VerbShow, TaskID: t.ID}.Canonical()); btn != nil {
+		if btn := Button(ActionDetails+"#"+strconv.Itoa(i+1), "Details", showValue(t.ID)); btn != nil {
 			cells = append(cells, slack.NewDataTableActionCell(btn))
 		} else {
 			cells = append(cells, slack.NewDataTableRawTextCell("—"))

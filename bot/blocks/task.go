@@ -40,7 +40,7 @@ func Task(v TaskView) (string, []slack.Block) {
 		watch = Button(ActionWatch, "Watch", commands.Command{Verb: commands.VerbWatch, TaskID: t.ID}.Canonical())
 	}
 	bar := actions(
-		Button(ActionRefresh, "Refresh", commands.Command{Verb: commands.VerbShow, TaskID: t.ID}.Canonical()),
+		Button(ActionRefresh, "Refresh", showValue(t.ID)),
 		watch,
 		Button(ActionShare, "Share", v.ShareCommand),
 	)
@@ -201,7 +201,7 @@ func Output(rec pooltask.Record) (string, []slack.Block) {
 		bs = append(bs, section(block, nil))
 	}
 	if rec.TaskID != "" {
-		bs = appendBlock(bs, actions(Button(ActionDetails, "Task details", commands.Command{Verb: commands.VerbShow, TaskID: rec.TaskID}.Canonical())))
+		bs = appendBlock(bs, actions(Button(ActionDetails, "Task details", showValue(rec.TaskID))))
 	}
 	return text, bs
 }
