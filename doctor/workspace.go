@@ -108,7 +108,11 @@ func checkPoolNames(ctx context.Context, opts Options) (Check, bool) {
 		return Check{Name: NamePoolNames, Status: Warn, Detail: strings.Join(problems, "; "),
 			Fix: "write each pool's full name or its id; a bound channel's digest refuses, and digests and alerts leave out, a name that is not exactly one pool"}, true
 	}
-	return Check{Name: NamePoolNames, Status: OK, Detail: fmt.Sprintf("%d pool names in the configuration each name one pool", len(entries))}, true
+	detail := fmt.Sprintf("the %d pool names in the configuration each name one pool", len(entries))
+	if len(entries) == 1 {
+		detail = "the pool name in the configuration names one pool"
+	}
+	return Check{Name: NamePoolNames, Status: OK, Detail: detail}, true
 }
 
 // placeFailure reports one failure f on the check it concerns (cs holds the endpoint
