@@ -125,8 +125,10 @@ func benchCommand(i int, pools []pooltask.Pool) string {
 // RSS and heap in use every BENCH_SOAK_EVERY (30 s). It reports them at
 // the start (after the first sample) and at the end, the end-to-end
 // latency, and how much the RSS grew per minute over the second half of
-// the run. A run of 10 minutes or more fails when that growth is above
-// 0.1 MB a minute: the memory did not plateau.
+// the run (the least-squares slope of its samples, which a sample taken
+// just before or after a collection does not sway much). A run of 10
+// minutes or more fails when that growth is above 0.1 MB a minute: the
+// memory did not plateau.
 func BenchmarkSoak(b *testing.B) {
 	const rate = 20 // commands a second
 	every := envDuration(b, "BENCH_SOAK_EVERY", 30*time.Second)
@@ -174,7 +176,9 @@ func BenchmarkSoak(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	take()
+	if len(samples) == 0 || time.Since(start)-samples[len(samples)-1].at >= every/2 {
+		take() // the end, unless a sample was just taken
+	}
 	var e2e []time.Duration
 	for _, m := range got {
 		e2e = append(e2e, m.At.Sub(sent[m.ResponseURL]))
@@ -183,6 +187,14 @@ func BenchmarkSoak(b *testing.B) {
 	b.ReportMetric(ms(pct(e2e, 50)), "e2e-p50-ms")
 	b.ReportMetric(ms(pct(e2e, 99)), "e2e-p99-ms")
 	first, last := samples[0], samples[len(samples)-1]
+	rssSlope := func(s []sample) float64 { // MB a minute
+		var n, sx, sy, sxx, sxy float64
+		for _, p := range s {
+			x, y := p.at.Minutes(), float64(p.rssKB)/1024
+			n, sx, sy, sxx, sxy = n+1, sx+x, sy+y, sxx+x*x, sxy+x*y
+		}
+		return (n*sxy - sx*sy) / (n*sxx - sx*sx)
+	}
 	b.ReportMetric(float64(first.rssKB)/1024, "RSS-first-MB")
 	b.ReportMetric(float64(last.rssKB)/1024, "RSS-last-MB")
 	b.ReportMetric(first.heapInUse/(1<<20), "heap-first-MB")
@@ -190,10 +202,10 @@ func BenchmarkSoak(b *testing.B) {
 	if kb := procStatus(p.pid(), "VmHWM"); kb > 0 {
 		b.ReportMetric(float64(kb)/1024, "peak-RSS-MB")
 	}
-	mid := samples[len(samples)/2]
-	if minutes := (last.at - mid.at).Minutes(); minutes > 0 {
-		growth := float64(last.rssKB-mid.rssKB) / 1024 / minutes
+	if half := samples[len(samples)/2:]; len(half) >= 2 {
+		growth := rssSlope(half)
 		b.ReportMetric(growth, "RSS-growth-MB/min")
+		mid := half[0]
 		switch {
 		case last.at < 10*time.Minute:
 			b.Logf("RSS grew %.2f MB/min over the second half; too short a run (%v) to judge a plateau: use -benchtime=18000x",
