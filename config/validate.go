@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pooltasks/pooltasks/redact"
 )
 
 // Severity says how much a Problem matters.
@@ -247,6 +249,13 @@ func (c Config) Validate(needs Need) Problems {
 	}
 	if f := strings.ToLower(c.LogFormat); f != "" && f != "json" && f != "text" {
 		add("LOG_FORMAT", Error, fmt.Sprintf("%q is not json or text", c.LogFormat), "write json or text")
+	}
+	for _, sec := range c.Secrets() {
+		if len(sec.Value) < redact.MinLen {
+			add(strings.TrimSuffix(sec.Name, " password"), Warning,
+				fmt.Sprintf("the %s is shorter than %d characters: logs hide it only where it stands alone", sec.Name, redact.MinLen),
+				"use the real secret (tokens, SKs and passwords are longer)")
+		}
 	}
 	return ps
 }

@@ -328,3 +328,17 @@ func TestMask(t *testing.T) {
 }
 
 func fmtGo(c Config) string { return fmt.Sprintf("%#v %v %+v", c, c, c) }
+
+// TestShortSecretWarned: a secret too short to be redacted inside a text
+// (redact.MinLen) is said, so that nobody relies on the logs hiding it.
+func TestShortSecretWarned(t *testing.T) {
+	c := valid()
+	c.SK = "b"
+	p, ok := find(c.Validate(serveNeeds), "HUAWEICLOUD_SDK_SK")
+	if !ok || p.Severity != Warning || strings.Contains(p.Detail, `"b"`) {
+		t.Errorf("a one-letter SK: %+v, want a warning that does not quote it", p)
+	}
+	if _, ok := find(valid().Validate(serveNeeds), "HUAWEICLOUD_SDK_SK"); ok {
+		t.Errorf("a real-length SK is warned about")
+	}
+}

@@ -23,6 +23,13 @@ type Secret struct {
 	Value string
 }
 
+// MinLen is the shortest secret replaced wherever it appears in a text.
+// A shorter one (no real token, SK or password is that short) would turn
+// ordinary words into "[redacted …]" and make every log line unreadable:
+// it is replaced only where a value is the secret alone, and config's
+// validation warns about it.
+const MinLen = 8
+
 // Redactor replaces secret values. The zero value and nil replace nothing.
 type Redactor struct {
 	secrets []Secret // longest first, so that a secret holding another goes whole
@@ -40,26 +47,30 @@ func New(secrets ...Secret) *Redactor {
 	return r
 }
 
-// String returns s with every secret replaced by "[redacted NAME]".
+// String returns s with every secret replaced by "[redacted NAME]" (one
+// shorter than MinLen only when it is the whole of s).
 func (r *Redactor) String(s string) string {
 	if r == nil {
 		return s
 	}
 	for _, sec := range r.secrets {
-		if strings.Contains(s, sec.Value) {
+		switch {
+		case s == sec.Value:
+			return "[redacted " + sec.Name + "]"
+		case len(sec.Value) >= MinLen && strings.Contains(s, sec.Value):
 			s = strings.ReplaceAll(s, sec.Value, "[redacted "+sec.Name+"]")
 		}
 	}
 	return s
 }
 
-// holds reports whether s contains a secret.
+// holds reports whether String would change s.
 func (r *Redactor) holds(s string) bool {
 	if r == nil {
 		return false
 	}
 	for _, sec := range r.secrets {
-		if strings.Contains(s, sec.Value) {
+		if s == sec.Value || len(sec.Value) >= MinLen && strings.Contains(s, sec.Value) {
 			return true
 		}
 	}
@@ -106,14 +117,14 @@ func (h handler) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (h handler) WithGroup(name string) slog.Handler {
-	return handler{r: h.r, next: h.next.WithGroup(h.r.String(name))}
+	return handler{r: h.r, next: h.next.WithGroup(name)}
 }
 
-// attr returns a with the secrets replaced, and whether there were any.
+// attr returns a with the secrets in its value replaced, and whether there
+// were any. Keys are the code's own words, never a secret.
 func (r *Redactor) attr(a slog.Attr) (slog.Attr, bool) {
-	key := r.String(a.Key)
 	v, changed := r.value(a.Value.Resolve())
-	return slog.Attr{Key: key, Value: v}, changed || key != a.Key
+	return slog.Attr{Key: a.Key, Value: v}, changed
 }
 
 func (r *Redactor) value(v slog.Value) (slog.Value, bool) {

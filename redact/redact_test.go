@@ -56,6 +56,17 @@ func TestHandlerRedactsEverywhere(t *testing.T) {
 
 // TestHandlerPassesCleanRecords: a record without a secret reaches the next
 // handler as it was (an error stays an error).
+// TestHandlerKeepsKeys: keys are the code's words; a secret that happens
+// to spell part of one leaves it alone.
+func TestHandlerKeepsKeys(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(New(Secret{Name: "SK", Value: "backoff-"}).Handler(slog.NewJSONHandler(&buf, nil)))
+	log.WithGroup("backoff-group").Info("retry", "backoff-ms", 800, "err", errors.New("backoff-xyz failed"))
+	if got := buf.String(); !strings.Contains(got, `"backoff-group":{"backoff-ms":800,"err":"[redacted SK]xyz failed"}`) {
+		t.Errorf("got %s", got)
+	}
+}
+
 func TestHandlerPassesCleanRecords(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(New(Secret{Name: "X", Value: "secret-value"}).Handler(slog.NewJSONHandler(&buf, nil)))
@@ -66,9 +77,18 @@ func TestHandlerPassesCleanRecords(t *testing.T) {
 }
 
 func TestString(t *testing.T) {
-	r := New(Secret{Name: "A", Value: "abc"}, Secret{Name: "LONG", Value: "abcdef"})
-	if got, want := r.String("x abcdef y abc"), "x [redacted LONG] y [redacted A]"; got != want {
+	r := New(Secret{Name: "A", Value: "abcdefgh"}, Secret{Name: "LONG", Value: "abcdefghijkl"})
+	if got, want := r.String("x abcdefghijkl y abcdefgh"), "x [redacted LONG] y [redacted A]"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+	// A secret shorter than MinLen goes only where it stands alone: "b"
+	// must not turn "backoff" into "[redacted SK]ackoff".
+	short := New(Secret{Name: "SK", Value: "b"})
+	if got := short.String("backoff"); got != "backoff" {
+		t.Errorf("a one-letter secret changed %q", got)
+	}
+	if got := short.String("b"); got != "[redacted SK]" {
+		t.Errorf("a short secret alone = %q, want it redacted", got)
 	}
 	var none *Redactor
 	if got := none.String("abc"); got != "abc" {
