@@ -186,7 +186,11 @@ func (b *Bot) serve(ctx context.Context, req *request) {
 		o.result = a.outcome
 	}
 	if a.render != nil {
-		_ = b.reply(ctx, req, a.to, a.render)
+		r := a.render
+		if a.note != "" {
+			r = func(native bool) (string, []slack.Block) { return blocks.WithNote(a.note)(a.render(native)) }
+		}
+		_ = b.reply(ctx, req, a.to, r)
 	}
 }
 
@@ -218,6 +222,7 @@ type answer struct {
 	to      delivery
 	render  render
 	outcome string
+	note    string // a caveat shown at the top of the answer (the pools API failed, so a name was used as an id)
 }
 
 // handler answers a parsed command, to go to "to" unless it says
@@ -335,13 +340,13 @@ func (b *Bot) help(_ context.Context, _ *request, cmd commands.Command, to deliv
 
 // scopePool applies the channel's pool binding to a query and resolves a
 // pool name to its id, or says why the command cannot go on.
-func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command) error {
+func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command) (note string, err error) {
 	if cmd.Query.PoolID == "" {
 		cmd.Query.PoolID = b.access.defaultPool(req.channel)
 	}
 	given := cmd.Query.PoolID
 	if given == "" {
-		return nil
+		return "", nil
 	}
 	res := b.ws.ResolvePool(ctx, given)
 	entries, bound := b.access.binding(req.channel)
@@ -368,7 +373,7 @@ func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command
 			}
 			lines = append(lines, fmt.Sprintf("%s (pool=%s)", p.Name, p.ID))
 		}
-		return &userError{cond: condAmbiguousPool, detail: fmt.Sprintf("%d pools match %q; which one?", len(res.Choices), given), problems: lines}
+		return "", &userError{cond: condAmbiguousPool, detail: fmt.Sprintf("%d pools match %q; which one?", len(res.Choices), given), problems: lines}
 	}
 	if !res.Found() {
 		detail := fmt.Sprintf("No desktop pool is named like %q.", given)
@@ -379,23 +384,21 @@ func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command
 			}
 			detail += " Did you mean " + strings.Join(alts, " or ") + "?"
 		}
-		return problem(condUnknownPool, detail)
+		return "", problem(condUnknownPool, detail)
 	}
 	id := res.ID
 	if bound && !allowedPool(ctx, b.ws, entries, given, id) {
-		return problem(condPoolNotAllowed, "This channel can see the pools "+strings.Join(entries, ", ")+" only.")
-	}
-	if note := res.Note(); note != "" {
-		// The pools API failed: the value goes on as an id, and the user
-		// learns why an answer may then be empty.
-		b.notice(ctx, req, toPrivate, note)
+		return "", problem(condPoolNotAllowed, "This channel can see the pools "+strings.Join(entries, ", ")+" only.")
 	}
 	cmd.Query.PoolID = id
-	return nil
+	// When the pools API failed the value goes on as an id, and the answer
+	// says so: the user learns why it may then be empty.
+	return res.Note(), nil
 }
 
 func (b *Bot) list(ctx context.Context, req *request, cmd commands.Command, to delivery) (answer, error) {
-	if err := b.scopePool(ctx, req, &cmd); err != nil {
+	note, err := b.scopePool(ctx, req, &cmd)
+	if err != nil {
 		return answer{to: to}, err
 	}
 	page, err := b.ws.ListTasks(ctx, cmd.Query)
@@ -438,7 +441,7 @@ func (b *Bot) list(ctx context.Context, req *request, cmd commands.Command, to d
 		share.Share = true
 		v.ShareCommand = share.Canonical()
 	}
-	return answer{to: to, render: func(native bool) (string, []slack.Block) {
+	return answer{to: to, note: note, render: func(native bool) (string, []slack.Block) {
 		v.Native = native
 		return blocks.List(v)
 	}}, nil
@@ -569,9 +572,11 @@ func (b *Bot) digest(ctx context.Context, req *request, cmd commands.Command, to
 		// digest left with no pool is refused.
 		pools = entries
 	} else {
-		if err := b.scopePool(ctx, req, &cmd); err != nil {
+		note, err := b.scopePool(ctx, req, &cmd)
+		if err != nil {
 			return a, err
 		}
+		a.note = note
 		if cmd.Query.PoolID != "" {
 			pools = []string{cmd.Query.PoolID}
 		}

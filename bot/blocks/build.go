@@ -165,3 +165,28 @@ func appendBlock(bs []slack.Block, b slack.Block) []slack.Block {
 func fallback(s string) string {
 	return esc(flat(s, 300), 300)
 }
+
+// WithNote returns a function that adds a caveat to a rendered answer: as
+// the first element of the context line under its header when there is
+// one (lists and digests have it), else as a context block of its own
+// after the header, within Slack's limits; the notification text starts
+// with it either way.
+func WithNote(note string) func(text string, bs []slack.Block) (string, []slack.Block) {
+	return func(text string, bs []slack.Block) (string, []slack.Block) {
+		el := slack.NewTextBlockObject(slack.MarkdownType, ":warning: "+esc(note, 1000), false, false)
+		text = fallback(note) + " · " + text
+		if len(bs) > 1 {
+			if c, ok := bs[1].(*slack.ContextBlock); ok && len(c.ContextElements.Elements) < maxContextElems {
+				merged := *c
+				merged.ContextElements.Elements = append([]slack.MixedElement{el}, c.ContextElements.Elements...)
+				return text, append(append(append([]slack.Block(nil), bs[0]), &merged), bs[2:]...)
+			}
+		}
+		if len(bs) >= maxBlocks {
+			return text, bs
+		}
+		at := min(1, len(bs))
+		out := append(append(append(make([]slack.Block, 0, len(bs)+1), bs[:at]...), slack.NewContextBlock("note", el)), bs[at:]...)
+		return text, out
+	}
+}
