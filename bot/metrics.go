@@ -6,85 +6,99 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
-// Metrics holds the bot's Prometheus registry. It is also the Workspace
-// client's Observer (APICall, RateLimitWait, CacheHit, Coalesced), so one
-// /metrics shows both sides.
+// Metrics holds the bot's metrics, in a metrics.Set of their own. It is
+// also the Workspace client's Observer (APICall, RateLimitWait, CacheHit,
+// Coalesced), so one /metrics shows both sides.
+//
+// The metrics are VictoriaMetrics/metrics, not prometheus/client_golang:
+// the latter brings protobuf, whose reflection (an interface call of
+// reflect.Type.MethodByName), together with the Huawei SDK's reflect2,
+// made the linker keep every exported method of every type, the whole
+// Workspace SDK among them: a binary of 22.6 MB instead of 12, and 5.5 MB
+// more RSS at rest, 6 MB at a burst's peak (docs/performance.md, "Where the
+// peak RSS goes"). The exposition is the same Prometheus text.
 type Metrics struct {
-	reg        *prometheus.Registry
-	commands   *prometheus.CounterVec
-	apiCalls   *prometheus.CounterVec
-	apiLatency *prometheus.HistogramVec
-	waits      prometheus.Counter
-	waitTime   prometheus.Counter
-	ackLatency prometheus.Histogram
-	cacheHits  *prometheus.CounterVec
-	coalesced  *prometheus.CounterVec
-	connected  prometheus.Gauge
+	set        *metrics.Set
+	waits      *metrics.Counter      // pooltasks_workspace_rate_limit_waits_total
+	waitTime   *metrics.FloatCounter // pooltasks_workspace_rate_limit_wait_seconds_total
+	ackLatency *metrics.PrometheusHistogram
+	connected  *metrics.Gauge
 }
 
 var _ workspace.Observer = (*Metrics)(nil)
 
-// NewMetrics returns metrics on a registry of their own, with the Go and
-// process collectors.
-func NewMetrics() *Metrics {
-	m := &Metrics{
-		reg: prometheus.NewRegistry(),
-		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pooltasks_commands_total", Help: "Commands and clicks handled, by verb and outcome.",
-		}, []string{"verb", "outcome"}),
-		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pooltasks_workspace_api_calls_total", Help: "Workspace API requests, by operation and HTTP status (0: no answer).",
-		}, []string{"op", "status"}),
-		apiLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "pooltasks_workspace_api_latency_seconds", Help: "Workspace API request latency.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
-		}, []string{"op"}),
-		waits: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "pooltasks_workspace_rate_limit_waits_total", Help: "Requests that waited for the outbound token bucket.",
-		}),
-		waitTime: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "pooltasks_workspace_rate_limit_wait_seconds_total", Help: "Time spent waiting for the outbound token bucket.",
-		}),
-		ackLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "pooltasks_ack_latency_seconds", Help: "From reading a socket-mode envelope to queueing its ack.",
-			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
-		}),
-		cacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pooltasks_workspace_cache_hits_total", Help: "Workspace API answers served from the cache, by operation.",
-		}, []string{"op"}),
-		coalesced: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pooltasks_workspace_coalesced_total", Help: "Workspace API calls that shared an identical in-flight call, by operation.",
-		}, []string{"op"}),
-		connected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "pooltasks_socket_connected", Help: "1 while the socket-mode connection is up.",
-		}),
+// The buckets of the latency histograms.
+var (
+	apiLatencyBuckets = exponentialBuckets(0.005, 2, 12)   // 5 ms to about 10 s
+	ackLatencyBuckets = exponentialBuckets(0.00005, 2, 16) // 50 µs to about 1.6 s
+)
+
+// exponentialBuckets returns n upper bounds, start and each the one before
+// times factor.
+func exponentialBuckets(start, factor float64, n int) []float64 {
+	b := make([]float64, n)
+	for i := range b {
+		b[i] = start
+		start *= factor
 	}
-	m.reg.MustRegister(m.commands, m.apiCalls, m.apiLatency, m.waits, m.waitTime, m.ackLatency,
-		m.cacheHits, m.coalesced, m.connected,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
+	return b
+}
+
+// NewMetrics returns metrics on a set of their own. Besides the bot's and
+// the Workspace client's, /metrics shows the Go runtime's and the process's
+// (go_memstats_*, process_resident_memory_bytes, …).
+//
+// The series, by name (labels in alphabetical order, each from a fixed set):
+//   - pooltasks_commands_total{outcome,verb}: commands and clicks handled.
+//   - pooltasks_workspace_api_calls_total{op,status}: Workspace API
+//     requests, by operation and HTTP status (0: no answer).
+//   - pooltasks_workspace_api_latency_seconds{op}: their latency.
+//   - pooltasks_workspace_rate_limit_waits_total and
+//     pooltasks_workspace_rate_limit_wait_seconds_total: requests that
+//     waited for the outbound token bucket, and the time they waited.
+//   - pooltasks_ack_latency_seconds: from reading a socket-mode envelope
+//     to queueing its ack.
+//   - pooltasks_workspace_cache_hits_total{op}: answers served from the
+//     Workspace client's cache.
+//   - pooltasks_workspace_coalesced_total{op}: calls that shared an
+//     identical call in flight.
+//   - pooltasks_socket_connected: 1 while the socket-mode connection is up.
+func NewMetrics() *Metrics {
+	metrics.ExposeMetadata(true) // # TYPE lines, so that scrapers know a histogram
+	s := metrics.NewSet()
+	return &Metrics{
+		set:        s,
+		waits:      s.NewCounter("pooltasks_workspace_rate_limit_waits_total"),
+		waitTime:   s.NewFloatCounter("pooltasks_workspace_rate_limit_wait_seconds_total"),
+		ackLatency: s.NewPrometheusHistogramExt("pooltasks_ack_latency_seconds", ackLatencyBuckets),
+		connected:  s.NewGauge("pooltasks_socket_connected", nil),
+	}
 }
 
 // Registry is where the metrics live, for registering more.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+func (m *Metrics) Registry() *metrics.Set { return m.set }
 
-// Handler serves the registry in the Prometheus text format.
+// Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		m.set.WritePrometheus(w)
+		metrics.WriteProcessMetrics(w)
+	})
 }
 
 // APICall records one Workspace API request.
 func (m *Metrics) APICall(op string, status int, d time.Duration) {
-	m.apiCalls.WithLabelValues(op, statusLabel(status)).Inc()
-	m.apiLatency.WithLabelValues(op).Observe(d.Seconds())
+	op = strconv.Quote(op)
+	m.set.GetOrCreateCounter("pooltasks_workspace_api_calls_total{op=" + op + `,status="` + statusLabel(status) + `"}`).Inc()
+	m.set.GetOrCreatePrometheusHistogramExt("pooltasks_workspace_api_latency_seconds{op="+op+"}", apiLatencyBuckets).
+		Update(d.Seconds())
 }
 
 // RateLimitWait records a wait for the outbound token bucket.
@@ -94,13 +108,17 @@ func (m *Metrics) RateLimitWait(d time.Duration) {
 }
 
 // CacheHit records an answer served from the client's cache.
-func (m *Metrics) CacheHit(op string) { m.cacheHits.WithLabelValues(op).Inc() }
+func (m *Metrics) CacheHit(op string) {
+	m.set.GetOrCreateCounter("pooltasks_workspace_cache_hits_total{op=" + strconv.Quote(op) + "}").Inc()
+}
 
 // Coalesced records a call that shared an identical in-flight call.
-func (m *Metrics) Coalesced(op string) { m.coalesced.WithLabelValues(op).Inc() }
+func (m *Metrics) Coalesced(op string) {
+	m.set.GetOrCreateCounter("pooltasks_workspace_coalesced_total{op=" + strconv.Quote(op) + "}").Inc()
+}
 
 func (m *Metrics) command(verb, outcome string) {
-	m.commands.WithLabelValues(verbLabel(verb), outcomeLabel(outcome)).Inc()
+	m.set.GetOrCreateCounter(`pooltasks_commands_total{outcome="` + outcomeLabel(outcome) + `",verb="` + verbLabel(verb) + `"}`).Inc()
 }
 
 // The labels of every metric take values from fixed sets, whatever comes
@@ -151,4 +169,4 @@ func statusLabel(status int) string {
 	return "other"
 }
 
-func (m *Metrics) ack(d time.Duration) { m.ackLatency.Observe(d.Seconds()) }
+func (m *Metrics) ack(d time.Duration) { m.ackLatency.Update(d.Seconds()) }

@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
@@ -16,22 +17,18 @@ import (
 )
 
 // metric returns the value of a loop's series of the metric name.
-func metric(t *testing.T, reg *prometheus.Registry, name string, l loop.Name) float64 {
+func metric(t *testing.T, set *metrics.Set, name string, l loop.Name) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if lp.GetName() == "loop" && lp.GetValue() == string(l) {
-					return m.GetGauge().GetValue() + m.GetCounter().GetValue()
-				}
+	var b strings.Builder
+	set.WritePrometheus(&b)
+	series := fmt.Sprintf("%s{loop=%q} ", name, l)
+	for line := range strings.Lines(b.String()) {
+		if v, ok := strings.CutPrefix(line, series); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatal(err)
 			}
+			return f
 		}
 	}
 	t.Fatalf("no %s{loop=%q}", name, l)
@@ -49,7 +46,7 @@ func TestDigesterKeepsTryingWhenStateCannotBeSaved(t *testing.T) {
 	mend := notifytest.BreakDir(t, dir)
 	clock := notifytest.NewClock(day0.Add(30 * time.Minute))
 	rec := notifytest.NewPoster(clock)
-	reg := prometheus.NewRegistry()
+	reg := metrics.NewSet()
 	health := loop.NewHealth(reg)
 	cfg := Config{Channel: "C1", Every: time.Hour}
 	d := New(cfg, loop.Deps{Lister: notifytest.NewLister(sampleDigestTasks()...), Poster: rec, Clock: clock, Health: health}, store)

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/pooltask"
@@ -37,8 +37,8 @@ var names = []Name{Digests, Alerts, Watches}
 // succeeds again. A nil *Health records nothing. It is safe for concurrent
 // use.
 type Health struct {
-	failingGauge *prometheus.GaugeVec
-	failures     *prometheus.CounterVec
+	failingGauge map[Name]*metrics.Gauge   // pooltasks_loop_failing{loop}
+	failures     map[Name]*metrics.Counter // pooltasks_loop_failures_total{loop}
 
 	mu      sync.Mutex
 	failing map[Name]failure
@@ -50,24 +50,23 @@ type failure struct {
 	why      string // secrets-free: see publicError
 }
 
-// NewHealth returns a Health whose metrics are registered with reg (nil
-// registers none).
-func NewHealth(reg prometheus.Registerer) *Health {
+// NewHealth returns a Health whose metrics are in set (nil keeps them
+// nowhere): pooltasks_loop_failing{loop} is 1 while a background loop
+// (digests, alerts, watches) fails and retries, and
+// pooltasks_loop_failures_total{loop} counts its failed attempts.
+func NewHealth(set *metrics.Set) *Health {
+	if set == nil {
+		set = metrics.NewSet()
+	}
 	h := &Health{
-		failingGauge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "pooltasks_loop_failing", Help: "1 while a background loop (digests, alerts, watches) fails and retries.",
-		}, []string{"loop"}),
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pooltasks_loop_failures_total", Help: "Failed attempts of a background loop (digests, alerts, watches).",
-		}, []string{"loop"}),
-		failing: map[Name]failure{},
+		failingGauge: map[Name]*metrics.Gauge{},
+		failures:     map[Name]*metrics.Counter{},
+		failing:      map[Name]failure{},
 	}
 	for _, l := range names {
-		h.failingGauge.WithLabelValues(string(l)).Set(0)
-		h.failures.WithLabelValues(string(l))
-	}
-	if reg != nil {
-		reg.MustRegister(h.failingGauge, h.failures)
+		label := `{loop="` + string(l) + `"}`
+		h.failingGauge[l] = set.NewGauge("pooltasks_loop_failing"+label, nil)
+		h.failures[l] = set.NewCounter("pooltasks_loop_failures_total" + label)
 	}
 	return h
 }
@@ -86,8 +85,8 @@ func (h *Health) Failed(loop Name, now time.Time, err error) {
 	f.attempts++
 	f.why = publicError(err)
 	h.failing[loop] = f
-	h.failingGauge.WithLabelValues(string(loop)).Set(1)
-	h.failures.WithLabelValues(string(loop)).Inc()
+	h.failingGauge[loop].Set(1)
+	h.failures[loop].Inc()
 }
 
 // Recovered records that loop works (again).
@@ -101,7 +100,7 @@ func (h *Health) Recovered(loop Name) {
 		return
 	}
 	delete(h.failing, loop)
-	h.failingGauge.WithLabelValues(string(loop)).Set(0)
+	h.failingGauge[loop].Set(0)
 }
 
 // Err is nil while every loop works; else it names each failing loop, since
