@@ -101,29 +101,10 @@ func (a *Alerter) Run(ctx context.Context) error {
 	if a.cfg.Channel == "" || a.store == nil {
 		return errors.New("alerts: a channel and a store are required")
 	}
-	clock, log := a.deps.Clock, a.deps.Log
-	failures := 0
-	for {
-		wait := a.cfg.Every
-		if err := a.Poll(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			failures++
-			wait = a.deps.Backoff.Wait(failures)
-			log.Error("polling for failed tasks failed; trying again", "channel", a.cfg.Channel, "failures", failures, "retry_in", wait, "err", err)
-			a.deps.Health.Failed(loop.Alerts, clock.Now(), err)
-		} else {
-			if failures > 0 {
-				log.Info("alerts work again", "channel", a.cfg.Channel)
-			}
-			failures = 0
-			a.deps.Health.Recovered(loop.Alerts)
-		}
-		if !loop.Sleep(ctx, clock, wait) {
-			return nil
-		}
-	}
+	a.deps.Run(ctx, loop.Alerts, func(ctx context.Context) (time.Duration, error) {
+		return a.cfg.Every, a.Poll(ctx)
+	}, "channel", a.cfg.Channel)
+	return nil
 }
 
 // Poll looks once for newly failed tasks and alerts them. It is what Run

@@ -111,28 +111,10 @@ func (d *Digester) Run(ctx context.Context) error {
 		s.mark = WindowEnd(clock.Now(), d.cfg.Every, d.cfg.At)
 		log.Info("digest schedule started", "channel", d.cfg.Channel, "next", s.mark.Add(d.cfg.Every))
 	}
-	failures := 0
-	for {
-		wait, err := s.step(ctx, clock.Now())
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			failures++
-			wait = d.deps.Backoff.Wait(failures)
-			log.Error("digest schedule failed; trying again", "channel", d.cfg.Channel, "failures", failures, "retry_in", wait, "err", err)
-			d.deps.Health.Failed(loop.Digests, clock.Now(), err)
-		} else if failures > 0 {
-			failures = 0
-			log.Info("digest schedule works again", "channel", d.cfg.Channel)
-			d.deps.Health.Recovered(loop.Digests)
-		} else {
-			d.deps.Health.Recovered(loop.Digests)
-		}
-		if !loop.Sleep(ctx, clock, wait) {
-			return nil
-		}
-	}
+	d.deps.Run(ctx, loop.Digests, func(ctx context.Context) (time.Duration, error) {
+		return s.step(ctx, clock.Now())
+	}, "channel", d.cfg.Channel)
+	return nil
 }
 
 // schedule is the state of Run: the watermark as this process knows it,

@@ -1,7 +1,8 @@
 // Package loop is what notify's background loops (digests, alerts,
 // watches) share: Deps (the task lister, which also applies the one pool
-// rule, the paced Slack poster, the clock, the log), the backoff they retry
-// with after a failure, and the Health in which a failing loop shows, for
+// rule, the paced Slack poster, the clock, the log), Deps.Run (the one
+// retry of the scheduled loops, with the Backoff that the watches use
+// too), and the Health in which a failing loop shows, for
 // /readyz and the metrics.
 package loop
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -185,6 +186,37 @@ func (b Backoff) Wait(failures int) time.Duration {
 		d = b.Base << shift
 	}
 	return d/2 + rand.N(d/2+1)
+}
+
+// Run is the retry of the scheduled loops (digests, alerts): it calls step
+// until ctx ends, waiting what step returns after a success, and after a
+// failure the Backoff of the failures in a row, logged (with attrs) and
+// shown in Health until a step succeeds again. A failure once ctx ended
+// ends Run quietly.
+func (d Deps) Run(ctx context.Context, name Name, step func(context.Context) (time.Duration, error), attrs ...any) {
+	failures := 0
+	for {
+		wait, err := step(ctx)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil:
+			failures++
+			wait = d.Backoff.Wait(failures)
+			d.Log.Error("background loop failed; trying again",
+				slices.Concat([]any{"loop", name}, attrs, []any{"failures", failures, "retry_in", wait, "err", err})...)
+			d.Health.Failed(name, d.Clock.Now(), err)
+		default:
+			if failures > 0 {
+				d.Log.Info("background loop works again", slices.Concat([]any{"loop", name}, attrs)...)
+			}
+			failures = 0
+			d.Health.Recovered(name)
+		}
+		if !Sleep(ctx, d.Clock, wait) {
+			return
+		}
+	}
 }
 
 // Sleep waits d on clock, or until ctx ends (false).
