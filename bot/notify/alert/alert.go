@@ -241,25 +241,14 @@ func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]poolt
 	for _, p := range res.Problems {
 		a.deps.Log.WarnContext(ctx, "alert pool left out", "problem", p)
 	}
-	queries := []pooltask.ListOptions{{Status: pooltask.FilterFailed, Start: since}}
-	if len(res.IDs) > 0 {
-		queries = queries[:0]
-		for _, p := range res.IDs {
-			queries = append(queries, pooltask.ListOptions{PoolID: p, Status: pooltask.FilterFailed, Start: since})
-		}
+	tasks, _, err := loop.ListPools(ctx, a.deps.Lister, pooltask.ListOptions{Status: pooltask.FilterFailed, Start: since}, res.IDs, maxAlertTasks)
+	if err != nil {
+		return nil, fmt.Errorf("listing failed tasks: %w", err)
 	}
 	var out []pooltask.Task
-	seen := map[string]bool{}
-	for _, q := range queries {
-		tasks, _, err := loop.ListAll(ctx, a.deps.Lister, q, maxAlertTasks)
-		if err != nil {
-			return nil, fmt.Errorf("listing failed tasks: %w", err)
-		}
-		for _, t := range tasks {
-			if t.Status == pooltask.StatusFailed && !seen[t.ID] {
-				seen[t.ID] = true
-				out = append(out, t)
-			}
+	for _, t := range tasks {
+		if t.Status == pooltask.StatusFailed {
+			out = append(out, t)
 		}
 	}
 	return out, nil

@@ -67,31 +67,18 @@ func collectDigest(ctx context.Context, l loop.Lister, q pooltask.ListOptions, p
 	d := &Digest{Start: start, End: end, Pools: poolIDs, Filter: filter, Timeline: make([]int, digestBuckets)}
 	base := filter
 	base.Start, base.End = start, end
-	queries := []pooltask.ListOptions{base}
-	if len(poolIDs) > 0 {
-		queries = queries[:0]
-		for _, p := range poolIDs {
-			q := base
-			q.PoolID = p
-			queries = append(queries, q)
-		}
+	tasks, truncated, err := loop.ListPools(ctx, l, base, poolIDs, MaxTasks)
+	if err != nil {
+		return nil, fmt.Errorf("listing tasks of %s–%s: %w", start.Format(time.RFC3339), end.Format(time.RFC3339), err)
 	}
+	d.Truncated = truncated
 	var all []pooltask.Task
-	seen := map[string]bool{}
-	for _, q := range queries {
-		tasks, truncated, err := loop.ListAll(ctx, l, q, MaxTasks)
-		if err != nil {
-			return nil, fmt.Errorf("listing tasks of %s–%s: %w", start.Format(time.RFC3339), end.Format(time.RFC3339), err)
+	for _, t := range tasks {
+		// The API's end bound may be inclusive; the window is not.
+		if !t.Start.IsZero() && (t.Start.Before(start) || !t.Start.Before(end)) {
+			continue
 		}
-		d.Truncated = d.Truncated || truncated
-		for _, t := range tasks {
-			// The API's end bound may be inclusive; the window is not.
-			if seen[t.ID] || (!t.Start.IsZero() && (t.Start.Before(start) || !t.Start.Before(end))) {
-				continue
-			}
-			seen[t.ID] = true
-			all = append(all, t)
-		}
+		all = append(all, t)
 	}
 
 	pools2 := map[string]*PoolCount{}

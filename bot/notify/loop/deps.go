@@ -30,9 +30,9 @@ type Lister interface {
 // it while the loop does not remember it, and it would be posted again.
 const PostTimeout = 15 * time.Second
 
-// ListAll collects the tasks matching opts, at most max, through the one
+// listAll collects the tasks matching opts, at most max, through the one
 // pager (workspace.Tasks). truncated says max cut it short.
-func ListAll(ctx context.Context, l Lister, opts pooltask.ListOptions, max int) (tasks []pooltask.Task, truncated bool, err error) {
+func listAll(ctx context.Context, l Lister, opts pooltask.ListOptions, max int) (tasks []pooltask.Task, truncated bool, err error) {
 	for t, err := range workspace.Tasks(ctx, l, opts) {
 		if err != nil {
 			return tasks, false, err
@@ -43,6 +43,36 @@ func ListAll(ctx context.Context, l Lister, opts pooltask.ListOptions, max int) 
 		tasks = append(tasks, t)
 	}
 	return tasks, false, nil
+}
+
+// ListPools collects the tasks matching base in each pool of poolIDs (one
+// pass per pool; a single pass over every pool when there are none), at
+// most max per pass, each task once. truncated says max cut a pass short.
+func ListPools(ctx context.Context, l Lister, base pooltask.ListOptions, poolIDs []string, max int) (tasks []pooltask.Task, truncated bool, err error) {
+	queries := []pooltask.ListOptions{base}
+	if len(poolIDs) > 0 {
+		queries = queries[:0]
+		for _, p := range poolIDs {
+			q := base
+			q.PoolID = p
+			queries = append(queries, q)
+		}
+	}
+	seen := map[string]bool{}
+	for _, q := range queries {
+		got, cut, err := listAll(ctx, l, q, max)
+		if err != nil {
+			return nil, false, err
+		}
+		truncated = truncated || cut
+		for _, t := range got {
+			if !seen[t.ID] {
+				seen[t.ID] = true
+				tasks = append(tasks, t)
+			}
+		}
+	}
+	return tasks, truncated, nil
 }
 
 // Deps is what the digests, alerts and watches use; cmd builds it once.
