@@ -10,7 +10,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/pooltasks/pooltasks/config"
-	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // access holds the allow lists, channel bindings and per-user rates.
@@ -129,16 +128,12 @@ func (a *access) forgetIdle(now time.Time) {
 // seconds rounds a wait up to whole seconds, at least one.
 func seconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
 
-// poolResolver applies the one pool rule; *workspace.PoolResolver has it.
-type poolResolver interface {
-	ResolvePool(ctx context.Context, value string) pooltask.Resolution
-}
-
 // allowedPool reports whether a pool (as given, and its resolved id) is
-// within a channel's binding; entries may be ids or names.
-func allowedPool(ctx context.Context, r poolResolver, entries []string, value, id string) bool {
+// within a channel's binding; entries may be ids or names (never "*": a
+// channel that sees every pool is not bound, see binding).
+func (b *Bot) allowedPool(ctx context.Context, entries []string, value, id string) bool {
 	for _, e := range entries {
-		if e == "*" || strings.EqualFold(e, value) || (id != "" && strings.EqualFold(e, id)) {
+		if strings.EqualFold(e, value) || (id != "" && strings.EqualFold(e, id)) {
 			return true
 		}
 	}
@@ -146,7 +141,7 @@ func allowedPool(ctx context.Context, r poolResolver, entries []string, value, i
 		return false
 	}
 	for _, e := range entries {
-		if eid := r.ResolvePool(ctx, e).ID; eid != "" && strings.EqualFold(eid, id) {
+		if eid := b.ws.ResolvePool(ctx, e).ID; eid != "" && strings.EqualFold(eid, id) {
 			return true
 		}
 	}

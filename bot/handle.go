@@ -355,10 +355,10 @@ func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command
 		// are neither choices nor suggestions, and one choice left is the
 		// pool meant.
 		res.Choices = slices.DeleteFunc(res.Choices, func(p pooltask.Pool) bool {
-			return !allowedPool(ctx, b.ws, entries, p.Name, p.ID)
+			return !b.allowedPool(ctx, entries, p.Name, p.ID)
 		})
 		res.Suggestions = slices.DeleteFunc(res.Suggestions, func(name string) bool {
-			return !allowedPool(ctx, b.ws, entries, name, b.ws.ResolvePool(ctx, name).ID)
+			return !b.allowedPool(ctx, entries, name, b.ws.ResolvePool(ctx, name).ID)
 		})
 		if len(res.Choices) == 1 {
 			res.ID, res.Name, res.Choices = res.Choices[0].ID, res.Choices[0].Name, nil
@@ -387,7 +387,7 @@ func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command
 		return "", problem(condUnknownPool, detail)
 	}
 	id := res.ID
-	if bound && !allowedPool(ctx, b.ws, entries, given, id) {
+	if bound && !b.allowedPool(ctx, entries, given, id) {
 		return "", problem(condPoolNotAllowed, "This channel can see the pools "+strings.Join(entries, ", ")+" only.")
 	}
 	cmd.Query.PoolID = id
@@ -459,7 +459,7 @@ func (b *Bot) scopedTask(ctx context.Context, req *request, taskID string) (pool
 	}
 	task := page.Tasks[0]
 	if entries, bound := b.access.binding(req.channel); bound &&
-		!allowedPool(ctx, b.ws, entries, task.PoolName, task.PoolID) {
+		!b.allowedPool(ctx, entries, task.PoolName, task.PoolID) {
 		return pooltask.Task{}, problem(condPoolNotAllowed, "That task belongs to a pool this channel cannot see.")
 	}
 	return task, nil
