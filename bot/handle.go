@@ -286,13 +286,12 @@ func (b *Bot) handle(ctx context.Context, req *request, o *outcome) (answer, err
 		o.command = trunc.Cut(strings.Join(strings.Fields(req.actionID+" "+req.text), " "), 200)
 		return act.raw(b, ctx, req)
 	}
+	o.command = trunc.Cut(req.text, 200) // as given, until it parses
 	cmd, err := commands.Parse(req.text, req.sentAt)
 	if err != nil {
-		o.command = trunc.Cut(req.text, 200)
 		return answer{to: to}, err
 	}
 	if act.verb != "" && cmd.Verb != act.verb {
-		o.command = trunc.Cut(req.text, 200)
 		return answer{to: to}, problem(condStaleButton, "")
 	}
 	req.setVerb(string(cmd.Verb))
