@@ -16,6 +16,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/trunc"
@@ -27,18 +28,11 @@ import (
 type Watcher interface {
 	// StartWatch posts the watch message and returns the watch id. When
 	// the task is already watched in that channel and thread, it starts
-	// no other and returns an error with an ExistingWatch method (see
-	// existingWatch), which the bot tells the user about.
+	// no other and returns an error matching watch.ErrAlreadyWatching,
+	// which the bot tells the user about.
 	StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error)
 	// StopWatch ends a watch at the Stop button pressed by userID.
 	StopWatch(watchID, userID string) error
-}
-
-// existingWatch is implemented by the error of a StartWatch that found the
-// task already watched there (bot/notify's AlreadyWatchingError).
-type existingWatch interface {
-	error
-	ExistingWatch() (watchID, channel, messageTS string)
 }
 
 // Digester collects a failure digest now (bot/notify's Notifier): of q's
@@ -532,7 +526,7 @@ func (b *Bot) watch(ctx context.Context, req *request, cmd commands.Command, _ d
 		where = "this thread"
 	}
 	if _, err := b.cfg.Notifier.StartWatch(ctx, cmd.TaskID, req.channel, thread, req.user); err != nil {
-		if _, ok := errors.AsType[existingWatch](err); ok {
+		if errors.Is(err, watch.ErrAlreadyWatching) {
 			// Someone else asked first, or an earlier try that seemed to
 			// fail did start: the one watch message serves both.
 			return a, problem(condAlreadyWatching, "Already watching task "+cmd.TaskID+" in "+where+"; follow its watch message there.")
