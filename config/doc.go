@@ -3,7 +3,8 @@
 // every subcommand uses (serve and digest stop on an error-level problem,
 // doctor reports every problem), and the parsers of the variables that are
 // more than a number or a list: POOLTASKS_CHANNEL_POOLS (Bindings) and
-// POOLTASKS_DIGEST_AT (ParseTimeOfDay).
+// POOLTASKS_DIGEST_AT (ParseTimeOfDay). Validate returns what it parsed
+// (Parsed), so each is parsed once per run.
 //
 // Nothing else in the tree reads the environment or parses these variables.
 package config

@@ -111,14 +111,24 @@ var (
 	projectIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
-// Validate checks the configuration for a subcommand that needs needs.
+// Parsed holds the values Validate parsed to check them, so that no
+// subcommand parses a variable a second time.
+type Parsed struct {
+	Bindings Bindings      // POOLTASKS_CHANNEL_POOLS; the zero Bindings when it has errors
+	DigestAt time.Duration // POOLTASKS_DIGEST_AT, from midnight UTC
+}
+
+// Validate checks the configuration for a subcommand that needs needs, and
+// returns the values it parsed on the way (meaningful when Problems.Err is
+// nil).
 // Zero numbers and durations are "not set" (the defaults apply), except
 // where zero means something (POOLTASKS_DIGEST_EVERY=0 turns scheduled
 // digests off, POOLTASKS_USER_RATE=0 lifts the per-user limit). Values
 // pooltasks accepts but that are probably not meant are warnings; values it
 // cannot use are errors. Validate reads nothing but c: checks of the world
 // (a writable state directory, Slack and Workspace answering) are doctor's.
-func (c Config) Validate(needs Need) Problems {
+func (c Config) Validate(needs Need) (Parsed, Problems) {
+	var parsed Parsed
 	var ps Problems
 	add := func(v string, s Severity, detail, fix string) {
 		ps = append(ps, Problem{Var: v, Severity: s, Detail: detail, Fix: fix})
@@ -201,6 +211,7 @@ func (c Config) Validate(needs Need) Problems {
 	b, bindingProblems := parseBindings(c.ChannelPools)
 	ps = append(ps, bindingProblems...)
 	if bindingProblems.Err() == nil {
+		parsed.Bindings = b
 		add("POOLTASKS_CHANNEL_POOLS", Info, b.Describe(), "")
 	}
 
@@ -220,8 +231,10 @@ func (c Config) Validate(needs Need) Problems {
 				"bind the channel in POOLTASKS_CHANNEL_POOLS, e.g. "+ch.value+"=pool-a")
 		}
 	}
-	if _, err := ParseTimeOfDay(c.DigestAt); err != nil {
+	if at, err := ParseTimeOfDay(c.DigestAt); err != nil {
 		add("POOLTASKS_DIGEST_AT", Error, err.Error(), "write HH:MM in UTC, e.g. 07:00")
+	} else {
+		parsed.DigestAt = at
 	}
 	digestEvery(&ps, c)
 	for _, p := range c.DigestPools {
@@ -257,7 +270,7 @@ func (c Config) Validate(needs Need) Problems {
 				"use the real secret (tokens, SKs and passwords are longer)")
 		}
 	}
-	return ps
+	return parsed, ps
 }
 
 // token checks a Slack token: shaped like its kind and not a placeholder

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,32 @@ const serveNeeds = NeedAppToken | NeedBotToken | NeedWorkspace
 
 // find returns the first problem of a variable at a severity other than
 // Info, or the Info one when that is all there is.
+// problems is what c.Validate(needs) found.
+func problems(c Config, needs Need) Problems {
+	_, ps := c.Validate(needs)
+	return ps
+}
+
+// TestValidateParsed: Validate returns what it parsed, so no caller parses
+// a variable again.
+func TestValidateParsed(t *testing.T) {
+	c := valid()
+	c.ChannelPools, c.DigestAt = "C1=pool-a;*=", "07:30"
+	parsed, ps := c.Validate(serveNeeds)
+	if err := ps.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if parsed.DigestAt != 7*time.Hour+30*time.Minute {
+		t.Errorf("DigestAt = %v, want 7h30m", parsed.DigestAt)
+	}
+	if pools, all := parsed.Bindings.Pools("C1"); all || !slices.Equal(pools, []string{"pool-a"}) {
+		t.Errorf("C1 sees %v (all %v), want [pool-a]", pools, all)
+	}
+	if pools, all := parsed.Bindings.Pools("C2"); all || len(pools) > 0 {
+		t.Errorf("C2 sees %v (all %v), want nothing", pools, all)
+	}
+}
+
 func find(ps Problems, name string) (Problem, bool) {
 	var info *Problem
 	for i, p := range ps {
@@ -170,7 +197,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid()
 			tc.change(&c)
-			ps := c.Validate(serveNeeds)
+			ps := problems(c, serveNeeds)
 			p, ok := find(ps, tc.check)
 			if !ok {
 				t.Fatalf("no problem with %s in %v", tc.check, ps)
@@ -205,7 +232,7 @@ func TestValidateValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.SlackAppToken, c.SlackBotToken, c.Region = appToken, botToken, "ap-southeast-1"
-	for _, p := range c.Validate(serveNeeds) {
+	for _, p := range problems(c, serveNeeds) {
 		if p.Severity != Info {
 			t.Errorf("%s", p)
 		}
@@ -227,7 +254,7 @@ func TestValidateNeeds(t *testing.T) {
 		{serveNeeds, []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "WORKSPACE_REGION"}},
 	} {
 		var got []string
-		if err := empty.Validate(tc.needs).Err(); err != nil {
+		if err := problems(empty, tc.needs).Err(); err != nil {
 			for _, p := range err.(*InvalidError).Problems {
 				got = append(got, p.Var)
 			}
@@ -245,7 +272,7 @@ func TestURLPasswordNeverQuoted(t *testing.T) {
 	c.WatchURL = "ftp://svc:pa%24%24word-0123@pooltasks-scheduler:8080"
 	c.SlackAPIURL = "http://bot:hunter2-slack@slack.example.com/api"
 	c.Endpoint = "workspace:hunter3-wks@example.com"
-	ps := c.Validate(serveNeeds)
+	ps := problems(c, serveNeeds)
 	text := ""
 	for _, p := range ps {
 		text += p.String() + "\n"
@@ -284,12 +311,12 @@ func TestDigestEvery(t *testing.T) {
 		{24 * time.Hour, false}, {7 * 24 * time.Hour, false}, {8 * 24 * time.Hour, true},
 	} {
 		c := Config{Region: "ap-southeast-1", DigestChannel: "C0123", DigestEvery: tc.every}
-		p, ok := find(c.Validate(0), "POOLTASKS_DIGEST_EVERY")
+		p, ok := find(problems(c, 0), "POOLTASKS_DIGEST_EVERY")
 		if ok != tc.line || (ok && p.Severity != Warning) {
 			t.Errorf("POOLTASKS_DIGEST_EVERY=%v: line %v (%v), want line %v and no error", tc.every, ok, p, tc.line)
 		}
 	}
-	if p, ok := find(Config{}.Validate(0), "POOLTASKS_DIGEST_EVERY"); ok {
+	if p, ok := find(problems(Config{}, 0), "POOLTASKS_DIGEST_EVERY"); ok {
 		t.Errorf("POOLTASKS_DIGEST_EVERY=0 without a digest channel: %v", p)
 	}
 }
@@ -308,7 +335,7 @@ func TestParseTimeOfDay(t *testing.T) {
 			t.Errorf("ParseTimeOfDay(%q) accepted", in)
 		}
 	}
-	if p, ok := find(Config{DigestAt: "7am"}.Validate(0), "POOLTASKS_DIGEST_AT"); !ok || p.Severity != Error {
+	if p, ok := find(problems(Config{DigestAt: "7am"}, 0), "POOLTASKS_DIGEST_AT"); !ok || p.Severity != Error {
 		t.Errorf("POOLTASKS_DIGEST_AT=7am: %v", p)
 	}
 }
@@ -334,11 +361,11 @@ func fmtGo(c Config) string { return fmt.Sprintf("%#v %v %+v", c, c, c) }
 func TestShortSecretWarned(t *testing.T) {
 	c := valid()
 	c.SK = "b"
-	p, ok := find(c.Validate(serveNeeds), "HUAWEICLOUD_SDK_SK")
+	p, ok := find(problems(c, serveNeeds), "HUAWEICLOUD_SDK_SK")
 	if !ok || p.Severity != Warning || strings.Contains(p.Detail, `"b"`) {
 		t.Errorf("a one-letter SK: %+v, want a warning that does not quote it", p)
 	}
-	if _, ok := find(valid().Validate(serveNeeds), "HUAWEICLOUD_SDK_SK"); ok {
+	if _, ok := find(problems(valid(), serveNeeds), "HUAWEICLOUD_SDK_SK"); ok {
 		t.Errorf("a real-length SK is warned about")
 	}
 }

@@ -17,8 +17,9 @@ var RequiredScopes = []string{"commands", "chat:write", "chat:write.public", "ap
 // checkConfig reports config.Validate's problems, each as a check named after its variable:
 // exactly what serve and digest refuse to start with (Fail) or warn of (Warn), and what is
 // worth knowing (ok), such as the default in force for channels the bindings do not name.
-// Then the state directory, which serve opens in every process.
-func checkConfig(cfg config.Config, sim bool) []Check {
+// Then the state directory, which serve opens in every process. It returns the bindings
+// Validate parsed, for the pool-name check.
+func checkConfig(cfg config.Config, sim bool) ([]Check, config.Bindings) {
 	// With --sim the Workspace settings are the simulator's, and unset Slack tokens
 	// need no line here: the Slack checks say they were skipped.
 	needs := config.NeedAppToken | config.NeedBotToken | config.NeedWorkspace
@@ -26,7 +27,8 @@ func checkConfig(cfg config.Config, sim bool) []Check {
 		needs = 0
 	}
 	var cs []Check
-	for _, p := range cfg.Validate(needs) {
+	parsed, problems := cfg.Validate(needs)
+	for _, p := range problems {
 		c := Check{Name: p.Var, Status: OK, Detail: p.Detail, Fix: p.Fix}
 		switch p.Severity {
 		case config.Warning:
@@ -39,7 +41,7 @@ func checkConfig(cfg config.Config, sim bool) []Check {
 	if cfg.StateDir != "" {
 		cs = append(cs, checkStateDir(cfg.StateDir))
 	}
-	return cs
+	return cs, parsed.Bindings
 }
 
 // checkStateDir makes sure serve can write its state (a read-only root file system without a

@@ -131,8 +131,9 @@ func Run(ctx context.Context, opts Options) Report {
 		opts.HTTPClient = &http.Client{Timeout: opts.Timeout}
 	}
 	var r Report
-	r.Checks = append(r.Checks, checkConfig(opts.Config, opts.Sim)...)
-	r.Checks = append(r.Checks, checkWorkspace(ctx, opts)...)
+	configChecks, bindings := checkConfig(opts.Config, opts.Sim)
+	r.Checks = append(r.Checks, configChecks...)
+	r.Checks = append(r.Checks, checkWorkspace(ctx, opts, bindings)...)
 	r.Checks = append(r.Checks, checkSlack(ctx, opts)...)
 	// A secret can reach a check's text anyway, say inside an error message from a
 	// library: the report goes through the redaction the log lines go through.

@@ -22,7 +22,7 @@ const (
 	NameProject     = "workspace project id"
 )
 
-func checkWorkspace(ctx context.Context, opts Options) []Check {
+func checkWorkspace(ctx context.Context, opts Options, bindings config.Bindings) []Check {
 	s := opts.Config
 	cs := []Check{checkRegionEndpoint(s, opts.Sim)}
 	if s.Region == "" && s.Endpoint == "" {
@@ -60,7 +60,7 @@ func checkWorkspace(ctx context.Context, opts Options) []Check {
 		p.Detail = fmt.Sprintf("%s (%s)", pid, how)
 	}
 	cs = append(cs, p)
-	if c, ok := checkPoolNames(ctx, opts); ok {
+	if c, ok := checkPoolNames(ctx, opts, bindings); ok {
 		cs = append(cs, c)
 	}
 	return cs
@@ -72,12 +72,11 @@ const NamePoolNames = "pool names"
 // checkPoolNames looks up every pool name of POOLTASKS_CHANNEL_POOLS and
 // POOLTASKS_DIGEST_POOLS: one that names no pool, or several, makes a bound
 // channel's digest refuse and leaves the pool out of digests and alerts.
+// bindings are those config.Validate parsed (it has reported any that do not parse).
 // ok is false when there is nothing to check.
-func checkPoolNames(ctx context.Context, opts Options) (Check, bool) {
+func checkPoolNames(ctx context.Context, opts Options, bindings config.Bindings) (Check, bool) {
 	type entry struct{ from, name string }
 	var entries []entry
-	// Validate has reported bindings that do not parse.
-	bindings, _ := config.ParseBindings(opts.Config.ChannelPools)
 	for ch, pools := range bindings.All() {
 		for _, p := range pools {
 			if p != "*" {

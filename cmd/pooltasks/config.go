@@ -11,25 +11,25 @@ import (
 )
 
 // prepare validates cfg for a subcommand that needs needs and returns the
-// logger of its lines and the channel bindings. An error-level problem stops
+// logger of its lines and the values Validate parsed (the channel bindings,
+// the digest time). An error-level problem stops
 // the subcommand before it connects anywhere (exit status 2, each problem
 // named); warnings are logged once.
-func prepare(cfg config.Config, needs config.Need, stderr io.Writer) (*slog.Logger, config.Bindings, error) {
-	problems := cfg.Validate(needs)
+func prepare(cfg config.Config, needs config.Need, stderr io.Writer) (*slog.Logger, config.Parsed, error) {
+	parsed, problems := cfg.Validate(needs)
 	if err := problems.Err(); err != nil {
-		return nil, config.Bindings{}, err
+		return nil, config.Parsed{}, err
 	}
 	logger, err := newLogger(cfg, stderr)
 	if err != nil {
-		return nil, config.Bindings{}, err
+		return nil, config.Parsed{}, err
 	}
 	for _, p := range problems {
 		if p.Severity == config.Warning {
 			logger.Warn("configuration: "+p.Detail, "var", p.Var, "fix", p.Fix)
 		}
 	}
-	bindings, err := config.ParseBindings(cfg.ChannelPools) // Validate has parsed them
-	return logger, bindings, err
+	return logger, parsed, nil
 }
 
 // newLogger builds the slog logger LOG_LEVEL and LOG_FORMAT ask for. Every

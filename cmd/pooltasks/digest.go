@@ -54,7 +54,7 @@ func runDigest(ctx context.Context, args []string, cfg config.Config, stdout, st
 	if !*useSim {
 		needs |= config.NeedWorkspace
 	}
-	logger, bindings, err := prepare(cfg, needs, stderr)
+	logger, parsed, err := prepare(cfg, needs, stderr)
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func runDigest(ctx context.Context, args []string, cfg config.Config, stdout, st
 		// connection times out; notify paces the posts.
 		poster = loop.NewSlackPoster(bot.NewSlackClient("", cfg.SlackBotToken, cfg.SlackAPIURL))
 	}
-	pools, err := digestPools(cfg, bindings, *channel)
+	pools, err := digestPools(cfg, parsed.Bindings, *channel)
 	if err != nil {
 		return err
 	}

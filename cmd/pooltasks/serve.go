@@ -43,10 +43,11 @@ func runServe(ctx context.Context, args []string, cfg config.Config, stdout, std
 	if !*useSim {
 		needs |= config.NeedWorkspace
 	}
-	logger, bindings, err := prepare(cfg, needs, stderr)
+	logger, parsed, err := prepare(cfg, needs, stderr)
 	if err != nil {
 		return err
 	}
+	bindings := parsed.Bindings
 	bc := botConfig(cfg, bindings)
 	bc.Logger = logger
 
@@ -79,10 +80,6 @@ func runServe(ctx context.Context, args []string, cfg config.Config, stdout, std
 	// NewSlackPoster paces notify's posts.
 	bc.Slack = bot.NewSlackClient(bc.AppToken, bc.BotToken, bc.APIURL)
 	poster := loop.NewSlackPoster(bc.Slack)
-	at, err := config.ParseTimeOfDay(cfg.DigestAt)
-	if err != nil {
-		return err
-	}
 	pools, err := digestPools(cfg, bindings, cfg.DigestChannel)
 	if err != nil {
 		return err
@@ -95,7 +92,7 @@ func runServe(ctx context.Context, args []string, cfg config.Config, stdout, std
 		return loop.Deps{Lister: client, Poster: poster, Health: health,
 			Log: logger.With("component", component)}
 	}
-	digests := digest.New(digest.Config{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: at,
+	digests := digest.New(digest.Config{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: parsed.DigestAt,
 		Pools: pools, Quiet: cfg.DigestQuiet}, deps("digest"), store)
 	// Watches run in this process, or, with POOLTASKS_WATCH_URL, in the
 	// scheduler, which keeps them on its volume; digests on demand are
