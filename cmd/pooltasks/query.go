@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -119,7 +120,7 @@ func printTasks(w io.Writer, tasks []pooltask.Task, now time.Time) {
 	for _, t := range tasks {
 		v := view.TaskOf(t, now)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d/%d\n",
-			view.Clean(t.ID), view.Clean(v.StatusWord), trunc.Cut(view.Clean(v.Pool), 24), or(v.Work.Summary(40), "—"),
+			view.Clean(t.ID), view.Clean(v.StatusWord), trunc.Cut(view.Clean(v.Pool), 24), cmp.Or(v.Work.Summary(40), "—"),
 			timeText(t.Start), v.Timing, t.SuccessNum, t.FailedNum, t.SkipNum)
 	}
 	tw.Flush()
@@ -131,13 +132,6 @@ func timeText(t time.Time) string {
 		return "—"
 	}
 	return t.UTC().Format("2006-01-02 15:04")
-}
-
-func or(s, alt string) string {
-	if s == "" {
-		return alt
-	}
-	return s
 }
 
 // showTask prints one task in full with its failed desktops.
