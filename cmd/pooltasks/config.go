@@ -60,3 +60,12 @@ func workspaceConfig(cfg config.Config) workspace.Config {
 		UserAgent:     "pooltasks/" + version,
 	}
 }
+
+// withWorkspace is cfg with the Workspace settings of wc, the API a
+// subcommand talks to (the simulator's with --sim), for doctor to check:
+// workspaceConfig's inverse.
+func withWorkspace(cfg config.Config, wc workspace.Config) config.Config {
+	cfg.Region, cfg.Endpoint, cfg.ProjectID = wc.Region, wc.Endpoint, wc.ProjectID
+	cfg.AK, cfg.SK, cfg.SecurityToken = wc.AK, wc.SK, wc.SecurityToken
+	return cfg
+}

@@ -38,17 +38,12 @@ func runDoctor(ctx context.Context, args []string, cfg config.Config, stdout, st
 		return usageErrorf("doctor takes no arguments, got %q", words[0])
 	}
 
-	wc := workspaceConfig(cfg)
-	if *useSim {
-		var stop func()
-		wc, stop, err = startSim(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		defer stop()
-		cfg.Region, cfg.Endpoint, cfg.ProjectID = wc.Region, wc.Endpoint, wc.ProjectID
-		cfg.AK, cfg.SK, cfg.SecurityToken = wc.AK, wc.SK, wc.SecurityToken
+	wc, stop, err := workspaceTarget(ctx, cfg, *useSim)
+	defer stop()
+	if err != nil {
+		return err
 	}
+	cfg = withWorkspace(cfg, wc)
 	opts := doctor.Options{Config: cfg, Sim: *useSim, Timeout: *timeout}
 	if wc.Region == "" && wc.Endpoint == "" {
 		opts.WorkspaceErr = errors.New("neither WORKSPACE_REGION nor WORKSPACE_ENDPOINT is set")

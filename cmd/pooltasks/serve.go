@@ -110,9 +110,7 @@ func runServe(ctx context.Context, args []string, cfg config.Config, stdout, std
 		}
 	}
 	bc.AdminUsers = cfg.AdminUsers
-	doctorCfg := cfg
-	doctorCfg.Region, doctorCfg.Endpoint, doctorCfg.ProjectID = wc.Region, wc.Endpoint, wc.ProjectID
-	doctorCfg.AK, doctorCfg.SK, doctorCfg.SecurityToken = wc.AK, wc.SK, wc.SecurityToken
+	doctorCfg := withWorkspace(cfg, wc)
 	bc.Doctor = func(ctx context.Context) (string, error) {
 		var buf bytes.Buffer
 		report := doctor.Run(ctx, doctor.Options{Config: doctorCfg, Workspace: client, Sim: *useSim})
