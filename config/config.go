@@ -189,14 +189,26 @@ func (c Config) LogHandler(w io.Writer) (slog.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	text, err := c.logText()
+	if err != nil {
+		return nil, err
+	}
 	opts := &slog.HandlerOptions{Level: level}
-	switch strings.ToLower(c.LogFormat) {
-	case "json", "":
-		return slog.NewJSONHandler(w, opts), nil
-	case "text":
+	if text {
 		return slog.NewTextHandler(w, opts), nil
 	}
-	return nil, fmt.Errorf("LOG_FORMAT: %q is not json or text", c.LogFormat)
+	return slog.NewJSONHandler(w, opts), nil
+}
+
+// logText reads LOG_FORMAT: text (true) or json (false, also when unset).
+func (c Config) logText() (bool, error) {
+	switch strings.ToLower(c.LogFormat) {
+	case "json", "":
+		return false, nil
+	case "text":
+		return true, nil
+	}
+	return false, fmt.Errorf("LOG_FORMAT: %q is not json or text", c.LogFormat)
 }
 
 func (c Config) logLevel() (slog.Level, error) {

@@ -260,7 +260,7 @@ func (c Config) Validate(needs Need) (Parsed, Problems) {
 	if _, err := c.logLevel(); err != nil {
 		add("LOG_LEVEL", Error, fmt.Sprintf("%q is not debug, info, warn or error", c.LogLevel), "write debug, info, warn or error")
 	}
-	if f := strings.ToLower(c.LogFormat); f != "" && f != "json" && f != "text" {
+	if _, err := c.logText(); err != nil {
 		add("LOG_FORMAT", Error, fmt.Sprintf("%q is not json or text", c.LogFormat), "write json or text")
 	}
 	for _, sec := range c.Secrets() {
