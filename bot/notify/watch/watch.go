@@ -61,12 +61,6 @@ func (e *AlreadyWatchingError) Error() string { return ErrAlreadyWatching.Error(
 // Is makes errors.Is(err, ErrAlreadyWatching) true.
 func (e *AlreadyWatchingError) Is(target error) bool { return target == ErrAlreadyWatching }
 
-// ExistingWatch returns the watch already running, for callers (the bot)
-// that do not import this package.
-func (e *AlreadyWatchingError) ExistingWatch() (watchID, channel, messageTS string) {
-	return e.WatchID, e.Channel, e.MessageTS
-}
-
 // Store keeps the running watches, so that they resume after a
 // restart; *state.Store is one.
 type Store interface {
