@@ -264,3 +264,78 @@ func (r Resolution) Note() string {
 	}
 	return fmt.Sprintf("The pools could not be listed, so %q was used as a pool id.", r.Value)
 }
+
+// Selection is what a retry or a stop acts on: a whole task (its failed
+// desktops for a retry, its unfinished ones for a stop) or the one desktop
+// of a record. Exactly one of the two is set.
+type Selection struct {
+	TaskID   string
+	RecordID string
+}
+
+// RunOptions start a run on desktops of a pool
+// (POST /v2/{project_id}/desktop-pools/{pool_id}/script-executions): the
+// scripts of a task, or its command, never text typed in chat.
+type RunOptions struct {
+	PoolID         string
+	ScriptIDs      []string
+	CommandContent string // when there are no scripts
+	CommandType    string // POWERSHELL, BAT or SHELL, with CommandContent
+	DesktopIDs     []string
+	// GrayCount desktops run first; when GrayFailThreshold of them fail,
+	// the rest are not run. 0 runs all desktops at once.
+	GrayCount         int
+	GrayFailThreshold int
+	TimeoutMinutes    int // execution_timeout; 0 leaves the API's default
+}
+
+// OutcomeUnknownError says that an action's request may have reached the
+// API but no answer came (a timeout, a connection reset after the request
+// was written, a 5xx answer): the action may or may not have happened, and
+// it is never sent again on its own.
+type OutcomeUnknownError struct {
+	Action Action
+	Err    error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("%s: the outcome is unknown (the request may have reached the API): %v", e.Action, e.Err)
+}
+
+// Unwrap returns the underlying failure.
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
+
+// Action is something pooltasks can do to tasks, as named in
+// POOLTASKS_ACTIONS.
+type Action string
+
+// The actions.
+const (
+	ActionRetry Action = "retry" // RetryScriptExecution
+	ActionStop  Action = "stop"  // StopScriptExecution
+	ActionRerun Action = "rerun" // ExecuteDesktopPoolScript on a task's failed desktops, in stages
+)
+
+// Actions lists every action, in the order help and errors name them.
+var Actions = []Action{ActionRetry, ActionStop, ActionRerun}
+
+// IAM returns the IAM action a principal needs for a, as an answer to a 403
+// names it.
+func (a Action) IAM() string {
+	switch a {
+	case ActionRetry:
+		return "workspace:scripts:retry"
+	case ActionStop:
+		return "workspace:scripts:stop"
+	case ActionRerun:
+		return "workspace:desktopPools:executeScripts"
+	}
+	return ""
+}
+
+func (s Selection) String() string {
+	if s.RecordID != "" {
+		return "record " + s.RecordID
+	}
+	return "task " + s.TaskID
+}

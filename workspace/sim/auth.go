@@ -22,8 +22,9 @@ const (
 // verifySignature checks a request's SDK-HMAC-SHA256 signature by signing
 // the same request again with the SDK's own signer and the AK/SK. On
 // failure it returns the gateway's message, which, like the real one, shows
-// a canonical request: clients must never pass it on.
-func verifySignature(r *http.Request, now time.Time, wantAK, sk string) (msg, detail string, ok bool) {
+// a canonical request: clients must never pass it on. The body is part of
+// what is signed, so a body changed on the way is refused.
+func verifySignature(r *http.Request, body []byte, now time.Time, wantAK, sk string) (msg, detail string, ok bool) {
 	const prefix = "Incorrect IAM authentication information: "
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
@@ -73,6 +74,9 @@ func verifySignature(r *http.Request, now time.Time, wantAK, sk string) (msg, de
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		b.AddHeaderParam("Content-Type", ct)
+	}
+	if len(body) > 0 {
+		b.WithBody("json", string(body))
 	}
 	req := b.Build()
 	want, err := signer.Signer{}.Sign(req, wantAK, sk)

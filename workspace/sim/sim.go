@@ -1,7 +1,7 @@
 // Package sim is a local simulator of the Huawei Cloud Workspace API parts
 // that pooltasks uses: the script execution task list of desktop pools, the
-// per-desktop script execution records with their output, and the desktop
-// pools. It is how a newcomer tries pooltasks and how tests and benchmarks
+// per-desktop script execution records with their output, the desktop
+// pools, and the actions (retry, stop, and runs in stages: actions.go). It is how a newcomer tries pooltasks and how tests and benchmarks
 // run without a cloud account.
 //
 // The simulator is an http.Handler. It checks SDK-HMAC-SHA256 signatures
@@ -25,6 +25,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -88,6 +89,8 @@ type Sim struct {
 	records  map[string]*simRecord
 	injected map[string]injectedError
 	hang     chan struct{} // nil when not hanging; closed to release
+
+	actions actionState // retry, stop and execute (actions.go)
 }
 
 type injectedError struct {
@@ -127,6 +130,7 @@ func New(opts Options) *Sim {
 	}
 	g := newGenerator(opts.Seed, s.start)
 	s.pools = g.pools()
+	s.actions.init(g)
 	if !opts.Empty {
 		for _, t := range g.tasks() {
 			s.insert(t)
@@ -355,13 +359,18 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("The throttling threshold has been reached: policy user over ratelimit,limit:%g,time:1 second", s.limit), "")
 		return
 	}
-	if msg, detail, ok := verifySignature(r, time.Now(), s.ak, s.sk); !ok {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		writeError(w, http.StatusBadRequest, "WKS.0001", "Invalid parameter: the request body could not be read", "body unreadable or over 1 MiB")
+		return
+	}
+	if msg, detail, ok := verifySignature(r, body, time.Now(), s.ak, s.sk); !ok {
 		writeAuthError(w, msg, detail)
 		return
 	}
 
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if len(parts) < 3 || parts[0] != "v2" || r.Method != http.MethodGet {
+	if len(parts) < 3 || parts[0] != "v2" || (r.Method != http.MethodGet && r.Method != http.MethodPost) {
 		writeNotFound(w)
 		return
 	}
@@ -374,6 +383,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rest := parts[2:]
+	if r.Method == http.MethodPost {
+		s.serveAction(w, r, rest, body)
+		return
+	}
 	var h func(http.ResponseWriter, *http.Request, time.Time)
 	recordID := ""
 	switch {
@@ -396,6 +409,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h(w, r, s.now())
 }
+
+// maxBody bounds the request bodies the simulator reads.
+const maxBody = 1 << 20
 
 // injectedFor finds the injected error that applies to a request.
 func (s *Sim) injectedFor(r *http.Request, recordID string, poolList bool) (injectedError, bool) {

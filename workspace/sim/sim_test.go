@@ -891,3 +891,46 @@ func TestTamperedQueryRejected(t *testing.T) {
 		t.Errorf("tampered query: got %v, want 401", err)
 	}
 }
+
+// tamperBody changes a request's body after the SDK has signed it.
+type tamperBody struct{}
+
+func (tamperBody) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	b, _ := io.ReadAll(r.Body)
+	b = []byte(strings.Replace(string(b), "task_id", "record_id", 1))
+	r.Body, r.ContentLength = io.NopCloser(strings.NewReader(string(b))), int64(len(b))
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestActionBodySigned: the body of an action is part of the signature: the
+// SDK's own request is accepted, and one changed on the way is refused
+// without acting.
+func TestActionBodySigned(t *testing.T) {
+	s, srv := start(t, Options{Empty: true})
+	task := pooltask.Task{ID: "t-1", PoolID: s.Pools()[0].ID, Status: pooltask.StatusFailed, FailedNum: 1}
+	s.PutTask(task, pooltask.Record{ID: "r-1", DesktopID: "d-1", Status: recFailed})
+	resp, err := sdkClient(t, srv.URL, DemoSK).RetryScriptExecution(&model.RetryScriptExecutionRequest{
+		Body: &model.RetryScriptExecutionReq{TaskId: ptr("t-1")}})
+	if err != nil || resp.TaskId == nil || *resp.TaskId == "" {
+		t.Fatalf("RetryScriptExecution: %v %v", resp, err)
+	}
+
+	hc, err := wks.WorkspaceClientBuilder().
+		WithRegion(region.NewRegion("sim", srv.URL)).
+		WithCredential(basic.NewCredentialsBuilder().WithAk(DemoAK).WithSk(DemoSK).WithProjectId(DemoProjectID).Build()).
+		WithHttpConfig(config.DefaultHttpConfig().WithUserAgent("pooltasks-sim-test").WithHttpRoundTripper(tamperBody{})).
+		SafeBuild()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = wks.NewWorkspaceClient(hc).RetryScriptExecution(&model.RetryScriptExecutionRequest{
+		Body: &model.RetryScriptExecutionReq{TaskId: ptr("t-1")}})
+	var se *sdkerr.ServiceResponseError
+	if !errors.As(err, &se) || se.StatusCode != 401 {
+		t.Errorf("tampered body: got %v, want 401", err)
+	}
+	if n := len(s.ActionRequests()); n != 1 {
+		t.Errorf("%d action requests acted on, want 1", n)
+	}
+}
