@@ -172,16 +172,8 @@ func post[T any](ctx context.Context, c *Client, action pooltask.Action, op stri
 		if n >= c.cfg.MaxAttempts {
 			return zero, err
 		}
-		d := c.backoff(n, err)
-		if time.Since(start)+d > c.cfg.MaxRetryTime {
+		if err := c.pause(ctx, n, start, err); err != nil {
 			return zero, err
-		}
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return zero, ctx.Err()
 		}
 	}
 }

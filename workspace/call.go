@@ -201,17 +201,27 @@ func retry[T any](ctx context.Context, c *Client, op string, call func(map[strin
 		if !IsRetryable(err) || n >= c.cfg.MaxAttempts {
 			return zero, err
 		}
-		d := c.backoff(n, err)
-		if time.Since(start)+d > c.cfg.MaxRetryTime {
+		if err := c.pause(ctx, n, start, err); err != nil {
 			return zero, err
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return zero, ctx.Err()
-		}
+	}
+}
+
+// pause waits before attempt n+1 of a call that started at start and failed
+// with err; it returns err when the time for retrying would run out, or
+// ctx.Err() when ctx ends first.
+func (c *Client) pause(ctx context.Context, n int, start time.Time, err error) error {
+	d := c.backoff(n, err)
+	if time.Since(start)+d > c.cfg.MaxRetryTime {
+		return err
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
