@@ -39,8 +39,17 @@ func ParseBindings(s string) (Bindings, error) {
 // parseBindings is ParseBindings with every problem, warnings included,
 // for Validate.
 func parseBindings(s string) (Bindings, Problems) {
-	const name = "POOLTASKS_CHANNEL_POOLS"
-	const fix = `write entries as CHANNEL=pool-a,pool-b separated by ";": a channel id (C…, G… or D…), "=", pool ids or names or * for every pool; *=pools for every other channel and DM (*= for none)`
+	return parseEntries("POOLTASKS_CHANNEL_POOLS", s, true)
+}
+
+// parseEntries reads the CHANNEL=POOLS;… grammar of the variable name (see
+// Bindings). others says whether a *= entry is allowed (bindings: yes;
+// alert routes, which name channels to post in: no).
+func parseEntries(name, s string, others bool) (Bindings, Problems) {
+	fix := `write entries as CHANNEL=pool-a,pool-b separated by ";": a channel id (C…, G… or D…), "=", pool ids or names (Finance* for every pool whose name starts so) or * for every pool`
+	if others {
+		fix += "; *=pools for every other channel and DM (*= for none)"
+	}
 	var ps Problems
 	bad := func(entry, why string) {
 		ps = append(ps, Problem{Var: name, Severity: Error, Detail: fmt.Sprintf("entry %q %s", entry, why), Fix: fix})
@@ -69,6 +78,8 @@ func parseBindings(s string) (Bindings, Problems) {
 			}
 		}
 		switch {
+		case key == "*" && !others:
+			bad(entry, "names no channel: each entry names the channel (C…) its pools' alerts go to")
 		case key != "*" && !channelIDRe.MatchString(key):
 			bad(entry, fmt.Sprintf("binds %q, which is not a channel id (C…, G… or D…; not a #name)", key))
 		case key == "*" && b.hasOther, key != "*" && b.channels[key] != nil:
@@ -156,4 +167,39 @@ func (b Bindings) Describe() string {
 		return what + "; other channels and DMs see every pool (*=*)"
 	}
 	return what + "; other channels and DMs see only " + strings.Join(b.others, ", ") + " (*=)"
+}
+
+// Route says where the alerts of some pools go: POOLTASKS_ALERT_CHANNEL
+// (every pool its binding lets it see) or one entry of
+// POOLTASKS_ALERT_ROUTES, in the grammar of POOLTASKS_CHANNEL_POOLS
+// (C_FIN=Finance*,pool-x;C_OPS=*). A channel has one route at most, so a
+// failure is alerted once in each channel it routes to.
+type Route struct {
+	Channel string
+	// Pools are ids, names or names with * globs (Finance*), resolved by
+	// the one pool rule at each poll; empty is every pool.
+	Pools []string
+}
+
+// ParseRoutes reads POOLTASKS_ALERT_ROUTES: the grammar of
+// POOLTASKS_CHANNEL_POOLS without the *= entry. The error is an
+// *InvalidError naming each bad entry.
+func ParseRoutes(s string) ([]Route, error) {
+	rs, ps := parseRoutes(s)
+	if err := ps.Err(); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+func parseRoutes(s string) ([]Route, Problems) {
+	b, ps := parseEntries("POOLTASKS_ALERT_ROUTES", s, false)
+	var rs []Route
+	for ch, pools := range b.All() {
+		if len(pools) == 1 && pools[0] == "*" {
+			pools = nil
+		}
+		rs = append(rs, Route{Channel: ch, Pools: pools})
+	}
+	return rs, ps
 }

@@ -114,8 +114,12 @@ var (
 // Parsed holds the values Validate parsed to check them, so that no
 // subcommand parses a variable a second time.
 type Parsed struct {
-	Bindings Bindings      // POOLTASKS_CHANNEL_POOLS; the zero Bindings when it has errors
-	DigestAt time.Duration // POOLTASKS_DIGEST_AT, from midnight UTC
+	Bindings Bindings // POOLTASKS_CHANNEL_POOLS; the zero Bindings when it has errors
+	// AlertRoutes are where alerts go: POOLTASKS_ALERT_CHANNEL first (the
+	// pools its binding lets it see), then POOLTASKS_ALERT_ROUTES; one
+	// route per channel. Empty: no alerts.
+	AlertRoutes []Route
+	DigestAt    time.Duration // POOLTASKS_DIGEST_AT, from midnight UTC
 }
 
 // Validate checks the configuration for a subcommand that needs needs, and
@@ -231,6 +235,7 @@ func (c Config) Validate(needs Need) (Parsed, Problems) {
 				"bind the channel in POOLTASKS_CHANNEL_POOLS, e.g. "+ch.value+"=pool-a")
 		}
 	}
+	parsed.AlertRoutes = alertRoutes(&ps, c, b)
 	if at, err := ParseTimeOfDay(c.DigestAt); err != nil {
 		add("POOLTASKS_DIGEST_AT", Error, err.Error(), "write HH:MM in UTC, e.g. 07:00")
 	} else {
@@ -247,7 +252,7 @@ func (c Config) Validate(needs Need) (Parsed, Problems) {
 	rangeDur(&ps, "POOLTASKS_WATCH_EVERY", c.WatchEvery, 5*time.Second, 10*time.Minute)
 	rangeDur(&ps, "POOLTASKS_WATCH_MAX", c.WatchMax, time.Minute, 24*time.Hour)
 	rangeInt(&ps, "POOLTASKS_WATCH_MAX_ACTIVE", c.WatchMaxActive, 1, 200)
-	if !c.Scheduler && (c.DigestChannel != "" || c.AlertChannel != "") {
+	if !c.Scheduler && (c.DigestChannel != "" || len(parsed.AlertRoutes) > 0) {
 		add("POOLTASKS_SCHEDULER", Info,
 			"false: this process posts no scheduled digests or alerts (another process, or a CronJob, must)", "")
 	}
@@ -374,6 +379,51 @@ func watchForwarding(ps *Problems, c Config) {
 		add("POOLTASKS_INTERNAL_TOKEN", Warning, fmt.Sprintf("only %d characters: easy to guess", n),
 			"use a random token of 32 characters or more, e.g. `openssl rand -hex 32`")
 	}
+}
+
+// alertRoutes checks POOLTASKS_ALERT_ROUTES and the thresholds, and returns
+// every route (POOLTASKS_ALERT_CHANNEL's first) when they are usable.
+func alertRoutes(ps *Problems, c Config, b Bindings) []Route {
+	add := func(v string, s Severity, detail, fix string) {
+		*ps = append(*ps, Problem{Var: v, Severity: s, Detail: detail, Fix: fix})
+	}
+	var routes []Route
+	if c.AlertChannel != "" && channelIDRe.MatchString(c.AlertChannel) {
+		pools, _ := b.Pools(c.AlertChannel) // all: nil
+		routes = append(routes, Route{Channel: c.AlertChannel, Pools: pools})
+	}
+	rs, rps := parseRoutes(c.AlertRoutes)
+	*ps = append(*ps, rps...)
+	bad := rps.Err() != nil
+	for _, r := range rs {
+		if r.Channel == c.AlertChannel {
+			add("POOLTASKS_ALERT_ROUTES", Error, fmt.Sprintf("routes %s, which is POOLTASKS_ALERT_CHANNEL too: its failures would be alerted there twice", r.Channel),
+				"list the channel in one of them only: POOLTASKS_ALERT_CHANNEL is every pool it may see, a route the pools it names")
+			bad = true
+		}
+	}
+	routes = append(routes, rs...)
+	if len(rs) > 0 {
+		add("POOLTASKS_ALERT_ROUTES", Info, fmt.Sprintf("%d alert routes", len(rs)), "")
+	}
+	switch {
+	case c.AlertMinFailed < 0:
+		add("POOLTASKS_ALERT_MIN_FAILED", Error, fmt.Sprintf("%d is negative", c.AlertMinFailed),
+			"write the failed desktops a task needs to be alerted, 1 or more (default 1)")
+		bad = true
+	case c.AlertMinFailed > 1000:
+		add("POOLTASKS_ALERT_MIN_FAILED", Warning, fmt.Sprintf("%d failed desktops: few tasks would ever be alerted", c.AlertMinFailed),
+			"use 1 (the default) to a few dozen unless you mean it")
+	}
+	if r := c.AlertMinRatio; r < 0 || r > 1 || r != r {
+		add("POOLTASKS_ALERT_MIN_RATIO", Error, fmt.Sprintf("%g is not a ratio from 0 to 1", r),
+			"write the share of a task's desktops that must fail for an alert, e.g. 0.2 for 20% (default 0: any)")
+		bad = true
+	}
+	if bad {
+		return nil
+	}
+	return routes
 }
 
 // rangeInt checks a count that is used when positive (0 means the default):

@@ -191,6 +191,22 @@ func TestValidate(t *testing.T) {
 			"POOLTASKS_CHANNEL_POOLS", Info, []string{"2 channels are bound", "see only pool-b, pool-c (*=)"}},
 		{"bindings listing a pool twice", func(c *Config) { c.ChannelPools = "C1=pool-a,POOL-A" },
 			"POOLTASKS_CHANNEL_POOLS", Warning, []string{"twice"}},
+		{"alert route not a channel", func(c *Config) { c.AlertRoutes = "C0FIN=Finance*;ops=*" },
+			"POOLTASKS_ALERT_ROUTES", Error, []string{`entry "ops=*" binds "ops", which is not a channel id`}},
+		{"alert route for every other channel", func(c *Config) { c.AlertRoutes = "C0FIN=Finance*;*=pool-a" },
+			"POOLTASKS_ALERT_ROUTES", Error, []string{`entry "*=pool-a" names no channel`}},
+		{"alert route twice", func(c *Config) { c.AlertRoutes = "C0FIN=Finance*;C0FIN=pool-x" },
+			"POOLTASKS_ALERT_ROUTES", Error, []string{"binds C0FIN a second time"}},
+		{"alert route and alert channel alike", func(c *Config) { c.AlertChannel, c.AlertRoutes = "C0OPS", "C0FIN=Finance*;C0OPS=pool-x" },
+			"POOLTASKS_ALERT_ROUTES", Error, []string{"routes C0OPS, which is POOLTASKS_ALERT_CHANNEL too"}},
+		{"alert routes", func(c *Config) { c.AlertRoutes = "C0FIN=Finance*,pool-x;C0OPS=*" },
+			"POOLTASKS_ALERT_ROUTES", Info, []string{"2 alert routes"}},
+		{"alert min failed negative", func(c *Config) { c.AlertMinFailed = -1 },
+			"POOLTASKS_ALERT_MIN_FAILED", Error, []string{"negative"}},
+		{"alert min ratio a percentage", func(c *Config) { c.AlertMinRatio = 20 },
+			"POOLTASKS_ALERT_MIN_RATIO", Error, []string{"20 is not a ratio from 0 to 1", "0.2 for 20%"}},
+		{"scheduler off, routes only", func(c *Config) { c.Scheduler, c.AlertRoutes = false, "C0FIN=*" },
+			"POOLTASKS_SCHEDULER", Info, []string{"another process"}},
 		{"scheduler off", func(c *Config) { c.Scheduler, c.AlertChannel = false, "C0ALERT" },
 			"POOLTASKS_SCHEDULER", Info, []string{"another process"}},
 	} {
@@ -367,5 +383,26 @@ func TestShortSecretWarned(t *testing.T) {
 	}
 	if _, ok := find(problems(valid(), serveNeeds), "HUAWEICLOUD_SDK_SK"); ok {
 		t.Errorf("a real-length SK is warned about")
+	}
+}
+
+// TestAlertRoutes: POOLTASKS_ALERT_CHANNEL and POOLTASKS_ALERT_ROUTES give
+// one route per channel, the alert channel's first with the pools its
+// binding lets it see; "*" is every pool.
+func TestAlertRoutes(t *testing.T) {
+	c := valid()
+	c.ChannelPools, c.AlertChannel = "C0OPS=pool-a,pool-b", "C0OPS"
+	c.AlertRoutes = "C0FIN=Finance*,pool-x; C0ALL=*"
+	parsed, ps := c.Validate(serveNeeds)
+	if err := ps.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []Route{{Channel: "C0OPS", Pools: []string{"pool-a", "pool-b"}}, {Channel: "C0ALL"}, {Channel: "C0FIN", Pools: []string{"Finance*", "pool-x"}}}
+	if diff := cmp.Diff(want, parsed.AlertRoutes); diff != "" {
+		t.Errorf("routes (-want +got):\n%s", diff)
+	}
+	c.AlertRoutes = "C0FIN=Finance*;oops"
+	if parsed, ps := c.Validate(serveNeeds); ps.Err() == nil || parsed.AlertRoutes != nil {
+		t.Errorf("bad routes gave %v, %v; want an error and no routes", parsed.AlertRoutes, ps.Err())
 	}
 }

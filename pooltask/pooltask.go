@@ -236,7 +236,10 @@ type Resolution struct {
 	ID   string
 	Name string // the pool's name, when the pools API told it
 
-	Choices     []Pool   // several pools match: no ID
+	Choices []Pool // several pools match: no ID
+	// Glob says the value has a * (Finance*): it names every pool whose
+	// name it matches, as Choices (or ID when one), and may match none.
+	Glob        bool
 	Suggestions []string // no pool matches: the closest pool names (did you mean …?); no ID
 	// LookupErr is the pools API's failure: ID is then the value itself,
 	// used as an id, and an answer should say so. Callers that must be

@@ -104,7 +104,10 @@ func (r *PoolResolver) list(ctx context.Context) ([]pooltask.Pool, error) {
 // the pool named exactly that (case-insensitive); else the one pool whose
 // name contains it (case-insensitive). Several pools with that exact name,
 // or several containing it, are the Choices; none gives Suggestions, the
-// closest names. Both leave ID empty.
+// closest names. Both leave ID empty. A value with a * is a glob over names
+// (Finance* is every pool whose name starts with "finance", in any case):
+// Glob is set, and the pools it matches are its Choices, or its ID when
+// one; none is no Suggestions, since pools may come later.
 func ResolvePool(pools []pooltask.Pool, value string) pooltask.Resolution {
 	res := pooltask.Resolution{Value: value}
 	if value == "" || pooltask.IsID(value) {
@@ -113,6 +116,19 @@ func ResolvePool(pools []pooltask.Pool, value string) pooltask.Resolution {
 	}
 	found := func(p pooltask.Pool) pooltask.Resolution {
 		res.ID, res.Name = p.ID, p.Name
+		return res
+	}
+	if strings.Contains(value, "*") {
+		res.Glob = true
+		for _, p := range pools {
+			if globMatch(strings.ToLower(value), strings.ToLower(p.Name)) {
+				res.Choices = append(res.Choices, p)
+			}
+		}
+		if len(res.Choices) == 1 {
+			res = found(res.Choices[0])
+			res.Choices = nil
+		}
 		return res
 	}
 	for _, p := range pools {
@@ -144,6 +160,25 @@ func ResolvePool(pools []pooltask.Pool, value string) pooltask.Resolution {
 		res.Suggestions = suggest(pools, lower)
 	}
 	return res
+}
+
+// globMatch reports whether name matches pattern, in which * stands for
+// any run of characters and every other character for itself.
+func globMatch(pattern, name string) bool {
+	parts := strings.Split(pattern, "*")
+	if !strings.HasPrefix(name, parts[0]) {
+		return false
+	}
+	name = name[len(parts[0]):]
+	last := len(parts) - 1
+	for _, part := range parts[1:last] {
+		i := strings.Index(name, part)
+		if i < 0 {
+			return false
+		}
+		name = name[i+len(part):]
+	}
+	return strings.HasSuffix(name, parts[last])
 }
 
 // suggest returns the names closest to value (lower case), closest first,

@@ -49,6 +49,10 @@ func TestResolvePoolRule(t *testing.T) {
 		{"a typo gets the closest names", "finanse-win11", pooltask.Resolution{Suggestions: []string{"finance-win11"}}},
 		{"a typo in part of a name", "calcenter", pooltask.Resolution{Suggestions: []string{"callcenter-pool", "callcenter-pool-emea"}}},
 		{"two letters swapped are one edit", "dve-", pooltask.Resolution{Suggestions: []string{"dev-ubuntu"}}},
+		{"a glob names every pool it matches, in any case", "CALLCENTER*", pooltask.Resolution{Glob: true, Choices: byID("pool-b", "pool-c")}},
+		{"a glob inside a name", "*center*emea", pooltask.Resolution{Glob: true, ID: "pool-c", Name: "callcenter-pool-emea"}},
+		{"a glob anchors both ends", "*pool", pooltask.Resolution{Glob: true, ID: "pool-b", Name: "callcenter-pool"}},
+		{"a glob matching no pool suggests none", "hr-*", pooltask.Resolution{Glob: true}},
 		{"nothing close still names the closest pools", "xyzzy", pooltask.Resolution{Suggestions: []string{"Shared", "dev-ubuntu", "finance-win11"}}},
 	}
 	for _, tt := range tests {

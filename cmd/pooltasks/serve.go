@@ -156,11 +156,15 @@ func runServe(ctx context.Context, args []string, cfg config.Config, stdout, std
 		logger.Warn("no scheduled digests: POOLTASKS_DIGEST_CHANNEL is set but POOLTASKS_DIGEST_EVERY is not positive",
 			"every", cfg.DigestEvery)
 	}
-	if cfg.Scheduler && cfg.AlertChannel != "" {
-		// Validate refused an alert channel that may see no pool.
-		alertPools, _ := bindings.Pools(cfg.AlertChannel)
-		alerts := alert.New(alert.Config{Channel: cfg.AlertChannel, Every: cfg.AlertEvery, Pools: alertPools}, deps("alert"), store)
-		runBackground(schedCtx, loop.Alerts, alerts.Run)
+	if cfg.Scheduler && len(parsed.AlertRoutes) > 0 {
+		// One Alerter per channel; Validate refused an alert channel that
+		// may see no pool, and a channel routed twice.
+		var routes alert.Routes
+		for _, r := range parsed.AlertRoutes {
+			routes = append(routes, alert.New(alert.Config{Channel: r.Channel, Every: cfg.AlertEvery, Pools: r.Pools,
+				MinFailed: cfg.AlertMinFailed, MinRatio: cfg.AlertMinRatio}, deps("alert"), store))
+		}
+		runBackground(schedCtx, loop.Alerts, routes.Run)
 	}
 	err = b.Run(ctx)
 	stopSchedules()

@@ -27,6 +27,24 @@ type Config struct {
 	// MaxKnown bounds the remembered ids; default 5000. A poll that sees
 	// more failed tasks keeps them all.
 	MaxKnown int
+	// MinFailed and MinRatio are the thresholds a failed task must reach
+	// to be alerted (POOLTASKS_ALERT_MIN_FAILED, _MIN_RATIO): failed
+	// desktops, and failed ÷ (success + failed + skip). Zero: any.
+	MinFailed int
+	MinRatio  float64
+}
+
+// reaches reports whether a failed task reaches the thresholds. One that
+// does not is left alone: digests still count it.
+func (c Config) reaches(t pooltask.Task) bool {
+	if t.FailedNum < c.MinFailed {
+		return false
+	}
+	all := t.SuccessNum + t.FailedNum + t.SkipNum
+	if all == 0 {
+		return c.MinRatio <= 0 || t.FailedNum > 0
+	}
+	return float64(t.FailedNum)/float64(all) >= c.MinRatio
 }
 
 // stormSize is the most alerts one poll posts one by one; more become one
@@ -93,17 +111,39 @@ func New(cfg Config, deps loop.Deps, store Store) *Alerter {
 	return &Alerter{cfg: cfg, deps: deps.WithDefaults(), store: store, unsaved: map[string]time.Time{}}
 }
 
-// Run polls every cfg.Every until ctx ends. The first poll without saved
-// state takes the tasks already failed as known and alerts none of them.
-// A poll that fails is logged, shown in loop.Health and tried again after a
-// backoff; Run ends only with ctx.
-func (a *Alerter) Run(ctx context.Context) error {
-	if a.cfg.Channel == "" || a.store == nil {
-		return errors.New("alerts: a channel and a store are required")
+// Routes are the Alerters of every alert route (POOLTASKS_ALERT_CHANNEL
+// and each entry of POOLTASKS_ALERT_ROUTES), one per channel: a failure in
+// pools that several routes name is alerted once in each of their
+// channels, and a storm is grouped per route.
+type Routes []*Alerter
+
+// Run polls every route in turn, every period of the first, until ctx
+// ends. The first poll of a route without saved state takes the tasks
+// already failed as known and alerts none of them. A poll that fails is
+// logged, shown in loop.Health and tried again after a backoff (a failing
+// route does not keep the others from polling); Run ends only with ctx.
+func (rs Routes) Run(ctx context.Context) error {
+	if len(rs) == 0 {
+		return errors.New("alerts: no route")
 	}
-	a.deps.Run(ctx, loop.Alerts, func(ctx context.Context) (time.Duration, error) {
-		return a.cfg.Every, a.Poll(ctx)
-	}, "channel", a.cfg.Channel)
+	for _, a := range rs {
+		if a.cfg.Channel == "" || a.store == nil {
+			return errors.New("alerts: a channel and a store are required")
+		}
+	}
+	channels := make([]string, len(rs))
+	for i, a := range rs {
+		channels[i] = a.cfg.Channel
+	}
+	rs[0].deps.Run(ctx, loop.Alerts, func(ctx context.Context) (time.Duration, error) {
+		var errs []error
+		for _, a := range rs {
+			if err := a.Poll(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("alerts to %s: %w", a.cfg.Channel, err))
+			}
+		}
+		return rs[0].cfg.Every, errors.Join(errs...)
+	}, "channels", strings.Join(channels, ","))
 	return nil
 }
 
@@ -160,7 +200,7 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 	}()
 	var fresh []pooltask.Task
 	for _, t := range failed {
-		if _, ok := known[t.ID]; !ok {
+		if _, ok := known[t.ID]; !ok && a.cfg.reaches(t) {
 			fresh = append(fresh, t)
 		}
 	}
@@ -235,6 +275,13 @@ func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]poolt
 	// A pool that names no pool is left out (and said so each poll) rather
 	// than stop the alerts of the others.
 	res, err := loop.ResolvePools(ctx, a.deps.Lister, a.cfg.Pools)
+	var none *loop.NoPoolError
+	if errors.As(err, &none) && !slices.ContainsFunc(a.cfg.Pools, func(p string) bool { return !strings.Contains(p, "*") }) {
+		// Globs alone that match no pool yet: nothing to alert until one
+		// comes, which is no failure of the loop.
+		a.deps.Log.DebugContext(ctx, "no pool of the route yet", "channel", a.cfg.Channel, "pools", a.cfg.Pools)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("alert pools: %w", err)
 	}

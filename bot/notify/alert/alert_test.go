@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 	cfg := Config{Channel: "CALERT", Every: time.Minute}
 
 	a := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
-	stop := notifytest.Run(t, a.Run)
+	stop := notifytest.Run(t, Routes{a}.Run)
 	clock.BlockUntil(t, 1) // first poll done
 	if n := len(rec.Calls()); n != 0 {
 		t.Fatalf("fresh start alerted %d tasks already failed", n)
@@ -51,7 +52,7 @@ func TestAlerterFreshStartRestartAndStorm(t *testing.T) {
 
 	// A restart alerts nothing again.
 	a2 := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
-	stop2 := notifytest.Run(t, a2.Run)
+	stop2 := notifytest.Run(t, Routes{a2}.Run)
 	clock.BlockUntil(t, 1)
 	if n := len(rec.Calls()); n != 1 {
 		t.Fatalf("%d alerts after the restart, want 1", n)
@@ -179,7 +180,7 @@ func TestAlerterPoolsByName(t *testing.T) {
 	dev := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000012", "dev-ubuntu", pooltask.StatusRunning, now.Add(-time.Hour), 0, "s")
 	l := notifytest.NamedPools{Lister: notifytest.NewLister(fin, dev)}
 	a := New(Config{Channel: "CALERT", Every: time.Minute, Pools: []string{"finance-win11"}}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, t.TempDir()))
-	notifytest.Run(t, a.Run)
+	notifytest.Run(t, Routes{a}.Run)
 	clock.BlockUntil(t, 1)
 
 	fin.Status, dev.Status = pooltask.StatusFailed, pooltask.StatusFailed
@@ -221,7 +222,7 @@ func TestAlertStateKeyTakenOver(t *testing.T) {
 		t.Fatal("the test needs pools out of order")
 	}
 	a := New(cfg, loop.Deps{Lister: notifytest.NewLister(old, gap), Poster: rec, Clock: clock}, store)
-	notifytest.Run(t, a.Run)
+	notifytest.Run(t, Routes{a}.Run)
 	posts := rec.WaitCalls(t, 1)
 	clock.BlockUntil(t, 1)
 	if len(rec.Calls()) != 1 || !strings.Contains(posts[0].Text, gap.ID) {
@@ -251,7 +252,7 @@ func TestAlerterBacksOffAndRecovers(t *testing.T) {
 	health := loop.NewHealth(nil)
 	backoff := loop.Backoff{Base: time.Second, Max: 8 * time.Second}
 	a := New(Config{Channel: "CALERT", Every: time.Hour}, loop.Deps{Lister: l, Poster: notifytest.NewPoster(clock), Clock: clock, Health: health, Backoff: backoff}, notifytest.OpenStore(t, t.TempDir()))
-	notifytest.Run(t, a.Run)
+	notifytest.Run(t, Routes{a}.Run)
 	for attempt := 1; attempt <= 6; attempt++ {
 		clock.BlockUntil(t, 1)
 		next, _ := clock.Next()
@@ -313,5 +314,93 @@ func TestAlerterPostedButNotRemembered(t *testing.T) {
 	}
 	if n, m := len(rec.Posts()), len(after.Posts()); n != 1 || m != 0 {
 		t.Errorf("%d alerts, then %d after a restart; want 1 and 0", n, m)
+	}
+}
+
+// TestRoutesAndThresholds: two routes, each channel gets the failures of
+// its pools only (a glob picks up a pool that appears later), a pool in
+// both routes is alerted once in each, never twice in one; a task below
+// POOLTASKS_ALERT_MIN_FAILED or _MIN_RATIO is not alerted.
+func TestRoutesAndThresholds(t *testing.T) {
+	now := day0.Add(12 * time.Hour)
+	clock := notifytest.NewClock(now)
+	rec := notifytest.NewPoster(clock)
+	// The lister's pools are those of its tasks: finance-win11 exists from
+	// the start, finance-emea only once a task runs there.
+	l := notifytest.NewLister(
+		notifytest.Task("aaaaaaaa-0000-0000-0000-000000000031", "finance-win11", pooltask.StatusFinish, now.Add(-time.Hour), 0, "s"),
+		notifytest.Task("aaaaaaaa-0000-0000-0000-000000000032", "shared-kiosk", pooltask.StatusFinish, now.Add(-time.Hour), 0, "s"),
+		notifytest.Task("aaaaaaaa-0000-0000-0000-000000000033", "dev-ubuntu", pooltask.StatusFinish, now.Add(-time.Hour), 0, "s"))
+	store := notifytest.OpenStore(t, t.TempDir())
+	deps := loop.Deps{Lister: l, Poster: rec, Clock: clock}
+	th := Config{Every: time.Minute, MinFailed: 2, MinRatio: 0.25}
+	fin, ops := th, th
+	fin.Channel, fin.Pools = "CFIN", []string{"Finance*", "shared-kiosk"}
+	ops.Channel, ops.Pools = "COPS", []string{"shared-kiosk", "dev-ubuntu"}
+	routes := Routes{New(fin, deps, store), New(ops, deps, store)}
+	ctx := context.Background()
+	poll := func() {
+		t.Helper()
+		for _, a := range routes {
+			if err := a.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	poll() // primes both routes
+
+	failed := func(id, pool string, failedNum, of int) pooltask.Task {
+		tk := notifytest.Task(id, pool, pooltask.StatusFailed, clock.Now().Add(-time.Minute), failedNum, "s")
+		tk.SuccessNum = of - failedNum
+		return tk
+	}
+	emea := failed("bbbbbbbb-0000-0000-0000-000000000001", "finance-emea", 3, 10)
+	kiosk := failed("bbbbbbbb-0000-0000-0000-000000000002", "shared-kiosk", 2, 4)
+	dev := failed("bbbbbbbb-0000-0000-0000-000000000003", "dev-ubuntu", 5, 10)
+	fewDesktops := failed("bbbbbbbb-0000-0000-0000-000000000004", "dev-ubuntu", 1, 2)      // 50 % but 1 desktop
+	smallShare := failed("bbbbbbbb-0000-0000-0000-000000000005", "finance-win11", 20, 100) // 20 desktops but 20 %
+	l.Put(emea, kiosk, dev, fewDesktops, smallShare)
+	clock.Advance(time.Minute)
+	poll()
+	poll() // nothing new
+
+	got := map[string][]string{}
+	for _, p := range rec.Posts() {
+		for _, id := range []string{emea.ID, kiosk.ID, dev.ID, fewDesktops.ID, smallShare.ID} {
+			if strings.Contains(p.Text, id) {
+				got[p.Channel] = append(got[p.Channel], id)
+			}
+		}
+	}
+	want := map[string][]string{"CFIN": {emea.ID, kiosk.ID}, "COPS": {kiosk.ID, dev.ID}}
+	for ch, ids := range want {
+		if !slices.Equal(slices.Sorted(slices.Values(got[ch])), ids) {
+			t.Errorf("%s was alerted %v, want %v", ch, got[ch], ids)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("alerts went to %v, want CFIN and COPS only", got)
+	}
+}
+
+// TestRouteOfGlobsWithoutPools: a route whose globs match no pool yet
+// polls without failing (the pools may come later) and lists nothing;
+// one with a misspelt name fails, as a wrong configuration should.
+func TestRouteOfGlobsWithoutPools(t *testing.T) {
+	clock := notifytest.NewClock(day0)
+	l := notifytest.NewLister(notifytest.Task("aaaaaaaa-0000-0000-0000-000000000041", "dev-ubuntu", pooltask.StatusFailed, day0.Add(-time.Hour), 3, "s"))
+	deps := loop.Deps{Lister: l, Poster: notifytest.NewPoster(clock), Clock: clock}
+	a := New(Config{Channel: "CHR", Pools: []string{"hr-*"}}, deps, notifytest.OpenStore(t, t.TempDir()))
+	for range 2 {
+		if err := a.Poll(context.Background()); err != nil {
+			t.Fatalf("a route of globs matching nothing: %v", err)
+		}
+	}
+	for _, c := range l.Calls() {
+		t.Errorf("listed tasks with %+v for a route with no pool", c)
+	}
+	b := New(Config{Channel: "CHR", Pools: []string{"hr-pool"}}, deps, notifytest.OpenStore(t, t.TempDir()))
+	if err := b.Poll(context.Background()); err == nil || !strings.Contains(err.Error(), `no desktop pool is named like "hr-pool"`) {
+		t.Errorf("a route of a name matching nothing: %v", err)
 	}
 }

@@ -116,8 +116,9 @@ type Pools struct {
 	Problems    []string // values that name no single pool, and why
 }
 
-// ResolvePools resolves values (none: every pool). A value that names no
-// pool or several is a problem, said in the digest or the log, and left
+// ResolvePools resolves values (none: every pool). A glob (Finance*) names
+// every pool it matches; a pool named twice is listed once. A value that
+// names no pool or several, or a glob that matches none, is a problem, said in the digest or the log, and left
 // out; when every value is, or when the pools API fails, it fails: a
 // digest or alert of no pool would say all clear, of every pool would show
 // more than asked, of a name taken as an id would find nothing.
@@ -134,6 +135,12 @@ func ResolvePools(ctx context.Context, l Lister, values []string) (Pools, error)
 				label = v
 			}
 			out.IDs, out.Labels = append(out.IDs, res.ID), append(out.Labels, label)
+		case res.Glob && len(res.Choices) == 0:
+			out.Problems = append(out.Problems, fmt.Sprintf("no desktop pool matches %q (yet)", v))
+		case res.Glob:
+			for _, p := range res.Choices {
+				out.IDs, out.Labels = append(out.IDs, p.ID), append(out.Labels, p.Name)
+			}
 		default:
 			out.Problems = append(out.Problems, res.Err().Error())
 		}
@@ -141,5 +148,15 @@ func ResolvePools(ctx context.Context, l Lister, values []string) (Pools, error)
 	if len(values) > 0 && len(out.IDs) == 0 {
 		return Pools{}, &NoPoolError{Problems: out.Problems}
 	}
+	seen := map[string]bool{}
+	keep := 0
+	for i, id := range out.IDs {
+		if !seen[id] {
+			seen[id] = true
+			out.IDs[keep], out.Labels[keep] = id, out.Labels[i]
+			keep++
+		}
+	}
+	out.IDs, out.Labels = out.IDs[:keep], out.Labels[:keep]
 	return out, nil
 }
