@@ -3,12 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/spf13/cobra"
 
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
@@ -17,41 +16,52 @@ import (
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
-func init() {
-	register(subcommand{name: "digest", summary: "post one failure digest to a Slack channel and exit (for a CronJob)", run: runDigest})
+func init() { register(newDigestCmd) }
+
+// digestOptions are the flags of digest.
+type digestOptions struct {
+	channel string
+	since   time.Duration
+	dryRun  bool
+	sim     bool
 }
 
-func runDigest(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("digest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	channel := fs.String("channel", cfg.DigestChannel, "Slack channel id to post in (default POOLTASKS_DIGEST_CHANNEL)")
-	since := fs.Duration("since", 24*time.Hour, "length of the window, which ends now")
-	dryRun := fs.Bool("dry-run", false, "print the digest's text and blocks as JSON instead of posting it")
-	useSim := fs.Bool("sim", false, "read tasks from the built-in simulator with its demo credentials")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: pooltasks digest --channel C [--since 24h] [--dry-run] [--sim]")
-		fs.PrintDefaults()
-		fmt.Fprintln(fs.Output(), "\nThe pools are POOLTASKS_DIGEST_POOLS for POOLTASKS_DIGEST_CHANNEL, else the channel's binding in\n"+
-			"POOLTASKS_CHANNEL_POOLS (all pools without one); POOLTASKS_DIGEST_QUIET=true posts nothing when nothing failed.")
+func newDigestCmd(a *app) *cobra.Command {
+	o := digestOptions{channel: a.cfg.DigestChannel}
+	c := &cobra.Command{
+		Use:   "digest",
+		Short: "Post one failure digest to a Slack channel and exit (for a CronJob)",
+		Long: "Digest posts one failure digest, the failed tasks of the window that " +
+			"ends now, to a Slack channel and exits: run it from cron or a Kubernetes " +
+			"CronJob instead of the bot's scheduled digests.\n\n" +
+			"The pools are POOLTASKS_DIGEST_POOLS for POOLTASKS_DIGEST_CHANNEL, else " +
+			"the channel's binding in POOLTASKS_CHANNEL_POOLS (all pools without one); " +
+			"POOLTASKS_DIGEST_QUIET=true posts nothing when nothing failed.",
+		Example: "  pooltasks digest --channel C0123456789 --since 24h\n" +
+			"  pooltasks digest --sim --dry-run --since 72h",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runDigest(c.Context(), a, o) },
 	}
-	words, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(words) > 0 {
-		return usageErrorf("digest takes no arguments, got %q", words[0])
-	}
-	if *since <= 0 {
-		return usageErrorf("--since must be positive, got %v", *since)
+	c.Flags().StringVar(&o.channel, "channel", o.channel, "Slack channel id to post in (default POOLTASKS_DIGEST_CHANNEL)")
+	c.Flags().DurationVar(&o.since, "since", 24*time.Hour, "length of the window, which ends now")
+	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the digest's text and blocks as JSON instead of posting it")
+	c.Flags().BoolVar(&o.sim, "sim", false, "read tasks from the built-in simulator with its demo credentials")
+	return c
+}
+
+func runDigest(ctx context.Context, a *app, o digestOptions) error {
+	cfg, stdout, stderr := a.cfg, a.stdout, a.stderr
+	if o.since <= 0 {
+		return usageErrorf("--since must be positive, got %v", o.since)
 	}
 	var needs config.Need
-	if !*dryRun {
-		if *channel == "" {
+	if !o.dryRun {
+		if o.channel == "" {
 			return usageErrorf("give --channel (or set POOLTASKS_DIGEST_CHANNEL), or use --dry-run")
 		}
 		needs |= config.NeedBotToken
 	}
-	if !*useSim {
+	if !o.sim {
 		needs |= config.NeedWorkspace
 	}
 	logger, parsed, err := prepare(cfg, needs, stderr)
@@ -59,7 +69,7 @@ func runDigest(ctx context.Context, args []string, cfg config.Config, stdout, st
 		return err
 	}
 
-	client, stop, err := workspaceClient(ctx, cfg, *useSim)
+	client, stop, err := workspaceClient(ctx, cfg, o.sim)
 	defer stop()
 	if err != nil {
 		return err
@@ -68,20 +78,20 @@ func runDigest(ctx context.Context, args []string, cfg config.Config, stdout, st
 	// A dry run takes the same path as a post, to a poster that posts
 	// nothing; the message is printed instead.
 	var poster loop.Poster = dryRunPoster{}
-	if !*dryRun {
+	if !o.dryRun {
 		// The bot's client settings: slack-go retries 429s, a stuck
 		// connection times out; notify paces the posts.
 		poster = loop.NewSlackPoster(bot.NewSlackClient("", cfg.SlackBotToken, cfg.SlackAPIURL))
 	}
-	pools, err := digestPools(cfg, parsed.Bindings, *channel)
+	pools, err := digestPools(cfg, parsed.Bindings, o.channel)
 	if err != nil {
 		return err
 	}
-	d := digest.New(digest.Config{Channel: *channel, Pools: pools, Quiet: cfg.DigestQuiet},
+	d := digest.New(digest.Config{Channel: o.channel, Pools: pools, Quiet: cfg.DigestQuiet},
 		loop.Deps{Lister: client, Poster: poster, Log: logger}, nil)
 	end := time.Now().UTC().Truncate(time.Minute)
-	start := end.Add(-*since)
-	target := *channel
+	start := end.Add(-o.since)
+	target := o.channel
 	if target == "" {
 		target = "dry-run" // a dry run needs no channel
 	}
@@ -90,7 +100,7 @@ func runDigest(ctx context.Context, args []string, cfg config.Config, stdout, st
 		return fmt.Errorf("digest of %s to %s: %w", start.Format(time.RFC3339), end.Format(time.RFC3339), err)
 	}
 	switch {
-	case *dryRun:
+	case o.dryRun:
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
@@ -98,11 +108,11 @@ func runDigest(ctx context.Context, args []string, cfg config.Config, stdout, st
 			Channel string        `json:"channel,omitempty"`
 			Text    string        `json:"text"`
 			Blocks  []slack.Block `json:"blocks"`
-		}{*channel, msg.Text, msg.Blocks})
+		}{o.channel, msg.Text, msg.Blocks})
 	case len(msg.Blocks) == 0:
 		fmt.Fprintf(stdout, "nothing failed from %s to %s; quiet, nothing posted\n", start.Format(time.RFC3339), end.Format(time.RFC3339))
 	default:
-		fmt.Fprintf(stdout, "posted the digest of %s to %s in %s\n", start.Format(time.RFC3339), end.Format(time.RFC3339), *channel)
+		fmt.Fprintf(stdout, "posted the digest of %s to %s in %s\n", start.Format(time.RFC3339), end.Format(time.RFC3339), o.channel)
 	}
 	return nil
 }

@@ -3,48 +3,49 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"time"
 
-	"github.com/pooltasks/pooltasks/config"
+	"github.com/spf13/cobra"
+
 	"github.com/pooltasks/pooltasks/doctor"
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
-func init() {
-	register(subcommand{name: "doctor", summary: "check the configuration, the cloud credentials and the Slack app, and say what to fix", run: runDoctor})
-}
+func init() { register(newDoctorCmd) }
 
 // errChecksFailed ends doctor with exit status 1 after the report is printed.
 var errChecksFailed = errors.New("doctor: at least one check failed (see FAIL above)")
 
-func runDoctor(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	useSim := fs.Bool("sim", false, "check against the built-in simulator with its demo credentials; Slack is skipped when no token is set")
-	timeout := fs.Duration("timeout", 15*time.Second, "bound on each network check")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: pooltasks doctor [--sim] [--timeout 15s]")
-		fs.PrintDefaults()
-		fmt.Fprintln(fs.Output(), "\nExit status 1 when a check fails. Secrets are never printed.")
+func newDoctorCmd(a *app) *cobra.Command {
+	var useSim bool
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the configuration, the cloud credentials and the Slack app",
+		Long: "Doctor checks the configuration, makes one signed call to the Workspace " +
+			"API, and checks the Slack tokens and scopes, then says what to fix. " +
+			"Secrets are never printed.\n\n" +
+			"Exit status 1 when a check fails.",
+		Example: "  pooltasks doctor\n" +
+			"  pooltasks doctor --sim",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runDoctor(c.Context(), a, useSim, timeout) },
 	}
-	words, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(words) > 0 {
-		return usageErrorf("doctor takes no arguments, got %q", words[0])
-	}
+	c.Flags().BoolVar(&useSim, "sim", false, "check against the built-in simulator with its demo credentials; Slack is skipped when no token is set")
+	c.Flags().DurationVar(&timeout, "timeout", 15*time.Second, "bound on each network check")
+	return c
+}
 
-	wc, stop, err := workspaceTarget(ctx, cfg, *useSim)
+func runDoctor(ctx context.Context, a *app, useSim bool, timeout time.Duration) error {
+	cfg, stdout := a.cfg, a.stdout
+	wc, stop, err := workspaceTarget(ctx, cfg, useSim)
 	defer stop()
 	if err != nil {
 		return err
 	}
 	cfg = withWorkspace(cfg, wc)
-	opts := doctor.Options{Config: cfg, Sim: *useSim, Timeout: *timeout}
+	opts := doctor.Options{Config: cfg, Sim: useSim, Timeout: timeout}
 	if wc.Region == "" && wc.Endpoint == "" {
 		opts.WorkspaceErr = errors.New("neither WORKSPACE_REGION nor WORKSPACE_ENDPOINT is set")
 	} else if client, err := workspace.New(wc); err != nil {
@@ -54,7 +55,7 @@ func runDoctor(ctx context.Context, args []string, cfg config.Config, stdout, st
 	}
 
 	report := doctor.Run(ctx, opts)
-	if *useSim {
+	if useSim {
 		fmt.Fprintln(stdout, "pooltasks doctor (--sim: the Workspace API is the built-in simulator)")
 	} else {
 		fmt.Fprintln(stdout, "pooltasks doctor")

@@ -1,10 +1,11 @@
 // Command pooltasks is the Slack chat-ops bot for Huawei Cloud Workspace
-// script execution tasks, and its command-line companions: query, sim and
-// version (see `pooltasks help`).
+// script execution tasks, and its command-line companions: query, watch,
+// digest, doctor, sim and version (see `pooltasks help`).
 //
 // main only wires: it reads the environment once into a Config, runs the
-// subcommand and turns its error into an exit code. Subcommands live in their
-// own files and register themselves with register.
+// command line and turns its error into an exit code. The command tree is
+// built with cobra in cli.go; each subcommand lives in its own file and
+// registers itself with register.
 package main
 
 import (
@@ -15,7 +16,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -39,42 +39,12 @@ func main() {
 	os.Exit(exitCode(err, os.Stderr))
 }
 
-// subcommand is one `pooltasks NAME ...`.
-type subcommand struct {
-	name    string
-	summary string // one line for `pooltasks help`
-	run     func(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error
-}
-
-// subcommands holds every subcommand by name; each file adds its own with
-// register in an init function, so adding one touches no other file.
-var subcommands = map[string]subcommand{}
-
-func register(c subcommand) {
-	if _, dup := subcommands[c.name]; dup {
-		panic("pooltasks: subcommand registered twice: " + c.name)
-	}
-	subcommands[c.name] = c
-}
-
-// run dispatches args[0] to its subcommand. Its error is shown to the user:
-// no configured secret is in its text (see redacted).
+// run runs the command line args. Its error is shown to the user: no
+// configured secret is in its text (see redacted).
 func run(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		printUsage(stderr)
-		return usageErrorf("no subcommand given")
-	}
-	name := args[0]
-	switch name {
-	case "help", "-h", "-help", "--help":
-		printUsage(stdout)
-		return nil
-	}
-	c, ok := subcommands[name]
-	if !ok {
-		return usageErrorf("unknown subcommand %q; run `pooltasks help` for the list", name)
-	}
-	return redacted(c.run(ctx, args[1:], cfg, stdout, stderr), cfg)
+	root := newRoot(&app{cfg: cfg, stdout: stdout, stderr: stderr})
+	root.SetArgs(args)
+	return redacted(root.ExecuteContext(ctx), cfg)
 }
 
 // redacted is err with every configured secret replaced in its text, as the
@@ -100,21 +70,6 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.text }
 func (e *redactedError) Unwrap() error { return e.err }
-
-func printUsage(w io.Writer) {
-	names := make([]string, 0, len(subcommands))
-	for n := range subcommands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	fmt.Fprintln(w, "usage: pooltasks SUBCOMMAND [flags] [args]")
-	fmt.Fprintln(w)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, subcommands[n].summary)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Configuration comes from the environment (see README.md); `pooltasks SUBCOMMAND -h` shows its flags.")
-}
 
 // usageError is a mistake in the command line or the environment: exit
 // status 2, and the message says what to change.
@@ -148,29 +103,5 @@ func exitCode(err error, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stderr, "pooltasks: %v\n", err)
 		return 1
-	}
-}
-
-// parseFlags parses flags that may come before, between or after the
-// positional words, and returns the words.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	var words []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, usageErrorf("%s: %v", fs.Name(), err)
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return words, nil
-		}
-		// Everything after a literal "--" is a word.
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(words, rest...), nil
-		}
-		words = append(words, rest[0])
-		args = rest[1:]
 	}
 }

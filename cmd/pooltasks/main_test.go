@@ -135,8 +135,8 @@ func TestQueryBadInput(t *testing.T) {
 	}{
 		{"unknown key", []string{"query", "--sim", "statsu=FAILED"}, "did you mean status"},
 		{"bad status", []string{"query", "--sim", "status=broken"}, "status"},
-		{"bad output", []string{"query", "--output", "yaml", "status=FAILED"}, "--output must be text or json"},
-		{"unknown flag", []string{"query", "--nope"}, "flag provided but not defined"},
+		{"bad output", []string{"query", "--output", "yaml", "status=FAILED"}, `"yaml" for "-o, --output" flag: must be table or json`},
+		{"unknown flag", []string{"query", "--nope"}, "unknown flag: --nope"},
 		{"ambiguous pool", []string{"query", "--sim", "pool=callcenter"}, `matches 2 pools: callcenter-pool (`},
 		{"unknown pool", []string{"query", "--sim", "pool=nowhere"}, `no desktop pool is named like "nowhere"`},
 		{"watch", []string{"query", "--sim", "watch", "5b0e7c1e-8f7a-4f3e-9d5c-1a2b3c4d5e6f"}, "query answers list, failed and show"},
@@ -205,9 +205,9 @@ func TestHelpAndVersion(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "status") {
 		t.Errorf("query help: %d %q", code, out)
 	}
-	code, _, errOut := call(t, defaults(t), "query", "-h")
-	if code != 0 || !strings.Contains(errOut, "usage: pooltasks query") {
-		t.Errorf("query -h: %d %q", code, errOut)
+	code, out, _ = call(t, defaults(t), "query", "-h")
+	if code != 0 || !strings.Contains(out, "Usage:\n  pooltasks query [VERB]") {
+		t.Errorf("query -h: %d %q", code, out)
 	}
 }
 

@@ -4,12 +4,13 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/config"
@@ -19,30 +20,38 @@ import (
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
-func init() {
-	register(subcommand{name: "query", summary: "run a /pooltasks command (list, failed, show) and print the answer", run: runQuery})
-}
+func init() { register(newQueryCmd) }
 
 // maxShownRecords bounds the failed desktops show fetches.
 const maxShownRecords = 500
 
-func runQuery(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("query", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	useSim := fs.Bool("sim", false, "start the built-in simulator and query it with the demo credentials")
-	output := fs.String("output", "text", "output format: text or json")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: pooltasks query [--sim] [--output text|json] [VERB] [key=value ...]")
-		fs.PrintDefaults()
-		fmt.Fprintln(fs.Output(), "\nThe words are those of /pooltasks; `pooltasks query help` lists them.")
+func newQueryCmd(a *app) *cobra.Command {
+	var useSim bool
+	var output outputFlag
+	c := &cobra.Command{
+		Use:   "query [VERB] [key=value ...]",
+		Short: "Ask what /pooltasks answers (list, failed, show) and print it",
+		Long: "Query takes the words of /pooltasks in Slack and prints the answer: " +
+			"list (the default verb) and failed print a table of tasks, show TASK_ID " +
+			"one task in full with its failed desktops. `pooltasks query help` lists " +
+			"every verb and key, `pooltasks query help KEY` explains one.\n\n" +
+			"Times are UTC. Exit status 1 when the API fails, 2 when the words are wrong.",
+		Example: "  pooltasks query --sim failed\n" +
+			"  pooltasks query failed pool=finance-win11 since=2h\n" +
+			"  pooltasks query status=running type=COMMAND limit=50 -o json\n" +
+			"  pooltasks query show 24b751d5-8849-431a-9f80-4d7cfeb90cba\n" +
+			"  pooltasks query help since",
+		RunE: func(c *cobra.Command, words []string) error {
+			return runQuery(c.Context(), a, words, useSim, output.json)
+		},
 	}
-	words, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if *output != "text" && *output != "json" {
-		return usageErrorf("--output must be text or json, got %q", *output)
-	}
+	c.Flags().BoolVar(&useSim, "sim", false, "start the built-in simulator and query it with the demo credentials")
+	addOutputFlag(c, &output)
+	return c
+}
+
+func runQuery(ctx context.Context, a *app, words []string, useSim, asJSON bool) error {
+	cfg, stdout, stderr := a.cfg, a.stdout, a.stderr
 	now := time.Now()
 	cmd, err := commands.Parse(strings.Join(words, " "), now)
 	if err != nil {
@@ -52,11 +61,11 @@ func runQuery(ctx context.Context, args []string, cfg config.Config, stdout, std
 	case commands.VerbHelp:
 		if cmd.Topic != "" {
 			if text, ok := commands.HelpTopic(cmd.Topic); ok {
-				fmt.Fprintln(stdout, text)
+				fmt.Fprintln(stdout, wrap(text, helpWidth))
 				return nil
 			}
 		}
-		fmt.Fprintln(stdout, commands.Help())
+		fmt.Fprintln(stdout, wrap(commands.Help(), helpWidth))
 		return nil
 	case commands.VerbList, commands.VerbFailed, commands.VerbShow:
 	default:
@@ -64,13 +73,13 @@ func runQuery(ctx context.Context, args []string, cfg config.Config, stdout, std
 	}
 
 	var needs config.Need
-	if !*useSim {
+	if !useSim {
 		needs = config.NeedWorkspace
 	}
 	if _, _, err := prepare(cfg, needs, stderr); err != nil {
 		return err
 	}
-	client, stop, err := workspaceClient(ctx, cfg, *useSim)
+	client, stop, err := workspaceClient(ctx, cfg, useSim)
 	defer stop()
 	if err != nil {
 		return err
@@ -98,9 +107,9 @@ func runQuery(ctx context.Context, args []string, cfg config.Config, stdout, std
 		if len(page.Tasks) == 0 {
 			return usageErrorf("no task with id %s", cmd.TaskID)
 		}
-		return showTask(ctx, client, page.Tasks[0], *output, stdout, now)
+		return showTask(ctx, client, page.Tasks[0], asJSON, stdout, now)
 	}
-	if *output == "json" {
+	if asJSON {
 		return writeJSON(stdout, listJSON{Total: page.Total, Offset: q.Offset, Tasks: tasksJSON(page.Tasks)})
 	}
 	printTasks(stdout, page.Tasks, now)
@@ -135,7 +144,7 @@ func timeText(t time.Time) string {
 }
 
 // showTask prints one task in full with its failed desktops.
-func showTask(ctx context.Context, c *workspace.Client, t pooltask.Task, output string, w io.Writer, now time.Time) error {
+func showTask(ctx context.Context, c *workspace.Client, t pooltask.Task, asJSON bool, w io.Writer, now time.Time) error {
 	var failed []pooltask.Record
 	for r, err := range workspace.Records(ctx, c, pooltask.RecordOptions{TaskID: t.ID, Status: "FAILED"}) {
 		if err != nil {
@@ -145,7 +154,7 @@ func showTask(ctx context.Context, c *workspace.Client, t pooltask.Task, output 
 			break
 		}
 	}
-	if output == "json" {
+	if asJSON {
 		return writeJSON(w, showJSON{Task: taskToJSON(t), FailedRecords: recordsJSON(failed)})
 	}
 	printTask(w, view.TaskOf(t, now), failed)

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/notify"
@@ -24,23 +24,31 @@ import (
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
-func init() {
-	register(subcommand{name: "serve", summary: "run the Slack bot (socket mode); --sim answers from the built-in simulator", run: runServe})
+func init() { register(newServeCmd) }
+
+func newServeCmd(a *app) *cobra.Command {
+	var useSim bool
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Slack bot (socket mode)",
+		Long: "Serve runs the Slack bot: it connects to Slack in socket mode (no public " +
+			"URL needed), answers /pooltasks and @pooltasks, and runs the scheduled " +
+			"digests, alerts and watches. Health and metrics are served on " +
+			"POOLTASKS_HTTP_ADDR. It needs SLACK_APP_TOKEN and SLACK_BOT_TOKEN; " +
+			"--sim answers from the built-in simulator instead of the Workspace API.",
+		Example: "  pooltasks serve\n" +
+			"  pooltasks serve --sim",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runServe(c.Context(), a, useSim) },
+	}
+	c.Flags().BoolVar(&useSim, "sim", false, "answer from the built-in simulator (demo data) instead of the Workspace API")
+	return c
 }
 
-func runServe(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	useSim := fs.Bool("sim", false, "answer from the built-in simulator (demo data) instead of the Workspace API")
-	words, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(words) > 0 {
-		return usageErrorf("serve takes no arguments, got %q", words[0])
-	}
+func runServe(ctx context.Context, a *app, useSim bool) error {
+	cfg, stdout, stderr := a.cfg, a.stdout, a.stderr
 	needs := config.NeedAppToken | config.NeedBotToken
-	if !*useSim {
+	if !useSim {
 		needs |= config.NeedWorkspace
 	}
 	logger, parsed, err := prepare(cfg, needs, stderr)
@@ -51,12 +59,12 @@ func runServe(ctx context.Context, args []string, cfg config.Config, stdout, std
 	bc := botConfig(cfg, bindings)
 	bc.Logger = logger
 
-	wc, stop, err := workspaceTarget(ctx, cfg, *useSim)
+	wc, stop, err := workspaceTarget(ctx, cfg, useSim)
 	defer stop()
 	if err != nil {
 		return err
 	}
-	if *useSim {
+	if useSim {
 		logger.Info("answering from the built-in simulator", "endpoint", wc.Endpoint)
 	}
 	metrics := bot.NewMetrics()
@@ -113,7 +121,7 @@ func runServe(ctx context.Context, args []string, cfg config.Config, stdout, std
 	doctorCfg := withWorkspace(cfg, wc)
 	bc.Doctor = func(ctx context.Context) (string, error) {
 		var buf bytes.Buffer
-		report := doctor.Run(ctx, doctor.Options{Config: doctorCfg, Workspace: client, Sim: *useSim})
+		report := doctor.Run(ctx, doctor.Options{Config: doctorCfg, Workspace: client, Sim: useSim})
 		err := report.WriteText(&buf)
 		return buf.String(), err
 	}

@@ -2,33 +2,40 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
-func init() {
-	register(subcommand{name: "sim", summary: "serve the built-in Workspace API simulator", run: runSim})
+func init() { register(newSimCmd) }
+
+func newSimCmd(a *app) *cobra.Command {
+	var addr string
+	var opts sim.Options
+	c := &cobra.Command{
+		Use:   "sim",
+		Short: "Serve the built-in Workspace API simulator",
+		Long: "Sim serves the built-in simulator of the Workspace API (signature checks, " +
+			"every filter, paging, generated pools, tasks and desktop records) and " +
+			"prints the environment that points pooltasks at it.",
+		Example: "  pooltasks sim --addr 127.0.0.1:8089\n" +
+			"  pooltasks sim --seed 7 --rate 5",
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runSim(c.Context(), a.stdout, addr, opts) },
+	}
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8089", "address to listen on")
+	c.Flags().Int64Var(&opts.Seed, "seed", 0, "seed of the generated data")
+	c.Flags().Float64Var(&opts.RateLimit, "rate", 0, "server-side requests per second before answering 429 (0: unlimited)")
+	return c
 }
 
-func runSim(ctx context.Context, args []string, _ config.Config, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:8089", "address to listen on")
-	seed := fs.Int64("seed", 0, "seed of the generated data")
-	rate := fs.Float64("rate", 0, "server-side requests per second before answering 429 (0: unlimited)")
-	words, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(words) > 0 {
-		return usageErrorf("sim takes no arguments, got %q", words[0])
-	}
-	return sim.ListenAndServe(ctx, *addr, sim.Options{Seed: *seed, RateLimit: *rate}, func(url string) {
+func runSim(ctx context.Context, stdout io.Writer, addr string, opts sim.Options) error {
+	return sim.ListenAndServe(ctx, addr, opts, func(url string) {
 		fmt.Fprintf(stdout, "Workspace API simulator listening on %s (Ctrl-C to stop)\n", url)
 		fmt.Fprintf(stdout, "Point pooltasks at it with:\n\n")
 		for _, kv := range simEnv(url) {
