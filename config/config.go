@@ -41,6 +41,13 @@ type Config struct {
 	ChannelPools    string   `envconfig:"POOLTASKS_CHANNEL_POOLS"`    // C123=pool-a,pool-b;C456=*;*=pool-c (see Bindings)
 	UserRate        int      `envconfig:"POOLTASKS_USER_RATE" default:"20"`
 
+	// Actions on tasks (retry, stop, rerun): off unless listed.
+	Actions     []string      `envconfig:"POOLTASKS_ACTIONS"`                    // retry,stop,rerun; empty: read-only
+	Operators   []string      `envconfig:"POOLTASKS_OPERATORS"`                  // user ids (U…/W…) and user groups (S…) who may act
+	Approval    []string      `envconfig:"POOLTASKS_APPROVAL"`                   // actions that need a second operator
+	ApprovalTTL time.Duration `envconfig:"POOLTASKS_APPROVAL_TTL" default:"15m"` // how long an approval request stays open
+	ActionRate  int           `envconfig:"POOLTASKS_ACTION_RATE" default:"10"`   // actions per channel per minute
+
 	// Digests, alerts and watches.
 	Scheduler      bool          `envconfig:"POOLTASKS_SCHEDULER" default:"true"`   // run digests and alerts in this process
 	DigestChannel  string        `envconfig:"POOLTASKS_DIGEST_CHANNEL"`             // empty: no scheduled digests

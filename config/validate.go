@@ -5,10 +5,12 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/redact"
 )
 
@@ -109,6 +111,7 @@ var (
 	userIDRe    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 	channelIDRe = regexp.MustCompile(`^[CGD][A-Z0-9]+$`)
 	projectIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	operatorRe  = regexp.MustCompile(`^[UWS][A-Z0-9]{2,}$`)
 )
 
 // Parsed holds the values Validate parsed to check them, so that no
@@ -119,7 +122,9 @@ type Parsed struct {
 	// pools its binding lets it see), then POOLTASKS_ALERT_ROUTES; one
 	// route per channel. Empty: no alerts.
 	AlertRoutes []Route
-	DigestAt    time.Duration // POOLTASKS_DIGEST_AT, from midnight UTC
+	DigestAt    time.Duration     // POOLTASKS_DIGEST_AT, from midnight UTC
+	Actions     []pooltask.Action // POOLTASKS_ACTIONS: the actions enabled
+	Approval    []pooltask.Action // POOLTASKS_APPROVAL: the enabled actions that need a second operator
 }
 
 // Validate checks the configuration for a subcommand that needs needs, and
@@ -212,6 +217,7 @@ func (c Config) Validate(needs Need) (Parsed, Problems) {
 	idList(&ps, "POOLTASKS_ALLOWED_USERS", c.AllowedUsers, userIDRe, "user ids (U… or W…)")
 	idList(&ps, "POOLTASKS_ALLOWED_CHANNELS", c.AllowedChannels, channelIDRe, "channel ids (C…, G… or D…)")
 	idList(&ps, "POOLTASKS_ADMIN_USERS", c.AdminUsers, userIDRe, "user ids (U… or W…)")
+	parsed.Actions, parsed.Approval = actionSettings(&ps, c)
 	b, bindingProblems := parseBindings(c.ChannelPools)
 	ps = append(ps, bindingProblems...)
 	if bindingProblems.Err() == nil {
@@ -276,6 +282,76 @@ func (c Config) Validate(needs Need) (Parsed, Problems) {
 		}
 	}
 	return parsed, ps
+}
+
+// actionSettings checks POOLTASKS_ACTIONS, _OPERATORS, _APPROVAL,
+// _APPROVAL_TTL and _ACTION_RATE, and returns the actions enabled and those
+// of them that need approval.
+func actionSettings(ps *Problems, c Config) (enabled, approval []pooltask.Action) {
+	add := func(v string, s Severity, detail, fix string) {
+		*ps = append(*ps, Problem{Var: v, Severity: s, Detail: detail, Fix: fix})
+	}
+	enabled, bad := ParseActions(c.Actions)
+	if len(bad) > 0 {
+		add("POOLTASKS_ACTIONS", Error, "not an action: "+strings.Join(bad, ", "), "list retry, stop and rerun separated by commas, or leave it empty for read-only")
+		enabled = nil
+	}
+	asked, bad := ParseActions(c.Approval)
+	if len(bad) > 0 {
+		add("POOLTASKS_APPROVAL", Error, "not an action: "+strings.Join(bad, ", "), "list the actions of POOLTASKS_ACTIONS that need a second operator")
+	}
+	for _, a := range asked {
+		if slices.Contains(enabled, a) {
+			approval = append(approval, a)
+		} else if len(bad) == 0 {
+			add("POOLTASKS_APPROVAL", Warning, fmt.Sprintf("%s needs approval but is not in POOLTASKS_ACTIONS, so it cannot be taken at all", a), "")
+		}
+	}
+	idList(ps, "POOLTASKS_OPERATORS", c.Operators, operatorRe, "user ids (U… or W…) or user group ids (S…)")
+	switch {
+	case len(enabled) == 0:
+		add("POOLTASKS_ACTIONS", Info, "empty: pooltasks is read-only (no retry, stop or rerun)", "")
+	case len(c.Operators) == 0:
+		add("POOLTASKS_OPERATORS", Warning, "actions are enabled but no operator is listed, so nobody may take them",
+			"list the Slack user ids (U…) or user groups (S…) who may retry and stop tasks")
+	default:
+		add("POOLTASKS_ACTIONS", Info, fmt.Sprintf("enabled: %s, for %d operator entries", joinActions(enabled), len(c.Operators)), "")
+	}
+	if len(approval) > 0 && len(c.Operators) == 1 && !strings.HasPrefix(strings.TrimSpace(c.Operators[0]), "S") {
+		add("POOLTASKS_APPROVAL", Warning, "approval needs a second operator, but only one is listed", "list at least two operators, or a user group")
+	}
+	rangeDur(ps, "POOLTASKS_APPROVAL_TTL", c.ApprovalTTL, time.Minute, 24*time.Hour)
+	rangeInt(ps, "POOLTASKS_ACTION_RATE", c.ActionRate, 1, 1000)
+	return enabled, approval
+}
+
+// ParseActions reads a list of action names (case-insensitive, blanks
+// ignored): the actions it names, each once, in the order given, and the
+// entries that name none.
+func ParseActions(list []string) (actions []pooltask.Action, bad []string) {
+	for _, s := range list {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if s == "" {
+			continue
+		}
+		a := pooltask.Action(s)
+		if !slices.Contains(pooltask.Actions, a) {
+			bad = append(bad, strconv.Quote(s))
+			continue
+		}
+		if !slices.Contains(actions, a) {
+			actions = append(actions, a)
+		}
+	}
+	return actions, bad
+}
+
+func joinActions(as []pooltask.Action) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = string(a)
+	}
+	return strings.Join(s, ", ")
 }
 
 // token checks a Slack token: shaped like its kind and not a placeholder

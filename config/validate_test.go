@@ -117,6 +117,22 @@ func TestValidate(t *testing.T) {
 			"WORKSPACE_TIMEOUT", Warning, []string{"outside the usual", "pooltasks accepts it"}},
 		{"negative timeout", func(c *Config) { c.Timeout = -time.Second },
 			"WORKSPACE_TIMEOUT", Error, []string{"negative"}},
+		{"unknown action", func(c *Config) { c.Actions = []string{"retry", "reboot"} },
+			"POOLTASKS_ACTIONS", Error, []string{`"reboot"`, "retry, stop and rerun"}},
+		{"actions without operators", func(c *Config) { c.Actions = []string{"retry"} },
+			"POOLTASKS_OPERATORS", Warning, []string{"nobody may take them"}},
+		{"operator by name", func(c *Config) { c.Actions, c.Operators = []string{"stop"}, []string{"U01ANA", "@ana"} },
+			"POOLTASKS_OPERATORS", Error, []string{`"@ana"`, "user group ids (S…)"}},
+		{"approval of a disabled action", func(c *Config) {
+			c.Actions, c.Operators, c.Approval = []string{"retry"}, []string{"S0GROUP"}, []string{"stop"}
+		}, "POOLTASKS_APPROVAL", Warning, []string{"stop", "not in POOLTASKS_ACTIONS"}},
+		{"approval with one operator", func(c *Config) {
+			c.Actions, c.Operators, c.Approval = []string{"retry"}, []string{"U01ANA"}, []string{"retry"}
+		}, "POOLTASKS_APPROVAL", Warning, []string{"second operator"}},
+		{"negative action rate", func(c *Config) { c.ActionRate = -1 },
+			"POOLTASKS_ACTION_RATE", Error, []string{"negative"}},
+		{"negative approval ttl", func(c *Config) { c.ApprovalTTL = -time.Minute },
+			"POOLTASKS_APPROVAL_TTL", Error, []string{"negative"}},
 		{"negative cache ttl", func(c *Config) { c.CacheTTL = -time.Second },
 			"WORKSPACE_CACHE_TTL", Warning, []string{"cache is off"}},
 		{"stale cache ttl", func(c *Config) { c.CacheTTL = time.Hour },
@@ -237,6 +253,24 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestValidateActions: the actions enabled and those needing approval are
+// parsed once, whatever their case and spacing.
+func TestValidateActions(t *testing.T) {
+	c := valid()
+	c.Actions, c.Approval, c.Operators = []string{" Retry", "stop ", "retry"}, []string{"STOP"}, []string{"U01ANA", "S02OPS"}
+	parsed, ps := c.Validate(serveNeeds)
+	if err := ps.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(parsed.Actions, parsed.Approval); got != "[retry stop] [stop]" {
+		t.Errorf("actions, approval = %s, want [retry stop] [stop]", got)
+	}
+	c.Actions = nil
+	if parsed, _ := c.Validate(serveNeeds); len(parsed.Actions)+len(parsed.Approval) != 0 {
+		t.Errorf("read-only: %v %v", parsed.Actions, parsed.Approval)
 	}
 }
 

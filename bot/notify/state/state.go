@@ -44,6 +44,10 @@ type state struct {
 	Watches map[string]Watch       `json:"watches,omitempty"`
 	// ChartsRefused is set once Slack answered invalid_blocks to a chart.
 	ChartsRefused bool `json:"charts_refused,omitempty"`
+	// Actions maps an action's key to its intent and outcome (see
+	// BeginAction); Approvals maps an approval request's id to it.
+	Actions   map[string]ActionIntent `json:"actions,omitempty"`
+	Approvals map[string]Approval     `json:"approvals,omitempty"`
 }
 
 type alertState struct {
@@ -53,7 +57,8 @@ type alertState struct {
 }
 
 func newState() *state {
-	return &state{Version: 1, Digests: map[string]time.Time{}, Alerts: map[string]*alertState{}, Watches: map[string]Watch{}}
+	return &state{Version: 1, Digests: map[string]time.Time{}, Alerts: map[string]*alertState{}, Watches: map[string]Watch{},
+		Actions: map[string]ActionIntent{}, Approvals: map[string]Approval{}}
 }
 
 // Store keeps notify's state in a directory (POOLTASKS_STATE_DIR). Every
@@ -117,6 +122,12 @@ func decodeState(b []byte) (*state, error) {
 	}
 	if st.Watches == nil {
 		st.Watches = map[string]Watch{}
+	}
+	if st.Actions == nil {
+		st.Actions = map[string]ActionIntent{}
+	}
+	if st.Approvals == nil {
+		st.Approvals = map[string]Approval{}
 	}
 	for k, a := range st.Alerts {
 		if a == nil || a.Known == nil {
