@@ -25,7 +25,7 @@ import (
 // digest is posted.
 func TestReadyzShowsFailingDigests(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
-	store, err := state.Open(dir)
+	store, err := state.Open(dir, state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

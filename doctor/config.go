@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/config"
 )
 
@@ -78,5 +79,33 @@ func checkStateDir(dir string) Check {
 	f.Close()
 	os.Remove(name)
 	c.Status, c.Detail = OK, filepath.Clean(dir)+note
+	return c
+}
+
+// checkStateLock says which process writes the state directory (one at a
+// time, by a lock): with POOLTASKS_SCHEDULER=true, a second process on the
+// same directory runs without scheduling. held is serve's own reason for
+// not using the directory, nil when it uses it (or outside serve).
+func checkStateLock(cfg config.Config, held error) Check {
+	c := Check{Name: "state lock"}
+	if held != nil {
+		c.Status, c.Detail = Warn, held.Error()+": this process keeps its watches in memory only"
+		if cfg.Scheduler {
+			c.Detail += " and runs no digests or alerts although POOLTASKS_SCHEDULER=true"
+		}
+		c.Fix = "run one scheduler per state directory: stop the other process, or give this one its own POOLTASKS_STATE_DIR"
+		return c
+	}
+	pid, isHeld, err := state.Holder(cfg.StateDir)
+	switch {
+	case err != nil:
+		c.Status, c.Detail = Warn, fmt.Sprintf("cannot check the lock of %s: %v", cfg.StateDir, err)
+	case isHeld && pid == os.Getpid():
+		c.Status, c.Detail = OK, "this process holds "+cfg.StateDir+" and is the one that writes it"
+	case isHeld:
+		c.Status, c.Detail = OK, fmt.Sprintf("held by a running pooltasks (pid %d): a second serve on %s would run without scheduling", pid, cfg.StateDir)
+	default:
+		c.Status, c.Detail = OK, "free: the next serve takes it"
+	}
 	return c
 }

@@ -114,6 +114,9 @@ type Options struct {
 	// Sim says the Workspace client talks to the built-in simulator: missing Slack tokens
 	// then skip the Slack checks instead of failing them.
 	Sim bool
+	// StateHeld, in serve's own doctor, is why the process does not use its
+	// state directory (another process holds its lock); nil when it does.
+	StateHeld error
 	// HTTPClient carries the Slack calls; nil means a client with Timeout.
 	HTTPClient *http.Client
 	// Timeout bounds each network check; default 15s.
@@ -133,6 +136,9 @@ func Run(ctx context.Context, opts Options) Report {
 	var r Report
 	configChecks, bindings := checkConfig(opts.Config, opts.Sim)
 	r.Checks = append(r.Checks, configChecks...)
+	if opts.Config.StateDir != "" {
+		r.Checks = append(r.Checks, checkStateLock(opts.Config, opts.StateHeld))
+	}
 	r.Checks = append(r.Checks, checkWorkspace(ctx, opts, bindings)...)
 	r.Checks = append(r.Checks, checkSlack(ctx, opts)...)
 	// A secret can reach a check's text anyway, say inside an error message from a

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -75,15 +76,18 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 		return fmt.Errorf("workspace client: %w", err)
 	}
 
-	store, err := state.Open(cfg.StateDir)
+	// A background loop that keeps failing shows in /readyz and in
+	// pooltasks_loop_failing; it retries until it works again. So does a
+	// state store that cannot save (a full disk): it keeps the state in
+	// memory and saves it all at the next save that works.
+	health := loop.NewHealth(metrics.Registry())
+	bc.Ready = health.Err
+	store, stateHeld, err := openState(cfg.StateDir, health, logger)
 	if err != nil {
 		return err
 	}
-	if why := store.Recovered(); why != "" {
-		// A torn or hand-edited state file: say so, since digests may
-		// repeat a window and watches may not resume.
-		logger.Warn("state file not used as it was", "state_dir", store.Dir(), "why", why)
-	}
+	defer store.Close()
+	scheduler := cfg.Scheduler && stateHeld == nil
 	// One Slack client for the bot and notify; slack-go retries its 429s,
 	// NewSlackPoster paces notify's posts.
 	bc.Slack = bot.NewSlackClient(bc.AppToken, bc.BotToken, bc.APIURL)
@@ -92,10 +96,6 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	if err != nil {
 		return err
 	}
-	// A background loop that keeps failing shows in /readyz and in
-	// pooltasks_loop_failing; it retries until it works again.
-	health := loop.NewHealth(metrics.Registry())
-	bc.Ready = health.Err
 	deps := func(component string) loop.Deps {
 		return loop.Deps{Lister: client, Poster: poster, Health: health,
 			Log: logger.With("component", component)}
@@ -121,7 +121,7 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	doctorCfg := withWorkspace(cfg, wc)
 	bc.Doctor = func(ctx context.Context) (string, error) {
 		var buf bytes.Buffer
-		report := doctor.Run(ctx, doctor.Options{Config: doctorCfg, Workspace: client, Sim: useSim})
+		report := doctor.Run(ctx, doctor.Options{Config: doctorCfg, Workspace: client, Sim: useSim, StateHeld: stateHeld})
 		err := report.WriteText(&buf)
 		return buf.String(), err
 	}
@@ -157,14 +157,14 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 		runBackground(watchCtx, loop.Watches, watches.Run)
 	}
 	switch {
-	case !cfg.Scheduler || cfg.DigestChannel == "":
+	case !scheduler || cfg.DigestChannel == "":
 	case cfg.DigestEvery > 0:
 		runBackground(schedCtx, loop.Digests, digests.Run)
 	default:
 		logger.Warn("no scheduled digests: POOLTASKS_DIGEST_CHANNEL is set but POOLTASKS_DIGEST_EVERY is not positive",
 			"every", cfg.DigestEvery)
 	}
-	if cfg.Scheduler && len(parsed.AlertRoutes) > 0 {
+	if scheduler && len(parsed.AlertRoutes) > 0 {
 		// One Alerter per channel; Validate refused an alert channel that
 		// may see no pool, and a channel routed twice.
 		var routes alert.Routes
@@ -182,6 +182,39 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 		logger.Info("stopped", "state_dir", store.Dir(), "watches_saved", len(store.Watches()))
 	}
 	return err
+}
+
+// openState opens the file store in dir, which one process at a time
+// writes (a lock on the directory). When another process holds it, this
+// one keeps its state in memory and runs no schedules (digests, alerts):
+// held says why, for the log and doctor. A state saved by a newer
+// pooltasks is refused (exit status 2), not overwritten.
+func openState(dir string, health *loop.Health, logger *slog.Logger) (store *state.Store, held error, err error) {
+	store, err = state.Open(dir, state.Options{Lock: true, Program: "pooltasks " + version, OnSave: func(err error) {
+		if err != nil {
+			health.Failed(loop.State, time.Now(), &loop.StepError{What: "saving the state in " + dir + " (kept in memory, saved at the next save that works)", Err: err})
+		} else {
+			health.Recovered(loop.State)
+		}
+	}})
+	var locked *state.LockedError
+	var newer *state.NewerError
+	switch {
+	case errors.As(err, &locked):
+		logger.Warn("another pooltasks process holds the state directory: this one runs no digests or alerts, and keeps its watches in memory only",
+			"state_dir", dir, "holder_pid", locked.PID)
+		return state.Memory(), locked, nil
+	case errors.As(err, &newer):
+		return nil, nil, usageErrorf("%v", err)
+	case err != nil:
+		return nil, nil, err
+	}
+	if why := store.Recovered(); why != "" {
+		// A torn or hand-edited state file: say so, since digests may
+		// repeat a window and watches may not resume.
+		logger.Warn("state file not used as it was", "state_dir", store.Dir(), "why", why)
+	}
+	return store, nil, nil
 }
 
 // notifier is the bot's Notifier of a responder: watches in the scheduler,

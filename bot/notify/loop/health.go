@@ -19,7 +19,7 @@ import (
 )
 
 // Name names a background loop. The set is fixed (Digests, Alerts,
-// Watches): it labels metrics.
+// Watches, and State for the saves of the state store): it labels metrics.
 type Name string
 
 // The background loops.
@@ -27,9 +27,12 @@ const (
 	Digests Name = "digests"
 	Alerts  Name = "alerts"
 	Watches Name = "watches"
+	// State is the state store's saves (a full disk), which every loop
+	// makes; a save that fails keeps the state in memory.
+	State Name = "state"
 )
 
-var names = []Name{Digests, Alerts, Watches}
+var names = []Name{Digests, Alerts, Watches, State}
 
 // Health is what the background loops say about themselves: which one is
 // failing, since when and why, for /readyz (Err) and for the metrics

@@ -420,7 +420,7 @@ func Run(t testing.TB, f func(ctx context.Context) error) (stop func()) {
 // OpenStore opens the state store in dir.
 func OpenStore(t testing.TB, dir string) *state.Store {
 	t.Helper()
-	s, err := state.Open(dir)
+	s, err := state.Open(dir, state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -266,7 +266,7 @@ var day0 = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 
 func openStore(t *testing.T) *state.Store {
 	t.Helper()
-	s, err := state.Open(t.TempDir())
+	s, err := state.Open(t.TempDir(), state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
