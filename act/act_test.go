@@ -45,7 +45,7 @@ func runner(t *testing.T, url, dir string, mod func(*workspace.Config)) *act.Run
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := state.Open(dir)
+	st, err := state.Open(dir, state.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
