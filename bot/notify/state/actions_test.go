@@ -25,7 +25,7 @@ func TestActionsSurviveReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = Open(dir)
+	s, err = Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
