@@ -24,6 +24,8 @@ const helpWidth = 80
 type app struct {
 	cfg            config.Config
 	stdout, stderr io.Writer
+	stdin          io.Reader // where retry and stop read their confirmation
+	terminal       bool      // stdin is a terminal, so a person can confirm
 }
 
 // subcommands builds each subcommand of the tree; each file adds its own

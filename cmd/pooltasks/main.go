@@ -42,7 +42,7 @@ func main() {
 // run runs the command line args. Its error is shown to the user: no
 // configured secret is in its text (see redacted).
 func run(ctx context.Context, args []string, cfg config.Config, stdout, stderr io.Writer) error {
-	root := newRoot(&app{cfg: cfg, stdout: stdout, stderr: stderr})
+	root := newRoot(&app{cfg: cfg, stdout: stdout, stderr: stderr, stdin: os.Stdin, terminal: stdinTerminal()})
 	root.SetArgs(args)
 	return redacted(root.ExecuteContext(ctx), cfg)
 }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pooltasks/pooltasks/config"
+	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/workspace/sim"
+)
+
+// simFailedTask is a FAILED task of the built-in simulator (seed 0), the
+// first `pooltasks query --sim failed` lists.
+const simFailedTask = "24b751d5-8849-431a-9f80-4d7cfeb90cba"
+
+// callAt runs the program with stdin and whether it is a terminal.
+func callAt(t *testing.T, cfg config.Config, stdin string, terminal bool, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	root := newRoot(&app{cfg: cfg, stdout: &out, stderr: &errb, stdin: strings.NewReader(stdin), terminal: terminal})
+	root.SetArgs(args)
+	code = exitCode(root.ExecuteContext(context.Background()), &errb)
+	return code, out.String(), errb.String()
+}
+
+func actionsOn(t *testing.T, list ...string) config.Config {
+	cfg := defaults(t)
+	cfg.Actions = list
+	cfg.Operators = []string{"U01ANA"}
+	return cfg
+}
+
+// TestActRefusals: nothing is sent, and exit status 2, when the action is
+// not enabled, the id is not one, no terminal can confirm, or the task's
+// status does not allow it.
+func TestActRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cfg      config.Config
+		terminal bool
+		args     []string
+		words    string
+	}{
+		{"read-only", defaults(t), true, []string{"retry", "--sim", simFailedTask}, "not enabled here"},
+		{"other action enabled", actionsOn(t, "stop"), true, []string{"retry", "--sim", "--yes", simFailedTask}, "POOLTASKS_ACTIONS does not list it"},
+		{"no terminal", actionsOn(t, "retry"), false, []string{"retry", "--sim", simFailedTask}, "add --yes"},
+		{"not an id", actionsOn(t, "retry"), true, []string{"retry", "--sim", "--yes", "finance"}, "not a task id"},
+		{"two ids", actionsOn(t, "retry"), true, []string{"retry", simFailedTask, simFailedTask}, "one task id"},
+		{"stop a failed task", actionsOn(t, "stop"), true, []string{"stop", "--sim", "--yes", simFailedTask}, "only a task that is INIT or RUNNING"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := callAt(t, tc.cfg, "y\n", tc.terminal, tc.args...)
+			if code != 2 || out != "" || !strings.Contains(errOut, tc.words) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 2 saying %q", code, out, errOut, tc.words)
+			}
+		})
+	}
+}
+
+// TestActConfirm: on a terminal the answer decides; --yes anywhere on the
+// line acts without asking and prints the new task's id.
+func TestActConfirm(t *testing.T) {
+	cfg := actionsOn(t, "retry")
+	code, out, errOut := callAt(t, cfg, "n\n", true, "retry", "--sim", simFailedTask)
+	if code != 0 || out != "" || !strings.Contains(errOut, "[y/N]") || !strings.Contains(errOut, "Nothing was done") {
+		t.Errorf("answered n: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, errOut = callAt(t, cfg, "yes\n", true, "retry", "--sim", simFailedTask)
+	if code != 0 || !pooltask.IsID(strings.TrimSpace(out)) || strings.TrimSpace(out) == simFailedTask {
+		t.Errorf("answered yes: exit %d, stdout %q, stderr %q; want the new task id", code, out, errOut)
+	}
+	code, out, errOut = callAt(t, cfg, "", false, "retry", simFailedTask, "--sim", "--yes")
+	if code != 0 || !pooltask.IsID(strings.TrimSpace(out)) || strings.Contains(errOut, "[y/N]") {
+		t.Errorf("--yes last: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// TestActAPIErrors: a 403 names the IAM action, a lost answer is not sent
+// again; both exit 1.
+func TestActAPIErrors(t *testing.T) {
+	s := sim.New(sim.Options{})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	cfg := actionsOn(t, "retry", "stop")
+	cfg.Endpoint, cfg.ProjectID, cfg.AK, cfg.SK = srv.URL, sim.DemoProjectID, sim.DemoAK, sim.DemoSK
+	cfg.Timeout = 300 * time.Millisecond
+
+	s.InjectActionError(403, "WKS.0403", "Policy doesn't allow workspace:scripts:retry to be performed.")
+	code, out, errOut := callAt(t, cfg, "", false, "retry", "--yes", simFailedTask)
+	if code != 1 || out != "" || !strings.Contains(errOut, "workspace:scripts:retry") {
+		t.Errorf("403: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	s.InjectActionError(0, "", "")
+
+	s.HangActions(true)
+	t.Cleanup(func() { s.HangActions(false) })
+	before := len(s.ActionRequests())
+	code, _, errOut = callAt(t, cfg, "", false, "retry", "--yes", simFailedTask)
+	if code != 1 || !strings.Contains(errOut, "outcome is unknown") || !strings.Contains(errOut, "since=10m") {
+		t.Errorf("lost answer: exit %d, stderr %q", code, errOut)
+	}
+	if n := len(s.ActionRequests()) - before; n != 1 {
+		t.Errorf("a request with a lost answer was sent %d times, want 1", n)
+	}
+}
