@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Regenerates the README's pictures (docs/img/*.png) from the bot's own Block Kit golden files,
-# drawn like Slack's desktop client by blockkit-preview.
+# Regenerates the README's pictures (docs/img/*.png) from the bot's own Block Kit messages (a
+# session on the simulator, and golden files), drawn like Slack's desktop client by blockkit-preview.
 #
 #   bash docs/screenshots.sh [PATH_TO_BLOCKKIT_PREVIEW]
 #
 # PATH_TO_BLOCKKIT_PREVIEW defaults to $BLOCKKIT_PREVIEW, then ../shared/tools/blockkit-preview
 # (beside the checkout). It needs Node 20+, Debian's chromium, fonts-lato and
-# fonts-noto-color-emoji (see that tool's README). The golden files are written by
-# `go test ./bot/... -update`: change a message, update its golden file, run this.
+# fonts-noto-color-emoji (see that tool's README), and Go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,19 +21,16 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp -r "$tool" "$work/bkp"
 
-# picture name → golden file. The order is the README's.
-shots=(
-	"list:bot/blocks/testdata/TestListGolden.golden.json"
-	"details:bot/blocks/testdata/TestTaskGolden.golden.json"
-	"output:bot/blocks/testdata/TestOutputGolden.golden.json"
-	"digest:bot/blocks/testdata/TestDigestGoldenFailures.golden.json"
-	"watch:bot/blocks/testdata/TestWatchGoldenRunning.golden.json"
-	"watch-ended:bot/blocks/testdata/TestWatchGoldenEnded.golden.json"
+# A real session: serve on the simulator over the fake Slack (TestScreenSession in cmd/pooltasks)
+# writes list, details, output, digest and watch as the bot sent them.
+mkdir -p "$work/in" docs/img
+GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}" go test -count=1 -run '^TestScreenSession$' ./cmd/pooltasks -screens "$work/in" >/dev/null
+
+# Messages no short session reaches (a new failure after start): their golden files.
+goldens=(
 	"alert:bot/blocks/testdata/TestAlertGolden.golden.json"
 )
-
-mkdir -p "$work/in" docs/img
-for s in "${shots[@]}"; do
+for s in "${goldens[@]}"; do
 	name="${s%%:*}" golden="${s#*:}"
 	if [[ ! -f "$golden" ]]; then
 		echo "missing golden file $golden (for $name.png)" >&2
@@ -44,8 +40,9 @@ for s in "${shots[@]}"; do
 done
 
 PREVIEW_STRIP=0 PREVIEW_SCALE="${PREVIEW_SCALE:-1}" bash "$work/bkp/render.sh" "$work/in" "$work/out" >/dev/null
-for s in "${shots[@]}"; do
-	name="${s%%:*}"
+rm -f docs/img/*.png
+for f in "$work"/in/*.json; do
+	name="$(basename "$f" .json)"
 	cp "$work/out/$name.png" "docs/img/$name.png"
 	echo "docs/img/$name.png"
 done

@@ -204,15 +204,25 @@ type button struct{ ActionID, Value string }
 // actionID#n), failing the test without one.
 func findButton(t *testing.T, m slacktest.Message, actionID string) button {
 	t.Helper()
-	var found *button
+	bs := buttonsOf(m, actionID)
+	if len(bs) == 0 {
+		t.Fatalf("no %s button in %q: %s", actionID, m.Text, m.Blocks)
+	}
+	return bs[0]
+}
+
+// buttonsOf returns the buttons whose action id is actionID (or
+// actionID#n), in the order of the message's blocks.
+func buttonsOf(m slacktest.Message, actionID string) []button {
+	var found []button
 	var walk func(v any)
 	walk = func(v any) {
 		switch v := v.(type) {
 		case map[string]any:
 			id, _ := v["action_id"].(string)
-			if v["type"] == "button" && found == nil && (id == actionID || strings.HasPrefix(id, actionID+"#")) {
+			if v["type"] == "button" && (id == actionID || strings.HasPrefix(id, actionID+"#")) {
 				val, _ := v["value"].(string)
-				found = &button{id, val}
+				found = append(found, button{id, val})
 			}
 			for _, c := range v {
 				walk(c)
@@ -226,10 +236,7 @@ func findButton(t *testing.T, m slacktest.Message, actionID string) button {
 	var v any
 	_ = json.Unmarshal(m.Blocks, &v)
 	walk(v)
-	if found == nil {
-		t.Fatalf("no %s button in %q: %s", actionID, m.Text, m.Blocks)
-	}
-	return *found
+	return found
 }
 
 // secret returns a distinctive random string that cannot occur in output
