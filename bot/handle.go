@@ -440,17 +440,13 @@ func (b *Bot) list(ctx context.Context, req *request, cmd commands.Command, to d
 	}}, nil
 }
 
-// scopedTask fetches one task and checks it against the channel's pool
+// scopedTask fetches one task, by its id or the start of it, and checks it against the channel's pool
 // binding, as show, watch and the Output button need.
 func (b *Bot) scopedTask(ctx context.Context, req *request, taskID string) (pooltask.Task, error) {
-	page, err := b.ws.ListTasks(ctx, pooltask.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
+	task, err := workspace.FindTask(ctx, b.ws, taskID)
 	if err != nil {
 		return pooltask.Task{}, err
 	}
-	if len(page.Tasks) == 0 {
-		return pooltask.Task{}, problem(condNotFound, "No task with id "+taskID+" was found.")
-	}
-	task := page.Tasks[0]
 	if entries, bound := b.access.binding(req.channel); bound &&
 		!b.allowedPool(ctx, entries, task.PoolName, task.PoolID) {
 		return pooltask.Task{}, problem(condPoolNotAllowed, "That task belongs to a pool this channel cannot see.")
@@ -513,7 +509,8 @@ func (b *Bot) watch(ctx context.Context, req *request, cmd commands.Command, _ d
 	if b.cfg.Notifier == nil {
 		return a, problem(condNotAvailable, "Watches are not available on this pooltasks.")
 	}
-	if _, err := b.scopedTask(ctx, req, cmd.TaskID); err != nil {
+	task, err := b.scopedTask(ctx, req, cmd.TaskID)
+	if err != nil {
 		return a, err
 	}
 	thread := ""
@@ -525,16 +522,16 @@ func (b *Bot) watch(ctx context.Context, req *request, cmd commands.Command, _ d
 	if thread != "" {
 		where = "this thread"
 	}
-	if _, err := b.cfg.Notifier.StartWatch(ctx, cmd.TaskID, req.channel, thread, req.user); err != nil {
+	if _, err := b.cfg.Notifier.StartWatch(ctx, task.ID, req.channel, thread, req.user); err != nil {
 		if errors.Is(err, watch.ErrAlreadyWatching) {
 			// Someone else asked first, or an earlier try that seemed to
 			// fail did start: the one watch message serves both.
-			return a, problem(condAlreadyWatching, "Already watching task "+cmd.TaskID+" in "+where+"; follow its watch message there.")
+			return a, problem(condAlreadyWatching, "Already watching task "+task.ID+" in "+where+"; follow its watch message there.")
 		}
 		return a, err
 	}
 	if req.kind != kindMention {
-		t, bs := blocks.Notice("Watching task " + cmd.TaskID + " in " + where + ".")
+		t, bs := blocks.Notice("Watching task " + task.ID + " in " + where + ".")
 		a.render = fixed(t, bs)
 	}
 	return a, nil

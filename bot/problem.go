@@ -31,6 +31,7 @@ const (
 	condNotAvailable    // a feature this pooltasks does not offer
 	condTooManyWatches  // the limit of watches at once
 	condAlreadyWatching // the task is watched there already
+	condAmbiguousTask   // the start of a task id that starts several
 )
 
 // conditions maps each condition, once, to what the user is told and what
@@ -51,6 +52,7 @@ var conditions = map[condition]struct {
 	condNotAvailable:    {"Not available here", "The team that runs pooltasks can turn it on.", "unavailable", true},
 	condTooManyWatches:  {"Too many watches", "Stop a watch with the Stop button on its message, or try again when one ends.", "limit", true},
 	condAlreadyWatching: {"Already watching", "Follow the watch message that is there.", "already_watching", true},
+	condAmbiguousTask:   {"Which task?", "Give more of the id; lists show it whole.", "ambiguous_task", false},
 }
 
 // userError is a condition met by a request, with what is specific to it.
@@ -87,6 +89,13 @@ func asUserError(err error) *userError {
 			ue.problems = append(ue.problems, p.Message)
 		}
 		return ue
+	}
+	if te, ok := errors.AsType[*pooltask.TaskIDError](err); ok {
+		cond := condNotFound
+		if len(te.Matches) > 1 {
+			cond = condAmbiguousTask
+		}
+		return problem(cond, sentence(te.Error()))
 	}
 	if np, ok := errors.AsType[*loop.NoPoolError](err); ok {
 		return &userError{cond: condPoolNotAllowed,
@@ -148,4 +157,12 @@ func (b *Bot) explain(ctx context.Context, err error) (v blocks.ErrorView, outco
 	v.Title = "Something went wrong"
 	v.Message = errorSummary(err)
 	return v, "error", false
+}
+
+// sentence is an error's lower-case text as a sentence of an answer.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:] + "."
 }

@@ -111,7 +111,11 @@ func (c Command) Describe() string {
 		parts = append(parts, "failure digest")
 	}
 	if q.Status != "" {
-		parts = append(parts, "status "+string(q.Status))
+		status := "status " + string(q.Status)
+		if shown := q.Status.Shown(); string(shown) != string(q.Status) {
+			status += " (shown as " + string(shown) + ")"
+		}
+		parts = append(parts, status)
 	}
 	if q.TaskType != "" {
 		parts = append(parts, "type "+string(q.TaskType))

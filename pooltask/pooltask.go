@@ -53,6 +53,20 @@ func (f StatusFilter) Matches(s TaskStatus) bool {
 	}
 }
 
+// Shown is the status the tasks the filter selects show: FINISH for
+// SUCCESS, INIT for WAITING, the filter's own word otherwise. Answers to a
+// filtered list name both, so that a reader who asked for WAITING knows
+// the INIT rows are what was asked for.
+func (f StatusFilter) Shown() TaskStatus {
+	switch f {
+	case FilterSuccess:
+		return StatusFinish
+	case FilterWaiting:
+		return StatusInit
+	}
+	return TaskStatus(f)
+}
+
 // TaskType is the list's task_type filter.
 type TaskType string
 
@@ -341,4 +355,30 @@ func (s Selection) String() string {
 		return "record " + s.RecordID
 	}
 	return "task " + s.TaskID
+}
+
+// MinTaskPrefix is the shortest start of a task id that names a task: as
+// many characters as narrow tables show.
+const MinTaskPrefix = 8
+
+// TaskIDError says that a task id, or the start of one, names no task or
+// several.
+type TaskIDError struct {
+	ID      string   // as given
+	Matches []string // the ids it starts, when several
+	// Searched is how many of the newest tasks were searched for ids
+	// starting with ID; 0 when ID was looked up as a whole id only.
+	Searched int
+}
+
+func (e *TaskIDError) Error() string {
+	switch {
+	case len(e.Matches) > 1:
+		return fmt.Sprintf("task id %s is the start of several task ids (%s); give more of it", e.ID, strings.Join(e.Matches, ", "))
+	case e.Searched > 0:
+		return fmt.Sprintf("no task id is or starts with %s (among the %d newest tasks); give the whole id", e.ID, e.Searched)
+	case !IsID(e.ID) && len(e.ID) < MinTaskPrefix:
+		return fmt.Sprintf("no task with id %s; the start of an id needs %d characters at least", e.ID, MinTaskPrefix)
+	}
+	return "no task with id " + e.ID
 }

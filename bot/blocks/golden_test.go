@@ -257,3 +257,30 @@ func TestDoctorLong(t *testing.T) {
 		t.Errorf("no note on the cut: %v", bs)
 	}
 }
+
+// TestWaitingListGolden: a list filtered with the filter's word WAITING
+// shows tasks whose status is INIT; its context line names both, as the
+// terminal's line under the table does (both come from Describe).
+func TestWaitingListGolden(t *testing.T) {
+	cmd, err := commands.Parse("list status=waiting since=2026-11-27", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmd.Describe(); !strings.Contains(d, "status WAITING (shown as INIT)") {
+		t.Errorf("Describe() = %q", d)
+	}
+	var waiting []pooltask.Task
+	for _, tk := range sampleTasks() {
+		if tk.Status == pooltask.StatusInit {
+			waiting = append(waiting, tk)
+		}
+	}
+	golden(t)(List(ListView{
+		Title:       "Tasks",
+		Description: cmd.Describe(),
+		Tasks:       waiting,
+		Total:       len(waiting),
+		Command:     cmd.Canonical(),
+		Now:         now,
+	}))
+}

@@ -411,10 +411,10 @@ func (w *Watches) Close() {
 	w.wg.Wait()
 }
 
-// goneAfter is how many polls in a row must find no such task before a
+// GoneAfter is how many polls in a row must find no such task before a
 // watch gives up on it (the id was wrong after all, or the task aged out
 // of the API); a single empty answer does not end it.
-const goneAfter = 3
+const GoneAfter = 3
 
 func (w *Watches) loop(ctx context.Context, wt *watch) {
 	st := wt.state
@@ -464,7 +464,7 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 			w.end(wt)
 			w.finish(ctx, st, task, blocks.WatchEnded, "")
 			return
-		case missing >= goneAfter:
+		case missing >= GoneAfter:
 			w.end(wt)
 			w.finish(ctx, st, last, blocks.WatchGone, "")
 			return
@@ -472,7 +472,7 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 			w.end(wt)
 			w.finish(ctx, st, last, blocks.WatchTimedOut, "")
 			return
-		case err == nil && (progressed(shown, task) || now.Sub(shownAt) >= refreshEvery):
+		case err == nil && (Progressed(shown, task) || now.Sub(shownAt) >= refreshEvery):
 			m := watchMessage(w.view(st, task, now, blocks.WatchRunning, ""))
 			if err := w.deps.Poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
 				w.deps.Log.Warn("updating watch", "watch", st.ID, "err", err)
@@ -507,8 +507,9 @@ func (w *Watches) finish(ctx context.Context, st state.Watch, task pooltask.Task
 // updated anyway, to show the elapsed time.
 const refreshEvery = time.Minute
 
-// progressed reports whether the task changed in a way the message shows.
-func progressed(a, b pooltask.Task) bool {
+// Progressed reports whether the task changed in a way a watch shows: its
+// status or its counts.
+func Progressed(a, b pooltask.Task) bool {
 	return a.Status != b.Status || a.SuccessNum != b.SuccessNum || a.FailedNum != b.FailedNum || a.SkipNum != b.SkipNum
 }
 

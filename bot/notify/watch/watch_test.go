@@ -321,7 +321,7 @@ func TestWatchStartTwiceAtOnce(t *testing.T) {
 }
 
 // TestWatchEndsWhenTaskGone: a watch whose task the API stops returning
-// ends after goneAfter polls in a row without it, says so and forgets the
+// ends after GoneAfter polls in a row without it, says so and forgets the
 // watch; fewer misses, then the task again, do not end it.
 func TestWatchEndsWhenTaskGone(t *testing.T) {
 	clock := notifytest.NewClock(day0)
@@ -344,15 +344,15 @@ func TestWatchEndsWhenTaskGone(t *testing.T) {
 	}
 
 	l.Delete(tk.ID)
-	poll(goneAfter - 1)
+	poll(GoneAfter - 1)
 	l.Put(tk) // back: the misses start over
 	poll(1)
 	if n := len(rec.Calls()); n != 1 || w.Active() != 1 || len(store.Watches()) != 1 {
-		t.Fatalf("after %d misses: %d calls, %d active, %d saved; want the watch running", goneAfter-1, n, w.Active(), len(store.Watches()))
+		t.Fatalf("after %d misses: %d calls, %d active, %d saved; want the watch running", GoneAfter-1, n, w.Active(), len(store.Watches()))
 	}
 
 	l.Delete(tk.ID)
-	for range goneAfter {
+	for range GoneAfter {
 		clock.BlockUntil(t, 1)
 		clock.Advance(15 * time.Second)
 	}
