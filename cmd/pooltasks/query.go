@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,7 +15,6 @@ import (
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
-	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/pooltasks/pooltasks/view"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -25,9 +24,16 @@ func init() { register(newQueryCmd) }
 // maxShownRecords bounds the failed desktops show fetches.
 const maxShownRecords = 500
 
+// queryOptions are the flags of query.
+type queryOptions struct {
+	sim      bool
+	output   outputFlag
+	wide     bool
+	outputOf string
+}
+
 func newQueryCmd(a *app) *cobra.Command {
-	var useSim bool
-	var output outputFlag
+	var o queryOptions
 	c := &cobra.Command{
 		Use:   "query [VERB] [key=value ...]",
 		Short: "Ask what /pooltasks answers (list, failed, show) and print it",
@@ -35,23 +41,58 @@ func newQueryCmd(a *app) *cobra.Command {
 			"list (the default verb) and failed print a table of tasks, show TASK_ID " +
 			"one task in full with its failed desktops. `pooltasks query help` lists " +
 			"every verb and key, `pooltasks query help KEY` explains one.\n\n" +
-			"Times are UTC. Exit status 1 when the API fails, 2 when the words are wrong.",
+			"Two more, for the terminal: `query pools` lists the desktop pools (name, " +
+			"id, desktops), and `query output RECORD_ID` prints what a script printed " +
+			"on one desktop (the RECORD column of show); so does " +
+			"`query show TASK_ID --output-of DESKTOP`.\n\n" +
+			"A task id may be given by its first 8 characters or more, as tables show " +
+			"it. Times are UTC; until=yesterday means the end of yesterday, and the " +
+			"line under the table shows the window as absolute times. Tables fit 80 " +
+			"columns (--wide shows every cell whole). Exit status 1 when the API " +
+			"fails, 2 when the words are wrong.",
 		Example: "  pooltasks query --sim failed\n" +
 			"  pooltasks query failed pool=finance-win11 since=2h\n" +
 			"  pooltasks query status=running type=COMMAND limit=50 -o json\n" +
-			"  pooltasks query show 24b751d5-8849-431a-9f80-4d7cfeb90cba\n" +
+			"  pooltasks query show 24b751d5\n" +
+			"  pooltasks query show 24b751d5 --output-of FIN-W11-0042\n" +
+			"  pooltasks query pools\n" +
 			"  pooltasks query help since",
 		RunE: func(c *cobra.Command, words []string) error {
-			return runQuery(c.Context(), a, words, useSim, output.json)
+			return runQuery(c.Context(), a, words, o)
 		},
 	}
-	c.Flags().BoolVar(&useSim, "sim", false, "start the built-in simulator and query it with the demo credentials")
-	addOutputFlag(c, &output)
+	c.Flags().BoolVar(&o.sim, "sim", false, "start the built-in simulator and query it with the demo credentials")
+	addOutputFlag(c, &o.output)
+	c.Flags().BoolVar(&o.wide, "wide", false, "show every cell whole, however wide the table")
+	c.Flags().StringVar(&o.outputOf, "output-of", "", "with show: print what the script printed on this desktop (name or id)")
 	return c
 }
 
-func runQuery(ctx context.Context, a *app, words []string, useSim, asJSON bool) error {
-	cfg, stdout, stderr := a.cfg, a.stdout, a.stderr
+// queryClient is a client of the API query's flags ask for, once the
+// configuration was checked. stop is never nil.
+func queryClient(ctx context.Context, a *app, useSim bool) (*workspace.Client, func(), error) {
+	var needs config.Need
+	if !useSim {
+		needs = config.NeedWorkspace
+	}
+	if _, _, err := prepare(a.cfg, needs, a.stderr); err != nil {
+		return nil, func() {}, err
+	}
+	return workspaceClient(ctx, a.cfg, useSim)
+}
+
+func runQuery(ctx context.Context, a *app, words []string, o queryOptions) error {
+	stdout, stderr := a.stdout, a.stderr
+	asJSON := o.output.json
+	if len(words) > 0 {
+		// The terminal's own verbs, which Slack answers with buttons.
+		switch strings.ToLower(words[0]) {
+		case "pools":
+			return runPools(ctx, a, words[1:], o)
+		case "output":
+			return runOutput(ctx, a, words[1:], o)
+		}
+	}
 	now := time.Now()
 	cmd, err := commands.Parse(strings.Join(words, " "), now)
 	if err != nil {
@@ -68,21 +109,29 @@ func runQuery(ctx context.Context, a *app, words []string, useSim, asJSON bool) 
 		fmt.Fprintln(stdout, wrap(commands.Help(), helpWidth))
 		return nil
 	case commands.VerbList, commands.VerbFailed, commands.VerbShow:
+	case commands.VerbWatch:
+		return usageErrorf("in a terminal, watch is a subcommand of its own: pooltasks watch %s", cmd.TaskID)
 	default:
 		return usageErrorf("query answers list, failed and show; %s needs the bot (or its own subcommand)", cmd.Verb)
 	}
+	if o.outputOf != "" && cmd.Verb != commands.VerbShow {
+		return usageErrorf("--output-of goes with show: pooltasks query show TASK_ID --output-of DESKTOP")
+	}
 
-	var needs config.Need
-	if !useSim {
-		needs = config.NeedWorkspace
-	}
-	if _, _, err := prepare(cfg, needs, stderr); err != nil {
-		return err
-	}
-	client, stop, err := workspaceClient(ctx, cfg, useSim)
+	client, stop, err := queryClient(ctx, a, o.sim)
 	defer stop()
 	if err != nil {
 		return err
+	}
+	if cmd.Verb == commands.VerbShow {
+		task, err := findTask(ctx, client, cmd.TaskID)
+		if err != nil {
+			return err
+		}
+		if o.outputOf != "" {
+			return printOutputOf(ctx, client, task, o.outputOf, asJSON, stdout)
+		}
+		return showTask(ctx, client, task, o, stdout, now)
 	}
 
 	q := cmd.Query
@@ -103,18 +152,22 @@ func runQuery(ctx context.Context, a *app, words []string, useSim, asJSON bool) 
 	if err != nil {
 		return err
 	}
-	if cmd.Verb == commands.VerbShow {
-		if len(page.Tasks) == 0 {
-			return usageErrorf("no task with id %s", cmd.TaskID)
-		}
-		return showTask(ctx, client, page.Tasks[0], asJSON, stdout, now)
-	}
 	if asJSON {
 		return writeJSON(stdout, listJSON{Total: page.Total, Offset: q.Offset, Tasks: tasksJSON(page.Tasks)})
 	}
-	printTasks(stdout, page.Tasks, now)
+	printTasks(stdout, page.Tasks, now, o.wide)
 	fmt.Fprintln(stdout, summary(cmd, q.Offset, len(page.Tasks), page.Total))
 	return nil
+}
+
+// findTask is workspace.FindTask, with an id that names no task, or the
+// start of several, as a usage error.
+func findTask(ctx context.Context, l workspace.TaskLister, id string) (pooltask.Task, error) {
+	t, err := workspace.FindTask(ctx, l, id)
+	if te, ok := errors.AsType[*pooltask.TaskIDError](err); ok {
+		return t, usageErrorf("%v", te)
+	}
+	return t, err
 }
 
 // summary is the line under the table: "1–10 of 57: status FAILED".
@@ -122,17 +175,42 @@ func summary(cmd commands.Command, offset, n, total int) string {
 	return view.Range(offset, n, total) + ": " + cmd.Describe()
 }
 
-// printTasks writes a page of tasks as a table.
-func printTasks(w io.Writer, tasks []pooltask.Task, now time.Time) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tPOOL\tSCRIPTS / COMMAND\tSTART (UTC)\tDURATION\tOK/FAILED/SKIP")
+// printTasks writes a page of tasks as a table. Unless wide, ids show
+// their first pooltask.MinTaskPrefix characters, which every command
+// takes for the whole id.
+func printTasks(w io.Writer, tasks []pooltask.Task, now time.Time, wide bool) {
+	// Only the pool and the work are cut: the rest is short, and needed whole.
+	tb := table{wide: wide, keep: map[int]bool{0: true, 1: true, 4: true, 5: true, 6: true}}
+	start := "START (UTC)"
+	if !wide {
+		start = "START UTC"
+	}
+	tb.row("ID", "STATUS", "POOL", "SCRIPTS / COMMAND", start, "DURATION", "OK/FAIL/SKIP")
 	for _, t := range tasks {
 		v := view.TaskOf(t, now)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d/%d/%d\n",
-			view.Clean(t.ID), view.Clean(v.StatusWord), trunc.Cut(view.Clean(v.Pool), 24), cmp.Or(v.Work.Summary(40), "—"),
-			timeText(t.Start), v.Timing, t.SuccessNum, t.FailedNum, t.SkipNum)
+		id, started, took := view.Clean(t.ID), timeText(t.Start), v.Timing.String()
+		if !wide {
+			// STATUS says whether it still runs.
+			id = shortID(id)
+			if !t.Start.IsZero() {
+				started = t.Start.UTC().Format("01-02 15:04")
+			}
+			if v.Timing.Known {
+				took = view.Duration(v.Timing.Duration)
+			}
+		}
+		tb.row(id, view.Clean(v.StatusWord), view.Clean(v.Pool), cmp.Or(v.Work.Summary(40), "—"),
+			started, took, fmt.Sprintf("%d/%d/%d", t.SuccessNum, t.FailedNum, t.SkipNum))
 	}
-	tw.Flush()
+	tb.write(w)
+}
+
+// shortID is the start of a task id that tables show.
+func shortID(id string) string {
+	if len(id) > pooltask.MinTaskPrefix && pooltask.IsID(id) {
+		return id[:pooltask.MinTaskPrefix]
+	}
+	return id
 }
 
 // timeText is t in UTC to the minute, or "—" for the zero time.
@@ -144,7 +222,7 @@ func timeText(t time.Time) string {
 }
 
 // showTask prints one task in full with its failed desktops.
-func showTask(ctx context.Context, c *workspace.Client, t pooltask.Task, asJSON bool, w io.Writer, now time.Time) error {
+func showTask(ctx context.Context, c *workspace.Client, t pooltask.Task, o queryOptions, w io.Writer, now time.Time) error {
 	var failed []pooltask.Record
 	for r, err := range workspace.Records(ctx, c, pooltask.RecordOptions{TaskID: t.ID, Status: "FAILED"}) {
 		if err != nil {
@@ -154,19 +232,19 @@ func showTask(ctx context.Context, c *workspace.Client, t pooltask.Task, asJSON 
 			break
 		}
 	}
-	if asJSON {
+	if o.output.json {
 		return writeJSON(w, showJSON{Task: taskToJSON(t), FailedRecords: recordsJSON(failed)})
 	}
-	printTask(w, view.TaskOf(t, now), failed)
+	printTask(w, view.TaskOf(t, now), failed, o.wide)
 	return nil
 }
 
 // printTask writes a task in full as the API returned it: its fields, its
 // scripts with their ids and its command (a task may have both), then its
 // failed desktops.
-func printTask(w io.Writer, v view.Task, failed []pooltask.Record) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+func printTask(w io.Writer, v view.Task, failed []pooltask.Record, wide bool) {
+	tb := table{wide: wide, keep: map[int]bool{0: true}}
+	row := func(k, v string) { tb.row(k, v) }
 	row("Task", view.Clean(v.ID))
 	row("Status", view.Clean(v.StatusWord))
 	pool := view.Clean(v.Pool)
@@ -184,7 +262,7 @@ func printTask(w io.Writer, v view.Task, failed []pooltask.Record) {
 	}
 	row("Duration", v.Timing.String())
 	row("Desktops", fmt.Sprintf("%d ok, %d failed, %d skipped", v.SuccessNum, v.FailedNum, v.SkipNum))
-	tw.Flush()
+	tb.write(w)
 	if v.Work.HasCommand() {
 		// Whole: a terminal has room, and what ran is what a reader is after.
 		typ := ""
@@ -200,12 +278,19 @@ func printTask(w io.Writer, v view.Task, failed []pooltask.Record) {
 		return
 	}
 	fmt.Fprintf(w, "\nFailed desktops (%d):\n", len(failed))
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DESKTOP\tSCRIPT\tRESULT\tREASON\tRECORD")
+	// The desktop and the record id are kept whole: they go into
+	// --output-of and `query output`. The script is left out when the
+	// task has one: it is above.
+	withScript := wide || len(v.Work.Scripts) != 1
+	tb = table{wide: wide, keep: map[int]bool{0: true, 4: true}}
+	tb.row("DESKTOP", "SCRIPT", "RESULT", "REASON", "RECORD")
 	for _, r := range failed {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", view.Clean(r.DesktopName), trunc.Cut(view.Clean(r.ScriptName), 30), view.Clean(r.ResultCode), trunc.Cut(view.Clean(r.Reason), 60), view.Clean(r.ID))
+		tb.row(view.Clean(r.DesktopName), view.Clean(r.ScriptName), view.Clean(r.ResultCode), view.Clean(r.Reason), view.Clean(r.ID))
 	}
-	tw.Flush()
+	if !withScript {
+		tb.drop(1)
+	}
+	tb.write(w)
 }
 
 // The JSON shapes of query's output: snake_case like the API, times in RFC
@@ -292,6 +377,13 @@ func recordsJSON(rs []pooltask.Record) []recordJSON {
 		})
 	}
 	return out
+}
+
+// writeJSONLine writes v as one line of JSON Lines.
+func writeJSONLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }
 
 func writeJSON(w io.Writer, v any) error {
