@@ -84,9 +84,6 @@ func runAct(ctx context.Context, a *app, action pooltask.Action, taskID string, 
 	if !slices.Contains(parsed.Actions, action) {
 		return usageErrorf("%s is not enabled here: POOLTASKS_ACTIONS does not list it (it is %q)", action, strings.Join(a.cfg.Actions, ","))
 	}
-	if !pooltask.IsID(taskID) {
-		return usageErrorf("%q is not a task id (a UUID such as 24b751d5-8849-431a-9f80-4d7cfeb90cba)", taskID)
-	}
 	if !yes && !a.terminal {
 		return usageErrorf("%s asks for confirmation and stdin is not a terminal: nothing was done; add --yes to act without asking", action)
 	}
@@ -95,14 +92,11 @@ func runAct(ctx context.Context, a *app, action pooltask.Action, taskID string, 
 	if err != nil {
 		return err
 	}
-	page, err := client.ListTasks(ctx, pooltask.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
+	// The whole id is in the confirmation and the answer.
+	t, err := findTask(ctx, client, taskID)
 	if err != nil {
 		return err
 	}
-	if len(page.Tasks) == 0 {
-		return usageErrorf("no task with id %s", taskID)
-	}
-	t := page.Tasks[0]
 	desktops, err := actable(action, t)
 	if err != nil {
 		return err

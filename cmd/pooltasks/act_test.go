@@ -48,7 +48,7 @@ func TestActRefusals(t *testing.T) {
 		{"read-only", defaults(t), true, []string{"retry", "--sim", simFailedTask}, "not enabled here"},
 		{"other action enabled", actionsOn(t, "stop"), true, []string{"retry", "--sim", "--yes", simFailedTask}, "POOLTASKS_ACTIONS does not list it"},
 		{"no terminal", actionsOn(t, "retry"), false, []string{"retry", "--sim", simFailedTask}, "add --yes"},
-		{"not an id", actionsOn(t, "retry"), true, []string{"retry", "--sim", "--yes", "finance"}, "not a task id"},
+		{"not an id", actionsOn(t, "retry"), true, []string{"retry", "--sim", "--yes", "finance"}, "no task with id finance; the start of an id needs 8 characters"},
 		{"two ids", actionsOn(t, "retry"), true, []string{"retry", simFailedTask, simFailedTask}, "one task id"},
 		{"stop a failed task", actionsOn(t, "stop"), true, []string{"stop", "--sim", "--yes", simFailedTask}, "only a task that is INIT or RUNNING"},
 	} {
