@@ -188,6 +188,7 @@ func (p *parser) parse(text string) {
 // the rest of the text starts. Each of these words would otherwise be a
 // stray word, which no command accepts, so taking it changes no meaning:
 //   - a time of day after a date: since=2026-11-27 09:00;
+//   - week after last: since=last week;
 //   - a unit after a number: since=2 h, since=2 hours;
 //   - "ago" after a relative time (valid or not, so that it is reported
 //     once): since=2h ago, since=2 hours ago.
@@ -201,6 +202,10 @@ func joinTime(t token, text string, i int) (token, int) {
 	}
 	if isDate(t.value) {
 		join(isClock)
+		return t, i
+	}
+	if equalFoldASCII(t.value, "last") {
+		join(func(w string) bool { return equalFoldASCII(w, "week") })
 		return t, i
 	}
 	if t.value != "" && allDigits(t.value) {

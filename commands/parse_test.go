@@ -133,6 +133,22 @@ func TestParseValid(t *testing.T) {
 			c.Query.Start = at("2026-11-26T00:00:00Z")
 			c.Query.End = at("2026-11-26T23:59:59Z")
 		})},
+		// The forms people type (now is a Friday).
+		{"since=yday", cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-26T00:00:00Z") })},
+		{"since=last week", cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-20T15:04:05Z") })},
+		{`since="Last  Week" limit=5`, cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-20T15:04:05Z"); c.Query.Limit = 5 })},
+		{"since=monday until=Wed", cmd(VerbList, func(c *Command) {
+			c.Query.Start = at("2026-11-23T00:00:00Z")
+			c.Query.End = at("2026-11-25T23:59:59Z")
+		})},
+		{"since=friday", cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-27T00:00:00Z") })},
+		{"since=sat", cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-21T00:00:00Z") })},
+		{"since=09:00", cmd(VerbList, func(c *Command) { c.Query.Start = at("2026-11-27T09:00:00Z") })},
+		{"since=09:00:30 until=15:00", cmd(VerbList, func(c *Command) {
+			c.Query.Start = at("2026-11-27T09:00:30Z")
+			c.Query.End = at("2026-11-27T15:00:00Z")
+		})},
+		{"digest since=monday", cmd(VerbDigest, func(c *Command) { c.Query.Start = at("2026-11-23T00:00:00Z") })},
 		{"since=2026-11-20 to=2026-11-21", cmd(VerbList, func(c *Command) {
 			c.Query.Start = at("2026-11-20T00:00:00Z")
 			c.Query.End = at("2026-11-21T23:59:59Z")
@@ -490,6 +506,38 @@ func TestDecode(t *testing.T) {
 	for _, tt := range tests {
 		if got := decode(tt.in); got != tt.want {
 			t.Errorf("decode(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestParseTime: the flags that take a time (digest --since) read the
+// forms since= reads, and refuse the rest saying what is accepted.
+func TestParseTime(t *testing.T) {
+	for v, want := range map[string]string{
+		"7d":        "2026-11-20T15:04:05Z",
+		"24h":       "2026-11-26T15:04:05Z",
+		"yesterday": "2026-11-26T00:00:00Z",
+		"yday":      "2026-11-26T00:00:00Z",
+		"last week": "2026-11-20T15:04:05Z",
+		"monday":    "2026-11-23T00:00:00Z",
+		"09:00":     "2026-11-27T09:00:00Z",
+	} {
+		got, err := ParseTime(v, now, false)
+		if err != nil || !got.Equal(at(want)) {
+			t.Errorf("ParseTime(%q) = %v, %v; want %s", v, got, err, want)
+		}
+	}
+	if got, _ := ParseTime("yesterday", now, true); !got.Equal(at("2026-11-26T23:59:59Z")) {
+		t.Errorf("until yesterday = %v, want its last second", got)
+	}
+	for v, want := range map[string]string{
+		"25:00":     "is not a time of day; use 00:00 to 23:59",
+		"last year": "is not a time; use a time ago such as 90s",
+		"1.5h":      "use whole numbers",
+		"someday":   "monday or mon",
+	} {
+		if _, err := ParseTime(v, now, false); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseTime(%q) error %v, want %q", v, err, want)
 		}
 	}
 }

@@ -89,13 +89,13 @@ var keys = [numKeys]keyInfo{
 		name: "since", aliases: []string{"from", "start"}, api: "execute_time_start",
 		value:    "TIME",
 		help:     "tasks started at or after this time; " + timeHelp + "; a date means its midnight UTC",
-		examples: []string{"since=2h", "since=1h30m", "since=yesterday", "since=2026-11-27T09:00:00Z", `since="2026-11-27 09:00"`},
+		examples: []string{"since=2h", "since=1h30m", "since=yesterday", "since=last week", "since=monday", "since=09:00", "since=2026-11-27T09:00:00Z", `since="2026-11-27 09:00"`},
 	},
 	keyUntil: {
 		name: "until", aliases: []string{"to", "end"}, api: "execute_time_end",
 		value:    "TIME",
-		help:     "tasks started at or before this time; the same forms as since, but a date (and today, yesterday) means the end of that day, 23:59:59 UTC",
-		examples: []string{"until=1h", "until=2026-11-27"},
+		help:     "tasks started at or before this time; the same forms as since, but a day (a date, today, yesterday, monday) means the end of that day, 23:59:59 UTC; the answer shows the window as absolute times",
+		examples: []string{"until=1h", "until=yesterday", "until=2026-11-27"},
 	},
 	keyTask: {
 		name: "task", aliases: []string{"task_id"}, api: "task_id",
@@ -119,7 +119,7 @@ var keys = [numKeys]keyInfo{
 
 const (
 	statusHelp    = "SUCCESS, FAILED, RUNNING or WAITING (any case; also ok, fail, error, pending, queued, and a task's own FINISH and INIT)"
-	timeHelp      = "a time ago such as 90s, 30m, 2h, 1h30m, 7d, 1w, 2 hours or 2h ago (units s, m, h, d, w, or words like mins, hours, days), now, today, yesterday, a date 2026-11-27, 2026-11-27T09:00:00Z, 2026-11-27T10:00:00+01:00 or \"2026-11-27 09:00\" (UTC)"
+	timeHelp      = "a time ago such as 90s, 30m, 2h, 1h30m, 7d, 1w, 2 hours or 2h ago (units s, m, h, d, w, or words like mins, hours, days), last week, now, today, yesterday (or yday), a day of the week such as monday or mon (the last one, today if it is that day), a time of day today such as 09:00, a date 2026-11-27, 2026-11-27T09:00:00Z, 2026-11-27T10:00:00+01:00 or \"2026-11-27 09:00\" (times are UTC)"
 	shareHelp     = "post the answer in the channel for everyone instead of only to you"
 	allKeysPhrase = "pool, script, name, status, type, since, until, task, limit or page"
 	allVerbs      = "list, failed, show, watch, digest, help or doctor"

@@ -1,6 +1,8 @@
 package commands
 
 import (
+	"cmp"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +31,29 @@ var units = []struct {
 
 // unitsHelp lists the units of relative times, for messages.
 const unitsHelp = "s, m, h, d or w (or seconds, minutes, hours, days, weeks), e.g. 90s, 30m, 1h30m, 7d"
+
+// lookupWeekday finds a day of the week by its name or its first three
+// letters, in any case.
+func lookupWeekday(v string) (time.Weekday, bool) {
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		name := strings.ToLower(d.String())
+		if equalFoldASCII(v, name) || equalFoldASCII(v, name[:3]) {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// ParseTime reads a time as since= does (until= when endOfDay is set),
+// relative to now, for the flags that take a time: `digest --since`. Its
+// error says what is accepted.
+func ParseTime(v string, now time.Time, endOfDay bool) (time.Time, error) {
+	t, msg := parseTime(strings.TrimSpace(v), now.UTC().Truncate(time.Second), endOfDay)
+	if t.IsZero() {
+		return t, fmt.Errorf("%q %s", v, cmp.Or(msg, "is not a time; use "+timeHelp))
+	}
+	return t, nil
+}
 
 // lookupUnit returns the length of a unit name in any case.
 func lookupUnit(name string) (time.Duration, bool) {
@@ -60,13 +85,29 @@ func parseTime(v string, now time.Time, endOfDay bool) (t time.Time, msg string)
 		}
 		return checkRange(t)
 	}
+	today := now.Truncate(24 * time.Hour)
 	switch {
 	case equalFoldASCII(v, "now"):
 		return checkRange(now)
 	case equalFoldASCII(v, "today"):
-		return day(now.Truncate(24 * time.Hour))
-	case equalFoldASCII(v, "yesterday"):
-		return day(now.Truncate(24 * time.Hour).Add(-24 * time.Hour))
+		return day(today)
+	case equalFoldASCII(v, "yesterday"), equalFoldASCII(v, "yday"):
+		return day(today.Add(-24 * time.Hour))
+	case equalFoldASCII(strings.Join(strings.Fields(v), " "), "last week"):
+		return checkRange(now.Add(-7 * 24 * time.Hour))
+	case isClock(v):
+		// A time of day is today's, in UTC.
+		for _, layout := range []string{"15:04", "15:04:05"} {
+			if c, err := time.Parse(layout, v); err == nil {
+				return checkRange(today.Add(c.Sub(c.Truncate(24 * time.Hour))))
+			}
+		}
+		return time.Time{}, "is not a time of day; use 00:00 to 23:59, e.g. 09:00 (UTC)"
+	}
+	if wd, ok := lookupWeekday(v); ok {
+		// The last such day: today if it is that day.
+		back := (int(today.Weekday()) - int(wd) + 7) % 7
+		return day(today.AddDate(0, 0, -back))
 	}
 	if len(v) == len("2006-01-02") {
 		d, err := time.Parse(time.DateOnly, v)

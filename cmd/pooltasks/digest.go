@@ -12,6 +12,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
+	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
@@ -21,7 +22,7 @@ func init() { register(newDigestCmd) }
 // digestOptions are the flags of digest.
 type digestOptions struct {
 	channel string
-	since   time.Duration
+	since   string
 	dryRun  bool
 	sim     bool
 }
@@ -38,12 +39,13 @@ func newDigestCmd(a *app) *cobra.Command {
 			"the channel's binding in POOLTASKS_CHANNEL_POOLS (all pools without one); " +
 			"POOLTASKS_DIGEST_QUIET=true posts nothing when nothing failed.",
 		Example: "  pooltasks digest --channel C0123456789 --since 24h\n" +
+			"  pooltasks digest --channel C0123456789 --since monday\n" +
 			"  pooltasks digest --sim --dry-run --since 72h",
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runDigest(c.Context(), a, o) },
 	}
 	c.Flags().StringVar(&o.channel, "channel", o.channel, "Slack channel id to post in (default POOLTASKS_DIGEST_CHANNEL)")
-	c.Flags().DurationVar(&o.since, "since", 24*time.Hour, "length of the window, which ends now")
+	c.Flags().StringVar(&o.since, "since", "24h", "start of the window, which ends now: the forms of since= in /pooltasks, e.g. 7d, yesterday, last week, monday, 09:00 (UTC)")
 	c.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the digest's text and blocks as JSON instead of posting it")
 	c.Flags().BoolVar(&o.sim, "sim", false, "read tasks from the built-in simulator with its demo credentials")
 	return c
@@ -51,8 +53,13 @@ func newDigestCmd(a *app) *cobra.Command {
 
 func runDigest(ctx context.Context, a *app, o digestOptions) error {
 	cfg, stdout, stderr := a.cfg, a.stdout, a.stderr
-	if o.since <= 0 {
-		return usageErrorf("--since must be positive, got %v", o.since)
+	end := time.Now().UTC().Truncate(time.Minute)
+	start, err := commands.ParseTime(o.since, end, false)
+	if err != nil {
+		return usageErrorf("--since %v", err)
+	}
+	if !start.Before(end) {
+		return usageErrorf("--since %s is not in the past: the window ends now", o.since)
 	}
 	var needs config.Need
 	if !o.dryRun {
@@ -89,8 +96,6 @@ func runDigest(ctx context.Context, a *app, o digestOptions) error {
 	}
 	d := digest.New(digest.Config{Channel: o.channel, Pools: pools, Quiet: cfg.DigestQuiet},
 		loop.Deps{Lister: client, Poster: poster, Log: logger}, nil)
-	end := time.Now().UTC().Truncate(time.Minute)
-	start := end.Add(-o.since)
 	target := o.channel
 	if target == "" {
 		target = "dry-run" // a dry run needs no channel

@@ -119,3 +119,22 @@ func TestDigestBoundChannel(t *testing.T) {
 		t.Errorf("digest for CFIN with digest pools of COPS: exit %d, stderr %q\n%s", code, errOut, out)
 	}
 }
+
+// TestDigestSinceForms: --since reads the times since= reads.
+func TestDigestSinceForms(t *testing.T) {
+	cfg := defaults(t)
+	for _, since := range []string{"7d", "yesterday", "yday", "last week", "monday", "00:00", "2026-11-27"} {
+		if code, _, errOut := call(t, cfg, "digest", "--sim", "--dry-run", "--since", since); code != 0 {
+			t.Errorf("--since %q: exit %d, %s", since, code, errOut)
+		}
+	}
+	for since, want := range map[string]string{
+		"tomorrow":   `--since "tomorrow" is not a time; use a time ago such as 90s`,
+		"-1h":        `--since "-1h" is not a time`,
+		"2999-01-01": "--since 2999-01-01 is not in the past",
+	} {
+		if code, _, errOut := call(t, cfg, "digest", "--sim", "--dry-run", "--since", since); code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("--since %q: exit %d, %q; want 2 and %q", since, code, errOut, want)
+		}
+	}
+}
