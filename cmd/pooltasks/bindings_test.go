@@ -68,7 +68,7 @@ func TestBindingsServeAndDoctorAgree(t *testing.T) {
 				if doctorFails {
 					t.Errorf("doctor fails good bindings:\n%s", out)
 				}
-				if !strings.Contains(out, "other channels and DMs see") {
+				if !strings.Contains(flat(out), "other channels and DMs see") {
 					t.Errorf("doctor does not say which default is in force:\n%s", out)
 				}
 				// serve starts with them.
@@ -79,7 +79,7 @@ func TestBindingsServeAndDoctorAgree(t *testing.T) {
 				return
 			}
 
-			if !doctorFails || !strings.Contains(out, ex.refused) {
+			if !doctorFails || !strings.Contains(flat(out), flat(ex.refused)) {
 				t.Errorf("doctor does not fail naming %s:\n%s", ex.refused, out)
 			}
 			calls, requests := len(sl.Calls("apps.connections.open")), sm.Requests()

@@ -227,10 +227,10 @@ func writeUsage(w io.Writer, c *cobra.Command) error {
 }
 
 // wrap breaks each line of s longer than width at spaces. The lines it adds
-// are indented like the line they continue, or, for a line of two columns
-// (a term, two spaces, its description) whose description starts within
-// the first half of width, up to the description. A word longer than width
-// stays whole.
+// are indented like the line they continue, or, for a line of columns (a
+// term, two spaces or more, its description) whose description starts
+// within the first half of width, up to the description. A word longer
+// than width stays whole.
 func wrap(s string, width int) string {
 	var b strings.Builder
 	for i, line := range strings.Split(s, "\n") {
@@ -238,12 +238,8 @@ func wrap(s string, width int) string {
 			b.WriteByte('\n')
 		}
 		indent := line[:len(line)-len(strings.TrimLeft(line, " "))]
-		if gap := strings.Index(line[len(indent):], "  "); gap > 0 {
-			col := len(indent) + gap
-			col += len(line[col:]) - len(strings.TrimLeft(line[col:], " "))
-			if n := utf8.RuneCountInString(line[:col]); n <= width/2 && col < len(line) {
-				indent = strings.Repeat(" ", n)
-			}
+		if n := hangAt(line, len(indent), width/2); n > 0 {
+			indent = strings.Repeat(" ", n)
 		}
 		for utf8.RuneCountInString(line) > width {
 			cut := breakAt(line, len(indent), width)
@@ -256,6 +252,34 @@ func wrap(s string, width int) string {
 		b.WriteString(line)
 	}
 	return b.String()
+}
+
+// hangAt is the column after the last run of two spaces or more that
+// follows text (from byte from on) and ends within limit columns: where a
+// description starts, after a term or two (doctor's status and check). It
+// is 0 when there is none.
+func hangAt(line string, from, limit int) int {
+	col := 0
+	for i := from; i < len(line); {
+		gap := strings.Index(line[i:], "  ")
+		if gap <= 0 {
+			if gap == 0 { // more spaces of a run already counted
+				i++
+				continue
+			}
+			break
+		}
+		end := i + gap
+		for end < len(line) && line[end] == ' ' {
+			end++
+		}
+		n := utf8.RuneCountInString(line[:end])
+		if n > limit || end == len(line) {
+			break
+		}
+		col, i = n, end
+	}
+	return col
 }
 
 // breakAt is the byte offset of the last space after the first from bytes

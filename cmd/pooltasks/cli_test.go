@@ -18,6 +18,10 @@ func walk(c *cobra.Command, f func(*cobra.Command)) {
 	}
 }
 
+// flat is s with every run of white space, line breaks included, one
+// space: text as it reads, however it was wrapped.
+func flat(s string) string { return strings.Join(strings.Fields(s), " ") }
+
 // checkWidth fails for each line of out wider than helpWidth columns.
 func checkWidth(t *testing.T, what, out string) {
 	t.Helper()
@@ -176,6 +180,7 @@ func TestWrap(t *testing.T) {
 		{"tail spaces  between", 8, "tail\nspaces\nbetween"},
 		{"  term  the description of it", 16, "  term  the\n        description\n        of it"},
 		{"  a very long term  then its description", 30, "  a very long term  then its\n  description"},
+		{"ok    NAME  the detail of the check", 24, "ok    NAME  the detail\n            of the check"},
 	} {
 		if got := wrap(tt.in, tt.width); got != tt.want {
 			t.Errorf("wrap(%q, %d) = %q, want %q", tt.in, tt.width, got, tt.want)

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,7 +63,12 @@ func runDoctor(ctx context.Context, a *app, useSim bool, timeout time.Duration) 
 		fmt.Fprintln(stdout, "pooltasks doctor")
 	}
 	fmt.Fprintln(stdout)
-	if err := report.WriteText(stdout); err != nil {
+	// Wrapped for a terminal; Slack gets the report's long lines.
+	var buf bytes.Buffer
+	if err := report.WriteText(&buf); err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(stdout, wrap(strings.TrimRight(buf.String(), "\n"), helpWidth)); err != nil {
 		return err
 	}
 	if report.Failed() {

@@ -55,7 +55,7 @@ func TestDoctorSimWithoutSlack(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{"ok    workspace credentials", "skip  slack bot token", "SLACK_BOT_TOKEN is not set", "0 failed"} {
-		if !strings.Contains(out, want) {
+		if !strings.Contains(flat(out), flat(want)) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
@@ -71,7 +71,7 @@ func TestDoctorSimMissingScopes(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{"FAIL  slack scopes", "missing chat:write.public, app_mentions:read", "Reinstall", "ok    slack app token", "xoxb-…WXYZ"} {
-		if !strings.Contains(out, want) {
+		if !strings.Contains(flat(out), flat(want)) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
@@ -95,7 +95,7 @@ func TestDoctorRejectedKey(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{"FAIL  workspace credentials", "AK/SK rejected", "lock the AK for 5 minutes", "ok    slack scopes"} {
-		if !strings.Contains(out, want) {
+		if !strings.Contains(flat(out), flat(want)) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
@@ -110,7 +110,7 @@ func TestDoctorEmptyEnvironment(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s", code, out)
 	}
 	for _, want := range []string{"FAIL  SLACK_APP_TOKEN", "FAIL  SLACK_BOT_TOKEN", "FAIL  WORKSPACE_REGION"} {
-		if !strings.Contains(out, want) {
+		if !strings.Contains(flat(out), flat(want)) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}

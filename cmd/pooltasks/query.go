@@ -15,6 +15,7 @@ import (
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/pooltasks/pooltasks/view"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -264,14 +265,19 @@ func printTask(w io.Writer, v view.Task, failed []pooltask.Record, wide bool) {
 	row("Desktops", fmt.Sprintf("%d ok, %d failed, %d skipped", v.SuccessNum, v.FailedNum, v.SkipNum))
 	tb.write(w)
 	if v.Work.HasCommand() {
-		// Whole: a terminal has room, and what ran is what a reader is after.
+		// Line by line, each cut to the terminal unless wide (-o json and
+		// --wide have it whole).
 		typ := ""
 		if v.CommandType != "" {
 			typ = " (" + view.Clean(v.CommandType) + ")"
 		}
 		fmt.Fprintf(w, "\nCommand%s:\n", typ)
 		for _, line := range strings.Split(strings.TrimRight(v.Work.Command, "\r\n"), "\n") {
-			fmt.Fprintln(w, "  "+view.Clean(strings.TrimSuffix(line, "\r")))
+			line = view.Clean(strings.TrimSuffix(line, "\r"))
+			if !wide {
+				line = trunc.Cut(line, termWidth-2)
+			}
+			fmt.Fprintln(w, "  "+line)
 		}
 	}
 	if len(failed) == 0 {
@@ -280,8 +286,12 @@ func printTask(w io.Writer, v view.Task, failed []pooltask.Record, wide bool) {
 	fmt.Fprintf(w, "\nFailed desktops (%d):\n", len(failed))
 	// The desktop and the record id are kept whole: they go into
 	// --output-of and `query output`. The script is left out when the
-	// task has one: it is above.
-	withScript := wide || len(v.Work.Scripts) != 1
+	// records name one, or none: it is above.
+	scripts := map[string]bool{}
+	for _, r := range failed {
+		scripts[r.ScriptName] = true
+	}
+	withScript := wide || len(scripts) > 1
 	tb = table{wide: wide, keep: map[int]bool{0: true, 4: true}}
 	tb.row("DESKTOP", "SCRIPT", "RESULT", "REASON", "RECORD")
 	for _, r := range failed {

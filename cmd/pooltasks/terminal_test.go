@@ -212,10 +212,48 @@ func TestWatch(t *testing.T) {
 	cfg, _ = simConfig(t, sim.Options{})
 	failed := listed(t, cfg, "failed", "pool=finance-win11", "limit=1")[0]
 	code, out, errOut = call(t, cfg, "watch", failed.ID)
-	if code != 1 || !regexp.MustCompile(`^Task `+failed.ID+` · finance-win11 · install-crowdstrike-agent\n\d\d:\d\d:\d\d  FAILED   46 ok, 2 failed, 0 skipped  `).MatchString(out) {
+	if code != 1 || !regexp.MustCompile(`^Task `+failed.ID+` · finance-win11 · install-crowd\S*\n\d\d:\d\d:\d\d  FAILED   46 ok, 2 failed, 0 skipped  `).MatchString(out) {
 		t.Errorf("a failed task: exit %d, stderr %q\n%s", code, errOut, out)
 	}
 	if code, _, errOut := call(t, cfg, "watch"); code != 2 || !strings.Contains(errOut, "watch takes one TASK_ID") {
 		t.Errorf("watch without id: exit %d, %q", code, errOut)
+	}
+}
+
+// TestEightyColumns: what the terminal prints fits 80 columns: the task
+// tables, show (tasks with scripts and commands), pools, watch, doctor and
+// help; --wide lifts the limit.
+func TestEightyColumns(t *testing.T) {
+	cfg, _ := simConfig(t, sim.Options{})
+	cfg.StateDir = t.TempDir()
+	outputs := map[string][]string{
+		"failed":         {"query", "failed", "since=7d", "limit=50"},
+		"running":        {"query", "status=running"},
+		"waiting":        {"query", "status=waiting"},
+		"pools":          {"query", "pools"},
+		"query help":     {"query", "help"},
+		"help since":     {"query", "help", "since"},
+		"doctor --sim":   {"doctor", "--sim"},
+		"root help":      {"help"},
+		"query -h":       {"query", "-h"},
+		"digest -h":      {"digest", "-h"},
+		"completion -h":  {"completion", "zsh", "-h"},
+		"show (command)": nil, // filled below
+	}
+	for _, tk := range listed(t, cfg, "failed", "since=7d", "limit=20") {
+		outputs["show "+tk.ID] = []string{"query", "show", tk.ID}
+		outputs["watch "+tk.ID] = []string{"watch", tk.ID}
+	}
+	delete(outputs, "show (command)")
+	for what, args := range outputs {
+		_, out, errOut := call(t, cfg, args...)
+		if out == "" {
+			t.Errorf("%s printed nothing; stderr %q", what, errOut)
+		}
+		checkWidth(t, what, out)
+	}
+	_, out, _ := call(t, cfg, "query", "failed", "since=7d", "--wide")
+	if !regexp.MustCompile(`(?m)^.{81,}$`).MatchString(out) {
+		t.Errorf("--wide kept the table within 80 columns:\n%s", out)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/pooltasks/pooltasks/view"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -72,7 +73,8 @@ func runWatch(ctx context.Context, a *app, id string, o watchOptions) error {
 		return err
 	}
 	if !o.output.json {
-		fmt.Fprintf(a.stdout, "Task %s · %s · %s\n", view.Clean(task.ID), view.Clean(view.PoolLabel(task)), view.WorkOf(task).Summary(40))
+		head := fmt.Sprintf("Task %s · %s · %s", view.Clean(task.ID), view.Clean(view.PoolLabel(task)), view.WorkOf(task).Summary(40))
+		fmt.Fprintln(a.stdout, trunc.Cut(head, termWidth))
 	}
 	if err := watchLine(a.stdout, task, o.output.json); err != nil {
 		return err
