@@ -179,7 +179,8 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	stopWatches()
 	wg.Wait()
 	if err == nil {
-		logger.Info("stopped", "state_dir", store.Dir(), "watches_saved", len(store.Watches()))
+		saved, _ := store.Watches(context.WithoutCancel(ctx))
+		logger.Info("stopped", "state_dir", store.Dir(), "watches_saved", len(saved))
 	}
 	return err
 }

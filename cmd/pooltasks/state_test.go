@@ -114,19 +114,19 @@ func TestServeStateSaveFailureShowsInHealth(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.SetChartsRefused(); err == nil {
+	if err := store.SetChartsRefused(t.Context()); err == nil {
 		t.Fatal("a save into a removed directory worked")
 	}
 	if err := health.Err(); err == nil || !strings.Contains(err.Error(), "state: failing since") || !strings.Contains(err.Error(), "saving the state in "+dir) {
 		t.Errorf("health = %v", err)
 	}
-	if !store.ChartsRefused() {
+	if refused, _ := store.ChartsRefused(t.Context()); !refused {
 		t.Error("the change was lost from memory")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.PutWatch(state.Watch{ID: "w1"}); err != nil {
+	if err := store.PutWatch(t.Context(), state.Watch{ID: "w1"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := health.Err(); err != nil {

@@ -76,10 +76,10 @@ const (
 type Store interface {
 	// AlertKnown returns the ids known under key, and false when the key
 	// has no state yet (a first start).
-	AlertKnown(key string) (map[string]time.Time, bool)
+	AlertKnown(ctx context.Context, key string) (map[string]time.Time, bool, error)
 	// AddAlertKnown adds ids (task id → start) under key, dropping those
 	// that started before horizon and the oldest beyond max.
-	AddAlertKnown(key string, ids map[string]time.Time, horizon time.Time, max int) error
+	AddAlertKnown(ctx context.Context, key string, ids map[string]time.Time, horizon time.Time, max int) error
 }
 
 // Alerter posts each task that newly reached FAILED, once.
@@ -162,10 +162,17 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 	// The bound never drops an id the poll still sees: that task would
 	// be alerted again at the next poll.
 	maxKnown := max(a.cfg.MaxKnown, len(failed))
-	known, primed := a.store.AlertKnown(key)
+	known, primed, err := a.store.AlertKnown(ctx, key)
+	if err != nil {
+		return &loop.StepError{What: "reading the alerted tasks", Err: err}
+	}
 	if !primed {
-		if old, ok := a.store.AlertKnown(a.cfg.legacyKey()); ok {
-			if err := a.store.AddAlertKnown(key, old, since, maxKnown); err != nil {
+		old, ok, err := a.store.AlertKnown(ctx, a.cfg.legacyKey())
+		if err != nil {
+			return &loop.StepError{What: "reading the alerted tasks", Err: err}
+		}
+		if ok {
+			if err := a.store.AddAlertKnown(ctx, key, old, since, maxKnown); err != nil {
 				return err
 			}
 			known, primed = old, true
@@ -178,7 +185,7 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 		}
 		a.primed = true
 		a.deps.Log.Info("alerts started; failures already there are taken as known", "known", len(failed))
-		if err := a.save(key, since, maxKnown); err != nil {
+		if err := a.save(ctx, key, since, maxKnown); err != nil {
 			return &loop.StepError{What: "remembering the failed tasks already there at the first start", Err: err}
 		}
 		return nil
@@ -192,7 +199,7 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 	}
 	// Alerts go out even while the store refuses: what they alerted is
 	// kept here meanwhile.
-	saveErr := a.save(key, since, maxKnown)
+	saveErr := a.save(ctx, key, since, maxKnown)
 	defer func() {
 		if err == nil && saveErr != nil {
 			err = &loop.StepError{What: fmt.Sprintf("remembering %d alerted tasks (tried again at the next poll; a restart before then alerts them again)", len(a.unsaved)), Err: saveErr}
@@ -212,7 +219,7 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 		for _, t := range tasks {
 			a.unsaved[t.ID] = taskTime(t, now)
 		}
-		saveErr = a.save(key, since, maxKnown)
+		saveErr = a.save(ctx, key, since, maxKnown)
 	}
 	// A post that started is finished even when ctx ends (SIGTERM), or
 	// Slack may have it while its task is not remembered, and the next
@@ -251,11 +258,11 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 }
 
 // save writes the known tasks the store does not have yet.
-func (a *Alerter) save(key string, since time.Time, maxKnown int) error {
+func (a *Alerter) save(ctx context.Context, key string, since time.Time, maxKnown int) error {
 	if len(a.unsaved) == 0 && a.stored {
 		return nil
 	}
-	if err := a.store.AddAlertKnown(key, a.unsaved, since, maxKnown); err != nil {
+	if err := a.store.AddAlertKnown(ctx, key, a.unsaved, since, maxKnown); err != nil {
 		return err
 	}
 	a.unsaved, a.stored = map[string]time.Time{}, true

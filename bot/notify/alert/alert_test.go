@@ -215,7 +215,7 @@ func TestAlertStateKeyTakenOver(t *testing.T) {
 	cfg := Config{Channel: "CALERT", Every: time.Minute, Pools: []string{"pool-p2", "pool-p1"}}
 	old := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000021", "p1", pooltask.StatusFailed, now.Add(-2*time.Hour), 1, "s")
 	gap := notifytest.Task("aaaaaaaa-0000-0000-0000-000000000022", "p2", pooltask.StatusFailed, now.Add(-time.Minute), 1, "s")
-	if err := store.AddAlertKnown(cfg.legacyKey(), map[string]time.Time{old.ID: old.Start}, now.Add(-24*time.Hour), 100); err != nil {
+	if err := store.AddAlertKnown(t.Context(), cfg.legacyKey(), map[string]time.Time{old.ID: old.Start}, now.Add(-24*time.Hour), 100); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.legacyKey() == cfg.key() {

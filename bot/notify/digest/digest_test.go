@@ -198,7 +198,7 @@ func TestDigesterCatchUp(t *testing.T) {
 		t.Run(fmt.Sprint(tc.missed), func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := Config{Channel: "C1", Every: 24 * time.Hour, At: 9 * time.Hour}
-			if err := notifytest.OpenStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
+			if err := notifytest.OpenStore(t, dir).SetDigestWatermark(t.Context(), cfg.key(), day0); err != nil {
 				t.Fatal(err)
 			}
 			clock := notifytest.NewClock(day0.Add(time.Duration(tc.missed)*24*time.Hour + time.Hour))
@@ -210,7 +210,7 @@ func TestDigesterCatchUp(t *testing.T) {
 			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
 				t.Errorf("windows posted:\n%q\nwant\n%q", got, tc.want)
 			}
-			end, _ := notifytest.OpenStore(t, dir).DigestWatermark(cfg.key())
+			end, _, _ := notifytest.OpenStore(t, dir).DigestWatermark(t.Context(), cfg.key())
 			if want := day0.Add(time.Duration(tc.missed) * 24 * time.Hour); !end.Equal(want) {
 				t.Errorf("watermark %v, want %v", end, want)
 			}
@@ -221,7 +221,7 @@ func TestDigesterCatchUp(t *testing.T) {
 func TestDigesterRetriesFailedPostWithoutSkipping(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{Channel: "C1", Every: time.Hour}
-	if err := notifytest.OpenStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
+	if err := notifytest.OpenStore(t, dir).SetDigestWatermark(t.Context(), cfg.key(), day0); err != nil {
 		t.Fatal(err)
 	}
 	clock := notifytest.NewClock(day0.Add(time.Hour + time.Second))
@@ -273,7 +273,7 @@ func TestDigesterQuietAndChartFallback(t *testing.T) {
 	if len(posts) != 1 || posts[0].Channel != "C2" || !strings.Contains(notifytest.BlocksJSON(t, posts[0].Blocks), "Failures over time") {
 		t.Fatalf("posts %+v", posts)
 	}
-	if !store.ChartsRefused() {
+	if refused, _ := store.ChartsRefused(t.Context()); !refused {
 		t.Error("the refusal was not remembered")
 	}
 
@@ -307,7 +307,7 @@ func TestWindowEnd(t *testing.T) {
 func TestDigesterFinishesPostAtShutdown(t *testing.T) {
 	dir := t.TempDir()
 	cfg := Config{Channel: "C1", Every: time.Hour}
-	if err := notifytest.OpenStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
+	if err := notifytest.OpenStore(t, dir).SetDigestWatermark(t.Context(), cfg.key(), day0); err != nil {
 		t.Fatal(err)
 	}
 	clock := notifytest.NewClock(day0.Add(time.Hour + time.Second))
@@ -321,7 +321,7 @@ func TestDigesterFinishesPostAtShutdown(t *testing.T) {
 	if n := len(slackGo.Posts()); n != 1 {
 		t.Fatalf("%d posts, want 1", n)
 	}
-	if end, _ := notifytest.OpenStore(t, dir).DigestWatermark(cfg.key()); !end.Equal(day0.Add(time.Hour)) {
+	if end, _, _ := notifytest.OpenStore(t, dir).DigestWatermark(t.Context(), cfg.key()); !end.Equal(day0.Add(time.Hour)) {
 		t.Errorf("watermark %v after the shutdown, want %v", end, day0.Add(time.Hour))
 	}
 }
@@ -357,7 +357,7 @@ func TestDigesterTakesOverLegacyKey(t *testing.T) {
 	if cfg.key() == cfg.legacyKey() {
 		t.Fatal("the test needs pools out of order")
 	}
-	if err := notifytest.OpenStore(t, dir).SetDigestWatermark(cfg.legacyKey(), day0); err != nil {
+	if err := notifytest.OpenStore(t, dir).SetDigestWatermark(t.Context(), cfg.legacyKey(), day0); err != nil {
 		t.Fatal(err)
 	}
 	clock := notifytest.NewClock(day0.Add(24*time.Hour + time.Hour))
@@ -368,7 +368,7 @@ func TestDigesterTakesOverLegacyKey(t *testing.T) {
 	if got := digestWindows(rec.Posts()); strings.Join(got, "|") != win(day0, 1) {
 		t.Errorf("windows posted %q, want the missed one %q", got, win(day0, 1))
 	}
-	if end, ok := notifytest.OpenStore(t, dir).DigestWatermark(cfg.key()); !ok || !end.Equal(day0.Add(24*time.Hour)) {
+	if end, ok, _ := notifytest.OpenStore(t, dir).DigestWatermark(t.Context(), cfg.key()); !ok || !end.Equal(day0.Add(24*time.Hour)) {
 		t.Errorf("watermark under the new key %v (%v), want %v", end, ok, day0.Add(24*time.Hour))
 	}
 }

@@ -48,10 +48,10 @@ func (c Config) legacyKey() string {
 // Store keeps the end of the last window each schedule posted, and
 // whether Slack refused chart blocks; *state.Store is one.
 type Store interface {
-	DigestWatermark(key string) (time.Time, bool)
-	SetDigestWatermark(key string, end time.Time) error
-	ChartsRefused() bool
-	SetChartsRefused() error
+	DigestWatermark(ctx context.Context, key string) (time.Time, bool, error)
+	SetDigestWatermark(ctx context.Context, key string, end time.Time) error
+	ChartsRefused(ctx context.Context) (bool, error)
+	SetChartsRefused(ctx context.Context) error
 }
 
 // Digester makes failure digests. Collect is the one path by which every
@@ -98,19 +98,8 @@ func (d *Digester) Run(ctx context.Context) error {
 	if d.store == nil {
 		return errors.New("digest: a store is required to run on a schedule")
 	}
-	s := &schedule{d: d, key: d.cfg.key(), saved: true}
-	var ok bool
-	s.mark, ok = d.store.DigestWatermark(s.key)
-	if !ok {
-		s.mark, ok = d.store.DigestWatermark(d.cfg.legacyKey())
-		s.saved = false // under the new key
-	}
-	clock, log := d.deps.Clock, d.deps.Log
-	if !ok {
-		// First start: nothing was missed, the next window is the first.
-		s.mark = WindowEnd(clock.Now(), d.cfg.Every, d.cfg.At)
-		log.Info("digest schedule started", "channel", d.cfg.Channel, "next", s.mark.Add(d.cfg.Every))
-	}
+	s := &schedule{d: d, key: d.cfg.key()}
+	clock := d.deps.Clock
 	d.deps.Run(ctx, loop.Digests, func(ctx context.Context) (time.Duration, error) {
 		return s.step(ctx, clock.Now())
 	}, "channel", d.cfg.Channel)
@@ -118,18 +107,46 @@ func (d *Digester) Run(ctx context.Context) error {
 }
 
 // schedule is the state of Run: the watermark as this process knows it,
-// and whether the store has it.
+// whether it was read from the store yet, and whether the store has it.
 type schedule struct {
-	d     *Digester
-	key   string
-	mark  time.Time
-	saved bool
+	d      *Digester
+	key    string
+	mark   time.Time
+	loaded bool
+	saved  bool
+}
+
+// load reads the watermark from the store.
+func (s *schedule) load(ctx context.Context, now time.Time) error {
+	d := s.d
+	mark, ok, err := d.store.DigestWatermark(ctx, s.key)
+	saved := true
+	if err == nil && !ok {
+		mark, ok, err = d.store.DigestWatermark(ctx, d.cfg.legacyKey())
+		saved = false // under the new key
+	}
+	if err != nil {
+		return &loop.StepError{What: "reading the digest watermark", Err: err}
+	}
+	if !ok {
+		// First start (or a store that lost everything): nothing was
+		// missed, the next window is the first.
+		mark = WindowEnd(now, d.cfg.Every, d.cfg.At)
+		d.deps.Log.Info("digest schedule started", "channel", d.cfg.Channel, "next", mark.Add(d.cfg.Every))
+	}
+	s.mark, s.saved, s.loaded = mark, saved, true
+	return nil
 }
 
 // step posts the windows that ended by now and saves the watermark. It
 // returns how long to wait for the next window.
 func (s *schedule) step(ctx context.Context, now time.Time) (time.Duration, error) {
 	d := s.d
+	if !s.loaded {
+		if err := s.load(ctx, now); err != nil {
+			return 0, err
+		}
+	}
 	latest := WindowEnd(now, d.cfg.Every, d.cfg.At)
 	for _, w := range d.windows(s.mark, latest) {
 		q := pooltask.ListOptions{Start: w[0], End: w[1]}
@@ -137,22 +154,22 @@ func (s *schedule) step(ctx context.Context, now time.Time) (time.Duration, erro
 			return 0, &loop.StepError{What: "posting the digest of " + windowName(w[0], w[1]), Err: err}
 		}
 		s.mark, s.saved = w[1], false
-		if err := s.save(); err != nil {
+		if err := s.save(ctx); err != nil {
 			return 0, &loop.StepError{What: fmt.Sprintf("the digest of %s was posted in %s, but saving its watermark failed "+
 				"(it is saved at the next try; a restart before then posts that window again)", windowName(w[0], w[1]), d.cfg.Channel), Err: err}
 		}
 	}
-	if err := s.save(); err != nil {
+	if err := s.save(ctx); err != nil {
 		return 0, &loop.StepError{What: "saving the digest watermark " + s.mark.Format(time.RFC3339), Err: err}
 	}
 	return WindowEnd(now, d.cfg.Every, d.cfg.At).Add(d.cfg.Every).Sub(now), nil
 }
 
-func (s *schedule) save() error {
+func (s *schedule) save(ctx context.Context) error {
 	if s.saved {
 		return nil
 	}
-	if err := s.d.store.SetDigestWatermark(s.key, s.mark); err != nil {
+	if err := s.d.store.SetDigestWatermark(ctx, s.key, s.mark); err != nil {
 		return err
 	}
 	s.saved = true
@@ -235,7 +252,14 @@ func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOpti
 		log.InfoContext(ctx, "digest all clear, quiet", "channel", channel, "start", dg.Start, "end", dg.End)
 		return blocks.Message{}, nil
 	}
-	native := d.store == nil || !d.store.ChartsRefused()
+	native := true
+	if d.store != nil {
+		refused, err := d.store.ChartsRefused(ctx)
+		if err != nil { // charts are tried: a refusal falls back to text
+			log.WarnContext(ctx, "reading whether Slack refuses chart blocks", "err", err)
+		}
+		native = !refused
+	}
 	msg := dg.Render(native)
 	// A post that started is finished even when ctx ends (SIGTERM): cut
 	// off, Slack may have taken it while Run does not save the watermark,
@@ -247,7 +271,7 @@ func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOpti
 	if err != nil && native && loop.IsInvalidBlocks(err) {
 		log.WarnContext(ctx, "slack refused chart blocks; using text charts from now on", "channel", channel)
 		if d.store != nil {
-			if serr := d.store.SetChartsRefused(); serr != nil {
+			if serr := d.store.SetChartsRefused(ctx); serr != nil {
 				log.ErrorContext(ctx, "saving that Slack refuses chart blocks", "err", serr)
 			}
 		}

@@ -83,7 +83,7 @@ func TestDigesterKeepsTryingWhenStateCannotBeSaved(t *testing.T) {
 	if err := health.Err(); err != nil || metric(t, reg, "pooltasks_loop_failing", loop.Digests) != 0 {
 		t.Fatalf("after the directory was mended: %v", err)
 	}
-	if end, ok := notifytest.OpenStore(t, dir).DigestWatermark(cfg.key()); !ok || !end.Equal(day0) {
+	if end, ok, _ := notifytest.OpenStore(t, dir).DigestWatermark(t.Context(), cfg.key()); !ok || !end.Equal(day0) {
 		t.Errorf("saved watermark %v, %v; want %v", end, ok, day0)
 	}
 	clock.Set(day0.Add(time.Hour))
@@ -99,7 +99,7 @@ func TestDigesterKeepsTryingWhenStateCannotBeSaved(t *testing.T) {
 func TestDigesterPostedButNotSaved(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	cfg := Config{Channel: "C1", Every: time.Hour}
-	if err := notifytest.OpenStore(t, dir).SetDigestWatermark(cfg.key(), day0); err != nil {
+	if err := notifytest.OpenStore(t, dir).SetDigestWatermark(t.Context(), cfg.key(), day0); err != nil {
 		t.Fatal(err)
 	}
 	store := notifytest.OpenStore(t, dir)
@@ -132,7 +132,7 @@ func TestDigesterPostedButNotSaved(t *testing.T) {
 	if err := health.Err(); err != nil {
 		t.Fatalf("after the directory was mended: %v", err)
 	}
-	if end, _ := notifytest.OpenStore(t, dir).DigestWatermark(cfg.key()); !end.Equal(day0.Add(time.Hour)) {
+	if end, _, _ := notifytest.OpenStore(t, dir).DigestWatermark(t.Context(), cfg.key()); !end.Equal(day0.Add(time.Hour)) {
 		t.Errorf("saved watermark %v, want %v", end, day0.Add(time.Hour))
 	}
 	if n := len(rec.Posts()); n != 1 {

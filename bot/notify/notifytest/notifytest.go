@@ -427,6 +427,18 @@ func OpenStore(t testing.TB, dir string) *state.Store {
 	return s
 }
 
+// Saved returns the watches saved in s, failing t when s cannot say.
+func Saved(t testing.TB, s interface {
+	Watches(context.Context) ([]state.Watch, error)
+}) []state.Watch {
+	t.Helper()
+	ws, err := s.Watches(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws
+}
+
 // BreakDir makes the state directory dir refuse every save until mend is
 // called: the directory is gone, which refuses even root (a read-only mode
 // does not).

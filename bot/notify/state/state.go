@@ -6,6 +6,7 @@
 package state
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -403,16 +404,16 @@ func (s *Store) writeAtomic(name string, b []byte) error {
 }
 
 // DigestWatermark returns the end of the last window posted for key.
-func (s *Store) DigestWatermark(key string) (time.Time, bool) {
+func (s *Store) DigestWatermark(_ context.Context, key string) (time.Time, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.st.Digests[key]
-	return t, ok
+	return t, ok, nil
 }
 
 // SetDigestWatermark records that the windows of key up to end were
 // posted, and forgets key's intent if it ends there or before.
-func (s *Store) SetDigestWatermark(key string, end time.Time) error {
+func (s *Store) SetDigestWatermark(_ context.Context, key string, end time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.Digests[key] = end.UTC()
@@ -424,16 +425,16 @@ func (s *Store) SetDigestWatermark(key string, end time.Time) error {
 
 // DigestIntent returns the window key's schedule is posting, saved by
 // SetDigestIntent and not yet covered by its watermark.
-func (s *Store) DigestIntent(key string) (Intent, bool) {
+func (s *Store) DigestIntent(_ context.Context, key string) (Intent, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	in, ok := s.st.DigestIntents[key]
-	return in, ok
+	return in, ok, nil
 }
 
 // SetDigestIntent saves that key's schedule is about to post the window of
 // in (replacing any intent of key before it).
-func (s *Store) SetDigestIntent(key string, in Intent) error {
+func (s *Store) SetDigestIntent(_ context.Context, key string, in Intent) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.DigestIntents[key] = in
@@ -442,25 +443,25 @@ func (s *Store) SetDigestIntent(key string, in Intent) error {
 
 // AlertKnown returns a copy of the known ids of an alert key and whether the
 // key has state at all (false on a fresh start).
-func (s *Store) AlertKnown(key string) (map[string]time.Time, bool) {
+func (s *Store) AlertKnown(_ context.Context, key string) (map[string]time.Time, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.st.Alerts[key]
 	if !ok {
-		return nil, false
+		return nil, false, nil
 	}
 	m := make(map[string]time.Time, len(a.Known))
 	for id, t := range a.Known {
 		m[id] = t
 	}
-	return m, true
+	return m, true, nil
 }
 
 // AddAlertKnown adds ids (task id → task start) to an alert key's memory,
 // then drops ids that started before horizon and the oldest beyond max,
 // and forgets the intents whose tasks are all known or which were saved
 // before horizon.
-func (s *Store) AddAlertKnown(key string, ids map[string]time.Time, horizon time.Time, max int) error {
+func (s *Store) AddAlertKnown(_ context.Context, key string, ids map[string]time.Time, horizon time.Time, max int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.alertLocked(key)
@@ -507,24 +508,24 @@ func (s *Store) alertLocked(key string) *alertState {
 
 // AlertIntents returns the alert posts of key about to be made, saved by
 // AddAlertIntent, whose tasks are not all known yet.
-func (s *Store) AlertIntents(key string) []Intent {
+func (s *Store) AlertIntents(_ context.Context, key string) ([]Intent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.st.Alerts[key]
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	out := make([]Intent, 0, len(a.Intents))
 	for _, in := range a.Intents {
 		out = append(out, in)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
+	return out, nil
 }
 
 // AddAlertIntent saves that an alert post of key is about to be made
 // (replacing an intent with the same Key).
-func (s *Store) AddAlertIntent(key string, in Intent) error {
+func (s *Store) AddAlertIntent(_ context.Context, key string, in Intent) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.alertLocked(key)
@@ -536,7 +537,7 @@ func (s *Store) AddAlertIntent(key string, in Intent) error {
 }
 
 // Watches returns the saved watches.
-func (s *Store) Watches() []Watch {
+func (s *Store) Watches(context.Context) ([]Watch, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ws := make([]Watch, 0, len(s.st.Watches))
@@ -544,11 +545,11 @@ func (s *Store) Watches() []Watch {
 		ws = append(ws, w)
 	}
 	sort.Slice(ws, func(i, j int) bool { return ws[i].Started.Before(ws[j].Started) })
-	return ws
+	return ws, nil
 }
 
 // PutWatch saves a watch.
-func (s *Store) PutWatch(w Watch) error {
+func (s *Store) PutWatch(_ context.Context, w Watch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.Watches[w.ID] = w
@@ -556,7 +557,7 @@ func (s *Store) PutWatch(w Watch) error {
 }
 
 // DeleteWatch forgets a watch.
-func (s *Store) DeleteWatch(id string) error {
+func (s *Store) DeleteWatch(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.st.Watches[id]; !ok {
@@ -567,14 +568,14 @@ func (s *Store) DeleteWatch(id string) error {
 }
 
 // ChartsRefused reports whether Slack refused a chart block before.
-func (s *Store) ChartsRefused() bool {
+func (s *Store) ChartsRefused(context.Context) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.st.ChartsRefused
+	return s.st.ChartsRefused, nil
 }
 
 // SetChartsRefused remembers that Slack refuses chart blocks here.
-func (s *Store) SetChartsRefused() error {
+func (s *Store) SetChartsRefused(context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.st.ChartsRefused {

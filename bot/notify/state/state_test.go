@@ -16,27 +16,27 @@ func TestStoreRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir)
 	end := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	if err := s.SetDigestWatermark("k", end); err != nil {
+	if err := s.SetDigestWatermark(t.Context(), "k", end); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutWatch(Watch{ID: "w1", TaskID: "t1", Channel: "C1", MessageTS: "1.2", UserID: "U1", Started: end}); err != nil {
+	if err := s.PutWatch(t.Context(), Watch{ID: "w1", TaskID: "t1", Channel: "C1", MessageTS: "1.2", UserID: "U1", Started: end}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddAlertKnown("a", map[string]time.Time{"t9": end}, end.Add(-time.Hour), 10); err != nil {
+	if err := s.AddAlertKnown(t.Context(), "a", map[string]time.Time{"t9": end}, end.Add(-time.Hour), 10); err != nil {
 		t.Fatal(err)
 	}
 
 	s2 := openStore(t, dir)
-	if got, ok := s2.DigestWatermark("k"); !ok || !got.Equal(end) {
+	if got, ok, _ := s2.DigestWatermark(t.Context(), "k"); !ok || !got.Equal(end) {
 		t.Errorf("watermark = %v, %v; want %v", got, ok, end)
 	}
-	if ws := s2.Watches(); len(ws) != 1 || ws[0].TaskID != "t1" || ws[0].MessageTS != "1.2" {
+	if ws, _ := s2.Watches(t.Context()); len(ws) != 1 || ws[0].TaskID != "t1" || ws[0].MessageTS != "1.2" {
 		t.Errorf("watches = %+v", ws)
 	}
-	if known, ok := s2.AlertKnown("a"); !ok || len(known) != 1 {
+	if known, ok, _ := s2.AlertKnown(t.Context(), "a"); !ok || len(known) != 1 {
 		t.Errorf("alert known = %v, %v", known, ok)
 	}
-	if _, ok := s2.AlertKnown("other"); ok {
+	if _, ok, _ := s2.AlertKnown(t.Context(), "other"); ok {
 		t.Error("an alert key never saved has state")
 	}
 }
@@ -74,15 +74,15 @@ func TestStoreTornWriteKeepsLastGoodState(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			s := openStore(t, dir)
-			if err := s.SetDigestWatermark("k", good.Add(-24*time.Hour)); err != nil {
+			if err := s.SetDigestWatermark(t.Context(), "k", good.Add(-24*time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.SetDigestWatermark("k", good); err != nil {
+			if err := s.SetDigestWatermark(t.Context(), "k", good); err != nil {
 				t.Fatal(err)
 			}
 			tc.tear(t, dir)
 			s2 := openStore(t, dir)
-			got, ok := s2.DigestWatermark("k")
+			got, ok, _ := s2.DigestWatermark(t.Context(), "k")
 			if !ok {
 				t.Fatal("state lost")
 			}
@@ -98,10 +98,10 @@ func TestStoreTornWriteKeepsLastGoodState(t *testing.T) {
 				t.Error("Recovered() is empty after a torn main file")
 			}
 			// The store still saves after recovering.
-			if err := s2.SetDigestWatermark("k", good.Add(time.Hour)); err != nil {
+			if err := s2.SetDigestWatermark(t.Context(), "k", good.Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := openStore(t, dir).DigestWatermark("k"); !got.Equal(good.Add(time.Hour)) {
+			if got, _, _ := openStore(t, dir).DigestWatermark(t.Context(), "k"); !got.Equal(good.Add(time.Hour)) {
 				t.Errorf("after saving again: %v", got)
 			}
 		})
@@ -113,7 +113,7 @@ func TestStoreBothFilesCorruptStartsEmpty(t *testing.T) {
 	writeFile(t, filepath.Join(dir, stateFile), "{")
 	writeFile(t, filepath.Join(dir, prevFile), "nope")
 	s := openStore(t, dir)
-	if _, ok := s.DigestWatermark("k"); ok {
+	if _, ok, _ := s.DigestWatermark(t.Context(), "k"); ok {
 		t.Error("watermark from corrupt files")
 	}
 	if s.Recovered() == "" {
@@ -150,7 +150,7 @@ func TestStoreBothFilesCorruptKeptAside(t *testing.T) {
 			t.Errorf("%s holds %q, %v; want %q", l.Kept[i], b, err, want)
 		}
 	}
-	if err := s.SetDigestWatermark("k", time.Now()); err != nil {
+	if err := s.SetDigestWatermark(t.Context(), "k", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -198,7 +198,7 @@ func TestStoreSavesWhoWroteIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetChartsRefused(); err != nil {
+	if err := s.SetChartsRefused(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, stateFile))
@@ -265,7 +265,7 @@ func TestStoreDiskFull(t *testing.T) {
 	}
 	defer s.Close()
 	end := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	if err := s.SetDigestWatermark("k", end); err != nil {
+	if err := s.SetDigestWatermark(t.Context(), "k", end); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(filepath.Join(dir, stateFile))
@@ -273,14 +273,14 @@ func TestStoreDiskFull(t *testing.T) {
 		n, _ := f.Write(b[:len(b)/2])
 		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
 	}
-	err = s.SetDigestWatermark("k", end.Add(time.Hour))
+	err = s.SetDigestWatermark(t.Context(), "k", end.Add(time.Hour))
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("save on a full disk = %v, want ENOSPC", err)
 	}
 	if len(saves) != 2 || saves[0] != nil || !errors.Is(saves[1], syscall.ENOSPC) {
 		t.Errorf("OnSave got %v", saves)
 	}
-	if got, _ := s.DigestWatermark("k"); !got.Equal(end.Add(time.Hour)) {
+	if got, _, _ := s.DigestWatermark(t.Context(), "k"); !got.Equal(end.Add(time.Hour)) {
 		t.Errorf("in memory: %v, want the change kept", got)
 	}
 	if after, _ := os.ReadFile(filepath.Join(dir, stateFile)); string(after) != string(before) {
@@ -290,13 +290,13 @@ func TestStoreDiskFull(t *testing.T) {
 		t.Errorf("temporary files left: %v", got)
 	}
 	s.write = (*os.File).Write
-	if err := s.SetChartsRefused(); err != nil {
+	if err := s.SetChartsRefused(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	s2 := openStore(t, dir)
-	if got, _ := s2.DigestWatermark("k"); !got.Equal(end.Add(time.Hour)) || !s2.ChartsRefused() {
-		t.Errorf("after room again: watermark %v, charts refused %v", got, s2.ChartsRefused())
+	if got, _, _ := s2.DigestWatermark(t.Context(), "k"); !got.Equal(end.Add(time.Hour)) || !refused(t, s2) {
+		t.Errorf("after room again: watermark %v, charts refused %v", got, refused(t, s2))
 	}
 }
 
@@ -305,43 +305,43 @@ func TestStoreIntents(t *testing.T) {
 	s := openStore(t, dir)
 	end := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	in := Intent{Key: "d1", At: end.Add(time.Minute), Start: end, End: end.Add(time.Hour)}
-	if err := s.SetDigestIntent("k", in); err != nil {
+	if err := s.SetDigestIntent(t.Context(), "k", in); err != nil {
 		t.Fatal(err)
 	}
 	a1 := Intent{Key: "a1", At: end, Tasks: map[string]time.Time{"t1": end}}
 	a2 := Intent{Key: "a2", At: end, Tasks: map[string]time.Time{"t2": end, "t3": end}}
 	old := Intent{Key: "a0", At: end.Add(-48 * time.Hour), Tasks: map[string]time.Time{"t0": end}}
 	for _, a := range []Intent{a1, a2, old} {
-		if err := s.AddAlertIntent("ak", a); err != nil {
+		if err := s.AddAlertIntent(t.Context(), "ak", a); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s2 := openStore(t, dir) // they survive a restart
-	if got, ok := s2.DigestIntent("k"); !ok || got.Key != "d1" || !got.End.Equal(in.End) {
+	if got, ok, _ := s2.DigestIntent(t.Context(), "k"); !ok || got.Key != "d1" || !got.End.Equal(in.End) {
 		t.Errorf("digest intent = %+v, %v", got, ok)
 	}
-	if got := s2.AlertIntents("ak"); len(got) != 3 {
+	if got, _ := s2.AlertIntents(t.Context(), "ak"); len(got) != 3 {
 		t.Errorf("alert intents = %+v", got)
 	}
 	// A watermark short of the window keeps its intent; one at its end
 	// forgets it.
-	if err := s2.SetDigestWatermark("k", end); err != nil {
+	if err := s2.SetDigestWatermark(t.Context(), "k", end); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s2.DigestIntent("k"); !ok {
+	if _, ok, _ := s2.DigestIntent(t.Context(), "k"); !ok {
 		t.Error("intent forgotten by a watermark before its window's end")
 	}
-	if err := s2.SetDigestWatermark("k", end.Add(time.Hour)); err != nil {
+	if err := s2.SetDigestWatermark(t.Context(), "k", end.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s2.DigestIntent("k"); ok {
+	if _, ok, _ := s2.DigestIntent(t.Context(), "k"); ok {
 		t.Error("intent kept after its window was saved as posted")
 	}
 	// An alert intent goes once all its tasks are known, or past horizon.
-	if err := s2.AddAlertKnown("ak", map[string]time.Time{"t1": end, "t2": end}, end.Add(-24*time.Hour), 10); err != nil {
+	if err := s2.AddAlertKnown(t.Context(), "ak", map[string]time.Time{"t1": end, "t2": end}, end.Add(-24*time.Hour), 10); err != nil {
 		t.Fatal(err)
 	}
-	got := s2.AlertIntents("ak")
+	got, _ := s2.AlertIntents(t.Context(), "ak")
 	if len(got) != 1 || got[0].Key != "a2" {
 		t.Errorf("alert intents = %+v, want a2 alone", got)
 	}
@@ -355,10 +355,10 @@ func TestStoreAlertMemoryBounded(t *testing.T) {
 		ids[string(rune('a'+i))] = now.Add(-time.Duration(i) * time.Hour)
 	}
 	// Horizon drops those older than 15h; max keeps the 10 newest.
-	if err := s.AddAlertKnown("k", ids, now.Add(-15*time.Hour), 10); err != nil {
+	if err := s.AddAlertKnown(t.Context(), "k", ids, now.Add(-15*time.Hour), 10); err != nil {
 		t.Fatal(err)
 	}
-	known, _ := s.AlertKnown("k")
+	known, _, _ := s.AlertKnown(t.Context(), "k")
 	if len(known) != 10 {
 		t.Fatalf("kept %d ids, want 10", len(known))
 	}
@@ -393,4 +393,13 @@ func lockedStore(t *testing.T, dir string) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+func refused(t *testing.T, s *Store) bool {
+	t.Helper()
+	r, err := s.ChartsRefused(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

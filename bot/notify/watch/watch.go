@@ -64,9 +64,9 @@ func (e *AlreadyWatchingError) Is(target error) bool { return target == ErrAlrea
 // Store keeps the running watches, so that they resume after a
 // restart; *state.Store is one.
 type Store interface {
-	Watches() []state.Watch
-	PutWatch(w state.Watch) error
-	DeleteWatch(id string) error
+	Watches(ctx context.Context) ([]state.Watch, error)
+	PutWatch(ctx context.Context, w state.Watch) error
+	DeleteWatch(ctx context.Context, id string) error
 }
 
 // Watches follows tasks live: one message per watch, updated until the task
@@ -170,7 +170,7 @@ func (w *Watches) Start(ctx context.Context, req Request) (string, error) {
 		}
 		w.mu.Lock()
 	}
-	if st, ok := w.savedLocked(req); ok {
+	if st, ok := w.savedLocked(ctx, req); ok {
 		w.mu.Unlock()
 		return w.already(ctx, req, st)
 	}
@@ -240,11 +240,15 @@ func (w *Watches) findLocked(req Request) *watch {
 // savedLocked returns the saved watch of req's task in req's channel and
 // thread that Run has not resumed yet (a command that arrives at start-up
 // must not start it twice); w.mu is held.
-func (w *Watches) savedLocked(req Request) (state.Watch, bool) {
+func (w *Watches) savedLocked(ctx context.Context, req Request) (state.Watch, bool) {
 	if w.resumed || w.store == nil {
 		return state.Watch{}, false
 	}
-	for _, st := range w.store.Watches() {
+	saved, err := w.store.Watches(ctx)
+	if err != nil { // Run cannot resume them either until the store answers
+		w.deps.Log.WarnContext(ctx, "reading the saved watches", "err", err)
+	}
+	for _, st := range saved {
 		if follows(st, req) {
 			return st, true
 		}
@@ -303,25 +307,28 @@ func (w *Watches) Stop(watchID, userID string) error {
 // watch that started, one that ended), until the store takes it: loop.Health
 // shows the watches failing until then.
 func (w *Watches) Run(ctx context.Context) error {
-	if w.store != nil {
-		w.mu.Lock()
-		for _, st := range w.store.Watches() {
-			if _, ok := w.active[st.ID]; ok || w.closed {
-				continue
-			}
-			w.deps.Log.Info("watch resumed", "watch", st.ID, "task", st.TaskID)
-			w.launchLocked(st, pooltask.Task{ID: st.TaskID})
-		}
-		w.resumed = true
-		w.mu.Unlock()
-	}
 	failures := 0
-	var retry <-chan time.Time
+	var retry, resume <-chan time.Time
+	if err := w.resume(ctx); err != nil {
+		failures = 1
+		w.deps.Log.Error("resuming the saved watches failed; trying again", "err", err)
+		w.deps.Health.Failed(loop.Watches, w.deps.Clock.Now(), err)
+		resume = w.deps.Clock.After(w.deps.Backoff.Wait(failures))
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			w.Close()
 			return nil
+		case <-resume:
+			if err := w.resume(ctx); err != nil {
+				failures++
+				w.deps.Health.Failed(loop.Watches, w.deps.Clock.Now(), err)
+				resume = w.deps.Clock.After(w.deps.Backoff.Wait(failures))
+				continue
+			}
+			failures = 0
+			w.deps.Health.Recovered(loop.Watches)
 		case <-w.saveFailed:
 			if retry == nil {
 				failures = 1
@@ -342,6 +349,28 @@ func (w *Watches) Run(ctx context.Context) error {
 	}
 }
 
+// resume starts the loops of the saved watches that do not run here.
+func (w *Watches) resume(ctx context.Context) error {
+	if w.store == nil {
+		return nil
+	}
+	saved, err := w.store.Watches(ctx)
+	if err != nil {
+		return &loop.StepError{What: "reading the saved watches", Err: err}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, st := range saved {
+		if _, ok := w.active[st.ID]; ok || w.closed {
+			continue
+		}
+		w.deps.Log.Info("watch resumed", "watch", st.ID, "task", st.TaskID)
+		w.launchLocked(st, pooltask.Task{ID: st.TaskID})
+	}
+	w.resumed = true
+	return nil
+}
+
 // save saves st as watch id (nil: deletes it). When the store refuses,
 // the change is kept for Run to save again, and loop.Health says so.
 func (w *Watches) save(ctx context.Context, id string, st *state.Watch) {
@@ -350,7 +379,7 @@ func (w *Watches) save(ctx context.Context, id string, st *state.Watch) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	err := w.saveLocked(id, st)
+	err := w.saveLocked(ctx, id, st)
 	if err == nil {
 		delete(w.unsaved, id)
 		if len(w.unsaved) == 0 {
@@ -369,14 +398,14 @@ func (w *Watches) save(ctx context.Context, id string, st *state.Watch) {
 
 // saveLocked writes one change to the store; w.mu is held, so that two
 // changes of one watch reach the store in order.
-func (w *Watches) saveLocked(id string, st *state.Watch) error {
+func (w *Watches) saveLocked(ctx context.Context, id string, st *state.Watch) error {
 	if st == nil {
-		if err := w.store.DeleteWatch(id); err != nil {
+		if err := w.store.DeleteWatch(ctx, id); err != nil {
 			return &loop.StepError{What: "forgetting the ended watch " + id, Err: err}
 		}
 		return nil
 	}
-	if err := w.store.PutWatch(*st); err != nil {
+	if err := w.store.PutWatch(ctx, *st); err != nil {
 		return &loop.StepError{What: "saving the watch " + id + " (it would not resume after a restart)", Err: err}
 	}
 	return nil
@@ -388,7 +417,7 @@ func (w *Watches) saveAgain(ctx context.Context) error {
 	defer w.mu.Unlock()
 	var last error
 	for id, st := range w.unsaved {
-		if err := w.saveLocked(id, st); err != nil {
+		if err := w.saveLocked(ctx, id, st); err != nil {
 			last = err
 			continue
 		}

@@ -41,7 +41,7 @@ func TestWatchEnds(t *testing.T) {
 				if js := notifytest.BlocksJSON(t, first.Blocks); !strings.Contains(js, `"action_id":"watch_stop"`) || !strings.Contains(js, `"value":"`+id+`"`) {
 					t.Errorf("no Stop button with the watch id: %s", js)
 				}
-				if len(store.Watches()) != 1 {
+				if len(notifytest.Saved(t, store)) != 1 {
 					t.Error("watch not saved")
 				}
 
@@ -86,7 +86,7 @@ func TestWatchEnds(t *testing.T) {
 				if top := topLevel(rec.Posts()); thread == "" && top != 1 {
 					t.Errorf("%d top-level posts, want 1", top)
 				}
-				if len(store.Watches()) != 0 || w.Active() != 0 {
+				if len(notifytest.Saved(t, store)) != 0 || w.Active() != 0 {
 					t.Error("ended watch still saved or active")
 				}
 			})
@@ -235,8 +235,8 @@ func TestWatchStartTwiceHere(t *testing.T) {
 	if aw.WatchID != id || aw.Channel != "C1" || aw.ThreadTS != "" || aw.MessageTS != first.TS {
 		t.Errorf("already watching %+v, want watch %s message %s", aw, id, first.TS)
 	}
-	if n := len(rec.Calls()); n != 1 || w.Active() != 1 || len(store.Watches()) != 1 {
-		t.Errorf("after the second start: %d calls, %d active, %d saved; want 1 each", n, w.Active(), len(store.Watches()))
+	if n := len(rec.Calls()); n != 1 || w.Active() != 1 || len(notifytest.Saved(t, store)) != 1 {
+		t.Errorf("after the second start: %d calls, %d active, %d saved; want 1 each", n, w.Active(), len(notifytest.Saved(t, store)))
 	}
 
 	// Another thread or channel is another watch.
@@ -347,8 +347,8 @@ func TestWatchEndsWhenTaskGone(t *testing.T) {
 	poll(GoneAfter - 1)
 	l.Put(tk) // back: the misses start over
 	poll(1)
-	if n := len(rec.Calls()); n != 1 || w.Active() != 1 || len(store.Watches()) != 1 {
-		t.Fatalf("after %d misses: %d calls, %d active, %d saved; want the watch running", GoneAfter-1, n, w.Active(), len(store.Watches()))
+	if n := len(rec.Calls()); n != 1 || w.Active() != 1 || len(notifytest.Saved(t, store)) != 1 {
+		t.Fatalf("after %d misses: %d calls, %d active, %d saved; want the watch running", GoneAfter-1, n, w.Active(), len(notifytest.Saved(t, store)))
 	}
 
 	l.Delete(tk.ID)
@@ -374,7 +374,7 @@ func TestWatchEndsWhenTaskGone(t *testing.T) {
 	if reply.Update || reply.ThreadTS != first.TS || !strings.Contains(reply.Text, "<@U42>") || !strings.Contains(reply.Text, "no longer returns") {
 		t.Errorf("reply %+v, want a threaded mention", reply)
 	}
-	if n := len(store.Watches()); n != 0 {
+	if n := len(notifytest.Saved(t, store)); n != 0 {
 		t.Errorf("%d watches saved after the task was gone", n)
 	}
 }
@@ -499,7 +499,7 @@ func TestWatchesSaveAgain(t *testing.T) {
 	if err := health.Err(); err != nil {
 		t.Fatalf("after the directory was mended: %v", err)
 	}
-	if ws := notifytest.OpenStore(t, dir).Watches(); len(ws) != 1 || ws[0].TaskID != tk.ID {
+	if ws := notifytest.Saved(t, notifytest.OpenStore(t, dir)); len(ws) != 1 || ws[0].TaskID != tk.ID {
 		t.Errorf("saved watches %+v", ws)
 	}
 }

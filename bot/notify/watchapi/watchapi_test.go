@@ -118,7 +118,7 @@ func TestRemoteWatchesRoundTrip(t *testing.T) {
 	if js := notifytest.BlocksJSON(t, first.Blocks); !strings.Contains(js, `"value":"`+id+`"`) {
 		t.Errorf("the Stop button does not carry the watch id %q: %s", id, js)
 	}
-	if got := s.store.Watches(); len(got) != 1 || got[0].ID != id || got[0].UserID != "U42" {
+	if got := notifytest.Saved(t, s.store); len(got) != 1 || got[0].ID != id || got[0].UserID != "U42" {
 		t.Errorf("saved watches %+v", got)
 	}
 	if err := s.remote.StopWatch(id, "U7"); err != nil {
@@ -129,7 +129,7 @@ func TestRemoteWatchesRoundTrip(t *testing.T) {
 		t.Errorf("final update %+v", calls[1])
 	}
 	s.watches.Close() // waits for the loop, which forgets the watch
-	if n := len(s.store.Watches()); n != 0 {
+	if n := len(notifytest.Saved(t, s.store)); n != 0 {
 		t.Errorf("%d watches saved after Stop", n)
 	}
 }
@@ -248,8 +248,8 @@ func TestRemoteWatchesAlreadyWatching(t *testing.T) {
 	if want := (watch.AlreadyWatchingError{WatchID: id, Channel: "C1", ThreadTS: "1699999999.000100", MessageTS: first.TS}); *aw != want {
 		t.Errorf("already watching %+v, want %+v", *aw, want)
 	}
-	if n := len(s.poster.Calls()); n != 1 || s.watches.Active() != 1 || len(s.store.Watches()) != 1 {
-		t.Errorf("%d calls, %d active, %d saved; want 1 each", n, s.watches.Active(), len(s.store.Watches()))
+	if n := len(s.poster.Calls()); n != 1 || s.watches.Active() != 1 || len(notifytest.Saved(t, s.store)) != 1 {
+		t.Errorf("%d calls, %d active, %d saved; want 1 each", n, s.watches.Active(), len(notifytest.Saved(t, s.store)))
 	}
 	// Without the watch in the answer (an older scheduler, a bug), it is
 	// still the sentinel.
