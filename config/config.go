@@ -70,6 +70,10 @@ type Config struct {
 	// InternalToken authenticates forwarded watches: responders send it,
 	// the scheduler serves its internal API only with one.
 	InternalToken string `envconfig:"POOLTASKS_INTERNAL_TOKEN" secret:"true"`
+	// RedisURL is the Redis that holds the state every replica shares
+	// (redis:// or rediss://); empty keeps it in StateDir.
+	RedisURL    string `envconfig:"POOLTASKS_REDIS_URL" secret:"userinfo"`
+	RedisPrefix string `envconfig:"POOLTASKS_REDIS_PREFIX" default:"pooltasks:"` // before every key
 
 	// Operations.
 	HTTPAddr  string `envconfig:"POOLTASKS_HTTP_ADDR" default:":8080"` // /healthz, /readyz, /metrics

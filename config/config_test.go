@@ -24,7 +24,7 @@ func TestConfigDefaultsAndEnv(t *testing.T) {
 	want := Config{
 		SlackAPIURL: "https://slack.com/api/", RateLimit: 2.5, Burst: 5, Timeout: 10 * time.Second, CacheTTL: 10 * time.Second,
 		AllowedUsers: []string{"U1", "U2"}, UserRate: 20, ApprovalTTL: 15 * time.Minute, ActionRate: 10, Scheduler: false, DigestEvery: 24 * time.Hour, AlertEvery: time.Minute, AlertMinFailed: 1,
-		WatchEvery: 30 * time.Second, WatchMax: 2 * time.Hour, WatchMaxActive: 20, StateDir: "./state",
+		WatchEvery: 30 * time.Second, WatchMax: 2 * time.Hour, WatchMaxActive: 20, StateDir: "./state", RedisPrefix: "pooltasks:",
 		HTTPAddr: ":8080", LogLevel: "info", LogFormat: "json",
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {

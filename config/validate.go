@@ -263,6 +263,7 @@ func (c Config) Validate(needs Need) (Parsed, Problems) {
 			"false: this process posts no scheduled digests or alerts (another process, or a CronJob, must)", "")
 	}
 	watchForwarding(&ps, c)
+	redisURL(&ps, c)
 	if c.HTTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			add("POOLTASKS_HTTP_ADDR", Error, fmt.Sprintf("%q: %v", c.HTTPAddr, err), "write host:port or :port, e.g. :8080")
@@ -500,6 +501,28 @@ func alertRoutes(ps *Problems, c Config, b Bindings) []Route {
 		return nil
 	}
 	return routes
+}
+
+// redisURL checks POOLTASKS_REDIS_URL: redis:// or rediss:// with a host,
+// and TLS when a password crosses the network.
+func redisURL(ps *Problems, c Config) {
+	if c.RedisURL == "" {
+		return
+	}
+	const name = "POOLTASKS_REDIS_URL"
+	u, err := url.Parse(c.RedisURL)
+	switch {
+	case err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "":
+		*ps = append(*ps, Problem{Var: name, Severity: Error, Detail: fmt.Sprintf("%q is not a redis:// or rediss:// URL", quoteURL(c.RedisURL)),
+			Fix: "write redis://[:PASSWORD@]HOST:6379/0, or rediss://… for TLS"})
+	case u.Scheme == "redis" && u.User != nil && !isLoopback(u.Hostname()):
+		*ps = append(*ps, Problem{Var: name, Severity: Warning, Detail: fmt.Sprintf("%q sends its password to a remote host without TLS", quoteURL(c.RedisURL)),
+			Fix: "use rediss:// when the Redis is reached over a network you do not trust"})
+	}
+	if strings.ContainsAny(c.RedisPrefix, " \t\n") {
+		*ps = append(*ps, Problem{Var: "POOLTASKS_REDIS_PREFIX", Severity: Error, Detail: fmt.Sprintf("%q has white space", c.RedisPrefix),
+			Fix: "use a prefix like pooltasks: (two deployments on one Redis need two prefixes)"})
+	}
 }
 
 // rangeInt checks a count that is used when positive (0 means the default):

@@ -82,7 +82,7 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	// memory and saves it all at the next save that works.
 	health := loop.NewHealth(metrics.Registry())
 	bc.Ready = health.Err
-	store, stateHeld, err := openState(cfg.StateDir, health, logger)
+	store, stateHeld, err := openStore(ctx, cfg, health, logger)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	wg.Wait()
 	if err == nil {
 		saved, _ := store.Watches(context.WithoutCancel(ctx))
-		logger.Info("stopped", "state_dir", store.Dir(), "watches_saved", len(saved))
+		logger.Info("stopped", "watches_saved", len(saved))
 	}
 	return err
 }

@@ -178,6 +178,12 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 			known, primed = old, true
 		}
 	}
+	if !primed && a.stored {
+		// The store had the key and lost it (a Redis restarted empty):
+		// a fresh start, not a flood of alerts for every failure there.
+		a.deps.Log.Warn("the alerted tasks were lost from the store; taking the failures there as known again")
+		a.primed, a.stored = false, false
+	}
 	a.stored = a.stored || primed
 	if !primed && !a.primed {
 		for _, t := range failed {

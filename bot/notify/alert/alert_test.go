@@ -11,6 +11,8 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/bot/notify/state/redisstore"
+	"github.com/pooltasks/pooltasks/bot/notify/state/redistest"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -402,5 +404,50 @@ func TestRouteOfGlobsWithoutPools(t *testing.T) {
 	b := New(Config{Channel: "CHR", Pools: []string{"hr-pool"}}, deps, notifytest.OpenStore(t, t.TempDir()))
 	if err := b.Poll(context.Background()); err == nil || !strings.Contains(err.Error(), `no desktop pool is named like "hr-pool"`) {
 		t.Errorf("a route of a name matching nothing: %v", err)
+	}
+}
+
+// TestAlerterStoreLostItsState: a Redis restarted empty under a running
+// Alerter is a fresh start (the failures there are taken as known), not a
+// flood of alerts for every failure of the horizon.
+func TestAlerterStoreLostItsState(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	store, err := redisstore.Open(t.Context(), srv.URL(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	now := day0.Add(12 * time.Hour)
+	clock := notifytest.NewClock(now)
+	rec := notifytest.NewPoster(clock)
+	var tasks []pooltask.Task
+	for i := range 3 {
+		tasks = append(tasks, notifytest.Task(fmt.Sprintf("aaaaaaaa-0000-0000-0000-%012d", i), "finance-win11", pooltask.StatusFailed, now.Add(-time.Duration(i+1)*time.Hour), 1))
+	}
+	l := notifytest.NewLister(tasks...)
+	a := New(Config{Channel: "CALERT", Every: time.Minute}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, store)
+	if err := a.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	srv.Start() // empty
+	fresh := notifytest.Task("bbbbbbbb-0000-0000-0000-000000000001", "finance-win11", pooltask.StatusFailed, now.Add(-time.Minute), 1)
+	l.Put(fresh)
+	clock.Advance(time.Minute)
+	if err := a.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.Calls()); n != 0 {
+		t.Fatalf("%d alerts after Redis lost its state, want none", n)
+	}
+	// And alerting goes on from there.
+	later := notifytest.Task("bbbbbbbb-0000-0000-0000-000000000002", "finance-win11", pooltask.StatusFailed, clock.Now(), 1)
+	l.Put(later)
+	clock.Advance(time.Minute)
+	if err := a.Poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if calls := rec.Calls(); len(calls) != 1 || !strings.Contains(calls[0].Text, later.ID) {
+		t.Errorf("after the fresh start: %+v, want one alert of %s", calls, later.ID)
 	}
 }
