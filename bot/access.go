@@ -17,11 +17,21 @@ type access struct {
 	users    map[string]bool // empty: everyone
 	channels map[string]bool // empty: every channel
 	bindings config.Bindings
-	perMin   int
+	commands *budgets // per user
+}
+
+// budgets are per-minute budgets by key (a user's commands, a channel's
+// actions).
+type budgets struct {
+	perMin int // 0 or less: unlimited
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
 	swept    time.Time // when idle limiters were last forgotten
+}
+
+func newBudgets(perMin int) *budgets {
+	return &budgets{perMin: perMin, limiters: map[string]*rate.Limiter{}}
 }
 
 func newAccess(cfg Config) *access {
@@ -29,8 +39,7 @@ func newAccess(cfg Config) *access {
 		users:    set(cfg.AllowedUsers),
 		channels: set(cfg.AllowedChannels),
 		bindings: cfg.ChannelPools,
-		perMin:   cfg.UserRate,
-		limiters: map[string]*rate.Limiter{},
+		commands: newBudgets(cfg.UserRate),
 	}
 	return a
 }
@@ -80,6 +89,11 @@ func (a *access) defaultPool(channel string) string {
 
 // allow takes one command from the user's budget, or says how long to wait.
 func (a *access) allow(user string, now time.Time) (bool, time.Duration) {
+	return a.commands.allow(user, now)
+}
+
+// allow takes one from key's budget, or says how long to wait.
+func (a *budgets) allow(key string, now time.Time) (bool, time.Duration) {
 	if a.perMin <= 0 {
 		return true, 0
 	}
@@ -88,7 +102,7 @@ func (a *access) allow(user string, now time.Time) (bool, time.Duration) {
 	if now.Sub(a.swept) >= time.Minute {
 		a.forgetIdle(now)
 	}
-	l, ok := a.limiters[user]
+	l, ok := a.limiters[key]
 	if !ok {
 		if len(a.limiters) >= maxRateUsers {
 			// Nearly all are still draining (that many users within a
@@ -99,7 +113,7 @@ func (a *access) allow(user string, now time.Time) (bool, time.Duration) {
 			}
 		}
 		l = rate.NewLimiter(rate.Every(time.Minute/time.Duration(a.perMin)), a.perMin)
-		a.limiters[user] = l
+		a.limiters[key] = l
 	}
 	if l.AllowN(now, 1) {
 		return true, 0
@@ -110,13 +124,13 @@ func (a *access) allow(user string, now time.Time) (bool, time.Duration) {
 	return false, d
 }
 
-// maxRateUsers bounds the per-user limiters kept in memory by count; a
+// maxRateUsers bounds the limiters of a budgets kept in memory by count; a
 // sweep once a minute (forgetIdle) bounds them by time.
 const maxRateUsers = 10000
 
 // forgetIdle drops the limiters whose bucket has refilled, which lose
 // nothing by being forgotten; a.mu is held.
-func (a *access) forgetIdle(now time.Time) {
+func (a *budgets) forgetIdle(now time.Time) {
 	for u, l := range a.limiters {
 		if l.TokensAt(now) >= float64(l.Burst()) {
 			delete(a.limiters, u)

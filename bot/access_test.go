@@ -35,7 +35,7 @@ func TestRateSurvivesManyUsers(t *testing.T) {
 	} else if wait <= 0 || wait > 30*time.Second {
 		t.Errorf("UBUSY told to wait %v, want up to 30 s", wait)
 	}
-	if n := len(a.limiters); n != 2 {
+	if n := len(a.commands.limiters); n != 2 {
 		t.Errorf("%d limiters kept, want UBUSY's and UNEW's", n)
 	}
 }
@@ -49,7 +49,7 @@ func TestIdleLimitersForgotten(t *testing.T) {
 		a.allow(fmt.Sprintf("U%d", i), t0)
 	}
 	a.allow("U1", t0.Add(2*time.Minute))
-	if n := len(a.limiters); n != 1 {
+	if n := len(a.commands.limiters); n != 1 {
 		t.Errorf("%d limiters kept two minutes later, want U1's", n)
 	}
 }

@@ -25,6 +25,9 @@ import (
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 	"golang.org/x/net/netutil"
+
+	"github.com/pooltasks/pooltasks/act"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 )
 
 // Bot answers Slack. Build it with New and start it with Run.
@@ -43,6 +46,7 @@ type Bot struct {
 
 	dedupe  *seen
 	access  *access
+	act     *actor
 	refused sync.Map // team id → true once Slack refused native blocks there
 
 	httpLn net.Listener // set by New when cfg.HTTPAddr is given
@@ -73,6 +77,15 @@ func New(cfg Config, ws Workspace) (*Bot, error) {
 		busySlots: make(chan struct{}, 16),
 		dedupe:    newSeen(cfg.DedupeWindow, cfg.Now),
 		access:    newAccess(cfg),
+	}
+	b.act = &actor{
+		runner:  &act.Runner{Store: cfg.Actions.Store, API: cfg.Actions.API, Now: cfg.Now},
+		ops:     newOperators(cfg.Actions.Operators, func(ctx context.Context, g string) ([]string, error) { return api.GetUserGroupMembersContext(ctx, g) }, cfg.Now),
+		budgets: newBudgets(cfg.Actions.Rate),
+		timers:  map[string]*time.Timer{},
+	}
+	b.act.runner.Unrecorded = func(in state.ActionIntent, err error) {
+		b.log.Warn("recording an action's outcome", "key", in.Key, "outcome", in.Outcome, "err", err)
 	}
 	if cfg.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -244,6 +257,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		<-finished
 	}
 	<-smDone // the socket-mode client's goroutines are done
+	b.act.stopTimers()
 	if httpSrv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = httpSrv.Shutdown(sctx)

@@ -60,6 +60,10 @@ type Config struct {
 
 	Notifier Notifier // watch, digest and the Stop button; nil answers "not available"
 
+	// Actions configures retry and stop from Slack; the zero value is
+	// read-only.
+	Actions Actions
+
 	// Doctor runs the diagnostics of `pooltasks doctor` and returns the
 	// report as text (no secrets); /pooltasks doctor shows it to AdminUsers
 	// only. nil answers "not available".
@@ -100,6 +104,9 @@ func (c *Config) defaults() error {
 	}
 	if c.UserRate < 0 {
 		return errors.New("user rate: want 0 or more commands per minute")
+	}
+	if err := c.Actions.defaults(); err != nil {
+		return err
 	}
 	if c.Metrics == nil {
 		c.Metrics = NewMetrics()

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -12,6 +13,9 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot"
+	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
+	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
@@ -62,6 +66,8 @@ type env struct {
 
 type setup struct {
 	cfg       bot.Config
+	wsTimeout time.Duration // per API request; 5 s by default
+	watch     bool          // watch through the real Watches, posting to the fake Slack
 	slack     slacktest.Options
 	sim       sim.Options
 	wrap      func(bot.Workspace) bot.Workspace
@@ -80,7 +86,7 @@ func start(t testing.TB, s setup) *env {
 	t.Cleanup(srv.Close)
 	wc := workspace.Config{
 		Endpoint: srv.URL, Region: "sim-local-1", ProjectID: sim.DemoProjectID,
-		AK: sim.DemoAK, SK: sim.DemoSK, RateLimit: -1, Timeout: 5 * time.Second,
+		AK: sim.DemoAK, SK: sim.DemoSK, RateLimit: -1, Timeout: cmp.Or(s.wsTimeout, 5*time.Second),
 		BackoffBase: time.Millisecond,
 	}
 	if s.cfg.Metrics != nil {
@@ -93,6 +99,16 @@ func start(t testing.TB, s setup) *env {
 	e.ws = ws
 	cfg := s.cfg
 	cfg.AppToken, cfg.BotToken, cfg.APIURL = slacktest.AppToken, slacktest.BotToken, e.slack.APIURL()
+	if len(cfg.Actions.Enabled) > 0 && cfg.Actions.API == nil {
+		cfg.Actions.API = ws
+	}
+	if s.watch {
+		cfg.Slack = bot.NewSlackClient(cfg.AppToken, cfg.BotToken, cfg.APIURL)
+		watches := watch.New(watch.Config{Every: 200 * time.Millisecond},
+			loop.Deps{Lister: ws, Poster: loop.NewSlackPoster(cfg.Slack)}, nil)
+		t.Cleanup(watches.Close)
+		cfg.Notifier = &notify.Notifier{Watches: watches}
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}

@@ -233,6 +233,8 @@ var verbs = map[commands.Verb]handler{
 	commands.VerbWatch:  (*Bot).watch,
 	commands.VerbDigest: (*Bot).digest,
 	commands.VerbDoctor: (*Bot).doctor,
+	commands.VerbRetry:  (*Bot).confirmAction,
+	commands.VerbStop:   (*Bot).confirmAction,
 }
 
 // action is how a click on one of pooltasks' buttons is answered. Most
@@ -259,6 +261,15 @@ var actions = map[string]action{
 	blocks.ActionViewAll:   {to: toPrivate},
 	blocks.ActionOutput:    {to: toPrivate, raw: (*Bot).output},
 	blocks.ActionStopWatch: {to: toPrivate, raw: (*Bot).stopWatch},
+	// Actions on tasks (act.go): the click is confirmed by Slack's dialog
+	// or is the Confirm of a confirmation message.
+	blocks.ActionRetry:       {to: toPrivate, raw: (*Bot).actClick},
+	blocks.ActionStop:        {to: toPrivate, raw: (*Bot).actClick},
+	blocks.ActionRetryRecord: {to: toPrivate, raw: (*Bot).actClick},
+	blocks.ActionConfirm:     {to: toReplace, raw: (*Bot).actClick},
+	blocks.ActionCancel:      {to: toReplace, raw: (*Bot).cancelAction},
+	blocks.ActionApprove:     {to: toPrivate, raw: (*Bot).decide},
+	blocks.ActionDeny:        {to: toPrivate, raw: (*Bot).decide},
 }
 
 // handle routes a request: the access checks, then its button's or its
@@ -459,7 +470,7 @@ func (b *Bot) show(ctx context.Context, req *request, cmd commands.Command, to d
 	if err != nil {
 		return answer{to: to}, err
 	}
-	v := blocks.TaskView{Task: task, Now: b.cfg.Now(), NoWatch: b.cfg.Notifier == nil}
+	v := blocks.TaskView{Task: task, Now: b.cfg.Now(), NoWatch: b.cfg.Notifier == nil, Actions: b.cfg.Actions.Enabled}
 	recs, err := b.ws.ListRecords(ctx, pooltask.RecordOptions{TaskID: task.ID, Status: "FAILED", Limit: 50})
 	if err != nil {
 		v.RecordsErr = errorSummary(err)
@@ -487,9 +498,14 @@ func (b *Bot) output(ctx context.Context, req *request) (answer, error) {
 	if b.access.seesNothing(req.channel) {
 		return a, errNotBound()
 	}
-	if _, bound := b.access.binding(req.channel); bound {
-		if _, err := b.scopedTask(ctx, req, taskID); err != nil {
+	var task *pooltask.Task
+	if _, bound := b.access.binding(req.channel); bound || b.enabled(pooltask.ActionRetry) {
+		t, err := b.scopedTask(ctx, req, taskID)
+		if err != nil {
 			return a, err
+		}
+		if b.enabled(pooltask.ActionRetry) {
+			task = &t
 		}
 	}
 	rec, err := b.ws.GetRecord(ctx, recordID)
@@ -499,7 +515,7 @@ func (b *Bot) output(ctx context.Context, req *request) (answer, error) {
 	if rec.TaskID != "" && rec.TaskID != taskID {
 		return a, problem(condStaleButton, "That record does not belong to the task.")
 	}
-	t, bs := blocks.Output(rec)
+	t, bs := blocks.Output(rec, task)
 	a.render = fixed(t, bs)
 	return a, nil
 }

@@ -32,6 +32,7 @@ const (
 	condTooManyWatches  // the limit of watches at once
 	condAlreadyWatching // the task is watched there already
 	condAmbiguousTask   // the start of a task id that starts several
+	condWrongStatus     // the task's status does not allow the action
 )
 
 // conditions maps each condition, once, to what the user is told and what
@@ -53,6 +54,7 @@ var conditions = map[condition]struct {
 	condTooManyWatches:  {"Too many watches", "Stop a watch with the Stop button on its message, or try again when one ends.", "limit", true},
 	condAlreadyWatching: {"Already watching", "Follow the watch message that is there.", "already_watching", true},
 	condAmbiguousTask:   {"Which task?", "Give more of the id; lists show it whole.", "ambiguous_task", false},
+	condWrongStatus:     {"Not possible now", "Look at the task again with /pooltasks show TASK_ID.", "wrong_status", true},
 }
 
 // userError is a condition met by a request, with what is specific to it.
@@ -133,13 +135,18 @@ func (b *Bot) explain(ctx context.Context, err error) (v blocks.ErrorView, outco
 	}
 	b.log.WarnContext(ctx, "command failed", "err", err)
 	v = blocks.ErrorView{Title: "The Workspace API answered with an error"}
+	acted, isAction := errors.AsType[*actionError](err)
 	if ae, ok := errors.AsType[*pooltask.APIError](err); ok {
 		v.Code, v.Message, v.RequestID = ae.Code, ae.Message, ae.RequestID
 		switch {
 		case ae.Status == 401:
 			v.Hint = "pooltasks' credentials were refused: check HUAWEICLOUD_SDK_AK/SK (or the role) and the project id."
+		case ae.Status == 403 && isAction:
+			v.Hint = "pooltasks' credentials may not do this: grant its IAM user or agency the action " + acted.action.IAM() + " in this project. Nothing was done."
 		case ae.Status == 403:
 			v.Hint = "pooltasks is not allowed to do this: grant its IAM user or agency the Workspace read permissions (e.g. Workspace ReadOnlyAccess) in this project."
+		case isAction && ae.Status < 500:
+			v.Hint = "The API refused the action; nothing was done."
 		case ae.Status == 429:
 			v.Hint = "The API is busy; pooltasks retried with backoff. Try again in a minute."
 		case ae.Status >= 500:

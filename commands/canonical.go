@@ -28,7 +28,7 @@ func (c Command) appendCanonical(b []byte) []byte {
 	b = append(b, verb...)
 	q := &c.Query
 	switch verb {
-	case VerbShow, VerbWatch:
+	case VerbShow, VerbWatch, VerbRetry, VerbStop:
 		if c.TaskID != "" {
 			b = append(b, ' ')
 			b = appendValue(b, c.TaskID)
@@ -64,7 +64,7 @@ func (c Command) appendCanonical(b []byte) []byte {
 	str(keyType, string(q.TaskType))
 	tm(keySince, q.Start)
 	tm(keyUntil, q.End)
-	if verb != VerbShow && verb != VerbWatch && len(q.TaskIDs) > 0 {
+	if !takesTaskID(verb) && len(q.TaskIDs) > 0 {
 		b = append(b, " task="...)
 		for i, id := range q.TaskIDs {
 			if i > 0 {
@@ -98,7 +98,7 @@ func (c Command) Describe() string {
 	var parts []string
 	q := &c.Query
 	switch c.Verb {
-	case VerbShow, VerbWatch:
+	case VerbShow, VerbWatch, VerbRetry, VerbStop:
 		return "task " + c.TaskID
 	case VerbHelp:
 		if c.Topic != "" {

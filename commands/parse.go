@@ -249,7 +249,7 @@ func (p *parser) colonKey(t token) bool {
 func (p *parser) unknownVerb(w string) (takesID bool) {
 	if s, ok := suggest(w, verbNames()); ok {
 		p.add("", w, fmt.Sprintf("unknown verb %q — did you mean %s?", w, s))
-		return s == string(VerbShow) || s == string(VerbWatch)
+		return takesTaskID(Verb(s))
 	}
 	if s, ok := suggest(w, wordNames()); ok {
 		p.suggestWord(w, s)
@@ -286,7 +286,7 @@ func (p *parser) word(t token) {
 		}
 		p.c.Share = true
 		return
-	case (p.c.Verb == VerbShow || p.c.Verb == VerbWatch) && p.c.TaskID == "":
+	case takesTaskID(p.c.Verb) && p.c.TaskID == "":
 		if msg := checkID(w); msg != "" {
 			p.add("", w, msg)
 			p.c.TaskID = "-" // given, though bad: no "needs a TASK_ID" as well
@@ -296,7 +296,7 @@ func (p *parser) word(t token) {
 		return
 	}
 	switch p.c.Verb {
-	case VerbShow, VerbWatch:
+	case VerbShow, VerbWatch, VerbRetry, VerbStop:
 		p.add("", w, fmt.Sprintf("stray word %q: %s takes one TASK_ID (and share)", w, p.c.Verb))
 		return
 	case VerbHelp:
@@ -360,14 +360,14 @@ func (p *parser) keyValue(t token) {
 		return
 	}
 	k := &keys[id]
-	if id == keyTask && (p.c.Verb == VerbShow || p.c.Verb == VerbWatch) && p.c.TaskID == "" {
+	if id == keyTask && takesTaskID(p.c.Verb) && p.c.TaskID == "" {
 		// "show task=ID" says what "show ID" says: take it.
 		p.word(token{raw: t.raw, value: strings.TrimSpace(t.value), closed: true})
 		return
 	}
 	if p.row.keys&(1<<id) == 0 {
 		switch p.c.Verb {
-		case VerbShow, VerbWatch:
+		case VerbShow, VerbWatch, VerbRetry, VerbStop:
 			p.add(k.name, t.value, fmt.Sprintf("%s takes only a TASK_ID (and share); remove %s", p.c.Verb, t.raw))
 		case VerbHelp:
 			p.add(k.name, t.value, fmt.Sprintf("help takes a KEY or VERB, not filters; for help on %s write help %s", k.name, k.name))
@@ -505,7 +505,7 @@ func (p *parser) finish() {
 	}
 	c.Query.Offset = (c.Page - 1) * c.Query.Limit
 	switch c.Verb {
-	case VerbShow, VerbWatch:
+	case VerbShow, VerbWatch, VerbRetry, VerbStop:
 		if c.TaskID == "" {
 			p.add("", "", fmt.Sprintf("%s needs a TASK_ID: %s TASK_ID (the id is in every list)", c.Verb, c.Verb))
 		} else {

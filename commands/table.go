@@ -12,7 +12,14 @@ const (
 	VerbDigest Verb = "digest" // a failure digest now, since=24h unless given
 	VerbHelp   Verb = "help"   // usage, or help KEY / help VERB
 	VerbDoctor Verb = "doctor" // admin-only diagnostics; takes no arguments
+	VerbRetry  Verb = "retry"  // retry the failed desktops of a task, after a confirmation: retry TASK_ID
+	VerbStop   Verb = "stop"   // stop a waiting or running task, after a confirmation: stop TASK_ID
 )
+
+// takesTaskID reports whether v takes one TASK_ID and nothing else.
+func takesTaskID(v Verb) bool {
+	return v == VerbShow || v == VerbWatch || v == VerbRetry || v == VerbStop
+}
 
 // Limits of the language.
 const (
@@ -153,6 +160,12 @@ var verbs = []verbInfo{
 	{verb: VerbWatch, args: "TASK_ID", share: true,
 		help:     "a live message that updates until the task ends",
 		examples: []string{"watch 8d1c2b3a-1111-4a2b-9c3d-0e1f2a3b4c5d"}},
+	{verb: VerbRetry, args: "TASK_ID",
+		help:     "run a FAILED task again on its failed desktops, after you confirm (operators only, where enabled)",
+		examples: []string{"retry 8d1c2b3a-1111-4a2b-9c3d-0e1f2a3b4c5d"}},
+	{verb: VerbStop, args: "TASK_ID",
+		help:     "stop a waiting or running task, after you confirm (operators only, where enabled)",
+		examples: []string{"stop 8d1c2b3a-1111-4a2b-9c3d-0e1f2a3b4c5d"}},
 	{verb: VerbDigest, args: "[pool= script= name= type= since= until=]", keys: windowKeys, share: true,
 		help:     "a failure digest for this channel now, since=24h unless since is given",
 		examples: []string{"digest", "digest pool=finance-win11 since=7d share"}},

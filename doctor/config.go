@@ -13,7 +13,8 @@ import (
 
 // RequiredScopes are the bot scopes pooltasks needs; manifest.yml asks for exactly these
 // (deploy's tests check that the two agree).
-var RequiredScopes = []string{"commands", "chat:write", "chat:write.public", "app_mentions:read"}
+// usergroups:read lets POOLTASKS_OPERATORS name user groups (usergroups.users.list).
+var RequiredScopes = []string{"commands", "chat:write", "chat:write.public", "app_mentions:read", "usergroups:read"}
 
 // checkConfig reports config.Validate's problems, each as a check named after its variable:
 // exactly what serve and digest refuse to start with (Fail) or warn of (Warn), and what is

@@ -31,7 +31,7 @@ func FuzzRender(f *testing.F) {
 		checkLimits(t, marshal(List(ListView{Title: a, Description: b, Tasks: tasks, Total: n, Command: a, Native: n%2 == 0, Now: now})))
 		rec := pooltask.Record{ID: a, TaskID: b, DesktopName: a, ResultCode: b, Reason: a + b, Output: strings.Repeat(a+b, 1+n*10)}
 		checkLimits(t, marshal(Task(TaskView{Task: pooltask.Task{ID: a, PoolName: b, CommandContent: a}, Failed: []pooltask.Record{rec}, RecordsErr: b})))
-		checkLimits(t, marshal(Output(rec)))
+		checkLimits(t, marshal(Output(rec, nil)))
 		checkLimits(t, marshal(Error(ErrorView{Title: a, Problems: []string{a, b}, Code: a, Message: b, RequestID: a, Hint: b, Example: a})))
 		checkLimits(t, marshal(Help(a+"\n"+b)))
 		checkLimits(t, marshal(Notice(a+b)))

@@ -190,7 +190,7 @@ func TestTaskScriptsAndCommandGolden(t *testing.T) {
 func TestOutputGolden(t *testing.T) {
 	rec := sampleRecords()[0]
 	rec.Output = "Installing agent 4.2.1...\r\nDownloading package & verifying <sha256>\r\nError 1618: Another installation is already in progress.\r\nexit code 1603"
-	golden(t)(Output(rec))
+	golden(t)(Output(rec, nil))
 }
 
 func TestErrorAPIGolden(t *testing.T) {

@@ -122,12 +122,12 @@ func TestLimitsHoldForHostileInput(t *testing.T) {
 		for range []int{0, 3, 44, 45, 100}[i%5] {
 			recs = append(recs, hostileRecord(r))
 		}
-		tv := TaskView{Task: hostileTask(r), Failed: recs, FailedTotal: r.IntN(200), ShareCommand: pick(r), Now: now}
+		tv := TaskView{Task: hostileTask(r), Failed: recs, FailedTotal: r.IntN(200), ShareCommand: pick(r), Now: now, Actions: pooltask.Actions}
 		if i%7 == 0 {
 			tv.RecordsErr = pick(r) + "x"
 		}
 		checkLimits(t, marshal(Task(tv)))
-		checkLimits(t, marshal(Output(hostileRecord(r))))
+		checkLimits(t, marshal(Output(hostileRecord(r), &tv.Task)))
 
 		var problems []string
 		for range r.IntN(40) {

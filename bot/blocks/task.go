@@ -1,6 +1,7 @@
 package blocks
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +20,11 @@ type TaskView struct {
 	RecordsErr   string            // non-empty: the records could not be loaded; say so and still show the task
 	ShareCommand string            // "" = no Share button
 	NoWatch      bool              // watches are not available: no Watch button
-	Now          time.Time         // for the duration of a running task
+	// Actions are the actions enabled here: a FAILED task with failed
+	// desktops gets a Retry button, one that is INIT or RUNNING a Stop
+	// button, each with a confirmation dialog.
+	Actions []pooltask.Action
+	Now     time.Time // for the duration of a running task
 }
 
 // Task renders one task in full: its fields, its scripts (names and ids) or
@@ -39,9 +44,17 @@ func Task(v TaskView) (string, []slack.Block) {
 	if !v.NoWatch && (t.Status == pooltask.StatusInit || t.Status == pooltask.StatusRunning) {
 		watch = Button(ActionWatch, "Watch", commands.Command{Verb: commands.VerbWatch, TaskID: t.ID}.Canonical())
 	}
+	var act *slack.ButtonBlockElement
+	switch {
+	case t.Status == pooltask.StatusFailed && t.FailedNum > 0 && slices.Contains(v.Actions, pooltask.ActionRetry):
+		act = ActButton(Target{Action: pooltask.ActionRetry, Task: t, Desktops: t.FailedNum})
+	case (t.Status == pooltask.StatusInit || t.Status == pooltask.StatusRunning) && slices.Contains(v.Actions, pooltask.ActionStop):
+		act = ActButton(Target{Action: pooltask.ActionStop, Task: t, Desktops: t.SuccessNum + t.FailedNum + t.SkipNum})
+	}
 	bar := actions(
 		Button(ActionRefresh, "Refresh", showValue(t.ID)),
 		watch,
+		act,
 		Button(ActionShare, "Share", v.ShareCommand),
 	)
 	room := maxBlocks - len(bs) - 2 // a title line and the actions row
@@ -162,8 +175,9 @@ func recordSummary(r pooltask.Record) string {
 // Output renders what a script printed on one desktop: the desktop, script,
 // status, result code and reason, and the output in a code block. Long
 // output keeps its end, where errors are, with a note saying how much of
-// the start was cut.
-func Output(rec pooltask.Record) (string, []slack.Block) {
+// the start was cut. retry, when not nil, is the record's task, and a
+// failed record gets a Retry on this desktop button.
+func Output(rec pooltask.Record, retry *pooltask.Task) (string, []slack.Block) {
 	name := plain(flat(rec.DesktopName, 100), 100, plain(rec.DesktopID, 100, "a desktop"))
 	text := fallback("Output on " + name)
 	bs := []slack.Block{header("Output on " + name)}
@@ -201,7 +215,11 @@ func Output(rec pooltask.Record) (string, []slack.Block) {
 		bs = append(bs, section(block, nil))
 	}
 	if rec.TaskID != "" {
-		bs = appendBlock(bs, actions(Button(ActionDetails, "Task details", showValue(rec.TaskID))))
+		var again *slack.ButtonBlockElement
+		if retry != nil && rec.Status == "FAILED" {
+			again = ActButton(Target{Action: pooltask.ActionRetry, Task: *retry, Record: &rec, Desktops: 1})
+		}
+		bs = appendBlock(bs, actions(Button(ActionDetails, "Task details", showValue(rec.TaskID)), again))
 	}
 	return text, bs
 }

@@ -161,7 +161,7 @@ func TestTaskCutsLongCommandsWithANote(t *testing.T) {
 func TestOutputKeepsTheEnd(t *testing.T) {
 	rec := sampleRecords()[0]
 	rec.Output = "first line\n" + strings.Repeat("progress ... ok\n", 7000) + "FATAL: disk full <!channel>"
-	text, bs := Output(rec)
+	text, bs := Output(rec, nil)
 	checkLimits(t, marshal(text, bs))
 	all := allStrings(marshal(text, bs))
 	if !strings.Contains(all, "FATAL: disk full &lt;!channel&gt;") {

@@ -51,6 +51,11 @@ type Options struct {
 	// as chat:write.public reaches public channels only.
 	PrivateChannels []string
 
+	// UserGroups are the workspace's user groups (S… id → member user
+	// ids), which usergroups.users.list answers; another id answers
+	// no_such_subteam, as Slack does.
+	UserGroups map[string][]string
+
 	// PingInterval is how often the websocket pings the client; slack-go
 	// reconnects when it sees no ping for 30 s. 5 s by default.
 	PingInterval time.Duration
@@ -118,6 +123,7 @@ func Start(opts Options) *Server {
 	mux.HandleFunc("/api/chat.postEphemeral", s.chat("chat.postEphemeral"))
 	mux.HandleFunc("/api/chat.update", s.chat("chat.update"))
 	mux.HandleFunc("/api/chat.delete", s.chat("chat.delete"))
+	mux.HandleFunc("/api/usergroups.users.list", s.userGroupMembers)
 	mux.HandleFunc("/api/", s.unknownMethod)
 	mux.HandleFunc("/link", s.link)
 	mux.HandleFunc("/response/", s.response)
@@ -884,6 +890,22 @@ func (s *Server) authTest(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, map[string]any{"ok": true, "url": "https://fake.slack.com/", "team": "Fake",
 		"user": "pooltasks", "team_id": TeamID, "user_id": BotUserID, "bot_id": BotID})
+}
+
+// userGroupMembers answers usergroups.users.list.
+func (s *Server) userGroupMembers(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	v := s.record(r, "usergroups.users.list", nil)
+	if !s.authorized(r) {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	users, ok := s.opts.UserGroups[first(v, "usergroup")]
+	if !ok {
+		writeJSON(w, map[string]any{"ok": false, "error": "no_such_subteam"})
+		return
+	}
+	writeJSON(w, map[string]any{"ok": true, "users": append([]string{}, users...)})
 }
 
 func (s *Server) unknownMethod(w http.ResponseWriter, r *http.Request) {

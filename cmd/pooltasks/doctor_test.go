@@ -70,7 +70,7 @@ func TestDoctorSimMissingScopes(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"FAIL  slack scopes", "missing chat:write.public, app_mentions:read", "Reinstall", "ok    slack app token", "xoxb-…WXYZ"} {
+	for _, want := range []string{"FAIL  slack scopes", "missing chat:write.public, app_mentions:read, usergroups:read", "Reinstall", "ok    slack app token", "xoxb-…WXYZ"} {
 		if !strings.Contains(flat(out), flat(want)) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -87,7 +87,7 @@ func TestDoctorRejectedKey(t *testing.T) {
 	cfg := defaults(t)
 	cfg.StateDir = t.TempDir()
 	cfg.SlackBotToken, cfg.SlackAppToken = testBotToken, testAppToken
-	cfg.SlackAPIURL = slackStub(t, "commands,chat:write,chat:write.public,app_mentions:read")
+	cfg.SlackAPIURL = slackStub(t, "commands,chat:write,chat:write.public,app_mentions:read,usergroups:read")
 	cfg.Endpoint, cfg.ProjectID = srv.URL, sim.DemoProjectID
 	cfg.AK, cfg.SK = sim.DemoAK, "not-the-demo-secret-key-0000000000000000"
 	code, out, errOut := call(t, cfg, "doctor")

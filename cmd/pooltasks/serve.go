@@ -88,6 +88,10 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	}
 	defer store.Close()
 	scheduler := cfg.Scheduler && stateHeld == nil
+	// Actions record their intents in the same store: with the file store
+	// held by another process, this one's intents live in memory only.
+	bc.Actions = bot.Actions{Enabled: parsed.Actions, Approval: parsed.Approval, Operators: cfg.Operators,
+		ApprovalTTL: cfg.ApprovalTTL, Rate: cfg.ActionRate, API: client, Store: store}
 	// One Slack client for the bot and notify; slack-go retries its 429s,
 	// NewSlackPoster paces notify's posts.
 	bc.Slack = bot.NewSlackClient(bc.AppToken, bc.BotToken, bc.APIURL)

@@ -1,0 +1,88 @@
+package blocks
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pooltasks/pooltasks/pooltask"
+)
+
+func retryTarget() Target {
+	task := sampleTasks()[0]
+	task.Status, task.FailedNum = pooltask.StatusFailed, 3
+	return Target{Action: pooltask.ActionRetry, Task: task, Desktops: 3}
+}
+
+// TestTaskActionsGolden: a FAILED task's details with retry enabled have
+// a Retry button whose confirmation names the task, the pool and the
+// desktops.
+func TestTaskActionsGolden(t *testing.T) {
+	tg := retryTarget()
+	text, bs := Task(TaskView{Task: tg.Task, Failed: sampleRecords(), FailedTotal: 3, Now: now,
+		Actions: []pooltask.Action{pooltask.ActionRetry, pooltask.ActionStop}})
+	compareGolden(t, text, bs)
+	raw, _ := json.Marshal(bs)
+	for _, want := range []string{`"action_id":"act_retry"`, `"value":"retry ` + tg.Task.ID + `"`, `"confirm":`, "on 3 failed desktops?", tg.Task.PoolName} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("details lack %s", want)
+		}
+	}
+	// Read-only: no button; a running task gets Stop, not Retry.
+	_, bs = Task(TaskView{Task: tg.Task, Now: now})
+	if raw, _ := json.Marshal(bs); strings.Contains(string(raw), "act_") {
+		t.Errorf("read-only details have an action button")
+	}
+	running := tg.Task
+	running.Status = pooltask.StatusRunning
+	_, bs = Task(TaskView{Task: running, Now: now, Actions: []pooltask.Action{pooltask.ActionRetry, pooltask.ActionStop}})
+	if raw, _ := json.Marshal(bs); !strings.Contains(string(raw), `"act_stop"`) || strings.Contains(string(raw), `"act_retry"`) {
+		t.Errorf("running task's buttons: %s", raw)
+	}
+}
+
+func TestConfirmGolden(t *testing.T) {
+	golden(t)(Confirm(retryTarget()))
+}
+
+func TestConfirmStopGolden(t *testing.T) {
+	tg := retryTarget()
+	tg.Action, tg.Task.Status = pooltask.ActionStop, pooltask.StatusRunning
+	golden(t)(Confirm(tg))
+}
+
+func TestOutputRetryGolden(t *testing.T) {
+	tg := retryTarget()
+	golden(t)(Output(sampleRecords()[0], &tg.Task))
+}
+
+var at10 = time.Date(2026, 11, 27, 10, 2, 0, 0, time.UTC)
+
+func TestActionPendingGolden(t *testing.T) {
+	golden(t)(Action(ActionView{Target: retryTarget(), Actor: "U01ANA", Outcome: "pending", ApprovalID: "ap-1",
+		Expires: at10.Add(15 * time.Minute), At: at10}))
+}
+
+func TestActionApprovedGolden(t *testing.T) {
+	golden(t)(Action(ActionView{Target: retryTarget(), Actor: "U01ANA", Approver: "U02LI", Outcome: "done",
+		NewTaskID: "9a8b7c6d-0000-4000-8000-000000000009", At: at10}))
+}
+
+func TestActionUnknownGolden(t *testing.T) {
+	golden(t)(Action(ActionView{Target: retryTarget(), Actor: "U01ANA", Outcome: "unknown", At: at10,
+		Check: "/pooltasks list pool=" + retryTarget().Task.PoolID + " since=10m"}))
+}
+
+func TestActionExpiredGolden(t *testing.T) {
+	golden(t)(Action(ActionView{Target: retryTarget(), Actor: "U01ANA", Outcome: "expired", Expires: at10}))
+}
+
+func TestAlreadyGolden(t *testing.T) {
+	golden(t)(Already(Earlier{Action: pooltask.ActionRetry, Actor: "U01ANA", Outcome: "done",
+		NewTaskID: "9a8b7c6d-0000-4000-8000-000000000009", PoolID: "pool-1", Started: at10, Ended: at10}))
+}
+
+func TestDecidedGolden(t *testing.T) {
+	golden(t)(Decided("denied", "U02LI", at10))
+}
