@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/pooltasks/pooltasks/bot"
+
 	"github.com/pooltasks/pooltasks/bot/notify/alert"
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
@@ -18,6 +20,7 @@ type stateStore interface {
 	digest.Store
 	alert.Store
 	watch.Store
+	bot.ActionStore
 	Close() error
 }
 
