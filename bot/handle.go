@@ -405,6 +405,10 @@ func (b *Bot) list(ctx context.Context, req *request, cmd commands.Command, to d
 	if err != nil {
 		return answer{to: to}, err
 	}
+	// task= may hold the start of ids; the buttons carry them whole.
+	if cmd.Query.TaskIDs, err = workspace.FindTaskIDs(ctx, b.ws, cmd.Query.TaskIDs); err != nil {
+		return answer{to: to}, err
+	}
 	page, err := b.ws.ListTasks(ctx, cmd.Query)
 	if err != nil {
 		return answer{to: to}, err

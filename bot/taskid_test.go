@@ -34,11 +34,16 @@ func TestTaskIDPrefix(t *testing.T) {
 	if len(got) != 1 || !strings.HasPrefix(got[0], "fedcba98-0000-4000-8000-000000000003 C1 ") {
 		t.Errorf("watches started %q; want the whole id", got)
 	}
+	if m := e.slash(t, "U1", "C1", "list task=fedcba98,abcdef12-0000-4000-8000-000000000001"); !strings.Contains(decoded(m.Blocks), "fedcba98-0000-4000-8000-000000000003") ||
+		!strings.Contains(decoded(m.Blocks), "task=fedcba98-0000-4000-8000-000000000003,abcdef12-0000-4000-8000-000000000001") {
+		t.Errorf("list task=fedcba98,… = %q\n%s", m.Text, decoded(m.Blocks))
+	}
 	for text, want := range map[string]string{
-		"show abcdef12":  "Which task?",
-		"watch abcdef12": "is the start of several task ids (abcdef12-0000-4000-8000-00000000000",
-		"show 0badc0de":  "No task id is or starts with 0badc0de",
-		"show abcdef":    "the start of an id needs 8 characters at least",
+		"list task=abcdef12": "Which task?",
+		"show abcdef12":      "Which task?",
+		"watch abcdef12":     "is the start of several task ids (abcdef12-0000-4000-8000-00000000000",
+		"show 0badc0de":      "No task id is or starts with 0badc0de",
+		"show abcdef":        "the start of an id needs 8 characters at least",
 	} {
 		m := e.slash(t, "U1", "C1", text)
 		if s := m.Text + decoded(m.Blocks); !strings.Contains(s, want) {

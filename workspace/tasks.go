@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/pooltasks/pooltasks/pooltask"
@@ -56,4 +57,29 @@ func FindTask(ctx context.Context, l TaskLister, value string) (pooltask.Task, e
 		}
 	}
 	return pooltask.Task{}, e
+}
+
+// FindTaskIDs is ids with each one that is not a whole id replaced by the
+// id of the task it starts (FindTask), for task= filters; a start that
+// names no task, or several, is FindTask's error. Whole ids are left as
+// they are and cost no call.
+func FindTaskIDs(ctx context.Context, l TaskLister, ids []string) ([]string, error) {
+	var out []string
+	for i, id := range ids {
+		if pooltask.IsID(id) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(ids)
+		}
+		t, err := FindTask(ctx, l, id)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = t.ID
+	}
+	if out == nil {
+		return ids, nil
+	}
+	return out, nil
 }

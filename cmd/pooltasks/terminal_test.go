@@ -50,6 +50,13 @@ func TestTaskIDPrefix(t *testing.T) {
 			t.Errorf("show %s: exit %d, stderr %q\n%s", id, code, errOut, out)
 		}
 	}
+	// task= takes them too.
+	if got := listed(t, cfg, "task="+task.ID[:8], "since=7d"); len(got) != 1 || got[0].ID != task.ID {
+		t.Errorf("task=%s: %+v", task.ID[:8], got)
+	}
+	if code, _, errOut := call(t, cfg, "query", "task=0000aaaa"); code != 2 || !strings.Contains(errOut, "task=no task id is or starts with 0000aaaa") {
+		t.Errorf("task=0000aaaa: exit %d, %q", code, errOut)
+	}
 	// The table shows the 8 characters that show takes.
 	_, out, _ := call(t, cfg, "query", "failed", "pool=finance-win11", "limit=1")
 	if !strings.Contains(out, "\n"+task.ID[:8]+"  FAILED") || strings.Contains(out, task.ID) {
