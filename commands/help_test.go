@@ -111,3 +111,27 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+func TestComplete(t *testing.T) {
+	for _, tt := range []struct {
+		words  []string
+		prefix string
+		want   string
+	}{
+		{nil, "fa", "failed"},
+		{nil, "st", "status="},
+		{nil, "", "list failed show watch digest help doctor pool= script= name= status= type= since= until= task= limit= page= share"},
+		{[]string{"failed"}, "sta", "status="},
+		{[]string{"digest"}, "li", ""},
+		{[]string{"show"}, "", "share"},
+		{nil, "status=f", "status=FAILED"},
+		{nil, "STATUS=", "STATUS=SUCCESS STATUS=FAILED STATUS=RUNNING STATUS=WAITING"},
+		{nil, "type=c", "type=COMMAND"},
+		{nil, "since=y", "since=yesterday"},
+		{nil, "nope=", ""},
+	} {
+		if got := strings.Join(Complete(tt.words, tt.prefix), " "); got != tt.want {
+			t.Errorf("Complete(%q, %q) = %q, want %q", tt.words, tt.prefix, got, tt.want)
+		}
+	}
+}

@@ -138,6 +138,9 @@ func TestCompletion(t *testing.T) {
 		{[]string{"__complete", "query", "--"}, []string{"--output\t", "--sim\t"}},
 		{[]string{"__complete", "query", "-o", ""}, []string{"table", "json"}},
 		{[]string{"__complete", "completion", ""}, []string{"bash\t", "zsh\t", "fish\t"}},
+		{[]string{"__complete", "query", ""}, []string{"failed\n", "show\n", "pools\n", "output\n", "status=\n"}},
+		{[]string{"__complete", "query", "failed", "st"}, []string{"status=\n", ":6\n"}},
+		{[]string{"__complete", "query", "status=r"}, []string{"status=RUNNING\n"}},
 	} {
 		code, out, errOut := call(t, defaults(t), tt.args...)
 		if code != 0 {

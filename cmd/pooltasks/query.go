@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,12 +62,32 @@ func newQueryCmd(a *app) *cobra.Command {
 		RunE: func(c *cobra.Command, words []string) error {
 			return runQuery(c.Context(), a, words, o)
 		},
+		ValidArgsFunction: completeQuery,
 	}
 	c.Flags().BoolVar(&o.sim, "sim", false, "start the built-in simulator and query it with the demo credentials")
 	addOutputFlag(c, &o.output)
 	c.Flags().BoolVar(&o.wide, "wide", false, "show every cell whole, however wide the table")
 	c.Flags().StringVar(&o.outputOf, "output-of", "", "with show: print what the script printed on this desktop (name or id)")
 	return c
+}
+
+// completeQuery completes the words of query: the verbs (and the
+// terminal's pools and output), the keys with their =, and the values of
+// status=, type=, since= and until=.
+func completeQuery(_ *cobra.Command, words []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	comps := commands.Complete(words, prefix)
+	if len(words) == 0 {
+		for _, v := range []string{"pools", "output"} {
+			if strings.HasPrefix(v, strings.ToLower(prefix)) {
+				comps = append(comps, v)
+			}
+		}
+	}
+	directive := cobra.ShellCompDirectiveNoFileComp
+	if len(comps) > 0 && !slices.ContainsFunc(comps, func(c string) bool { return !strings.HasSuffix(c, "=") }) {
+		directive |= cobra.ShellCompDirectiveNoSpace // a key's value follows its =
+	}
+	return comps, directive
 }
 
 // queryClient is a client of the API query's flags ask for, once the
@@ -148,6 +169,12 @@ func runQuery(ctx context.Context, a *app, words []string, o queryOptions) error
 			fmt.Fprintln(stderr, note)
 		}
 		q.PoolID = res.ID
+	}
+	if q.TaskIDs, err = workspace.FindTaskIDs(ctx, client, q.TaskIDs); err != nil {
+		if te, ok := errors.AsType[*pooltask.TaskIDError](err); ok {
+			return usageErrorf("task=%v", te)
+		}
+		return err
 	}
 	page, err := client.ListTasks(ctx, q)
 	if err != nil {
