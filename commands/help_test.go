@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -119,8 +120,8 @@ func TestComplete(t *testing.T) {
 		want   string
 	}{
 		{nil, "fa", "failed"},
-		{nil, "st", "status="},
-		{nil, "", "list failed show watch digest help doctor pool= script= name= status= type= since= until= task= limit= page= share"},
+		{nil, "sta", "status="},
+		{nil, "pa", "page="},
 		{[]string{"failed"}, "sta", "status="},
 		{[]string{"digest"}, "li", ""},
 		{[]string{"show"}, "", "share"},
@@ -132,6 +133,18 @@ func TestComplete(t *testing.T) {
 	} {
 		if got := strings.Join(Complete(tt.words, tt.prefix), " "); got != tt.want {
 			t.Errorf("Complete(%q, %q) = %q, want %q", tt.words, tt.prefix, got, tt.want)
+		}
+	}
+	// Every verb and key at the start, from the tables.
+	all := Complete(nil, "")
+	for _, v := range verbs {
+		if !slices.Contains(all, string(v.verb)) {
+			t.Errorf("Complete(nil, \"\") lacks the verb %s", v.verb)
+		}
+	}
+	for _, k := range keys {
+		if !slices.Contains(all, k.name+"=") {
+			t.Errorf("Complete(nil, \"\") lacks the key %s=", k.name)
 		}
 	}
 }
