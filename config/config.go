@@ -13,7 +13,8 @@ import (
 )
 
 // Config is the whole configuration of pooltasks, read once from the
-// environment by cmd/pooltasks. Fields tagged secret:"true" never appear in
+// environment by Load (each field from the variable its envconfig tag names,
+// or its default tag). Fields tagged secret:"true" never appear in
 // String, GoString or LogValue; of those tagged secret:"userinfo" (URLs) the
 // password never does. Secrets lists both for the log handler's redaction.
 type Config struct {
@@ -79,6 +80,10 @@ type Config struct {
 	HTTPAddr  string `envconfig:"POOLTASKS_HTTP_ADDR" default:":8080"` // /healthz, /readyz, /metrics
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"json"`
+
+	// unreadable are the values Load could not read (their fields hold the
+	// default); Validate reports them first.
+	unreadable Problems
 }
 
 // redacted replaces a secret's value.
@@ -94,6 +99,9 @@ func (c Config) fields() [][2]string {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := f.Tag.Get("envconfig")
+		if name == "" {
+			continue
+		}
 		val := fmt.Sprint(v.Field(i).Interface())
 		if sl, ok := v.Field(i).Interface().([]string); ok {
 			val = strings.Join(sl, ",")
@@ -146,6 +154,9 @@ func (c Config) Secrets() []redact.Secret {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := f.Tag.Get("envconfig")
+		if name == "" {
+			continue
+		}
 		s, _ := v.Field(i).Interface().(string)
 		switch f.Tag.Get("secret") {
 		case "true":

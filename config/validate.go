@@ -107,6 +107,15 @@ const (
 	NeedWorkspace
 )
 
+// SlackSetupSection is the heading of README.md's section that creates the
+// Slack app, which the fix of a missing token names.
+const SlackSetupSection = "Slack app setup"
+
+// ExampleChannel is the channel id the shipped examples (deploy/, the Helm
+// chart's values, .env.example, README.md) show: Validate warns when it is
+// configured, since it is nobody's channel.
+const ExampleChannel = "C0123456789"
+
 var (
 	userIDRe    = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 	channelIDRe = regexp.MustCompile(`^[CGD][A-Z0-9]+$`)
@@ -138,15 +147,21 @@ type Parsed struct {
 // (a writable state directory, Slack and Workspace answering) are doctor's.
 func (c Config) Validate(needs Need) (Parsed, Problems) {
 	var parsed Parsed
-	var ps Problems
+	ps := slices.Clone(c.unreadable)
 	add := func(v string, s Severity, detail, fix string) {
 		ps = append(ps, Problem{Var: v, Severity: s, Detail: detail, Fix: fix})
 	}
 
-	token(&ps, "SLACK_APP_TOKEN", c.SlackAppToken, "xapp-", needs&NeedAppToken != 0,
-		"Basic Information → App-Level Tokens → Generate, with the scope connections:write")
+	// The first missing token's fix also says where the app comes from,
+	// and how to try pooltasks without one.
+	noApp := "; no Slack app yet: create it from manifest.yml as README.md, section \"" + SlackSetupSection +
+		"\", says, or try pooltasks without Slack first: pooltasks query --sim failed"
+	if token(&ps, "SLACK_APP_TOKEN", c.SlackAppToken, "xapp-", needs&NeedAppToken != 0,
+		"Basic Information → App-Level Tokens → Generate, with the scope connections:write", noApp) {
+		noApp = ""
+	}
 	token(&ps, "SLACK_BOT_TOKEN", c.SlackBotToken, "xoxb-", needs&NeedBotToken != 0,
-		"Install App → Bot User OAuth Token")
+		"Install App → Bot User OAuth Token", noApp)
 	if u := c.SlackAPIURL; u != "" {
 		p, err := url.Parse(u)
 		switch {
@@ -230,6 +245,10 @@ func (c Config) Validate(needs Need) (Parsed, Problems) {
 	} {
 		if ch.value == "" {
 			continue
+		}
+		if ch.value == ExampleChannel {
+			add(ch.name, Warning, fmt.Sprintf("%s is the example channel id of deploy/configmap.yaml and the README, not one of yours", ch.value),
+				"put your channel's id (C…, at the bottom of the channel's details) or leave the variable out")
 		}
 		if !channelIDRe.MatchString(ch.value) {
 			add(ch.name, Error, fmt.Sprintf("%q is not a channel id", ch.value),
@@ -356,15 +375,17 @@ func joinActions(as []pooltask.Action) string {
 }
 
 // token checks a Slack token: shaped like its kind and not a placeholder
-// when set, and set when needed.
-func token(ps *Problems, name, value, prefix string, needed bool, where string) {
+// when set, and set when needed. It reports whether the token is needed
+// and missing, which the fix says with noApp after it.
+func token(ps *Problems, name, value, prefix string, needed bool, where, noApp string) (missing bool) {
 	other := map[string]string{"xapp-": "xoxb-", "xoxb-": "xapp-"}[prefix]
 	p := Problem{Var: name, Severity: Error}
 	switch {
 	case value == "" && !needed:
-		return
+		return false
 	case value == "":
-		p.Detail, p.Fix = "not set", "set it to the "+prefix+"… token from the app's settings: "+where
+		p.Detail, p.Fix = "not set", "set it to the "+prefix+"… token from the app's settings: "+where+noApp
+		missing = true
 	case strings.Contains(strings.ToUpper(value), "REPLACE"):
 		p.Detail, p.Fix = "still the placeholder of the deploy/secret.yaml template", "put the real "+prefix+"… token in the Secret: "+where
 	case strings.TrimSpace(value) != value:
@@ -377,9 +398,10 @@ func token(ps *Problems, name, value, prefix string, needed bool, where string) 
 	case !strings.HasPrefix(value, prefix):
 		p.Detail, p.Fix = fmt.Sprintf("does not start with %s (%s)", prefix, Mask(value)), "use the "+prefix+"… token: "+where
 	default:
-		return
+		return false
 	}
 	*ps = append(*ps, p)
+	return missing
 }
 
 // Mask shows a token as its kind and last four characters at most
@@ -572,7 +594,7 @@ func ParseTimeOfDay(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if d, err := time.ParseDuration(s); err == nil {
+	if d, err := ParseDuration(s); err == nil {
 		if d < 0 || d >= 24*time.Hour {
 			return 0, fmt.Errorf("time of day %q is not within a day", s)
 		}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/kelseyhightower/envconfig"
 )
 
 const (
@@ -95,6 +94,10 @@ func TestValidate(t *testing.T) {
 			"SLACK_API_URL", Error, []string{"trailing slash"}},
 		{"api url in clear", func(c *Config) { c.SlackAPIURL = "http://slack.example.com/api/" },
 			"SLACK_API_URL", Error, []string{"plain http"}},
+		{"example digest channel", func(c *Config) { c.DigestChannel = ExampleChannel },
+			"POOLTASKS_DIGEST_CHANNEL", Warning, []string{"example channel id", "your channel's id"}},
+		{"example alert channel", func(c *Config) { c.AlertChannel = ExampleChannel },
+			"POOLTASKS_ALERT_CHANNEL", Warning, []string{"example channel id"}},
 		{"no region", func(c *Config) { c.Region, c.Endpoint = "", "" },
 			"WORKSPACE_REGION", Error, []string{"ap-southeast-1"}},
 		{"endpoint without region or project", func(c *Config) { c.Region, c.ProjectID = "", "" },
@@ -285,10 +288,7 @@ func TestValidateActions(t *testing.T) {
 // TestValidateValid: the configuration of an empty environment, with the
 // tokens and a region set, has no problem but the bindings' note.
 func TestValidateValid(t *testing.T) {
-	var c Config
-	if err := envconfig.Process("", &c); err != nil {
-		t.Fatal(err)
-	}
+	c := Load(env(nil))
 	c.SlackAppToken, c.SlackBotToken, c.Region = appToken, botToken, "ap-southeast-1"
 	for _, p := range problems(c, serveNeeds) {
 		if p.Severity != Info {

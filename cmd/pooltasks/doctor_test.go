@@ -115,3 +115,43 @@ func TestDoctorEmptyEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedValues: a value the environment holds that pooltasks cannot
+// read is a FAIL line of doctor, with its fix, among all the other checks;
+// serve and digest refuse to start with the same words (exit status 2).
+func TestMalformedValues(t *testing.T) {
+	for _, tc := range []struct{ name, value, detail, fix string }{
+		{"POOLTASKS_SCHEDULER", "yes please", `"yes please" is not true or false`, "write true or false (yes/no, on/off and 1/0 work too)"},
+		{"WORKSPACE_TIMEOUT", "10", `"10" is not a duration: it has no unit`, "write a duration such as 10s"},
+		{"POOLTASKS_DIGEST_EVERY", "a week", `"a week" is not a duration`, "write a duration such as 24h"},
+		{"POOLTASKS_USER_RATE", "", "set but empty, which is not a whole number", "write a whole number such as 20"},
+		{"WORKSPACE_RATE_LIMIT", "5/s", `"5/s" is not a number`, "write a number such as 5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := fromEnv(map[string]string{tc.name: tc.value, "POOLTASKS_STATE_DIR": t.TempDir()})
+			code, out, errOut := call(t, cfg, "doctor", "--sim")
+			if code != 1 {
+				t.Fatalf("doctor: exit %d, want 1\n%s\n%s", code, out, errOut)
+			}
+			// doctor wraps its lines at 80 columns: compare the words.
+			words := strings.Join(strings.Fields(out), " ")
+			for _, want := range []string{"FAIL " + tc.name, tc.detail, tc.fix,
+				"ok workspace credentials", "ok POOLTASKS_STATE_DIR", "skip slack bot token", "1 failed"} {
+				if !strings.Contains(words, want) {
+					t.Errorf("doctor output lacks %q:\n%s", want, out)
+				}
+			}
+			for _, sub := range [][]string{{"serve", "--sim"}, {"digest", "--sim", "--dry-run"}} {
+				cfg := cfg
+				cfg.SlackBotToken, cfg.SlackAppToken = testBotToken, testAppToken
+				code, out, errOut := call(t, cfg, sub...)
+				if code != 2 {
+					t.Fatalf("%s: exit %d, want 2\n%s\n%s", sub[0], code, out, errOut)
+				}
+				if want := tc.name + ": " + tc.detail + " (fix: " + tc.fix; !strings.Contains(errOut, want) {
+					t.Errorf("%s: stderr lacks %q:\n%s", sub[0], want, errOut)
+				}
+			}
+		})
+	}
+}

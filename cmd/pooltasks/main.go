@@ -19,8 +19,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/kelseyhightower/envconfig"
-
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/redact"
@@ -28,13 +26,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	var cfg config.Config
-	err := envconfig.Process("", &cfg)
-	if err != nil {
-		err = usageErrorf("reading the environment: %v", err)
-	} else {
-		err = run(ctx, os.Args[1:], cfg, os.Stdout, os.Stderr)
-	}
+	// A value Load cannot read is a problem of Validate: doctor lists it
+	// with every other check, serve and digest refuse to start.
+	cfg := config.Load(os.LookupEnv)
+	err := run(ctx, os.Args[1:], cfg, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }

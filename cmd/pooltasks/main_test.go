@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
-
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/view"
@@ -31,11 +29,15 @@ func call(t *testing.T, cfg config.Config, args ...string) (code int, stdout, st
 // defaults is the configuration of an empty environment.
 func defaults(t *testing.T) config.Config {
 	t.Helper()
-	var cfg config.Config
-	if err := envconfig.Process("", &cfg); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return fromEnv(nil)
+}
+
+// fromEnv is the configuration main reads from the environment env.
+func fromEnv(env map[string]string) config.Config {
+	return config.Load(func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
+	})
 }
 
 // rowRE matches a row of the task table, whose ids show their first 8
