@@ -38,8 +38,8 @@ func TestDocCommands(t *testing.T) {
 				t.Errorf("%s:%d: cannot read %q as a shell command", filepath.Base(doc), l.n, l.text)
 				continue
 			}
-			if len(words) == 0 {
-				continue
+			if len(words) == 0 || slices.Contains(words, "…") {
+				continue // a placeholder line: "pooltasks …"
 			}
 			var err error
 			switch {
