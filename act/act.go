@@ -129,6 +129,10 @@ func (r *Runner) Do(ctx context.Context, req Request) (state.ActionIntent, error
 		PoolID: req.PoolID, Desktops: req.Desktops, Actor: req.Actor, Approver: req.Approver,
 		Started: at.UTC(), Expires: at.Add(keep).UTC(),
 	}
+	if req.Action == pooltask.ActionRerun {
+		run := req.Run
+		in.Run = &run
+	}
 	prev, first, err := r.Store.BeginAction(ctx, in)
 	if err != nil {
 		return in, &StoreError{Err: err}

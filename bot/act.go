@@ -1,12 +1,16 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +21,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/workspace"
 )
 
 // ActionStore keeps the intents of actions and the approval requests where
@@ -136,9 +141,10 @@ func (b *Bot) resolve(ctx context.Context, req *request, t target) (blocks.Targe
 			return bt, problem(condWrongStatus, fmt.Sprintf("The run on %s is %s: only a failed one can be retried.", rec.DesktopName, rec.Status))
 		}
 		bt.Record, bt.Desktops = &rec, 1
-	case t.action == pooltask.ActionRetry:
+	case t.action == pooltask.ActionRetry || t.action == pooltask.ActionRerun:
 		if task.Status != pooltask.StatusFailed || task.FailedNum == 0 {
-			return bt, problem(condWrongStatus, fmt.Sprintf("Task %s is %s now: only a FAILED task with failed desktops can be retried.", task.ID, task.Status))
+			return bt, problem(condWrongStatus, fmt.Sprintf("Task %s is %s now: only a FAILED task with failed desktops can be %s.", task.ID, task.Status,
+				map[pooltask.Action]string{pooltask.ActionRetry: "retried", pooltask.ActionRerun: "re-run"}[t.action]))
 		}
 		bt.Desktops = task.FailedNum
 	case t.action == pooltask.ActionStop:
@@ -187,9 +193,9 @@ func (b *Bot) actClick(ctx context.Context, req *request) (answer, error) {
 			b.cfg.Actions.Rate, seconds(wait)))
 	}
 	if slices.Contains(b.cfg.Actions.Approval, t.action) {
-		return b.askApproval(ctx, req, bt)
+		return b.askApproval(ctx, req, bt, nil)
 	}
-	return b.take(ctx, req, bt, "", "", "")
+	return b.take(ctx, req, taking{bt: bt})
 }
 
 // cancelAction closes a confirmation without acting.
@@ -202,14 +208,25 @@ func (b *Bot) cancelAction(context.Context, *request) (answer, error) {
 // channel sees what was done (in the message at ts when it is an approval
 // request, else in a new message), the new task is watched in that
 // message's thread, and the clicker is answered.
-func (b *Bot) take(ctx context.Context, req *request, bt blocks.Target, approver, channelTS, requester string) (answer, error) {
+// taking is an action about to be taken.
+type taking struct {
+	bt        blocks.Target
+	run       *pooltask.RunOptions // a rerun's
+	approver  string               // who approved it, if approval was needed
+	requester string               // who asked for it, when another approved it
+	channelTS string               // the approval request's message, shown in place
+}
+
+func (b *Bot) take(ctx context.Context, req *request, tk taking) (answer, error) {
 	a := answer{to: toPrivate}
-	actor := req.user
-	if requester != "" {
-		actor = requester
+	bt, approver, channelTS := tk.bt, tk.approver, tk.channelTS
+	actor := cmp.Or(tk.requester, req.user)
+	r := act.Request{Action: bt.Action, TaskID: bt.Task.ID, RecordID: recordID(bt),
+		PoolID: bt.Task.PoolID, Desktops: bt.Desktops, Actor: actor, Approver: approver}
+	if tk.run != nil {
+		r.Run = *tk.run
 	}
-	in, err := b.act.runner.Do(ctx, act.Request{Action: bt.Action, TaskID: bt.Task.ID, RecordID: recordID(bt),
-		PoolID: bt.Task.PoolID, Desktops: bt.Desktops, Actor: actor, Approver: approver})
+	in, err := b.act.runner.Do(ctx, r)
 	v := blocks.ActionView{Target: bt, Actor: actor, Approver: approver, At: b.cfg.Now(), NewTaskID: in.NewTaskID}
 	var done *act.DoneBeforeError
 	var unknown *pooltask.OutcomeUnknownError
@@ -302,13 +319,13 @@ func (b *Bot) update(ctx context.Context, channel, ts string, v blocks.ActionVie
 
 // askApproval posts an approval request in the channel (Approve, Deny) and
 // tells the requester.
-func (b *Bot) askApproval(ctx context.Context, req *request, bt blocks.Target) (answer, error) {
+func (b *Bot) askApproval(ctx context.Context, req *request, bt blocks.Target, run *pooltask.RunOptions) (answer, error) {
 	a := answer{to: toPrivate}
 	now := b.cfg.Now()
 	ap := state.Approval{ID: newApprovalID(), Channel: req.channel, Expires: now.Add(b.cfg.Actions.ApprovalTTL).UTC(),
 		Intent: state.ActionIntent{Key: act.Key(act.Request{Action: bt.Action, TaskID: bt.Task.ID, RecordID: recordID(bt)}),
 			Action: string(bt.Action), TaskID: bt.Task.ID, RecordID: recordID(bt), PoolID: bt.Task.PoolID,
-			Desktops: bt.Desktops, Actor: req.user, Started: now.UTC()}}
+			Desktops: bt.Desktops, Actor: req.user, Started: now.UTC(), Run: run}}
 	if err := b.cfg.Actions.Store.PutApproval(ctx, ap); err != nil {
 		return a, &userError{cond: condNotAvailable, detail: "The approval request could not be recorded, so it was not posted.", hint: "Try again in a minute."}
 	}
@@ -426,7 +443,10 @@ func (b *Bot) decide(ctx context.Context, req *request) (answer, error) {
 		a.render, a.outcome = fixed(t, bs), "denied"
 		return a, nil
 	}
-	return b.take(ctx, req, bt, req.user, ap.MessageTS, ap.Intent.Actor)
+	if run := ap.Intent.Run; run != nil {
+		bt.Desktops, bt.Gray, bt.Threshold = len(run.DesktopIDs), run.GrayCount, run.GrayFailThreshold
+	}
+	return b.take(ctx, req, taking{bt: bt, run: ap.Intent.Run, approver: req.user, requester: ap.Intent.Actor, channelTS: ap.MessageTS})
 }
 
 func (b *Bot) stopTimer(id string) {
@@ -448,4 +468,128 @@ func newApprovalID() string {
 	b := make([]byte, 12)
 	rand.Read(b)
 	return "ap-" + hex.EncodeToString(b)
+}
+
+// rerunMeta is the private_metadata of the staged re-run modal: where it
+// was opened, for the answers.
+type rerunMeta struct {
+	TaskID  string `json:"task"`
+	Channel string `json:"channel"`
+	Thread  string `json:"thread,omitempty"`
+}
+
+// viewSubmission turns a modal's submission into work: its callback id
+// routes it like a button's action id, and its private_metadata says
+// where it was opened.
+func viewSubmission(envID string, cb slack.InteractionCallback) *request {
+	var meta rerunMeta
+	if json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta) != nil || meta.Channel == "" {
+		return nil
+	}
+	values := map[string]map[string]string{}
+	for block, acts := range cb.View.State.Values {
+		values[block] = map[string]string{}
+		for id, a := range acts {
+			values[block][id] = a.Value
+		}
+	}
+	team := cmp.Or(cb.Team.ID, cb.User.TeamID)
+	return &request{kind: kindClick, envelopeID: envID, keys: []string{envID, "view:" + cb.View.ID + ":" + cb.View.Hash},
+		team: team, user: cb.User.ID, channel: meta.Channel, threadTS: meta.Thread,
+		actionID: cb.View.CallbackID, text: cb.View.PrivateMetadata, viewID: cb.View.ID, values: values}
+}
+
+// maxRerunDesktops bounds the failed desktops a rerun reads and runs on.
+const maxRerunDesktops = 500
+
+// openRerun opens the staged re-run modal with the click's trigger_id
+// before any Workspace API call (a trigger_id lives 3 s), then fills it
+// with the task's scripts and failed desktops.
+func (b *Bot) openRerun(ctx context.Context, req *request) (answer, error) {
+	a := answer{to: toPrivate}
+	taskID, ok := blocks.RerunTask(req.text)
+	if !ok || !recordIDShape.MatchString(taskID) {
+		return a, problem(condStaleButton, "")
+	}
+	req.setVerb(string(pooltask.ActionRerun))
+	if err := b.mayAct(ctx, req, pooltask.ActionRerun); err != nil {
+		return a, err
+	}
+	view, err := b.api.OpenViewContext(ctx, req.triggerID, blocks.RerunLoading())
+	if err != nil {
+		return a, &userError{cond: condNotAvailable, detail: "I could not open the re-run form: " + slackError(err) + ".", hint: "Click the button again."}
+	}
+	fill := func(m slack.ModalViewRequest) {
+		if _, err := b.api.UpdateViewContext(ctx, m, "", "", view.ID); err != nil {
+			b.log.WarnContext(ctx, "filling the re-run form", "err", logSafe(err))
+		}
+	}
+	bt, err := b.resolve(ctx, req, target{action: pooltask.ActionRerun, taskID: taskID})
+	if err != nil {
+		v, _, _ := b.explain(ctx, err)
+		fill(blocks.RerunFailed(cmp.Or(v.Message, v.Title)))
+		return answer{outcome: "refused"}, nil
+	}
+	meta, _ := json.Marshal(rerunMeta{TaskID: bt.Task.ID, Channel: req.channel, Thread: req.threadTS})
+	fill(blocks.RerunModal(bt, string(meta)))
+	return answer{outcome: "form_opened"}, nil
+}
+
+// submitRerun starts a staged re-run on the failed desktops of the task,
+// as the modal's inputs say.
+func (b *Bot) submitRerun(ctx context.Context, req *request) (answer, error) {
+	a := answer{to: toPrivate}
+	var meta rerunMeta
+	if json.Unmarshal([]byte(req.text), &meta) != nil || !recordIDShape.MatchString(meta.TaskID) {
+		return a, problem(condStaleButton, "")
+	}
+	req.setVerb(string(pooltask.ActionRerun))
+	if err := b.mayAct(ctx, req, pooltask.ActionRerun); err != nil {
+		return a, err
+	}
+	bt, err := b.resolve(ctx, req, target{action: pooltask.ActionRerun, taskID: meta.TaskID})
+	if err != nil {
+		return a, err
+	}
+	num := func(block string, def int) int {
+		n, err := strconv.Atoi(strings.TrimSpace(req.values[block][block]))
+		if err != nil {
+			return def
+		}
+		return n
+	}
+	var desks []string
+	for r, err := range workspace.Records(ctx, b.ws, pooltask.RecordOptions{TaskID: bt.Task.ID, Status: "FAILED"}) {
+		if err != nil {
+			return a, err
+		}
+		if !slices.Contains(desks, r.DesktopID) {
+			desks = append(desks, r.DesktopID)
+		}
+		if len(desks) == maxRerunDesktops {
+			break
+		}
+	}
+	if len(desks) == 0 {
+		return a, problem(condWrongStatus, "Task "+bt.Task.ID+" has no failed desktop records to re-run on.")
+	}
+	bt.Desktops = len(desks)
+	bt.Gray = min(max(num(blocks.RerunGray, 1), 1), len(desks))
+	bt.Threshold = min(max(num(blocks.RerunThreshold, 1), 1), bt.Gray)
+	run := pooltask.RunOptions{PoolID: bt.Task.PoolID, DesktopIDs: desks, GrayCount: bt.Gray, GrayFailThreshold: bt.Threshold,
+		TimeoutMinutes: min(max(num(blocks.RerunTimeout, 5), 1), 1440)}
+	for _, s := range bt.Task.Scripts {
+		run.ScriptIDs = append(run.ScriptIDs, s.ID)
+	}
+	if len(run.ScriptIDs) == 0 {
+		run.CommandContent, run.CommandType = bt.Task.CommandContent, bt.Task.CommandType
+	}
+	if ok, wait := b.act.budgets.allow(req.channel, b.cfg.Now()); !ok {
+		return a, problem(condRateLimited, fmt.Sprintf("This channel has taken %d actions in the last minute; try again in %d s.",
+			b.cfg.Actions.Rate, seconds(wait)))
+	}
+	if slices.Contains(b.cfg.Actions.Approval, pooltask.ActionRerun) {
+		return b.askApproval(ctx, req, bt, &run)
+	}
+	return b.take(ctx, req, taking{bt: bt, run: &run})
 }

@@ -2,10 +2,13 @@ package bot_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/pooltasks/pooltasks/act"
 	"github.com/pooltasks/pooltasks/bot"
@@ -361,5 +364,75 @@ func TestActionInterrupted(t *testing.T) {
 	}
 	if n := len(e.sim.ActionRequests()); n != 0 {
 		t.Errorf("%d requests, want 0", n)
+	}
+}
+
+// TestStagedRerun: Re-run in stages opens the modal with the click's
+// trigger_id before reading the task, fills it with the task's scripts and
+// failed desktops, and its submission sends one execute request on exactly
+// the failed desktops with the stage settings.
+func TestStagedRerun(t *testing.T) {
+	e, _ := acting(t, bot.Actions{Enabled: []pooltask.Action{pooltask.ActionRerun}}, nil)
+	d := e.slash(t, "U1", "C1", "show "+failedID)
+	btn := find(t, d.Blocks, "act_rerun")
+	id, _ := e.slack.BlockAction(slacktest.BlockAction{UserID: "U1", ChannelID: "C1", ActionID: btn.ActionID, Value: btn.Value, IsEphemeral: true})
+	if _, err := e.slack.WaitAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+	var views []slacktest.View
+	deadline := time.Now().Add(wait)
+	for len(views) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+		views = e.slack.Views()
+	}
+	if len(views) != 2 || views[0].Method != "views.open" || !strings.Contains(string(views[0].View), "Reading the task") ||
+		views[1].Method != "views.update" || views[1].ID != views[0].ID {
+		t.Fatalf("views %+v: want views.open (loading) then views.update of it", views)
+	}
+	form := string(views[1].View)
+	for _, want := range []string{"rotate-cert", "2 failed desktops", `"gray_count"`, `"gray_fail_threshold"`, `"execution_timeout"`} {
+		if !strings.Contains(form, want) {
+			t.Errorf("form lacks %s: %s", want, form)
+		}
+	}
+	var v struct {
+		PrivateMetadata string `json:"private_metadata"`
+		CallbackID      string `json:"callback_id"`
+	}
+	if err := json.Unmarshal(views[1].View, &v); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.sim.ActionRequests()); n != 0 {
+		t.Fatalf("%d action requests before the submission", n)
+	}
+	sub := e.slack.ViewSubmission(slacktest.ViewSubmission{UserID: "U1", ViewID: views[0].ID, CallbackID: v.CallbackID,
+		PrivateMetadata: v.PrivateMetadata, Values: map[string]map[string]string{
+			"gray_count": {"gray_count": "1"}, "gray_fail_threshold": {"gray_fail_threshold": "1"}, "execution_timeout": {"execution_timeout": "7"}}})
+	if _, err := e.slack.WaitAck(sub, wait); err != nil {
+		t.Fatal(err)
+	}
+	post, err := e.slack.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && m.Channel == "C1" && strings.Contains(decoded(m.Blocks), "Re-ran task")
+	}, wait)
+	if err != nil {
+		t.Fatalf("%v\nmessages: %+v\nlogs: %s", err, e.slack.Messages(), e.logs.String())
+	}
+	reqs := e.sim.ActionRequests()
+	if len(reqs) != 1 || reqs[0].Op != "execute" || reqs[0].PoolID != e.sim.Pools()[0].ID {
+		t.Fatalf("action requests %+v, want one execute on the task's pool", reqs)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(reqs[0].Body), &body); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"script_ids": []any{"s-1"}, "desktop_ids": []any{"desk-a", "desk-c"},
+		"gray_count": 1.0, "gray_fail_threshold": 1.0, "execution_timeout": 7.0}
+	if diff := cmp.Diff(want, body); diff != "" {
+		t.Errorf("execute body (-want +got):\n%s", diff)
+	}
+	if _, err := e.slack.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && m.ThreadTS == post.TS
+	}, wait); err != nil {
+		t.Errorf("the new task is not watched in the thread: %v", err)
 	}
 }

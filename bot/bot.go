@@ -391,6 +391,9 @@ func (b *Bot) toRequest(ev socketmode.Event) *request {
 		}
 	case socketmode.EventTypeInteractive:
 		cb, ok := ev.Data.(slack.InteractionCallback)
+		if ok && cb.Type == slack.InteractionTypeViewSubmission {
+			return viewSubmission(envID, cb)
+		}
 		if !ok || cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
 			return nil
 		}
@@ -408,7 +411,7 @@ func (b *Bot) toRequest(ev socketmode.Event) *request {
 			team: team, user: cb.User.ID, channel: channel,
 			actionID: a.ActionID, text: a.Value, responseURL: cb.ResponseURL,
 			messageTS: cb.Container.MessageTs, threadTS: cb.Container.ThreadTs,
-			publicMessage: !cb.Container.IsEphemeral,
+			publicMessage: !cb.Container.IsEphemeral, triggerID: cb.TriggerID,
 		}
 	case socketmode.EventTypeEventsAPI:
 		outer, ok := ev.Data.(slackevents.EventsAPIEvent)

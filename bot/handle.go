@@ -86,7 +86,10 @@ type request struct {
 	// publicMessage says a click came from a message everyone in the
 	// channel sees (a shared answer, a mention's answer in its thread).
 	publicMessage bool
-	received      time.Time // when the loop took the envelope, for latency
+	triggerID     string                       // a click's, to open a modal with
+	viewID        string                       // a modal's submission: the view
+	values        map[string]map[string]string // a modal's submission: block id → action id → value
+	received      time.Time                    // when the loop took the envelope, for latency
 	// sentAt is cfg.Now() when the envelope arrived: what "since=1h" is
 	// counted back from, however long the request then waited for a
 	// worker. It also keeps a burst of alike commands on the same cache
@@ -268,6 +271,8 @@ var actions = map[string]action{
 	blocks.ActionRetryRecord: {to: toPrivate, raw: (*Bot).actClick},
 	blocks.ActionConfirm:     {to: toReplace, raw: (*Bot).actClick},
 	blocks.ActionCancel:      {to: toReplace, raw: (*Bot).cancelAction},
+	blocks.ActionRerun:       {to: toPrivate, raw: (*Bot).openRerun},
+	blocks.RerunCallback:     {to: toPrivate, raw: (*Bot).submitRerun}, // the modal's submission
 	blocks.ActionApprove:     {to: toPrivate, raw: (*Bot).decide},
 	blocks.ActionDeny:        {to: toPrivate, raw: (*Bot).decide},
 }

@@ -1,6 +1,7 @@
 package blocks
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ const (
 	ActionRetryRecord = "act_retry_record" // value: RecordValue(RECORD_ID, TASK_ID)
 	ActionConfirm     = "act_confirm"      // value: as the Retry, Stop or Retry on this desktop button it confirms
 	ActionCancel      = "act_cancel"       // value: "cancel"; closes a confirmation
+	ActionRerun       = "act_rerun"        // value: RerunValue(TASK_ID); opens the staged re-run modal
 	ActionApprove     = "act_approve"      // value: the approval id
 	ActionDeny        = "act_deny"         // value: the approval id
 )
@@ -42,6 +44,19 @@ func RecordIDs(value string) (recordID, taskID string, ok bool) {
 	return f[1], f[2], true
 }
 
+// RerunValue is the value of the Re-run in stages button, read back by
+// RerunTask.
+func RerunValue(taskID string) string { return ActionRerun + " " + taskID }
+
+// RerunTask reads a RerunValue.
+func RerunTask(value string) (string, bool) {
+	f := strings.Fields(value)
+	if len(f) != 2 || f[0] != ActionRerun {
+		return "", false
+	}
+	return f[1], true
+}
+
 // Target is what an action acts on, as the people asked to confirm or
 // approve it see it.
 type Target struct {
@@ -49,6 +64,9 @@ type Target struct {
 	Task     pooltask.Task
 	Record   *pooltask.Record // a retry on one desktop
 	Desktops int              // how many desktops it acts on
+	// Gray and Threshold are a rerun's stages: the first Gray desktops
+	// run first, and Threshold failures among them halt it.
+	Gray, Threshold int
 }
 
 // verbs of each action: the button, the past tense, the gerund.
@@ -73,6 +91,9 @@ func (t Target) object() string {
 		s += " on desktop *" + esc(name, 200) + "*"
 	case t.Action == pooltask.ActionStop:
 		s += " (" + view.Count(t.Desktops) + " desktops done so far; the others will fail with reason \"stopped\")"
+	case t.Action == pooltask.ActionRerun && t.Gray > 0:
+		s += " on " + plural(t.Desktops, "failed desktop") + ", " + view.Count(t.Gray) + " first; " +
+			plural(t.Threshold, "failure") + " among them halt the rest"
 	default:
 		s += " on " + plural(t.Desktops, "failed desktop")
 	}
@@ -263,4 +284,50 @@ func Decided(decision, by string, expires time.Time) (string, []slack.Block) {
 		line = "<@" + esc(by, 40) + "> approved that request already."
 	}
 	return fallback(strings.NewReplacer("<@", "@", ">", "").Replace(line)), []slack.Block{section(line, nil)}
+}
+
+// The modal of a staged re-run: its callback id, and the block and action
+// ids of its inputs.
+const (
+	RerunCallback  = "pooltasks_rerun"
+	RerunGray      = "gray_count"
+	RerunThreshold = "gray_fail_threshold"
+	RerunTimeout   = "execution_timeout"
+)
+
+// RerunLoading is the modal opened at once with the click's trigger_id,
+// before the task is read; RerunModal replaces it.
+func RerunLoading() slack.ModalViewRequest {
+	return slack.ModalViewRequest{Type: slack.VTModal, Title: plainText("Re-run in stages"), Close: plainText("Cancel"),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{section(":hourglass_flowing_sand: Reading the task and its failed desktops…", nil)}}}
+}
+
+// RerunFailed replaces the loading modal when the re-run cannot be offered.
+func RerunFailed(why string) slack.ModalViewRequest {
+	m := RerunLoading()
+	m.Blocks.BlockSet = []slack.Block{section(":warning: "+esc(why, 2000), nil)}
+	return m
+}
+
+// RerunModal asks how to re-run a FAILED task on its failed desktops in
+// stages: it shows the task's scripts (or command) and the number of
+// failed desktops, with inputs for the first stage's size (default 1), the
+// failures that halt the run (default 1) and the timeout in minutes.
+// metadata comes back with the submission.
+func RerunModal(t Target, metadata string) slack.ModalViewRequest {
+	n := strconv.Itoa(max(t.Desktops, 1))
+	num := func(block, label, initial, lo, hi, hint string) *slack.InputBlock {
+		el := slack.NewNumberInputBlockElement(nil, block, false)
+		el.InitialValue, el.MinValue, el.MaxValue = initial, lo, hi
+		return slack.NewInputBlock(block, plainText(label), plainText(hint), el)
+	}
+	bs := []slack.Block{
+		section("Re-run "+t.object()+", in two stages: the first desktops, then the rest unless too many of the first fail.", nil),
+		section(taskContent(view.WorkOf(t.Task)), nil),
+		num(RerunGray, "Desktops in the first stage", "1", "1", n, "Of the "+n+" failed desktops."),
+		num(RerunThreshold, "Failures that halt the run", "1", "1", n, "This many failures in the first stage skip the rest."),
+		num(RerunTimeout, "Timeout per desktop (minutes)", "5", "1", "1440", "execution_timeout of the run."),
+	}
+	return slack.ModalViewRequest{Type: slack.VTModal, Title: plainText("Re-run in stages"), Close: plainText("Cancel"),
+		Submit: plainText("Start"), CallbackID: RerunCallback, PrivateMetadata: metadata, Blocks: slack.Blocks{BlockSet: bs}}
 }

@@ -86,3 +86,12 @@ func TestAlreadyGolden(t *testing.T) {
 func TestDecidedGolden(t *testing.T) {
 	golden(t)(Decided("denied", "U02LI", at10))
 }
+
+// TestRerunModalGolden: the staged re-run form (its title and blocks).
+func TestRerunModalGolden(t *testing.T) {
+	m := RerunModal(retryTarget(), `{"task":"x","channel":"C1"}`)
+	if m.Submit == nil || m.CallbackID != RerunCallback || m.PrivateMetadata == "" {
+		t.Errorf("modal %+v", m)
+	}
+	golden(t)(m.Title.Text, m.Blocks.BlockSet)
+}

@@ -107,6 +107,10 @@ func limitProblems(text string, blocks []map[string]any) []string {
 		case "data_visualization":
 			charts++ // their shape is checked with slack-go's Validate
 		case "divider":
+		case "input": // modals only
+			if l, _ := b["label"].(map[string]any); len(str(l["text"])) > 2000 {
+				bad("%s: label over 2000", where)
+			}
 		default:
 			bad("%s: unexpected block type", where)
 		}

@@ -44,10 +44,15 @@ func Task(v TaskView) (string, []slack.Block) {
 	if !v.NoWatch && (t.Status == pooltask.StatusInit || t.Status == pooltask.StatusRunning) {
 		watch = Button(ActionWatch, "Watch", commands.Command{Verb: commands.VerbWatch, TaskID: t.ID}.Canonical())
 	}
-	var act *slack.ButtonBlockElement
+	var act, rerun *slack.ButtonBlockElement
 	switch {
-	case t.Status == pooltask.StatusFailed && t.FailedNum > 0 && slices.Contains(v.Actions, pooltask.ActionRetry):
-		act = ActButton(Target{Action: pooltask.ActionRetry, Task: t, Desktops: t.FailedNum})
+	case t.Status == pooltask.StatusFailed && t.FailedNum > 0:
+		if slices.Contains(v.Actions, pooltask.ActionRetry) {
+			act = ActButton(Target{Action: pooltask.ActionRetry, Task: t, Desktops: t.FailedNum})
+		}
+		if slices.Contains(v.Actions, pooltask.ActionRerun) {
+			rerun = Button(ActionRerun, "Re-run in stages…", RerunValue(t.ID))
+		}
 	case (t.Status == pooltask.StatusInit || t.Status == pooltask.StatusRunning) && slices.Contains(v.Actions, pooltask.ActionStop):
 		act = ActButton(Target{Action: pooltask.ActionStop, Task: t, Desktops: t.SuccessNum + t.FailedNum + t.SkipNum})
 	}
@@ -55,6 +60,7 @@ func Task(v TaskView) (string, []slack.Block) {
 		Button(ActionRefresh, "Refresh", showValue(t.ID)),
 		watch,
 		act,
+		rerun,
 		Button(ActionShare, "Share", v.ShareCommand),
 	)
 	room := maxBlocks - len(bs) - 2 // a title line and the actions row

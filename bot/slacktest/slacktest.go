@@ -79,8 +79,10 @@ type Server struct {
 	rejected  []Message
 	calls     []Call
 	lastPost  map[string]time.Time
-	urlUses   map[string]int  // response_url → messages accepted on it
-	ephemeral map[string]bool // ts of chat.postEphemeral messages, which chat.update cannot address
+	urlUses   map[string]int       // response_url → messages accepted on it
+	ephemeral map[string]bool      // ts of chat.postEphemeral messages, which chat.update cannot address
+	triggers  map[string]time.Time // trigger ids issued and not used, with when
+	viewLog   []View
 	nextID    int
 	closed    bool
 	wg        sync.WaitGroup
@@ -112,6 +114,7 @@ func Start(opts Options) *Server {
 		lastPost:  map[string]time.Time{},
 		urlUses:   map[string]int{},
 		ephemeral: map[string]bool{},
+		triggers:  map[string]time.Time{},
 	}
 	s.cond = sync.NewCond(&s.mu)
 	// slack-go dials with Origin https://api.slack.com, as Slack expects.
@@ -124,6 +127,8 @@ func Start(opts Options) *Server {
 	mux.HandleFunc("/api/chat.update", s.chat("chat.update"))
 	mux.HandleFunc("/api/chat.delete", s.chat("chat.delete"))
 	mux.HandleFunc("/api/usergroups.users.list", s.userGroupMembers)
+	mux.HandleFunc("/api/views.open", s.views("views.open"))
+	mux.HandleFunc("/api/views.update", s.views("views.update"))
 	mux.HandleFunc("/api/", s.unknownMethod)
 	mux.HandleFunc("/link", s.link)
 	mux.HandleFunc("/response/", s.response)
@@ -469,7 +474,7 @@ func (s *Server) SlashCommand(c SlashCommand) (envelopeID, responseURL string) {
 		c.ResponseURL = s.ResponseURL()
 	}
 	if c.TriggerID == "" {
-		c.TriggerID = s.newID("trig-")
+		c.TriggerID = s.trigger()
 	}
 	// Socket mode sends the form fields as strings, booleans included.
 	payload := slashPayload{
@@ -557,7 +562,7 @@ func (s *Server) BlockAction(a BlockAction) (envelopeID, responseURL string) {
 		"api_app_id":   AppID,
 		"token":        "verification-token",
 		"container":    container,
-		"trigger_id":   s.newID("trig-"),
+		"trigger_id":   s.trigger(),
 		"team":         map[string]any{"id": a.TeamID, "domain": "fake"},
 		"channel":      map[string]any{"id": a.ChannelID, "name": "general"},
 		"response_url": a.ResponseURL,
@@ -890,6 +895,129 @@ func (s *Server) authTest(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, map[string]any{"ok": true, "url": "https://fake.slack.com/", "team": "Fake",
 		"user": "pooltasks", "team_id": TeamID, "user_id": BotUserID, "bot_id": BotID})
+}
+
+// triggerLife is how long a trigger_id opens a view, as on Slack.
+const triggerLife = 3 * time.Second
+
+// trigger issues a trigger_id, which views.open accepts once within
+// triggerLife.
+func (s *Server) trigger() string {
+	id := s.newID("trig-")
+	s.mu.Lock()
+	s.triggers[id] = time.Now()
+	s.mu.Unlock()
+	return id
+}
+
+// View is a view the app opened (views.open) or updated (views.update).
+type View struct {
+	Method    string          // views.open or views.update
+	ID        string          // the view's id
+	TriggerID string          // views.open's
+	View      json.RawMessage // the view as sent
+	At        time.Time
+}
+
+// Views returns the views opened and updated so far, in order.
+func (s *Server) Views() []View {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]View(nil), s.viewLog...)
+}
+
+// views answers views.open (with a trigger_id issued within triggerLife
+// and not used before: else expired_trigger_id or invalid_trigger_id, as
+// Slack answers) and views.update (of a view opened before: else
+// not_found).
+func (s *Server) views(method string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		v := s.record(r, method, nil)
+		if !s.authorized(r) {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+			return
+		}
+		view := first(v, "view")
+		if !json.Valid([]byte(view)) {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+			return
+		}
+		rec := View{Method: method, View: json.RawMessage(view), At: time.Now()}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch method {
+		case "views.open":
+			rec.TriggerID = first(v, "trigger_id")
+			issued, ok := s.triggers[rec.TriggerID]
+			switch {
+			case !ok:
+				writeJSON(w, map[string]any{"ok": false, "error": "invalid_trigger_id"})
+				return
+			case rec.At.Sub(issued) > triggerLife:
+				writeJSON(w, map[string]any{"ok": false, "error": "expired_trigger_id"})
+				return
+			}
+			delete(s.triggers, rec.TriggerID)
+			s.nextID++
+			rec.ID = fmt.Sprintf("V%06d", s.nextID)
+		default:
+			rec.ID = first(v, "view_id")
+			if !slices.ContainsFunc(s.viewLog, func(o View) bool { return o.ID == rec.ID }) {
+				writeJSON(w, map[string]any{"ok": false, "error": "not_found"})
+				return
+			}
+		}
+		s.viewLog = append(s.viewLog, rec)
+		s.cond.Broadcast()
+		var body map[string]any
+		_ = json.Unmarshal(rec.View, &body)
+		body["id"] = rec.ID
+		writeJSON(w, map[string]any{"ok": true, "view": body})
+	}
+}
+
+// ViewSubmission is a person pressing a modal's submit button.
+type ViewSubmission struct {
+	UserID          string
+	TeamID          string // TeamID by default
+	ViewID          string
+	CallbackID      string
+	PrivateMetadata string
+	// Values are the inputs' values: block id → action id → value, as
+	// number and plain text inputs give them.
+	Values map[string]map[string]string
+
+	EnvelopeID   string
+	RetryAttempt int
+}
+
+// ViewSubmission sends an interactive view_submission envelope and
+// returns its envelope id.
+func (s *Server) ViewSubmission(v ViewSubmission) string {
+	if v.TeamID == "" {
+		v.TeamID = TeamID
+	}
+	values := map[string]any{}
+	for block, actions := range v.Values {
+		m := map[string]any{}
+		for action, val := range actions {
+			m[action] = map[string]any{"type": "number_input", "value": val}
+		}
+		values[block] = m
+	}
+	payload := map[string]any{
+		"type":       "view_submission",
+		"user":       map[string]any{"id": v.UserID, "username": v.UserID, "team_id": v.TeamID},
+		"api_app_id": AppID,
+		"token":      "verification-token",
+		"trigger_id": s.trigger(),
+		"team":       map[string]any{"id": v.TeamID, "domain": "fake"},
+		"view": map[string]any{
+			"id": v.ViewID, "type": "modal", "callback_id": v.CallbackID, "private_metadata": v.PrivateMetadata,
+			"state": map[string]any{"values": values},
+		},
+	}
+	return s.Send(Envelope{EnvelopeID: v.EnvelopeID, Type: "interactive", Payload: payload, RetryAttempt: v.RetryAttempt})
 }
 
 // userGroupMembers answers usergroups.users.list.

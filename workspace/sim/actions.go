@@ -333,12 +333,17 @@ func (s *Sim) execute(poolID string, body []byte, now time.Time) (int, any) {
 	case len(b.ScriptIDs) > 0 && b.CommandContent != nil:
 		return badParam("give script_ids or command_content, not both")
 	case len(b.ScriptIDs) > 0:
+		// The generated scripts, and those of the tasks put in (PutTask).
+		scripts := slices.Clone(s.actions.scripts)
+		for _, t := range s.order {
+			scripts = append(scripts, t.base.Scripts...)
+		}
 		for _, id := range b.ScriptIDs {
-			i := slices.IndexFunc(s.actions.scripts, func(sc pooltask.Script) bool { return sc.ID == id })
+			i := slices.IndexFunc(scripts, func(sc pooltask.Script) bool { return sc.ID == id })
 			if i < 0 {
 				return badParam("the script %s does not exist", id)
 			}
-			base.Scripts = append(base.Scripts, s.actions.scripts[i])
+			base.Scripts = append(base.Scripts, scripts[i])
 		}
 	case b.CommandContent != nil && *b.CommandContent != "":
 		if b.CommandType == nil || !slices.Contains([]string{"POWERSHELL", "BAT", "SHELL"}, *b.CommandType) {

@@ -3,6 +3,8 @@ package state
 import (
 	"context"
 	"time"
+
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // ActionIntent is an action on tasks (a retry, a stop, a run in stages) as
@@ -11,15 +13,18 @@ import (
 // (a double click, a redelivered envelope, a second approver, a restart)
 // from sending the request again.
 type ActionIntent struct {
-	Key      string    `json:"key"`    // what makes two attempts the same action (see actions.Key)
-	Action   string    `json:"action"` // retry, stop or rerun
-	TaskID   string    `json:"task_id,omitempty"`
-	RecordID string    `json:"record_id,omitempty"`
-	PoolID   string    `json:"pool_id,omitempty"`
-	Desktops int       `json:"desktops,omitempty"` // how many desktops it acts on, as shown to the actor
-	Actor    string    `json:"actor"`              // Slack user id, or "cli:<user>"
-	Approver string    `json:"approver,omitempty"`
-	Started  time.Time `json:"started"`
+	Key      string `json:"key"`    // what makes two attempts the same action (see actions.Key)
+	Action   string `json:"action"` // retry, stop or rerun
+	TaskID   string `json:"task_id,omitempty"`
+	RecordID string `json:"record_id,omitempty"`
+	PoolID   string `json:"pool_id,omitempty"`
+	Desktops int    `json:"desktops,omitempty"` // how many desktops it acts on, as shown to the actor
+	// Run is what a rerun runs, where and in which stages (kept with an
+	// approval request until it is approved).
+	Run      *pooltask.RunOptions `json:"run,omitempty"`
+	Actor    string               `json:"actor"` // Slack user id
+	Approver string               `json:"approver,omitempty"`
+	Started  time.Time            `json:"started"`
 	// Outcome is "" until the request has been answered (or while it was
 	// interrupted by a crash: then it stays unknown), "done" when the API
 	// acted, "unknown" when the request may have reached the API without
