@@ -79,14 +79,6 @@ func errNotBound() error {
 		hint:   "Ask the team that runs pooltasks to bind it (POOLTASKS_CHANNEL_POOLS), or use a channel that is bound."}
 }
 
-// defaultPool is the pool a channel's commands use when none is given.
-func (a *access) defaultPool(channel string) string {
-	if pools, bound := a.binding(channel); bound && len(pools) > 0 {
-		return pools[0]
-	}
-	return ""
-}
-
 // allow takes one command from the user's budget, or says how long to wait.
 func (a *access) allow(user string, now time.Time) (bool, time.Duration) {
 	return a.commands.allow(user, now)
@@ -142,10 +134,11 @@ func (a *budgets) forgetIdle(now time.Time) {
 // seconds rounds a wait up to whole seconds, at least one.
 func seconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
 
-// allowedPool reports whether a pool (as given, and its resolved id) is
-// within a channel's binding; entries may be ids or names (never "*": a
-// channel that sees every pool is not bound, see binding).
-func (b *Bot) allowedPool(ctx context.Context, entries []string, value, id string) bool {
+// allowedPool reports whether a pool (as given, and its resolved id by ws)
+// is within a channel's binding in ws's target; entries may be ids or
+// names (never "*": a channel that sees every pool is not bound, see
+// config.Bindings.PoolsIn).
+func allowedPool(ctx context.Context, ws Workspace, entries []string, value, id string) bool {
 	for _, e := range entries {
 		if strings.EqualFold(e, value) || (id != "" && strings.EqualFold(e, id)) {
 			return true
@@ -155,7 +148,7 @@ func (b *Bot) allowedPool(ctx context.Context, entries []string, value, id strin
 		return false
 	}
 	for _, e := range entries {
-		if eid := b.ws.ResolvePool(ctx, e).ID; eid != "" && strings.EqualFold(eid, id) {
+		if eid := ws.ResolvePool(ctx, e).ID; eid != "" && strings.EqualFold(eid, id) {
 			return true
 		}
 	}

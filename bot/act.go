@@ -123,14 +123,16 @@ func (b *Bot) mayAct(ctx context.Context, req *request, a pooltask.Action) error
 // resolve fetches what t acts on (within the channel's binding) and checks
 // that its status allows the action.
 func (b *Bot) resolve(ctx context.Context, req *request, t target) (blocks.Target, error) {
-	task, err := b.scopedTask(ctx, req, t.taskID)
+	// Actions are taken with one target only (serve refuses them with
+	// several): the task is looked for there.
+	task, name, err := b.scopedTask(ctx, req, "", t.taskID)
 	if err != nil {
 		return blocks.Target{}, err
 	}
 	bt := blocks.Target{Action: t.action, Task: task}
 	switch {
 	case t.recordID != "":
-		rec, err := b.ws.GetRecord(ctx, t.recordID)
+		rec, err := b.client(name).GetRecord(ctx, t.recordID)
 		if err != nil {
 			return bt, err
 		}
@@ -559,7 +561,9 @@ func (b *Bot) submitRerun(ctx context.Context, req *request) (answer, error) {
 		return n
 	}
 	var desks []string
-	for r, err := range workspace.Records(ctx, b.ws, pooltask.RecordOptions{TaskID: bt.Task.ID, Status: "FAILED"}) {
+	// Actions are taken with one target only (serve refuses them with
+	// several).
+	for r, err := range workspace.Records(ctx, b.client(b.targets.Names()[0]), pooltask.RecordOptions{TaskID: bt.Task.ID, Status: "FAILED"}) {
 		if err != nil {
 			return a, err
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/targets"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
@@ -395,7 +396,7 @@ func TestBotProcess(t *testing.T) {
 	}
 	workers, _ := strconv.Atoi(os.Getenv("BENCH_WORKERS")) // 0: the default
 	b, err := bot.New(bot.Config{AppToken: slacktest.AppToken, BotToken: slacktest.BotToken,
-		APIURL: os.Getenv("SLACK_API_URL"), HTTPAddr: os.Getenv("POOLTASKS_HTTP_ADDR"), Metrics: metrics, Workers: workers}, ws)
+		APIURL: os.Getenv("SLACK_API_URL"), HTTPAddr: os.Getenv("POOLTASKS_HTTP_ADDR"), Metrics: metrics, Workers: workers}, targets.One(ws))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func TestBindingsNothing(t *testing.T) {
 			}
 		}
 		// A forged Output button too.
-		m := e.click(t, "U1", ch, button{ActionID: blocks.ActionOutput, Value: blocks.OutputValue("rec-1", task)})
+		m := e.click(t, "U1", ch, button{ActionID: blocks.ActionOutput, Value: blocks.OutputValue("rec-1", task, "")})
 		if !strings.Contains(m.Text+string(m.Blocks), "not bound to any pool") {
 			t.Errorf("%s: Output click answered %q, want the channel is not bound", ch, m.Text)
 		}

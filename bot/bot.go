@@ -28,12 +28,13 @@ import (
 
 	"github.com/pooltasks/pooltasks/act"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
+	"github.com/pooltasks/pooltasks/targets"
 )
 
 // Bot answers Slack. Build it with New and start it with Run.
 type Bot struct {
 	cfg     Config
-	ws      Workspace
+	targets *targets.Set
 	log     *slog.Logger
 	metrics *Metrics
 	api     *slack.Client
@@ -52,14 +53,15 @@ type Bot struct {
 	httpLn net.Listener // set by New when cfg.HTTPAddr is given
 }
 
-// New checks the configuration and prepares a bot; nothing connects before
-// Run. The HTTP address, when given, is bound here so that a busy port fails
-// early.
-func New(cfg Config, ws Workspace) (*Bot, error) {
+// New checks the configuration and prepares a bot that answers from the
+// targets ts (targets.One for a single Workspace client); nothing connects
+// before Run. The HTTP address, when given, is bound here so that a busy
+// port fails early.
+func New(cfg Config, ts *targets.Set) (*Bot, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("bot config: %w", err)
 	}
-	if ws == nil {
+	if ts == nil {
 		return nil, errors.New("bot config: no workspace client")
 	}
 	api := cfg.Slack
@@ -68,7 +70,7 @@ func New(cfg Config, ws Workspace) (*Bot, error) {
 	}
 	b := &Bot{
 		cfg:       cfg,
-		ws:        ws,
+		targets:   ts,
 		log:       slog.New(NewLogHandler(cfg.Logger.Handler())),
 		metrics:   cfg.Metrics,
 		api:       api,

@@ -11,17 +11,13 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/config"
-	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/targets"
 )
 
-// Workspace is what the bot asks of the Workspace API; *workspace.Client
+// Workspace is what the bot asks of one target's Workspace API (the
+// targets.Set it answers from holds one for each); *workspace.Client
 // provides it.
-type Workspace interface {
-	ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error)
-	ListRecords(ctx context.Context, opts pooltask.RecordOptions) (pooltask.RecordPage, error)
-	GetRecord(ctx context.Context, recordID string) (pooltask.Record, error)
-	ResolvePool(ctx context.Context, value string) pooltask.Resolution
-}
+type Workspace = targets.Client
 
 // Config is everything the bot needs, filled by cmd/pooltasks from the
 // environment. Zero values take the defaults named on each field.

@@ -17,6 +17,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
+	"github.com/pooltasks/pooltasks/targets"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
@@ -57,6 +58,7 @@ func (l *lockedBuffer) lines(msg string) []map[string]any {
 type env struct {
 	slack  *slacktest.Server
 	sim    *sim.Sim
+	simB   *sim.Sim // the second target's, with setup.targets
 	ws     *workspace.Client
 	bot    *bot.Bot
 	logs   *lockedBuffer
@@ -72,6 +74,10 @@ type setup struct {
 	sim       sim.Options
 	wrap      func(bot.Workspace) bot.Workspace
 	noConnect bool
+	// targets, when set, serves two simulated targets, sim-a (sim) and
+	// sim-b (simB, a project of its own with pools of the same names),
+	// with the default target def.
+	targets *struct{ def string }
 }
 
 func start(t testing.TB, s setup) *env {
@@ -116,7 +122,19 @@ func start(t testing.TB, s setup) *env {
 	if s.wrap != nil {
 		api = s.wrap(ws)
 	}
-	e.bot, err = bot.New(cfg, api)
+	set := targets.One(api)
+	if s.targets != nil {
+		e.simB = sim.New(sim.Options{Seed: 2, ProjectID: sim.SecondProjectID})
+		srvB := httptest.NewServer(e.simB)
+		t.Cleanup(srvB.Close)
+		wc.Endpoint, wc.ProjectID = srvB.URL, sim.SecondProjectID
+		wsB, err := workspace.New(wc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set = targets.New([]targets.Target{{Name: "sim-a", Client: api}, {Name: "sim-b", Client: wsB}}, s.targets.def)
+	}
+	e.bot, err = bot.New(cfg, set)
 	if err != nil {
 		t.Fatal(err)
 	}

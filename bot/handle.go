@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/targets"
 	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -347,31 +349,61 @@ func (b *Bot) help(_ context.Context, _ *request, cmd commands.Command, to deliv
 	return answer{to: to, render: fixed(t, bs)}, nil
 }
 
-// scopePool applies the channel's pool binding to a query and resolves a
-// pool name to its id, or says why the command cannot go on.
-func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command) (note string, err error) {
-	if cmd.Query.PoolID == "" {
-		cmd.Query.PoolID = b.access.defaultPool(req.channel)
+// route returns the targets a command goes to (see targets.Set.Route),
+// leaving out those in which the channel may see no pool.
+func (b *Bot) route(req *request, given string) ([]string, error) {
+	names, err := b.targets.Route(given, b.access.bindings.Targets(req.channel))
+	if err != nil {
+		return nil, err
 	}
-	given := cmd.Query.PoolID
+	seen := slices.DeleteFunc(slices.Clone(names), func(n string) bool {
+		pools, all := b.access.bindings.PoolsIn(req.channel, n)
+		return !all && len(pools) == 0
+	})
+	if len(seen) == 0 {
+		return nil, problem(condPoolNotAllowed, "This channel may see no pool of target "+strings.Join(names, ", ")+".")
+	}
+	return seen, nil
+}
+
+// client returns the client of a target Route returned.
+func (b *Bot) client(name string) Workspace {
+	c, _, _ := b.targets.Client(name)
+	return c
+}
+
+// scopePool applies the channel's pool binding in a target to a query and
+// resolves a pool name to its id there, or says why the command cannot go
+// on.
+func (b *Bot) scopePool(ctx context.Context, req *request, target string, q *pooltask.ListOptions) (note string, err error) {
+	ws := b.client(target)
+	entries, all := b.access.bindings.PoolsIn(req.channel, target)
+	bound := !all
+	if q.PoolID == "" && bound && len(entries) > 0 {
+		q.PoolID = entries[0]
+	}
+	given := q.PoolID
 	if given == "" {
 		return "", nil
 	}
-	res := b.ws.ResolvePool(ctx, given)
-	entries, bound := b.access.binding(req.channel)
+	res := ws.ResolvePool(ctx, given)
 	if bound {
 		// A bound channel hears only of the pools it may see: the others
 		// are neither choices nor suggestions, and one choice left is the
 		// pool meant.
 		res.Choices = slices.DeleteFunc(res.Choices, func(p pooltask.Pool) bool {
-			return !b.allowedPool(ctx, entries, p.Name, p.ID)
+			return !allowedPool(ctx, ws, entries, p.Name, p.ID)
 		})
 		res.Suggestions = slices.DeleteFunc(res.Suggestions, func(name string) bool {
-			return !b.allowedPool(ctx, entries, name, b.ws.ResolvePool(ctx, name).ID)
+			return !allowedPool(ctx, ws, entries, name, ws.ResolvePool(ctx, name).ID)
 		})
 		if len(res.Choices) == 1 {
 			res.ID, res.Name, res.Choices = res.Choices[0].ID, res.Choices[0].Name, nil
 		}
+	}
+	in := ""
+	if b.targets.Multi() {
+		in = " in target " + target
 	}
 	if len(res.Choices) > 0 {
 		var lines []string
@@ -382,10 +414,10 @@ func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command
 			}
 			lines = append(lines, fmt.Sprintf("%s (pool=%s)", p.Name, p.ID))
 		}
-		return "", &userError{cond: condAmbiguousPool, detail: fmt.Sprintf("%d pools match %q; which one?", len(res.Choices), given), problems: lines}
+		return "", &userError{cond: condAmbiguousPool, detail: fmt.Sprintf("%d pools match %q%s; which one?", len(res.Choices), given, in), problems: lines}
 	}
 	if !res.Found() {
-		detail := fmt.Sprintf("No desktop pool is named like %q.", given)
+		detail := fmt.Sprintf("No desktop pool%s is named like %q.", in, given)
 		if len(res.Suggestions) > 0 {
 			alts := make([]string, len(res.Suggestions))
 			for i, n := range res.Suggestions {
@@ -396,27 +428,62 @@ func (b *Bot) scopePool(ctx context.Context, req *request, cmd *commands.Command
 		return "", problem(condUnknownPool, detail)
 	}
 	id := res.ID
-	if bound && !b.allowedPool(ctx, entries, given, id) {
-		return "", problem(condPoolNotAllowed, "This channel can see the pools "+strings.Join(entries, ", ")+" only.")
+	if bound && !allowedPool(ctx, ws, entries, given, id) {
+		return "", problem(condPoolNotAllowed, "This channel can see the pools "+strings.Join(entries, ", ")+in+" only.")
 	}
-	cmd.Query.PoolID = id
+	q.PoolID = id
 	// When the pools API failed the value goes on as an id, and the answer
 	// says so: the user learns why it may then be empty.
 	return res.Note(), nil
 }
 
 func (b *Bot) list(ctx context.Context, req *request, cmd commands.Command, to delivery) (answer, error) {
-	note, err := b.scopePool(ctx, req, &cmd)
+	names, err := b.route(req, cmd.Target)
 	if err != nil {
 		return answer{to: to}, err
 	}
-	// task= may hold the start of ids; the buttons carry them whole.
-	if cmd.Query.TaskIDs, err = workspace.FindTaskIDs(ctx, b.ws, cmd.Query.TaskIDs); err != nil {
-		return answer{to: to}, err
+	// Each target resolves the pool by itself (a pool of one name in
+	// each has ids of its own); a target without it is left out, unless
+	// none has it.
+	var qs []targets.Query
+	var notes []string
+	var firstErr error
+	for _, n := range names {
+		q := cmd.Query
+		// task= may hold the start of ids (each target's own); the
+		// buttons carry them whole.
+		ids, err := workspace.FindTaskIDs(ctx, b.client(n), q.TaskIDs)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		q.TaskIDs = ids
+		note, err := b.scopePool(ctx, req, n, &q)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		if note != "" {
+			notes = append(notes, note)
+		}
+		qs = append(qs, targets.Query{Target: n, Options: q})
 	}
-	page, err := b.ws.ListTasks(ctx, cmd.Query)
+	switch len(qs) {
+	case 0:
+		return answer{to: to}, firstErr
+	case 1:
+		// The buttons carry the pool as resolved in the one target.
+		cmd.Query = qs[0].Options
+	}
+	m, err := b.targets.ListTasks(ctx, qs, cmd.Query.Offset, cmd.Query.Limit)
 	if err != nil {
 		return answer{to: to}, err
+	}
+	if len(m.Failures) == len(qs) {
+		return answer{to: to}, b.targets.Err(m.Failures[0])
+	}
+	for _, f := range m.Failures {
+		notes = append(notes, "Target "+f.Target+" did not answer: "+errorSummary(f.Err)+". The list shows the other targets.")
 	}
 	title := "Tasks"
 	if cmd.Verb == commands.VerbFailed || cmd.Query.Status == pooltask.FilterFailed {
@@ -427,18 +494,21 @@ func (b *Bot) list(ctx context.Context, req *request, cmd commands.Command, to d
 	v := blocks.ListView{
 		Title:       title,
 		Description: base.Describe(),
-		Tasks:       page.Tasks,
-		Total:       page.Total,
+		Tasks:       m.Tasks,
+		Total:       m.Total,
 		Offset:      cmd.Query.Offset,
 		Command:     base.Canonical(),
 		Now:         b.cfg.Now(),
+	}
+	if b.targets.Multi() {
+		v.Targets = names
 	}
 	if cmd.Page > 1 {
 		prev := base
 		prev.Page--
 		v.PrevCommand = prev.Canonical()
 	}
-	if cmd.Query.Offset+len(page.Tasks) < page.Total {
+	if cmd.Query.Offset+len(m.Tasks) < m.Total {
 		next := base
 		next.Page++
 		v.NextCommand = next.Canonical()
@@ -454,33 +524,41 @@ func (b *Bot) list(ctx context.Context, req *request, cmd commands.Command, to d
 		share.Share = true
 		v.ShareCommand = share.Canonical()
 	}
-	return answer{to: to, note: note, render: func(native bool) (string, []slack.Block) {
+	return answer{to: to, note: strings.Join(notes, "\n"), render: func(native bool) (string, []slack.Block) {
 		v.Native = native
 		return blocks.List(v)
 	}}, nil
 }
 
-// scopedTask fetches one task, by its id or the start of it, and checks it against the channel's pool
-// binding, as show, watch and the Output button need.
-func (b *Bot) scopedTask(ctx context.Context, req *request, taskID string) (pooltask.Task, error) {
-	task, err := workspace.FindTask(ctx, b.ws, taskID)
+// scopedTask finds one task, by its id or the start of it, in the targets
+// of given (target= as given), and checks it against the channel's pool
+// binding in its target, as show, watch and the Output button need. It
+// returns the task (naming its target when there are several) and its
+// target's name.
+func (b *Bot) scopedTask(ctx context.Context, req *request, given, taskID string) (pooltask.Task, string, error) {
+	names, err := b.route(req, given)
 	if err != nil {
-		return pooltask.Task{}, err
+		return pooltask.Task{}, "", err
 	}
-	if entries, bound := b.access.binding(req.channel); bound &&
-		!b.allowedPool(ctx, entries, task.PoolName, task.PoolID) {
-		return pooltask.Task{}, problem(condPoolNotAllowed, "That task belongs to a pool this channel cannot see.")
+	task, err := b.targets.FindTask(ctx, names, taskID)
+	if err != nil {
+		return pooltask.Task{}, "", err
 	}
-	return task, nil
+	target := cmp.Or(task.Target, names[0])
+	if entries, all := b.access.bindings.PoolsIn(req.channel, target); !all &&
+		!allowedPool(ctx, b.client(target), entries, task.PoolName, task.PoolID) {
+		return pooltask.Task{}, "", problem(condPoolNotAllowed, "That task belongs to a pool this channel cannot see.")
+	}
+	return task, target, nil
 }
 
 func (b *Bot) show(ctx context.Context, req *request, cmd commands.Command, to delivery) (answer, error) {
-	task, err := b.scopedTask(ctx, req, cmd.TaskID)
+	task, target, err := b.scopedTask(ctx, req, cmd.Target, cmd.TaskID)
 	if err != nil {
 		return answer{to: to}, err
 	}
 	v := blocks.TaskView{Task: task, Now: b.cfg.Now(), NoWatch: b.cfg.Notifier == nil, Actions: b.cfg.Actions.Enabled}
-	recs, err := b.ws.ListRecords(ctx, pooltask.RecordOptions{TaskID: task.ID, Status: "FAILED", Limit: 50})
+	recs, err := b.client(target).ListRecords(ctx, pooltask.RecordOptions{TaskID: task.ID, Status: "FAILED", Limit: 50})
 	if err != nil {
 		v.RecordsErr = errorSummary(err)
 	} else {
@@ -489,6 +567,7 @@ func (b *Bot) show(ctx context.Context, req *request, cmd commands.Command, to d
 	if req.private(to) {
 		share := cmd
 		share.Share = true
+		share.Target = task.Target
 		v.ShareCommand = share.Canonical()
 	}
 	t, bs := blocks.Task(v)
@@ -500,16 +579,23 @@ var recordIDShape = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 // output answers the Output button (see blocks.OutputValue).
 func (b *Bot) output(ctx context.Context, req *request) (answer, error) {
 	a := answer{to: toPrivate}
-	recordID, taskID, ok := blocks.OutputIDs(req.text)
+	recordID, taskID, target, ok := blocks.OutputIDs(req.text)
 	if !ok || !recordIDShape.MatchString(recordID) || !recordIDShape.MatchString(taskID) {
 		return a, problem(condStaleButton, "")
 	}
 	if b.access.seesNothing(req.channel) {
 		return a, errNotBound()
 	}
+	names, err := b.route(req, target)
+	if err != nil {
+		return a, err
+	}
+	if len(names) > 1 {
+		return a, problem(condStaleButton, "")
+	}
 	var task *pooltask.Task
 	if _, bound := b.access.binding(req.channel); bound || b.enabled(pooltask.ActionRetry) {
-		t, err := b.scopedTask(ctx, req, taskID)
+		t, _, err := b.scopedTask(ctx, req, names[0], taskID)
 		if err != nil {
 			return a, err
 		}
@@ -517,12 +603,15 @@ func (b *Bot) output(ctx context.Context, req *request) (answer, error) {
 			task = &t
 		}
 	}
-	rec, err := b.ws.GetRecord(ctx, recordID)
+	rec, err := b.client(names[0]).GetRecord(ctx, recordID)
 	if err != nil {
 		return a, err
 	}
 	if rec.TaskID != "" && rec.TaskID != taskID {
 		return a, problem(condStaleButton, "That record does not belong to the task.")
+	}
+	if b.targets.Multi() {
+		rec.Target = names[0]
 	}
 	t, bs := blocks.Output(rec, task)
 	a.render = fixed(t, bs)
@@ -534,7 +623,7 @@ func (b *Bot) watch(ctx context.Context, req *request, cmd commands.Command, _ d
 	if b.cfg.Notifier == nil {
 		return a, problem(condNotAvailable, "Watches are not available on this pooltasks.")
 	}
-	task, err := b.scopedTask(ctx, req, cmd.TaskID)
+	task, _, err := b.scopedTask(ctx, req, cmd.Target, cmd.TaskID)
 	if err != nil {
 		return a, err
 	}
@@ -579,15 +668,20 @@ func (b *Bot) digest(ctx context.Context, req *request, cmd commands.Command, to
 	if b.cfg.Notifier == nil {
 		return a, problem(condNotAvailable, "Digests are not available on this pooltasks.")
 	}
+	names, err := b.route(req, cmd.Target)
+	if err != nil {
+		return a, err
+	}
 	var pools []string
-	if entries, bound := b.access.binding(req.channel); bound && cmd.Query.PoolID == "" {
+	switch entries, bound := b.access.binding(req.channel); {
+	case bound && cmd.Query.PoolID == "":
 		// A bound channel's digest covers every pool it may see, resolved
 		// by the digester as for a scheduled digest: an entry that names
 		// several pools or none is left out, said in the digest, and a
 		// digest left with no pool is refused.
 		pools = entries
-	} else {
-		note, err := b.scopePool(ctx, req, &cmd)
+	case len(names) == 1:
+		note, err := b.scopePool(ctx, req, names[0], &cmd.Query)
 		if err != nil {
 			return a, err
 		}
@@ -595,6 +689,8 @@ func (b *Bot) digest(ctx context.Context, req *request, cmd commands.Command, to
 		if cmd.Query.PoolID != "" {
 			pools = []string{cmd.Query.PoolID}
 		}
+	case cmd.Query.PoolID != "":
+		pools = []string{cmd.Query.PoolID} // the digester resolves it in each target
 	}
 	q := pooltask.ListOptions{ScriptID: cmd.Query.ScriptID, ScriptName: cmd.Query.ScriptName, TaskType: cmd.Query.TaskType,
 		Start: cmd.Query.Start, End: cmd.Query.End}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pooltasks/pooltasks/targets"
 )
 
 func TestLogHandlerAddsRequestFields(t *testing.T) {
@@ -55,7 +57,7 @@ func TestLogHandlerAddsRequestFields(t *testing.T) {
 func TestDroppedEnvelopeAudited(t *testing.T) {
 	var buf lockedBuf
 	b, err := New(Config{AppToken: "xapp-1", BotToken: "xoxb-1", APIURL: "http://127.0.0.1:1/api/",
-		Logger: slog.New(slog.NewJSONHandler(&buf, nil))}, nopWorkspace{})
+		Logger: slog.New(slog.NewJSONHandler(&buf, nil))}, targets.One(nopWorkspace{}))
 	if err != nil {
 		t.Fatal(err)
 	}

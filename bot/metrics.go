@@ -56,9 +56,10 @@ func exponentialBuckets(start, factor float64, n int) []float64 {
 //
 // The series, by name (labels in alphabetical order, each from a fixed set):
 //   - pooltasks_commands_total{outcome,verb}: commands and clicks handled.
-//   - pooltasks_workspace_api_calls_total{op,status}: Workspace API
-//     requests, by operation and HTTP status (0: no answer).
-//   - pooltasks_workspace_api_latency_seconds{op}: their latency.
+//   - pooltasks_workspace_api_calls_total{op,status,target}: Workspace API
+//     requests, by operation, HTTP status (0: no answer) and target (the
+//     label is left out for a client of no target).
+//   - pooltasks_workspace_api_latency_seconds{op,target}: their latency.
 //   - pooltasks_workspace_rate_limit_waits_total and
 //     pooltasks_workspace_rate_limit_wait_seconds_total: requests that
 //     waited for the outbound token bucket, and the time they waited.
@@ -94,11 +95,33 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // APICall records one Workspace API request.
-func (m *Metrics) APICall(op string, status int, d time.Duration) {
-	op = strconv.Quote(op)
-	m.set.GetOrCreateCounter("pooltasks_workspace_api_calls_total{op=" + op + `,status="` + statusLabel(status) + `"}`).Inc()
-	m.set.GetOrCreatePrometheusHistogramExt("pooltasks_workspace_api_latency_seconds{op="+op+"}", apiLatencyBuckets).
+func (m *Metrics) APICall(op string, status int, d time.Duration) { m.apiCall("", op, status, d) }
+
+// apiCall records an API call of a target ("" for a client of no target).
+func (m *Metrics) apiCall(target, op string, status int, d time.Duration) {
+	op = "op=" + strconv.Quote(op)
+	if target != "" {
+		target = ",target=" + strconv.Quote(target)
+	}
+	m.set.GetOrCreateCounter("pooltasks_workspace_api_calls_total{" + op + `,status="` + statusLabel(status) + `"` + target + "}").Inc()
+	m.set.GetOrCreatePrometheusHistogramExt("pooltasks_workspace_api_latency_seconds{"+op+target+"}", apiLatencyBuckets).
 		Update(d.Seconds())
+}
+
+// Target returns the Observer of one target's client: its API calls are
+// labelled target="NAME" (pooltasks_workspace_api_calls_total and
+// _latency_seconds); the rest is the bot's.
+func (m *Metrics) Target(name string) *TargetMetrics { return &TargetMetrics{Metrics: m, target: name} }
+
+// TargetMetrics is the Observer of one target's Workspace client.
+type TargetMetrics struct {
+	*Metrics
+	target string
+}
+
+// APICall records an API call of the target.
+func (t *TargetMetrics) APICall(op string, status int, d time.Duration) {
+	t.apiCall(t.target, op, status, d)
 }
 
 // RateLimitWait records a wait for the outbound token bucket.

@@ -12,6 +12,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/targets"
 )
 
 // condition is a kind of answer a user can act on: a mistake, a refusal, a
@@ -33,6 +34,8 @@ const (
 	condAlreadyWatching // the task is watched there already
 	condAmbiguousTask   // the start of a task id that starts several
 	condWrongStatus     // the task's status does not allow the action
+	condUnknownTarget   // a target= value names none
+	condAmbiguousTarget // a task id of several targets
 )
 
 // conditions maps each condition, once, to what the user is told and what
@@ -55,6 +58,8 @@ var conditions = map[condition]struct {
 	condAlreadyWatching: {"Already watching", "Follow the watch message that is there.", "already_watching", true},
 	condAmbiguousTask:   {"Which task?", "Give more of the id; lists show it whole.", "ambiguous_task", false},
 	condWrongStatus:     {"Not possible now", "Look at the task again with /pooltasks show TASK_ID.", "wrong_status", true},
+	condUnknownTarget:   {"No such target", "See /pooltasks help target.", "unknown_target", false},
+	condAmbiguousTarget: {"Which target?", "Add target= with one of them.", "ambiguous_target", false},
 }
 
 // userError is a condition met by a request, with what is specific to it.
@@ -99,6 +104,15 @@ func asUserError(err error) *userError {
 		}
 		return problem(cond, sentence(te.Error()))
 	}
+	if ut, ok := errors.AsType[*targets.UnknownError](err); ok {
+		return problem(condUnknownTarget, sentence(ut.Error()))
+	}
+	if at, ok := errors.AsType[*targets.AmbiguousError](err); ok {
+		return problem(condAmbiguousTarget, sentence(at.Error()))
+	}
+	if de, ok := errors.AsType[*targets.DepthError](err); ok {
+		return problem(condBadInput, sentence(de.Error()))
+	}
 	if np, ok := errors.AsType[*loop.NoPoolError](err); ok {
 		return &userError{cond: condPoolNotAllowed,
 			detail: "No digest: this channel may see certain pools only, and in POOLTASKS_CHANNEL_POOLS " + strings.Join(np.Problems, "; ") + ".",
@@ -136,6 +150,11 @@ func (b *Bot) explain(ctx context.Context, err error) (v blocks.ErrorView, outco
 	b.log.WarnContext(ctx, "command failed", "err", err)
 	v = blocks.ErrorView{Title: "The Workspace API answered with an error"}
 	acted, isAction := errors.AsType[*actionError](err)
+	in := ""
+	if f, ok := errors.AsType[*targets.Failure](err); ok {
+		in = " (target " + f.Target + ")"
+		v.Title += in
+	}
 	if ae, ok := errors.AsType[*pooltask.APIError](err); ok {
 		v.Code, v.Message, v.RequestID = ae.Code, ae.Message, ae.RequestID
 		switch {
@@ -157,7 +176,7 @@ func (b *Bot) explain(ctx context.Context, err error) (v blocks.ErrorView, outco
 		return v, fmt.Sprintf("api_%d", ae.Status), false
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		v.Title = "The Workspace API did not answer in time"
+		v.Title = "The Workspace API did not answer in time" + in
 		v.Hint = "Nothing came back before the deadline (pooltasks may also be restarting). Try again, or narrow the query."
 		return v, "timeout", false
 	}

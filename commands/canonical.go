@@ -55,6 +55,7 @@ func (c Command) appendCanonical(b []byte) []byte {
 			b = t.UTC().Truncate(time.Second).AppendFormat(b, time.RFC3339)
 		}
 	}
+	str(keyTarget, c.Target)
 	str(keyPool, q.PoolID)
 	str(keyScript, q.ScriptID)
 	str(keyName, q.ScriptName)
@@ -99,6 +100,9 @@ func (c Command) Describe() string {
 	q := &c.Query
 	switch c.Verb {
 	case VerbShow, VerbWatch, VerbRetry, VerbStop:
+		if c.Target != "" {
+			return "task " + c.TaskID + " · target " + c.Target
+		}
 		return "task " + c.TaskID
 	case VerbHelp:
 		if c.Topic != "" {
@@ -109,6 +113,9 @@ func (c Command) Describe() string {
 		return "diagnostics"
 	case VerbDigest:
 		parts = append(parts, "failure digest")
+	}
+	if c.Target != "" {
+		parts = append(parts, "target "+c.Target)
 	}
 	if q.Status != "" {
 		status := "status " + string(q.Status)

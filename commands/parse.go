@@ -26,6 +26,10 @@ type Command struct {
 	TaskID string // the task of show and watch
 	Share  bool   // post the answer in the channel
 	Topic  string // help KEY or VERB: the canonical key name or verb; "" for general help
+	// Target is target= as given: a target's name, "all", or "" for the
+	// target the channel's binding or the default implies. Which names
+	// exist is the bot's to check.
+	Target string
 }
 
 // Problem is one mistake in a command.
@@ -368,7 +372,7 @@ func (p *parser) keyValue(t token) {
 	if p.row.keys&(1<<id) == 0 {
 		switch p.c.Verb {
 		case VerbShow, VerbWatch, VerbRetry, VerbStop:
-			p.add(k.name, t.value, fmt.Sprintf("%s takes only a TASK_ID (and share); remove %s", p.c.Verb, t.raw))
+			p.add(k.name, t.value, fmt.Sprintf("%s takes only a TASK_ID (and target=, share); remove %s", p.c.Verb, t.raw))
 		case VerbHelp:
 			p.add(k.name, t.value, fmt.Sprintf("help takes a KEY or VERB, not filters; for help on %s write help %s", k.name, k.name))
 		case VerbDoctor:
@@ -439,6 +443,15 @@ func (p *parser) keyValue(t token) {
 		}
 	case keyTask:
 		p.tasks(v)
+	case keyTarget:
+		if !isTargetName(v) {
+			p.add(k.name, t.value, fmt.Sprintf("target %q is not a target name (letters, digits and -, as in target=eu) or all", v))
+			return
+		}
+		if equalFoldASCII(v, "all") {
+			v = "all"
+		}
+		p.c.Target = v
 	case keyLimit:
 		n, ok := parseInt(v)
 		if !ok || n < 1 || n > MaxLimit {
@@ -597,6 +610,21 @@ func checkID(id string) string {
 		return fmt.Sprintf("task id %q is %d characters long; task ids have at most 64", id[:16]+"...", len(id))
 	}
 	return ""
+}
+
+// isTargetName reports whether v is shaped like a target name (see
+// config's targets file) or all.
+func isTargetName(v string) bool {
+	if len(v) == 0 || len(v) > 32 || v[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // isDate reports whether v is shaped like 2026-11-27.

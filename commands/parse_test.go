@@ -71,6 +71,10 @@ func TestParseValid(t *testing.T) {
 			c.Query.TaskIDs = []string{c.TaskID}
 			c.Share = true
 		})},
+		// target=, which the bot checks against the targets it has.
+		{"failed target=eu", cmd(VerbFailed, func(c *Command) { c.Target = "eu" })},
+		{"target=ALL status=ok", cmd(VerbList, func(c *Command) { c.Target, c.Query.Status = "all", pooltask.FilterSuccess })},
+		{"show t1 target=ap-1", cmd(VerbShow, func(c *Command) { c.TaskID, c.Query.TaskIDs, c.Target = "t1", []string{"t1"}, "ap-1" })},
 		{"show t1 share", cmd(VerbShow, func(c *Command) {
 			c.TaskID, c.Query.TaskIDs, c.Share = "t1", []string{"t1"}, true
 		})},
@@ -268,7 +272,7 @@ func TestParseInvalid(t *testing.T) {
 		{"stauts=ok", []string{`unknown key "stauts" — did you mean status?`}},
 		{"pol=abc", []string{`unknown key "pol" — did you mean pool?`}},
 		{"scirpt_id=1", []string{`did you mean script_id?`}},
-		{"colour=red", []string{`unknown key "colour"; use pool, script, name, status, type, since, until, task, limit or page`}},
+		{"colour=red", []string{`unknown key "colour"; use pool, script, name, status, type, since, until, task, limit, page or target`}},
 		{"=abc", []string{`=abc has no key before =`}},
 		{"shwo abc", []string{`unknown verb "shwo" — did you mean show?`}},
 		{"faild", []string{`unknown verb "faild" — did you mean failed?`}},
@@ -295,7 +299,7 @@ func TestParseInvalid(t *testing.T) {
 		{"watch share", []string{`watch needs a TASK_ID`}},
 		{"show abc$def", []string{`task id "abc$def" has characters other than letters, digits, - and _`}},
 		{"show a b", []string{`stray word "b": show takes one TASK_ID`}},
-		{"show a pool=p", []string{`show takes only a TASK_ID (and share); remove pool=p`}},
+		{"show a pool=p", []string{`show takes only a TASK_ID (and target=, share); remove pool=p`}},
 		{"task=a,b/c", []string{`task id "b/c" has characters other than`}},
 		{"task=,", []string{`task needs at least one task id`}},
 		{tooMany, []string{`task has 51 ids; give at most 50`}},
@@ -338,7 +342,7 @@ func TestParseInvalid(t *testing.T) {
 		{"list ago", []string{`stray word "ago": it may only follow a time ago`}},
 		{"failed 2h ago", []string{`stray word "2h": a time goes after since= or until=`, `stray word "ago"`}},
 		{"pool=2 h", []string{`stray word "h": write filters as key=value`}},
-		{"show since=2h ago", []string{`show takes only a TASK_ID (and share); remove since=2h ago`, `show needs a TASK_ID`}},
+		{"show since=2h ago", []string{`show takes only a TASK_ID (and target=, share); remove since=2h ago`, `show needs a TASK_ID`}},
 		{"since=1h ago until=2 hours ago", []string{`since 2026-11-27 14:04:05 UTC is after until 2026-11-27 13:04:05 UTC`}},
 		{"since=2026-13-01", []string{`since "2026-13-01" is not a time`}},
 		{"since=1999-12-31", []string{`since "1999-12-31" is before the year 2000`}},
@@ -365,6 +369,9 @@ func TestParseInvalid(t *testing.T) {
 			`did you mean status?`, `limit "500"`, `page "0"`, `pool is given twice`, `unknown word "frob" — did you mean from=TIME?`,
 		}},
 		{"shwo", []string{`did you mean show?`}},
+		{"target=eu.west", []string{`target "eu.west" is not a target name (letters, digits and -, as in target=eu) or all`}},
+		{"targt=eu", []string{`unknown key "targt" — did you mean target?`}},
+		{"help target=eu", []string{`help takes a KEY or VERB, not filters`}},
 		{"failed since=2h since=3h until=x", []string{`since is given twice`, `until "x" is not a time`}},
 		// Slack-escaped mistakes are reported decoded.
 		{"name=&lt;b&gt; status=&lt;any&gt;", []string{`status "<any>" is not valid`}},
@@ -439,6 +446,8 @@ func TestCanonical(t *testing.T) {
 		{"SHOW abc share", "show abc share"},
 		{"help from", "help since"},
 		{"DIGEST since=7d", "digest since=2026-11-20T15:04:05Z"},
+		{"pool=a target=eu", "list target=eu pool=a"},
+		{"watch t1 target=All", "watch t1 target=all"},
 	}
 	for _, tt := range tests {
 		c, err := Parse(tt.in, now)

@@ -1,5 +1,10 @@
 package commands
 
+import (
+	"slices"
+	"strings"
+)
+
 // Candidate spellings for suggestions, in table order so that ties go to
 // the more common word.
 var (
@@ -96,4 +101,21 @@ func distance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
+}
+
+// SuggestName returns the one of names (target names, say, in any case)
+// nearest to w, as suggest does for the language's own words, for "did
+// you mean".
+func SuggestName(w string, names []string) (string, bool) {
+	var lower, orig []string
+	for _, n := range names {
+		if len(n) <= maxSuggestLen {
+			lower, orig = append(lower, strings.ToLower(n)), append(orig, n)
+		}
+	}
+	s, ok := suggest(w, lower)
+	if !ok {
+		return "", false
+	}
+	return orig[slices.Index(lower, s)], true
 }

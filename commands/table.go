@@ -44,6 +44,7 @@ const (
 	keyTask
 	keyLimit
 	keyPage
+	keyTarget
 	numKeys
 )
 
@@ -122,13 +123,19 @@ var keys = [numKeys]keyInfo{
 		help:     "page number, from 1 (the offset is (page-1) times limit)",
 		examples: []string{"page=2"},
 	},
+	keyTarget: {
+		name: "target", value: "TARGET",
+		help: "which target (a project in a region) to ask when pooltasks serves several: its name, or all for every one at once; " +
+			"without it, the target this channel is bound to, else the default target, else all",
+		examples: []string{"target=eu", "target=all"},
+	},
 }
 
 const (
 	statusHelp    = "SUCCESS, FAILED, RUNNING or WAITING (any case; also ok, fail, error, pending, queued, and a task's own FINISH and INIT)"
 	timeHelp      = "a time ago such as 90s, 30m, 2h, 1h30m, 7d, 1w, 2 hours or 2h ago (units s, m, h, d, w, or words like mins, hours, days), last week, now, today, yesterday (or yday), a day of the week such as monday or mon (the last one, today if it is that day), a time of day today such as 09:00, a date 2026-11-27, 2026-11-27T09:00:00Z, 2026-11-27T10:00:00+01:00 or \"2026-11-27 09:00\" (times are UTC)"
 	shareHelp     = "post the answer in the channel for everyone instead of only to you"
-	allKeysPhrase = "pool, script, name, status, type, since, until, task, limit or page"
+	allKeysPhrase = "pool, script, name, status, type, since, until, task, limit, page or target"
 	allVerbs      = "list, failed, show, watch, digest, help or doctor"
 )
 
@@ -144,7 +151,7 @@ type verbInfo struct {
 
 const (
 	allKeys    = 1<<numKeys - 1
-	windowKeys = 1<<keyPool | 1<<keyScript | 1<<keyName | 1<<keyType | 1<<keySince | 1<<keyUntil
+	windowKeys = 1<<keyPool | 1<<keyScript | 1<<keyName | 1<<keyType | 1<<keySince | 1<<keyUntil | 1<<keyTarget
 )
 
 var verbs = []verbInfo{
@@ -154,19 +161,19 @@ var verbs = []verbInfo{
 	{verb: VerbFailed, args: "[key=value ...]", keys: allKeys, share: true,
 		help:     "failed tasks: list with status=FAILED, and since=24h unless since is given",
 		examples: []string{"failed", "failed pool=finance-win11 since=2h limit=20"}},
-	{verb: VerbShow, args: "TASK_ID", share: true,
+	{verb: VerbShow, args: "TASK_ID [target=]", keys: 1 << keyTarget, share: true,
 		help:     "one task in full, with its failed desktops",
 		examples: []string{"show 8d1c2b3a-1111-4a2b-9c3d-0e1f2a3b4c5d"}},
-	{verb: VerbWatch, args: "TASK_ID", share: true,
+	{verb: VerbWatch, args: "TASK_ID [target=]", keys: 1 << keyTarget, share: true,
 		help:     "a live message that updates until the task ends",
 		examples: []string{"watch 8d1c2b3a-1111-4a2b-9c3d-0e1f2a3b4c5d"}},
-	{verb: VerbRetry, args: "TASK_ID",
+	{verb: VerbRetry, args: "TASK_ID [target=]", keys: 1 << keyTarget,
 		help:     "run a FAILED task again on its failed desktops, after you confirm (operators only, where enabled)",
 		examples: []string{"retry 8d1c2b3a-1111-4a2b-9c3d-0e1f2a3b4c5d"}},
-	{verb: VerbStop, args: "TASK_ID",
+	{verb: VerbStop, args: "TASK_ID [target=]", keys: 1 << keyTarget,
 		help:     "stop a waiting or running task, after you confirm (operators only, where enabled)",
 		examples: []string{"stop 8d1c2b3a-1111-4a2b-9c3d-0e1f2a3b4c5d"}},
-	{verb: VerbDigest, args: "[pool= script= name= type= since= until=]", keys: windowKeys, share: true,
+	{verb: VerbDigest, args: "[pool= script= name= type= since= until= target=]", keys: windowKeys, share: true,
 		help:     "a failure digest for this channel now, since=24h unless since is given",
 		examples: []string{"digest", "digest pool=finance-win11 since=7d share"}},
 	{verb: VerbHelp, args: "[KEY or VERB]", share: true,

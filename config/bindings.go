@@ -203,3 +203,56 @@ func parseRoutes(s string) ([]Route, Problems) {
 	}
 	return rs, ps
 }
+
+// SplitTarget reads a binding's pool entry: "eu:pool-a" is the pool pool-a
+// of target eu; an entry without a target prefix ("pool-a") is that pool
+// in any target.
+func SplitTarget(entry string) (target, pool string) {
+	if t, p, ok := strings.Cut(entry, ":"); ok && targetNameRe.MatchString(t) && p != "" {
+		return t, p
+	}
+	return "", entry
+}
+
+// Targets returns the targets a channel's binding names when each of its
+// pools has a TARGET: prefix (in their order, each once), or nil when the
+// channel sees every pool or has a pool of any target.
+func (b Bindings) Targets(channel string) []string {
+	pools, all := b.Pools(channel)
+	if all {
+		return nil
+	}
+	var out []string
+	for _, p := range pools {
+		t, _ := SplitTarget(p)
+		if t == "" {
+			return nil
+		}
+		if !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, t) }) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// PoolsIn is Pools within one target: the channel's pools without a
+// prefix and those prefixed with target (prefix removed), the first its
+// default; all is true when it sees every pool of target (no binding, *,
+// or TARGET:*).
+func (b Bindings) PoolsIn(channel, target string) (pools []string, all bool) {
+	entries, all := b.Pools(channel)
+	if all {
+		return nil, true
+	}
+	for _, e := range entries {
+		t, p := SplitTarget(e)
+		if t != "" && !strings.EqualFold(t, target) {
+			continue
+		}
+		if p == "*" {
+			return nil, true
+		}
+		pools = append(pools, p)
+	}
+	return pools, false
+}

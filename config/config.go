@@ -34,6 +34,13 @@ type Config struct {
 	Burst         int           `envconfig:"WORKSPACE_BURST" default:"5"`
 	Timeout       time.Duration `envconfig:"WORKSPACE_TIMEOUT" default:"10s"`
 	CacheTTL      time.Duration `envconfig:"WORKSPACE_CACHE_TTL" default:"10s"`
+	// TargetsFile names a YAML file of several targets (projects and
+	// regions); without it WORKSPACE_* and HUAWEICLOUD_SDK_* are the one
+	// target "default" (see Targets).
+	TargetsFile string `envconfig:"POOLTASKS_TARGETS_FILE"`
+	// Getenv reads the variables the targets file names for credentials
+	// (Load sets it from its lookup); nil reads none.
+	Getenv func(string) string `ignored:"true"`
 
 	// Who may do what, and where.
 	AllowedUsers    []string `envconfig:"POOLTASKS_ALLOWED_USERS"`    // Slack user ids; empty: everyone
@@ -146,7 +153,8 @@ func (c Config) LogValue() slog.Value {
 
 // Secrets are the configured secret values, named after their variables:
 // the tokens, the SK, the security token, the internal token and the
-// password of every configured URL. Unset ones are left out.
+// password of every configured URL, and the SK and security token of
+// every target of POOLTASKS_TARGETS_FILE. Unset ones are left out.
 func (c Config) Secrets() []redact.Secret {
 	v := reflect.ValueOf(c)
 	t := v.Type()
@@ -167,7 +175,7 @@ func (c Config) Secrets() []redact.Secret {
 			out = append(out, urlPasswords(name, s)...)
 		}
 	}
-	return out
+	return append(out, c.targetSecrets()...)
 }
 
 // urlPasswords is the password of a URL, as written and decoded, when it

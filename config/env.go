@@ -45,6 +45,9 @@ func Load(lookup func(string) (string, bool)) Config {
 			panic(fmt.Sprintf("config: the default of %s: %v", name, err)) // a mistake in this package
 		}
 	}
+	// The credential variables a targets file names are read later, by
+	// Validate, through the same lookup.
+	c.Getenv = func(name string) string { s, _ := lookup(name); return s }
 	return c
 }
 

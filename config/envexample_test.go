@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // TestEnvExample: .env.example lists every variable of Config once, each
@@ -63,7 +64,7 @@ func TestEnvExample(t *testing.T) {
 		t.Errorf("variables (-Config +.env.example), in Config's order:\n%s", d)
 	}
 	got := Load(env(vars))
-	if d := cmp.Diff(Load(env(nil)), got, cmp.AllowUnexported(Config{})); d != "" {
+	if d := cmp.Diff(Load(env(nil)), got, cmp.AllowUnexported(Config{}), cmpopts.IgnoreFields(Config{}, "Getenv")); d != "" {
 		t.Errorf("loading .env.example is not loading an empty environment (-want +got):\n%s", d)
 	}
 }

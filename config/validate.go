@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/redact"
 )
@@ -126,6 +127,7 @@ var (
 // Parsed holds the values Validate parsed to check them, so that no
 // subcommand parses a variable a second time.
 type Parsed struct {
+	Targets  Targets  // POOLTASKS_TARGETS_FILE, or the one target "default"
 	Bindings Bindings // POOLTASKS_CHANNEL_POOLS; the zero Bindings when it has errors
 	// AlertRoutes are where alerts go: POOLTASKS_ALERT_CHANNEL first (the
 	// pools its binding lets it see), then POOLTASKS_ALERT_ROUTES; one
@@ -143,7 +145,8 @@ type Parsed struct {
 // where zero means something (POOLTASKS_DIGEST_EVERY=0 turns scheduled
 // digests off, POOLTASKS_USER_RATE=0 lifts the per-user limit). Values
 // pooltasks accepts but that are probably not meant are warnings; values it
-// cannot use are errors. Validate reads nothing but c: checks of the world
+// cannot use are errors. Validate reads nothing but c and the targets file
+// it names (and the variables that file names): checks of the world
 // (a writable state directory, Slack and Workspace answering) are doctor's.
 func (c Config) Validate(needs Need) (Parsed, Problems) {
 	var parsed Parsed
@@ -174,7 +177,12 @@ func (c Config) Validate(needs Need) (Parsed, Problems) {
 		}
 	}
 
+	targets, targetProblems := c.targets()
+	ps = append(ps, targetProblems...)
+	parsed.Targets = targets
 	switch {
+	case c.TargetsFile != "":
+		// Each target's region and endpoint were checked with the file.
 	case c.Region == "" && c.Endpoint == "":
 		if needs&NeedWorkspace != 0 {
 			add("WORKSPACE_REGION", Error, "neither WORKSPACE_REGION nor WORKSPACE_ENDPOINT is set",
@@ -191,7 +199,7 @@ func (c Config) Validate(needs Need) (Parsed, Problems) {
 				"use https; plain http is meant for local servers such as the simulator")
 		}
 	}
-	if c.Endpoint != "" && c.Region == "" && c.ProjectID == "" {
+	if c.TargetsFile == "" && c.Endpoint != "" && c.Region == "" && c.ProjectID == "" {
 		add("WORKSPACE_PROJECT_ID", Error, "an endpoint without a region needs the project id (it cannot be discovered)",
 			"set WORKSPACE_PROJECT_ID (IAM console → My Credentials → Projects), or set WORKSPACE_REGION too")
 	}
@@ -234,6 +242,9 @@ func (c Config) Validate(needs Need) (Parsed, Problems) {
 	idList(&ps, "POOLTASKS_ADMIN_USERS", c.AdminUsers, userIDRe, "user ids (U… or W…)")
 	parsed.Actions, parsed.Approval = actionSettings(&ps, c)
 	b, bindingProblems := parseBindings(c.ChannelPools)
+	if targetProblems.Err() == nil {
+		bindingProblems = append(bindingProblems, bindingTargets(b, targets)...)
+	}
 	ps = append(ps, bindingProblems...)
 	if bindingProblems.Err() == nil {
 		parsed.Bindings = b
@@ -372,6 +383,30 @@ func joinActions(as []pooltask.Action) string {
 		s[i] = string(a)
 	}
 	return strings.Join(s, ", ")
+}
+
+// bindingTargets checks that every TARGET: prefix of the bindings names a
+// target.
+func bindingTargets(b Bindings, ts Targets) Problems {
+	var ps Problems
+	for channel, pools := range b.All() {
+		for _, p := range pools {
+			t, _ := SplitTarget(p)
+			if t == "" {
+				continue
+			}
+			if _, ok := ts.Lookup(t); ok {
+				continue
+			}
+			fix := "prefix pools with one of the targets: " + strings.Join(ts.Names(), ", ")
+			if s, ok := commands.SuggestName(t, ts.Names()); ok {
+				fix = "did you mean " + s + ":" + strings.TrimPrefix(p, t+":") + "?"
+			}
+			ps = append(ps, Problem{Var: "POOLTASKS_CHANNEL_POOLS", Severity: Error,
+				Detail: fmt.Sprintf("%s=…%s… names target %q, which is not one", channel, p, t), Fix: fix})
+		}
+	}
+	return ps
 }
 
 // token checks a Slack token: shaped like its kind and not a placeholder

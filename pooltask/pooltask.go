@@ -112,6 +112,9 @@ type Task struct {
 	SuccessNum     int
 	FailedNum      int
 	SkipNum        int
+	// Target names the target (project and region) the task came from,
+	// set by the targets package; task ids are unique only per target.
+	Target string
 }
 
 // TaskPage is one page of tasks and the total number matching the filters.
@@ -143,6 +146,8 @@ type Record struct {
 	ResultCode   string
 	Reason       string
 	Output       string // only filled by GetRecord
+	// Target names the target of the record's task, as Task.Target.
+	Target string
 }
 
 // RecordPage is one page of records and the total count.

@@ -56,15 +56,21 @@ func StatusPhrase(s pooltask.TaskStatus) string {
 	return string(s)
 }
 
-// PoolLabel names a task's pool: its name, else its id, else "unknown pool".
+// PoolLabel names a task's pool: its name, else its id, else "unknown pool",
+// after its target as TARGET:pool when it names one (a bot of several
+// targets has a pool of one name in each).
 func PoolLabel(t pooltask.Task) string {
+	label := "unknown pool"
 	switch {
 	case strings.TrimSpace(t.PoolName) != "":
-		return t.PoolName
+		label = t.PoolName
 	case t.PoolID != "":
-		return t.PoolID
+		label = t.PoolID
 	}
-	return "unknown pool"
+	if t.Target != "" {
+		return t.Target + ":" + label
+	}
+	return label
 }
 
 // Work is what a task ran, as the API returned it. The API's task has no

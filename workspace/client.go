@@ -41,6 +41,9 @@ type Config struct {
 	AK            string // empty: the SDK's provider chain (env, profile, ECS metadata, pod identity)
 	SK            string
 	SecurityToken string
+	// Agency, when set, is assumed with the credentials above (or the
+	// provider chain's) and its temporary credentials sign every call.
+	Agency *Agency
 
 	RateLimit    float64       // outbound requests per second for all calls; default 5, negative means unlimited
 	Burst        int           // token bucket size; default 5
@@ -138,7 +141,13 @@ func New(cfg Config) (*Client, error) {
 		WithHttpRoundTripper(tr).
 		WithIgnoreContentTypeForGetRequest(false)
 
+	if cfg.Agency != nil {
+		if cred, err = newAgencyCredential(cfg, cred, hc); err != nil {
+			return nil, err
+		}
+	}
 	hcClient, err := wks.WorkspaceClientBuilder().
+		WithCredentialsType("basic.Credentials," + agencyCredentialType).
 		WithRegion(reg).
 		WithCredential(cred).
 		WithHttpConfig(hc).
@@ -166,8 +175,11 @@ func New(cfg Config) (*Client, error) {
 		pools:     newShared[pooltask.PoolPage](OpListPools),
 	}
 	c.resolver = NewPoolResolver(c, cfg.PoolCacheTTL, func() time.Time { return c.now() })
-	if bc, ok := hcClient.GetCredential().(*auth.BasicCredentials); ok {
-		c.projectID = bc.ProjectId
+	switch cred := hcClient.GetCredential().(type) {
+	case *auth.BasicCredentials:
+		c.projectID = cred.ProjectId
+	case *agencyCredential:
+		c.projectID = cred.projectID
 	}
 	return c, nil
 }

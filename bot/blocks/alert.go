@@ -68,5 +68,5 @@ func taskLine(t pooltask.Task) *slack.SectionBlock {
 	s := fmt.Sprintf("%s *%s* %s in *%s*\n%s · started %s · %d failed, %d ok, %d skipped",
 		StatusEmoji(t.Status), esc(v.StatusWord, statusMax), code(t.ID, idMax), esc(flat(v.Pool, poolMax), poolMax),
 		whatText(v.Work), Date(t.Start), t.FailedNum, t.SuccessNum, t.SkipNum)
-	return section(s, Button(ActionDetails, "Details", showValue(t.ID)))
+	return section(s, Button(ActionDetails, "Details", showValue(t)))
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/pooltasks/pooltasks/commands"
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/slack-go/slack"
 )
@@ -34,25 +35,34 @@ func BaseAction(actionID string) string {
 }
 
 // showValue is the value of a Details button: the canonical command that
-// shows the task, as for every button that carries a command.
-func showValue(taskID string) string {
-	return commands.Command{Verb: commands.VerbShow, TaskID: taskID}.Canonical()
+// shows the task (in its target, task ids being unique only per target),
+// as for every button that carries a command.
+func showValue(t pooltask.Task) string {
+	return commands.Command{Verb: commands.VerbShow, TaskID: t.ID, Target: t.Target}.Canonical()
 }
 
 // OutputValue is the value of the Output button of a task's record, which
-// OutputIDs reads back. It is not a command: no verb shows one desktop's
-// output, so it cannot be typed.
-func OutputValue(recordID, taskID string) string {
-	return ActionOutput + " " + recordID + " " + taskID
+// OutputIDs reads back; target is the task's ("" with one target). It is
+// not a command: no verb shows one desktop's output, so it cannot be typed.
+func OutputValue(recordID, taskID, target string) string {
+	v := ActionOutput + " " + recordID + " " + taskID
+	if target != "" {
+		v += " " + target
+	}
+	return v
 }
 
-// OutputIDs reads the record and task ids of an OutputValue.
-func OutputIDs(value string) (recordID, taskID string, ok bool) {
+// OutputIDs reads the record and task ids and the target of an
+// OutputValue.
+func OutputIDs(value string) (recordID, taskID, target string, ok bool) {
 	f := strings.Fields(value)
-	if len(f) != 3 || f[0] != ActionOutput {
-		return "", "", false
+	if len(f) < 3 || len(f) > 4 || f[0] != ActionOutput {
+		return "", "", "", false
 	}
-	return f[1], f[2], true
+	if len(f) == 4 {
+		target = f[3]
+	}
+	return f[1], f[2], target, true
 }
 
 // Button returns a button with the given action id, label and value, or nil

@@ -284,3 +284,38 @@ func TestWaitingListGolden(t *testing.T) {
 		Now:         now,
 	}))
 }
+
+// TestTargetsListGolden: a list over two targets names them in its
+// context; each row names its task's target before the pool, and its
+// Details button carries the target.
+func TestTargetsListGolden(t *testing.T) {
+	tasks := sampleTasks()[:3]
+	for i := range tasks {
+		tasks[i].Target = []string{"eu", "ap", "eu"}[i]
+	}
+	golden(t)(List(ListView{
+		Title:        "Failed tasks",
+		Description:  "status FAILED · since 2026-11-26 09:30 UTC",
+		Tasks:        tasks,
+		Total:        23,
+		Command:      "failed since=2026-11-26T09:30:00Z",
+		NextCommand:  "failed since=2026-11-26T09:30:00Z page=2",
+		ShareCommand: "failed since=2026-11-26T09:30:00Z share",
+		Now:          now,
+		Targets:      []string{"eu", "ap"},
+	}))
+}
+
+// TestTargetsTaskGolden: a task of one of several targets names it with
+// its pool; Refresh, Watch and Output carry the target.
+func TestTargetsTaskGolden(t *testing.T) {
+	task := sampleTasks()[0]
+	task.Target, task.Status, task.End = "eu", pooltask.StatusRunning, time.Time{}
+	golden(t)(Task(TaskView{
+		Task:         task,
+		Failed:       sampleRecords(),
+		FailedTotal:  3,
+		ShareCommand: "show 7f3c2a1e-5b4d-4c8e-9a01-2b3c4d5e6f70 target=eu share",
+		Now:          now,
+	}))
+}

@@ -28,6 +28,9 @@ type ListView struct {
 	// one section per task.
 	Native bool
 	Now    time.Time // for durations of running tasks and "as of"
+	// Targets names the targets asked, when pooltasks has several; their
+	// failures are the answer's note.
+	Targets []string
 }
 
 // NativeMin is the number of tasks above which a Native list becomes a
@@ -83,7 +86,7 @@ func List(v ListView) (string, []slack.Block) {
 			shown = room - 1 // and a note
 		}
 		for _, t := range v.Tasks[:shown] {
-			bs = append(bs, section(taskSummary(t, v.Now), Button(ActionDetails, "Details", showValue(t.ID))))
+			bs = append(bs, section(taskSummary(t, v.Now), Button(ActionDetails, "Details", showValue(t))))
 		}
 		if shown < len(v.Tasks) {
 			bs = append(bs, context(notShown(len(v.Tasks)-shown)))
@@ -106,6 +109,13 @@ func listContext(v ListView, rng string) *slack.ContextBlock {
 		parts = append(parts, esc(v.Description, 1000))
 	}
 	parts = append(parts, "*"+rng+"*")
+	switch len(v.Targets) {
+	case 0:
+	case 1:
+		parts = append(parts, "target "+esc(v.Targets[0], 100))
+	default:
+		parts = append(parts, "targets "+esc(strings.Join(v.Targets, ", "), 300))
+	}
 	if !v.Now.IsZero() {
 		parts = append(parts, "as of "+clock(v.Now))
 	}
@@ -159,11 +169,17 @@ func taskSummary(t pooltask.Task, now time.Time) string {
 	return b.String()
 }
 
+// poolText names a task's pool, after its target (TARGET:pool) when it
+// names one.
 func poolText(t pooltask.Task) string {
-	if strings.TrimSpace(t.PoolName) != "" {
-		return esc(flat(t.PoolName, poolMax), poolMax)
+	target := ""
+	if t.Target != "" {
+		target = esc(t.Target, 40) + ":"
 	}
-	return code(t.PoolID, idMax)
+	if strings.TrimSpace(t.PoolName) != "" {
+		return target + esc(flat(t.PoolName, poolMax), poolMax)
+	}
+	return target + code(t.PoolID, idMax)
 }
 
 // whatText names the scripts of a task, then its command type and first

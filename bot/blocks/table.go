@@ -38,7 +38,7 @@ func taskTable(tasks []pooltask.Task, caption string, now time.Time) *slack.Data
 		r := row{
 			id:     plain(flat(t.ID, 1000), 1000, "—"),
 			status: statusIcon(t.Status) + " " + trunc.Cut(view.StatusWord(t.Status), statusMax),
-			pool:   plain(flat(t.PoolName, 1000), 1000, plain(t.PoolID, 1000, "—")),
+			pool:   plain(flat(view.PoolLabel(t), 1000), 1000, "—"),
 			what:   plain(view.WorkOf(t).Summary(1000), 1000, "—"),
 		}
 		r.idLen, r.poolLen, r.whatLen = trunc.Len(r.id), trunc.Len(r.pool), trunc.Len(r.what)
@@ -101,7 +101,7 @@ func taskTable(tasks []pooltask.Task, caption string, now time.Time) *slack.Data
 			slack.NewDataTableRawNumberCell(float64(t.FailedNum)),
 			slack.NewDataTableRawNumberCell(float64(t.SkipNum)),
 		}
-		if btn := Button(ActionDetails+"#"+strconv.Itoa(i+1), "Details", showValue(t.ID)); btn != nil {
+		if btn := Button(ActionDetails+"#"+strconv.Itoa(i+1), "Details", showValue(t)); btn != nil {
 			cells = append(cells, slack.NewDataTableActionCell(btn))
 		} else {
 			cells = append(cells, slack.NewDataTableRawTextCell("—"))

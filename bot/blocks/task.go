@@ -42,7 +42,7 @@ func Task(v TaskView) (string, []slack.Block) {
 
 	var watch *slack.ButtonBlockElement
 	if !v.NoWatch && (t.Status == pooltask.StatusInit || t.Status == pooltask.StatusRunning) {
-		watch = Button(ActionWatch, "Watch", commands.Command{Verb: commands.VerbWatch, TaskID: t.ID}.Canonical())
+		watch = Button(ActionWatch, "Watch", commands.Command{Verb: commands.VerbWatch, TaskID: t.ID, Target: t.Target}.Canonical())
 	}
 	var act, rerun *slack.ButtonBlockElement
 	switch {
@@ -57,7 +57,7 @@ func Task(v TaskView) (string, []slack.Block) {
 		act = ActButton(Target{Action: pooltask.ActionStop, Task: t, Desktops: t.SuccessNum + t.FailedNum + t.SkipNum})
 	}
 	bar := actions(
-		Button(ActionRefresh, "Refresh", showValue(t.ID)),
+		Button(ActionRefresh, "Refresh", showValue(t)),
 		watch,
 		act,
 		rerun,
@@ -85,7 +85,7 @@ func Task(v TaskView) (string, []slack.Block) {
 		}
 		bs = append(bs, section(title, nil))
 		for _, r := range v.Failed[:shown] {
-			bs = append(bs, section(recordSummary(r), Button(ActionOutput, "Output", OutputValue(r.ID, t.ID))))
+			bs = append(bs, section(recordSummary(r), Button(ActionOutput, "Output", OutputValue(r.ID, t.ID, t.Target))))
 		}
 	}
 	bs = appendBlock(bs, bar)
@@ -225,7 +225,7 @@ func Output(rec pooltask.Record, retry *pooltask.Task) (string, []slack.Block) {
 		if retry != nil && rec.Status == "FAILED" {
 			again = ActButton(Target{Action: pooltask.ActionRetry, Task: *retry, Record: &rec, Desktops: 1})
 		}
-		bs = appendBlock(bs, actions(Button(ActionDetails, "Task details", showValue(rec.TaskID)), again))
+		bs = appendBlock(bs, actions(Button(ActionDetails, "Task details", showValue(pooltask.Task{ID: rec.TaskID, Target: rec.Target})), again))
 	}
 	return text, bs
 }

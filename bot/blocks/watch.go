@@ -77,7 +77,7 @@ func Watch(v WatchView) (string, []slack.Block) {
 	body := fmt.Sprintf("%s\nPool *%s* · %s\n*%d* failed · *%d* ok · *%d* skipped · elapsed %s",
 		title, esc(flat(tv.Pool, poolMax), poolMax), whatText(tv.Work), t.FailedNum, t.SuccessNum, t.SkipNum, view.Duration(elapsed))
 	bs := []slack.Block{section(body, nil), context(note + fmt.Sprintf(" · asked by <@%s>", esc(v.UserID, idMax)))}
-	details := Button(ActionDetails, "Details", showValue(t.ID))
+	details := Button(ActionDetails, "Details", showValue(t))
 	switch v.Phase {
 	case WatchRunning:
 		stop := Button(ActionStopWatch, "Stop", v.ID)

@@ -76,11 +76,16 @@ func runDigest(ctx context.Context, a *app, o digestOptions) error {
 		return err
 	}
 
-	client, stop, err := workspaceClient(ctx, cfg, o.sim)
+	list, def, stop, err := workspaceTargets(ctx, cfg, parsed.Targets, o.sim)
 	defer stop()
 	if err != nil {
 		return err
 	}
+	set, err := newTargets(list, def, nil)
+	if err != nil {
+		return err
+	}
+	client := set.Lister() // every target, as one
 
 	// A dry run takes the same path as a post, to a poster that posts
 	// nothing; the message is printed instead.

@@ -61,8 +61,9 @@ func TestQuerySimFailed(t *testing.T) {
 	if !strings.HasPrefix(out, "ID ") || !strings.Contains(out, "OK/FAIL/SKIP") || !regexp.MustCompile(`1–10 of [\d,]+: status FAILED`).MatchString(out) {
 		t.Errorf("header or summary missing:\n%s", out)
 	}
-	// The newest failure of the generated data.
-	if !strings.Contains(out, "finance-wi…  install-cro…") || !strings.Contains(out, "46/2/0") {
+	// The newest failure of the generated data, of each of --sim's two
+	// targets (their pools named after the target).
+	if !strings.Contains(out, "sim-a:fina…  install-cro…") || !strings.Contains(out, "sim-b:fina…  install-cro…") || !strings.Contains(out, "46/2/0") {
 		t.Errorf("the newest failed task is missing:\n%s", out)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/targets"
 	"github.com/pooltasks/pooltasks/view"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -19,7 +20,7 @@ func runPools(ctx context.Context, a *app, words []string, o queryOptions) error
 	if len(words) > 1 {
 		return usageErrorf("pools takes at most one NAME to look for, got %q", strings.Join(words, " "))
 	}
-	client, stop, err := queryClient(ctx, a, o.sim)
+	client, stop, err := queryClient(ctx, a, o.sim, o.target)
 	defer stop()
 	if err != nil {
 		return err
@@ -67,7 +68,7 @@ func runOutput(ctx context.Context, a *app, words []string, o queryOptions) erro
 	if len(words) != 1 {
 		return usageErrorf("output takes one RECORD_ID (the RECORD column of `pooltasks query show TASK_ID`)")
 	}
-	client, stop, err := queryClient(ctx, a, o.sim)
+	client, stop, err := queryClient(ctx, a, o.sim, o.target)
 	defer stop()
 	if err != nil {
 		return err
@@ -84,7 +85,7 @@ func runOutput(ctx context.Context, a *app, words []string, o queryOptions) erro
 
 // printOutputOf prints what task t's scripts printed on one desktop, named
 // by its name (any case) or id: one record per script.
-func printOutputOf(ctx context.Context, c *workspace.Client, t pooltask.Task, desktop string, asJSON bool, w io.Writer) error {
+func printOutputOf(ctx context.Context, c targets.Client, t pooltask.Task, desktop string, asJSON bool, w io.Writer) error {
 	var recs []pooltask.Record
 	var names []string
 	for r, err := range workspace.Records(ctx, c, pooltask.RecordOptions{TaskID: t.ID}) {

@@ -16,6 +16,7 @@ import (
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/targets"
 	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/pooltasks/pooltasks/view"
 	"github.com/pooltasks/pooltasks/workspace"
@@ -29,6 +30,7 @@ const maxShownRecords = 500
 // queryOptions are the flags of query.
 type queryOptions struct {
 	sim      bool
+	target   string
 	output   outputFlag
 	wide     bool
 	outputOf string
@@ -58,13 +60,15 @@ func newQueryCmd(a *app) *cobra.Command {
 			"  pooltasks query show 24b751d5\n" +
 			"  pooltasks query show 24b751d5 --output-of FIN-W11-0042\n" +
 			"  pooltasks query pools\n" +
+			"  pooltasks query --sim --target sim-b failed    (or: failed target=sim-b)\n" +
 			"  pooltasks query help since",
 		RunE: func(c *cobra.Command, words []string) error {
 			return runQuery(c.Context(), a, words, o)
 		},
 		ValidArgsFunction: completeQuery,
 	}
-	c.Flags().BoolVar(&o.sim, "sim", false, "start the built-in simulator and query it with the demo credentials")
+	c.Flags().BoolVar(&o.sim, "sim", false, "start the built-in simulator (two targets, sim-a and sim-b) and query it with the demo credentials")
+	c.Flags().StringVar(&o.target, "target", "", "the target to ask (a name of POOLTASKS_TARGETS_FILE, or all), as target= does")
 	addOutputFlag(c, &o.output)
 	c.Flags().BoolVar(&o.wide, "wide", false, "show every cell whole, however wide the table")
 	c.Flags().StringVar(&o.outputOf, "output-of", "", "with show: print what the script printed on this desktop (name or id)")
@@ -90,17 +94,64 @@ func completeQuery(_ *cobra.Command, words []string, prefix string) ([]string, c
 	return comps, directive
 }
 
-// queryClient is a client of the API query's flags ask for, once the
-// configuration was checked. stop is never nil.
-func queryClient(ctx context.Context, a *app, useSim bool) (*workspace.Client, func(), error) {
+// queryTargets builds the targets query's flags ask for, once the
+// configuration was checked, and returns them with the names target (a
+// --target or target= value; "" for the default) routes to. stop is never
+// nil.
+func queryTargets(ctx context.Context, a *app, useSim bool, target string) (*targets.Set, []string, func(), error) {
 	var needs config.Need
 	if !useSim {
 		needs = config.NeedWorkspace
 	}
-	if _, _, err := prepare(a.cfg, needs, a.stderr); err != nil {
-		return nil, func() {}, err
+	_, parsed, err := prepare(a.cfg, needs, a.stderr)
+	if err != nil {
+		return nil, nil, func() {}, err
 	}
-	return workspaceClient(ctx, a.cfg, useSim)
+	list, def, stop, err := workspaceTargets(ctx, a.cfg, parsed.Targets, useSim)
+	if err != nil {
+		return nil, nil, stop, err
+	}
+	set, err := newTargets(list, def, nil)
+	if err != nil {
+		return nil, nil, stop, err
+	}
+	names, err := set.Route(target, nil)
+	if err != nil {
+		return nil, nil, stop, usageErrorf("%v", err)
+	}
+	return set, names, stop, nil
+}
+
+// queryClient is the client of the one target query's flags ask for
+// (pools and output ask one). stop is never nil.
+func queryClient(ctx context.Context, a *app, useSim bool, target string) (*workspace.Client, func(), error) {
+	set, names, stop, err := queryTargets(ctx, a, useSim, target)
+	if err != nil {
+		return nil, stop, err
+	}
+	if len(names) > 1 {
+		return nil, stop, usageErrorf("this asks one target: give --target with one of %s", strings.Join(names, ", "))
+	}
+	c, _, _ := set.Client(names[0])
+	return c.(*workspace.Client), stop, nil // newTargets builds them
+}
+
+// findTargetTask is targets.Set.FindTask in the targets names, with an id
+// that names no task, or the start of several, or a task of several
+// targets, as a usage error. It returns the task's client too.
+func findTargetTask(ctx context.Context, set *targets.Set, names []string, id string) (pooltask.Task, targets.Client, error) {
+	t, err := set.FindTask(ctx, names, id)
+	if _, ok := errors.AsType[*pooltask.TaskIDError](err); ok {
+		return t, nil, usageErrorf("%v", err)
+	}
+	if _, ok := errors.AsType[*targets.AmbiguousError](err); ok {
+		return t, nil, usageErrorf("%v", err)
+	}
+	if err != nil {
+		return t, nil, err
+	}
+	c, _, _ := set.Client(cmp.Or(t.Target, names[0]))
+	return t, c, nil
 }
 
 func runQuery(ctx context.Context, a *app, words []string, o queryOptions) error {
@@ -140,13 +191,20 @@ func runQuery(ctx context.Context, a *app, words []string, o queryOptions) error
 		return usageErrorf("--output-of goes with show: pooltasks query show TASK_ID --output-of DESKTOP")
 	}
 
-	client, stop, err := queryClient(ctx, a, o.sim)
+	switch {
+	case o.target == "":
+	case cmd.Target == "":
+		cmd.Target = o.target
+	case !strings.EqualFold(cmd.Target, o.target):
+		return usageErrorf("--target %s and target=%s disagree; give one", o.target, cmd.Target)
+	}
+	set, names, stop, err := queryTargets(ctx, a, o.sim, cmd.Target)
 	defer stop()
 	if err != nil {
 		return err
 	}
 	if cmd.Verb == commands.VerbShow {
-		task, err := findTask(ctx, client, cmd.TaskID)
+		task, client, err := findTargetTask(ctx, set, names, cmd.TaskID)
 		if err != nil {
 			return err
 		}
@@ -156,30 +214,57 @@ func runQuery(ctx context.Context, a *app, words []string, o queryOptions) error
 		return showTask(ctx, client, task, o, stdout, now)
 	}
 
-	q := cmd.Query
-	if q.PoolID != "" {
-		// The one pool rule, as in Slack: a name naming several pools or
-		// none is a usage error (with the choices or the closest names);
-		// a pools API that fails leaves the value to be used as an id.
-		res := client.ResolvePool(ctx, q.PoolID)
-		if err := res.Err(); err != nil {
-			return usageErrorf("%s", err.Error())
-		}
-		if note := res.Note(); note != "" {
-			fmt.Fprintln(stderr, note)
-		}
-		q.PoolID = res.ID
-	}
-	if q.TaskIDs, err = workspace.FindTaskIDs(ctx, client, q.TaskIDs); err != nil {
+	// The one pool rule, as in Slack, in each target: a name naming
+	// several pools or none is a usage error (with the choices or the
+	// closest names) unless another target has it; a pools API that fails
+	// leaves the value to be used as an id.
+	var qs []targets.Query
+	var poolErr error
+	for _, n := range names {
+		q := cmd.Query
+		client, _, _ := set.Client(n)
+		// task= may hold the start of ids, each target's own.
+		ids, err := workspace.FindTaskIDs(ctx, client, q.TaskIDs)
 		if te, ok := errors.AsType[*pooltask.TaskIDError](err); ok {
-			return usageErrorf("task=%v", te)
+			poolErr = cmp.Or(poolErr, error(usageErrorf("task=%v", te)))
+			continue
+		} else if err != nil {
+			return err
 		}
-		return err
+		q.TaskIDs = ids
+		if q.PoolID != "" {
+			res := client.ResolvePool(ctx, q.PoolID)
+			if err := res.Err(); err != nil {
+				if set.Multi() {
+					err = fmt.Errorf("target %s: %w", n, err)
+				}
+				poolErr = cmp.Or(poolErr, err)
+				continue
+			}
+			if note := res.Note(); note != "" {
+				fmt.Fprintln(stderr, note)
+			}
+			q.PoolID = res.ID
+		}
+		qs = append(qs, targets.Query{Target: n, Options: q})
 	}
-	page, err := client.ListTasks(ctx, q)
+	if len(qs) == 0 {
+		if _, ok := errors.AsType[*usageError](poolErr); ok {
+			return poolErr
+		}
+		return usageErrorf("%s", poolErr.Error())
+	}
+	page, err := set.ListTasks(ctx, qs, cmd.Query.Offset, cmd.Query.Limit)
 	if err != nil {
-		return err
+		return usageErrorf("%v", err)
 	}
+	if len(page.Failures) == len(qs) {
+		return set.Err(page.Failures[0])
+	}
+	for _, f := range page.Failures {
+		fmt.Fprintf(stderr, "pooltasks: target %s did not answer: %v (the list shows the other targets)\n", f.Target, f.Err)
+	}
+	q := cmd.Query
 	if asJSON {
 		return writeJSON(stdout, listJSON{Total: page.Total, Offset: q.Offset, Tasks: tasksJSON(page.Tasks)})
 	}
@@ -250,7 +335,7 @@ func timeText(t time.Time) string {
 }
 
 // showTask prints one task in full with its failed desktops.
-func showTask(ctx context.Context, c *workspace.Client, t pooltask.Task, o queryOptions, w io.Writer, now time.Time) error {
+func showTask(ctx context.Context, c targets.Client, t pooltask.Task, o queryOptions, w io.Writer, now time.Time) error {
 	var failed []pooltask.Record
 	for r, err := range workspace.Records(ctx, c, pooltask.RecordOptions{TaskID: t.ID, Status: "FAILED"}) {
 		if err != nil {
@@ -355,6 +440,7 @@ type (
 		SuccessNum     int          `json:"success_num"`
 		FailedNum      int          `json:"failed_num"`
 		SkipNum        int          `json:"skip_num"`
+		Target         string       `json:"target,omitempty"`
 	}
 	recordJSON struct {
 		ID          string     `json:"id"`
@@ -389,7 +475,7 @@ func taskToJSON(t pooltask.Task) taskJSON {
 		ID: t.ID, Status: string(t.Status), PoolID: t.PoolID, PoolName: t.PoolName,
 		CommandType: t.CommandType, CommandContent: t.CommandContent,
 		Start: timePtr(t.Start), End: timePtr(t.End),
-		SuccessNum: t.SuccessNum, FailedNum: t.FailedNum, SkipNum: t.SkipNum,
+		SuccessNum: t.SuccessNum, FailedNum: t.FailedNum, SkipNum: t.SkipNum, Target: t.Target,
 	}
 	for _, s := range t.Scripts {
 		j.Scripts = append(j.Scripts, scriptJSON{ID: s.ID, Name: s.Name})

@@ -60,21 +60,28 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	bc := botConfig(cfg, bindings)
 	bc.Logger = logger
 
-	wc, stop, err := workspaceTarget(ctx, cfg, useSim)
+	list, def, stop, err := workspaceTargets(ctx, cfg, parsed.Targets, useSim)
 	defer stop()
 	if err != nil {
 		return err
 	}
 	if useSim {
-		logger.Info("answering from the built-in simulator", "endpoint", wc.Endpoint)
+		logger.Info("answering from the built-in simulator", "targets", len(list))
 	}
 	metrics := bot.NewMetrics()
-	wc.Observer = metrics
 	bc.Metrics = metrics
-	client, err := workspace.New(wc)
+	set, err := newTargets(list, def, func(name string) workspace.Observer {
+		if len(list) == 1 {
+			return metrics
+		}
+		return metrics.Target(name)
+	})
 	if err != nil {
-		return fmt.Errorf("workspace client: %w", err)
+		return err
 	}
+	// The background loops see every target as one (targets.Set.Lister).
+	client := set.Lister()
+	first, _, _ := set.Client(list[0].name)
 
 	// A background loop that keeps failing shows in /readyz and in
 	// pooltasks_loop_failing; it retries until it works again. So does a
@@ -90,8 +97,11 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	scheduler := cfg.Scheduler && stateHeld == nil
 	// Actions record their intents in the same store: with the file store
 	// held by another process, this one's intents live in memory only.
+	if set.Multi() && len(parsed.Actions) > 0 {
+		return usageErrorf("POOLTASKS_ACTIONS: retry and stop act on one target; with several (POOLTASKS_TARGETS_FILE or --sim) they are not available yet: unset POOLTASKS_ACTIONS")
+	}
 	bc.Actions = bot.Actions{Enabled: parsed.Actions, Approval: parsed.Approval, Operators: cfg.Operators,
-		ApprovalTTL: cfg.ApprovalTTL, Rate: cfg.ActionRate, API: client, Store: store}
+		ApprovalTTL: cfg.ApprovalTTL, Rate: cfg.ActionRate, API: first.(*workspace.Client), Store: store}
 	// One Slack client for the bot and notify; slack-go retries its 429s,
 	// NewSlackPoster paces notify's posts.
 	bc.Slack = bot.NewSlackClient(bc.AppToken, bc.BotToken, bc.APIURL)
@@ -122,15 +132,15 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 		}
 	}
 	bc.AdminUsers = cfg.AdminUsers
-	doctorCfg := withWorkspace(cfg, wc)
+	doctorCfg := withWorkspace(cfg, list[0].wc)
 	bc.Doctor = func(ctx context.Context) (string, error) {
 		var buf bytes.Buffer
-		report := doctor.Run(ctx, doctor.Options{Config: doctorCfg, Workspace: client, Sim: useSim, StateHeld: stateHeld})
+		report := doctor.Run(ctx, doctor.Options{Config: doctorCfg, Workspace: first.(doctor.TaskLister), Sim: useSim, StateHeld: stateHeld})
 		err := report.WriteText(&buf)
 		return buf.String(), err
 	}
 
-	b, err := bot.New(bc, client)
+	b, err := bot.New(bc, set)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -58,17 +59,17 @@ func simEnv(url string) [][2]string {
 // startSim serves a simulator on a free loopback port until ctx ends, and
 // returns the workspace configuration that reaches it. stop ends it and
 // waits; it is never nil, even with an error.
-func startSim(ctx context.Context, cfg config.Config) (wc workspace.Config, stop func(), err error) {
+func startSim(ctx context.Context, cfg config.Config, opts sim.Options) (wc workspace.Config, stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- sim.ListenAndServe(ctx, "127.0.0.1:0", sim.Options{}, func(u string) { urls <- u })
+		done <- sim.ListenAndServe(ctx, "127.0.0.1:0", opts, func(u string) { urls <- u })
 	}()
 	select {
 	case u := <-urls:
 		wc = workspaceConfig(cfg)
-		wc.Region, wc.Endpoint, wc.ProjectID = "", u, sim.DemoProjectID
+		wc.Region, wc.Endpoint, wc.ProjectID = "", u, cmp.Or(opts.ProjectID, sim.DemoProjectID)
 		wc.AK, wc.SK, wc.SecurityToken = sim.DemoAK, sim.DemoSK, ""
 		return wc, func() { cancel(); <-done }, nil
 	case err := <-done:
@@ -79,7 +80,7 @@ func startSim(ctx context.Context, cfg config.Config) (wc workspace.Config, stop
 }
 
 // workspaceClient is a client of workspaceTarget's API, for the subcommands
-// that need nothing else of it. stop is never nil.
+// that act on one target. stop is never nil.
 func workspaceClient(ctx context.Context, cfg config.Config, useSim bool) (*workspace.Client, func(), error) {
 	wc, stop, err := workspaceTarget(ctx, cfg, useSim)
 	if err != nil {
@@ -96,7 +97,7 @@ func workspaceClient(ctx context.Context, cfg config.Config, useSim bool) (*work
 // simulator with --sim, else the configured one. stop is never nil.
 func workspaceTarget(ctx context.Context, cfg config.Config, useSim bool) (wc workspace.Config, stop func(), err error) {
 	if useSim {
-		return startSim(ctx, cfg)
+		return startSim(ctx, cfg, sim.Options{})
 	}
 	// Validate has made sure of a region or an endpoint (config.NeedWorkspace).
 	return workspaceConfig(cfg), func() {}, nil

@@ -63,12 +63,12 @@ func runWatch(ctx context.Context, a *app, id string, o watchOptions) error {
 	if o.every <= 0 {
 		return usageErrorf("--every must be positive, got %v", o.every)
 	}
-	client, stop, err := queryClient(ctx, a, o.sim)
+	set, names, stop, err := queryTargets(ctx, a, o.sim, "")
 	defer stop()
 	if err != nil {
 		return err
 	}
-	task, err := findTask(ctx, client, id)
+	task, client, err := findTargetTask(ctx, set, names, id)
 	if err != nil {
 		return err
 	}

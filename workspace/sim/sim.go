@@ -20,6 +20,7 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -43,6 +44,9 @@ const (
 	DemoAK        = "POOLTASKSDEMOAK00000"
 	DemoSK        = "pooltasks-demo-secret-key-0000000000000"
 	DemoProjectID = "0bec5db98280d2d02fd6c00c2de791ce"
+	// SecondProjectID is the project of the second simulated target
+	// (pooltasks --sim serves sim-a and sim-b).
+	SecondProjectID = "1bec5db98280d2d02fd6c00c2de791cf"
 )
 
 // Options configure a simulator. Zero values are sensible defaults.
@@ -69,6 +73,9 @@ type Options struct {
 	// and DemoSK when empty (tests that look for leaked secrets use their
 	// own).
 	AK, SK string
+	// ProjectID is the project whose API it serves; DemoProjectID when
+	// empty. Simulators of several targets each have their own.
+	ProjectID string
 }
 
 // Sim is a simulated Workspace API. It is an http.Handler serving the API
@@ -81,6 +88,7 @@ type Sim struct {
 	limiter  *rate.Limiter
 	limit    float64
 	ak, sk   string
+	project  string
 
 	mu       sync.RWMutex
 	pools    []pooltask.Pool
@@ -112,6 +120,7 @@ func New(opts Options) *Sim {
 		injected: make(map[string]injectedError),
 		ak:       opts.AK,
 		sk:       opts.SK,
+		project:  cmp.Or(opts.ProjectID, DemoProjectID),
 	}
 	if s.ak == "" {
 		s.ak = DemoAK
@@ -129,6 +138,13 @@ func New(opts Options) *Sim {
 		s.limit = opts.RateLimit
 	}
 	g := newGenerator(opts.Seed, s.start)
+	if s.project != DemoProjectID {
+		// Another project has pools of the same names under ids of its
+		// own, as two targets of one bot do.
+		for i, id := range g.poolIDs {
+			g.poolIDs[i] = id + "-" + s.project[:8]
+		}
+	}
 	s.pools = g.pools()
 	s.actions.init(g)
 	if !opts.Empty {
@@ -374,11 +390,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeNotFound(w)
 		return
 	}
-	if parts[1] != DemoProjectID {
+	if parts[1] != s.project {
 		writeAuthError(w, "Incorrect IAM authentication information: the project in the request does not belong to the credential", "project id "+parts[1]+" is not the credential's")
 		return
 	}
-	if pid := r.Header.Get("X-Project-Id"); pid != "" && pid != DemoProjectID {
+	if pid := r.Header.Get("X-Project-Id"); pid != "" && pid != s.project {
 		writeAuthError(w, "Incorrect IAM authentication information: X-Project-Id does not match the credential", "X-Project-Id "+pid+" is not the credential's")
 		return
 	}

@@ -1,0 +1,188 @@
+package bot_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pooltasks/pooltasks/bot"
+	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/targets"
+)
+
+// details returns the values of the Details buttons of an answer, in order.
+func details(m []button) []string {
+	var out []string
+	for _, b := range m {
+		if blocks.BaseAction(b.ActionID) == blocks.ActionDetails {
+			out = append(out, b.Value)
+		}
+	}
+	return out
+}
+
+// merged is what a list over both targets shows: their tasks newest
+// first, as the Details buttons carry them.
+func merged(e *env) []string {
+	var all []pooltask.Task
+	for _, x := range []struct {
+		name  string
+		tasks []pooltask.Task
+	}{{"sim-a", e.sim.Tasks()}, {"sim-b", e.simB.Tasks()}} {
+		for _, t := range x.tasks {
+			t.Target = x.name
+			all = append(all, t)
+		}
+	}
+	slices.SortStableFunc(all, targets.Newer)
+	out := make([]string, len(all))
+	for i, t := range all {
+		out[i] = "show " + t.ID + " target=" + t.Target
+	}
+	return out
+}
+
+func twoTargets(def string) *struct{ def string } { return &struct{ def string }{def} }
+
+// TestTargetsList: a command without target= asks both targets at once;
+// the rows are merged newest first, each naming its target (and its
+// Details button carrying it), the context names the targets, and the
+// Next button pages across the merged list.
+func TestTargetsList(t *testing.T) {
+	e := start(t, setup{targets: twoTargets("")})
+	m := e.slash(t, "U1", "C1", "list limit=20")
+	want := merged(e)
+	if got := details(buttons(m.Blocks)); !slices.Equal(got, want[:20]) {
+		t.Errorf("page 1 =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want[:20], "\n"))
+	}
+	body := string(m.Blocks)
+	for _, s := range []string{"targets sim-a, sim-b", "sim-a:", "sim-b:"} {
+		if !strings.Contains(body, s) {
+			t.Errorf("the answer lacks %q", s)
+		}
+	}
+	next := find(t, m.Blocks, blocks.ActionNext)
+	m = e.click(t, "U1", "C1", next)
+	if got := details(buttons(m.Blocks)); !slices.Equal(got, want[20:40]) {
+		t.Errorf("page 2 (%s) =\n%s\nwant\n%s", next.Value, strings.Join(got, "\n"), strings.Join(want[20:40], "\n"))
+	}
+
+	m = e.slash(t, "U1", "C1", "list target=SIM-B")
+	for _, v := range details(buttons(m.Blocks)) {
+		if !strings.HasSuffix(v, " target=sim-b") {
+			t.Errorf("target=SIM-B listed %q", v)
+		}
+	}
+	m = e.slash(t, "U1", "C1", "list target=sim-c")
+	if !strings.Contains(m.Text, `There is no target "sim-c" — did you mean target=sim-a?`) {
+		t.Errorf("target=sim-c answered %q", m.Text)
+	}
+}
+
+// TestTargetsSamePool: the same pool name is looked up in each target, and
+// the list has the tasks of that pool of both.
+func TestTargetsSamePool(t *testing.T) {
+	e := start(t, setup{targets: twoTargets("")})
+	m := e.slash(t, "U1", "C1", "list pool=finance-win11 since=7d limit=50")
+	seen := map[string]bool{}
+	for _, v := range details(buttons(m.Blocks)) {
+		seen[v[strings.LastIndex(v, "=")+1:]] = true
+	}
+	if !seen["sim-a"] || !seen["sim-b"] {
+		t.Errorf("pool=finance-win11 listed tasks of %v, want both targets:\n%s", seen, m.Blocks)
+	}
+	if strings.Contains(string(m.Blocks), "dev-ubuntu") {
+		t.Errorf("a task of another pool is listed")
+	}
+}
+
+// TestTargetsOneDown: a target that fails is named in a note with its
+// error, and the list shows the other target's tasks.
+func TestTargetsOneDown(t *testing.T) {
+	e := start(t, setup{targets: twoTargets("")})
+	e.simB.InjectError("", http.StatusForbidden, "WKS.0403", "no permission on this project")
+	m := e.slash(t, "U1", "C1", "list")
+	body := string(m.Blocks)
+	if !strings.Contains(body, "Target sim-b did not answer: WKS.0403: no permission on this project") {
+		t.Errorf("no note of sim-b's failure:\n%s", body)
+	}
+	got := details(buttons(m.Blocks))
+	if len(got) != 10 || !strings.HasSuffix(got[0], "target=sim-a") || strings.Contains(strings.Join(got, " "), "sim-b") {
+		t.Errorf("the list of the target that answered: %v", got)
+	}
+	// Both down: the error of the target, named.
+	e.sim.InjectError("", http.StatusForbidden, "WKS.0403", "no permission on this project")
+	m = e.slash(t, "U1", "C1", "list target=sim-a")
+	if !strings.Contains(string(m.Blocks), "(target sim-a)") {
+		t.Errorf("the failure of target=sim-a does not name it:\n%s", m.Blocks)
+	}
+}
+
+// TestTargetsBinding: a channel bound to pools of one target (sim-b:pool)
+// asks that target without target=, with its pool as the default, and may
+// not ask the other; a default target takes commands of other channels.
+func TestTargetsBinding(t *testing.T) {
+	e := start(t, setup{targets: twoTargets("sim-a"), cfg: bot.Config{ChannelPools: bindings(t, "CEU1=sim-b:finance-win11")}})
+	m := e.slash(t, "U1", "CEU1", "list since=7d")
+	got := details(buttons(m.Blocks))
+	if len(got) == 0 {
+		t.Fatalf("CEU1 listed nothing:\n%s", m.Blocks)
+	}
+	for _, v := range got {
+		if !strings.HasSuffix(v, "target=sim-b") {
+			t.Errorf("CEU1 listed %q", v)
+		}
+	}
+	var finance string
+	for _, p := range e.simB.Pools() {
+		if p.Name == "finance-win11" {
+			finance = p.ID
+		}
+	}
+	if r := find(t, m.Blocks, blocks.ActionRefresh).Value; !strings.Contains(r, "pool="+finance) {
+		t.Errorf("CEU1's list %q, want sim-b's finance-win11 (%s)", r, finance)
+	}
+	m = e.slash(t, "U1", "CEU1", "list target=sim-a")
+	if !strings.Contains(m.Text, "This channel may see no pool of target sim-a") {
+		t.Errorf("CEU1 target=sim-a answered %q", m.Text)
+	}
+	// Elsewhere, the default target.
+	m = e.slash(t, "U1", "C1", "list")
+	for _, v := range details(buttons(m.Blocks)) {
+		if !strings.HasSuffix(v, "target=sim-a") {
+			t.Errorf("C1 (default sim-a) listed %q", v)
+		}
+	}
+}
+
+// TestTargetsDetails: Details carries the task's target; the task shown is
+// that target's, and its Output buttons carry the target too.
+func TestTargetsDetails(t *testing.T) {
+	e := start(t, setup{targets: twoTargets("")})
+	var failed pooltask.Task
+	for _, tk := range e.simB.Tasks() {
+		if tk.Status == pooltask.StatusFailed && tk.FailedNum > 0 {
+			failed = tk
+			break
+		}
+	}
+	m := e.click(t, "U1", "C1", button{ActionID: blocks.ActionDetails, Value: "show " + failed.ID + " target=sim-b"})
+	if !strings.Contains(string(m.Blocks), failed.ID) || !strings.Contains(string(m.Blocks), "sim-b:") {
+		t.Fatalf("Details of a sim-b task:\n%s", m.Blocks)
+	}
+	out := find(t, m.Blocks, blocks.ActionOutput)
+	if rec, task, target, ok := blocks.OutputIDs(out.Value); !ok || task != failed.ID || target != "sim-b" || rec == "" {
+		t.Errorf("Output value %q", out.Value)
+	}
+	m = e.click(t, "U1", "C1", out)
+	if !strings.Contains(string(m.Blocks), "target=sim-b") {
+		t.Errorf("the output's Task details button lacks the target:\n%s", m.Blocks)
+	}
+	// Typed without target=, the task is looked for in both.
+	m = e.slash(t, "U1", "C1", "show "+failed.ID)
+	if !strings.Contains(string(m.Blocks), failed.ID) {
+		t.Errorf("show without target=:\n%s", m.Blocks)
+	}
+}
