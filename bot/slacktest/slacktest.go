@@ -1,7 +1,8 @@
 // Package slacktest is a fake Slack at the wire for tests of socket-mode
 // apps: apps.connections.open, a websocket that speaks Slack's envelope JSON
-// (hello, envelopes, disconnect, pings), the chat.* Web API methods and
-// response_url endpoints, all recording what they receive.
+// (hello, envelopes, disconnect, pings), the chat.* Web API methods (with
+// message metadata), conversations.history and response_url endpoints, all
+// recording what they receive.
 //
 // It runs on 127.0.0.1 through httptest and is meant for the real slack-go
 // clients: point slack.OptionAPIURL at APIURL().
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -55,6 +57,21 @@ type Options struct {
 	// ids), which usergroups.users.list answers; another id answers
 	// no_such_subteam, as Slack does.
 	UserGroups map[string][]string
+
+	// Outsider lists public channels the bot has not joined: it posts there
+	// through chat:write.public, but conversations.history answers
+	// not_in_channel, as channels:history reads channels the bot is in.
+	Outsider []string
+
+	// MissingScopes are bot scopes the app lacks (channels:history or
+	// groups:history): conversations.history then answers missing_scope,
+	// as Slack does for an install made before the manifest asked for it.
+	MissingScopes []string
+
+	// Accepted, when set, is called with each message chat.postMessage
+	// accepts, before the answer is written: a test can stop the app there,
+	// when Slack has the message and the app does not know it yet.
+	Accepted func(Message)
 
 	// PingInterval is how often the websocket pings the client; slack-go
 	// reconnects when it sees no ping for 30 s. 5 s by default.
@@ -129,6 +146,7 @@ func Start(opts Options) *Server {
 	mux.HandleFunc("/api/usergroups.users.list", s.userGroupMembers)
 	mux.HandleFunc("/api/views.open", s.views("views.open"))
 	mux.HandleFunc("/api/views.update", s.views("views.update"))
+	mux.HandleFunc("/api/conversations.history", s.history)
 	mux.HandleFunc("/api/", s.unknownMethod)
 	mux.HandleFunc("/link", s.link)
 	mux.HandleFunc("/response/", s.response)
@@ -767,6 +785,7 @@ type Message struct {
 	ThreadTS        string
 	Text            string
 	Blocks          json.RawMessage // the blocks as sent; nil without blocks
+	Metadata        json.RawMessage // chat.postMessage's metadata as sent; nil without
 	ResponseType    string          // response_url: in_channel or ephemeral ("" is ephemeral)
 	ReplaceOriginal bool
 	DeleteOriginal  bool
@@ -1084,6 +1103,18 @@ func (s *Server) chat(method string) http.HandlerFunc {
 		if b := first(v, "blocks"); b != "" {
 			m.Blocks = json.RawMessage(b)
 		}
+		if md := first(v, "metadata"); md != "" && method == "chat.postMessage" {
+			var parsed struct {
+				EventType    string         `json:"event_type"`
+				EventPayload map[string]any `json:"event_payload"`
+			}
+			if json.Unmarshal([]byte(md), &parsed) != nil || parsed.EventType == "" || parsed.EventPayload == nil {
+				s.reject(m, "invalid_metadata_format")
+				writeJSON(w, map[string]any{"ok": false, "error": "invalid_metadata_format"})
+				return
+			}
+			m.Metadata = json.RawMessage(md)
+		}
 		if m.Channel == "" {
 			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
 			return
@@ -1133,12 +1164,125 @@ func (s *Server) chat(method string) http.HandlerFunc {
 			}
 		}
 		s.accept(m)
+		if method == "chat.postMessage" && s.opts.Accepted != nil {
+			s.opts.Accepted(m)
+		}
 		answer := map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS}
 		if method == "chat.postEphemeral" {
 			answer = map[string]any{"ok": true, "message_ts": m.TS}
 		}
 		writeJSON(w, answer)
 	}
+}
+
+// history answers conversations.history as Slack does for a bot token:
+// the channel's messages (chat.postMessage, not thread replies), newest
+// first, from oldest to latest (exclusive unless inclusive), limit per page
+// (100 by default, at most 999) with a cursor, metadata only with
+// include_all_metadata; missing_scope without channels:history (or
+// groups:history for a private channel), not_in_channel for a channel the
+// bot is not in.
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	_ = r.ParseForm()
+	ok := s.authorized(r)
+	v := s.record(r, "conversations.history", nil)
+	if !ok {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	channel := first(v, "channel")
+	if channel == "" {
+		writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+		return
+	}
+	private := slices.Contains(s.opts.PrivateChannels, channel)
+	scope := "channels:history"
+	if private {
+		scope = "groups:history"
+	}
+	if slices.Contains(s.opts.MissingScopes, scope) {
+		var provided []string
+		for _, sc := range []string{"commands", "chat:write", "chat:write.public", "app_mentions:read", "usergroups:read", "channels:history", "groups:history"} {
+			if !slices.Contains(s.opts.MissingScopes, sc) {
+				provided = append(provided, sc)
+			}
+		}
+		writeJSON(w, map[string]any{"ok": false, "error": "missing_scope", "needed": scope, "provided": strings.Join(provided, ",")})
+		return
+	}
+	if private || slices.Contains(s.opts.Outsider, channel) {
+		writeJSON(w, map[string]any{"ok": false, "error": "not_in_channel"})
+		return
+	}
+	limit := 100
+	if l, err := strconv.Atoi(first(v, "limit")); err == nil && l > 0 {
+		limit = min(l, 999)
+	}
+	inclusive := first(v, "inclusive") == "1" || first(v, "inclusive") == "true"
+	oldest, latest := parseTS(first(v, "oldest")), parseTS(first(v, "latest"))
+	withMetadata := first(v, "include_all_metadata") == "1" || first(v, "include_all_metadata") == "true"
+	skip := 0
+	if c := first(v, "cursor"); c != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(c, "next:"))
+		if err != nil || n < 0 {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_cursor"})
+			return
+		}
+		skip = n
+	}
+	s.mu.Lock()
+	var all []Message
+	for i := len(s.messages) - 1; i >= 0; i-- {
+		m := s.messages[i]
+		if m.Method != "chat.postMessage" || m.Channel != channel || (m.ThreadTS != "" && m.ThreadTS != m.TS) {
+			continue
+		}
+		ts := parseTS(m.TS)
+		if (ts < oldest || (ts == oldest && !inclusive && oldest != 0)) || (latest != 0 && (ts > latest || (ts == latest && !inclusive))) {
+			continue
+		}
+		all = append(all, m)
+	}
+	s.mu.Unlock()
+	page := all[min(skip, len(all)):]
+	more := len(page) > limit
+	if more {
+		page = page[:limit]
+	}
+	msgs := make([]map[string]any, 0, len(page))
+	for _, m := range page {
+		mm := map[string]any{"type": "message", "user": BotUserID, "bot_id": BotID, "app_id": AppID,
+			"text": m.Text, "ts": m.TS, "team": TeamID}
+		if len(m.Blocks) > 0 {
+			mm["blocks"] = m.Blocks
+		}
+		if withMetadata && len(m.Metadata) > 0 {
+			mm["metadata"] = m.Metadata
+		}
+		msgs = append(msgs, mm)
+	}
+	answer := map[string]any{"ok": true, "messages": msgs, "has_more": more, "pin_count": 0,
+		"channel_actions_ts": nil, "channel_actions_count": 0}
+	if more {
+		answer["response_metadata"] = map[string]any{"next_cursor": "next:" + strconv.Itoa(skip+limit)}
+	}
+	writeJSON(w, answer)
+}
+
+// parseTS reads a Slack ts ("1700000000.000123") as microseconds, to
+// compare; 0 when empty or not one.
+func parseTS(ts string) int64 {
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return 0
+	}
+	frac = (frac + "000000")[:6]
+	us, err := strconv.ParseInt(frac, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return s*1_000_000 + us
 }
 
 func (s *Server) response(w http.ResponseWriter, r *http.Request) {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/slack-go/slack"
 )
 
@@ -39,9 +38,3 @@ func TestBackoffWait(t *testing.T) {
 		}
 	}
 }
-
-var (
-	_ Lister = (*notifytest.Lister)(nil)
-	_ Poster = (*notifytest.Poster)(nil)
-	_ Clock  = (*notifytest.Clock)(nil)
-)

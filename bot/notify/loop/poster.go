@@ -19,7 +19,54 @@ type Poster interface {
 	PostMessage(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (ts string, err error)
 	// UpdateMessage replaces the text and blocks of the message ts (chat.update).
 	UpdateMessage(ctx context.Context, channel, ts, text string, blocks []slack.Block) error
+	// PostRecorded posts a message in channel that carries rec in its
+	// metadata: every digest and alert post, so that it can be found again.
+	PostRecorded(ctx context.Context, channel string, rec Record, text string, blocks []slack.Block) (ts string, err error)
+	// FindRecorded looks among the messages of channel posted since since
+	// for one that carries rec, and returns its ts ("" when there is
+	// none). A *HistoryError says the history cannot be read until someone
+	// changes the app or the channel.
+	FindRecorded(ctx context.Context, channel string, rec Record, since time.Time) (ts string, err error)
 }
+
+// Record is what a digest or alert message carries in its Slack metadata
+// (event_type, and event_payload.key), so that after a crash between the
+// post and the save of its outcome the post is found in the channel's
+// history (conversations.history) rather than made twice.
+type Record struct {
+	Type string // DigestRecord or AlertRecord
+	Key  string // what the post is: a digest window, an alert's tasks
+}
+
+// The event types of Record.
+const (
+	DigestRecord = "pooltasks_digest"
+	AlertRecord  = "pooltasks_alert"
+)
+
+// HistoryError is a channel history that cannot be read (FindRecorded):
+// the app lacks channels:history or groups:history (installed before the
+// manifest asked for them), or the bot is not in the channel (it posts in
+// public channels without joining them). A post that may have been made
+// cannot be checked then.
+type HistoryError struct {
+	Channel string
+	Err     string // Slack's error: missing_scope, not_in_channel, channel_not_found
+	Needed  string // the missing scope, for missing_scope
+}
+
+func (e *HistoryError) Error() string {
+	switch e.Err {
+	case "missing_scope":
+		return fmt.Sprintf("cannot read the history of %s: the app lacks the %s scope (reinstall it from manifest.yml)", e.Channel, e.Needed)
+	case "not_in_channel":
+		return fmt.Sprintf("cannot read the history of %s: the bot is not in it (invite it with /invite @pooltasks)", e.Channel)
+	}
+	return fmt.Sprintf("cannot read the history of %s: Slack answered %s", e.Channel, e.Err)
+}
+
+// historyPages bounds the pages (of 200 messages) FindRecorded reads.
+const historyPages = 5
 
 // PostInterval is the pace of chat.postMessage per channel that Slack allows
 // without bursts.
@@ -45,6 +92,51 @@ func (p slackPoster) PostMessage(ctx context.Context, channel, threadTS, text st
 		return "", fmt.Errorf("posting to %s: %w", channel, err)
 	}
 	return ts, nil
+}
+
+func (p slackPoster) PostRecorded(ctx context.Context, channel string, rec Record, text string, blocks []slack.Block) (string, error) {
+	_, ts, err := p.api.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: rec.Type, EventPayload: map[string]any{"key": rec.Key}}))
+	if err != nil {
+		return "", fmt.Errorf("posting to %s: %w", channel, err)
+	}
+	return ts, nil
+}
+
+func (p slackPoster) FindRecorded(ctx context.Context, channel string, rec Record, since time.Time) (string, error) {
+	params := &slack.GetConversationHistoryParameters{ChannelID: channel, Limit: 200, IncludeAllMetadata: true,
+		Oldest: fmt.Sprintf("%d.%06d", since.Unix(), since.Nanosecond()/1000)}
+	for range historyPages {
+		resp, err := p.api.GetConversationHistoryContext(ctx, params)
+		if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+			switch se.Err {
+			case "missing_scope", "not_in_channel", "channel_not_found":
+				return "", &HistoryError{Channel: channel, Err: se.Err, Needed: neededScope(channel)}
+			}
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading the history of %s: %w", channel, err)
+		}
+		for _, m := range resp.Messages {
+			if m.Metadata.EventType == rec.Type && m.Metadata.EventPayload["key"] == rec.Key {
+				return m.Timestamp, nil
+			}
+		}
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+			return "", nil
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+	return "", nil
+}
+
+// neededScope is the scope conversations.history needs for channel, as far
+// as its id tells (G… is a private channel of the old kind).
+func neededScope(channel string) string {
+	if strings.HasPrefix(channel, "G") {
+		return "groups:history"
+	}
+	return "channels:history (or groups:history for a private channel)"
 }
 
 func (p slackPoster) UpdateMessage(ctx context.Context, channel, ts, text string, blocks []slack.Block) error {
@@ -107,6 +199,11 @@ func (p *PacedPoster) leave(channel string, l *lane, idleAt time.Time) {
 
 // PostMessage waits for the channel's turn and pace, then posts.
 func (p *PacedPoster) PostMessage(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (string, error) {
+	return p.paced(ctx, channel, func() (string, error) { return p.next.PostMessage(ctx, channel, threadTS, text, blocks) })
+}
+
+// paced calls post in channel's turn, at Slack's pace.
+func (p *PacedPoster) paced(ctx context.Context, channel string, post func() (string, error)) (string, error) {
 	l := p.join(channel)
 	var idleAt time.Time
 	defer func() { p.leave(channel, l, idleAt) }()
@@ -119,9 +216,19 @@ func (p *PacedPoster) PostMessage(ctx context.Context, channel, threadTS, text s
 	if err := p.wait(ctx, l.next.Sub(p.clock.Now())); err != nil {
 		return "", err
 	}
-	ts, err := p.next.PostMessage(ctx, channel, threadTS, text, blocks)
+	ts, err := post()
 	l.next = p.clock.Now().Add(PostInterval)
 	return ts, err
+}
+
+// PostRecorded waits for the channel's turn and pace, then posts.
+func (p *PacedPoster) PostRecorded(ctx context.Context, channel string, rec Record, text string, blocks []slack.Block) (string, error) {
+	return p.paced(ctx, channel, func() (string, error) { return p.next.PostRecorded(ctx, channel, rec, text, blocks) })
+}
+
+// FindRecorded reads the history at once (conversations.history is tier 3).
+func (p *PacedPoster) FindRecorded(ctx context.Context, channel string, rec Record, since time.Time) (string, error) {
+	return p.next.FindRecorded(ctx, channel, rec, since)
 }
 
 // UpdateMessage updates at once.

@@ -1,4 +1,4 @@
-package loop
+package loop_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 
 	"github.com/slack-go/slack"
 
@@ -29,7 +31,7 @@ func TestPacedPosterOneMessagePerSecondPerChannel(t *testing.T) {
 	start := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	clock := notifytest.NewClock(start)
 	rec := notifytest.NewPoster(clock)
-	p := NewPacedPoster(rec, clock)
+	p := loop.NewPacedPoster(rec, clock)
 
 	var wg sync.WaitGroup
 	post := func(channel, thread string, i int) {
@@ -48,11 +50,7 @@ func TestPacedPosterOneMessagePerSecondPerChannel(t *testing.T) {
 					posted++
 				}
 			}
-			p.mu.Lock()
-			l := p.lanes[channel]
-			ok := l != nil && l.users+posted >= n
-			p.mu.Unlock()
-			if ok {
+			if p.Queued(channel)+posted >= n {
 				return
 			}
 			if time.Now().After(deadline) {
@@ -138,7 +136,7 @@ func TestPacedPosterLeavesRetriesToSlackGo(t *testing.T) {
 		attempts++ // under rec's lock
 		return &slack.RateLimitedError{RetryAfter: time.Second}
 	}
-	p := NewPacedPoster(rec, clock)
+	p := loop.NewPacedPoster(rec, clock)
 	_, err := p.PostMessage(context.Background(), "C1", "", "x", nil)
 	var rl *slack.RateLimitedError
 	if !errors.As(err, &rl) {

@@ -1,11 +1,14 @@
-package loop
+package loop_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 
 	"github.com/slack-go/slack"
 
@@ -19,7 +22,7 @@ import (
 func TestSlackPosterPacesAgainstFakeSlack(t *testing.T) {
 	srv := slacktest.New(t, slacktest.Options{PostRateLimit: true})
 	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()), slack.OptionRetry(3))
-	p := NewSlackPoster(api)
+	p := loop.NewSlackPoster(api)
 	ctx := context.Background()
 
 	done := make(chan error, 4)
@@ -60,7 +63,7 @@ func TestSlackPosterPacesAgainstFakeSlack(t *testing.T) {
 func TestSlackPosterRetryIsSlackGos(t *testing.T) {
 	srv := slacktest.New(t, slacktest.Options{PostRateLimit: true})
 	other := slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()))
-	p := NewSlackPoster(slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()), slack.OptionRetry(3)))
+	p := loop.NewSlackPoster(slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()), slack.OptionRetry(3)))
 	ctx := context.Background()
 
 	if _, _, err := other.PostMessageContext(ctx, "C1", slack.MsgOptionText("elsewhere", false)); err != nil {
@@ -96,5 +99,89 @@ func TestSlackPosterRetryIsSlackGos(t *testing.T) {
 		t.Errorf("refused %+v, want one more attempt", r)
 	} else if waited := returned.Sub(r[1].At); waited >= time.Second {
 		t.Errorf("returned %v after the 429, want at the ctx's deadline, before Retry-After (1s)", waited)
+	}
+}
+
+// TestSlackPosterFindsRecordedPosts: a recorded post carries its record in
+// Slack's message metadata, and FindRecorded finds it in the channel's
+// history through the real slack-go client, over pages, and only there.
+func TestSlackPosterFindsRecordedPosts(t *testing.T) {
+	srv := slacktest.New(t, slacktest.Options{})
+	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()))
+	p := loop.NewSlackPoster(api)
+	ctx := context.Background()
+	since := time.Now().Add(-time.Minute)
+
+	want := loop.Record{Type: loop.DigestRecord, Key: "CDIGEST|24h0m0s|0s||2026-12-02T00:00:00Z|2026-12-03T00:00:00Z"}
+	ts, err := p.PostRecorded(ctx, "C1", want, "digest", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := srv.WaitMessage(slacktest.InChannel("C1"), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(m.Metadata); !strings.Contains(got, `"event_type":"pooltasks_digest"`) || !strings.Contains(got, `"key":"CDIGEST|24h0m0s`) {
+		t.Errorf("metadata = %s", got)
+	}
+	// 250 newer messages, one of them a thread reply carrying the same
+	// record: the post is on the second page of 200, and a thread reply is
+	// not in the channel's history.
+	for i := range 250 {
+		opts := []slack.MsgOption{slack.MsgOptionText(fmt.Sprint("chatter ", i), false)}
+		if i == 10 {
+			opts = append(opts, slack.MsgOptionTS("1.000001"), slack.MsgOptionMetadata(slack.SlackMetadata{EventType: want.Type, EventPayload: map[string]any{"key": want.Key}}))
+		}
+		if _, _, err := api.PostMessageContext(ctx, "C1", opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := p.FindRecorded(ctx, "C1", want, since); err != nil || got != ts {
+		t.Errorf("FindRecorded = %q, %v; want %q", got, err, ts)
+	}
+	if n := len(srv.Calls("conversations.history")); n != 2 {
+		t.Errorf("%d history calls, want 2 pages", n)
+	}
+	for name, tc := range map[string]struct {
+		channel string
+		rec     loop.Record
+		since   time.Time
+	}{
+		"another key":      {"C1", loop.Record{Type: loop.DigestRecord, Key: "other"}, since},
+		"another type":     {"C1", loop.Record{Type: loop.AlertRecord, Key: want.Key}, since},
+		"another channel":  {"C2", want, since},
+		"older than since": {"C1", want, time.Now().Add(time.Hour)},
+	} {
+		if got, err := p.FindRecorded(ctx, tc.channel, tc.rec, tc.since); err != nil || got != "" {
+			t.Errorf("%s: FindRecorded = %q, %v; want none", name, got, err)
+		}
+	}
+	if c := srv.Calls("conversations.history")[0]; c.Values["include_all_metadata"][0] != "1" {
+		t.Errorf("history asked without include_all_metadata: %v", c.Values)
+	}
+}
+
+// TestSlackPosterHistoryErrors: a history that cannot be read (no scope,
+// not in the channel) is a *HistoryError that says what to do.
+func TestSlackPosterHistoryErrors(t *testing.T) {
+	srv := slacktest.New(t, slacktest.Options{Outsider: []string{"CPUBLIC"}, PrivateChannels: []string{"GPRIV"}})
+	noScope := slacktest.New(t, slacktest.Options{MissingScopes: []string{"channels:history"}})
+	rec := loop.Record{Type: loop.AlertRecord, Key: "k"}
+	for _, tc := range []struct {
+		srv     *slacktest.Server
+		channel string
+		err     string
+		says    string
+	}{
+		{srv, "CPUBLIC", "not_in_channel", "/invite @pooltasks"},
+		{srv, "GPRIV", "not_in_channel", "not in it"},
+		{noScope, "C1", "missing_scope", "channels:history"},
+	} {
+		p := loop.NewSlackPoster(slack.New(slacktest.BotToken, slack.OptionAPIURL(tc.srv.APIURL())))
+		_, err := p.FindRecorded(context.Background(), tc.channel, rec, time.Now().Add(-time.Hour))
+		he, ok := errors.AsType[*loop.HistoryError](err)
+		if !ok || he.Err != tc.err || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: FindRecorded = %v, want a HistoryError %s saying %q", tc.channel, err, tc.err, tc.says)
+		}
 	}
 }

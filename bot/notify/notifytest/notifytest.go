@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace"
@@ -135,7 +136,8 @@ type Post struct {
 	Text     string
 	Blocks   []slack.Block
 	Update   bool
-	At       time.Time // the Poster's clock when it was received
+	Record   loop.Record // what PostRecorded attached; zero for PostMessage
+	At       time.Time   // the Poster's clock when it was received
 }
 
 // Poster records posts and updates. Set Fail to make calls fail.
@@ -148,6 +150,10 @@ type Poster struct {
 	changed chan struct{}
 	// Fail, when set, is asked before each call; a non-nil error is returned.
 	Fail func(p Post) error
+	// HistoryErr, when set, is what FindRecorded returns.
+	HistoryErr error
+	// History counts FindRecorded calls.
+	History int
 }
 
 // NewPoster returns a recording poster stamping calls with clock (may be nil).
@@ -183,6 +189,29 @@ func (p *Poster) record(c Post) (Post, error) {
 func (p *Poster) PostMessage(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (string, error) {
 	c, err := p.record(Post{Channel: channel, ThreadTS: threadTS, Text: text, Blocks: blocks})
 	return c.TS, err
+}
+
+// PostRecorded records a post carrying rec and returns a new ts.
+func (p *Poster) PostRecorded(ctx context.Context, channel string, rec loop.Record, text string, blocks []slack.Block) (string, error) {
+	c, err := p.record(Post{Channel: channel, Text: text, Blocks: blocks, Record: rec})
+	return c.TS, err
+}
+
+// FindRecorded returns the ts of the first post in channel carrying rec
+// (any time: the recorder's clock may not be the caller's), or HistoryErr.
+func (p *Poster) FindRecorded(ctx context.Context, channel string, rec loop.Record, since time.Time) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.History++
+	if p.HistoryErr != nil {
+		return "", p.HistoryErr
+	}
+	for _, c := range p.calls {
+		if !c.Update && c.Channel == channel && c.Record == rec {
+			return c.TS, nil
+		}
+	}
+	return "", nil
 }
 
 // UpdateMessage records an update.
