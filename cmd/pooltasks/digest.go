@@ -138,3 +138,11 @@ func (dryRunPoster) PostMessage(context.Context, string, string, string, []slack
 func (dryRunPoster) UpdateMessage(context.Context, string, string, string, []slack.Block) error {
 	return nil
 }
+
+func (dryRunPoster) PostRecorded(context.Context, string, loop.Record, string, []slack.Block) (string, error) {
+	return "", nil
+}
+
+func (dryRunPoster) FindRecorded(context.Context, string, loop.Record, time.Time) (string, error) {
+	return "", nil
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -39,17 +40,32 @@ func (c Config) key() string {
 	return fmt.Sprintf("%s|%s|%s|%s", c.Channel, c.Every, c.At, strings.Join(slices.Sorted(slices.Values(c.Pools)), ","))
 }
 
+// windowKey identifies one window's digest in channel: the Key of its
+// record (Slack message metadata) and of its intent in the Store.
+func (c Config) windowKey(channel string, start, end time.Time) string {
+	c.Channel = channel
+	return c.key() + "|" + start.UTC().Format(time.RFC3339) + "|" + end.UTC().Format(time.RFC3339)
+}
+
+// historySlack is how much earlier than its intent a post is looked for in
+// the channel's history: Slack's clock and ours may differ.
+const historySlack = 5 * time.Minute
+
 // legacyKey is key as it was before pools were sorted; its state is taken
 // over once.
 func (c Config) legacyKey() string {
 	return fmt.Sprintf("%s|%s|%s|%s", c.Channel, c.Every, c.At, strings.Join(c.Pools, ","))
 }
 
-// Store keeps the end of the last window each schedule posted, and
-// whether Slack refused chart blocks; *state.Store is one.
+// Store keeps the end of the last window each schedule posted (its
+// watermark), the window it is posting (its intent), and whether Slack
+// refused chart blocks; *state.Store is one.
 type Store interface {
 	DigestWatermark(ctx context.Context, key string) (time.Time, bool, error)
+	// SetDigestWatermark also forgets key's intent if it ends by end.
 	SetDigestWatermark(ctx context.Context, key string, end time.Time) error
+	DigestIntent(ctx context.Context, key string) (state.Intent, bool, error)
+	SetDigestIntent(ctx context.Context, key string, in state.Intent) error
 	ChartsRefused(ctx context.Context) (bool, error)
 	SetChartsRefused(ctx context.Context) error
 }
@@ -88,9 +104,14 @@ func WindowEnd(t time.Time, every, at time.Duration) time.Time {
 // more. On the very first run the current window is the first one posted.
 //
 // A failure (the API, Slack, the store) never ends Run: it is logged and
-// shown in loop.Health, and the step is tried again after a backoff. A window
-// that was posted is not posted again while its watermark waits to be
-// saved; only a restart before the save succeeds posts it again.
+// shown in loop.Health, and the step is tried again after a backoff.
+//
+// Each window is posted once, even across a crash: its intent is saved
+// before it is posted (no post without it), its post carries its key in
+// Slack's message metadata, and the watermark saved after it forgets the
+// intent. A window posted whose watermark waits to be saved is not posted
+// again by this process; after a restart, an intent left over is looked
+// for in the channel's history first (see recover).
 func (d *Digester) Run(ctx context.Context) error {
 	if d.cfg.Every <= 0 || d.cfg.Channel == "" {
 		return errors.New("digest: channel and a positive period are required")
@@ -116,7 +137,8 @@ type schedule struct {
 	saved  bool
 }
 
-// load reads the watermark from the store.
+// load reads the watermark from the store, and settles the intent the
+// last run left (see recover).
 func (s *schedule) load(ctx context.Context, now time.Time) error {
 	d := s.d
 	mark, ok, err := d.store.DigestWatermark(ctx, s.key)
@@ -134,7 +156,48 @@ func (s *schedule) load(ctx context.Context, now time.Time) error {
 		mark = WindowEnd(now, d.cfg.Every, d.cfg.At)
 		d.deps.Log.Info("digest schedule started", "channel", d.cfg.Channel, "next", mark.Add(d.cfg.Every))
 	}
-	s.mark, s.saved, s.loaded = mark, saved, true
+	s.mark, s.saved = mark, saved
+	if err := s.recover(ctx); err != nil {
+		return err
+	}
+	s.loaded = true
+	return nil
+}
+
+// recover settles the window the last run was posting when it stopped,
+// if it did not save its watermark: the post is looked for in the
+// channel's history (by the key in its metadata). Found, the watermark
+// moves past it; not found, it is posted as any window. An intent for a
+// later window than the watermark says the windows before it were posted
+// (an intent is saved only once the windows before it went out). A history
+// that cannot be read (no scope, not in the channel) is logged, and the
+// window posted again: twice rather than never.
+func (s *schedule) recover(ctx context.Context) error {
+	d := s.d
+	in, ok, err := d.store.DigestIntent(ctx, s.key)
+	if err != nil {
+		return &loop.StepError{What: "reading the digest being posted when pooltasks stopped", Err: err}
+	}
+	if !ok || !in.End.After(s.mark) {
+		return nil
+	}
+	name := windowName(in.Start, in.End)
+	ts, err := d.deps.Poster.FindRecorded(ctx, d.cfg.Channel, loop.Record{Type: loop.DigestRecord, Key: in.Key}, in.At.Add(-historySlack))
+	if he, ok := errors.AsType[*loop.HistoryError](err); ok {
+		d.deps.Log.WarnContext(ctx, "the digest of "+name+" was being posted when pooltasks stopped, and whether it went out cannot be checked: posting it (again, if it did)",
+			"channel", d.cfg.Channel, "why", he.Error())
+		ts, err = "", nil
+	}
+	if err != nil {
+		return &loop.StepError{What: "looking in " + d.cfg.Channel + "'s history for the digest of " + name + ", which was being posted when pooltasks stopped", Err: err}
+	}
+	switch {
+	case ts != "":
+		d.deps.Log.InfoContext(ctx, "the digest of "+name+" went out before pooltasks stopped; not posting it again", "channel", d.cfg.Channel, "ts", ts)
+		s.mark, s.saved = in.End, false
+	case in.Start.After(s.mark):
+		s.mark, s.saved = in.Start, false
+	}
 	return nil
 }
 
@@ -150,13 +213,18 @@ func (s *schedule) step(ctx context.Context, now time.Time) (time.Duration, erro
 	latest := WindowEnd(now, d.cfg.Every, d.cfg.At)
 	for _, w := range d.windows(s.mark, latest) {
 		q := pooltask.ListOptions{Start: w[0], End: w[1]}
+		in := state.Intent{Key: d.cfg.windowKey(d.cfg.Channel, w[0], w[1]), At: now, Start: w[0], End: w[1]}
+		if err := d.store.SetDigestIntent(ctx, s.key, in); err != nil {
+			return 0, &loop.StepError{What: "saving that the digest of " + windowName(w[0], w[1]) +
+				" is about to be posted (it is not posted before that is saved, or a crash could post it twice)", Err: err}
+		}
 		if _, err := d.Post(ctx, d.cfg.Channel, q); err != nil {
 			return 0, &loop.StepError{What: "posting the digest of " + windowName(w[0], w[1]), Err: err}
 		}
 		s.mark, s.saved = w[1], false
 		if err := s.save(ctx); err != nil {
 			return 0, &loop.StepError{What: fmt.Sprintf("the digest of %s was posted in %s, but saving its watermark failed "+
-				"(it is saved at the next try; a restart before then posts that window again)", windowName(w[0], w[1]), d.cfg.Channel), Err: err}
+				"(it is saved at the next try; a restart before then finds the post in the channel's history)", windowName(w[0], w[1]), d.cfg.Channel), Err: err}
 		}
 	}
 	if err := s.save(ctx); err != nil {
@@ -267,7 +335,8 @@ func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOpti
 	// shutdown within Kubernetes' grace period.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loop.PostTimeout)
 	defer cancel()
-	_, err = d.deps.Poster.PostMessage(ctx, channel, "", msg.Text, msg.Blocks)
+	rec := loop.Record{Type: loop.DigestRecord, Key: d.cfg.windowKey(channel, dg.Start, dg.End)}
+	_, err = d.deps.Poster.PostRecorded(ctx, channel, rec, msg.Text, msg.Blocks)
 	if err != nil && native && loop.IsInvalidBlocks(err) {
 		log.WarnContext(ctx, "slack refused chart blocks; using text charts from now on", "channel", channel)
 		if d.store != nil {
@@ -276,7 +345,7 @@ func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOpti
 			}
 		}
 		msg = dg.Render(false)
-		_, err = d.deps.Poster.PostMessage(ctx, channel, "", msg.Text, msg.Blocks)
+		_, err = d.deps.Poster.PostRecorded(ctx, channel, rec, msg.Text, msg.Blocks)
 	}
 	if err != nil {
 		return blocks.Message{}, err

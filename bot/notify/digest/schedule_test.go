@@ -1,11 +1,17 @@
 package digest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +19,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -93,24 +100,25 @@ func TestDigesterKeepsTryingWhenStateCannotBeSaved(t *testing.T) {
 	}
 }
 
-// TestDigesterPostedButNotSaved: a digest that was posted while its
-// watermark could not be saved is said so, and is not posted again while
-// Run tries to save it; once the save works the schedule goes on.
+// TestDigesterPostedButNotSaved: a digest posted whose watermark could
+// not be saved is said so, and is not posted again while Run tries to save
+// it, nor after a restart before the save worked: the intent saved before
+// the post is found in the channel's history by the post's metadata.
 func TestDigesterPostedButNotSaved(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	cfg := Config{Channel: "C1", Every: time.Hour}
 	if err := notifytest.OpenStore(t, dir).SetDigestWatermark(t.Context(), cfg.key(), day0); err != nil {
 		t.Fatal(err)
 	}
-	store := notifytest.OpenStore(t, dir)
+	store := &failingWatermark{Store: notifytest.OpenStore(t, dir)}
+	store.fail.Store(true)
 	clock := notifytest.NewClock(day0.Add(30 * time.Minute))
 	rec := notifytest.NewPoster(clock)
 	health := loop.NewHealth(nil)
 	d := New(cfg, loop.Deps{Lister: notifytest.NewLister(sampleDigestTasks()...), Poster: rec, Clock: clock, Health: health}, store)
-	notifytest.Run(t, d.Run)
+	stop := notifytest.Run(t, d.Run)
 	clock.BlockUntil(t, 1) // waits for the end of the window
 
-	mend := notifytest.BreakDir(t, dir)
 	clock.Set(day0.Add(time.Hour))
 	rec.WaitCalls(t, 1)
 	clock.BlockUntil(t, 1) // the save failed: waits to try again
@@ -125,19 +133,105 @@ func TestDigesterPostedButNotSaved(t *testing.T) {
 	if n := len(rec.Posts()); n != 1 {
 		t.Fatalf("%d posts while the watermark could not be saved, want 1", n)
 	}
+	want := loop.Record{Type: loop.DigestRecord, Key: cfg.key() + "|2026-11-26T09:00:00Z|2026-11-26T10:00:00Z"}
+	if got := rec.Posts()[0].Record; got != want {
+		t.Errorf("the post carries %+v, want %+v", got, want)
+	}
 
-	mend()
-	clock.FireNext()
+	// A restart (kill -9) before the save worked: the window is found in
+	// the channel's history, and not posted again.
+	stop()
+	clock.DropWaiters()
+	restarted := notifytest.OpenStore(t, dir)
+	if in, ok, _ := restarted.DigestIntent(t.Context(), cfg.key()); !ok || in.Key != want.Key {
+		t.Fatalf("intent on disk = %+v, %v", in, ok)
+	}
+	health = loop.NewHealth(nil)
+	d = New(cfg, loop.Deps{Lister: notifytest.NewLister(sampleDigestTasks()...), Poster: rec, Clock: clock, Health: health}, restarted)
+	notifytest.Run(t, d.Run)
 	clock.BlockUntil(t, 1)
 	if err := health.Err(); err != nil {
-		t.Fatalf("after the directory was mended: %v", err)
+		t.Fatalf("after the restart: %v", err)
+	}
+	if n := len(rec.Posts()); n != 1 || rec.HistoryReads() != 1 {
+		t.Errorf("%d posts and %d history reads after the restart, want 1 and 1", n, rec.HistoryReads())
 	}
 	if end, _, _ := notifytest.OpenStore(t, dir).DigestWatermark(t.Context(), cfg.key()); !end.Equal(day0.Add(time.Hour)) {
 		t.Errorf("saved watermark %v, want %v", end, day0.Add(time.Hour))
 	}
-	if n := len(rec.Posts()); n != 1 {
-		t.Errorf("%d posts after the save, want 1", n)
+	if _, ok, _ := notifytest.OpenStore(t, dir).DigestIntent(t.Context(), cfg.key()); ok {
+		t.Error("the intent is still saved after its window was")
 	}
+}
+
+// TestDigesterIntentWithoutPost: an intent left by a crash before the post
+// went out (none in the channel's history) posts the window once; so does
+// one whose history cannot be read (it may post twice rather than never);
+// an intent for a later window than the watermark says the windows before
+// it went out.
+func TestDigesterIntentWithoutPost(t *testing.T) {
+	cfg := Config{Channel: "C1", Every: time.Hour}
+	w := func(h int) [2]time.Time {
+		return [2]time.Time{day0.Add(time.Duration(h) * time.Hour), day0.Add(time.Duration(h+1) * time.Hour)}
+	}
+	for _, tc := range []struct {
+		name       string
+		intent     [2]time.Time
+		historyErr error
+		want       []string // windows posted
+	}{
+		{"not in history", w(0), nil, []string{"2026-11-26 09:00–10:00 UTC"}},
+		{"history unreadable", w(0), &loop.HistoryError{Channel: "C1", Err: "not_in_channel"}, []string{"2026-11-26 09:00–10:00 UTC"}},
+		{"a later window", w(1), nil, []string{"2026-11-26 10:00–11:00 UTC"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			store := notifytest.OpenStore(t, dir)
+			if err := store.SetDigestWatermark(t.Context(), cfg.key(), day0); err != nil {
+				t.Fatal(err)
+			}
+			in := state.Intent{Key: cfg.windowKey("C1", tc.intent[0], tc.intent[1]), At: tc.intent[1], Start: tc.intent[0], End: tc.intent[1]}
+			if err := store.SetDigestIntent(t.Context(), cfg.key(), in); err != nil {
+				t.Fatal(err)
+			}
+			clock := notifytest.NewClock(tc.intent[1].Add(time.Minute))
+			rec := notifytest.NewPoster(clock)
+			rec.HistoryErr = tc.historyErr
+			health := loop.NewHealth(nil)
+			var log bytes.Buffer
+			d := New(cfg, loop.Deps{Lister: notifytest.NewLister(sampleDigestTasks()...), Poster: rec, Clock: clock, Health: health,
+				Log: slog.New(slog.NewTextHandler(&log, nil))}, store)
+			notifytest.Run(t, d.Run)
+			rec.WaitCalls(t, len(tc.want))
+			clock.BlockUntil(t, 1) // waits for the next window
+			if got := digestWindows(rec.Posts()); !slices.Equal(got, tc.want) {
+				t.Errorf("posted %q, want %q", got, tc.want)
+			}
+			if err := health.Err(); err != nil {
+				t.Errorf("health %v", err)
+			}
+			if end, _, _ := notifytest.OpenStore(t, dir).DigestWatermark(t.Context(), cfg.key()); !end.Equal(tc.intent[1]) {
+				t.Errorf("watermark %v, want %v", end, tc.intent[1])
+			}
+			if tc.historyErr != nil && !strings.Contains(log.String(), "cannot be checked") {
+				t.Errorf("no warning that the post cannot be checked:\n%s", log.String())
+			}
+		})
+	}
+}
+
+// failingWatermark is a Store whose watermark saves fail while fail is set,
+// as a full disk makes them fail after the intent was saved.
+type failingWatermark struct {
+	*state.Store
+	fail atomic.Bool
+}
+
+func (f *failingWatermark) SetDigestWatermark(ctx context.Context, key string, end time.Time) error {
+	if f.fail.Load() {
+		return &fs.PathError{Op: "write", Path: "state.json.tmp-1", Err: syscall.ENOSPC}
+	}
+	return f.Store.SetDigestWatermark(ctx, key, end)
 }
 
 // TestDigestPoolsAPIDown: a scheduled digest whose pools cannot be looked

@@ -152,8 +152,7 @@ type Poster struct {
 	Fail func(p Post) error
 	// HistoryErr, when set, is what FindRecorded returns.
 	HistoryErr error
-	// History counts FindRecorded calls.
-	History int
+	history int // FindRecorded calls
 }
 
 // NewPoster returns a recording poster stamping calls with clock (may be nil).
@@ -202,7 +201,7 @@ func (p *Poster) PostRecorded(ctx context.Context, channel string, rec loop.Reco
 func (p *Poster) FindRecorded(ctx context.Context, channel string, rec loop.Record, since time.Time) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.History++
+	p.history++
 	if p.HistoryErr != nil {
 		return "", p.HistoryErr
 	}
@@ -212,6 +211,13 @@ func (p *Poster) FindRecorded(ctx context.Context, channel string, rec loop.Reco
 		}
 	}
 	return "", nil
+}
+
+// HistoryReads is how many times FindRecorded was called.
+func (p *Poster) HistoryReads() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.history
 }
 
 // UpdateMessage records an update.
@@ -524,4 +530,13 @@ func (p *CancelingPoster) PostMessage(ctx context.Context, channel, threadTS, te
 		return "", err
 	}
 	return p.Poster.PostMessage(ctx, channel, threadTS, text, blocks)
+}
+
+// PostRecorded calls During, then posts unless ctx ended.
+func (p *CancelingPoster) PostRecorded(ctx context.Context, channel string, rec loop.Record, text string, blocks []slack.Block) (string, error) {
+	p.During()
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	return p.Poster.PostRecorded(ctx, channel, rec, text, blocks)
 }
