@@ -13,6 +13,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -78,9 +79,19 @@ type Store interface {
 	// has no state yet (a first start).
 	AlertKnown(ctx context.Context, key string) (map[string]time.Time, bool, error)
 	// AddAlertKnown adds ids (task id → start) under key, dropping those
-	// that started before horizon and the oldest beyond max.
+	// that started before horizon and the oldest beyond max, and forgets
+	// the intents whose tasks are all known or saved before horizon.
 	AddAlertKnown(ctx context.Context, key string, ids map[string]time.Time, horizon time.Time, max int) error
+	// AlertIntents returns the alert posts of key about to be made that
+	// AddAlertKnown has not forgotten yet.
+	AlertIntents(ctx context.Context, key string) ([]state.Intent, error)
+	// AddAlertIntent saves that an alert post of key is about to be made.
+	AddAlertIntent(ctx context.Context, key string, in state.Intent) error
 }
+
+// historySlack is how much earlier than its intent a post is looked for in
+// the channel's history: Slack's clock and ours may differ.
+const historySlack = 5 * time.Minute
 
 // Alerter posts each task that newly reached FAILED, once.
 type Alerter struct {
@@ -95,6 +106,9 @@ type Alerter struct {
 	// that the store refused to remember: they are not alerted again, and
 	// saved at each poll until the store takes them.
 	unsaved map[string]time.Time
+	// settled are the intents left by an earlier run that were looked for
+	// in the channel's history already.
+	settled map[string]bool
 }
 
 // New returns an Alerter.
@@ -108,7 +122,7 @@ func New(cfg Config, deps loop.Deps, store Store) *Alerter {
 	if cfg.MaxKnown <= 0 {
 		cfg.MaxKnown = DefaultMax
 	}
-	return &Alerter{cfg: cfg, deps: deps.WithDefaults(), store: store, unsaved: map[string]time.Time{}}
+	return &Alerter{cfg: cfg, deps: deps.WithDefaults(), store: store, unsaved: map[string]time.Time{}, settled: map[string]bool{}}
 }
 
 // Routes are the Alerters of every alert route (POOLTASKS_ALERT_CHANNEL
@@ -203,6 +217,9 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 	for id, at := range a.unsaved {
 		known[id] = at
 	}
+	if err := a.recover(ctx, key, known); err != nil {
+		return err
+	}
 	// Alerts go out even while the store refuses: what they alerted is
 	// kept here meanwhile.
 	saveErr := a.save(ctx, key, since, maxKnown)
@@ -227,22 +244,42 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 		}
 		saveErr = a.save(ctx, key, since, maxKnown)
 	}
-	// A post that started is finished even when ctx ends (SIGTERM), or
-	// Slack may have it while its task is not remembered, and the next
-	// start alerts it again; no new post starts once ctx ended.
-	post := func(m blocks.Message) error {
+	// Each post is saved as an intent before it is made (no post without
+	// it) and carries the intent's key in its metadata, so that a restart
+	// before its tasks are remembered finds it (see recover). A post that
+	// started is finished even when ctx ends (SIGTERM), or Slack may have
+	// it while its task is not remembered; no new post starts once ctx
+	// ended.
+	intend := func(id string, tasks []pooltask.Task) (loop.Record, error) {
+		in := state.Intent{Key: key + "|" + id, At: now, Tasks: map[string]time.Time{}}
+		for _, t := range tasks {
+			in.Tasks[t.ID] = taskTime(t, now)
+		}
+		if err := a.store.AddAlertIntent(ctx, key, in); err != nil {
+			return loop.Record{}, &loop.StepError{What: fmt.Sprintf("saving that %d failed tasks are about to be alerted "+
+				"(they are not alerted before that is saved, or a crash could alert them twice)", len(tasks)), Err: err}
+		}
+		return loop.Record{Type: loop.AlertRecord, Key: in.Key}, nil
+	}
+	post := func(rec loop.Record, m blocks.Message) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loop.PostTimeout)
 		defer cancel()
-		_, err := a.deps.Poster.PostMessage(pctx, a.cfg.Channel, "", m.Text, m.Blocks)
+		_, err := a.deps.Poster.PostRecorded(pctx, a.cfg.Channel, rec, m.Text, m.Blocks)
 		return err
 	}
 	msgs := 0
 	if len(fresh) > stormSize {
+		// The parts of a storm carry one key: finding one after a restart
+		// takes the whole storm as alerted.
+		rec, err := intend(fmt.Sprintf("storm:%s+%d", fresh[0].ID, len(fresh)), fresh)
+		if err != nil {
+			return err
+		}
 		for _, m := range blocks.AlertStorm(fresh) {
-			if err := post(m); err != nil {
+			if err := post(rec, m); err != nil {
 				return fmt.Errorf("posting grouped alert: %w", err)
 			}
 			msgs++
@@ -252,7 +289,11 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 		// Remember each task once its message went out, so a failure later
 		// in the poll neither loses nor repeats alerts.
 		for _, t := range fresh {
-			if err := post(alertMessage(t)); err != nil {
+			rec, err := intend(t.ID, []pooltask.Task{t})
+			if err != nil {
+				return err
+			}
+			if err := post(rec, alertMessage(t)); err != nil {
 				return fmt.Errorf("posting alert: %w", err)
 			}
 			msgs++
@@ -260,6 +301,53 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 		}
 	}
 	a.deps.Log.Info("alerted failed tasks", "channel", a.cfg.Channel, "tasks", len(fresh), "messages", msgs)
+	return nil
+}
+
+// recover settles the intents an earlier run left (a crash between an
+// alert's post and the save of its tasks): each is looked for in the
+// channel's history by the key in its metadata. Found, its tasks are known
+// (added to known and saved with the poll's); not found, its tasks are
+// alerted as any new failure. A history that cannot be read (no scope,
+// not in the channel) is logged, and its tasks alerted again: twice
+// rather than never.
+func (a *Alerter) recover(ctx context.Context, key string, known map[string]time.Time) error {
+	intents, err := a.store.AlertIntents(ctx, key)
+	if err != nil {
+		return &loop.StepError{What: "reading the alerts being posted when pooltasks stopped", Err: err}
+	}
+	for _, in := range intents {
+		if a.settled[in.Key] {
+			continue
+		}
+		pending := false
+		for id := range in.Tasks {
+			if _, ok := known[id]; !ok {
+				pending = true
+			}
+		}
+		if !pending {
+			a.settled[in.Key] = true
+			continue
+		}
+		ts, err := a.deps.Poster.FindRecorded(ctx, a.cfg.Channel, loop.Record{Type: loop.AlertRecord, Key: in.Key}, in.At.Add(-historySlack))
+		if he, ok := errors.AsType[*loop.HistoryError](err); ok {
+			a.deps.Log.WarnContext(ctx, "an alert was being posted when pooltasks stopped, and whether it went out cannot be checked: alerting its tasks (again, if it did)",
+				"channel", a.cfg.Channel, "tasks", len(in.Tasks), "why", he.Error())
+			ts, err = "", nil
+		}
+		if err != nil {
+			return &loop.StepError{What: fmt.Sprintf("looking in %s's history for an alert of %d tasks that was being posted when pooltasks stopped", a.cfg.Channel, len(in.Tasks)), Err: err}
+		}
+		a.settled[in.Key] = true
+		if ts == "" {
+			continue
+		}
+		a.deps.Log.InfoContext(ctx, "an alert went out before pooltasks stopped; not posting it again", "channel", a.cfg.Channel, "tasks", len(in.Tasks), "ts", ts)
+		for id, at := range in.Tasks {
+			known[id], a.unsaved[id] = at, at
+		}
+	}
 	return nil
 }
 

@@ -1,16 +1,22 @@
 package alert
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/bot/notify/state/redisstore"
 	"github.com/pooltasks/pooltasks/bot/notify/state/redistest"
 	"github.com/pooltasks/pooltasks/pooltask"
@@ -283,7 +289,8 @@ func TestAlerterBacksOffAndRecovers(t *testing.T) {
 
 // TestAlerterPostedButNotRemembered: an alert posted while the store
 // refuses to remember its task is said so and not posted again while the
-// store refuses; once it works the task is remembered, across a restart.
+// store refuses, nor after a restart before it worked (kill -9): the intent
+// saved before the post is found in the channel's history.
 func TestAlerterPostedButNotRemembered(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	now := day0.Add(12 * time.Hour)
@@ -291,12 +298,14 @@ func TestAlerterPostedButNotRemembered(t *testing.T) {
 	l := notifytest.NewLister()
 	rec := notifytest.NewPoster(clock)
 	cfg := Config{Channel: "CALERT"}
-	a := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+	store := &failingKnown{Store: notifytest.OpenStore(t, dir)}
+	a := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, store)
 	if err := a.Poll(context.Background()); err != nil {
 		t.Fatal(err) // primes the memory: nothing failed yet
 	}
-	mend := notifytest.BreakDir(t, dir)
-	l.Put(notifytest.Task("dddddddd-0000-0000-0000-000000000002", "dev-linux", pooltask.StatusFailed, now.Add(-time.Hour), 1))
+	store.fail.Store(true)
+	const id = "dddddddd-0000-0000-0000-000000000002"
+	l.Put(notifytest.Task(id, "dev-linux", pooltask.StatusFailed, now.Add(-time.Hour), 1))
 	for range 3 {
 		err := a.Poll(context.Background())
 		if err == nil || !strings.Contains(err.Error(), "remembering 1 alerted tasks") {
@@ -306,17 +315,119 @@ func TestAlerterPostedButNotRemembered(t *testing.T) {
 	if n := len(rec.Posts()); n != 1 {
 		t.Fatalf("%d alerts while the store refused, want 1", n)
 	}
-	mend()
-	if err := a.Poll(context.Background()); err != nil {
-		t.Fatalf("poll once the store works: %v", err)
+	want := loop.Record{Type: loop.AlertRecord, Key: cfg.key() + "|" + id}
+	if got := rec.Posts()[0].Record; got != want {
+		t.Errorf("the alert carries %+v, want %+v", got, want)
 	}
-	after := notifytest.NewPoster(clock)
-	if err := New(cfg, loop.Deps{Lister: l, Poster: after, Clock: clock}, notifytest.OpenStore(t, dir)).Poll(context.Background()); err != nil {
+	// Restarted before the store took the task: found in the history.
+	restarted := notifytest.OpenStore(t, dir)
+	if err := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, restarted).Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n, m := len(rec.Posts()), len(after.Posts()); n != 1 || m != 0 {
-		t.Errorf("%d alerts, then %d after a restart; want 1 and 0", n, m)
+	if n := len(rec.Posts()); n != 1 || rec.HistoryReads() != 1 {
+		t.Errorf("%d alerts and %d history reads after a restart; want 1 and 1", n, rec.HistoryReads())
 	}
+	after := notifytest.NewPoster(clock)
+	again := notifytest.OpenStore(t, dir)
+	if err := New(cfg, loop.Deps{Lister: l, Poster: after, Clock: clock}, again).Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, h := len(after.Posts()), after.HistoryReads(); n != 0 || h != 0 {
+		t.Errorf("a second restart posts %d and reads the history %d times; want 0 and 0", n, h)
+	}
+	if ins, _ := again.AlertIntents(t.Context(), cfg.key()); len(ins) != 0 {
+		t.Errorf("intents left once their task is remembered: %+v", ins)
+	}
+}
+
+// TestAlerterIntentWithoutPost: an intent left by a crash before its post
+// went out (none in the history) alerts its task once; so does one whose
+// history cannot be read, with a warning; and no alert goes out while its
+// intent cannot be saved.
+func TestAlerterIntentWithoutPost(t *testing.T) {
+	now := day0.Add(12 * time.Hour)
+	const id = "dddddddd-0000-0000-0000-000000000003"
+	cfg := Config{Channel: "CALERT"}
+	for _, tc := range []struct {
+		name       string
+		historyErr error
+	}{
+		{"not in history", nil},
+		{"history unreadable", &loop.HistoryError{Channel: "CALERT", Err: "missing_scope", Needed: "channels:history"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := notifytest.OpenStore(t, t.TempDir())
+			if err := store.AddAlertKnown(t.Context(), cfg.key(), nil, now.Add(-DefaultHorizon), DefaultMax); err != nil {
+				t.Fatal(err) // primed
+			}
+			if err := store.AddAlertIntent(t.Context(), cfg.key(), state.Intent{Key: cfg.key() + "|" + id, At: now.Add(-time.Minute),
+				Tasks: map[string]time.Time{id: now.Add(-time.Hour)}}); err != nil {
+				t.Fatal(err)
+			}
+			clock := notifytest.NewClock(now)
+			l := notifytest.NewLister(notifytest.Task(id, "dev-linux", pooltask.StatusFailed, now.Add(-time.Hour), 1))
+			rec := notifytest.NewPoster(clock)
+			rec.HistoryErr = tc.historyErr
+			var log bytes.Buffer
+			a := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock, Log: slog.New(slog.NewTextHandler(&log, nil))}, store)
+			for range 2 {
+				if err := a.Poll(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := len(rec.Posts()); n != 1 {
+				t.Errorf("%d alerts, want 1", n)
+			}
+			if rec.HistoryReads() != 1 {
+				t.Errorf("%d history reads, want 1", rec.HistoryReads())
+			}
+			if tc.historyErr != nil && !strings.Contains(log.String(), "cannot be checked") {
+				t.Errorf("no warning that the alert cannot be checked:\n%s", log.String())
+			}
+		})
+	}
+	t.Run("intent cannot be saved", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "state")
+		clock := notifytest.NewClock(now)
+		l := notifytest.NewLister()
+		rec := notifytest.NewPoster(clock)
+		a := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+		if err := a.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		mend := notifytest.BreakDir(t, dir)
+		l.Put(notifytest.Task(id, "dev-linux", pooltask.StatusFailed, now.Add(-time.Hour), 1))
+		err := a.Poll(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "saving that 1 failed tasks are about to be alerted") {
+			t.Errorf("poll = %v", err)
+		}
+		if n := len(rec.Posts()); n != 0 {
+			t.Errorf("%d alerts without their intent saved", n)
+		}
+		mend()
+		for range 2 {
+			if err := a.Poll(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := len(rec.Posts()); n != 1 {
+			t.Errorf("%d alerts once the store works, want 1", n)
+		}
+	})
+}
+
+// failingKnown is a Store whose saves of alerted tasks fail while fail is
+// set, as a full disk makes them fail after the intent was saved.
+type failingKnown struct {
+	*state.Store
+	fail atomic.Bool
+}
+
+func (f *failingKnown) AddAlertKnown(ctx context.Context, key string, ids map[string]time.Time, horizon time.Time, max int) error {
+	if f.fail.Load() {
+		return &fs.PathError{Op: "write", Path: "state.json.tmp-1", Err: syscall.ENOSPC}
+	}
+	return f.Store.AddAlertKnown(ctx, key, ids, horizon, max)
 }
 
 // TestRoutesAndThresholds: two routes, each channel gets the failures of

@@ -152,7 +152,7 @@ type Poster struct {
 	Fail func(p Post) error
 	// HistoryErr, when set, is what FindRecorded returns.
 	HistoryErr error
-	history int // FindRecorded calls
+	history    int // FindRecorded calls
 }
 
 // NewPoster returns a recording poster stamping calls with clock (may be nil).

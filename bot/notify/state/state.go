@@ -87,6 +87,9 @@ type alertState struct {
 	// Intents are the alert posts about to be made, by Intent.Key, until
 	// their tasks are known.
 	Intents map[string]Intent `json:"intents,omitempty"`
+	// Unprimed says the key has intents but no known tasks saved yet:
+	// AlertKnown reports no state.
+	Unprimed bool `json:"unprimed,omitempty"`
 }
 
 func newState() *state {
@@ -447,7 +450,7 @@ func (s *Store) AlertKnown(_ context.Context, key string) (map[string]time.Time,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.st.Alerts[key]
-	if !ok {
+	if !ok || a.Unprimed {
 		return nil, false, nil
 	}
 	m := make(map[string]time.Time, len(a.Known))
@@ -464,7 +467,12 @@ func (s *Store) AlertKnown(_ context.Context, key string) (map[string]time.Time,
 func (s *Store) AddAlertKnown(_ context.Context, key string, ids map[string]time.Time, horizon time.Time, max int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.alertLocked(key)
+	a, ok := s.st.Alerts[key]
+	if !ok {
+		a = &alertState{Known: map[string]time.Time{}}
+		s.st.Alerts[key] = a
+	}
+	a.Unprimed = false
 	for id, t := range ids {
 		a.Known[id] = t.UTC()
 	}
@@ -497,15 +505,6 @@ func (s *Store) AddAlertKnown(_ context.Context, key string, ids map[string]time
 	return s.saveLocked()
 }
 
-func (s *Store) alertLocked(key string) *alertState {
-	a, ok := s.st.Alerts[key]
-	if !ok {
-		a = &alertState{Known: map[string]time.Time{}}
-		s.st.Alerts[key] = a
-	}
-	return a
-}
-
 // AlertIntents returns the alert posts of key about to be made, saved by
 // AddAlertIntent, whose tasks are not all known yet.
 func (s *Store) AlertIntents(_ context.Context, key string) ([]Intent, error) {
@@ -528,7 +527,11 @@ func (s *Store) AlertIntents(_ context.Context, key string) ([]Intent, error) {
 func (s *Store) AddAlertIntent(_ context.Context, key string, in Intent) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.alertLocked(key)
+	a, ok := s.st.Alerts[key]
+	if !ok {
+		a = &alertState{Known: map[string]time.Time{}, Unprimed: true}
+		s.st.Alerts[key] = a
+	}
 	if a.Intents == nil {
 		a.Intents = map[string]Intent{}
 	}

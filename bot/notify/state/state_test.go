@@ -316,6 +316,9 @@ func TestStoreIntents(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, primed, _ := s.AlertKnown(t.Context(), "ak"); primed {
+		t.Error("an alert intent made the key primed")
+	}
 	s2 := openStore(t, dir) // they survive a restart
 	if got, ok, _ := s2.DigestIntent(t.Context(), "k"); !ok || got.Key != "d1" || !got.End.Equal(in.End) {
 		t.Errorf("digest intent = %+v, %v", got, ok)

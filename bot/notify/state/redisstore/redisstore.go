@@ -9,7 +9,9 @@
 // Keys (P is the prefix, "pooltasks:" by default):
 //
 //	P digest:KEY          end of the last digest window posted (RFC 3339)
+//	P digest_intent:KEY   hash: the window being posted: "intent" (JSON of state.Intent), "end"
 //	P alert:KEY           hash: alerted task id → start (unix ns); field "" marks a key with state
+//	P alert_intents:KEY   hash: intent key → JSON of an alert being posted (state.Intent, at_s, tasks)
 //	P watches             hash: watch id → JSON of state.Watch
 //	P charts_refused      "1" once Slack refused chart blocks
 //	P lease, P fence      the scheduler lease and its token counter (package lease)
@@ -136,8 +138,10 @@ var setScript = redis.NewScript(fence + `redis.call('SET', KEYS[2], ARGV[2]) ret
 
 // watermarkScript sets KEYS[2] to ARGV[2] unless it holds a later time
 // (RFC 3339 in UTC with fixed width compares as text): a watermark never
-// goes back.
-var watermarkScript = redis.NewScript(fence + `local old = redis.call('GET', KEYS[2])
+// goes back. It forgets the intent KEYS[3] if its window ends by then.
+var watermarkScript = redis.NewScript(fence + `local e = redis.call('HGET', KEYS[3], 'end')
+if e and e <= ARGV[2] then redis.call('DEL', KEYS[3]) end
+local old = redis.call('GET', KEYS[2])
 if old and old > ARGV[2] then return 0 end
 redis.call('SET', KEYS[2], ARGV[2]) return 1`)
 
@@ -165,8 +169,40 @@ func (s *Store) DigestWatermark(ctx context.Context, key string) (time.Time, boo
 // posted. A later watermark already there stays: the windows up to it were
 // posted.
 func (s *Store) SetDigestWatermark(ctx context.Context, key string, end time.Time) error {
-	if _, err := s.run(ctx, watermarkScript, []string{s.Key("digest:" + key)}, end.UTC().Format(watermarkLayout)); err != nil {
+	if _, err := s.run(ctx, watermarkScript, []string{s.Key("digest:" + key), s.Key("digest_intent:" + key)}, end.UTC().Format(watermarkLayout)); err != nil {
 		return fmt.Errorf("saving digest watermark: %w", err)
+	}
+	return nil
+}
+
+// DigestIntent returns the window key's schedule is posting, saved by
+// SetDigestIntent and not yet covered by its watermark.
+func (s *Store) DigestIntent(ctx context.Context, key string) (state.Intent, bool, error) {
+	v, err := s.rdb.HGet(ctx, s.Key("digest_intent:"+key), "intent").Result()
+	if errors.Is(err, redis.Nil) {
+		return state.Intent{}, false, nil
+	}
+	if err != nil {
+		return state.Intent{}, false, fmt.Errorf("reading the digest being posted: %w", err)
+	}
+	var in state.Intent
+	if err := json.Unmarshal([]byte(v), &in); err != nil {
+		return state.Intent{}, false, fmt.Errorf("reading the digest being posted: %w", err)
+	}
+	return in, true, nil
+}
+
+var setIntentScript = redis.NewScript(fence + `redis.call('DEL', KEYS[2]) redis.call('HSET', KEYS[2], 'intent', ARGV[2], 'end', ARGV[3]) return 1`)
+
+// SetDigestIntent saves that key's schedule is about to post the window of
+// in (replacing any intent of key before it).
+func (s *Store) SetDigestIntent(ctx context.Context, key string, in state.Intent) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("encoding the digest being posted: %w", err)
+	}
+	if _, err := s.run(ctx, setIntentScript, []string{s.Key("digest_intent:" + key)}, string(b), in.End.UTC().Format(watermarkLayout)); err != nil {
+		return fmt.Errorf("saving the digest being posted: %w", err)
 	}
 	return nil
 }
@@ -200,7 +236,8 @@ func (s *Store) AlertKnown(ctx context.Context, key string) (map[string]time.Tim
 
 // addAlertScript adds ARGV[4..] (id, unix ns pairs) to the hash KEYS[2],
 // drops ids older than ARGV[2] (unix ns), then the oldest beyond ARGV[3]
-// (0: no bound), in one step.
+// (0: no bound), then the intents of KEYS[3] whose tasks are all known or
+// that were saved before the horizon, in one step.
 var addAlertScript = redis.NewScript(fence + `local key, horizon, max = KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('HSET', key, '', '1')
 for i = 4, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i+1]) end
@@ -216,6 +253,18 @@ if max > 0 and #ids > max then
   table.sort(ids, function(a, b) return a[2] < b[2] end)
   for i = 1, #ids - max do redis.call('HDEL', key, ids[i][1]) end
 end
+local intents = redis.call('HGETALL', KEYS[3])
+for i = 1, #intents, 2 do
+  local v = cjson.decode(intents[i+1])
+  local done = v.at_s < math.floor(horizon / 1e9)
+  if not done then
+    done = true
+    for _, id in ipairs(v.tasks) do
+      if redis.call('HEXISTS', key, id) == 0 then done = false break end
+    end
+  end
+  if done then redis.call('HDEL', KEYS[3], intents[i]) end
+end
 return 1`)
 
 // AddAlertKnown adds ids (task id → task start) to an alert key's memory,
@@ -225,8 +274,54 @@ func (s *Store) AddAlertKnown(ctx context.Context, key string, ids map[string]ti
 	for id, t := range ids {
 		args = append(args, id, strconv.FormatInt(t.UnixNano(), 10))
 	}
-	if _, err := s.run(ctx, addAlertScript, []string{s.Key("alert:" + key)}, args...); err != nil {
+	if _, err := s.run(ctx, addAlertScript, []string{s.Key("alert:" + key), s.Key("alert_intents:" + key)}, args...); err != nil {
 		return fmt.Errorf("saving alerted tasks: %w", err)
+	}
+	return nil
+}
+
+// alertIntent is an alert intent as kept in Redis: the intent, and what
+// addAlertScript reads of it.
+type alertIntent struct {
+	Intent state.Intent `json:"intent"`
+	AtS    int64        `json:"at_s"`  // Intent.At in unix seconds
+	Tasks  []string     `json:"tasks"` // Intent.Tasks' ids
+}
+
+// AlertIntents returns the alert posts of key about to be made, saved by
+// AddAlertIntent, that AddAlertKnown has not forgotten yet.
+func (s *Store) AlertIntents(ctx context.Context, key string) ([]state.Intent, error) {
+	h, err := s.rdb.HGetAll(ctx, s.Key("alert_intents:"+key)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading the alerts being posted: %w", err)
+	}
+	out := make([]state.Intent, 0, len(h))
+	for k, v := range h {
+		var ai alertIntent
+		if err := json.Unmarshal([]byte(v), &ai); err != nil {
+			return nil, fmt.Errorf("reading the alert being posted %s: %w", k, err)
+		}
+		out = append(out, ai.Intent)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+var hsetScript = redis.NewScript(fence + `redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) return 1`)
+
+// AddAlertIntent saves that an alert post of key is about to be made
+// (replacing an intent with the same Key).
+func (s *Store) AddAlertIntent(ctx context.Context, key string, in state.Intent) error {
+	ai := alertIntent{Intent: in, AtS: in.At.Unix(), Tasks: make([]string, 0, len(in.Tasks))}
+	for id := range in.Tasks {
+		ai.Tasks = append(ai.Tasks, id)
+	}
+	b, err := json.Marshal(ai)
+	if err != nil {
+		return fmt.Errorf("encoding the alert being posted: %w", err)
+	}
+	if _, err := s.run(ctx, hsetScript, []string{s.Key("alert_intents:" + key)}, in.Key, string(b)); err != nil {
+		return fmt.Errorf("saving the alert being posted: %w", err)
 	}
 	return nil
 }
@@ -249,15 +344,13 @@ func (s *Store) Watches(ctx context.Context) ([]state.Watch, error) {
 	return ws, nil
 }
 
-var putWatchScript = redis.NewScript(fence + `redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) return 1`)
-
 // PutWatch saves a watch.
 func (s *Store) PutWatch(ctx context.Context, w state.Watch) error {
 	b, err := json.Marshal(w)
 	if err != nil {
 		return fmt.Errorf("encoding watch: %w", err)
 	}
-	if _, err := s.run(ctx, putWatchScript, []string{s.Key("watches")}, w.ID, string(b)); err != nil {
+	if _, err := s.run(ctx, hsetScript, []string{s.Key("watches")}, w.ID, string(b)); err != nil {
 		return fmt.Errorf("saving watch %s: %w", w.ID, err)
 	}
 	return nil

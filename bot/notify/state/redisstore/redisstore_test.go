@@ -161,6 +161,10 @@ func TestFencedWrites(t *testing.T) {
 		"put watch": func(s *redisstore.Store) error { return s.PutWatch(ctx, state.Watch{ID: "w"}) },
 		"del watch": func(s *redisstore.Store) error { return s.DeleteWatch(ctx, "w") },
 		"charts":    func(s *redisstore.Store) error { return s.SetChartsRefused(ctx) },
+		"digest intent": func(s *redisstore.Store) error {
+			return s.SetDigestIntent(ctx, "k", state.Intent{Key: "d", End: end.Add(time.Hour)})
+		},
+		"alert intent": func(s *redisstore.Store) error { return s.AddAlertIntent(ctx, "a", state.Intent{Key: "i"}) },
 	}
 	for name, write := range writes {
 		if err := write(old); !errors.Is(err, redisstore.ErrFenced) {
@@ -176,6 +180,56 @@ func TestFencedWrites(t *testing.T) {
 	}
 	if err := s.PutWatch(context.Background(), state.Watch{ID: "w"}); err != nil {
 		t.Errorf("an unfenced write: %v", err)
+	}
+}
+
+// TestIntents is the file store's TestStoreIntents: intents survive
+// another connection (a replica taking over), a watermark at the window's
+// end forgets the digest's, and known tasks or the horizon forget an
+// alert's, atomically with the save that makes them so.
+func TestIntents(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	ctx := t.Context()
+	s, other := open(t, srv.URL(), ""), open(t, srv.URL(), "")
+	end := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	in := state.Intent{Key: "d1", At: end.Add(time.Minute), Start: end, End: end.Add(time.Hour)}
+	if err := s.SetDigestIntent(ctx, "k", in); err != nil {
+		t.Fatal(err)
+	}
+	a1 := state.Intent{Key: "a1", At: end, Tasks: map[string]time.Time{"t1": end}}
+	a2 := state.Intent{Key: "a2", At: end, Tasks: map[string]time.Time{"t2": end, "t3": end}}
+	old := state.Intent{Key: "a0", At: end.Add(-48 * time.Hour), Tasks: map[string]time.Time{"t0": end}}
+	for _, a := range []state.Intent{a1, a2, old} {
+		if err := s.AddAlertIntent(ctx, "ak", a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, ok, err := other.DigestIntent(ctx, "k"); err != nil || !ok || got.Key != "d1" || !got.End.Equal(in.End) || !got.At.Equal(in.At) {
+		t.Errorf("digest intent = %+v, %v, %v", got, ok, err)
+	}
+	if got, err := other.AlertIntents(ctx, "ak"); err != nil || len(got) != 3 || got[1].Key != "a1" || !got[1].Tasks["t1"].Equal(end) {
+		t.Errorf("alert intents = %+v, %v", got, err)
+	}
+	if err := other.SetDigestWatermark(ctx, "k", end); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.DigestIntent(ctx, "k"); !ok {
+		t.Error("intent forgotten by a watermark before its window's end")
+	}
+	if err := other.SetDigestWatermark(ctx, "k", end.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.DigestIntent(ctx, "k"); ok {
+		t.Error("intent kept after its window was saved as posted")
+	}
+	if _, primed, _ := s.AlertKnown(ctx, "ak"); primed {
+		t.Error("an alert intent made the key primed")
+	}
+	if err := other.AddAlertKnown(ctx, "ak", map[string]time.Time{"t1": end, "t2": end}, end.Add(-24*time.Hour), 10); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AlertIntents(ctx, "ak"); len(got) != 1 || got[0].Key != "a2" {
+		t.Errorf("alert intents = %+v, want a2 alone", got)
 	}
 }
 
