@@ -14,7 +14,12 @@ import (
 // RequiredScopes are the bot scopes pooltasks needs; manifest.yml asks for exactly these
 // (deploy's tests check that the two agree).
 // usergroups:read lets POOLTASKS_OPERATORS name user groups (usergroups.users.list).
-var RequiredScopes = []string{"commands", "chat:write", "chat:write.public", "app_mentions:read", "usergroups:read"}
+var RequiredScopes = []string{"commands", "chat:write", "chat:write.public", "app_mentions:read", "usergroups:read", "channels:history", "groups:history"}
+
+// historyScopes are the RequiredScopes without which pooltasks still works, but cannot
+// read a channel's history to check, after a crash between a digest's or an alert's post
+// and its save, whether it went out: it may then post it twice.
+var historyScopes = []string{"channels:history", "groups:history"}
 
 // checkConfig reports config.Validate's problems, each as a check named after its variable:
 // exactly what serve and digest refuse to start with (Fail) or warn of (Warn), and what is

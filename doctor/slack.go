@@ -101,6 +101,11 @@ func authTest(ctx context.Context, opts Options, apiURL string) []Check {
 	case header == "":
 		sc.Status, sc.Detail = Warn, "Slack did not report the granted scopes (no X-OAuth-Scopes header)"
 		sc.Fix = "compare the app's OAuth & Permissions page with manifest.yml: " + strings.Join(RequiredScopes, ", ")
+	case len(missing) > 0 && !slices.ContainsFunc(missing, func(s string) bool { return !slices.Contains(historyScopes, s) }):
+		sc.Status = Warn
+		sc.Detail = "missing " + strings.Join(missing, ", ") + ": after a crash between a digest's or an alert's post and its save, " +
+			"pooltasks cannot look in the channel's history whether it went out, and may post it twice (granted: " + strings.Join(granted, ", ") + ")"
+		sc.Fix = "update the app from manifest.yml (or OAuth & Permissions → Bot Token Scopes), then reinstall it: Install App → Reinstall to Workspace"
 	case len(missing) > 0:
 		sc.Status = Fail
 		sc.Detail = "missing " + strings.Join(missing, ", ") + " (granted: " + strings.Join(granted, ", ") + ")"
