@@ -87,7 +87,7 @@ func TestDoctorRejectedKey(t *testing.T) {
 	cfg := defaults(t)
 	cfg.StateDir = t.TempDir()
 	cfg.SlackBotToken, cfg.SlackAppToken = testBotToken, testAppToken
-	cfg.SlackAPIURL = slackStub(t, "commands,chat:write,chat:write.public,app_mentions:read,usergroups:read")
+	cfg.SlackAPIURL = slackStub(t, "commands,chat:write,chat:write.public,app_mentions:read,usergroups:read,channels:history,groups:history")
 	cfg.Endpoint, cfg.ProjectID = srv.URL, sim.DemoProjectID
 	cfg.AK, cfg.SK = sim.DemoAK, "not-the-demo-secret-key-0000000000000000"
 	code, out, errOut := call(t, cfg, "doctor")
