@@ -111,6 +111,9 @@ type Options struct {
 	// case WorkspaceErr says why.
 	Workspace    TaskLister
 	WorkspaceErr error
+	// Targets, when there are several (POOLTASKS_TARGETS_FILE, --sim), are
+	// each checked as Workspace is; Workspace is then unused.
+	Targets []Target
 	// Sim says the Workspace client talks to the built-in simulator: missing Slack tokens
 	// then skip the Slack checks instead of failing them.
 	Sim bool
@@ -121,6 +124,17 @@ type Options struct {
 	HTTPClient *http.Client
 	// Timeout bounds each network check; default 15s.
 	Timeout time.Duration
+}
+
+// Target is one of several targets to check: its Workspace settings (in
+// Config, as for Options.Config), where its credentials come from, and its
+// client.
+type Target struct {
+	Name         string
+	Credentials  string // e.g. "EU_AK/EU_SK", or an agency (config.Target.Credentials)
+	Config       config.Config
+	Workspace    TaskLister
+	WorkspaceErr error
 }
 
 // Run performs every check and returns the report. It makes one Workspace API call, a pools
@@ -139,7 +153,20 @@ func Run(ctx context.Context, opts Options) Report {
 	if opts.Config.StateDir != "" {
 		r.Checks = append(r.Checks, checkStateLock(opts.Config, opts.StateHeld))
 	}
-	r.Checks = append(r.Checks, checkWorkspace(ctx, opts, bindings)...)
+	if len(opts.Targets) == 0 {
+		r.Checks = append(r.Checks, checkWorkspace(ctx, opts, bindings, "")...)
+	}
+	for _, t := range opts.Targets {
+		o := opts
+		o.Config, o.Workspace, o.WorkspaceErr = t.Config, t.Workspace, t.WorkspaceErr
+		for _, c := range checkWorkspace(ctx, o, bindings, t.Name) {
+			c.Name += " (" + t.Name + ")"
+			if strings.HasPrefix(c.Name, NameCredentials) && t.Credentials != "" {
+				c.Detail = "with " + t.Credentials + ": " + c.Detail
+			}
+			r.Checks = append(r.Checks, c)
+		}
+	}
 	r.Checks = append(r.Checks, checkSlack(ctx, opts)...)
 	// A secret can reach a check's text anyway, say inside an error message from a
 	// library: the report goes through the redaction the log lines go through.

@@ -517,3 +517,27 @@ func TestReportRedactsSecrets(t *testing.T) {
 		t.Errorf("no redaction mark:\n%s", out)
 	}
 }
+
+// TestTargets: with several targets, each is checked on its own (endpoint,
+// credentials with where they come from, project id, a signed call) and
+// named; one that fails does not hide the other.
+func TestTargets(t *testing.T) {
+	opts, _ := good(t, &fakeSlack{})
+	eu := opts.Config
+	broken := opts.Config
+	broken.SK = "another-secret-key-0123456789abcdef0123"
+	opts.Targets = []Target{
+		{Name: "eu", Credentials: "EU_AK/EU_SK", Config: eu, Workspace: opts.Workspace},
+		{Name: "ap", Credentials: "HUAWEICLOUD_SDK_AK/SK", Config: broken,
+			Workspace: newClient(t, eu.Endpoint, sim.DemoAK, broken.SK, sim.DemoProjectID)},
+	}
+	opts.Workspace = nil
+	r := Run(context.Background(), opts)
+	must(t, r, "workspace credentials (eu)", OK, "with EU_AK/EU_SK", "a signed call")
+	must(t, r, "workspace project id (eu)", OK, sim.DemoProjectID)
+	must(t, r, "workspace credentials (ap)", Fail)
+	if _, ok := r.Find(NameCredentials); ok {
+		t.Errorf("a check of no target:\n%s", text(t, r))
+	}
+	noSecrets(t, r, broken)
+}

@@ -22,7 +22,9 @@ const (
 	NameProject     = "workspace project id"
 )
 
-func checkWorkspace(ctx context.Context, opts Options, bindings config.Bindings) []Check {
+// checkWorkspace checks the Workspace API of opts (of the target named
+// target, when there are several).
+func checkWorkspace(ctx context.Context, opts Options, bindings config.Bindings, target string) []Check {
 	s := opts.Config
 	cs := []Check{checkRegionEndpoint(s, opts.Sim)}
 	if s.Region == "" && s.Endpoint == "" {
@@ -60,7 +62,7 @@ func checkWorkspace(ctx context.Context, opts Options, bindings config.Bindings)
 		p.Detail = fmt.Sprintf("%s (%s)", pid, how)
 	}
 	cs = append(cs, p)
-	if c, ok := checkPoolNames(ctx, opts, bindings); ok {
+	if c, ok := checkPoolNames(ctx, opts, bindings, target); ok {
 		cs = append(cs, c)
 	}
 	return cs
@@ -73,14 +75,17 @@ const NamePoolNames = "pool names"
 // POOLTASKS_DIGEST_POOLS: one that names no pool, or several, makes a bound
 // channel's digest refuse and leaves the pool out of digests and alerts.
 // bindings are those config.Validate parsed (it has reported any that do not parse).
-// ok is false when there is nothing to check.
-func checkPoolNames(ctx context.Context, opts Options, bindings config.Bindings) (Check, bool) {
+// ok is false when there is nothing to check. With several targets, those
+// of target are checked: the pools without a TARGET: prefix, and those
+// with its own.
+func checkPoolNames(ctx context.Context, opts Options, bindings config.Bindings, target string) (Check, bool) {
 	type entry struct{ from, name string }
 	var entries []entry
 	for ch, pools := range bindings.All() {
 		for _, p := range pools {
-			if p != "*" {
-				entries = append(entries, entry{"POOLTASKS_CHANNEL_POOLS " + ch, p})
+			t, pool := config.SplitTarget(p)
+			if pool != "*" && (t == "" || strings.EqualFold(t, target)) {
+				entries = append(entries, entry{"POOLTASKS_CHANNEL_POOLS " + ch, pool})
 			}
 		}
 	}

@@ -421,6 +421,9 @@ func (l fanLister) ResolvePool(ctx context.Context, value string) pooltask.Resol
 		case res.LookupErr != nil:
 			return res
 		case res.Glob:
+			if res.ID != "" { // the one pool it matches there
+				res.Choices = []pooltask.Pool{{ID: res.ID, Name: res.Name}}
+			}
 			glob = append(glob, prefixed(t.Name, res).Choices...)
 		case len(res.Choices) > 0:
 			return prefixed(t.Name, res)

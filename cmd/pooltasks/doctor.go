@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/doctor"
 	"github.com/pooltasks/pooltasks/workspace"
 )
@@ -41,21 +42,21 @@ func newDoctorCmd(a *app) *cobra.Command {
 
 func runDoctor(ctx context.Context, a *app, useSim bool, timeout time.Duration) error {
 	cfg, stdout := a.cfg, a.stdout
-	wc, stop, err := workspaceTarget(ctx, cfg, useSim)
+	// The targets as far as they parse: doctor reports the problems.
+	parsed, _ := cfg.Validate(0)
+	list, _, stop, err := workspaceTargets(ctx, cfg, parsed.Targets, useSim)
 	defer stop()
 	if err != nil {
 		return err
 	}
-	cfg = withWorkspace(cfg, wc)
-	opts := doctor.Options{Config: cfg, Sim: useSim, Timeout: timeout}
-	if wc.Region == "" && wc.Endpoint == "" {
-		opts.WorkspaceErr = errors.New("neither WORKSPACE_REGION nor WORKSPACE_ENDPOINT is set")
-	} else if client, err := workspace.New(wc); err != nil {
-		opts.WorkspaceErr = err
-	} else {
-		opts.Workspace = client
-	}
-
+	opts := doctorOptions(cfg, list, parsed.Targets, func(nc namedConfig) (doctor.TaskLister, error) {
+		c, err := workspace.New(nc.wc)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	})
+	opts.Sim, opts.Timeout = useSim, timeout
 	report := doctor.Run(ctx, opts)
 	if useSim {
 		fmt.Fprintln(stdout, "pooltasks doctor (--sim: the Workspace API is the built-in simulator)")
@@ -75,4 +76,32 @@ func runDoctor(ctx context.Context, a *app, useSim bool, timeout time.Duration) 
 		return errChecksFailed
 	}
 	return nil
+}
+
+// doctorOptions are what doctor checks: cfg with the Workspace settings of
+// its one target, or each of several targets with its client (client
+// builds it, or says why it cannot).
+func doctorOptions(cfg config.Config, list []namedConfig, ts config.Targets, client func(namedConfig) (doctor.TaskLister, error)) doctor.Options {
+	switch len(list) {
+	case 0: // the targets file says why
+		return doctor.Options{Config: cfg, WorkspaceErr: errors.New("no target could be read")}
+	case 1:
+		opts := doctor.Options{Config: withWorkspace(cfg, list[0].wc)}
+		if wc := list[0].wc; wc.Region == "" && wc.Endpoint == "" {
+			opts.WorkspaceErr = errors.New("neither WORKSPACE_REGION nor WORKSPACE_ENDPOINT is set")
+		} else {
+			opts.Workspace, opts.WorkspaceErr = client(list[0])
+		}
+		return opts
+	}
+	opts := doctor.Options{Config: cfg}
+	for _, nc := range list {
+		t := doctor.Target{Name: nc.name, Config: withWorkspace(cfg, nc.wc)}
+		if ct, ok := ts.Lookup(nc.name); ok {
+			t.Credentials = ct.Credentials
+		}
+		t.Workspace, t.WorkspaceErr = client(nc)
+		opts.Targets = append(opts.Targets, t)
+	}
+	return opts
 }

@@ -132,10 +132,14 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 		}
 	}
 	bc.AdminUsers = cfg.AdminUsers
-	doctorCfg := withWorkspace(cfg, list[0].wc)
+	doctorOpts := doctorOptions(cfg, list, parsed.Targets, func(nc namedConfig) (doctor.TaskLister, error) {
+		c, _, _ := set.Client(nc.name)
+		return c.(*workspace.Client), nil // newTargets built them
+	})
+	doctorOpts.Sim, doctorOpts.StateHeld = useSim, stateHeld
 	bc.Doctor = func(ctx context.Context) (string, error) {
 		var buf bytes.Buffer
-		report := doctor.Run(ctx, doctor.Options{Config: doctorCfg, Workspace: first.(doctor.TaskLister), Sim: useSim, StateHeld: stateHeld})
+		report := doctor.Run(ctx, doctorOpts)
 		err := report.WriteText(&buf)
 		return buf.String(), err
 	}

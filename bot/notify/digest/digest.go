@@ -16,9 +16,11 @@ import (
 // MaxTasks bounds the tasks one digest reads (100 pages).
 const MaxTasks = 10000
 
-// PoolCount is what failed in one pool.
+// PoolCount is what failed in one pool (of one target, when the tasks name
+// theirs: a pool of one name in two targets is two pools).
 type PoolCount struct {
 	PoolID, PoolName string
+	Target           string
 	Tasks            int // tasks that ran
 	FailedTasks      int
 	FailedDesktops   int
@@ -87,10 +89,11 @@ func collectDigest(ctx context.Context, l loop.Lister, q pooltask.ListOptions, p
 	for _, t := range all {
 		d.Tasks++
 		d.FailedDesktops += t.FailedNum
-		pc := pools2[t.PoolID]
+		key := t.Target + "\x00" + t.PoolID
+		pc := pools2[key]
 		if pc == nil {
-			pc = &PoolCount{PoolID: t.PoolID, PoolName: t.PoolName}
-			pools2[t.PoolID] = pc
+			pc = &PoolCount{PoolID: t.PoolID, PoolName: t.PoolName, Target: t.Target}
+			pools2[key] = pc
 		}
 		pc.Tasks++
 		pc.FailedDesktops += t.FailedNum
@@ -129,6 +132,9 @@ func collectDigest(ctx context.Context, l loop.Lister, q pooltask.ListOptions, p
 		}
 		if a.FailedDesktops != b.FailedDesktops {
 			return a.FailedDesktops > b.FailedDesktops
+		}
+		if a.Target != b.Target {
+			return a.Target < b.Target
 		}
 		return a.PoolID < b.PoolID
 	})
@@ -188,10 +194,7 @@ func (d *Digest) View(native bool) blocks.DigestView {
 		Recent: d.Recent, Timeline: d.Timeline, Native: native,
 	}
 	for _, p := range d.PerPool {
-		name := p.PoolName
-		if name == "" {
-			name = p.PoolID
-		}
+		name := view.PoolLabel(pooltask.Task{PoolID: p.PoolID, PoolName: p.PoolName, Target: p.Target})
 		v.PerPool = append(v.PerPool, blocks.PoolFailures{Name: name, FailedTasks: p.FailedTasks, FailedDesktops: p.FailedDesktops})
 	}
 	for _, s := range d.TopScripts {
