@@ -230,7 +230,17 @@ func (c Config) LogHandler(w io.Writer) (slog.Handler, error) {
 	if text {
 		return slog.NewTextHandler(w, opts), nil
 	}
+	opts.ReplaceAttr = durationText
 	return slog.NewJSONHandler(w, opts), nil
+}
+
+// durationText writes a duration as people read it ("100ms", "1m30s"),
+// where slog's JSON handler writes a count of nanoseconds.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // logText reads LOG_FORMAT: text (true) or json (false, also when unset).

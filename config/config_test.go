@@ -135,3 +135,19 @@ func TestConfigRedactsSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestLogDurations: JSON log lines show durations as people read them, not
+// as nanoseconds; text lines already do.
+func TestLogDurations(t *testing.T) {
+	for format, want := range map[string]string{"json": `"took":"1m30.1s"`, "text": "took=1m30.1s"} {
+		var buf bytes.Buffer
+		h, err := Config{LogFormat: format}.LogHandler(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slog.New(h).Info("done", "took", 90*time.Second+100*time.Millisecond)
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("%s: %s, want %s", format, buf.String(), want)
+		}
+	}
+}

@@ -68,3 +68,22 @@ func TestEnvExample(t *testing.T) {
 		t.Errorf("loading .env.example is not loading an empty environment (-want +got):\n%s", d)
 	}
 }
+
+// TestShippedNames: the README section a missing token's fix names exists,
+// and the example channel Validate warns of is the one deploy/ ships.
+func TestShippedNames(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "\n## "+SlackSetupSection+"\n") {
+		t.Errorf("README.md has no section %q, which the fix of a missing Slack token names", SlackSetupSection)
+	}
+	cm, err := os.ReadFile("../deploy/configmap.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(cm), `POOLTASKS_DIGEST_CHANNEL: "`+ExampleChannel+`"`) {
+		t.Errorf("deploy/configmap.yaml does not ship POOLTASKS_DIGEST_CHANNEL %s, which Validate warns of", ExampleChannel)
+	}
+}

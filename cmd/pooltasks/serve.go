@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -47,7 +46,7 @@ func newServeCmd(a *app) *cobra.Command {
 }
 
 func runServe(ctx context.Context, a *app, useSim bool) error {
-	cfg, stdout, stderr := a.cfg, a.stdout, a.stderr
+	cfg, stderr := a.cfg, a.stderr
 	needs := config.NeedAppToken | config.NeedBotToken
 	if !useSim {
 		needs |= config.NeedWorkspace
@@ -148,7 +147,9 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "pooltasks %s serving Slack (health and metrics on %s)\n", version, b.HTTPAddr())
+	// A log line, not a plain-text banner: stdout and stderr end in one
+	// log stream, where a line that is not JSON breaks LOG_FORMAT=json.
+	logger.Info("serving Slack", "version", version, "http_addr", b.HTTPAddr())
 
 	// At SIGTERM (ctx ends) the bot stops reading envelopes and answers
 	// those it acked; digests and alerts stop at once. Watches stop only

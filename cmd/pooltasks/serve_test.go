@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -79,6 +78,19 @@ func TestServeSim(t *testing.T) {
 	if !strings.Contains(stderr.String(), `"msg":"digest schedule started"`) {
 		t.Errorf("no digest schedule with POOLTASKS_DIGEST_CHANNEL alone:\n%s", stderr.String())
 	}
+	// With LOG_FORMAT=json every line is JSON: the start is a log record,
+	// not a plain-text banner, and nothing goes to stdout.
+	if stdout.String() != "" {
+		t.Errorf("stdout %q, want nothing beside the JSON log", stdout.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("a log line is not JSON: %q", line)
+		}
+	}
+	if !strings.Contains(stderr.String(), `"msg":"serving Slack","version":`) {
+		t.Errorf("no start record:\n%s", stderr.String())
+	}
 	for _, secret := range []string{slacktest.AppToken, slacktest.BotToken} {
 		if strings.Contains(stderr.String()+stdout.String(), secret) {
 			t.Errorf("a token reached the output")
@@ -86,10 +98,22 @@ func TestServeSim(t *testing.T) {
 	}
 }
 
+// TestServeNeedsTokens: serve without tokens stops with exit status 2 and
+// says where the Slack app's steps are and how to try pooltasks without
+// Slack, once.
 func TestServeNeedsTokens(t *testing.T) {
-	err := run(context.Background(), []string{"serve"}, config.Config{LogLevel: "info", LogFormat: "json"}, &bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || exitCode(err, &bytes.Buffer{}) != 2 {
-		t.Errorf("serve without tokens = %v, want a usage error", err)
+	code, out, errOut := call(t, defaults(t), "serve", "--sim")
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"SLACK_APP_TOKEN: not set", "SLACK_BOT_TOKEN: not set",
+		`README.md, section "` + config.SlackSetupSection + `"`, "try pooltasks without Slack first: pooltasks query --sim failed"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if n := strings.Count(errOut, "pooltasks query --sim"); n != 1 {
+		t.Errorf("the way to try without Slack is given %d times, want once:\n%s", n, errOut)
 	}
 }
 
@@ -509,9 +533,9 @@ func TestServeForwardsWatches(t *testing.T) {
 	cfg.HTTPAddr, cfg.InternalToken = "127.0.0.1:0", token
 	cfg.StateDir = t.TempDir()
 	sched := startServe(t, cfg, slacktest.Options{})
-	addr := regexp.MustCompile(`health and metrics on (\S+)\)`).FindStringSubmatch(sched.stdout.String())
+	addr := regexp.MustCompile(`"msg":"serving Slack".*"http_addr":"([^"]+)"`).FindStringSubmatch(sched.stderr.String())
 	if addr == nil {
-		t.Fatalf("no HTTP address in %q", sched.stdout.String())
+		t.Fatalf("no HTTP address in %q", sched.stderr.String())
 	}
 
 	rcfg := sched.cfg
