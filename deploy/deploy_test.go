@@ -2,11 +2,13 @@ package deploy
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,8 +17,13 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/doctor"
 )
+
+// placeholderImage is the image every manifest names: what `docker build -t pooltasks:dev .`
+// makes, which nobody mistakes for a published image.
+const placeholderImage = "pooltasks:dev"
 
 // stateDir is where the image and every pod keep POOLTASKS_STATE_DIR.
 const stateDir = "/var/lib/pooltasks"
@@ -335,7 +342,15 @@ func TestKubernetesLayout(t *testing.T) {
 	pvc := find(t, objs, "PersistentVolumeClaim", "pooltasks-state")
 	responders := find(t, objs, "Deployment", "pooltasks-responders")
 	scheduler := find(t, objs, "Deployment", "pooltasks-scheduler")
-	cron := find(t, objs, "CronJob", "pooltasks-digest")
+	// `kubectl apply -f deploy/` applies the top folder alone: the CronJob,
+	// which would post every digest a second time beside the scheduler,
+	// waits in optional/.
+	for _, o := range objs {
+		if o.Kind == "CronJob" {
+			t.Errorf("%s: CronJob %s beside the scheduler: keep it in deploy/optional/", o.file, o.Metadata.Name)
+		}
+	}
+	cron := find(t, loadObjects(t, "optional"), "CronJob", "pooltasks-digest")
 
 	if got := sorted(keys(secret.StringData, secret.Data)); !slices.Equal(got, sorted(secretKeys)) {
 		t.Errorf("Secret keys %v, want %v", got, sorted(secretKeys))
@@ -523,7 +538,7 @@ func keys(ms ...map[string]string) []string {
 // writable state directory, no privileges, the resources the benchmarks sized, and secrets
 // only by reference to the Secret.
 func TestPodsHardened(t *testing.T) {
-	objs := loadObjects(t, ".")
+	objs := append(loadObjects(t, "."), loadObjects(t, "optional")...)
 	cm := find(t, objs, "ConfigMap", "pooltasks")
 	secret := find(t, objs, "Secret", "pooltasks")
 	secretData := keys(secret.StringData, secret.Data)
@@ -566,8 +581,8 @@ func TestPodsHardened(t *testing.T) {
 				t.Error("securityContext.fsGroup is not 65532 (distroless nonroot): the state volume would not be writable")
 			}
 			for _, c := range ps.Containers {
-				if c.Image == "" || strings.HasSuffix(c.Image, ":latest") || !strings.Contains(c.Image, ":") {
-					t.Errorf("image %q: pin a version", c.Image)
+				if c.Image != placeholderImage {
+					t.Errorf("image %q, want the placeholder %s that README's Deployment section explains", c.Image, placeholderImage)
 				}
 				sc := c.SecurityContext
 				if sc == nil {
@@ -690,6 +705,73 @@ func TestDockerfile(t *testing.T) {
 	} {
 		if !strings.Contains(build, want) {
 			t.Errorf("build stage lacks %s", want)
+		}
+	}
+}
+
+// TestChartValues: the Helm chart's values hold every setting of config.Config at its
+// default, under config: (or as a secret.* value, or set per role by the templates), and name
+// the placeholder image. .ci/run renders and lints the chart; this keeps its values complete
+// when a variable is added.
+func TestChartValues(t *testing.T) {
+	data, err := os.ReadFile("helm/pooltasks/values.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Image struct {
+			Repository string `yaml:"repository"`
+			Tag        string `yaml:"tag"`
+		} `yaml:"image"`
+		Config map[string]string `yaml:"config"`
+		Secret map[string]string `yaml:"secret"`
+	}
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	if got := v.Image.Repository + ":" + v.Image.Tag; got != placeholderImage {
+		t.Errorf("image %s, want the placeholder %s", got, placeholderImage)
+	}
+	// The templates set these for each role, and read these from the Secret.
+	perRole := []string{"POOLTASKS_SCHEDULER", "POOLTASKS_STATE_DIR", "POOLTASKS_HTTP_ADDR", "POOLTASKS_WATCH_URL"}
+	fromSecret := map[string]string{
+		"SLACK_APP_TOKEN": "slackAppToken", "SLACK_BOT_TOKEN": "slackBotToken",
+		"HUAWEICLOUD_SDK_AK": "huaweicloudAK", "HUAWEICLOUD_SDK_SK": "huaweicloudSK",
+		"HUAWEICLOUD_SDK_SECURITY_TOKEN": "huaweicloudSecurityToken",
+		"POOLTASKS_INTERNAL_TOKEN":       "internalToken", "POOLTASKS_REDIS_URL": "redisURL",
+	}
+	// Shown as an example rather than at the default.
+	examples := map[string]string{"WORKSPACE_REGION": "ap-southeast-1"}
+	seen := map[string]bool{}
+	ct := reflect.TypeFor[config.Config]()
+	for i := range ct.NumField() {
+		f := ct.Field(i)
+		name := f.Tag.Get("envconfig")
+		if name == "" {
+			continue
+		}
+		seen[name] = true
+		if slices.Contains(perRole, name) {
+			continue
+		}
+		if key, ok := fromSecret[name]; ok {
+			if _, ok := v.Secret[key]; !ok {
+				t.Errorf("%s: no secret.%s in the chart's values", name, key)
+			}
+			continue
+		}
+		got, ok := v.Config[name]
+		want := cmp.Or(examples[name], f.Tag.Get("default"))
+		if f.Type.Kind() == reflect.Bool && want == "" {
+			want = "false"
+		}
+		if !ok || got != want {
+			t.Errorf("config.%s = %q (present %v), want %q", name, got, ok, want)
+		}
+	}
+	for name := range v.Config {
+		if !seen[name] {
+			t.Errorf("config.%s is not a variable of pooltasks", name)
 		}
 	}
 }

@@ -9,5 +9,9 @@
 //	kubectl apply -f deploy/secret.yaml -f deploy/configmap.yaml -f deploy/pvc.yaml \
 //	  -f deploy/responders.yaml -f deploy/scheduler.yaml
 //
-// or replace scheduler.yaml and pvc.yaml by cronjob-digest.yaml for digests from a CronJob.
+// (or `kubectl apply -f deploy/`, which applies exactly these), or replace scheduler.yaml and
+// pvc.yaml by optional/cronjob-digest.yaml for digests from a CronJob. It is kept in optional/ so
+// that applying the folder never runs it beside the scheduler, which would post every digest
+// twice. The Helm chart in helm/pooltasks renders the same layout from values; .ci/run lints it
+// and decodes what it renders, and these files, strictly against the Kubernetes API types.
 package deploy
