@@ -2,13 +2,16 @@
 #
 # pooltasks: one static binary on distroless, non-root, happy on a read-only root file system.
 #
-#   DOCKER_BUILDKIT=1 docker build --build-arg VERSION=$(git describe --always --dirty) -t pooltasks .
+#   DOCKER_BUILDKIT=1 docker build --build-arg VERSION=$(git describe --always --dirty) -t pooltasks:dev .
 #   docker run --rm --read-only -e SLACK_APP_TOKEN -e SLACK_BOT_TOKEN \
-#     -v pooltasks-state:/var/lib/pooltasks pooltasks serve --sim
+#     -v pooltasks-state:/var/lib/pooltasks pooltasks:dev serve --sim
 #
 # .ci/run builds the same binary the same way (CGO_ENABLED=0, -trimpath, -ldflags -X main.version).
 
 ARG GO_VERSION=1.27.3
+# Where the binary comes from: build (compiled here, the default) or prebuilt (GoReleaser's
+# binary for the target platform, in the build context as $TARGETPLATFORM/pooltasks).
+ARG BINARY_FROM=build
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
 WORKDIR /src
@@ -27,11 +30,18 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/pooltasks ./cmd/pooltasks \
  && mkdir -p /out/state
 
+FROM scratch AS prebuilt
+ARG TARGETPLATFORM
+WORKDIR /out/state
+COPY ${TARGETPLATFORM}/pooltasks /out/pooltasks
+
+FROM ${BINARY_FROM} AS binary
+
 FROM gcr.io/distroless/static-debian12:nonroot
 # 65532 is the nonroot user of distroless. The state directory belongs to it so that a fresh
 # named volume (which Docker seeds from the image) is writable; on Kubernetes fsGroup does that.
-COPY --from=build --chown=65532:65532 /out/state /var/lib/pooltasks
-COPY --from=build /out/pooltasks /pooltasks
+COPY --from=binary --chown=65532:65532 /out/state /var/lib/pooltasks
+COPY --from=binary /out/pooltasks /pooltasks
 # The only place pooltasks writes: digest watermarks, active watches, alerted task ids.
 # Nothing else is written, so the root file system can be read-only (docker run --read-only,
 # readOnlyRootFilesystem: true). The Huawei SDK would write ~/.huaweicloud/application_id on
