@@ -256,9 +256,21 @@ func (b *Bot) take(ctx context.Context, req *request, tk taking) (answer, error)
 		b.auditAction(ctx, in, bt, act.OutcomeDone)
 	}
 	ts := channelTS
-	if ts != "" {
+	switch {
+	case ts != "":
 		b.update(ctx, req.channel, ts, v)
-	} else {
+	case req.publicMessage && req.messageTS != "" && len(req.original) > 0:
+		// A channel message everyone sees (an alert, a watch, a shared
+		// answer): it says in place what was done; the new task is
+		// watched in its thread.
+		text, bs := blocks.Acted(req.original, v)
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
+		if _, _, _, uerr := b.api.UpdateMessageContext(uctx, req.channel, req.messageTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(bs...)); uerr != nil {
+			b.log.WarnContext(ctx, "updating the clicked message", "err", logSafe(uerr))
+		}
+		cancel()
+		ts = cmp.Or(req.threadTS, req.messageTS)
+	default:
 		text, bs := blocks.Action(v)
 		_, posted, perr := b.api.PostMessageContext(ctx, req.channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(bs...))
 		if perr != nil {

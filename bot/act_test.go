@@ -436,3 +436,46 @@ func TestStagedRerun(t *testing.T) {
 		t.Errorf("the new task is not watched in the thread: %v", err)
 	}
 }
+
+// TestRetryFromWatchMessage: the final message of a watch of a FAILED task
+// carries Retry; a click on it sends one retry, says in place who did it
+// (without the button), and watches the new task in its thread.
+func TestRetryFromWatchMessage(t *testing.T) {
+	e, _ := acting(t, bot.Actions{}, nil)
+	e.slash(t, "U1", "C1", "watch "+failedID)
+	w, err := e.slack.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && strings.Contains(string(m.Blocks), "act_retry")
+	}, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	btn := find(t, w.Blocks, "act_retry")
+	id, url := e.slack.BlockAction(slacktest.BlockAction{UserID: "U2", ChannelID: "C1", ActionID: btn.ActionID, Value: btn.Value,
+		MessageTS: w.TS, MessageBlocks: w.Blocks})
+	if _, err := e.slack.WaitAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+	e.answer(t, url)
+	up, err := e.slack.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.update" && m.TS == w.TS
+	}, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := decoded(up.Blocks); !strings.Contains(b, "Retried by <@U2>") || strings.Contains(b, "act_retry") || !strings.Contains(b, `"details"`) {
+		t.Errorf("updated watch message = %s", b)
+	}
+	if n := e.actionRequests("retry"); n != 1 {
+		t.Errorf("%d retry requests, want 1", n)
+	}
+	if _, err := e.slack.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && m.ThreadTS == w.TS
+	}, wait); err != nil {
+		t.Errorf("the new task is not watched in the thread: %v", err)
+	}
+	if n := len(msgs(e, func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && m.ThreadTS == "" && strings.Contains(decoded(m.Blocks), "By <@U2>")
+	})); n != 0 {
+		t.Errorf("%d new channel messages, want the watch message updated in place instead", n)
+	}
+}

@@ -413,7 +413,7 @@ func (b *Bot) toRequest(ev socketmode.Event) *request {
 			team: team, user: cb.User.ID, channel: channel,
 			actionID: a.ActionID, text: a.Value, responseURL: cb.ResponseURL,
 			messageTS: cb.Container.MessageTs, threadTS: cb.Container.ThreadTs,
-			publicMessage: !cb.Container.IsEphemeral, triggerID: cb.TriggerID,
+			publicMessage: !cb.Container.IsEphemeral, triggerID: cb.TriggerID, original: cb.Message.Blocks.BlockSet,
 		}
 	case socketmode.EventTypeEventsAPI:
 		outer, ok := ev.Data.(slackevents.EventsAPIEvent)

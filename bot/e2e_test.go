@@ -110,7 +110,7 @@ func start(t testing.TB, s setup) *env {
 	}
 	if s.watch {
 		cfg.Slack = bot.NewSlackClient(cfg.AppToken, cfg.BotToken, cfg.APIURL)
-		watches := watch.New(watch.Config{Every: 200 * time.Millisecond},
+		watches := watch.New(watch.Config{Every: 200 * time.Millisecond, Actions: cfg.Actions.Enabled},
 			loop.Deps{Lister: ws, Poster: loop.NewSlackPoster(cfg.Slack)}, nil)
 		t.Cleanup(watches.Close)
 		cfg.Notifier = &notify.Notifier{Watches: watches}

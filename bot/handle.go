@@ -89,6 +89,7 @@ type request struct {
 	// channel sees (a shared answer, a mention's answer in its thread).
 	publicMessage bool
 	triggerID     string                       // a click's, to open a modal with
+	original      []slack.Block                // the blocks of the clicked message, when Slack sends them (public messages)
 	viewID        string                       // a modal's submission: the view
 	values        map[string]map[string]string // a modal's submission: block id → action id → value
 	received      time.Time                    // when the loop took the envelope, for latency

@@ -124,7 +124,7 @@ func TestTooManyWatchesSaid(t *testing.T) {
 	if h := header(m.Blocks); !strings.Contains(h, "Too many watches") {
 		t.Errorf("watch beyond the limit: header %q, text %q", h, m.Text)
 	}
-	if s := string(m.Blocks); !strings.Contains(s, "Stop button") || strings.Contains(s, "Something went wrong") {
+	if s := string(m.Blocks); !strings.Contains(s, "Stop watching button") || strings.Contains(s, "Something went wrong") {
 		t.Errorf("watch beyond the limit lacks its hint: %s", s)
 	}
 	waitAudit(t, e, 2)

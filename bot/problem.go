@@ -54,7 +54,7 @@ var conditions = map[condition]struct {
 	condAmbiguousPool:   {"Which pool?", "Give the pool's id, or its full name in double quotes.", "ambiguous_pool", false},
 	condUnknownPool:     {"No such pool", "Give the pool's id, or its name as the Workspace console shows it (see /pooltasks help pool).", "unknown_pool", false},
 	condNotAvailable:    {"Not available here", "The team that runs pooltasks can turn it on.", "unavailable", true},
-	condTooManyWatches:  {"Too many watches", "Stop a watch with the Stop button on its message, or try again when one ends.", "limit", true},
+	condTooManyWatches:  {"Too many watches", "Stop a watch with the Stop watching button on its message, or try again when one ends.", "limit", true},
 	condAlreadyWatching: {"Already watching", "Follow the watch message that is there.", "already_watching", true},
 	condAmbiguousTask:   {"Which task?", "Give more of the id; lists show it whole.", "ambiguous_task", false},
 	condWrongStatus:     {"Not possible now", "Look at the task again with /pooltasks show TASK_ID.", "wrong_status", true},

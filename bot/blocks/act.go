@@ -331,3 +331,49 @@ func RerunModal(t Target, metadata string) slack.ModalViewRequest {
 	return slack.ModalViewRequest{Type: slack.VTModal, Title: plainText("Re-run in stages"), Close: plainText("Cancel"),
 		Submit: plainText("Start"), CallbackID: RerunCallback, PrivateMetadata: metadata, Blocks: slack.Blocks{BlockSet: bs}}
 }
+
+// Acted is a channel message on which an action was taken (an alert, a
+// watch's message, a shared answer), shown again in place: its action
+// buttons gone, and a line saying who did what, when, and what came of
+// it ("Retried by @ana at 10:02 → task …").
+func Acted(original []slack.Block, v ActionView) (string, []slack.Block) {
+	out := make([]slack.Block, 0, len(original)+1)
+	for _, b := range original {
+		if ab, ok := b.(*slack.ActionBlock); ok && ab.Elements != nil {
+			kept := *ab
+			kept.Elements = &slack.BlockElements{}
+			for _, el := range ab.Elements.ElementSet {
+				if btn, ok := el.(*slack.ButtonBlockElement); ok && strings.HasPrefix(btn.ActionID, "act_") {
+					continue
+				}
+				kept.Elements.ElementSet = append(kept.Elements.ElementSet, el)
+			}
+			if len(kept.Elements.ElementSet) == 0 {
+				continue
+			}
+			b = &kept
+		}
+		out = append(out, b)
+	}
+	if len(out) >= maxBlocks {
+		out = out[:maxBlocks-1]
+	}
+	w := actWords[v.Target.Action]
+	who := "<@" + esc(v.Actor, 40) + ">"
+	var line string
+	switch v.Outcome {
+	case "done":
+		line = ":white_check_mark: " + strings.ToUpper(w.past[:1]) + w.past[1:] + " by " + who
+		if v.Approver != "" {
+			line += ", approved by <@" + esc(v.Approver, 40) + ">"
+		}
+		line += " at " + clock(v.At)
+		if v.NewTaskID != "" {
+			line += " → task " + code(v.NewTaskID, idMax) + ", watched in the thread"
+		}
+	default:
+		line = ":grey_question: " + who + " asked to " + w.doing + " at " + clock(v.At) + "; the API did not answer, so it may or may not have happened. Check with " + code(v.Check, 300) + "."
+	}
+	out = append(out, context(line))
+	return fallback(strings.ToUpper(w.past[:1]) + w.past[1:] + " task " + v.Target.Task.ID), out
+}

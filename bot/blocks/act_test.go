@@ -95,3 +95,25 @@ func TestRerunModalGolden(t *testing.T) {
 	}
 	golden(t)(m.Title.Text, m.Blocks.BlockSet)
 }
+
+// TestWatchActionsGolden: a watch's final message of a FAILED task, with
+// retry enabled, carries Retry failed desktops.
+func TestWatchActionsGolden(t *testing.T) {
+	tg := retryTarget()
+	golden(t)(Watch(WatchView{ID: "w1", TaskID: tg.Task.ID, UserID: "U01ANA", Task: tg.Task, Now: at10, Phase: WatchEnded,
+		Actions: []pooltask.Action{pooltask.ActionRetry, pooltask.ActionStop}}))
+}
+
+// TestActedGolden: the watch's final message after its Retry was clicked:
+// the button gone, a line saying who retried it and the new task.
+func TestActedGolden(t *testing.T) {
+	tg := retryTarget()
+	_, original := Watch(WatchView{ID: "w1", TaskID: tg.Task.ID, UserID: "U01ANA", Task: tg.Task, Now: at10, Phase: WatchEnded,
+		Actions: []pooltask.Action{pooltask.ActionRetry}})
+	text, bs := Acted(original, ActionView{Target: tg, Actor: "U02LI", Outcome: "done", At: at10,
+		NewTaskID: "9a8b7c6d-0000-4000-8000-000000000009"})
+	compareGolden(t, text, bs)
+	if raw, _ := json.Marshal(bs); strings.Contains(string(raw), "act_retry") || !strings.Contains(string(raw), `"details"`) {
+		t.Errorf("acted message keeps the action or lost Details: %s", raw)
+	}
+}

@@ -2,6 +2,7 @@ package blocks
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -38,6 +39,9 @@ type WatchView struct {
 	// message of a task that had ended when the watch was asked for.
 	Mention bool
 	Limit   time.Duration // the longest a watch runs (WatchTimedOut)
+	// Actions are the actions enabled: a running task gets a Stop task
+	// button, one that ended FAILED a Retry failed desktops button.
+	Actions []pooltask.Action
 }
 
 // Watch renders the message of a watch in its phase: the task's status,
@@ -80,14 +84,19 @@ func Watch(v WatchView) (string, []slack.Block) {
 	details := Button(ActionDetails, "Details", showValue(t))
 	switch v.Phase {
 	case WatchRunning:
-		stop := Button(ActionStopWatch, "Stop", v.ID)
-		if stop != nil {
-			stop.Style = slack.StyleDanger
+		stop := Button(ActionStopWatch, "Stop watching", v.ID)
+		var stopTask *slack.ButtonBlockElement
+		if slices.Contains(v.Actions, pooltask.ActionStop) && (t.Status == pooltask.StatusInit || t.Status == pooltask.StatusRunning) {
+			stopTask = ActButton(Target{Action: pooltask.ActionStop, Task: t, Desktops: t.SuccessNum + t.FailedNum + t.SkipNum})
 		}
-		bs = appendBlock(bs, actions(stop, details))
+		bs = appendBlock(bs, actions(stop, details, stopTask))
 	case WatchGone: // Details would find no task either
 	default:
-		bs = appendBlock(bs, actions(details))
+		var retry *slack.ButtonBlockElement
+		if v.Phase == WatchEnded && slices.Contains(v.Actions, pooltask.ActionRetry) && t.Status == pooltask.StatusFailed && t.FailedNum > 0 {
+			retry = ActButton(Target{Action: pooltask.ActionRetry, Task: t, Desktops: t.FailedNum})
+		}
+		bs = appendBlock(bs, actions(details, retry))
 	}
 	text := fmt.Sprintf("Task %s: %s", t.ID, t.Status)
 	if v.Phase == WatchGone {

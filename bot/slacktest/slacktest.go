@@ -544,6 +544,9 @@ type BlockAction struct {
 	MessageTS   string
 	ThreadTS    string
 	IsEphemeral bool
+	// MessageBlocks are the clicked message's blocks, which Slack sends
+	// with a click on a message that is not ephemeral.
+	MessageBlocks json.RawMessage
 
 	EnvelopeID   string
 	RetryAttempt int
@@ -594,7 +597,11 @@ func (s *Server) BlockAction(a BlockAction) (envelopeID, responseURL string) {
 		}},
 	}
 	if !a.IsEphemeral {
-		payload["message"] = map[string]any{"type": "message", "ts": a.MessageTS, "text": "", "user": BotUserID}
+		msg := map[string]any{"type": "message", "ts": a.MessageTS, "text": "", "user": BotUserID}
+		if len(a.MessageBlocks) > 0 {
+			msg["blocks"] = a.MessageBlocks
+		}
+		payload["message"] = msg
 	}
 	id := s.Send(Envelope{EnvelopeID: a.EnvelopeID, Type: "interactive", Payload: payload, RetryAttempt: a.RetryAttempt,
 		Connection: a.Connection})

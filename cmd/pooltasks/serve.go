@@ -123,7 +123,7 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 		remote := watchapi.NewRemote(cfg.WatchURL, cfg.InternalToken, logger.With("component", "watch"))
 		bc.Notifier = notifier{remote, &notify.Notifier{Digester: digests}}
 	} else {
-		watches = watch.New(watch.Config{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive}, deps("watch"), store)
+		watches = watch.New(watch.Config{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive, Actions: parsed.Actions}, deps("watch"), store)
 		bc.Notifier = &notify.Notifier{Watches: watches, Digester: digests}
 		if cfg.InternalToken != "" {
 			api := watchapi.Handler(watches, cfg.InternalToken)

@@ -23,6 +23,10 @@ type Config struct {
 	Every     time.Duration // update period; default 15s
 	Max       time.Duration // longest watch; default 2h
 	MaxActive int           // watches at once; default 20
+	// Actions are the actions enabled (POOLTASKS_ACTIONS), whose buttons
+	// the watch messages carry: Stop task while it runs, Retry failed
+	// desktops when it ended FAILED.
+	Actions []pooltask.Action
 }
 
 // Request is a `/pooltasks watch TASK_ID` to start.
@@ -564,7 +568,7 @@ func newWatchID() string {
 // view is what the message of watch st says of task t at now.
 func (w *Watches) view(st state.Watch, t pooltask.Task, now time.Time, phase blocks.WatchPhase, by string) blocks.WatchView {
 	return blocks.WatchView{ID: st.ID, TaskID: st.TaskID, UserID: st.UserID, Task: t, Started: st.Started,
-		Now: now, Phase: phase, By: by, Limit: w.cfg.Max}
+		Now: now, Phase: phase, By: by, Limit: w.cfg.Max, Actions: w.cfg.Actions}
 }
 
 func watchMessage(v blocks.WatchView) blocks.Message {
