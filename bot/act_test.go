@@ -13,8 +13,11 @@ import (
 	"github.com/pooltasks/pooltasks/act"
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
+	"github.com/pooltasks/pooltasks/bot/notify/state/redisstore"
+	"github.com/pooltasks/pooltasks/bot/notify/state/redistest"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/targets"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
@@ -33,6 +36,7 @@ func acting(t *testing.T, a bot.Actions, mod func(*setup)) (*env, *state.Store) 
 		a.Enabled = []pooltask.Action{pooltask.ActionRetry, pooltask.ActionStop}
 	}
 	a.Operators, a.Store = []string{"U1", "U2", "U3", "S1"}, st
+	// (a test may put another store in through mod)
 	s := setup{cfg: bot.Config{Actions: a}, watch: true, sim: simEmpty(),
 		slack: slacktest.Options{UserGroups: map[string][]string{"S1": {"U5"}}}}
 	if mod != nil {
@@ -477,5 +481,53 @@ func TestRetryFromWatchMessage(t *testing.T) {
 		return m.Method == "chat.postMessage" && m.ThreadTS == "" && strings.Contains(decoded(m.Blocks), "By <@U2>")
 	})); n != 0 {
 		t.Errorf("%d new channel messages, want the watch message updated in place instead", n)
+	}
+}
+
+// TestTwoReplicasOneRetry: two replicas sharing Redis, each on its own
+// socket-mode connection, get clicks of the same Retry at once (a double
+// click that Slack spreads over the connections): one retry request.
+func TestTwoReplicasOneRetry(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	stores := make([]*redisstore.Store, 2)
+	for i := range stores {
+		s, err := redisstore.Open(t.Context(), srv.URL(), "replicas:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
+	}
+	e, _ := acting(t, bot.Actions{}, func(s *setup) { s.cfg.Actions.Store = stores[0] })
+	cfg := bot.Config{AppToken: slacktest.AppToken, BotToken: slacktest.BotToken, APIURL: e.slack.APIURL(),
+		Actions: bot.Actions{Enabled: []pooltask.Action{pooltask.ActionRetry}, Operators: []string{"U1", "U2"}, API: e.ws, Store: stores[1]}}
+	second, err := bot.New(cfg, targets.One(e.ws))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- second.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if err := e.slack.WaitConnections(2, wait); err != nil {
+		t.Fatal(err)
+	}
+	btn := button{ActionID: "act_retry", Value: "retry " + failedID}
+	var urls []string
+	for i, user := range []string{"U1", "U2"} {
+		_, url := e.slack.BlockAction(slacktest.BlockAction{UserID: user, ChannelID: "C1", ActionID: btn.ActionID, Value: btn.Value,
+			IsEphemeral: true, Connection: i + 1})
+		urls = append(urls, url)
+	}
+	var texts []string
+	for _, u := range urls {
+		texts = append(texts, decoded(e.answer(t, u).Blocks))
+	}
+	if n := e.actionRequests("retry"); n != 1 {
+		t.Fatalf("%d retry requests from two replicas, want 1", n)
+	}
+	if all := strings.Join(texts, " | "); !strings.Contains(all, "Retried task") || !strings.Contains(all, "Already retried") &&
+		!strings.Contains(all, "in progress") {
+		t.Errorf("answers: %s", all)
 	}
 }
