@@ -182,6 +182,12 @@ func (b *Bot) Handler() http.Handler {
 				return
 			}
 		}
+		if b.cfg.Degraded != nil {
+			if why := b.cfg.Degraded(); why != "" {
+				_, _ = w.Write([]byte("degraded: " + why + "\n"))
+				return
+			}
+		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/metrics", b.metrics.Handler())

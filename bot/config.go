@@ -53,6 +53,10 @@ type Config struct {
 	// error (which must hold no secret) answers 503 with its text, as when
 	// a background loop of bot/notify keeps failing (notify.Health.Err).
 	Ready func() error
+	// Degraded, when not nil, says why this process runs degraded ("" when
+	// it does not): it still answers, so /readyz answers 200, with a body
+	// that says "degraded" and why (the shared state does not answer).
+	Degraded func() string
 
 	Notifier Notifier // watch, digest and the Stop button; nil answers "not available"
 

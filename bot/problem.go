@@ -127,6 +127,9 @@ func asUserError(err error) *userError {
 		return problem(condNotFound, "No task with that id was found.")
 	case errors.Is(err, watch.ErrWatchNotFound):
 		return &userError{cond: condNotFound, detail: "That watch is no longer running.", hint: "Nothing to stop."}
+	case errors.Is(err, watch.ErrStoreUnavailable):
+		return &userError{cond: condNotAvailable, detail: "Watches need the shared state (Redis), which does not answer right now.",
+			hint: "Queries still work; try the watch again in a minute."}
 	case errors.Is(err, watch.ErrWatchesClosed):
 		return &userError{cond: condNotAvailable, detail: "Watches are shutting down.", hint: "Try again in a minute."}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,5 +108,42 @@ func TestReadyzShowsFailingDigests(t *testing.T) {
 	_, m = get("/metrics")
 	if !strings.Contains(m, `pooltasks_loop_failing{loop="digests"} 0`) {
 		t.Error(`/metrics lacks pooltasks_loop_failing{loop="digests"} 0`)
+	}
+}
+
+// TestReadyzDegraded: a process that runs degraded (its shared state does
+// not answer) still serves, so /readyz answers 200, saying why.
+func TestReadyzDegraded(t *testing.T) {
+	why := "redis does not answer (connection refused)"
+	var degraded atomic.Bool
+	degraded.Store(true)
+	e := start(t, setup{cfg: bot.Config{HTTPAddr: "127.0.0.1:0", Degraded: func() string {
+		if degraded.Load() {
+			return why
+		}
+		return ""
+	}}})
+	get := func() (int, string) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for {
+			resp, err := http.Get("http://" + e.bot.HTTPAddr() + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				return resp.StatusCode, string(b)
+			}
+			time.Sleep(10 * time.Millisecond) // socket mode not connected yet
+		}
+	}
+	if code, body := get(); code != 200 || body != "degraded: "+why+"\n" {
+		t.Errorf("/readyz = %d %q, want 200 degraded", code, body)
+	}
+	degraded.Store(false)
+	if code, body := get(); code != 200 || body != "ok\n" {
+		t.Errorf("/readyz = %d %q, want 200 ok", code, body)
 	}
 }

@@ -57,7 +57,7 @@ type Config struct {
 	ActionRate  int           `envconfig:"POOLTASKS_ACTION_RATE" default:"10"`   // actions per channel per minute
 
 	// Digests, alerts and watches.
-	Scheduler      bool          `envconfig:"POOLTASKS_SCHEDULER" default:"true"`   // run digests and alerts in this process
+	Scheduler      Scheduling    `envconfig:"POOLTASKS_SCHEDULER" default:"auto"`   // true, false or auto (see Scheduling)
 	DigestChannel  string        `envconfig:"POOLTASKS_DIGEST_CHANNEL"`             // empty: no scheduled digests
 	DigestEvery    time.Duration `envconfig:"POOLTASKS_DIGEST_EVERY" default:"24h"` // window length; 0 turns scheduled digests off
 	DigestAt       string        `envconfig:"POOLTASKS_DIGEST_AT"`                  // time of day, e.g. 09:00 (see ParseTimeOfDay)
@@ -82,6 +82,9 @@ type Config struct {
 	// (redis:// or rediss://); empty keeps it in StateDir.
 	RedisURL    string `envconfig:"POOLTASKS_REDIS_URL" secret:"userinfo"`
 	RedisPrefix string `envconfig:"POOLTASKS_REDIS_PREFIX" default:"pooltasks:"` // before every key
+	// Lease is the scheduler lease with Redis: a replica that dies is
+	// replaced as scheduler within it.
+	Lease time.Duration `envconfig:"POOLTASKS_LEASE" default:"15s"`
 
 	// Operations.
 	HTTPAddr  string `envconfig:"POOLTASKS_HTTP_ADDR" default:":8080"` // /healthz, /readyz, /metrics
@@ -91,6 +94,28 @@ type Config struct {
 	// unreadable are the values Load could not read (their fields hold the
 	// default); Validate reports them first.
 	unreadable Problems
+}
+
+// Scheduling is POOLTASKS_SCHEDULER: whether this process may run the
+// digests, alerts and watch updates. true (also yes, on, 1) and auto, the
+// default, are the same: with the file store the process schedules (when it
+// holds the state directory), with Redis it campaigns for the scheduler
+// lease, so that one replica schedules at a time; false (no, off, 0) never
+// schedules.
+type Scheduling bool
+
+// Decode reads auto or a boolean (see ParseBool), in any case.
+func (s *Scheduling) Decode(v string) error {
+	if strings.EqualFold(strings.TrimSpace(v), "auto") {
+		*s = true
+		return nil
+	}
+	b, err := ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("%q is not true, false or auto", v)
+	}
+	*s = Scheduling(b)
+	return nil
 }
 
 // redacted replaces a secret's value.

@@ -30,7 +30,7 @@ func TestConfigDefaultsAndEnv(t *testing.T) {
 		SlackAPIURL: "https://slack.com/api/", RateLimit: 2.5, Burst: 5, Timeout: 10 * time.Second, CacheTTL: 10 * time.Second,
 		AllowedUsers: []string{"U1", "U2"}, UserRate: 20, ApprovalTTL: 15 * time.Minute, ActionRate: 10, Scheduler: false,
 		DigestEvery: 7 * 24 * time.Hour, DigestQuiet: true, AlertEvery: 36 * time.Hour, AlertMinFailed: 1,
-		WatchEvery: 30 * time.Second, WatchMax: 2 * time.Hour, WatchMaxActive: 20, StateDir: "", RedisPrefix: "pooltasks:",
+		WatchEvery: 30 * time.Second, WatchMax: 2 * time.Hour, WatchMaxActive: 20, StateDir: "", RedisPrefix: "pooltasks:", Lease: 15 * time.Second,
 		HTTPAddr: ":8080", LogLevel: "info", LogFormat: "json",
 	}
 	if diff := cmp.Diff(want, cfg, cmp.AllowUnexported(Config{}), cmpopts.IgnoreFields(Config{}, "Getenv")); diff != "" {
@@ -54,7 +54,7 @@ func TestLoadUnreadable(t *testing.T) {
 	}))
 	_, ps := cfg.Validate(0)
 	for _, tc := range []struct{ name, detail, fix string }{
-		{"POOLTASKS_SCHEDULER", `"yes please" is not true or false`, "write true or false (yes/no, on/off and 1/0 work too), or unset it for the default true"},
+		{"POOLTASKS_SCHEDULER", `"yes please" is not true, false or auto`, "write auto (schedule here, or with Redis take turns by the lease), true or false (yes/no, on/off and 1/0 work too), or unset it for the default auto"},
 		{"WORKSPACE_TIMEOUT", `"10" is not a duration: it has no unit`, "write a duration such as 10s, or unset it for the default 10s"},
 		{"POOLTASKS_DIGEST_EVERY", `"a week" is not a duration`, "write a duration such as 24h, or unset it for the default 24h"},
 		{"POOLTASKS_USER_RATE", "set but empty, which is not a whole number", "write a whole number such as 20, or unset it for the default 20"},
@@ -149,5 +149,19 @@ func TestLogDurations(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("%s: %s, want %s", format, buf.String(), want)
 		}
+	}
+}
+
+func TestSchedulingDecode(t *testing.T) {
+	for v, want := range map[string]bool{"auto": true, "AUTO": true, "true": true, "yes": true, "on": true, "1": true,
+		"false": false, "No": false, "off": false, "0": false} {
+		var s Scheduling
+		if err := s.Decode(v); err != nil || bool(s) != want {
+			t.Errorf("Decode(%q) = %v, %v; want %v", v, s, err, want)
+		}
+	}
+	var s Scheduling
+	if err := s.Decode("maybe"); err == nil || !strings.Contains(err.Error(), "true, false or auto") {
+		t.Errorf("Decode(maybe) = %v", err)
 	}
 }

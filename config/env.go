@@ -53,6 +53,9 @@ func Load(lookup func(string) (string, bool)) Config {
 
 // setField parses s into the field by its type.
 func setField(f reflect.Value, s string) error {
+	if f.Type() == reflect.TypeFor[Scheduling]() {
+		return f.Addr().Interface().(*Scheduling).Decode(s)
+	}
 	if f.Type() == reflect.TypeFor[time.Duration]() {
 		d, err := ParseDuration(s)
 		if err == nil {
@@ -118,6 +121,9 @@ func unreadable(name, raw, def string, f reflect.Value) Problem {
 			example = strings.TrimSpace(raw) + "s"
 		}
 		p.Fix = "write a duration such as " + example + orDefault
+	case f.Type() == reflect.TypeFor[Scheduling]():
+		p.Detail += "true, false or auto"
+		p.Fix = "write auto (schedule here, or with Redis take turns by the lease), true or false (yes/no, on/off and 1/0 work too)" + orDefault
 	case f.Kind() == reflect.Bool:
 		p.Detail += "true or false"
 		p.Fix = "write true or false (yes/no, on/off and 1/0 work too)" + orDefault

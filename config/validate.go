@@ -576,6 +576,11 @@ func redisURL(ps *Problems, c Config) {
 		*ps = append(*ps, Problem{Var: name, Severity: Warning, Detail: fmt.Sprintf("%q sends its password to a remote host without TLS", quoteURL(c.RedisURL)),
 			Fix: "use rediss:// when the Redis is reached over a network you do not trust"})
 	}
+	rangeDur(ps, "POOLTASKS_LEASE", c.Lease, 3*time.Second, 5*time.Minute)
+	if c.WatchURL != "" || c.InternalToken != "" {
+		*ps = append(*ps, Problem{Var: "POOLTASKS_WATCH_URL", Severity: Warning, Detail: "not used with POOLTASKS_REDIS_URL: watches are handed over through Redis",
+			Fix: "unset POOLTASKS_WATCH_URL and POOLTASKS_INTERNAL_TOKEN"})
+	}
 	if strings.ContainsAny(c.RedisPrefix, " \t\n") {
 		*ps = append(*ps, Problem{Var: "POOLTASKS_REDIS_PREFIX", Severity: Error, Detail: fmt.Sprintf("%q has white space", c.RedisPrefix),
 			Fix: "use a prefix like pooltasks: (two deployments on one Redis need two prefixes)"})

@@ -202,6 +202,11 @@ func TestValidate(t *testing.T) {
 			"POOLTASKS_REDIS_URL", Error, []string{"not a redis:// or rediss:// URL"}},
 		{"redis password in clear", func(c *Config) { c.RedisURL = "redis://:pw-long-enough@redis.example:6379/0" },
 			"POOLTASKS_REDIS_URL", Warning, []string{"without TLS", "redis://:xxxxx@redis.example"}},
+		{"redis lease short", func(c *Config) { c.RedisURL, c.Lease = "redis://127.0.0.1:6379", time.Second },
+			"POOLTASKS_LEASE", Warning, []string{"outside the usual"}},
+		{"redis with the watch api", func(c *Config) {
+			c.RedisURL, c.WatchURL, c.InternalToken = "redis://127.0.0.1:6379", "http://sched:8080", strings.Repeat("t", 32)
+		}, "POOLTASKS_WATCH_URL", Warning, []string{"not used with POOLTASKS_REDIS_URL"}},
 		{"redis prefix with a space", func(c *Config) { c.RedisURL, c.RedisPrefix = "redis://127.0.0.1:6379", "pool tasks:" },
 			"POOLTASKS_REDIS_PREFIX", Error, []string{"white space"}},
 		{"alert channel that sees nothing", func(c *Config) { c.ChannelPools, c.AlertChannel = "C1=pool-a;*=", "C0ALERT" },

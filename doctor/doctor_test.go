@@ -491,7 +491,7 @@ func TestStateDir(t *testing.T) {
 		{"there", func(tmp string) string { return tmp }, true, OK, []string{"writable"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := config.Config{Region: "ap-southeast-1", Scheduler: tc.scheduler, StateDir: tc.dir(t.TempDir())}
+			cfg := config.Config{Region: "ap-southeast-1", Scheduler: config.Scheduling(tc.scheduler), StateDir: tc.dir(t.TempDir())}
 			must(t, Report{Checks: configChecks(cfg, true)}, "POOLTASKS_STATE_DIR", tc.status, tc.words...)
 		})
 	}

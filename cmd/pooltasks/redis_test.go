@@ -8,6 +8,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/notify/state/redistest"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
+	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
@@ -55,4 +56,131 @@ func waitRedis(t *testing.T, srv *redistest.Server, cond func() bool, what strin
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestServeRedisReplicas is two replicas of serve on one Redis, one fake
+// Slack and one simulator: one of them holds the scheduler lease; a watch
+// asked of the other is followed by the scheduler (its Stop, pressed on
+// the other, ends it); when the scheduler stops, the other takes over
+// within one lease and goes on with the running watch, on the same
+// message; no alert is posted twice.
+func TestServeRedisReplicas(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	cfg := defaults(t)
+	cfg.AK, cfg.SK = sim.DemoAK, sim.DemoSK
+	cfg.StateDir = t.TempDir()
+	cfg.RedisURL, cfg.Lease = srv.URL(), 3*time.Second
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.AlertChannel, cfg.AlertEvery = "CALERT", 10*time.Second
+	a := startServe(t, cfg, slacktest.Options{})
+	b := startServeOn(t, a.cfg, a.slack, a.sim)
+	sl := a.slack
+
+	leader, other := waitLeader(t, a, b)
+	tasks := runningTaskIDs(t, a.sim)
+	if len(tasks) < 2 {
+		t.Fatalf("the simulator runs %d tasks, want 2", len(tasks))
+	}
+	// A watch asked of the replica that does not schedule.
+	watchMsg := func(task string, to *served) slacktest.Message {
+		t.Helper()
+		_, url := sl.SlashCommand(slacktest.SlashCommand{Text: "watch " + task, UserID: "U1", ChannelID: "C2", Connection: to.conn})
+		if m, err := sl.WaitMessage(slacktest.ForResponseURL(url), 30*time.Second); err != nil {
+			t.Fatal(err)
+		} else if !strings.Contains(m.Text, "Watching task") {
+			t.Fatalf("watch: %q %s", m.Text, m.Blocks)
+		}
+		m, err := sl.WaitMessage(func(m slacktest.Message) bool {
+			return m.Method == "chat.postMessage" && m.Channel == "C2" && strings.Contains(m.Text+string(m.Blocks), task)
+		}, 30*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	stop := func(m slacktest.Message, to *served) {
+		t.Helper()
+		b := findButton(t, m, "watch_stop")
+		sl.BlockAction(slacktest.BlockAction{UserID: "U1", ChannelID: "C2", ActionID: b.ActionID, Value: b.Value,
+			MessageTS: m.TS, Connection: to.conn})
+		if _, err := sl.WaitMessage(func(u slacktest.Message) bool {
+			return u.Method == "chat.update" && u.TS == m.TS && strings.Contains(string(u.Blocks), "Stopped by")
+		}, 30*time.Second); err != nil {
+			t.Fatalf("no Stopped update of the watch message %s: %v", m.TS, err)
+		}
+	}
+	first := watchMsg(tasks[0], other)
+	stop(first, other)
+	waitLog(t, leader, `"msg":"watch ended"`)
+	if strings.Contains(other.stderr.String(), `"msg":"watch ended"`) {
+		t.Error("the replica that does not schedule ended a watch")
+	}
+
+	// The scheduler goes; the other replica takes over and goes on with
+	// the running watch.
+	second := watchMsg(tasks[1], other)
+	waitRedis(t, srv, func() bool { return strings.Contains(leader.stderr.String(), `"msg":"watch resumed"`) }, "watch picked up by the scheduler")
+	gone := time.Now()
+	if err := leader.stop(); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, other, `"msg":"scheduler lease acquired`)
+	if took := time.Since(gone); took > cfg.Lease {
+		t.Errorf("takeover after %v, more than one lease (%v)", took, cfg.Lease)
+	}
+	stop(second, other)
+	posts := 0
+	for _, m := range sl.Messages() {
+		if m.Method == "chat.postMessage" && m.Channel == "C2" && strings.Contains(m.Text+string(m.Blocks), tasks[1]) && m.ThreadTS == "" {
+			posts++
+		}
+	}
+	if posts != 1 {
+		t.Errorf("%d watch messages for %s, want the one message followed by both schedulers", posts, tasks[1])
+	}
+	alerted := map[string]int{}
+	for _, m := range sl.Messages() {
+		if m.Method == "chat.postMessage" && m.Channel == "CALERT" {
+			alerted[m.Text]++
+		}
+	}
+	for text, n := range alerted {
+		if n > 1 {
+			t.Errorf("alert posted %d times: %q", n, text)
+		}
+	}
+}
+
+// waitLeader waits until exactly one of the replicas holds the scheduler
+// lease, and returns it first.
+func waitLeader(t *testing.T, a, b *served) (leader, other *served) {
+	t.Helper()
+	const acquired = `"msg":"scheduler lease acquired`
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		la, lb := strings.Contains(a.stderr.String(), acquired), strings.Contains(b.stderr.String(), acquired)
+		switch {
+		case la && lb:
+			t.Fatal("both replicas acquired the scheduler lease")
+		case la:
+			return a, b
+		case lb:
+			return b, a
+		case time.Now().After(deadline):
+			t.Fatalf("no replica acquired the scheduler lease:\n%s\n%s", a.stderr.String(), b.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// runningTaskIDs are the ids of the simulator's running tasks.
+func runningTaskIDs(t *testing.T, sm *sim.Sim) []string {
+	t.Helper()
+	var ids []string
+	for _, tk := range sm.Tasks() {
+		if tk.Status == pooltask.StatusRunning {
+			ids = append(ids, tk.ID)
+		}
+	}
+	return ids
 }

@@ -15,8 +15,10 @@ import (
 	"github.com/pooltasks/pooltasks/bot/notify"
 	"github.com/pooltasks/pooltasks/bot/notify/alert"
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
+	"github.com/pooltasks/pooltasks/bot/notify/lease"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
+	"github.com/pooltasks/pooltasks/bot/notify/state/redisstore"
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/bot/notify/watchapi"
 	"github.com/pooltasks/pooltasks/config"
@@ -93,7 +95,9 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 		return err
 	}
 	defer store.Close()
-	scheduler := cfg.Scheduler && stateHeld == nil
+	scheduler := bool(cfg.Scheduler) && stateHeld == nil
+	// With Redis the replicas share the state and elect their scheduler.
+	shared, _ := store.(*redisstore.Store)
 	// Actions record their intents in the same store: with the file store
 	// held by another process, this one's intents live in memory only.
 	if set.Multi() && len(parsed.Actions) > 0 {
@@ -119,11 +123,20 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	// scheduler, which keeps them on its volume; digests on demand are
 	// posted here either way (they keep no state).
 	var watches *watch.Watches
-	if cfg.WatchURL != "" {
+	wcfg := watch.Config{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive, Actions: parsed.Actions}
+	switch {
+	case shared != nil:
+		// The elected scheduler follows every watch; this replica posts
+		// and saves the watches asked here, and hands Stop over.
+		here := wcfg
+		here.Elsewhere, here.Requests = true, shared
+		bc.Notifier = &notify.Notifier{Watches: watch.New(here, deps("watch"), store), Digester: digests}
+		wcfg.Requests = shared
+	case cfg.WatchURL != "":
 		remote := watchapi.NewRemote(cfg.WatchURL, cfg.InternalToken, logger.With("component", "watch"))
 		bc.Notifier = notifier{remote, &notify.Notifier{Digester: digests}}
-	} else {
-		watches = watch.New(watch.Config{Every: cfg.WatchEvery, Max: cfg.WatchMax, MaxActive: cfg.WatchMaxActive, Actions: parsed.Actions}, deps("watch"), store)
+	default:
+		watches = watch.New(wcfg, deps("watch"), store)
 		bc.Notifier = &notify.Notifier{Watches: watches, Digester: digests}
 		if cfg.InternalToken != "" {
 			api := watchapi.Handler(watches, cfg.InternalToken)
@@ -162,7 +175,7 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	var wg sync.WaitGroup
 	// A loop's Run returns before its ctx ends only when it cannot run at
 	// all; /readyz then says so for good.
-	runBackground := func(ctx context.Context, name loop.Name, run func(context.Context) error) {
+	runBackground := func(wg *sync.WaitGroup, ctx context.Context, name loop.Name, run func(context.Context) error) {
 		wg.Go(func() {
 			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 				logger.Error(string(name)+" stopped", "err", err)
@@ -173,25 +186,60 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	watchCtx, stopWatches := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWatches()
 	if watches != nil {
-		runBackground(watchCtx, loop.Watches, watches.Run)
+		runBackground(&wg, watchCtx, loop.Watches, watches.Run)
 	}
-	switch {
-	case !scheduler || cfg.DigestChannel == "":
-	case cfg.DigestEvery > 0:
-		runBackground(schedCtx, loop.Digests, digests.Run)
-	default:
+	if cfg.DigestChannel != "" && cfg.DigestEvery <= 0 {
 		logger.Warn("no scheduled digests: POOLTASKS_DIGEST_CHANNEL is set but POOLTASKS_DIGEST_EVERY is not positive",
 			"every", cfg.DigestEvery)
 	}
-	if scheduler && len(parsed.AlertRoutes) > 0 {
-		// One Alerter per channel; Validate refused an alert channel that
-		// may see no pool, and a channel routed twice.
-		var routes alert.Routes
-		for _, r := range parsed.AlertRoutes {
-			routes = append(routes, alert.New(alert.Config{Channel: r.Channel, Every: cfg.AlertEvery, Pools: r.Pools,
-				MinFailed: cfg.AlertMinFailed, MinRatio: cfg.AlertMinRatio}, deps("alert"), store))
+	// schedules runs the scheduled digests and alerts with store and
+	// deps, and the watches of w when not nil, until ctx ends.
+	schedules := func(ctx context.Context, store stateStore, deps func(string) loop.Deps, w *watch.Watches) {
+		var g sync.WaitGroup
+		defer g.Wait()
+		if w != nil {
+			runBackground(&g, ctx, loop.Watches, w.Run)
 		}
-		runBackground(schedCtx, loop.Alerts, routes.Run)
+		if cfg.DigestChannel != "" && cfg.DigestEvery > 0 {
+			d := digest.New(digest.Config{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: parsed.DigestAt,
+				Pools: pools, Quiet: cfg.DigestQuiet}, deps("digest"), store)
+			runBackground(&g, ctx, loop.Digests, d.Run)
+		}
+		if len(parsed.AlertRoutes) > 0 {
+			// One Alerter per channel; Validate refused an alert channel that
+			// may see no pool, and a channel routed twice.
+			var routes alert.Routes
+			for _, r := range parsed.AlertRoutes {
+				routes = append(routes, alert.New(alert.Config{Channel: r.Channel, Every: cfg.AlertEvery, Pools: r.Pools,
+					MinFailed: cfg.AlertMinFailed, MinRatio: cfg.AlertMinRatio}, deps("alert"), store))
+			}
+			runBackground(&g, ctx, loop.Alerts, routes.Run)
+		}
+	}
+	switch {
+	case shared != nil:
+		elector := elect(cfg, shared, metrics, logger)
+		bc.Degraded = elector.Degraded
+		wg.Go(func() {
+			elector.Run(schedCtx, func(ctx context.Context, token string) {
+				// Every write and post of this term carries its token:
+				// once the lease is lost, Redis refuses the writes and
+				// the poster refuses the posts.
+				fenced := shared.Fenced(token)
+				fdeps := func(component string) loop.Deps {
+					d := deps(component)
+					d.Poster = lease.Poster{Poster: poster, Elector: elector, Token: token}
+					return d
+				}
+				schedules(ctx, fenced, fdeps, watch.New(wcfg, fdeps("watch"), fenced))
+				// What failed in this term is the next leader's now.
+				for _, l := range []loop.Name{loop.Digests, loop.Alerts, loop.Watches} {
+					health.Recovered(l)
+				}
+			})
+		})
+	case scheduler:
+		wg.Go(func() { schedules(schedCtx, store, deps, nil) })
 	}
 	err = b.Run(ctx)
 	stopSchedules()

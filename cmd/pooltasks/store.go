@@ -1,13 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/pooltasks/pooltasks/bot"
-
 	"github.com/pooltasks/pooltasks/bot/notify/alert"
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
+	"github.com/pooltasks/pooltasks/bot/notify/lease"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/state/redisstore"
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
@@ -37,4 +40,14 @@ func openStore(ctx context.Context, cfg config.Config, health *loop.Health, logg
 	}
 	logger.Info("state in redis", "prefix", cfg.RedisPrefix)
 	return rs, nil, nil
+}
+
+// elect returns the Elector of the scheduler lease in the Redis of store:
+// it campaigns when POOLTASKS_SCHEDULER allows, and tells /readyz and the
+// metrics whether Redis answers either way.
+func elect(cfg config.Config, store *redisstore.Store, m *bot.Metrics, logger *slog.Logger) *lease.Elector {
+	host, _ := os.Hostname()
+	return lease.New(lease.Config{Client: store.Client(), Key: store.Key(redisstore.LeaseKey), FenceKey: store.Key("fence"),
+		TTL: cfg.Lease, Holder: fmt.Sprintf("%s/%d", cmp.Or(host, "pooltasks"), os.Getpid()), Campaign: bool(cfg.Scheduler),
+		Log: logger.With("component", "lease"), Metrics: m.Registry()})
 }

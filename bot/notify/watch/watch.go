@@ -27,6 +27,24 @@ type Config struct {
 	// the watch messages carry: Stop task while it runs, Retry failed
 	// desktops when it ended FAILED.
 	Actions []pooltask.Action
+	// Elsewhere says the watches run in another replica, the elected
+	// scheduler (Redis mode): Start posts the watch message and saves the
+	// watch, which the scheduler's Run picks up from the store; Stop hands
+	// the press over through Requests. Run is not called.
+	Elsewhere bool
+	// Requests carries Stop presses from the replica that got them to the
+	// one that runs the watches, and makes Run look in the store every
+	// Rescan for watches started elsewhere; nil when one process does all.
+	Requests Requests
+	Rescan   time.Duration // default 2s
+}
+
+// Requests hands Stop presses over to the replica that runs the watches;
+// the Redis store has it.
+type Requests interface {
+	RequestStop(ctx context.Context, watchID, userID string) error
+	StopRequests(ctx context.Context) (map[string]string, error) // watch id → who pressed Stop
+	ForgetStop(ctx context.Context, watchID string) error
 }
 
 // Request is a `/pooltasks watch TASK_ID` to start.
@@ -46,6 +64,9 @@ var (
 	// ErrAlreadyWatching is matched by the *AlreadyWatchingError of a
 	// Start that found the task watched there already.
 	ErrAlreadyWatching = errors.New("already watching this task here")
+	// ErrStoreUnavailable is a Start or Stop that needs the shared store
+	// (Redis), which does not answer: refused rather than half done.
+	ErrStoreUnavailable = errors.New("the shared state does not answer")
 )
 
 // AlreadyWatchingError is Start's error when an active watch follows the
@@ -129,6 +150,9 @@ func New(cfg Config, deps loop.Deps, store Store) *Watches {
 	if cfg.MaxActive <= 0 {
 		cfg.MaxActive = 20
 	}
+	if cfg.Rescan <= 0 {
+		cfg.Rescan = 2 * time.Second
+	}
 	base, cancel := context.WithCancel(context.Background())
 	return &Watches{cfg: cfg, deps: deps.WithDefaults(), store: store,
 		base: base, cancel: cancel, active: map[string]*watch{},
@@ -151,6 +175,9 @@ func (w *Watches) Active() int {
 // Start returns that watch's id with an *AlreadyWatchingError. A Start of
 // the same watch that is still reading the task or posting is waited for.
 func (w *Watches) Start(ctx context.Context, req Request) (string, error) {
+	if w.cfg.Elsewhere {
+		return w.startElsewhere(ctx, req)
+	}
 	w.mu.Lock()
 	for {
 		if w.closed {
@@ -289,6 +316,9 @@ func (w *Watches) launchLocked(st state.Watch, last pooltask.Task) {
 // Stop ends a watch at the Stop button, pressed by userID: a final update
 // says who stopped it.
 func (w *Watches) Stop(watchID, userID string) error {
+	if w.cfg.Elsewhere {
+		return w.stopElsewhere(watchID, userID)
+	}
 	w.mu.Lock()
 	wt, ok := w.active[watchID]
 	if ok && wt.stop != nil {
@@ -318,6 +348,8 @@ func (w *Watches) Run(ctx context.Context) error {
 		w.deps.Log.Error("resuming the saved watches failed; trying again", "err", err)
 		w.deps.Health.Failed(loop.Watches, w.deps.Clock.Now(), err)
 		resume = w.deps.Clock.After(w.deps.Backoff.Wait(failures))
+	} else if w.cfg.Requests != nil {
+		resume = w.deps.Clock.After(w.cfg.Rescan)
 	}
 	for {
 		select {
@@ -325,14 +357,24 @@ func (w *Watches) Run(ctx context.Context) error {
 			w.Close()
 			return nil
 		case <-resume:
-			if err := w.resume(ctx); err != nil {
+			err := w.resume(ctx)
+			if err == nil && w.cfg.Requests != nil {
+				err = w.takeStops(ctx)
+			}
+			if err != nil {
 				failures++
 				w.deps.Health.Failed(loop.Watches, w.deps.Clock.Now(), err)
 				resume = w.deps.Clock.After(w.deps.Backoff.Wait(failures))
 				continue
 			}
+			if failures > 0 {
+				w.deps.Health.Recovered(loop.Watches)
+			}
 			failures = 0
-			w.deps.Health.Recovered(loop.Watches)
+			resume = nil
+			if w.cfg.Requests != nil {
+				resume = w.deps.Clock.After(w.cfg.Rescan)
+			}
 		case <-w.saveFailed:
 			if retry == nil {
 				failures = 1
@@ -358,12 +400,14 @@ func (w *Watches) resume(ctx context.Context) error {
 	if w.store == nil {
 		return nil
 	}
+	// Under w.mu, so that a watch that ends meanwhile (deleted from the
+	// store, then from active) is not started again.
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	saved, err := w.store.Watches(ctx)
 	if err != nil {
 		return &loop.StepError{What: "reading the saved watches", Err: err}
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	for _, st := range saved {
 		if _, ok := w.active[st.ID]; ok || w.closed {
 			continue

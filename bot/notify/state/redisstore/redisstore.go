@@ -13,6 +13,7 @@
 //	P alert:KEY           hash: alerted task id → start (unix ns); field "" marks a key with state
 //	P alert_intents:KEY   hash: intent key → JSON of an alert being posted (state.Intent, at_s, tasks)
 //	P watches             hash: watch id → JSON of state.Watch
+//	P watch_stops         hash: watch id → user who pressed Stop, until the scheduler takes it
 //	P charts_refused      "1" once Slack refused chart blocks
 //	P lease, P fence      the scheduler lease and its token counter (package lease)
 package redisstore
@@ -356,6 +357,7 @@ func (s *Store) PutWatch(ctx context.Context, w state.Watch) error {
 	return nil
 }
 
+// deleteWatchScript deletes the field ARGV[2] of the hash KEYS[2].
 var deleteWatchScript = redis.NewScript(fence + `redis.call('HDEL', KEYS[2], ARGV[2]) return 1`)
 
 // DeleteWatch forgets a watch.
@@ -379,6 +381,32 @@ func (s *Store) ChartsRefused(ctx context.Context) (bool, error) {
 func (s *Store) SetChartsRefused(ctx context.Context) error {
 	if _, err := s.run(ctx, setScript, []string{s.Key("charts_refused")}, "1"); err != nil {
 		return fmt.Errorf("saving that charts are refused: %w", err)
+	}
+	return nil
+}
+
+// RequestStop records that userID pressed Stop on the watch watchID, for
+// the scheduler to take (watch.Requests).
+func (s *Store) RequestStop(ctx context.Context, watchID, userID string) error {
+	if err := s.rdb.HSet(ctx, s.Key("watch_stops"), watchID, userID).Err(); err != nil {
+		return fmt.Errorf("recording the Stop of watch %s: %w", watchID, err)
+	}
+	return nil
+}
+
+// StopRequests returns the Stop presses not taken yet: watch id → user.
+func (s *Store) StopRequests(ctx context.Context) (map[string]string, error) {
+	m, err := s.rdb.HGetAll(ctx, s.Key("watch_stops")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading Stop presses: %w", err)
+	}
+	return m, nil
+}
+
+// ForgetStop forgets the Stop press of a watch, once taken.
+func (s *Store) ForgetStop(ctx context.Context, watchID string) error {
+	if _, err := s.run(ctx, deleteWatchScript, []string{s.Key("watch_stops")}, watchID); err != nil {
+		return fmt.Errorf("forgetting the Stop of watch %s: %w", watchID, err)
 	}
 	return nil
 }

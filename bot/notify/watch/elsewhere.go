@@ -1,0 +1,101 @@
+package watch
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
+)
+
+// storeTimeout bounds a call of a Stop press to the shared store.
+const storeTimeout = 5 * time.Second
+
+// startElsewhere is Start when the watches run in the elected scheduler:
+// it posts the watch message and saves the watch, which the scheduler's
+// Run picks up at its next rescan. A store that does not answer refuses
+// the watch before anything is posted.
+func (w *Watches) startElsewhere(ctx context.Context, req Request) (string, error) {
+	saved, err := w.store.Watches(ctx)
+	if err != nil {
+		w.deps.Log.WarnContext(ctx, "watch refused: the shared state does not answer", "err", err)
+		return "", fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	for _, st := range saved {
+		if follows(st, req) {
+			return w.already(ctx, req, st)
+		}
+	}
+	if len(saved) >= w.cfg.MaxActive {
+		return "", ErrTooManyWatches
+	}
+	task, err := w.get(ctx, req.TaskID)
+	if err != nil {
+		return "", err
+	}
+	id, now := newWatchID(), w.deps.Clock.Now()
+	st := state.Watch{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID, Started: now}
+	if task.Status.Ended() {
+		v := w.view(st, task, now, blocks.WatchEnded, "")
+		v.Mention = true
+		m := watchMessage(v)
+		_, err := w.deps.Poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
+		return id, err
+	}
+	m := watchMessage(w.view(st, task, now, blocks.WatchRunning, ""))
+	ts, err := w.deps.Poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
+	if err != nil {
+		return "", err
+	}
+	st.MessageTS = ts
+	if err := w.store.PutWatch(ctx, st); err != nil {
+		// Posted but not saved: the message says so rather than look
+		// followed while nobody follows it.
+		w.deps.Log.ErrorContext(ctx, "saving the watch failed; it is not followed", "watch", id, "err", err)
+		f := watchMessage(w.view(st, task, now, blocks.WatchGone, ""))
+		_ = w.deps.Poster.UpdateMessage(context.WithoutCancel(ctx), req.Channel, ts, f.Text, f.Blocks)
+		return "", fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	w.deps.Log.InfoContext(ctx, "watch started; the scheduler follows it", "watch", id, "task", req.TaskID, "channel", req.Channel, "user", req.UserID)
+	return id, nil
+}
+
+// stopElsewhere is Stop when the watches run in the elected scheduler: it
+// records the press, which the scheduler's Run takes at its next rescan.
+func (w *Watches) stopElsewhere(watchID, userID string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	saved, err := w.store.Watches(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	for _, st := range saved {
+		if st.ID == watchID {
+			if err := w.cfg.Requests.RequestStop(ctx, watchID, userID); err != nil {
+				return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+			}
+			return nil
+		}
+	}
+	return ErrWatchNotFound
+}
+
+// takeStops hands the Stop presses recorded elsewhere to the watches that
+// run here, and forgets those of watches that ended.
+func (w *Watches) takeStops(ctx context.Context) error {
+	stops, err := w.cfg.Requests.StopRequests(ctx)
+	if err != nil {
+		return &loop.StepError{What: "reading the Stop presses", Err: err}
+	}
+	for id, user := range stops {
+		if err := w.Stop(id, user); err != nil && err != ErrWatchNotFound {
+			return err
+		}
+		if err := w.cfg.Requests.ForgetStop(ctx, id); err != nil {
+			return &loop.StepError{What: "forgetting a Stop press", Err: err}
+		}
+	}
+	return nil
+}
