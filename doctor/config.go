@@ -45,7 +45,7 @@ func checkConfig(cfg config.Config, sim bool) ([]Check, config.Bindings) {
 		}
 		cs = append(cs, c)
 	}
-	if cfg.StateDir != "" {
+	if cfg.StateDir != "" && cfg.RedisURL == "" {
 		cs = append(cs, checkStateDir(cfg.StateDir))
 	}
 	return cs, parsed.Bindings

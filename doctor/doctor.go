@@ -150,7 +150,10 @@ func Run(ctx context.Context, opts Options) Report {
 	var r Report
 	configChecks, bindings := checkConfig(opts.Config, opts.Sim)
 	r.Checks = append(r.Checks, configChecks...)
-	if opts.Config.StateDir != "" {
+	switch {
+	case opts.Config.RedisURL != "":
+		r.Checks = append(r.Checks, checkRedis(ctx, opts.Config, opts.Timeout)...)
+	case opts.Config.StateDir != "":
 		r.Checks = append(r.Checks, checkStateLock(opts.Config, opts.StateHeld))
 	}
 	if len(opts.Targets) == 0 {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/pooltasks/pooltasks/bot/notify/state/redistest"
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
@@ -540,4 +541,32 @@ func TestTargets(t *testing.T) {
 		t.Errorf("a check of no target:\n%s", text(t, r))
 	}
 	noSecrets(t, r, broken)
+}
+
+// TestRedisChecks: doctor says whether Redis answers (and why not: a
+// wrong password), its version and who holds the scheduler lease.
+func TestRedisChecks(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{Password: "doctor-s3cret-pass"})
+	cfg := config.Config{Region: "ap-southeast-1", RedisURL: srv.URL(), RedisPrefix: "pooltasks:", Scheduler: true}
+	r := Run(t.Context(), Options{Config: cfg, Timeout: 5 * time.Second})
+	c, _ := r.Find("redis")
+	if c.Status != OK || !strings.Contains(c.Detail, "Redis 7") || !strings.Contains(c.Detail, "answers in") {
+		t.Errorf("redis check = %+v", c)
+	}
+	if l, _ := r.Find("scheduler lease"); l.Status != Warn || !strings.Contains(l.Detail, "no replica holds it") {
+		t.Errorf("lease check = %+v", l)
+	}
+	srv.Do("SET", "pooltasks:lease", "3 abcd1234 pod-7/42", "PX", "10000")
+	r = Run(t.Context(), Options{Config: cfg, Timeout: 5 * time.Second})
+	if l, _ := r.Find("scheduler lease"); l.Status != OK || !strings.Contains(l.Detail, "held by pod-7/42") {
+		t.Errorf("lease check = %+v", l)
+	}
+	if _, ok := r.Find("POOLTASKS_STATE_DIR"); ok {
+		t.Error("the state directory is checked in Redis mode")
+	}
+	cfg.RedisURL = "redis://:wrong-password@" + srv.Addr
+	r = Run(t.Context(), Options{Config: cfg, Timeout: 5 * time.Second})
+	if c, _ := r.Find("redis"); c.Status != Fail || !strings.Contains(c.Fix, "password") || strings.Contains(c.Detail+c.Fix, "wrong-password") {
+		t.Errorf("redis check with a wrong password = %+v", c)
+	}
 }

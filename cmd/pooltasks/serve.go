@@ -218,6 +218,7 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	}
 	switch {
 	case shared != nil:
+		shared.Observe(metrics.Registry())
 		elector := elect(cfg, shared, metrics, logger)
 		bc.Degraded = elector.Degraded
 		wg.Go(func() {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
+
 	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/bot/notify/state/redisstore"
 	"github.com/pooltasks/pooltasks/bot/notify/state/redistest"
@@ -256,5 +258,32 @@ func TestStoreRedisDown(t *testing.T) {
 	srv.Start()
 	if err := s.PutWatch(t.Context(), state.Watch{ID: "w"}); err != nil {
 		t.Errorf("PutWatch once Redis is back: %v", err)
+	}
+}
+
+// TestObserve: each command's latency, and its failures, are in the
+// metrics; a missing key is not a failure.
+func TestObserve(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	s := open(t, srv.URL(), "")
+	set := metrics.NewSet()
+	s.Observe(set)
+	ctx := t.Context()
+	if _, _, err := s.DigestWatermark(ctx, "none"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	if _, err := s.Watches(ctx); err == nil {
+		t.Fatal("no error with Redis down")
+	}
+	var b strings.Builder
+	set.WritePrometheus(&b)
+	for _, want := range []string{`pooltasks_state_op_seconds_count{op="get"} 1`, `pooltasks_state_op_errors_total{op="hgetall"} 1`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %s in\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), `pooltasks_state_op_errors_total{op="get"}`) {
+		t.Error("a missing key counted as an error")
 	}
 }
