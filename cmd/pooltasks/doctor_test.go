@@ -121,7 +121,8 @@ func TestDoctorEmptyEnvironment(t *testing.T) {
 // serve and digest refuse to start with the same words (exit status 2).
 func TestMalformedValues(t *testing.T) {
 	for _, tc := range []struct{ name, value, detail, fix string }{
-		{"POOLTASKS_SCHEDULER", "yes please", `"yes please" is not true or false`, "write true or false (yes/no, on/off and 1/0 work too)"},
+		{"POOLTASKS_SCHEDULER", "yes please", `"yes please" is not true, false or auto`, "write auto (schedule here, or with Redis take turns by the lease), true or false"},
+		{"POOLTASKS_DIGEST_QUIET", "quietly", `"quietly" is not true or false`, "write true or false (yes/no, on/off and 1/0 work too)"},
 		{"WORKSPACE_TIMEOUT", "10", `"10" is not a duration: it has no unit`, "write a duration such as 10s"},
 		{"POOLTASKS_DIGEST_EVERY", "a week", `"a week" is not a duration`, "write a duration such as 24h"},
 		{"POOLTASKS_USER_RATE", "", "set but empty, which is not a whole number", "write a whole number such as 20"},
