@@ -327,7 +327,9 @@ func Holder(ctx context.Context, rdb redis.UniversalClient, key string) (holder 
 }
 
 // Poster is a loop.Poster for the scheduler: each post (and update) is
-// made only after Check confirmed that Token still holds the lease.
+// made only after Check confirmed that Token still holds the lease. Every
+// method of loop.Poster that posts or changes a message must be here; the
+// reads (FindRecorded) pass through.
 type Poster struct {
 	loop.Poster
 	Elector *Elector
@@ -340,6 +342,15 @@ func (p Poster) PostMessage(ctx context.Context, channel, threadTS, text string,
 		return "", err
 	}
 	return p.Poster.PostMessage(ctx, channel, threadTS, text, blocks)
+}
+
+// PostRecorded posts a recorded message (a digest, an alert) when the
+// lease is still held.
+func (p Poster) PostRecorded(ctx context.Context, channel string, rec loop.Record, text string, blocks []slack.Block) (string, error) {
+	if err := p.Elector.Check(ctx, p.Token); err != nil {
+		return "", err
+	}
+	return p.Poster.PostRecorded(ctx, channel, rec, text, blocks)
 }
 
 // UpdateMessage updates when the lease is still held.

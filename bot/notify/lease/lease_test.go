@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot/notify/lease"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
+	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/bot/notify/state/redisstore"
 	"github.com/pooltasks/pooltasks/bot/notify/state/redistest"
@@ -122,6 +124,21 @@ func TestLeaseTakenOver(t *testing.T) {
 	srv.Do("SET", store.Key(redisstore.LeaseKey), "99 thief", "PX", "60000")
 	if err := a.e.Check(t.Context(), token); !errors.Is(err, lease.ErrLost) {
 		t.Errorf("check after the takeover: %v, want ErrLost", err)
+	}
+	// Every method that posts or changes a message is refused.
+	rec := notifytest.NewPoster(nil)
+	p := lease.Poster{Poster: rec, Elector: a.e, Token: token}
+	if _, err := p.PostMessage(t.Context(), "C1", "", "x", nil); !errors.Is(err, lease.ErrLost) {
+		t.Errorf("PostMessage: %v, want ErrLost", err)
+	}
+	if err := p.UpdateMessage(t.Context(), "C1", "1.2", "x", nil); !errors.Is(err, lease.ErrLost) {
+		t.Errorf("UpdateMessage: %v, want ErrLost", err)
+	}
+	if _, err := p.PostRecorded(t.Context(), "C1", loop.Record{}, "x", nil); !errors.Is(err, lease.ErrLost) {
+		t.Errorf("PostRecorded: %v, want ErrLost", err)
+	}
+	if n := len(rec.Calls()); n != 0 {
+		t.Errorf("%d calls reached Slack after the lease was lost", n)
 	}
 	if got := wait(t, a.ended, ttl, "end of the lead"); got != token {
 		t.Errorf("ended %q, want %q", got, token)
