@@ -42,8 +42,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
 {{- define "pooltasks.checkValues" -}}
-{{- if ne .Values.state.mode "file" -}}
-{{- fail (printf "state.mode %q: this chart keeps the state in a file on the scheduler's volume (file)" .Values.state.mode) -}}
+{{- if not (has .Values.state.mode (list "file" "redis")) -}}
+{{- fail (printf "state.mode %q: write file (the scheduler's volume) or redis (POOLTASKS_REDIS_URL)" .Values.state.mode) -}}
+{{- end -}}
+{{- if and (eq .Values.state.mode "redis") (not .Values.secret.existingSecret) (not .Values.secret.redisURL) -}}
+{{- fail "state.mode redis needs secret.redisURL (redis://… or rediss://…), or secret.existingSecret holding POOLTASKS_REDIS_URL" -}}
 {{- end -}}
 {{- if and .Values.digestCronJob.enabled (not .Values.config.POOLTASKS_DIGEST_CHANNEL) -}}
 {{- fail "digestCronJob.enabled needs config.POOLTASKS_DIGEST_CHANNEL, the channel it posts in" -}}
@@ -124,7 +127,7 @@ containers:
       {{- include "pooltasks.secretEnv" (dict "root" $root "name" "HUAWEICLOUD_SDK_SK" "optional" true) | nindent 6 }}
       {{- include "pooltasks.secretEnv" (dict "root" $root "name" "HUAWEICLOUD_SDK_SECURITY_TOKEN" "optional" true) | nindent 6 }}
       {{- include "pooltasks.secretEnv" (dict "root" $root "name" "POOLTASKS_REDIS_URL" "optional" true) | nindent 6 }}
-      {{- if and (ne .role "digest") $v.scheduler.enabled }}
+      {{- if and (ne .role "digest") $v.scheduler.enabled (eq $v.state.mode "file") }}
       {{- include "pooltasks.secretEnv" (dict "root" $root "name" "POOLTASKS_INTERNAL_TOKEN") | nindent 6 }}
       {{- end }}
       {{- with $v.extraEnv }}
