@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/pooltasks/pooltasks/config"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // access holds the allow lists, channel bindings and per-user rates.
@@ -135,9 +137,9 @@ func (a *budgets) forgetIdle(now time.Time) {
 func seconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }
 
 // allowedPool reports whether a pool (as given, and its resolved id by ws)
-// is within a channel's binding in ws's target; entries may be ids or
-// names (never "*": a channel that sees every pool is not bound, see
-// config.Bindings.PoolsIn).
+// is within a channel's binding in ws's target; entries may be ids, names
+// or globs of names (never "*" alone: a channel that sees every pool is not
+// bound, see config.Bindings.PoolsIn).
 func allowedPool(ctx context.Context, ws Workspace, entries []string, value, id string) bool {
 	for _, e := range entries {
 		if strings.EqualFold(e, value) || (id != "" && strings.EqualFold(e, id)) {
@@ -148,7 +150,12 @@ func allowedPool(ctx context.Context, ws Workspace, entries []string, value, id 
 		return false
 	}
 	for _, e := range entries {
-		if eid := ws.ResolvePool(ctx, e).ID; eid != "" && strings.EqualFold(eid, id) {
+		res := ws.ResolvePool(ctx, e)
+		if res.ID != "" && strings.EqualFold(res.ID, id) {
+			return true
+		}
+		// A glob (Finance*) allows every pool it matches.
+		if res.Glob && slices.ContainsFunc(res.Choices, func(p pooltask.Pool) bool { return strings.EqualFold(p.ID, id) }) {
 			return true
 		}
 	}

@@ -186,3 +186,23 @@ func TestTargetsDetails(t *testing.T) {
 		t.Errorf("show without target=:\n%s", m.Blocks)
 	}
 }
+
+// TestTargetsBindingGlob: a binding's TARGET:glob lets the channel see
+// every pool of that target the glob matches, and no other.
+func TestTargetsBindingGlob(t *testing.T) {
+	e := start(t, setup{targets: twoTargets(""), cfg: bot.Config{ChannelPools: bindings(t, "CEU1=sim-b:finance*")}})
+	m := e.slash(t, "U1", "CEU1", "list pool=finance-win11 since=7d")
+	got := details(buttons(m.Blocks))
+	if len(got) == 0 {
+		t.Fatalf("pool=finance-win11 in CEU1:\n%s", m.Text)
+	}
+	for _, v := range got {
+		if !strings.HasSuffix(v, "target=sim-b") {
+			t.Errorf("CEU1 listed %q", v)
+		}
+	}
+	m = e.slash(t, "U1", "CEU1", "list pool=dev-ubuntu")
+	if !strings.Contains(m.Text, "This channel can see the pools finance* in target sim-b only") {
+		t.Errorf("pool=dev-ubuntu in CEU1 answered %q", m.Text)
+	}
+}

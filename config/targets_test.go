@@ -141,6 +141,8 @@ func TestTargetsFileProblems(t *testing.T) {
 			env: func(c *Config) { c.Region = "ap-southeast-1" }, wantVar: "WORKSPACE_REGION", want: "is set as well as POOLTASKS_TARGETS_FILE"},
 		{name: "project as well", body: "targets:\n  - name: eu\n    region: r\n",
 			env: func(c *Config) { c.ProjectID = "0123456789abcdef0123456789abcdef" }, wantVar: "WORKSPACE_PROJECT_ID", want: "is set as well as POOLTASKS_TARGETS_FILE"},
+		{name: "actions with several targets", body: "targets:\n  - name: eu\n    region: r\n  - name: ap\n    region: s\n",
+			env: func(c *Config) { c.Actions = []string{"retry"} }, wantVar: "POOLTASKS_ACTIONS", want: "act on one target"},
 		{name: "binding target", body: "targets:\n  - name: eu\n    region: r\n",
 			env: func(c *Config) { c.ChannelPools = "C1=ue:pool-a" }, wantVar: "POOLTASKS_CHANNEL_POOLS", want: `names target "ue"`, fix: "did you mean eu:pool-a?"},
 	} {

@@ -87,7 +87,7 @@ func runAct(ctx context.Context, a *app, action pooltask.Action, taskID string, 
 	if !yes && !a.terminal {
 		return usageErrorf("%s asks for confirmation and stdin is not a terminal: nothing was done; add --yes to act without asking", action)
 	}
-	client, stop, err := workspaceClient(ctx, a.cfg, useSim)
+	client, stop, err := workspaceClient(ctx, a.cfg, parsed.Targets, useSim)
 	defer stop()
 	if err != nil {
 		return err

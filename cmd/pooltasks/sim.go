@@ -79,10 +79,22 @@ func startSim(ctx context.Context, cfg config.Config, opts sim.Options) (wc work
 	}
 }
 
-// workspaceClient is a client of workspaceTarget's API, for the subcommands
-// that act on one target. stop is never nil.
-func workspaceClient(ctx context.Context, cfg config.Config, useSim bool) (*workspace.Client, func(), error) {
-	wc, stop, err := workspaceTarget(ctx, cfg, useSim)
+// workspaceClient is the client of the one target a subcommand that acts
+// (retry, stop) talks to: the built-in simulator with --sim, else the one
+// target of the configuration (Validate refuses actions with several).
+// stop is never nil.
+func workspaceClient(ctx context.Context, cfg config.Config, ts config.Targets, useSim bool) (*workspace.Client, func(), error) {
+	stop := func() {}
+	var wc workspace.Config
+	var err error
+	switch {
+	case useSim:
+		wc, stop, err = startSim(ctx, cfg, sim.Options{})
+	case len(ts.List) != 1:
+		err = usageErrorf("this acts on one target, and the configuration has %d", len(ts.List))
+	default:
+		wc = targetConfig(cfg, ts.List[0])
+	}
 	if err != nil {
 		return nil, stop, err
 	}
@@ -91,14 +103,4 @@ func workspaceClient(ctx context.Context, cfg config.Config, useSim bool) (*work
 		return nil, stop, fmt.Errorf("connecting to the Workspace API: %w", err)
 	}
 	return client, stop, nil
-}
-
-// workspaceTarget is the Workspace API a subcommand talks to: the built-in
-// simulator with --sim, else the configured one. stop is never nil.
-func workspaceTarget(ctx context.Context, cfg config.Config, useSim bool) (wc workspace.Config, stop func(), err error) {
-	if useSim {
-		return startSim(ctx, cfg, sim.Options{})
-	}
-	// Validate has made sure of a region or an endpoint (config.NeedWorkspace).
-	return workspaceConfig(cfg), func() {}, nil
 }
