@@ -135,3 +135,14 @@ func TestDigestAndAlertsOverTargets(t *testing.T) {
 }
 
 type simType = sim.Sim
+
+// TestListerTaskIDs: a watch asks the loops' Lister for one task by id; it
+// comes from whichever target has it, naming that target.
+func TestListerTaskIDs(t *testing.T) {
+	s, _, b := twoSims(t)
+	id := b.Tasks()[5].ID
+	page, err := s.Lister().ListTasks(context.Background(), pooltask.ListOptions{TaskIDs: []string{id}, Limit: 1})
+	if err != nil || len(page.Tasks) != 1 || page.Tasks[0].ID != id || page.Tasks[0].Target != "sim-b" {
+		t.Fatalf("ListTasks(task=%s) = %+v, %v", id, page, err)
+	}
+}
