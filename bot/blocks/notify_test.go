@@ -200,3 +200,12 @@ func marshalMessage(t *testing.T, text string, bs []slack.Block) []byte {
 	}
 	return raw
 }
+
+func TestStateLostGolden(t *testing.T) {
+	golden(t)(StateLost(StateLostView{
+		Dir:     "/var/lib/pooltasks",
+		Why:     "state.json is unreadable (unexpected end of JSON input); state.prev.json is unreadable (invalid character '<' looking for beginning of value)",
+		Kept:    []string{"/var/lib/pooltasks/state.json.corrupt-20261203T150405Z", "/var/lib/pooltasks/state.prev.json.corrupt-20261203T150405Z"},
+		Digests: true, Alerts: true,
+	}))
+}

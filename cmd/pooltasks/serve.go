@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pooltasks/pooltasks/bot"
+	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify"
 	"github.com/pooltasks/pooltasks/bot/notify/alert"
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
@@ -216,6 +217,19 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 			runBackground(&g, ctx, loop.Alerts, routes.Run)
 		}
 	}
+	if fs, ok := store.(*state.Store); ok && fs.Lost() != nil && scheduler {
+		lost := fs.Lost()
+		v := blocks.StateLostView{Dir: lost.Dir, Why: lost.Why, Kept: lost.Kept,
+			Digests: cfg.DigestChannel != "" && cfg.DigestEvery > 0, Alerts: len(parsed.AlertRoutes) > 0}
+		var channels []string
+		if v.Digests {
+			channels = append(channels, cfg.DigestChannel)
+		}
+		for _, r := range parsed.AlertRoutes {
+			channels = append(channels, r.Channel)
+		}
+		wg.Go(func() { announceLoss(schedCtx, poster, v, channels, logger) })
+	}
 	switch {
 	case shared != nil:
 		shared.Observe(metrics.Registry())
@@ -278,12 +292,36 @@ func openState(dir string, health *loop.Health, logger *slog.Logger) (store *sta
 	case err != nil:
 		return nil, nil, err
 	}
-	if why := store.Recovered(); why != "" {
-		// A torn or hand-edited state file: say so, since digests may
-		// repeat a window and watches may not resume.
-		logger.Warn("state file not used as it was", "state_dir", store.Dir(), "why", why)
+	switch lost := store.Lost(); {
+	case lost != nil:
+		logger.Error("saved state lost: no state file could be read, so this start is a fresh one (digests resume at the next window, alerts are re-baselined, watches are not resumed)",
+			"state_dir", dir, "why", lost.Why, "kept_aside", lost.Kept)
+	case store.Recovered() != "":
+		// A torn or hand-edited main file: the one before it is used, so
+		// a digest may repeat a window and a watch may not resume.
+		logger.Warn("state file not used as it was", "state_dir", store.Dir(), "why", store.Recovered())
 	}
 	return store, nil, nil
+}
+
+// announceLoss posts, once, in each channel of digests and alerts (in
+// order, each once), that the saved state was lost and what that means, so
+// that the loss is seen where the team reads the bot, not only in the log.
+func announceLoss(ctx context.Context, poster loop.Poster, v blocks.StateLostView, channels []string, logger *slog.Logger) {
+	text, bs := blocks.StateLost(v)
+	seen := map[string]bool{}
+	for _, ch := range channels {
+		if seen[ch] {
+			continue
+		}
+		seen[ch] = true
+		pctx, cancel := context.WithTimeout(ctx, loop.PostTimeout)
+		_, err := poster.PostMessage(pctx, ch, "", text, bs)
+		cancel()
+		if err != nil {
+			logger.Error("could not tell the channel that the saved state was lost", "channel", ch, "err", err)
+		}
+	}
 }
 
 // notifier is the bot's Notifier of a responder: watches in the scheduler,

@@ -133,3 +133,57 @@ func TestServeStateSaveFailureShowsInHealth(t *testing.T) {
 		t.Errorf("health after a save that worked = %v", err)
 	}
 }
+
+// TestServeSaysStateWasLost: with both state files unreadable, serve
+// keeps them aside, starts afresh, and says so once in the digest and the
+// alert channel (not only in a WARN line); the next start says nothing.
+func TestServeSaysStateWasLost(t *testing.T) {
+	cfg := defaults(t)
+	cfg.AK, cfg.SK = sim.DemoAK, sim.DemoSK
+	cfg.HTTPAddr, cfg.StateDir = "127.0.0.1:0", t.TempDir()
+	cfg.Scheduler, cfg.DigestChannel, cfg.AlertChannel = true, "CDIGEST", "CALERT"
+	for name, content := range map[string]string{"state.json": `{"version":1,"digests":{"k":"2026-`, "state.prev.json": "\x00\x00"} {
+		if err := os.WriteFile(filepath.Join(cfg.StateDir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := startServe(t, cfg, slacktest.Options{})
+	lost := func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && strings.Contains(m.Text, "lost its saved state")
+	}
+	got, err := s.slack.WaitMessages(2, lost, 30*time.Second)
+	if err != nil {
+		t.Fatal(err, s.stderr.String())
+	}
+	if got[0].Channel != "CDIGEST" || got[1].Channel != "CALERT" {
+		t.Errorf("notices in %s and %s, want CDIGEST and CALERT", got[0].Channel, got[1].Channel)
+	}
+	for _, w := range []string{"Digests", "Alerts", "re-baselined", "state.json.corrupt-"} {
+		if !strings.Contains(string(got[0].Blocks), w) {
+			t.Errorf("the notice does not say %q: %s", w, got[0].Blocks)
+		}
+	}
+	waitLog(t, s, "saved state lost")
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := filepath.Glob(filepath.Join(cfg.StateDir, "*.corrupt-*"))
+	if len(kept) != 2 {
+		t.Errorf("kept aside: %v, want both files", kept)
+	}
+
+	again := startServeOn(t, s.cfg, s.slack, s.sim)
+	waitLog(t, again, "alerts started")
+	if err := again.stop(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range s.slack.Messages() {
+		if lost(m) {
+			n++
+		}
+	}
+	if n != 2 || strings.Contains(again.stderr.String(), "saved state lost") {
+		t.Errorf("%d notices after a second start (want 2 in all), its log:\n%s", n, again.stderr.String())
+	}
+}
