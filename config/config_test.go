@@ -165,3 +165,15 @@ func TestSchedulingDecode(t *testing.T) {
 		t.Errorf("Decode(maybe) = %v", err)
 	}
 }
+
+// TestDurationFlag: a flag of type Duration reads what the environment
+// reads, days included, and names the fix of what it cannot.
+func TestDurationFlag(t *testing.T) {
+	d := Duration(time.Second)
+	if err := d.Set("1d2h"); err != nil || time.Duration(d) != 26*time.Hour || d.String() != "26h0m0s" {
+		t.Errorf("Set(1d2h) = %v, %v", d, err)
+	}
+	if err := d.Set("10"); err == nil || !strings.Contains(err.Error(), "write a duration such as 10s") {
+		t.Errorf("Set(10) = %v", err)
+	}
+}

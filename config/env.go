@@ -180,3 +180,23 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// Duration is a time.Duration read by ParseDuration, for command-line
+// flags (it is a pflag.Value): `--every 1d` reads as the environment does.
+type Duration time.Duration
+
+// Set reads s with ParseDuration.
+func (d *Duration) Set(s string) error {
+	v, err := ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%w: write a duration such as 10s, 5m or 7d", err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// String returns the duration in Go's form, e.g. 1m30s.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// Type names the flag's kind in help.
+func (Duration) Type() string { return "duration" }

@@ -36,7 +36,8 @@ func newDoctorCmd(a *app) *cobra.Command {
 		RunE: func(c *cobra.Command, _ []string) error { return runDoctor(c.Context(), a, useSim, timeout) },
 	}
 	c.Flags().BoolVar(&useSim, "sim", false, "check against the built-in simulator with its demo credentials; Slack is skipped when no token is set")
-	c.Flags().DurationVar(&timeout, "timeout", 15*time.Second, "bound on each network check")
+	timeout = 15 * time.Second
+	c.Flags().Var((*config.Duration)(&timeout), "timeout", "bound on each network check")
 	return c
 }
 

@@ -156,3 +156,17 @@ func TestMalformedValues(t *testing.T) {
 		})
 	}
 }
+
+// TestDurationFlags: duration flags read 7d like the environment does, and
+// refuse a number without a unit with the fix.
+func TestDurationFlags(t *testing.T) {
+	cfg := defaults(t)
+	cfg.StateDir = t.TempDir()
+	if code, out, errOut := call(t, cfg, "doctor", "--sim", "--timeout", "1d"); code != 0 {
+		t.Errorf("doctor --timeout 1d: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut := call(t, cfg, "doctor", "--sim", "--timeout", "10")
+	if code != 2 || !strings.Contains(errOut, "write a duration such as 10s") {
+		t.Errorf("doctor --timeout 10: exit %d, stderr %q", code, errOut)
+	}
+}

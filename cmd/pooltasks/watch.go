@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/trunc"
 	"github.com/pooltasks/pooltasks/view"
@@ -51,7 +52,7 @@ func newWatchCmd(a *app) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error { return runWatch(c.Context(), a, args[0], o) },
 	}
 	c.Flags().BoolVar(&o.sim, "sim", false, "watch a task of the built-in simulator")
-	c.Flags().DurationVar(&o.every, "every", o.every, "how often to read the task")
+	c.Flags().Var((*config.Duration)(&o.every), "every", "how often to read the task")
 	addOutputFlag(c, &o.output)
 	return c
 }
