@@ -53,6 +53,12 @@ type Config struct {
 	// error (which must hold no secret) answers 503 with its text, as when
 	// a background loop of bot/notify keeps failing (notify.Health.Err).
 	Ready func() error
+	// Seen, when not nil, is the dedupe memory every replica shares
+	// (Redis): it records the keys of a request for ttl and reports whether
+	// none was recorded before, so that an envelope Slack redelivers to
+	// another replica is answered once. When it fails, the request is
+	// answered (each replica still remembers what it answered itself).
+	Seen func(ctx context.Context, keys []string, ttl time.Duration) (bool, error)
 	// Degraded, when not nil, says why this process runs degraded ("" when
 	// it does not): it still answers, so /readyz answers 200, with a body
 	// that says "degraded" and why (the shared state does not answer).

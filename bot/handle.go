@@ -162,6 +162,10 @@ func stripMention(text string) string {
 func (b *Bot) serve(ctx context.Context, req *request) {
 	ctx, cancel := context.WithTimeout(withRequest(ctx, req), b.cfg.JobTimeout)
 	defer cancel()
+	if !b.firstAcrossReplicas(ctx, req) {
+		b.log.InfoContext(ctx, "envelope already answered by another replica")
+		return
+	}
 	ctx, calls := workspace.CountCalls(ctx)
 	o := &outcome{result: "ok"}
 	defer func() {
@@ -749,4 +753,33 @@ func errorSummary(err error) string {
 func knownAction(a string) bool {
 	_, ok := actions[a]
 	return ok
+}
+
+// sharedSeenTimeout bounds the shared dedupe check, so that a slow or
+// absent Redis delays no answer by more.
+const sharedSeenTimeout = 250 * time.Millisecond
+
+// firstAcrossReplicas reports whether no replica took req before (see
+// Config.Seen); true when there is no shared memory or it does not answer.
+func (b *Bot) firstAcrossReplicas(ctx context.Context, req *request) bool {
+	if b.cfg.Seen == nil {
+		return true
+	}
+	var keys []string
+	for _, k := range req.keys {
+		if k != "" && k != "trigger:" && k != "event:" {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, sharedSeenTimeout)
+	defer cancel()
+	fresh, err := b.cfg.Seen(ctx, keys, b.cfg.DedupeWindow)
+	if err != nil {
+		b.log.WarnContext(ctx, "shared dedupe memory does not answer; answering", "err", err)
+		return true
+	}
+	return fresh
 }

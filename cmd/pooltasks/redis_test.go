@@ -1,7 +1,10 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +186,64 @@ func runningTaskIDs(t *testing.T, sm *sim.Sim) []string {
 		}
 	}
 	return ids
+}
+
+// TestServeRedisDedupeAndDegraded: a slash command that Slack redelivers
+// to the other replica is answered once; with Redis down a replica still
+// answers queries and /readyz says 200 "degraded", and watches are
+// refused with a clear answer.
+func TestServeRedisDedupeAndDegraded(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	cfg := defaults(t)
+	cfg.AK, cfg.SK = sim.DemoAK, sim.DemoSK
+	cfg.StateDir, cfg.HTTPAddr = t.TempDir(), "127.0.0.1:0"
+	cfg.RedisURL, cfg.Lease = srv.URL(), 3*time.Second
+	a := startServe(t, cfg, slacktest.Options{})
+	b := startServeOn(t, a.cfg, a.slack, a.sim)
+	sl := a.slack
+
+	id, url := sl.SlashCommand(slacktest.SlashCommand{Text: "failed since=7d", UserID: "U1", ChannelID: "C1", Connection: a.conn})
+	if _, err := sl.WaitMessage(slacktest.ForResponseURL(url), 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	sl.SlashCommand(slacktest.SlashCommand{Text: "failed since=7d", UserID: "U1", ChannelID: "C1", Connection: b.conn,
+		EnvelopeID: id, RetryAttempt: 1, ResponseURL: url})
+	waitLog(t, b, `"msg":"envelope already answered by another replica"`)
+	answers := 0
+	for _, m := range sl.Messages() {
+		if m.ResponseURL == url {
+			answers++
+		}
+	}
+	if answers != 1 {
+		t.Errorf("%d answers to one command delivered to two replicas, want 1", answers)
+	}
+
+	srv.Stop()
+	addr := regexp.MustCompile(`"msg":"serving Slack".*"http_addr":"([^"]+)"`).FindStringSubmatch(a.stderr.String())
+	if addr == nil {
+		t.Fatalf("no HTTP address in the log")
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr[1] + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && strings.HasPrefix(string(body), "degraded: redis does not answer") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz = %d %q with Redis down, want 200 degraded", resp.StatusCode, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if m := a.slash(t, "U1", "C1", "failed since=7d"); !strings.Contains(m.Text, "Failed tasks") {
+		t.Errorf("a query with Redis down: %q", m.Text)
+	}
+	if m := a.slash(t, "U1", "C2", "watch "+runningTaskID(t, a.sim)); !strings.Contains(m.Text+string(m.Blocks), "shared state (Redis), which does not answer") {
+		t.Errorf("a watch with Redis down: %q %s", m.Text, m.Blocks)
+	}
 }

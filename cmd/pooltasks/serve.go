@@ -99,6 +99,15 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	scheduler := bool(cfg.Scheduler) && stateHeld == nil
 	// With Redis the replicas share the state and elect their scheduler.
 	shared, _ := store.(*redisstore.Store)
+	var elector *lease.Elector
+	if shared != nil {
+		shared.Observe(metrics.Registry())
+		elector = elect(cfg, shared, metrics, logger)
+		// A replica whose Redis does not answer still answers queries:
+		// /readyz says degraded, and redeliveries are told apart by
+		// this replica's own memory meanwhile.
+		bc.Degraded, bc.Seen = elector.Degraded, shared.Seen
+	}
 	// Actions record their intents in the same store: with the file store
 	// held by another process, this one's intents live in memory only.
 	if set.Multi() && len(parsed.Actions) > 0 {
@@ -232,9 +241,6 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	}
 	switch {
 	case shared != nil:
-		shared.Observe(metrics.Registry())
-		elector := elect(cfg, shared, metrics, logger)
-		bc.Degraded = elector.Degraded
 		wg.Go(func() {
 			elector.Run(schedCtx, func(ctx context.Context, token string) {
 				// Every write and post of this term carries its token:

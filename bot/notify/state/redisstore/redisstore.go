@@ -13,6 +13,7 @@
 //	P alert:KEY           hash: alerted task id → start (unix ns); field "" marks a key with state
 //	P alert_intents:KEY   hash: intent key → JSON of an alert being posted (state.Intent, at_s, tasks)
 //	P watches             hash: watch id → JSON of state.Watch
+//	P seen:ID             an envelope or event id answered (for the dedupe window)
 //	P watch_stops         hash: watch id → user who pressed Stop, until the scheduler takes it
 //	P charts_refused      "1" once Slack refused chart blocks
 //	P lease, P fence      the scheduler lease and its token counter (package lease)
@@ -409,4 +410,23 @@ func (s *Store) ForgetStop(ctx context.Context, watchID string) error {
 		return fmt.Errorf("forgetting the Stop of watch %s: %w", watchID, err)
 	}
 	return nil
+}
+
+// Seen records keys (envelope and event ids) for ttl and reports whether
+// none of them was recorded before: the dedupe memory the replicas share
+// (bot.Config.Seen). Each key is one SET NX PX.
+func (s *Store) Seen(ctx context.Context, keys []string, ttl time.Duration) (bool, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.BoolCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.SetNX(ctx, s.Key("seen:"+k), "1", ttl)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, fmt.Errorf("recording envelope ids: %w", err)
+	}
+	fresh := true
+	for _, c := range cmds {
+		fresh = fresh && c.Val()
+	}
+	return fresh, nil
 }

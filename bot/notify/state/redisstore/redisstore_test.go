@@ -287,3 +287,20 @@ func TestObserve(t *testing.T) {
 		t.Error("a missing key counted as an error")
 	}
 }
+
+// TestSeen: the dedupe memory the replicas share: a key is fresh once,
+// until its ttl ends.
+func TestSeen(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	a, b := open(t, srv.URL(), ""), open(t, srv.URL(), "")
+	ctx := t.Context()
+	if fresh, err := a.Seen(ctx, []string{"env-1", "event:Ev1"}, time.Minute); err != nil || !fresh {
+		t.Fatalf("first delivery: %v, %v", fresh, err)
+	}
+	if fresh, err := b.Seen(ctx, []string{"env-2", "event:Ev1"}, time.Minute); err != nil || fresh {
+		t.Errorf("the same event in another envelope, on another replica: fresh=%v, %v", fresh, err)
+	}
+	if ttl := srv.Do("PTTL", "pooltasks:seen:env-1"); ttl == "-1" || ttl == "-2" {
+		t.Errorf("seen key without expiry: PTTL %s", ttl)
+	}
+}
