@@ -58,7 +58,8 @@ func (l *lockedBuffer) lines(msg string) []map[string]any {
 type env struct {
 	slack  *slacktest.Server
 	sim    *sim.Sim
-	simB   *sim.Sim // the second target's, with setup.targets
+	simB   *sim.Sim     // the second target's, with setup.targets
+	set    *targets.Set // what the bot answers from
 	ws     *workspace.Client
 	bot    *bot.Bot
 	logs   *lockedBuffer
@@ -134,6 +135,7 @@ func start(t testing.TB, s setup) *env {
 		}
 		set = targets.New([]targets.Target{{Name: "sim-a", Client: api}, {Name: "sim-b", Client: wsB}}, s.targets.def)
 	}
+	e.set = set
 	e.bot, err = bot.New(cfg, set)
 	if err != nil {
 		t.Fatal(err)

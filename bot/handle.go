@@ -19,6 +19,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/commands"
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/targets"
 	"github.com/pooltasks/pooltasks/trunc"
@@ -697,6 +698,10 @@ func (b *Bot) digest(ctx context.Context, req *request, cmd commands.Command, to
 	case cmd.Query.PoolID != "":
 		pools = []string{cmd.Query.PoolID} // the digester resolves it in each target
 	}
+	if b.targets.Multi() && len(names) < len(b.targets.Names()) {
+		// The digester covers every target: scope it to those routed to.
+		pools = inTargets(pools, names)
+	}
 	q := pooltask.ListOptions{ScriptID: cmd.Query.ScriptID, ScriptName: cmd.Query.ScriptName, TaskType: cmd.Query.TaskType,
 		Start: cmd.Query.Start, End: cmd.Query.End}
 	if q.End.IsZero() {
@@ -711,6 +716,25 @@ func (b *Bot) digest(ctx context.Context, req *request, cmd commands.Command, to
 	}
 	a.render = r
 	return a, nil
+}
+
+// inTargets scopes a digest's pool values to some targets: a value without
+// a TARGET: prefix becomes one for each target, one of another target is
+// left out, and no value at all (every pool) is every pool of each target.
+func inTargets(pools, names []string) []string {
+	if len(pools) == 0 {
+		pools = []string{"*"}
+	}
+	var out []string
+	for _, p := range pools {
+		t, pool := config.SplitTarget(p)
+		for _, n := range names {
+			if t == "" || strings.EqualFold(t, n) {
+				out = append(out, n+":"+pool)
+			}
+		}
+	}
+	return out
 }
 
 func (b *Bot) doctor(ctx context.Context, req *request, _ commands.Command, _ delivery) (answer, error) {

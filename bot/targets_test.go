@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -8,6 +9,10 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/bot/notify"
+	"github.com/pooltasks/pooltasks/bot/notify/digest"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
+	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/targets"
 )
@@ -204,5 +209,33 @@ func TestTargetsBindingGlob(t *testing.T) {
 	m = e.slash(t, "U1", "CEU1", "list pool=dev-ubuntu")
 	if !strings.Contains(m.Text, "This channel can see the pools finance* in target sim-b only") {
 		t.Errorf("pool=dev-ubuntu in CEU1 answered %q", m.Text)
+	}
+}
+
+// lateLister is the loops' Lister of a set built after the bot's config.
+type lateLister struct{ l targets.Lister }
+
+func (z *lateLister) ListTasks(ctx context.Context, o pooltask.ListOptions) (pooltask.TaskPage, error) {
+	return z.l.ListTasks(ctx, o)
+}
+
+func (z *lateLister) ResolvePool(ctx context.Context, v string) pooltask.Resolution {
+	return z.l.ResolvePool(ctx, v)
+}
+
+// TestTargetsDigest: a digest covers every target, its pools named after
+// their targets; digest target=sim-b covers that target alone.
+func TestTargetsDigest(t *testing.T) {
+	late := &lateLister{}
+	n := &notify.Notifier{Digester: digest.New(digest.Config{}, loop.Deps{Lister: late, Poster: notifytest.NewPoster(nil)}, nil)}
+	e := start(t, setup{targets: twoTargets(""), cfg: bot.Config{Notifier: n}})
+	late.l = e.set.Lister()
+	m := e.slash(t, "U1", "C1", "digest since=3d")
+	if body := string(m.Blocks); !strings.Contains(body, "sim-a:finance-win11") || !strings.Contains(body, "sim-b:finance-win11") {
+		t.Errorf("the digest of both targets:\n%s", body)
+	}
+	m = e.slash(t, "U1", "C1", "digest since=3d target=sim-b")
+	if body := string(m.Blocks); !strings.Contains(body, "sim-b:finance-win11") || strings.Contains(body, "sim-a:") {
+		t.Errorf("the digest of sim-b:\n%s", body)
 	}
 }
