@@ -406,6 +406,10 @@ func (b *Bot) toRequest(ev socketmode.Event) *request {
 			return nil
 		}
 		a := cb.ActionCallback.BlockActions[0]
+		value := a.Value
+		if a.Type == slack.ActionType(slack.OptTypeStatic) {
+			value = a.SelectedOption.Value // the Snooze menu
+		}
 		channel := cb.Container.ChannelID
 		if channel == "" {
 			channel = cb.Channel.ID
@@ -417,7 +421,7 @@ func (b *Bot) toRequest(ev socketmode.Event) *request {
 		return &request{
 			kind: kindClick, envelopeID: envID, keys: []string{envID, "trigger:" + cb.TriggerID},
 			team: team, user: cb.User.ID, channel: channel,
-			actionID: a.ActionID, text: a.Value, responseURL: cb.ResponseURL,
+			actionID: a.ActionID, text: value, responseURL: cb.ResponseURL,
 			messageTS: cb.Container.MessageTs, threadTS: cb.Container.ThreadTs,
 			publicMessage: !cb.Container.IsEphemeral, triggerID: cb.TriggerID, original: cb.Message.Blocks.BlockSet,
 		}

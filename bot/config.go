@@ -65,6 +65,9 @@ type Config struct {
 	Degraded func() string
 
 	Notifier Notifier // watch, digest and the Stop button; nil answers "not available"
+	// Alerts is the state behind living alerts' Acknowledge and Snooze and
+	// the mute commands; nil answers "not available".
+	Alerts Alerts
 
 	// Actions configures retry and stop from Slack; the zero value is
 	// read-only.

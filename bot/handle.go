@@ -246,6 +246,9 @@ var verbs = map[commands.Verb]handler{
 	commands.VerbDoctor: (*Bot).doctor,
 	commands.VerbRetry:  (*Bot).confirmAction,
 	commands.VerbStop:   (*Bot).confirmAction,
+	commands.VerbMute:   (*Bot).mute,
+	commands.VerbMutes:  (*Bot).mutes,
+	commands.VerbUnmute: (*Bot).unmute,
 }
 
 // action is how a click on one of pooltasks' buttons is answered. Most
@@ -283,6 +286,10 @@ var actions = map[string]action{
 	blocks.RerunCallback:     {to: toPrivate, raw: (*Bot).submitRerun}, // the modal's submission
 	blocks.ActionApprove:     {to: toPrivate, raw: (*Bot).decide},
 	blocks.ActionDeny:        {to: toPrivate, raw: (*Bot).decide},
+	blocks.ActionAck:         {to: toPrivate, raw: (*Bot).acknowledge},
+	blocks.ActionSnooze:      {to: toPrivate, raw: (*Bot).snooze},
+	// The custom snooze modal's submission (see toRequest).
+	blocks.CallbackSnooze: {to: toPrivate, raw: (*Bot).snoozeCustom},
 }
 
 // handle routes a request: the access checks, then its button's or its

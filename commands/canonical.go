@@ -82,8 +82,29 @@ func (c Command) appendCanonical(b []byte) []byte {
 		b = append(b, " page="...)
 		b = strconv.AppendInt(b, int64(c.Page), 10)
 	}
+	if c.For > 0 {
+		b = append(b, " for="...)
+		b = appendDuration(b, c.For)
+	}
+	str(keyReason, c.Reason)
 	if c.Share {
 		b = append(b, " share"...)
+	}
+	return b
+}
+
+// appendDuration writes d as parseRelative reads it, largest unit first:
+// 1d12h, 2h, 90s.
+func appendDuration(b []byte, d time.Duration) []byte {
+	for _, u := range []struct {
+		d    time.Duration
+		name byte
+	}{{24 * time.Hour, 'd'}, {time.Hour, 'h'}, {time.Minute, 'm'}, {time.Second, 's'}} {
+		if n := d / u.d; n > 0 {
+			b = strconv.AppendInt(b, int64(n), 10)
+			b = append(b, u.name)
+			d -= n * u.d
+		}
 	}
 	return b
 }

@@ -49,7 +49,9 @@ func HelpTopic(topic string) (text string, ok bool) {
 			b.WriteString("  also written: " + strings.Join(k.aliases, ", ") + "\n")
 		}
 		b.WriteString("  " + k.help + "\n")
-		b.WriteString("  sent to the API as " + k.api + "\n")
+		if k.api != "" {
+			b.WriteString("  sent to the API as " + k.api + "\n")
+		}
 		if id == keyStatus {
 			b.WriteString("  (the API filter's SUCCESS matches tasks that FINISHed, WAITING those in INIT)\n")
 		}

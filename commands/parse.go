@@ -30,6 +30,10 @@ type Command struct {
 	// target the channel's binding or the default implies. Which names
 	// exist is the bot's to check.
 	Target string
+	// For and Reason are a mute's length and why (mute); Query.PoolID
+	// holds the pool of mute and unmute.
+	For    time.Duration
+	Reason string
 }
 
 // Problem is one mistake in a command.
@@ -306,8 +310,11 @@ func (p *parser) word(t token) {
 	case VerbHelp:
 		p.add("", w, fmt.Sprintf("stray word %q: help takes one KEY or VERB", w))
 		return
-	case VerbDoctor:
-		p.add("", w, fmt.Sprintf("stray word %q: doctor takes no arguments", w))
+	case VerbDoctor, VerbMutes:
+		p.add("", w, fmt.Sprintf("stray word %q: %s takes no arguments", w, p.c.Verb))
+		return
+	case VerbMute, VerbUnmute:
+		p.add("", w, fmt.Sprintf("stray word %q: write %s pool=NAME%s", w, p.c.Verb, map[Verb]string{VerbMute: ` for=2h reason="why"`}[p.c.Verb]))
 		return
 	}
 	if v, ok := lookupVerb(w); ok {
@@ -452,6 +459,27 @@ func (p *parser) keyValue(t token) {
 			v = "all"
 		}
 		p.c.Target = v
+	case keyFor:
+		d, ok, msg := parseRelative(v)
+		switch {
+		case !ok && msg != "":
+			p.add(k.name, t.value, fmt.Sprintf("for %q %s", v, msg))
+		case !ok || d <= 0:
+			p.add(k.name, t.value, fmt.Sprintf("for %q is not a length of time; write e.g. for=2h, for=90m or for=1d", v))
+		case d > MaxMute:
+			p.add(k.name, t.value, fmt.Sprintf("for %q is longer than a mute may last (30 days); mute again when it ends", v))
+		default:
+			p.c.For = d
+		}
+	case keyReason:
+		switch {
+		case hasControl(v):
+			p.add(k.name, t.value, "reason contains control characters; type it again")
+		case utf8.RuneCountInString(v) > MaxReasonLen:
+			p.add(k.name, "", fmt.Sprintf("reason is %d characters long; keep it to %d", utf8.RuneCountInString(v), MaxReasonLen))
+		default:
+			p.c.Reason = v
+		}
 	case keyLimit:
 		n, ok := parseInt(v)
 		if !ok || n < 1 || n > MaxLimit {
@@ -523,6 +551,13 @@ func (p *parser) finish() {
 			p.add("", "", fmt.Sprintf("%s needs a TASK_ID: %s TASK_ID (the id is in every list)", c.Verb, c.Verb))
 		} else {
 			c.Query.TaskIDs = []string{c.TaskID}
+		}
+	case VerbMute, VerbUnmute:
+		if c.Query.PoolID == "" {
+			p.add(keys[keyPool].name, "", fmt.Sprintf("%s needs the pool: %s pool=NAME", c.Verb, c.Verb))
+		}
+		if c.Verb == VerbMute && c.For == 0 && p.seen[keyFor] == "" {
+			p.add(keys[keyFor].name, "", "mute needs how long: add for=2h (or 30m, 1d …)")
 		}
 	case VerbFailed:
 		if s := c.Query.Status; s != "" && s != pooltask.FilterFailed {

@@ -10,7 +10,7 @@ import (
 var (
 	verbList  []string // verbs
 	keyList   []string // keys and aliases
-	wordList  []string // keys, aliases and share: what a stray word may have meant
+	wordList  []string // the filters' keys, aliases and share: what a stray word may have meant
 	topicList []string // everything help knows about
 )
 
@@ -22,7 +22,11 @@ func init() {
 		keyList = append(keyList, k.name)
 		keyList = append(keyList, k.aliases...)
 	}
-	wordList = append(append([]string{}, keyList...), "share")
+	for _, k := range keys[:keyFor] {
+		wordList = append(wordList, k.name)
+		wordList = append(wordList, k.aliases...)
+	}
+	wordList = append(wordList, "share")
 	topicList = append(append([]string{}, keyList...), verbList...)
 	topicList = append(topicList, "share")
 }

@@ -1,5 +1,7 @@
 package commands
 
+import "time"
+
 // Verb is what a command asks for.
 type Verb string
 
@@ -14,6 +16,9 @@ const (
 	VerbDoctor Verb = "doctor" // admin-only diagnostics; takes no arguments
 	VerbRetry  Verb = "retry"  // retry the failed desktops of a task, after a confirmation: retry TASK_ID
 	VerbStop   Verb = "stop"   // stop a waiting or running task, after a confirmation: stop TASK_ID
+	VerbMute   Verb = "mute"   // silence a pool's alerts: mute pool=NAME for=2h reason="…"
+	VerbMutes  Verb = "mutes"  // the mutes in force
+	VerbUnmute Verb = "unmute" // end a pool's mute: unmute pool=NAME
 )
 
 // takesTaskID reports whether v takes one TASK_ID and nothing else.
@@ -23,11 +28,13 @@ func takesTaskID(v Verb) bool {
 
 // Limits of the language.
 const (
-	MaxTextLen   = 1000  // characters of command text
-	MaxTaskIDs   = 50    // ids in one task= value
-	DefaultLimit = 10    // page size when limit= is not given
-	MaxLimit     = 100   // largest page size the API accepts
-	MaxPage      = 10000 // largest page number, which keeps offsets sane
+	MaxTextLen   = 1000                // characters of command text
+	MaxTaskIDs   = 50                  // ids in one task= value
+	DefaultLimit = 10                  // page size when limit= is not given
+	MaxLimit     = 100                 // largest page size the API accepts
+	MaxPage      = 10000               // largest page number, which keeps offsets sane
+	MaxMute      = 30 * 24 * time.Hour // longest mute
+	MaxReasonLen = 200                 // characters of a mute's reason
 )
 
 // keyID names a filter key; the order is the canonical order of keys.
@@ -45,6 +52,8 @@ const (
 	keyLimit
 	keyPage
 	keyTarget
+	keyFor    // mute: for how long
+	keyReason // mute: why
 	numKeys
 )
 
@@ -129,14 +138,26 @@ var keys = [numKeys]keyInfo{
 			"without it, the target this channel is bound to, else the default target, else all",
 		examples: []string{"target=eu", "target=all"},
 	},
+	keyFor: {
+		name: "for", aliases: []string{"duration"},
+		value:    "DURATION",
+		help:     "how long a mute lasts: 30m, 2h, 1d12h, 2 hours (at most 30 days)",
+		examples: []string{"mute pool=finance-win11 for=2h"},
+	},
+	keyReason: {
+		name: "reason", aliases: []string{"why"},
+		value:    "TEXT",
+		help:     "why a pool is muted, shown in mutes and in the summary when the mute ends (at most 200 characters)",
+		examples: []string{`mute pool=finance-win11 for=4h reason="patch window"`},
+	},
 }
 
 const (
 	statusHelp    = "SUCCESS, FAILED, RUNNING or WAITING (any case; also ok, fail, error, pending, queued, and a task's own FINISH and INIT)"
 	timeHelp      = "a time ago such as 90s, 30m, 2h, 1h30m, 7d, 1w, 2 hours or 2h ago (units s, m, h, d, w, or words like mins, hours, days), last week, now, today, yesterday (or yday), a day of the week such as monday or mon (the last one, today if it is that day), a time of day today such as 09:00, a date 2026-11-27, 2026-11-27T09:00:00Z, 2026-11-27T10:00:00+01:00 or \"2026-11-27 09:00\" (times are UTC)"
 	shareHelp     = "post the answer in the channel for everyone instead of only to you"
-	allKeysPhrase = "pool, script, name, status, type, since, until, task, limit, page or target"
-	allVerbs      = "list, failed, show, watch, digest, help or doctor"
+	allKeysPhrase = "pool, script, name, status, type, since, until, task, limit, page, target, for or reason"
+	allVerbs      = "list, failed, show, watch, digest, mute, mutes, unmute, help or doctor"
 )
 
 // verbInfo is one row of the verb table.
@@ -150,7 +171,8 @@ type verbInfo struct {
 }
 
 const (
-	allKeys    = 1<<numKeys - 1
+	allKeys    = 1<<keyFor - 1 // the filters of a list
+	muteKeys   = 1<<keyPool | 1<<keyFor | 1<<keyReason | 1<<keyTarget
 	windowKeys = 1<<keyPool | 1<<keyScript | 1<<keyName | 1<<keyType | 1<<keySince | 1<<keyUntil | 1<<keyTarget
 )
 
@@ -176,6 +198,15 @@ var verbs = []verbInfo{
 	{verb: VerbDigest, args: "[pool= script= name= type= since= until= target=]", keys: windowKeys, share: true,
 		help:     "a failure digest for this channel now, since=24h unless since is given",
 		examples: []string{"digest", "digest pool=finance-win11 since=7d share"}},
+	{verb: VerbMute, args: "pool=POOL for=DURATION [reason=TEXT]", keys: muteKeys,
+		help:     "silence the alerts of a pool for a while (its failures are summed up when the mute ends); operators only",
+		examples: []string{`mute pool=finance-win11 for=2h reason="patch window"`}},
+	{verb: VerbMutes, share: true,
+		help:     "the pools muted now, by whom, until when and why",
+		examples: []string{"mutes"}},
+	{verb: VerbUnmute, args: "pool=POOL", keys: 1<<keyPool | 1<<keyTarget,
+		help:     "end the mute of a pool now; operators only",
+		examples: []string{"unmute pool=finance-win11"}},
 	{verb: VerbHelp, args: "[KEY or VERB]", share: true,
 		help:     "this usage, or the details of one key or verb",
 		examples: []string{"help", "help since"}},

@@ -17,12 +17,6 @@ type Message struct {
 	Blocks []slack.Block
 }
 
-// Alert renders the alert of one newly failed task: the task on a line or
-// two, with a Details button.
-func Alert(t pooltask.Task) (string, []slack.Block) {
-	return fallback("Task " + t.ID + " failed in " + view.PoolLabel(t)), []slack.Block{taskLine(t)}
-}
-
 // AlertStorm renders a storm of failed tasks (too many to alert one by one)
 // as messages that name every task, as many as it takes.
 func AlertStorm(tasks []pooltask.Task) []Message {

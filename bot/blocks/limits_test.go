@@ -169,6 +169,18 @@ func excerpt(s string, i int) string {
 }
 
 func checkElement(where string, el map[string]any, bad func(string, ...any)) {
+	if el["type"] == "static_select" { // the Snooze menu
+		opts := list(el["options"])
+		if len(opts) == 0 || len(opts) > 100 || str(el["action_id"]) == "" {
+			bad("%s: select with %d options, action_id %q", where, len(opts), str(el["action_id"]))
+		}
+		for _, o := range opts {
+			if v := str(obj(o)["value"]); v == "" || len(v) > 150 {
+				bad("%s: option value %q", where, v)
+			}
+		}
+		return
+	}
 	if el["type"] != "button" {
 		bad("%s: element type %v", where, el["type"])
 		return

@@ -541,6 +541,9 @@ type BlockAction struct {
 	ActionID    string
 	BlockID     string
 	Value       string
+	// Selected is the value of the option picked in a static_select menu;
+	// the action is then the menu's, not a button's.
+	Selected    string
 	MessageTS   string
 	ThreadTS    string
 	IsEphemeral bool
@@ -595,6 +598,15 @@ func (s *Server) BlockAction(a BlockAction) (envelopeID, responseURL string) {
 			"text":      map[string]any{"type": "plain_text", "text": a.ActionID},
 			"action_ts": "1700000001.000200",
 		}},
+	}
+	if a.Selected != "" {
+		payload["actions"] = []map[string]any{{
+			"type":            "static_select",
+			"action_id":       a.ActionID,
+			"block_id":        a.BlockID,
+			"selected_option": map[string]any{"value": a.Selected, "text": map[string]any{"type": "plain_text", "text": a.Selected}},
+			"action_ts":       "1700000001.000200",
+		}}
 	}
 	if !a.IsEphemeral {
 		msg := map[string]any{"type": "message", "ts": a.MessageTS, "text": "", "user": BotUserID}

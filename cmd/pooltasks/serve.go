@@ -123,8 +123,15 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	if err != nil {
 		return err
 	}
+	// Alerts read the failed desktops of a task in its target.
+	records := func(target string) loop.Records {
+		if c, _, ok := set.Client(target); ok {
+			return c
+		}
+		return first
+	}
 	deps := func(component string) loop.Deps {
-		return loop.Deps{Lister: client, Poster: poster, Health: health,
+		return loop.Deps{Lister: client, Records: records, Poster: poster, Health: health,
 			Log: logger.With("component", component)}
 	}
 	digests := digest.New(digest.Config{Channel: cfg.DigestChannel, Every: cfg.DigestEvery, At: parsed.DigestAt,
@@ -154,6 +161,13 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 		}
 	}
 	bc.AdminUsers = cfg.AdminUsers
+	// Acknowledge, Snooze and the mutes change the state the alerts read:
+	// only where that state is (Redis, or the file store this process
+	// holds; not a responder that forwards watches, nor one without the
+	// directory's lock).
+	if cfg.WatchURL == "" && stateHeld == nil {
+		bc.Alerts = store
+	}
 	doctorOpts := doctorOptions(cfg, list, parsed.Targets, func(nc namedConfig) (doctor.TaskLister, error) {
 		c, _, _ := set.Client(nc.name)
 		return c.(*workspace.Client), nil // newTargets built them

@@ -24,6 +24,7 @@ type stateStore interface {
 	alert.Store
 	watch.Store
 	bot.ActionStore
+	bot.Alerts
 	Close() error
 }
 

@@ -6,10 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/slack-go/slack"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
@@ -87,6 +90,22 @@ type Store interface {
 	AlertIntents(ctx context.Context, key string) ([]state.Intent, error)
 	// AddAlertIntent saves that an alert post of key is about to be made.
 	AddAlertIntent(ctx context.Context, key string, in state.Intent) error
+
+	// PutAlert keeps a living alert (its root's channel and ts, its task,
+	// its story); Alerts returns those of a channel, oldest first.
+	PutAlert(ctx context.Context, a pooltask.Alert) error
+	Alerts(ctx context.Context, channel string) ([]pooltask.Alert, error)
+	// UpdateAlert changes a living alert with change, atomically, and
+	// returns it as saved; change returns false to keep it as it was.
+	UpdateAlert(ctx context.Context, channel, ts string, change func(*pooltask.Alert) bool) (pooltask.Alert, error)
+
+	// Mutes returns the mutes in force at now and those that ended lately.
+	Mutes(ctx context.Context, now time.Time) ([]pooltask.Mute, error)
+	// MutedFailures returns the failures a mute kept from channel, whether
+	// their summary was posted there, and whether any was recorded.
+	MutedFailures(ctx context.Context, channel, muteID string) (taskIDs []string, told, seen bool, err error)
+	AddMutedFailures(ctx context.Context, channel, muteID string, taskIDs []string) error
+	SetMuteTold(ctx context.Context, channel, muteID string) error
 }
 
 // historySlack is how much earlier than its intent a post is looked for in
@@ -168,7 +187,7 @@ func (rs Routes) Run(ctx context.Context) error {
 func (a *Alerter) Poll(ctx context.Context) (err error) {
 	now := a.deps.Clock.Now()
 	since := now.Add(-a.cfg.Horizon)
-	failed, err := a.listFailed(ctx, since, now)
+	failed, scope, err := a.listFailed(ctx, since, now)
 	if err != nil {
 		return err
 	}
@@ -228,12 +247,45 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 			err = &loop.StepError{What: fmt.Sprintf("remembering %d alerted tasks (tried again at the next poll; a restart before then alerts them again)", len(a.unsaved)), Err: saveErr}
 		}
 	}()
-	var fresh []pooltask.Task
-	for _, t := range failed {
-		if _, ok := known[t.ID]; !ok && a.cfg.reaches(t) {
-			fresh = append(fresh, t)
-		}
+	// Mutes end, and are summed up, whether or not anything failed now.
+	mutes, err := a.store.Mutes(ctx, now)
+	if err != nil {
+		return &loop.StepError{What: "reading the mutes", Err: err}
 	}
+	defer func() {
+		if err == nil {
+			err = a.tellEndedMutes(ctx, mutes, scope, now)
+		}
+	}()
+	var fresh []pooltask.Task
+	silenced := map[string][]string{} // mute id → tasks it kept from this channel
+	for _, t := range failed {
+		if _, ok := known[t.ID]; ok || !a.cfg.reaches(t) {
+			continue
+		}
+		if m, ok := muting(mutes, t, now); ok {
+			silenced[m.ID()] = append(silenced[m.ID()], t.ID)
+			continue
+		}
+		fresh = append(fresh, t)
+	}
+	for id, ids := range silenced {
+		if err := a.store.AddMutedFailures(ctx, a.cfg.Channel, id, ids); err != nil {
+			return &loop.StepError{What: "remembering the failures a mute kept back", Err: err}
+		}
+		for _, tid := range ids {
+			a.unsaved[tid] = now
+		}
+		if saveErr = a.save(ctx, key, since, maxKnown); saveErr != nil {
+			return nil
+		}
+		a.deps.Log.Info("failures not alerted: their pool is muted", "channel", a.cfg.Channel, "mute", id, "tasks", len(ids))
+	}
+	defer func() {
+		if err == nil {
+			err = a.followUp(ctx, now)
+		}
+	}()
 	if len(fresh) == 0 {
 		return nil
 	}
@@ -261,14 +313,13 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 		}
 		return loop.Record{Type: loop.AlertRecord, Key: in.Key}, nil
 	}
-	post := func(rec loop.Record, m blocks.Message) error {
+	post := func(rec loop.Record, m blocks.Message) (string, error) {
 		if err := ctx.Err(); err != nil {
-			return err
+			return "", err
 		}
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loop.PostTimeout)
 		defer cancel()
-		_, err := a.deps.Poster.PostRecorded(pctx, a.cfg.Channel, rec, m.Text, m.Blocks)
-		return err
+		return a.deps.Poster.PostRecorded(pctx, a.cfg.Channel, rec, m.Text, m.Blocks)
 	}
 	msgs := 0
 	if len(fresh) > stormSize {
@@ -279,7 +330,7 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 			return err
 		}
 		for _, m := range blocks.AlertStorm(fresh) {
-			if err := post(rec, m); err != nil {
+			if _, err := post(rec, m); err != nil {
 				return fmt.Errorf("posting grouped alert: %w", err)
 			}
 			msgs++
@@ -293,11 +344,23 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 			if err != nil {
 				return err
 			}
-			if err := post(rec, alertMessage(t)); err != nil {
+			al := pooltask.Alert{Channel: a.cfg.Channel, Task: t, Posted: now}
+			recs, recErr := a.failedRecords(ctx, t)
+			if recErr == nil {
+				al.Reasons = pooltask.Reasons(recs.Records)
+			}
+			text, bs := blocks.AlertRoot(al)
+			ts, err := post(rec, blocks.Message{Text: text, Blocks: bs})
+			if err != nil {
 				return fmt.Errorf("posting alert: %w", err)
 			}
 			msgs++
 			remember([]pooltask.Task{t})
+			al.TS = ts
+			if err := a.store.PutAlert(ctx, al); err != nil {
+				// Posted, but its buttons will say it is not a living alert.
+				a.deps.Log.WarnContext(ctx, "alert posted but not kept: its buttons will not work", "task", t.ID, "err", err)
+			}
 		}
 	}
 	a.deps.Log.Info("alerted failed tasks", "channel", a.cfg.Channel, "tasks", len(fresh), "messages", msgs)
@@ -351,6 +414,203 @@ func (a *Alerter) recover(ctx context.Context, key string, known map[string]time
 	return nil
 }
 
+// post posts a message in the channel (in the thread threadTS when not
+// empty). A post that started is finished even when ctx ends (SIGTERM), or
+// Slack may have it while its task is not remembered, and the next start
+// alerts it again; no new post starts once ctx ended.
+func (a *Alerter) post(ctx context.Context, threadTS, text string, bs []slack.Block) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loop.PostTimeout)
+	defer cancel()
+	return a.deps.Poster.PostMessage(pctx, a.cfg.Channel, threadTS, text, bs)
+}
+
+// muting is the mute that keeps t from being alerted: one of its pool in
+// force now, or when it ended (a failure seen after a mute ended, but that
+// happened during it, is told in the mute's summary).
+func muting(mutes []pooltask.Mute, t pooltask.Task, now time.Time) (pooltask.Mute, bool) {
+	at := t.End
+	if at.IsZero() {
+		at = t.Start
+	}
+	for _, m := range mutes {
+		if m.PoolID == t.PoolID && (m.Active(now) || m.Covers(at)) {
+			return m, true
+		}
+	}
+	return pooltask.Mute{}, false
+}
+
+// failedRecords reads the failed desktops of t (one page of up to 100),
+// for the reasons on the root and the thread.
+func (a *Alerter) failedRecords(ctx context.Context, t pooltask.Task) (pooltask.RecordPage, error) {
+	if a.deps.Records == nil {
+		return pooltask.RecordPage{}, errors.New("no record reader")
+	}
+	page, err := a.deps.Records(t.Target).ListRecords(ctx, pooltask.RecordOptions{TaskID: t.ID, Status: "FAILED", Limit: 100})
+	if err != nil {
+		a.deps.Log.WarnContext(ctx, "failed desktops of an alerted task not read", "task", t.ID, "err", err)
+	}
+	return page, err
+}
+
+// enrichWindow is how long after its root a thread reply is still tried.
+const enrichWindow = time.Hour
+
+// followUp posts the thread reply of each living alert of the channel that
+// lacks one (right after its root, or at the next poll when the records
+// could not be read), and edits the root of each that a later run of the
+// same work on the same pool recovered.
+func (a *Alerter) followUp(ctx context.Context, now time.Time) error {
+	living, err := a.store.Alerts(ctx, a.cfg.Channel)
+	if err != nil {
+		return &loop.StepError{What: "reading the living alerts", Err: err}
+	}
+	var open []pooltask.Alert
+	for _, al := range living {
+		if !al.Enriched && now.Sub(al.Posted) < enrichWindow && a.deps.Records != nil {
+			if err := a.enrich(ctx, al); err != nil {
+				return err
+			}
+		}
+		if al.RecoveredBy == "" && now.Sub(al.Posted) < a.cfg.Horizon {
+			open = append(open, al)
+		}
+	}
+	return a.recoveries(ctx, open)
+}
+
+// enrich posts the thread reply of a living alert: its failed desktops and
+// the end of the first one's output.
+func (a *Alerter) enrich(ctx context.Context, al pooltask.Alert) error {
+	recs, err := a.failedRecords(ctx, al.Task)
+	if err != nil {
+		return &loop.StepError{What: "reading the failed desktops of task " + al.Task.ID + " for its alert's thread", Err: err}
+	}
+	v := blocks.ThreadView{Task: al.Task, Failed: recs.Records, Total: recs.Total}
+	if len(recs.Records) == 0 {
+		// Nothing to add to the root's counts: no reply.
+		_, err := a.store.UpdateAlert(ctx, al.Channel, al.TS, func(x *pooltask.Alert) bool { x.Enriched = true; return true })
+		return err
+	}
+	first, err := a.deps.Records(al.Task.Target).GetRecord(ctx, recs.Records[0].ID)
+	switch ae, isAPI := errors.AsType[*pooltask.APIError](err); {
+	case isAPI:
+		v.OutputErr = ae.Code + ": " + ae.Message
+	case err != nil:
+		v.OutputErr = "the API did not answer"
+	default:
+		v.First = first
+	}
+	text, bs := blocks.AlertThread(v)
+	if _, err := a.post(ctx, al.TS, text, bs); err != nil {
+		return fmt.Errorf("posting the thread of the alert of task %s: %w", al.Task.ID, err)
+	}
+	if _, err := a.store.UpdateAlert(ctx, al.Channel, al.TS, func(x *pooltask.Alert) bool { x.Enriched = true; return true }); err != nil {
+		return &loop.StepError{What: "remembering that an alert's thread was posted", Err: err}
+	}
+	return nil
+}
+
+// recoveries edits the root of each open alert that a later run of the same
+// work on the same pool, finished with no failed desktop, recovered.
+func (a *Alerter) recoveries(ctx context.Context, open []pooltask.Alert) error {
+	if len(open) == 0 {
+		return nil
+	}
+	pools := map[string]bool{}
+	since := open[0].Task.Start
+	for _, al := range open {
+		pools[al.Task.PoolID] = true
+		if al.Task.Start.Before(since) {
+			since = al.Task.Start
+		}
+	}
+	ids := slices.Sorted(maps.Keys(pools))
+	done, _, err := loop.ListPools(ctx, a.deps.Lister, pooltask.ListOptions{Status: pooltask.FilterSuccess, Start: since}, ids, maxAlertTasks)
+	if err != nil {
+		return fmt.Errorf("listing finished tasks for recoveries: %w", err)
+	}
+	for _, al := range open {
+		var by *pooltask.Task
+		for i, t := range done {
+			if pooltask.Recovers(t, al.Task) && (by == nil || t.Start.Before(by.Start)) {
+				by = &done[i]
+			}
+		}
+		if by == nil {
+			continue
+		}
+		at := by.End
+		if at.IsZero() {
+			at = a.deps.Clock.Now()
+		}
+		saved, err := a.store.UpdateAlert(ctx, al.Channel, al.TS, func(x *pooltask.Alert) bool {
+			if x.RecoveredBy != "" {
+				return false
+			}
+			x.RecoveredBy, x.RecoveredAt = by.ID, at
+			return true
+		})
+		if err != nil {
+			return &loop.StepError{What: "remembering a recovered alert", Err: err}
+		}
+		if err := a.Edit(ctx, saved); err != nil {
+			return err
+		}
+		a.deps.Log.Info("alert recovered", "channel", al.Channel, "task", al.Task.ID, "recovered_by", by.ID)
+	}
+	return nil
+}
+
+// Edit renders a living alert's root again from its saved state and
+// updates it in place (chat.update).
+func (a *Alerter) Edit(ctx context.Context, al pooltask.Alert) error {
+	return EditRoot(ctx, a.deps.Poster, al)
+}
+
+// EditRoot renders a living alert's root from its saved state and updates
+// it in place (chat.update): what the alerter does when a task recovers,
+// and the bot when someone acknowledges or snoozes it.
+func EditRoot(ctx context.Context, p loop.Poster, al pooltask.Alert) error {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loop.PostTimeout)
+	defer cancel()
+	text, bs := blocks.AlertRoot(al)
+	if err := p.UpdateMessage(pctx, al.Channel, al.TS, text, bs); err != nil {
+		return fmt.Errorf("editing the alert of task %s: %w", al.Task.ID, err)
+	}
+	return nil
+}
+
+// tellEndedMutes posts, once per mute, what happened while a pool of this
+// route was muted, when the mute is over (ended, or expired: on time even
+// across a restart, at the first poll after).
+func (a *Alerter) tellEndedMutes(ctx context.Context, mutes []pooltask.Mute, scope poolScope, now time.Time) error {
+	for _, m := range mutes {
+		if m.Active(now) || now.Before(m.Start) || !scope.has(m.PoolID) {
+			continue
+		}
+		ids, told, seen, err := a.store.MutedFailures(ctx, a.cfg.Channel, m.ID())
+		if err != nil {
+			return &loop.StepError{What: "reading what a mute kept back", Err: err}
+		}
+		if told || (!seen && now.Sub(m.End()) > a.cfg.Horizon) {
+			continue // told, or ended long before this route knew of it
+		}
+		text, bs := blocks.MuteSummary(m, ids)
+		if _, err := a.post(ctx, "", text, bs); err != nil {
+			return fmt.Errorf("posting the end of the mute of %s: %w", m.Label(), err)
+		}
+		if err := a.store.SetMuteTold(ctx, a.cfg.Channel, m.ID()); err != nil {
+			return &loop.StepError{What: "remembering that a mute's summary was posted", Err: err}
+		}
+		a.deps.Log.Info("mute over, summary posted", "channel", a.cfg.Channel, "pool", m.PoolID, "failed_meanwhile", len(ids))
+	}
+	return nil
+}
+
 // save writes the known tasks the store does not have yet.
 func (a *Alerter) save(ctx context.Context, key string, since time.Time, maxKnown int) error {
 	if len(a.unsaved) == 0 && a.stored {
@@ -372,7 +632,15 @@ func taskTime(t pooltask.Task, now time.Time) time.Time {
 	return t.Start
 }
 
-func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]pooltask.Task, error) {
+// poolScope is the pools a route covers at one poll.
+type poolScope struct {
+	all bool
+	ids map[string]bool
+}
+
+func (s poolScope) has(poolID string) bool { return s.all || s.ids[poolID] }
+
+func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]pooltask.Task, poolScope, error) {
 	// A pool that names no pool is left out (and said so each poll) rather
 	// than stop the alerts of the others.
 	res, err := loop.ResolvePools(ctx, a.deps.Lister, a.cfg.Pools)
@@ -381,17 +649,21 @@ func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]poolt
 		// Globs alone that match no pool yet: nothing to alert until one
 		// comes, which is no failure of the loop.
 		a.deps.Log.DebugContext(ctx, "no pool of the route yet", "channel", a.cfg.Channel, "pools", a.cfg.Pools)
-		return nil, nil
+		return nil, poolScope{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("alert pools: %w", err)
+		return nil, poolScope{}, fmt.Errorf("alert pools: %w", err)
 	}
 	for _, p := range res.Problems {
 		a.deps.Log.WarnContext(ctx, "alert pool left out", "problem", p)
 	}
+	scope := poolScope{all: len(a.cfg.Pools) == 0, ids: map[string]bool{}}
+	for _, id := range res.IDs {
+		scope.ids[id] = true
+	}
 	tasks, _, err := loop.ListPools(ctx, a.deps.Lister, pooltask.ListOptions{Status: pooltask.FilterFailed, Start: since}, res.IDs, maxAlertTasks)
 	if err != nil {
-		return nil, fmt.Errorf("listing failed tasks: %w", err)
+		return nil, poolScope{}, fmt.Errorf("listing failed tasks: %w", err)
 	}
 	var out []pooltask.Task
 	for _, t := range tasks {
@@ -399,10 +671,5 @@ func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]poolt
 			out = append(out, t)
 		}
 	}
-	return out, nil
-}
-
-func alertMessage(t pooltask.Task) blocks.Message {
-	text, bs := blocks.Alert(t)
-	return blocks.Message{Text: text, Blocks: bs}
+	return out, scope, nil
 }

@@ -75,9 +75,20 @@ func ListPools(ctx context.Context, l Lister, base pooltask.ListOptions, poolIDs
 	return tasks, truncated, nil
 }
 
+// Records reads the per-desktop records of tasks; *workspace.Client has
+// it. Alerts read the failed desktops of what they alert with it.
+type Records interface {
+	ListRecords(ctx context.Context, opts pooltask.RecordOptions) (pooltask.RecordPage, error)
+	GetRecord(ctx context.Context, recordID string) (pooltask.Record, error)
+}
+
 // Deps is what the digests, alerts and watches use; cmd builds it once.
 type Deps struct {
-	Lister  Lister // also resolves the pool values of digests and alerts
+	Lister Lister // also resolves the pool values of digests and alerts
+	// Records returns the record reader of a task's target (its
+	// pooltask.Task.Target; "" with one target). nil: alerts show no
+	// failure reasons and post no thread.
+	Records func(target string) Records
 	Poster  Poster
 	Clock   Clock        // nil: RealClock
 	Log     *slog.Logger // nil discards

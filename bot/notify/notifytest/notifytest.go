@@ -4,6 +4,7 @@
 package notifytest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -270,9 +271,10 @@ func (p *Poster) WaitCalls(t testing.TB, n int) []Post {
 // Lister keeps tasks in memory and answers ListTasks like the API: the
 // filters, offset/limit (default 10, at most 100) and the total.
 type Lister struct {
-	mu    sync.Mutex
-	tasks map[string]pooltask.Task
-	calls []pooltask.ListOptions
+	mu      sync.Mutex
+	tasks   map[string]pooltask.Task
+	records []pooltask.Record
+	calls   []pooltask.ListOptions
 	// Err, when set, is returned by every call.
 	Err error
 }
@@ -291,6 +293,70 @@ func (l *Lister) Put(tasks ...pooltask.Task) {
 	for _, t := range tasks {
 		l.tasks[t.ID] = t
 	}
+}
+
+// PutRecords adds per-desktop records, which ListRecords and GetRecord
+// answer with.
+func (l *Lister) PutRecords(recs ...pooltask.Record) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.records = append(l.records, recs...)
+}
+
+// ListRecords answers like GET …/script-execution-records: by task and
+// status, paged, without the output.
+func (l *Lister) ListRecords(_ context.Context, o pooltask.RecordOptions) (pooltask.RecordPage, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Err != nil {
+		return pooltask.RecordPage{}, l.Err
+	}
+	var match []pooltask.Record
+	for _, r := range l.records {
+		if (o.TaskID == "" || r.TaskID == o.TaskID) && (o.Status == "" || r.Status == o.Status) {
+			r.Output = ""
+			match = append(match, r)
+		}
+	}
+	limit := cmp.Or(o.Limit, 10)
+	page := pooltask.RecordPage{Total: len(match)}
+	if o.Offset < len(match) {
+		page.Records = match[o.Offset:min(o.Offset+limit, len(match))]
+	}
+	return page, nil
+}
+
+// GetRecord answers like GET …/script-execution-records/{id}, output
+// included; an unknown id is the API's 404.
+func (l *Lister) GetRecord(_ context.Context, id string) (pooltask.Record, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range l.records {
+		if r.ID == id {
+			return r, nil
+		}
+	}
+	return pooltask.Record{}, &pooltask.APIError{Status: 404, Code: "WKS.0404", Message: "record not found"}
+}
+
+// FailedRecords returns n failed records of t, on desktops NAME-01…,
+// the first two with reason "disk C: full", the rest "agent did not
+// start", each with 30 lines of output.
+func FailedRecords(t pooltask.Task, n int) []pooltask.Record {
+	var out []pooltask.Record
+	for i := range n {
+		reason := "agent did not start"
+		if i < 2 {
+			reason = "disk C: full"
+		}
+		var lines []string
+		for j := range 30 {
+			lines = append(lines, fmt.Sprintf("%s step %02d", t.ID[:8], j+1))
+		}
+		out = append(out, pooltask.Record{ID: fmt.Sprintf("%s-rec-%02d", t.ID[:8], i+1), TaskID: t.ID, DesktopName: fmt.Sprintf("%s-%02d", t.PoolName, i+1),
+			Status: "FAILED", ResultCode: "1", Reason: reason, Output: strings.Join(lines, "\n")})
+	}
+	return out
 }
 
 // Delete removes tasks, as when the API stops returning them.

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // Names of the files a Store keeps in its directory.
@@ -78,6 +80,19 @@ type state struct {
 	// BeginAction); Approvals maps an approval request's id to it.
 	Actions   map[string]ActionIntent `json:"actions,omitempty"`
 	Approvals map[string]Approval     `json:"approvals,omitempty"`
+	// Living maps channel/ts to the living alert posted there.
+	Living map[string]pooltask.Alert `json:"living,omitempty"`
+	// Mutes are the mutes in force and those that ended in the last
+	// MuteRetention, oldest first.
+	Mutes []pooltask.Mute `json:"mutes,omitempty"`
+	// Muted maps channel|mute id to the failures a mute kept from the
+	// channel, and whether their summary went out.
+	Muted map[string]*mutedState `json:"muted,omitempty"`
+}
+
+type mutedState struct {
+	Tasks []string `json:"tasks,omitempty"`
+	Told  bool     `json:"told,omitempty"`
 }
 
 type alertState struct {
@@ -94,7 +109,8 @@ type alertState struct {
 
 func newState() *state {
 	return &state{Version: version, Digests: map[string]time.Time{}, DigestIntents: map[string]Intent{},
-		Alerts: map[string]*alertState{}, Watches: map[string]Watch{}, Actions: map[string]ActionIntent{}, Approvals: map[string]Approval{}}
+		Alerts: map[string]*alertState{}, Watches: map[string]Watch{}, Actions: map[string]ActionIntent{}, Approvals: map[string]Approval{},
+		Living: map[string]pooltask.Alert{}, Muted: map[string]*mutedState{}}
 }
 
 // Options configure Open.
@@ -325,6 +341,12 @@ func decodeState(b []byte) (*state, error) {
 	}
 	if st.Approvals == nil {
 		st.Approvals = map[string]Approval{}
+	}
+	if st.Living == nil {
+		st.Living = map[string]pooltask.Alert{}
+	}
+	if st.Muted == nil {
+		st.Muted = map[string]*mutedState{}
 	}
 	for k, a := range st.Alerts {
 		if a == nil || a.Known == nil {

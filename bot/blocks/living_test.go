@@ -1,0 +1,132 @@
+package blocks
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/pooltask"
+)
+
+// livingAlert is a failed task of Finance Desktops with three reasons.
+func livingAlert() pooltask.Alert {
+	t := notifytest.Task("11111111-0000-0000-0000-000000000042", "Finance Desktops", pooltask.StatusFailed, day0.Add(20*time.Hour), 7, "install-agent")
+	t.SuccessNum = 13
+	return pooltask.Alert{
+		Channel: "CFIN", TS: "1700000000.000100", Task: t, Posted: day0.Add(20*time.Hour + 6*time.Minute),
+		Reasons: []pooltask.Reason{{Text: "disk C: full", Count: 4}, {Text: "agent service <did not start>", Count: 2}, {Text: "result 1603", Count: 1}},
+	}
+}
+
+func TestAlertRootGolden(t *testing.T) {
+	golden(t)(AlertRoot(livingAlert()))
+}
+
+func TestAlertRootAcknowledgedSnoozedGolden(t *testing.T) {
+	a := livingAlert()
+	a.AckedBy, a.AckedAt = "U0ALICE", a.Posted.Add(3*time.Minute)
+	a.SnoozedBy, a.SnoozedUntil = "U0BOB", a.Posted.Add(4*time.Hour)
+	golden(t)(AlertRoot(a))
+}
+
+func TestAlertRootRecoveredGolden(t *testing.T) {
+	a := livingAlert()
+	a.AckedBy, a.AckedAt = "U0ALICE", a.Posted.Add(3*time.Minute)
+	a.RecoveredBy, a.RecoveredAt = "11111111-0000-0000-0000-000000000043", a.Posted.Add(time.Hour)
+	golden(t)(AlertRoot(a))
+}
+
+// TestAlertRootControls: Acknowledge goes once someone is on it, the
+// controls once the task recovered; a forged user id is no mention.
+func TestAlertRootControls(t *testing.T) {
+	a := livingAlert()
+	_, bs := AlertRoot(a)
+	js := notifytest.BlocksJSON(t, bs)
+	for _, want := range []string{`"action_id":"alert_ack"`, `"action_id":"alert_snooze"`, `"value":"tomorrow"`, `"value":"custom"`, `"action_id":"details"`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("new alert lacks %s", want)
+		}
+	}
+	a.AckedBy = "<!channel>"
+	_, bs = AlertRoot(a)
+	js = notifytest.BlocksJSON(t, bs)
+	if strings.Contains(js, "alert_ack") || strings.Contains(js, "<!channel>") || !strings.Contains(js, "&lt;!channel&gt; is on it") {
+		t.Errorf("acknowledged alert: %s", js)
+	}
+	a.RecoveredBy = "11111111-0000-0000-0000-000000000043"
+	_, bs = AlertRoot(a)
+	if js := notifytest.BlocksJSON(t, bs); strings.Contains(js, "alert_snooze") || !strings.Contains(js, "show 11111111-0000-0000-0000-000000000043") {
+		t.Errorf("recovered alert: %s", js)
+	}
+}
+
+func threadView() ThreadView {
+	a := livingAlert()
+	v := ThreadView{Task: a.Task, Total: 23}
+	for i := range 23 {
+		v.Failed = append(v.Failed, pooltask.Record{ID: fmt.Sprintf("rec-%02d", i), TaskID: a.Task.ID, DesktopName: fmt.Sprintf("fin-desk-%02d", i),
+			ScriptName: "install-agent", Status: "FAILED", ResultCode: "1", Reason: "disk C: full"})
+	}
+	v.First = v.Failed[0]
+	var out []string
+	for i := range 40 {
+		out = append(out, fmt.Sprintf("line %02d: copying agent files", i+1))
+	}
+	v.First.Output = strings.Join(out, "\n") + "\nERROR <!here> disk C: is full\n"
+	return v
+}
+
+func TestAlertThreadGolden(t *testing.T) {
+	golden(t)(AlertThread(threadView()))
+}
+
+// TestAlertThreadContent: 20 desktops in order, each with its Output
+// button, then the last 15 lines of the first one's output, escaped.
+func TestAlertThreadContent(t *testing.T) {
+	_, bs := AlertThread(threadView())
+	js := notifytest.BlocksJSON(t, bs)
+	if n := strings.Count(js, `"action_id":"output"`); n != 20 {
+		t.Errorf("%d Output buttons, want 20", n)
+	}
+	if !strings.Contains(js, "the first 20 of 23") {
+		t.Error("the thread does not say 20 of 23 are shown")
+	}
+	if i, j := strings.Index(js, "fin-desk-00"), strings.Index(js, "fin-desk-19"); i < 0 || j < i || strings.Contains(js, "fin-desk-20") {
+		t.Error("desktops not in order, or more than 20")
+	}
+	if !strings.Contains(js, "Last 15 lines") || !strings.Contains(js, "line 27:") || strings.Contains(js, "line 26:") {
+		t.Errorf("not the last 15 lines: %s", js)
+	}
+	if strings.Contains(js, "<!here>") {
+		t.Error("output can ping the channel")
+	}
+}
+
+func TestMuteSummaryGolden(t *testing.T) {
+	m := pooltask.Mute{PoolID: "pool-finance", PoolName: "Finance Desktops", By: "U0ALICE", Reason: "patch window",
+		Start: day0.Add(18 * time.Hour), Until: day0.Add(22 * time.Hour)}
+	var ids []string
+	for i := range 12 {
+		ids = append(ids, fmt.Sprintf("22222222-0000-0000-0000-%012d", i))
+	}
+	golden(t)(MuteSummary(m, ids))
+}
+
+func TestMutesList(t *testing.T) {
+	at := day0.Add(19 * time.Hour)
+	ms := []pooltask.Mute{
+		{PoolID: "p1", PoolName: "Finance Desktops", By: "U0ALICE", Reason: "patch window", Start: day0, Until: day0.Add(20 * time.Hour)},
+		{PoolID: "p2", By: "U0BOB", Start: day0, Until: day0.Add(time.Hour)}, // over
+	}
+	_, bs := Mutes(ms, at)
+	js := notifytest.BlocksJSON(t, bs)
+	if !strings.Contains(js, "1 muted pool") || !strings.Contains(js, "Finance Desktops") || !strings.Contains(js, "<@U0ALICE>") ||
+		!strings.Contains(js, "patch window") || strings.Contains(js, "p2") {
+		t.Errorf("mutes: %s", js)
+	}
+	if _, bs := Mutes(ms[1:], at); !strings.Contains(notifytest.BlocksJSON(t, bs), "No pool is muted") {
+		t.Error("no mute in force should say so")
+	}
+}
