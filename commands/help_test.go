@@ -143,7 +143,17 @@ func TestComplete(t *testing.T) {
 			t.Errorf("Complete(nil, \"\") lacks the verb %s", v.verb)
 		}
 	}
-	for _, k := range keys {
+	// Each key where a verb takes it: the filters at the start (list is
+	// the default verb), for= and reason= after mute.
+	for _, v := range verbs {
+		got := Complete([]string{string(v.verb)}, "")
+		for id, k := range keys {
+			if v.keys&(1<<id) != 0 && !slices.Contains(got, k.name+"=") {
+				t.Errorf("Complete(%q, \"\") lacks the key %s=", v.verb, k.name)
+			}
+		}
+	}
+	for _, k := range keys[:keyFor] {
 		if !slices.Contains(all, k.name+"=") {
 			t.Errorf("Complete(nil, \"\") lacks the key %s=", k.name)
 		}
