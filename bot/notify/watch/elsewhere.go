@@ -8,6 +8,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
+	"github.com/pooltasks/pooltasks/pooltask"
 )
 
 // storeTimeout bounds a call of a Stop press to the shared store.
@@ -37,15 +38,10 @@ func (w *Watches) startElsewhere(ctx context.Context, req Request) (string, erro
 	}
 	id, now := newWatchID(), w.deps.Clock.Now()
 	st := state.Watch{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID, Started: now}
-	if task.Status.Ended() {
-		v := w.view(st, task, now, blocks.WatchEnded, "")
-		v.Mention = true
-		m := watchMessage(v)
-		_, err := w.deps.Poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
+	ts, ended, err := w.postFirst(ctx, st, task)
+	if ended {
 		return id, err
 	}
-	m := watchMessage(w.view(st, task, now, blocks.WatchRunning, ""))
-	ts, err := w.deps.Poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
 	if err != nil {
 		return "", err
 	}
@@ -98,4 +94,20 @@ func (w *Watches) takeStops(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// postFirst posts the first message of the watch st of task: the running
+// watch's, or, when the task already ended (ended), its final status, which
+// mentions whoever asked.
+func (w *Watches) postFirst(ctx context.Context, st state.Watch, task pooltask.Task) (ts string, ended bool, err error) {
+	ended = task.Status.Ended()
+	phase := blocks.WatchRunning
+	if ended {
+		phase = blocks.WatchEnded
+	}
+	v := w.view(st, task, st.Started, phase, "")
+	v.Mention = ended
+	m := watchMessage(v)
+	ts, err = w.deps.Poster.PostMessage(ctx, st.Channel, st.ThreadTS, m.Text, m.Blocks)
+	return ts, ended, err
 }

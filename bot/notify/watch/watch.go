@@ -229,16 +229,11 @@ func (w *Watches) Start(ctx context.Context, req Request) (string, error) {
 	}
 	now := w.deps.Clock.Now()
 	st := state.Watch{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID, Started: now}
-	if task.Status.Ended() {
+	ts, ended, err := w.postFirst(ctx, st, task)
+	if ended {
 		release()
-		v := w.view(st, task, now, blocks.WatchEnded, "")
-		v.Mention = true
-		m := watchMessage(v)
-		_, err := w.deps.Poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
 		return id, err
 	}
-	m := watchMessage(w.view(st, task, now, blocks.WatchRunning, ""))
-	ts, err := w.deps.Poster.PostMessage(ctx, req.Channel, req.ThreadTS, m.Text, m.Blocks)
 	if err != nil {
 		release()
 		return "", err
