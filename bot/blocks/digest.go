@@ -27,6 +27,9 @@ type DigestView struct {
 	TopScripts                     []ScriptFailures // most failures first
 	Recent                         []pooltask.Task  // the most recent failed tasks, newest first
 	Timeline                       []int            // failed tasks per equal part of the window
+	// Muted marks the tasks of Recent that failed while their pool was
+	// muted (not alerted).
+	Muted map[string]bool
 	// ReadOnly is how many tasks were read when the window held more
 	// (0: all were read).
 	ReadOnly int
@@ -141,6 +144,9 @@ func Digest(v DigestView) (string, []slack.Block) {
 			break
 		}
 		bs = append(bs, taskLine(t))
+		if v.Muted[t.ID] && len(bs) < maxBlocks-1 {
+			bs = append(bs, context(":zzz: failed while its pool was muted: not alerted"))
+		}
 	}
 	if view := Button(ActionViewAll, fmt.Sprintf("View all %d failed", v.FailedTasks), v.ViewAllCommand); view != nil {
 		view.Style = slack.StylePrimary

@@ -50,6 +50,28 @@ type Digest struct {
 	Recent         []pooltask.Task // the most recent failed tasks, newest first
 	Timeline       []int           // failed tasks per equal part of the window
 	Truncated      bool            // more tasks than MaxTasks
+	// Muted are the tasks of Recent that failed while their pool was
+	// muted, and so were not alerted.
+	Muted map[string]bool
+}
+
+// markMuted marks the recent failures that happened while a mute of
+// their pool held.
+func (d *Digest) markMuted(mutes []pooltask.Mute) {
+	for _, t := range d.Recent {
+		at := t.End
+		if at.IsZero() {
+			at = t.Start
+		}
+		for _, m := range mutes {
+			if m.PoolID == t.PoolID && m.Covers(at) {
+				if d.Muted == nil {
+					d.Muted = map[string]bool{}
+				}
+				d.Muted[t.ID] = true
+			}
+		}
+	}
 }
 
 // What a digest collects: the most recent failed tasks, the scripts that
@@ -191,7 +213,7 @@ func (d *Digest) View(native bool) blocks.DigestView {
 		Start: d.Start, End: d.End, Pools: labels,
 		ScriptID: d.Filter.ScriptID, ScriptName: d.Filter.ScriptName, TaskType: string(d.Filter.TaskType),
 		Warnings: d.Warnings, Tasks: d.Tasks, FailedTasks: d.FailedTasks, FailedDesktops: d.FailedDesktops,
-		Recent: d.Recent, Timeline: d.Timeline, Native: native,
+		Recent: d.Recent, Muted: d.Muted, Timeline: d.Timeline, Native: native,
 	}
 	for _, p := range d.PerPool {
 		name := view.PoolLabel(pooltask.Task{PoolID: p.PoolID, PoolName: p.PoolName, Target: p.Target})

@@ -68,6 +68,9 @@ type Store interface {
 	SetDigestIntent(ctx context.Context, key string, in state.Intent) error
 	ChartsRefused(ctx context.Context) (bool, error)
 	SetChartsRefused(ctx context.Context) error
+	// Mutes returns the mutes in force at now and those that ended lately,
+	// to mark the failures that were not alerted.
+	Mutes(ctx context.Context, now time.Time) ([]pooltask.Mute, error)
 }
 
 // Digester makes failure digests. Collect is the one path by which every
@@ -297,6 +300,15 @@ func (d *Digester) Collect(ctx context.Context, q pooltask.ListOptions, pools []
 		return nil, err
 	}
 	dg.PoolLabels, dg.Warnings = res.Labels, res.Problems
+	if d.store != nil {
+		// A failure while its pool was muted was not alerted: the digest
+		// says so. Without the mutes it is listed unmarked.
+		mutes, err := d.store.Mutes(ctx, d.deps.Clock.Now())
+		if err != nil {
+			d.deps.Log.WarnContext(ctx, "digest: mutes not read; muted failures are not marked", "err", err)
+		}
+		dg.markMuted(mutes)
+	}
 	return dg, nil
 }
 
