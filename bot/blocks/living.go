@@ -73,7 +73,9 @@ func AlertRoot(a pooltask.Alert) (string, []slack.Block) {
 		title = ":white_check_mark: Recovered: task failed in " + view.PoolLabel(t)
 		text = "Recovered: " + text
 	}
-	bs := []slack.Block{header(title), taskLine(t)}
+	line := taskLine(t)
+	line.Accessory = nil // Details is in the row of controls
+	bs := []slack.Block{header(title), line}
 	if len(a.Reasons) > 0 {
 		var b strings.Builder
 		b.WriteString("*Top failure reasons*")
@@ -101,7 +103,8 @@ func AlertRoot(a pooltask.Alert) (string, []slack.Block) {
 		bs = append(bs, context(story...))
 	}
 	if a.RecoveredBy != "" {
-		bs = appendBlock(bs, actions(Button(ActionDetails, "Recovery details", showValue(pooltask.Task{ID: a.RecoveredBy, Target: t.Target}))))
+		bs = appendBlock(bs, actions(Button(ActionDetails, "Details", showValue(t)),
+			Button(ActionDetails+"#recovery", "Recovery details", showValue(pooltask.Task{ID: a.RecoveredBy, Target: t.Target}))))
 		return fallback(text), bs
 	}
 	var els []slack.BlockElement
