@@ -175,6 +175,8 @@ type spec struct {
 	} `yaml:"jobTemplate"`
 	// PersistentVolumeClaim.
 	AccessModes []string `yaml:"accessModes"`
+	// PodDisruptionBudget.
+	MinAvailable any `yaml:"minAvailable"`
 	// Service (a Deployment's selector has matchLabels instead).
 	Selector map[string]any `yaml:"selector"`
 	Ports    []struct {
@@ -314,7 +316,7 @@ func find(t *testing.T, objs []object, kind, name string) object {
 			return o
 		}
 	}
-	t.Fatalf("no %s %q in deploy/", kind, name)
+	t.Fatalf("no %s %q among the manifests", kind, name)
 	return object{}
 }
 
@@ -480,14 +482,104 @@ func TestKubernetesLayout(t *testing.T) {
 	})
 }
 
-// fromSecret reports whether c reads name from the Secret's key of the same name.
-func fromSecret(c container, name string) bool {
-	for _, e := range c.Env {
-		if e.Name == name && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-			return e.ValueFrom.SecretKeyRef.Name == "pooltasks" && e.ValueFrom.SecretKeyRef.Key == name
+// TestRedisLayout checks Redis mode's manifests in redis/: N identical replicas that elect
+// their scheduler (POOLTASKS_SCHEDULER=auto) and read POOLTASKS_REDIS_URL from a Secret, with
+// their PodDisruptionBudget, and nothing of file mode (no scheduler, no volume, no internal
+// watch API). They use the top folder's ConfigMap and Secret, and the top folder, which
+// `kubectl apply -f deploy/` applies, holds nothing of Redis mode.
+func TestRedisLayout(t *testing.T) {
+	top := loadObjects(t, ".")
+	cm := find(t, top, "ConfigMap", "pooltasks")
+	find(t, top, "Secret", "pooltasks")
+	objs := loadObjects(t, "redis")
+	d := find(t, objs, "Deployment", "pooltasks-responders")
+	redisSecret := find(t, objs, "Secret", "pooltasks-redis")
+	pdb := find(t, objs, "PodDisruptionBudget", "pooltasks-responders")
+
+	for _, o := range objs {
+		switch o.Kind {
+		case "Deployment", "Secret", "PodDisruptionBudget":
+		default:
+			t.Errorf("%s: %s %s in redis/: Redis mode has no scheduler, Service or volume", o.file, o.Kind, o.Metadata.Name)
 		}
 	}
-	return false
+	for _, o := range top {
+		if o.Kind == "Deployment" {
+			if _, ok := env(o.Spec.Template.Spec.Containers[0], cm, "POOLTASKS_REDIS_URL"); ok || fromSecretKey(o.Spec.Template.Spec.Containers[0], "POOLTASKS_REDIS_URL") != "" {
+				t.Errorf("%s: %s sets POOLTASKS_REDIS_URL: file mode's manifests must not", o.file, o.Metadata.Name)
+			}
+		}
+	}
+	if _, ok := cm.Data["POOLTASKS_REDIS_URL"]; ok {
+		t.Error("the ConfigMap holds POOLTASKS_REDIS_URL: a URL may hold a password; it belongs in a Secret")
+	}
+	if got := keys(redisSecret.StringData, redisSecret.Data); !slices.Equal(got, []string{"POOLTASKS_REDIS_URL"}) {
+		t.Errorf("Secret %s keys %v, want [POOLTASKS_REDIS_URL]", redisSecret.Metadata.Name, got)
+	}
+	if u, err := url.Parse(redisSecret.StringData["POOLTASKS_REDIS_URL"]); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		t.Errorf("POOLTASKS_REDIS_URL template %q is not a redis:// or rediss:// URL", redisSecret.StringData["POOLTASKS_REDIS_URL"])
+	}
+
+	replicas := 0
+	if d.Spec.Replicas != nil {
+		replicas = *d.Spec.Replicas
+	}
+	if replicas < 2 {
+		t.Errorf("replicas %d, want at least 2: the replicas stand in for each other", replicas)
+	}
+	if d.Spec.Strategy.Type != "RollingUpdate" {
+		t.Errorf("strategy %q, want RollingUpdate", d.Spec.Strategy.Type)
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	if got, _ := env(c, cm, "POOLTASKS_SCHEDULER"); got != "auto" {
+		t.Errorf("POOLTASKS_SCHEDULER=%q, want auto: the replicas elect the one that schedules", got)
+	}
+	if !slices.Equal(c.Args, []string{"serve"}) || len(c.Command) != 0 {
+		t.Errorf("command %v args %v, want the image's entrypoint with args [serve]", c.Command, c.Args)
+	}
+	checkProbe(t, "liveness", c, c.LivenessProbe, "/healthz")
+	checkProbe(t, "readiness", c, c.ReadinessProbe, "/readyz")
+	if got := fromSecretKey(c, "POOLTASKS_REDIS_URL"); got != redisSecret.Metadata.Name+"/POOLTASKS_REDIS_URL" {
+		t.Errorf("POOLTASKS_REDIS_URL from %q, want the Secret %s's key of that name", got, redisSecret.Metadata.Name)
+	}
+	for _, name := range []string{"POOLTASKS_WATCH_URL", "POOLTASKS_INTERNAL_TOKEN"} {
+		if _, ok := env(c, cm, name); ok || fromSecretKey(c, name) != "" {
+			t.Errorf("%s is set: Redis mode has no internal watch API", name)
+		}
+	}
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			t.Errorf("volume %s claims %s: Redis mode needs no volume", v.Name, v.PersistentVolumeClaim.ClaimName)
+		}
+	}
+
+	if n, ok := pdb.Spec.MinAvailable.(int); !ok || n < 1 || n >= replicas {
+		t.Errorf("PodDisruptionBudget minAvailable %v, want at least 1 and fewer than the %d replicas", pdb.Spec.MinAvailable, replicas)
+	}
+	match, _ := pdb.Spec.Selector["matchLabels"].(map[string]any)
+	for k, v := range match {
+		if d.Spec.Template.Metadata.Labels[k] != v {
+			match = nil
+		}
+	}
+	if len(match) == 0 {
+		t.Errorf("the PodDisruptionBudget's selector %v does not pick the replicas' pods %v", pdb.Spec.Selector, d.Spec.Template.Metadata.Labels)
+	}
+}
+
+// fromSecretKey returns "secret/key" for the variable name of c read by a secretKeyRef, or "".
+func fromSecretKey(c container, name string) string {
+	for _, e := range c.Env {
+		if e.Name == name && e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			return e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
+		}
+	}
+	return ""
+}
+
+// fromSecret reports whether c reads name from the Secret's key of the same name.
+func fromSecret(c container, name string) bool {
+	return fromSecretKey(c, name) == "pooltasks/"+name
 }
 
 func checkProbe(t *testing.T, kind string, c container, p *probe, path string) {
@@ -539,9 +631,19 @@ func keys(ms ...map[string]string) []string {
 // only by reference to the Secret.
 func TestPodsHardened(t *testing.T) {
 	objs := append(loadObjects(t, "."), loadObjects(t, "optional")...)
+	objs = append(objs, loadObjects(t, "redis")...)
 	cm := find(t, objs, "ConfigMap", "pooltasks")
-	secret := find(t, objs, "Secret", "pooltasks")
-	secretData := keys(secret.StringData, secret.Data)
+	secretData := map[string][]string{} // each Secret's keys, by name
+	for _, o := range objs {
+		if o.Kind == "Secret" {
+			secretData[o.Metadata.Name] = keys(o.StringData, o.Data)
+			for k, v := range o.StringData {
+				if tokenLike.MatchString(v) {
+					t.Errorf("Secret %s holds a real-looking token in %s: keep placeholders", o.Metadata.Name, k)
+				}
+			}
+		}
+	}
 
 	for k, v := range cm.Data {
 		if secretLike.MatchString(k) {
@@ -554,12 +656,6 @@ func TestPodsHardened(t *testing.T) {
 			t.Errorf("ConfigMap %s is empty: an empty value replaces the default; leave it out", k)
 		}
 	}
-	for k, v := range secret.StringData {
-		if tokenLike.MatchString(v) {
-			t.Errorf("the Secret template holds a real-looking token in %s: keep placeholders", k)
-		}
-	}
-
 	workloads := 0
 	for _, o := range objs {
 		var ps podSpec
@@ -639,7 +735,7 @@ func TestPodsHardened(t *testing.T) {
 					}
 					if ref != nil {
 						hasSecret = true
-						if ref.Name != secret.Metadata.Name || !slices.Contains(secretData, ref.Key) {
+						if !slices.Contains(secretData[ref.Name], ref.Key) {
 							t.Errorf("%s refers to secret %s key %s, which the Secret does not have", e.Name, ref.Name, ref.Key)
 						}
 					}
@@ -650,8 +746,8 @@ func TestPodsHardened(t *testing.T) {
 			}
 		})
 	}
-	if workloads != 3 {
-		t.Errorf("%d workloads, want 3 (responders, scheduler, digest CronJob)", workloads)
+	if workloads != 4 {
+		t.Errorf("%d workloads, want 4 (responders, scheduler, digest CronJob, Redis mode's responders)", workloads)
 	}
 }
 

@@ -12,6 +12,12 @@
 // (or `kubectl apply -f deploy/`, which applies exactly these), or replace scheduler.yaml and
 // pvc.yaml by optional/cronjob-digest.yaml for digests from a CronJob. It is kept in optional/ so
 // that applying the folder never runs it beside the scheduler, which would post every digest
-// twice. The Helm chart in helm/pooltasks renders the same layout from values; .ci/run lints it
+// twice. Redis mode (state shared in Redis by identical replicas that elect their scheduler) is
+// redis/, applied with the top folder's Secret and ConfigMap:
+//
+//	kubectl apply -f deploy/secret.yaml -f deploy/configmap.yaml -f deploy/redis/
+//
+// `kubectl apply -f deploy/` does not descend into optional/ or redis/ (that needs -R). The Helm
+// chart in helm/pooltasks renders the same layout from values; .ci/run lints it
 // and decodes what it renders, and these files, strictly against the Kubernetes API types.
 package deploy
