@@ -23,6 +23,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- .Values.secret.existingSecret | default (include "pooltasks.fullname" .) -}}
 {{- end -}}
 
+{{/* The URL of the chart's own Redis (redis.enabled). */}}
+{{- define "pooltasks.redisURL" -}}
+{{- printf "redis://%s-redis:6379/0" (include "pooltasks.fullname" .) -}}
+{{- end -}}
+
 {{- define "pooltasks.schedulerURL" -}}
 {{- printf "http://%s-scheduler:8080" (include "pooltasks.fullname" .) -}}
 {{- end -}}
@@ -45,8 +50,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if not (has .Values.state.mode (list "file" "redis")) -}}
 {{- fail (printf "state.mode %q: write file (the scheduler's volume) or redis (POOLTASKS_REDIS_URL)" .Values.state.mode) -}}
 {{- end -}}
-{{- if and (eq .Values.state.mode "redis") (not .Values.secret.existingSecret) (not .Values.secret.redisURL) -}}
-{{- fail "state.mode redis needs secret.redisURL (redis://… or rediss://…), or secret.existingSecret holding POOLTASKS_REDIS_URL" -}}
+{{- if and .Values.redis.enabled (ne .Values.state.mode "redis") -}}
+{{- fail "redis.enabled runs a Redis for state.mode redis: set state.mode=redis too" -}}
+{{- end -}}
+{{- if and .Values.redis.enabled .Values.secret.redisURL -}}
+{{- fail "redis.enabled and secret.redisURL both name a Redis: keep one" -}}
+{{- end -}}
+{{- if and (eq .Values.state.mode "redis") (not .Values.redis.enabled) (not .Values.secret.existingSecret) (not .Values.secret.redisURL) -}}
+{{- fail "state.mode redis needs secret.redisURL (redis://… or rediss://…), secret.existingSecret holding POOLTASKS_REDIS_URL, or redis.enabled" -}}
 {{- end -}}
 {{- if and .Values.digestCronJob.enabled (not .Values.config.POOLTASKS_DIGEST_CHANNEL) -}}
 {{- fail "digestCronJob.enabled needs config.POOLTASKS_DIGEST_CHANNEL, the channel it posts in" -}}
@@ -126,7 +137,12 @@ containers:
       {{- include "pooltasks.secretEnv" (dict "root" $root "name" "HUAWEICLOUD_SDK_AK" "optional" true) | nindent 6 }}
       {{- include "pooltasks.secretEnv" (dict "root" $root "name" "HUAWEICLOUD_SDK_SK" "optional" true) | nindent 6 }}
       {{- include "pooltasks.secretEnv" (dict "root" $root "name" "HUAWEICLOUD_SDK_SECURITY_TOKEN" "optional" true) | nindent 6 }}
+      {{- if $v.redis.enabled }}
+      - name: POOLTASKS_REDIS_URL
+        value: {{ include "pooltasks.redisURL" $root | quote }}
+      {{- else }}
       {{- include "pooltasks.secretEnv" (dict "root" $root "name" "POOLTASKS_REDIS_URL" "optional" true) | nindent 6 }}
+      {{- end }}
       {{- if and (ne .role "digest") $v.scheduler.enabled (eq $v.state.mode "file") }}
       {{- include "pooltasks.secretEnv" (dict "root" $root "name" "POOLTASKS_INTERNAL_TOKEN") | nindent 6 }}
       {{- end }}
