@@ -262,14 +262,19 @@ func (b *Bot) take(ctx context.Context, req *request, tk taking) (answer, error)
 	case req.publicMessage && req.messageTS != "" && len(req.original) > 0:
 		// A channel message everyone sees (an alert, a watch, a shared
 		// answer): it says in place what was done; the new task is
-		// watched in its thread.
+		// watched in its thread. A living alert's root keeps the retry in
+		// its state, so that its later edits (acknowledged, snoozed,
+		// recovered) keep saying it.
+		ts = cmp.Or(req.threadTS, req.messageTS)
+		if b.retriedAlert(ctx, req, v) {
+			break
+		}
 		text, bs := blocks.Acted(req.original, v)
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
 		if _, _, _, uerr := b.api.UpdateMessageContext(uctx, req.channel, req.messageTS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(bs...)); uerr != nil {
 			b.log.WarnContext(ctx, "updating the clicked message", "err", logSafe(uerr))
 		}
 		cancel()
-		ts = cmp.Or(req.threadTS, req.messageTS)
 	default:
 		text, bs := blocks.Action(v)
 		_, posted, perr := b.api.PostMessageContext(ctx, req.channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(bs...))
@@ -290,6 +295,36 @@ func (b *Bot) take(ctx context.Context, req *request, tk taking) (answer, error)
 	}
 	a.outcome = "acted"
 	return a, nil
+}
+
+// retriedAlert records a retry done from a living alert's root in the
+// alert's state and renders the root again from it; false when the clicked
+// message is no living alert, or the retry's outcome is not known.
+func (b *Bot) retriedAlert(ctx context.Context, req *request, v blocks.ActionView) bool {
+	if b.cfg.Alerts == nil || v.Target.Action != pooltask.ActionRetry || v.Target.Record != nil || v.Outcome != act.OutcomeDone || v.NewTaskID == "" {
+		return false
+	}
+	al, err := b.cfg.Alerts.UpdateAlert(ctx, req.channel, req.messageTS, func(x *pooltask.Alert) bool {
+		if x.Task.ID != v.Target.Task.ID || x.RetriedBy != "" {
+			return false
+		}
+		x.RetriedBy, x.RetriedAt, x.RetryTaskID = v.Actor, v.At, v.NewTaskID
+		return true
+	})
+	if errors.Is(err, state.ErrNoAlert) {
+		return false
+	}
+	if err != nil {
+		b.log.WarnContext(ctx, "remembering a retry on its alert", "task", v.Target.Task.ID, "err", err)
+		return false
+	}
+	if al.RetryTaskID != v.NewTaskID {
+		return false
+	}
+	if err := b.editRoot(ctx, al); err != nil {
+		b.log.WarnContext(ctx, "updating the clicked alert", "err", logSafe(err))
+	}
+	return true
 }
 
 func recordID(bt blocks.Target) string {

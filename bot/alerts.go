@@ -74,7 +74,7 @@ func (b *Bot) livingAlert(ctx context.Context, req *request, channel, ts string)
 func (b *Bot) editRoot(ctx context.Context, al pooltask.Alert) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
 	defer cancel()
-	text, bs := blocks.AlertRoot(al)
+	text, bs := blocks.AlertRoot(al, b.cfg.Actions.Enabled)
 	if _, _, _, err := b.api.UpdateMessageContext(ctx, al.Channel, al.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(bs...)); err != nil {
 		return fmt.Errorf("editing the alert of task %s: %w", al.Task.ID, err)
 	}

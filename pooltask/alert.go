@@ -28,6 +28,11 @@ type Alert struct {
 	// finished with no failed desktop.
 	RecoveredBy string    `json:"recovered_by,omitempty"`
 	RecoveredAt time.Time `json:"recovered_at,omitzero"`
+	// RetriedBy retried the task's failed desktops from the alert, at
+	// RetriedAt, which started task RetryTaskID.
+	RetriedBy   string    `json:"retried_by,omitempty"`
+	RetriedAt   time.Time `json:"retried_at,omitzero"`
+	RetryTaskID string    `json:"retry_task,omitempty"`
 }
 
 // Reason is how many failed desktops of a task gave one reason.

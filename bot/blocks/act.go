@@ -1,6 +1,7 @@
 package blocks
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,6 +131,15 @@ func ActButton(t Target) *slack.ButtonBlockElement {
 		b.Confirm.Style = slack.StyleDanger
 	}
 	return b
+}
+
+// retryButton is the Retry of a FAILED task's failed desktops, or nil
+// when actions (POOLTASKS_ACTIONS) has no retry or there is none to retry.
+func retryButton(t pooltask.Task, actions []pooltask.Action) *slack.ButtonBlockElement {
+	if !slices.Contains(actions, pooltask.ActionRetry) || t.Status != pooltask.StatusFailed || t.FailedNum <= 0 {
+		return nil
+	}
+	return ActButton(Target{Action: pooltask.ActionRetry, Task: t, Desktops: t.FailedNum})
 }
 
 // Confirm asks the one who typed retry or stop to confirm it: it names the

@@ -63,9 +63,10 @@ func user(id string) string {
 
 // AlertRoot renders a living alert's root message: the task, its pool and
 // counts, its top failure reasons, and what happened since (acknowledged,
-// snoozed, recovered), with Acknowledge, Snooze and Details until it
-// recovered.
-func AlertRoot(a pooltask.Alert) (string, []slack.Block) {
+// snoozed, retried, recovered), with Acknowledge, Snooze and Details until
+// it recovered, and Retry while it was not retried when enabled
+// (POOLTASKS_ACTIONS) has retry.
+func AlertRoot(a pooltask.Alert, enabled []pooltask.Action) (string, []slack.Block) {
 	t := a.Task
 	title := StatusEmoji(t.Status) + " Task failed in " + view.PoolLabel(t)
 	text := "Task " + t.ID + " failed in " + view.PoolLabel(t)
@@ -95,6 +96,9 @@ func AlertRoot(a pooltask.Alert) (string, []slack.Block) {
 	if a.SnoozedBy != "" {
 		story = append(story, ":zzz: Snoozed by "+user(a.SnoozedBy)+" until "+Date(a.SnoozedUntil)+": alerts of this pool are muted until then")
 	}
+	if a.RetriedBy != "" {
+		story = append(story, ":repeat: Retried by "+user(a.RetriedBy)+" ("+Date(a.RetriedAt)+") → task "+code(a.RetryTaskID, idMax)+", watched in the thread")
+	}
 	if a.RecoveredBy != "" {
 		story = append(story, ":white_check_mark: Recovered: the same work on this pool finished with no failed desktop in task "+
 			code(a.RecoveredBy, idMax)+" ("+Date(a.RecoveredAt)+")")
@@ -116,6 +120,9 @@ func AlertRoot(a pooltask.Alert) (string, []slack.Block) {
 	}
 	els = append(els, snoozeMenu())
 	if b := Button(ActionDetails, "Details", showValue(t)); b != nil {
+		els = append(els, b)
+	}
+	if b := retryButton(t, enabled); b != nil && a.RetriedBy == "" {
 		els = append(els, b)
 	}
 	bs = append(bs, slack.NewActionBlock("alert", els...))

@@ -21,28 +21,71 @@ func livingAlert() pooltask.Alert {
 }
 
 func TestAlertRootGolden(t *testing.T) {
-	golden(t)(AlertRoot(livingAlert()))
+	golden(t)(AlertRoot(livingAlert(), nil))
 }
 
 func TestAlertRootAcknowledgedSnoozedGolden(t *testing.T) {
 	a := livingAlert()
 	a.AckedBy, a.AckedAt = "U0ALICE", a.Posted.Add(3*time.Minute)
 	a.SnoozedBy, a.SnoozedUntil = "U0BOB", a.Posted.Add(4*time.Hour)
-	golden(t)(AlertRoot(a))
+	golden(t)(AlertRoot(a, nil))
 }
 
 func TestAlertRootRecoveredGolden(t *testing.T) {
 	a := livingAlert()
 	a.AckedBy, a.AckedAt = "U0ALICE", a.Posted.Add(3*time.Minute)
 	a.RecoveredBy, a.RecoveredAt = "11111111-0000-0000-0000-000000000043", a.Posted.Add(time.Hour)
-	golden(t)(AlertRoot(a))
+	golden(t)(AlertRoot(a, nil))
+}
+
+// TestAlertRootRetryGolden: with retry enabled, a failed task's root offers
+// Retry with the confirm dialog every Retry has (task, pool, 7 failed
+// desktops).
+func TestAlertRootRetryGolden(t *testing.T) {
+	golden(t)(AlertRoot(livingAlert(), []pooltask.Action{pooltask.ActionRetry}))
+}
+
+// TestAlertRootRetriedGolden: a retry taken from the root is told there,
+// acknowledged after, and Retry is gone.
+func TestAlertRootRetriedGolden(t *testing.T) {
+	a := livingAlert()
+	a.RetriedBy, a.RetriedAt, a.RetryTaskID = "U0ALICE", a.Posted.Add(2*time.Minute), "11111111-0000-0000-0000-000000000044"
+	a.AckedBy, a.AckedAt = "U0BOB", a.Posted.Add(3*time.Minute)
+	golden(t)(AlertRoot(a, []pooltask.Action{pooltask.ActionRetry}))
+}
+
+// TestAlertRootRetryOffered: Retry only with retry enabled, on a failed
+// task with failed desktops, not yet retried.
+func TestAlertRootRetryOffered(t *testing.T) {
+	retry := []pooltask.Action{pooltask.ActionRetry}
+	has := func(a pooltask.Alert, enabled []pooltask.Action) bool {
+		_, bs := AlertRoot(a, enabled)
+		return strings.Contains(notifytest.BlocksJSON(t, bs), `"action_id":"`+ActionRetry+`"`)
+	}
+	a := livingAlert()
+	if !has(a, retry) {
+		t.Error("no Retry with retry enabled")
+	}
+	if has(a, nil) || has(a, []pooltask.Action{pooltask.ActionStop}) {
+		t.Error("Retry without retry enabled")
+	}
+	r := a
+	r.RetriedBy, r.RetryTaskID = "U0ALICE", "new"
+	if has(r, retry) {
+		t.Error("Retry on an alert retried already")
+	}
+	z := a
+	z.Task.FailedNum = 0
+	if has(z, retry) {
+		t.Error("Retry with no failed desktop")
+	}
 }
 
 // TestAlertRootControls: Acknowledge goes once someone is on it, the
 // controls once the task recovered; a forged user id is no mention.
 func TestAlertRootControls(t *testing.T) {
 	a := livingAlert()
-	_, bs := AlertRoot(a)
+	_, bs := AlertRoot(a, nil)
 	js := notifytest.BlocksJSON(t, bs)
 	for _, want := range []string{`"action_id":"alert_ack"`, `"action_id":"alert_snooze"`, `"value":"tomorrow"`, `"value":"custom"`, `"action_id":"details"`} {
 		if !strings.Contains(js, want) {
@@ -50,13 +93,13 @@ func TestAlertRootControls(t *testing.T) {
 		}
 	}
 	a.AckedBy = "<!channel>"
-	_, bs = AlertRoot(a)
+	_, bs = AlertRoot(a, nil)
 	js = notifytest.BlocksJSON(t, bs)
 	if strings.Contains(js, "alert_ack") || strings.Contains(js, "<!channel>") || !strings.Contains(js, "&lt;!channel&gt; is on it") {
 		t.Errorf("acknowledged alert: %s", js)
 	}
 	a.RecoveredBy = "11111111-0000-0000-0000-000000000043"
-	_, bs = AlertRoot(a)
+	_, bs = AlertRoot(a, nil)
 	if js := notifytest.BlocksJSON(t, bs); strings.Contains(js, "alert_snooze") || !strings.Contains(js, "show 11111111-0000-0000-0000-000000000043") {
 		t.Errorf("recovered alert: %s", js)
 	}

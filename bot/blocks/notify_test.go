@@ -106,7 +106,7 @@ func TestDigestWithinLimits(t *testing.T) {
 
 func TestAlertGolden(t *testing.T) {
 	golden(t)(AlertRoot(pooltask.Alert{Task: notifytest.Task("11111111-0000-0000-0000-000000000003", "<!channel> pool", pooltask.StatusFailed, day0.Add(20*time.Hour), 1, "<@U123> rotate"),
-		Reasons: []pooltask.Reason{{Text: "<!here> exit 1", Count: 1}}}))
+		Reasons: []pooltask.Reason{{Text: "<!here> exit 1", Count: 1}}}, nil))
 }
 
 func TestAlertStormSplitsHugeStorms(t *testing.T) {

@@ -93,8 +93,8 @@ func Watch(v WatchView) (string, []slack.Block) {
 	case WatchGone: // Details would find no task either
 	default:
 		var retry *slack.ButtonBlockElement
-		if v.Phase == WatchEnded && slices.Contains(v.Actions, pooltask.ActionRetry) && t.Status == pooltask.StatusFailed && t.FailedNum > 0 {
-			retry = ActButton(Target{Action: pooltask.ActionRetry, Task: t, Desktops: t.FailedNum})
+		if v.Phase == WatchEnded {
+			retry = retryButton(t, v.Actions)
 		}
 		bs = appendBlock(bs, actions(details, retry))
 	}

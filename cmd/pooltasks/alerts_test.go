@@ -206,3 +206,92 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func blocksText(m slacktest.Message) string {
 	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(m.Blocks))
 }
+
+// TestServeAlertRetry runs serve with retry enabled against the fake Slack
+// and the simulator: a failed task's alert root carries Retry; a click on
+// it sends one retry, edits the root to say who retried it and the new
+// task, and a later Acknowledge, which renders the root again from the
+// alert's state, keeps that line.
+func TestServeAlertRetry(t *testing.T) {
+	sl := slacktest.New(t, slacktest.Options{})
+	sm := sim.New(sim.Options{Empty: true})
+	api := httptest.NewServer(sm)
+	t.Cleanup(api.Close)
+	fin := sm.Pools()[0]
+
+	cfg := defaults(t)
+	cfg.SlackAppToken, cfg.SlackBotToken, cfg.Endpoint = slacktest.AppToken, slacktest.BotToken, api.URL
+	cfg.AK, cfg.SK = sim.DemoAK, sim.DemoSK
+	cfg.StateDir, cfg.HTTPAddr = t.TempDir(), "127.0.0.1:0"
+	cfg.AlertEvery = time.Second
+	cfg.AlertRoutes = "CFIN=" + fin.Name
+	cfg.Actions, cfg.Operators = []string{"retry"}, []string{"U0ALICE", "U0BOB"}
+	s := startServeOn(t, cfg, sl, sm)
+	defer func() {
+		if t.Failed() {
+			t.Log(s.stderr.String())
+		}
+	}()
+	waitFor(t, "the route primed", func() bool {
+		b, _ := os.ReadFile(filepath.Join(cfg.StateDir, "state.json"))
+		return strings.Contains(string(b), `"CFIN|`)
+	})
+
+	now := time.Now().UTC().Truncate(time.Second)
+	tk := pooltask.Task{ID: "aaaaaaaa-0000-4000-8000-000000000001", PoolID: fin.ID, PoolName: fin.Name,
+		Scripts: []pooltask.Script{{ID: "s-agent", Name: "install-agent"}}, Status: pooltask.StatusFailed,
+		Start: now.Add(-2 * time.Minute), End: now.Add(-time.Minute), FailedNum: 2, SuccessNum: 8}
+	sm.PutTask(tk,
+		pooltask.Record{ID: "rec-1", DesktopName: "desk-01", DesktopID: "d-1", ScriptName: "install-agent", Status: "FAILED", ResultCode: "1", Reason: "disk C: full"},
+		pooltask.Record{ID: "rec-2", DesktopName: "desk-02", DesktopID: "d-2", ScriptName: "install-agent", Status: "FAILED", ResultCode: "1", Reason: "disk C: full"})
+	root, err := sl.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && m.Channel == "CFIN" && m.ThreadTS == "" && strings.Contains(m.Text, tk.ID)
+	}, 20*time.Second)
+	if err != nil {
+		t.Fatalf("no alert: %v", err)
+	}
+	js := blocksText(root)
+	if !strings.Contains(js, `"action_id":"`+blocks.ActionRetry+`"`) || !strings.Contains(js, "Retry task "+tk.ID+" of pool "+fin.Name+" on 2 failed desktops?") {
+		t.Fatalf("root without Retry and its confirm dialog: %s", js)
+	}
+	edited := func(want ...string) slacktest.Message {
+		t.Helper()
+		m, err := sl.WaitMessage(func(m slacktest.Message) bool {
+			if m.Method != "chat.update" || m.TS != root.TS {
+				return false
+			}
+			for _, w := range want {
+				if !strings.Contains(blocksText(m), w) {
+					return false
+				}
+			}
+			return true
+		}, 20*time.Second)
+		if err != nil {
+			t.Fatalf("root not edited to say %q: %v", want, err)
+		}
+		return m
+	}
+
+	sl.BlockAction(slacktest.BlockAction{UserID: "U0ALICE", ChannelID: "CFIN", ActionID: blocks.ActionRetry,
+		Value: blocks.ActionValue(pooltask.ActionRetry, tk.ID), MessageTS: root.TS, MessageBlocks: root.Blocks})
+	m := edited("Retried by <@U0ALICE>")
+	var retries []string
+	for _, r := range sm.ActionRequests() {
+		if r.Op == "retry" {
+			retries = append(retries, r.Body)
+		}
+	}
+	if len(retries) != 1 || !strings.Contains(retries[0], tk.ID) {
+		t.Fatalf("retry requests: %q, want one of %s", retries, tk.ID)
+	}
+	if js := blocksText(m); strings.Contains(js, blocks.ActionRetry) || !strings.Contains(js, blocks.ActionAck) {
+		t.Errorf("retried root: Retry should be gone and Acknowledge kept: %s", js)
+	}
+
+	sl.BlockAction(slacktest.BlockAction{UserID: "U0BOB", ChannelID: "CFIN", ActionID: blocks.ActionAck, Value: tk.ID, MessageTS: root.TS})
+	edited("<@U0BOB> is on it", "Retried by <@U0ALICE>")
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+}

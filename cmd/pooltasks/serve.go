@@ -235,7 +235,7 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 			var routes alert.Routes
 			for _, r := range parsed.AlertRoutes {
 				routes = append(routes, alert.New(alert.Config{Channel: r.Channel, Every: cfg.AlertEvery, Pools: r.Pools,
-					MinFailed: cfg.AlertMinFailed, MinRatio: cfg.AlertMinRatio}, deps("alert"), store))
+					MinFailed: cfg.AlertMinFailed, MinRatio: cfg.AlertMinRatio, Actions: parsed.Actions}, deps("alert"), store))
 			}
 			runBackground(&g, ctx, loop.Alerts, routes.Run)
 		}

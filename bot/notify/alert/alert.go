@@ -36,6 +36,9 @@ type Config struct {
 	// desktops, and failed ÷ (success + failed + skip). Zero: any.
 	MinFailed int
 	MinRatio  float64
+	// Actions are the actions enabled (POOLTASKS_ACTIONS): with retry, a
+	// root offers Retry.
+	Actions []pooltask.Action
 }
 
 // reaches reports whether a failed task reaches the thresholds. One that
@@ -349,7 +352,7 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 			if recErr == nil {
 				al.Reasons = pooltask.Reasons(recs.Records)
 			}
-			text, bs := blocks.AlertRoot(al)
+			text, bs := blocks.AlertRoot(al, a.cfg.Actions)
 			ts, err := post(rec, blocks.Message{Text: text, Blocks: bs})
 			if err != nil {
 				return fmt.Errorf("posting alert: %w", err)
@@ -568,16 +571,16 @@ func (a *Alerter) recoveries(ctx context.Context, open []pooltask.Alert) error {
 // Edit renders a living alert's root again from its saved state and
 // updates it in place (chat.update).
 func (a *Alerter) Edit(ctx context.Context, al pooltask.Alert) error {
-	return EditRoot(ctx, a.deps.Poster, al)
+	return EditRoot(ctx, a.deps.Poster, al, a.cfg.Actions)
 }
 
 // EditRoot renders a living alert's root from its saved state and updates
 // it in place (chat.update): what the alerter does when a task recovers,
 // and the bot when someone acknowledges or snoozes it.
-func EditRoot(ctx context.Context, p loop.Poster, al pooltask.Alert) error {
+func EditRoot(ctx context.Context, p loop.Poster, al pooltask.Alert, enabled []pooltask.Action) error {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loop.PostTimeout)
 	defer cancel()
-	text, bs := blocks.AlertRoot(al)
+	text, bs := blocks.AlertRoot(al, enabled)
 	if err := p.UpdateMessage(pctx, al.Channel, al.TS, text, bs); err != nil {
 		return fmt.Errorf("editing the alert of task %s: %w", al.Task.ID, err)
 	}

@@ -33,7 +33,8 @@ type Store interface {
 // AlertsAndMutes checks a store through two handles on the same state (two
 // replicas; the same store twice for the file store), then through restart,
 // a handle opened afresh: living alerts are found by channel and ts, of
-// eight concurrent acknowledgements exactly one wins, muting a pool that is
+// eight concurrent acknowledgements exactly one wins, a retry taken from
+// the alert is kept beside the acknowledgement, muting a pool that is
 // muted extends that mute, what a mute kept back and whether it was told
 // are kept, and all of it survives the restart.
 func AlertsAndMutes(t *testing.T, a, b Store, restart func() Store) {
@@ -81,6 +82,12 @@ func AlertsAndMutes(t *testing.T, a, b Store, restart func() Store) {
 	if len(winners) != 1 {
 		t.Fatalf("acknowledged by %v, want exactly one", winners)
 	}
+	if _, err := a.UpdateAlert(ctx, "C1", "1.1", func(x *pooltask.Alert) bool {
+		x.RetriedBy, x.RetriedAt, x.RetryTaskID = "U9", at.Add(time.Minute), "t-new"
+		return true
+	}); err != nil {
+		t.Fatalf("retrying: %v", err)
+	}
 	if _, err := b.UpdateAlert(ctx, "C1", "9.9", func(*pooltask.Alert) bool { return true }); !errors.Is(err, state.ErrNoAlert) {
 		t.Errorf("changing an unknown alert: %v, want state.ErrNoAlert", err)
 	}
@@ -106,7 +113,8 @@ func AlertsAndMutes(t *testing.T, a, b Store, restart func() Store) {
 	}
 
 	r := restart()
-	if got, ok, err := r.Alert(ctx, "C1", "1.1"); err != nil || !ok || got.AckedBy != winners[0] || got.Task.ID != "t1.1" {
+	if got, ok, err := r.Alert(ctx, "C1", "1.1"); err != nil || !ok || got.AckedBy != winners[0] || got.Task.ID != "t1.1" ||
+		got.RetriedBy != "U9" || !got.RetriedAt.Equal(at.Add(time.Minute)) || got.RetryTaskID != "t-new" {
 		t.Errorf("alert after a restart: %+v, %v, %v", got, ok, err)
 	}
 	if _, ok, err := r.Alert(ctx, "C1", "7.7"); ok || err != nil {
