@@ -241,20 +241,25 @@ func TestSimSubcommand(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"sim", "--addr", "127.0.0.1:0"}, defaults(t), &out, &errb) }()
 	re := regexp.MustCompile(`export WORKSPACE_ENDPOINT=(http://127\.0\.0\.1:\d+)\n`)
+	wants := []string{"WORKSPACE_PROJECT_ID=" + sim.DemoProjectID, "HUAWEICLOUD_SDK_AK=" + sim.DemoAK, "HUAWEICLOUD_SDK_SK=" + sim.DemoSK}
+	printed := func(s string) bool {
+		for _, w := range wants {
+			if !strings.Contains(s, w) {
+				return false
+			}
+		}
+		return re.MatchString(s)
+	}
+	// The lines are written one by one while the simulator starts: poll
+	// until all of them are there.
 	deadline := time.Now().Add(30 * time.Second)
-	var m []string
-	for m == nil {
+	for !printed(out.String()) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no endpoint printed: %q %q", out.String(), errb.String())
+			t.Fatalf("the environment was not printed whole: %q %q", out.String(), errb.String())
 		}
-		m = re.FindStringSubmatch(out.String())
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
 	}
-	for _, want := range []string{"WORKSPACE_PROJECT_ID=" + sim.DemoProjectID, "HUAWEICLOUD_SDK_AK=" + sim.DemoAK, "HUAWEICLOUD_SDK_SK=" + sim.DemoSK} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q", want)
-		}
-	}
+	m := re.FindStringSubmatch(out.String())
 	// The printed environment works.
 	cfg := defaults(t)
 	cfg.Endpoint, cfg.ProjectID, cfg.AK, cfg.SK = m[1], sim.DemoProjectID, sim.DemoAK, sim.DemoSK
