@@ -167,7 +167,7 @@ func (s *Store) AddMutedFailures(_ context.Context, channel, muteID string, task
 	k := mutedKey(channel, muteID)
 	m, ok := s.st.Muted[k]
 	if !ok {
-		m = &mutedState{}
+		m = &MutedTasks{}
 		s.st.Muted[k] = m
 	}
 	n := len(m.Tasks)
@@ -190,7 +190,7 @@ func (s *Store) SetMuteTold(_ context.Context, channel, muteID string) error {
 	defer s.mu.Unlock()
 	k := mutedKey(channel, muteID)
 	old := s.st.Muted[k]
-	s.st.Muted[k] = &mutedState{Told: true}
+	s.st.Muted[k] = &MutedTasks{Told: true}
 	if err := s.saveLocked(); err != nil {
 		s.st.Muted[k] = old
 		if old == nil {

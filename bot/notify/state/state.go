@@ -60,7 +60,11 @@ type Intent struct {
 	Tasks map[string]time.Time `json:"tasks,omitempty"`
 }
 
-type state struct {
+// Document is everything a store keeps: the layout of the file store's
+// state.json, and the document `pooltasks state export` writes and
+// `pooltasks state import` reads, whichever the store (see Export and
+// Import here and in redisstore).
+type Document struct {
 	Version int `json:"version"`
 	// WrittenBy is the pooltasks version that saved the file, for the
 	// message of an older version that finds a newer layout.
@@ -72,8 +76,8 @@ type state struct {
 	// posting, until its watermark reaches the window's end.
 	DigestIntents map[string]Intent `json:"digest_intents,omitempty"`
 	// Alerts maps an alert configuration's key to its memory.
-	Alerts  map[string]*alertState `json:"alerts,omitempty"`
-	Watches map[string]Watch       `json:"watches,omitempty"`
+	Alerts  map[string]*AlertMemory `json:"alerts,omitempty"`
+	Watches map[string]Watch        `json:"watches,omitempty"`
 	// ChartsRefused is set once Slack answered invalid_blocks to a chart.
 	ChartsRefused bool `json:"charts_refused,omitempty"`
 	// Actions maps an action's key to its intent and outcome (see
@@ -87,15 +91,18 @@ type state struct {
 	Mutes []pooltask.Mute `json:"mutes,omitempty"`
 	// Muted maps channel|mute id to the failures a mute kept from the
 	// channel, and whether their summary went out.
-	Muted map[string]*mutedState `json:"muted,omitempty"`
+	Muted map[string]*MutedTasks `json:"muted,omitempty"`
 }
 
-type mutedState struct {
+// MutedTasks are the failures a mute kept from a channel, and whether
+// their summary went out.
+type MutedTasks struct {
 	Tasks []string `json:"tasks,omitempty"`
 	Told  bool     `json:"told,omitempty"`
 }
 
-type alertState struct {
+// AlertMemory is what an alert configuration's key remembers.
+type AlertMemory struct {
 	// Known maps task ids already alerted (or known at the first start) to
 	// the task's start time, which bounds how long they are kept.
 	Known map[string]time.Time `json:"known"`
@@ -107,10 +114,10 @@ type alertState struct {
 	Unprimed bool `json:"unprimed,omitempty"`
 }
 
-func newState() *state {
-	return &state{Version: version, Digests: map[string]time.Time{}, DigestIntents: map[string]Intent{},
-		Alerts: map[string]*alertState{}, Watches: map[string]Watch{}, Actions: map[string]ActionIntent{}, Approvals: map[string]Approval{},
-		Living: map[string]pooltask.Alert{}, Muted: map[string]*mutedState{}}
+func newState() *Document {
+	return &Document{Version: version, Digests: map[string]time.Time{}, DigestIntents: map[string]Intent{},
+		Alerts: map[string]*AlertMemory{}, Watches: map[string]Watch{}, Actions: map[string]ActionIntent{}, Approvals: map[string]Approval{},
+		Living: map[string]pooltask.Alert{}, Muted: map[string]*MutedTasks{}}
 }
 
 // Options configure Open.
@@ -143,7 +150,7 @@ type Store struct {
 	write func(f *os.File, b []byte) (int, error)
 
 	mu       sync.Mutex
-	st       *state
+	st       *Document
 	lastGood []byte // what is in stateFile, known to parse
 	// recovered says why the main file was not used at open, if it was not.
 	recovered string
@@ -313,7 +320,7 @@ func removeTemps(dir string) error {
 	return nil
 }
 
-func decodeState(b []byte) (*state, error) {
+func decodeState(b []byte) (*Document, error) {
 	st := newState()
 	if err := json.Unmarshal(b, st); err != nil {
 		return nil, err
@@ -331,7 +338,7 @@ func decodeState(b []byte) (*state, error) {
 		st.DigestIntents = map[string]Intent{}
 	}
 	if st.Alerts == nil {
-		st.Alerts = map[string]*alertState{}
+		st.Alerts = map[string]*AlertMemory{}
 	}
 	if st.Watches == nil {
 		st.Watches = map[string]Watch{}
@@ -346,11 +353,11 @@ func decodeState(b []byte) (*state, error) {
 		st.Living = map[string]pooltask.Alert{}
 	}
 	if st.Muted == nil {
-		st.Muted = map[string]*mutedState{}
+		st.Muted = map[string]*MutedTasks{}
 	}
 	for k, a := range st.Alerts {
 		if a == nil || a.Known == nil {
-			st.Alerts[k] = &alertState{Known: map[string]time.Time{}}
+			st.Alerts[k] = &AlertMemory{Known: map[string]time.Time{}}
 		}
 	}
 	return st, nil
@@ -491,7 +498,7 @@ func (s *Store) AddAlertKnown(_ context.Context, key string, ids map[string]time
 	defer s.mu.Unlock()
 	a, ok := s.st.Alerts[key]
 	if !ok {
-		a = &alertState{Known: map[string]time.Time{}}
+		a = &AlertMemory{Known: map[string]time.Time{}}
 		s.st.Alerts[key] = a
 	}
 	a.Unprimed = false
@@ -551,7 +558,7 @@ func (s *Store) AddAlertIntent(_ context.Context, key string, in Intent) error {
 	defer s.mu.Unlock()
 	a, ok := s.st.Alerts[key]
 	if !ok {
-		a = &alertState{Known: map[string]time.Time{}, Unprimed: true}
+		a = &AlertMemory{Known: map[string]time.Time{}, Unprimed: true}
 		s.st.Alerts[key] = a
 	}
 	if a.Intents == nil {
