@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -162,8 +163,28 @@ func TestTargetsBinding(t *testing.T) {
 	}
 }
 
+// headerContext is the text of the context line right under an answer's
+// header, "" when there is none.
+func headerContext(t *testing.T, raw []byte) string {
+	t.Helper()
+	var bs []struct{ Type string }
+	if err := json.Unmarshal(raw, &bs); err != nil {
+		t.Fatalf("blocks: %v", err)
+	}
+	if len(bs) < 2 || bs[0].Type != "header" || bs[1].Type != "context" {
+		return ""
+	}
+	var second []json.RawMessage
+	var ctx struct{ Elements []struct{ Text string } }
+	if err := json.Unmarshal(raw, &second); err != nil || json.Unmarshal(second[1], &ctx) != nil || len(ctx.Elements) == 0 {
+		t.Fatalf("context block: %s", raw)
+	}
+	return ctx.Elements[0].Text
+}
+
 // TestTargetsDetails: Details carries the task's target; the task shown is
-// that target's, and its Output buttons carry the target too.
+// that target's, named in the context line under the header, and its
+// Output buttons carry the target too (the output names it the same way).
 func TestTargetsDetails(t *testing.T) {
 	e := start(t, setup{targets: twoTargets("")})
 	var failed pooltask.Task
@@ -177,6 +198,9 @@ func TestTargetsDetails(t *testing.T) {
 	if !strings.Contains(string(m.Blocks), failed.ID) || !strings.Contains(string(m.Blocks), "sim-b:") {
 		t.Fatalf("Details of a sim-b task:\n%s", m.Blocks)
 	}
+	if got := headerContext(t, m.Blocks); got != "target sim-b" {
+		t.Errorf("Details' context line under the header: %q", got)
+	}
 	out := find(t, m.Blocks, blocks.ActionOutput)
 	if rec, task, target, ok := blocks.OutputIDs(out.Value); !ok || task != failed.ID || target != "sim-b" || rec == "" {
 		t.Errorf("Output value %q", out.Value)
@@ -184,6 +208,9 @@ func TestTargetsDetails(t *testing.T) {
 	m = e.click(t, "U1", "C1", out)
 	if !strings.Contains(string(m.Blocks), "target=sim-b") {
 		t.Errorf("the output's Task details button lacks the target:\n%s", m.Blocks)
+	}
+	if got := headerContext(t, m.Blocks); got != "target sim-b" {
+		t.Errorf("Output's context line under the header: %q", got)
 	}
 	// Typed without target=, the task is looked for in both.
 	m = e.slash(t, "U1", "C1", "show "+failed.ID)

@@ -306,8 +306,9 @@ func TestTargetsListGolden(t *testing.T) {
 	}))
 }
 
-// TestTargetsTaskGolden: a task of one of several targets names it with
-// its pool; Refresh, Watch and Output carry the target.
+// TestTargetsTaskGolden: a task of one of several targets names it in the
+// context line under its header and with its pool; Refresh, Watch and
+// Output carry the target.
 func TestTargetsTaskGolden(t *testing.T) {
 	task := sampleTasks()[0]
 	task.Target, task.Status, task.End = "eu", pooltask.StatusRunning, time.Time{}
@@ -318,4 +319,12 @@ func TestTargetsTaskGolden(t *testing.T) {
 		ShareCommand: "show 7f3c2a1e-5b4d-4c8e-9a01-2b3c4d5e6f70 target=eu share",
 		Now:          now,
 	}))
+}
+
+// TestTargetsOutputGolden: an output of one of several targets names it in
+// the context line under its header; Task details carries the target.
+func TestTargetsOutputGolden(t *testing.T) {
+	rec := sampleRecords()[0]
+	rec.Target = "eu"
+	golden(t)(Output(rec, nil))
 }

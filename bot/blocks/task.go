@@ -37,6 +37,7 @@ func Task(v TaskView) (string, []slack.Block) {
 
 	bs := make([]slack.Block, 0, len(v.Failed)+6)
 	bs = append(bs, header(StatusEmoji(t.Status)+" Task "+view.StatusPhrase(t.Status)))
+	bs = appendBlock(bs, targetLine(t.Target))
 	bs = append(bs, slack.NewSectionBlock(mrkdwn(code(t.ID, 1000)), taskFields(t, v.Now), nil))
 	bs = append(bs, section(taskContent(view.WorkOf(t)), nil))
 
@@ -90,6 +91,15 @@ func Task(v TaskView) (string, []slack.Block) {
 	}
 	bs = appendBlock(bs, bar)
 	return text, bs
+}
+
+// targetLine is the context line under a header that names the target an
+// answer comes from; nil when there is one target (target is then "").
+func targetLine(target string) slack.Block {
+	if target == "" {
+		return nil
+	}
+	return context("target " + esc(target, 100))
 }
 
 func field(label, value string) *slack.TextBlockObject {
@@ -187,6 +197,7 @@ func Output(rec pooltask.Record, retry *pooltask.Task) (string, []slack.Block) {
 	name := plain(flat(rec.DesktopName, 100), 100, plain(rec.DesktopID, 100, "a desktop"))
 	text := fallback("Output on " + name)
 	bs := []slack.Block{header("Output on " + name)}
+	bs = appendBlock(bs, targetLine(rec.Target))
 
 	desk := esc(name, 200)
 	if rec.DesktopID != "" && rec.DesktopName != "" {
