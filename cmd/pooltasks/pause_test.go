@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -73,61 +74,16 @@ func TestServeRedisPausedLeader(t *testing.T) {
 	sm := sim.New(sim.Options{AK: sim.DemoAK, SK: sim.DemoSK})
 	api := httptest.NewServer(sm)
 	t.Cleanup(api.Close)
-	target, _ := url.Parse(sl.URL())
 	const lease = 3 * time.Second
 
-	start := func(n int) *child {
-		c := &child{stderr: &syncBuffer{}, conn: n}
-		proxy := httputil.NewSingleHostReverseProxy(target)
-		proxy.ErrorLog = log.New(io.Discard, "", 0) // calls cut off at the end of the test
-		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasSuffix(r.URL.Path, "/chat.postMessage") || strings.HasSuffix(r.URL.Path, "/chat.update") {
-				c.posts.Add(1)
-			}
-			proxy.ServeHTTP(w, r)
-		}))
-		t.Cleanup(front.Close)
-		c.cmd = exec.Command(os.Args[0], "-test.run=^TestServeChild$")
-		c.cmd.Env = []string{"POOLTASKS_TEST_CHILD=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
-			"SLACK_APP_TOKEN=" + slacktest.AppToken, "SLACK_BOT_TOKEN=" + slacktest.BotToken, "SLACK_API_URL=" + front.URL + "/api/",
-			"WORKSPACE_ENDPOINT=" + api.URL, "WORKSPACE_PROJECT_ID=" + sim.DemoProjectID,
-			"HUAWEICLOUD_SDK_AK=" + sim.DemoAK, "HUAWEICLOUD_SDK_SK=" + sim.DemoSK,
-			"POOLTASKS_REDIS_URL=" + srv.URL(), "POOLTASKS_LEASE=" + lease.String(), "POOLTASKS_HTTP_ADDR=127.0.0.1:0",
-			"POOLTASKS_STATE_DIR=" + t.TempDir(), "POOLTASKS_WATCH_EVERY=5s", "LOG_FORMAT=json"}
-		c.cmd.Stdout, c.cmd.Stderr = c.stderr, c.stderr
-		if err := c.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			c.cmd.Process.Signal(syscall.SIGCONT)
-			c.cmd.Process.Signal(syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { c.cmd.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(20 * time.Second):
-				c.cmd.Process.Kill()
-				<-done
-			}
-		})
-		if err := sl.WaitConnections(n, 60*time.Second); err != nil {
-			t.Fatal(err, c.stderr.String())
-		}
-		return c
-	}
-	a := start(1)
-	b := start(2)
+	env := serveEnv(t, api.URL, srv.URL(), lease, "POOLTASKS_WATCH_EVERY=5s")
+	a := startChild(t, sl, 1, env)
+	b := startChild(t, sl, 2, env)
 	const acquired = `"msg":"scheduler lease acquired`
-	deadline := time.Now().Add(30 * time.Second)
-	for !a.logged(acquired) && !b.logged(acquired) {
-		if time.Now().After(deadline) {
-			t.Fatal("no scheduler")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	leader, other := a, b
-	if b.logged(acquired) {
-		leader, other = b, a
+	leader := childLeader(t, a, b)
+	other := a
+	if leader == a {
+		other = b
 	}
 
 	// A watch asked of the other replica, followed by the scheduler.
@@ -175,5 +131,74 @@ func TestServeRedisPausedLeader(t *testing.T) {
 	}
 	if !strings.Contains(leader.stderr.String(), "paused") && !strings.Contains(leader.stderr.String(), "another replica holds it") {
 		t.Errorf("the old scheduler does not say why it stopped:\n%s", leader.stderr.String())
+	}
+}
+
+// serveEnv is the environment of a serve child on the simulator at api
+// and the Redis at redisURL, with extra variables after it.
+func serveEnv(t *testing.T, api, redisURL string, lease time.Duration, extra ...string) []string {
+	return append([]string{"POOLTASKS_TEST_CHILD=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+		"SLACK_APP_TOKEN=" + slacktest.AppToken, "SLACK_BOT_TOKEN=" + slacktest.BotToken,
+		"WORKSPACE_ENDPOINT=" + api, "WORKSPACE_PROJECT_ID=" + sim.DemoProjectID,
+		"HUAWEICLOUD_SDK_AK=" + sim.DemoAK, "HUAWEICLOUD_SDK_SK=" + sim.DemoSK,
+		"POOLTASKS_REDIS_URL=" + redisURL, "POOLTASKS_LEASE=" + lease.String(), "POOLTASKS_HTTP_ADDR=127.0.0.1:0",
+		"POOLTASKS_STATE_DIR=" + t.TempDir(), "LOG_FORMAT=json"}, extra...)
+}
+
+// startChild starts serve child n (its socket-mode connection is the
+// fake Slack's nth) with env, its Web API calls through a proxy that
+// counts its posts, and waits for it to connect. The test's end stops it.
+func startChild(t *testing.T, sl *slacktest.Server, n int, env []string) *child {
+	t.Helper()
+	target, _ := url.Parse(sl.URL())
+	c := &child{stderr: &syncBuffer{}, conn: n}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ErrorLog = log.New(io.Discard, "", 0) // calls cut off at the end of the test
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/chat.postMessage") || strings.HasSuffix(r.URL.Path, "/chat.update") {
+			c.posts.Add(1)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	c.cmd = exec.Command(os.Args[0], "-test.run=^TestServeChild$")
+	c.cmd.Env = append(slices.Clip(env), "SLACK_API_URL="+front.URL+"/api/")
+	c.cmd.Stdout, c.cmd.Stderr = c.stderr, c.stderr
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.cmd.Process.Signal(syscall.SIGCONT)
+		c.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { c.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			c.cmd.Process.Kill()
+			<-done
+		}
+	})
+	if err := sl.WaitConnections(n, 60*time.Second); err != nil {
+		t.Fatal(err, c.stderr.String())
+	}
+	return c
+}
+
+// childLeader waits until one of cs says it acquired the scheduler lease,
+// and returns it.
+func childLeader(t *testing.T, cs ...*child) *child {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, c := range cs {
+			if c.logged(`"msg":"scheduler lease acquired`) {
+				return c
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no scheduler")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
