@@ -96,7 +96,7 @@ func TestServeRedisKilledLeader(t *testing.T) {
 	alerted(fail())
 
 	windows := digestWindows(t, sl)
-	t.Logf("%d windows posted, %d before the kill", len(windows), posted)
+	t.Logf("%d windows posted, %d by the takeover", len(windows), posted)
 	seen := map[[2]time.Time]bool{}
 	for _, w := range windows {
 		if seen[w] {
