@@ -3,17 +3,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
-	"github.com/pooltasks/pooltasks/bot/notify/state/redistest"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/pooltask"
-	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
 // TestServeRedisKilledLeader: two serve processes on one Redis, one fake
@@ -26,16 +23,12 @@ func TestServeRedisKilledLeader(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes and waits for leases")
 	}
-	srv := redistest.Start(t, redistest.Options{})
-	sl := slacktest.New(t, slacktest.Options{AppToken: slacktest.AppToken, BotToken: slacktest.BotToken})
-	sm := sim.New(sim.Options{AK: sim.DemoAK, SK: sim.DemoSK})
-	api := httptest.NewServer(sm)
-	t.Cleanup(api.Close)
 	const lease, every = 3 * time.Second, 2 * time.Second
-	env := serveEnv(t, api.URL, srv.URL(), lease, "POOLTASKS_DIGEST_CHANNEL=CDIGEST", "POOLTASKS_DIGEST_EVERY="+every.String(),
+	f := newFleet(t, lease, "POOLTASKS_DIGEST_CHANNEL=CDIGEST", "POOLTASKS_DIGEST_EVERY="+every.String(),
 		"POOLTASKS_ALERT_CHANNEL=CALERT", "POOLTASKS_ALERT_EVERY=1s")
-	a := startChild(t, sl, 1, env)
-	b := startChild(t, sl, 2, env)
+	sl, sm := f.slack, f.sim
+	a := startChild(t, f, 1)
+	b := startChild(t, f, 2)
 	leader := childLeader(t, a, b)
 	other := a
 	if leader == a {

@@ -69,16 +69,11 @@ func TestServeRedisPausedLeader(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes and waits for leases")
 	}
-	srv := redistest.Start(t, redistest.Options{})
-	sl := slacktest.New(t, slacktest.Options{AppToken: slacktest.AppToken, BotToken: slacktest.BotToken})
-	sm := sim.New(sim.Options{AK: sim.DemoAK, SK: sim.DemoSK})
-	api := httptest.NewServer(sm)
-	t.Cleanup(api.Close)
 	const lease = 3 * time.Second
-
-	env := serveEnv(t, api.URL, srv.URL(), lease, "POOLTASKS_WATCH_EVERY=5s")
-	a := startChild(t, sl, 1, env)
-	b := startChild(t, sl, 2, env)
+	f := newFleet(t, lease, "POOLTASKS_WATCH_EVERY=5s")
+	sl, sm := f.slack, f.sim
+	a := startChild(t, f, 1)
+	b := startChild(t, f, 2)
 	const acquired = `"msg":"scheduler lease acquired`
 	leader := childLeader(t, a, b)
 	other := a
@@ -134,22 +129,39 @@ func TestServeRedisPausedLeader(t *testing.T) {
 	}
 }
 
-// serveEnv is the environment of a serve child on the simulator at api
-// and the Redis at redisURL, with extra variables after it.
-func serveEnv(t *testing.T, api, redisURL string, lease time.Duration, extra ...string) []string {
-	return append([]string{"POOLTASKS_TEST_CHILD=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
+// fleet is what the serve children of a test share: one Redis, one fake
+// Slack, one simulator, and the environment they start with.
+type fleet struct {
+	redis *redistest.Server
+	slack *slacktest.Server
+	sim   *sim.Sim
+	env   []string
+}
+
+// newFleet starts the Redis, the fake Slack and the simulator of serve
+// children with lease, extra variables after the common ones.
+func newFleet(t *testing.T, lease time.Duration, extra ...string) *fleet {
+	f := &fleet{redis: redistest.Start(t, redistest.Options{}),
+		slack: slacktest.New(t, slacktest.Options{AppToken: slacktest.AppToken, BotToken: slacktest.BotToken}),
+		sim:   sim.New(sim.Options{AK: sim.DemoAK, SK: sim.DemoSK})}
+	api := httptest.NewServer(f.sim)
+	t.Cleanup(api.Close)
+	redisURL := f.redis.URL()
+	f.env = append([]string{"POOLTASKS_TEST_CHILD=1", "PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
 		"SLACK_APP_TOKEN=" + slacktest.AppToken, "SLACK_BOT_TOKEN=" + slacktest.BotToken,
-		"WORKSPACE_ENDPOINT=" + api, "WORKSPACE_PROJECT_ID=" + sim.DemoProjectID,
+		"WORKSPACE_ENDPOINT=" + api.URL, "WORKSPACE_PROJECT_ID=" + sim.DemoProjectID,
 		"HUAWEICLOUD_SDK_AK=" + sim.DemoAK, "HUAWEICLOUD_SDK_SK=" + sim.DemoSK,
 		"POOLTASKS_REDIS_URL=" + redisURL, "POOLTASKS_LEASE=" + lease.String(), "POOLTASKS_HTTP_ADDR=127.0.0.1:0",
 		"POOLTASKS_STATE_DIR=" + t.TempDir(), "LOG_FORMAT=json"}, extra...)
+	return f
 }
 
-// startChild starts serve child n (its socket-mode connection is the
-// fake Slack's nth) with env, its Web API calls through a proxy that
+// startChild starts serve child n of f (its socket-mode connection is the
+// fake Slack's nth), its Web API calls through a proxy that
 // counts its posts, and waits for it to connect. The test's end stops it.
-func startChild(t *testing.T, sl *slacktest.Server, n int, env []string) *child {
+func startChild(t *testing.T, f *fleet, n int) *child {
 	t.Helper()
+	sl := f.slack
 	target, _ := url.Parse(sl.URL())
 	c := &child{stderr: &syncBuffer{}, conn: n}
 	proxy := httputil.NewSingleHostReverseProxy(target)
@@ -162,7 +174,7 @@ func startChild(t *testing.T, sl *slacktest.Server, n int, env []string) *child 
 	}))
 	t.Cleanup(front.Close)
 	c.cmd = exec.Command(os.Args[0], "-test.run=^TestServeChild$")
-	c.cmd.Env = append(slices.Clip(env), "SLACK_API_URL="+front.URL+"/api/")
+	c.cmd.Env = append(slices.Clip(f.env), "SLACK_API_URL="+front.URL+"/api/")
 	c.cmd.Stdout, c.cmd.Stderr = c.stderr, c.stderr
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
