@@ -251,7 +251,8 @@ func (z *lateLister) ResolvePool(ctx context.Context, v string) pooltask.Resolut
 }
 
 // TestTargetsDigest: a digest covers every target, its pools named after
-// their targets; digest target=sim-b covers that target alone.
+// their targets, and its View all lists every target (target=all);
+// digest target=sim-b covers that target alone, and so does its View all.
 func TestTargetsDigest(t *testing.T) {
 	late := &lateLister{}
 	n := &notify.Notifier{Digester: digest.New(digest.Config{}, loop.Deps{Lister: late, Poster: notifytest.NewPoster(nil)}, nil)}
@@ -261,8 +262,25 @@ func TestTargetsDigest(t *testing.T) {
 	if body := string(m.Blocks); !strings.Contains(body, "sim-a:finance-win11") || !strings.Contains(body, "sim-b:finance-win11") {
 		t.Errorf("the digest of both targets:\n%s", body)
 	}
+	if v := find(t, m.Blocks, blocks.ActionViewAll).Value; !strings.Contains(v, " target=all ") {
+		t.Errorf("View all of both targets: %q", v)
+	}
 	m = e.slash(t, "U1", "C1", "digest since=3d target=sim-b")
 	if body := string(m.Blocks); !strings.Contains(body, "sim-b:finance-win11") || strings.Contains(body, "sim-a:") {
 		t.Errorf("the digest of sim-b:\n%s", body)
+	}
+	view := find(t, m.Blocks, blocks.ActionViewAll)
+	if !strings.Contains(view.Value, " target=sim-b ") {
+		t.Fatalf("View all of sim-b: %q", view.Value)
+	}
+	m = e.click(t, "U1", "C1", view)
+	got := details(buttons(m.Blocks))
+	if len(got) == 0 {
+		t.Fatalf("View all of sim-b listed nothing:\n%s", m.Blocks)
+	}
+	for _, v := range got {
+		if !strings.HasSuffix(v, " target=sim-b") {
+			t.Errorf("View all of sim-b listed %q", v)
+		}
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/commands"
+	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/view"
 )
@@ -53,6 +55,34 @@ type Digest struct {
 	// Muted are the tasks of Recent that failed while their pool was
 	// muted, and so were not alerted.
 	Muted map[string]bool
+	// Target is the one target the digest covers whole (asked as every
+	// pool of it, TARGET:*), "" otherwise.
+	Target string
+}
+
+// wholeTarget is the one target pool values ask for whole (each is
+// TARGET:* of the same target), "" otherwise.
+func wholeTarget(values []string) string {
+	name := ""
+	for _, v := range values {
+		t, pool := config.SplitTarget(v)
+		if t == "" || pool != "*" || (name != "" && !strings.EqualFold(name, t)) {
+			return ""
+		}
+		name = t
+	}
+	return name
+}
+
+// multiTarget reports whether the digest's tasks name their targets (there
+// are several).
+func (d *Digest) multiTarget() bool {
+	for _, p := range d.PerPool {
+		if p.Target != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // markMuted marks the recent failures that happened while a mute of
@@ -191,14 +221,23 @@ func (d *Digest) AllClear() bool { return d.FailedTasks == 0 && d.FailedDesktops
 
 // ViewAllCommand is the canonical command of the list of failed tasks in
 // the digest's window and scope (the value of its View all button, which a
-// digest of several pools does not have).
+// digest of several pools does not have, unless they are one whole
+// target). With several targets it carries the target: the digest's one
+// target, or target=all for a digest of all of them.
 func (d *Digest) ViewAllCommand() string {
 	c := commands.Command{Verb: commands.VerbFailed, Query: pooltask.ListOptions{
 		Status: pooltask.FilterFailed, Start: d.Start, End: d.End,
 		ScriptID: d.Filter.ScriptID, ScriptName: d.Filter.ScriptName, TaskType: d.Filter.TaskType,
 	}}
-	if len(d.Pools) == 1 {
-		c.Query.PoolID = d.Pools[0]
+	switch {
+	case d.Target != "":
+		c.Target = d.Target
+	case len(d.Pools) == 1:
+		// A pool of one of several targets is TARGET:ID (see
+		// targets.Set.Lister).
+		c.Target, c.Query.PoolID = config.SplitTarget(d.Pools[0])
+	case len(d.Pools) == 0 && d.multiTarget():
+		c.Target = config.AllTargets
 	}
 	return c.Canonical()
 }
@@ -225,7 +264,7 @@ func (d *Digest) View(native bool) blocks.DigestView {
 	if d.Truncated {
 		v.ReadOnly = MaxTasks
 	}
-	if len(d.Pools) <= 1 {
+	if len(d.Pools) <= 1 || d.Target != "" {
 		// The language takes one pool per command: a list of several
 		// pools' failures cannot be one button.
 		v.ViewAllCommand = d.ViewAllCommand()

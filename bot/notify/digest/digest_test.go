@@ -417,3 +417,29 @@ func TestStateKeysIgnorePoolOrder(t *testing.T) {
 		t.Errorf("digest keys %q and %q differ", d1.key(), d2.key())
 	}
 }
+
+// TestDigestViewAllTarget: with several targets View all carries the
+// digest's target: the one of its one pool (TARGET:ID), the one it covers
+// whole (even over several pools), or target=all for a digest of all of
+// them; with one target it names none.
+func TestDigestViewAllTarget(t *testing.T) {
+	base := Digest{Start: day0, End: day0.Add(24 * time.Hour)}
+	for _, c := range []struct {
+		d    func(d *Digest)
+		want string
+	}{
+		{func(*Digest) {}, "failed since=2026-11-26T09:00:00Z until=2026-11-27T09:00:00Z"},
+		{func(d *Digest) { d.Pools = []string{"eu:pool-a"} }, "failed target=eu pool=pool-a since=2026-11-26T09:00:00Z until=2026-11-27T09:00:00Z"},
+		{func(d *Digest) { d.Pools, d.Target = []string{"eu:pool-a", "eu:pool-b"}, wholeTarget([]string{"eu:*"}) }, "failed target=eu since=2026-11-26T09:00:00Z until=2026-11-27T09:00:00Z"},
+		{func(d *Digest) { d.PerPool = []PoolCount{{PoolID: "p", Target: "eu"}} }, "failed target=all since=2026-11-26T09:00:00Z until=2026-11-27T09:00:00Z"},
+	} {
+		d := base
+		c.d(&d)
+		if got := d.View(false).ViewAllCommand; got != c.want {
+			t.Errorf("pools %v target %q: View all %q, want %q", d.Pools, d.Target, got, c.want)
+		}
+	}
+	if got := wholeTarget([]string{"eu:*", "ap:*"}); got != "" {
+		t.Errorf("wholeTarget of two targets: %q", got)
+	}
+}

@@ -299,7 +299,7 @@ func (d *Digester) Collect(ctx context.Context, q pooltask.ListOptions, pools []
 	if err != nil {
 		return nil, err
 	}
-	dg.PoolLabels, dg.Warnings = res.Labels, res.Problems
+	dg.PoolLabels, dg.Warnings, dg.Target = res.Labels, res.Problems, wholeTarget(pools)
 	if d.store != nil {
 		// A failure while its pool was muted was not alerted: the digest
 		// says so. Without the mutes it is listed unmarked.
