@@ -264,9 +264,10 @@ func (b *Bot) take(ctx context.Context, req *request, tk taking) (answer, error)
 		// answer): it says in place what was done; the new task is
 		// watched in its thread. A living alert's root keeps the retry in
 		// its state, so that its later edits (acknowledged, snoozed,
-		// recovered) keep saying it.
+		// recovered) keep saying it; a running watch's message is the
+		// watch's to update, now and in its later updates.
 		ts = cmp.Or(req.threadTS, req.messageTS)
-		if b.retriedAlert(ctx, req, v) {
+		if b.retriedAlert(ctx, req, v) || b.actedOnWatch(ctx, req, v) {
 			break
 		}
 		text, bs := blocks.Acted(req.original, v)
@@ -325,6 +326,21 @@ func (b *Bot) retriedAlert(ctx context.Context, req *request, v blocks.ActionVie
 		b.log.WarnContext(ctx, "updating the clicked alert", "err", logSafe(err))
 	}
 	return true
+}
+
+// watchActs records an action taken on a watch's message on that watch
+// (bot/notify's Notifier), so that the watch's later updates keep it.
+type watchActs interface {
+	ActedOnWatch(ctx context.Context, channel, ts string, a state.WatchAct) bool
+}
+
+// actedOnWatch hands an action taken on a running watch's message to the
+// watch, which shows it and keeps it in its later updates; false when the
+// message is no watch running here.
+func (b *Bot) actedOnWatch(ctx context.Context, req *request, v blocks.ActionView) bool {
+	w, ok := b.cfg.Notifier.(watchActs)
+	return ok && w.ActedOnWatch(ctx, req.channel, req.messageTS, state.WatchAct{Action: string(v.Target.Action), Actor: v.Actor,
+		Approver: v.Approver, At: v.At, Outcome: v.Outcome, NewTaskID: v.NewTaskID, Check: v.Check})
 }
 
 func recordID(bt blocks.Target) string {

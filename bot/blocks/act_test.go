@@ -104,6 +104,34 @@ func TestWatchActionsGolden(t *testing.T) {
 		Actions: []pooltask.Action{pooltask.ActionRetry, pooltask.ActionStop}}))
 }
 
+// TestWatchStoppedByGolden: a running watch's refresh after its Stop task
+// was clicked: the button gone, Stop watching and Details kept, and the
+// line Acted writes, so that the refresh keeps what the click said.
+func TestWatchStoppedByGolden(t *testing.T) {
+	tg := retryTarget()
+	tg.Task.Status = pooltask.StatusRunning
+	v := WatchView{ID: "w1", TaskID: tg.Task.ID, UserID: "U01ANA", Task: tg.Task, Now: at10, Phase: WatchRunning,
+		Actions: []pooltask.Action{pooltask.ActionRetry, pooltask.ActionStop}}
+	_, original := Watch(v)
+	acted := ActionView{Target: Target{Action: pooltask.ActionStop, Task: tg.Task}, Actor: "U02LI", Outcome: "done", At: at10}
+	_, want := Acted(original, acted)
+	v.Acted = &acted
+	text, bs := Watch(v)
+	compareGolden(t, text, bs)
+	if w, g := jsonOf(want), jsonOf(bs); w != g {
+		t.Errorf("the watch renders its acted line unlike Acted:\n%s\nwant\n%s", g, w)
+	}
+	if raw, _ := json.Marshal(bs); strings.Contains(string(raw), "act_stop") || !strings.Contains(string(raw), `Stopped by \u003c@U02LI\u003e`) ||
+		!strings.Contains(string(raw), "watch_stop") {
+		t.Errorf("stopped watch message: %s", raw)
+	}
+}
+
+func jsonOf(v any) string {
+	raw, _ := json.Marshal(v)
+	return string(raw)
+}
+
 // TestActedGolden: the watch's final message after its Retry was clicked:
 // the button gone, a line saying who retried it and the new task.
 func TestActedGolden(t *testing.T) {

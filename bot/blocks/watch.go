@@ -42,6 +42,9 @@ type WatchView struct {
 	// Actions are the actions enabled: a running task gets a Stop task
 	// button, one that ended FAILED a Retry failed desktops button.
 	Actions []pooltask.Action
+	// Acted is the action taken on the watch's message (Stop task), whose
+	// line every later render keeps (see Acted); nil when none was.
+	Acted *ActionView
 }
 
 // Watch renders the message of a watch in its phase: the task's status,
@@ -105,6 +108,9 @@ func Watch(v WatchView) (string, []slack.Block) {
 	text = fallback(text)
 	if v.Mention {
 		text = "<@" + esc(v.UserID, idMax) + "> " + text
+	}
+	if v.Acted != nil {
+		_, bs = Acted(bs, *v.Acted)
 	}
 	return text, bs
 }

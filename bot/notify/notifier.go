@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/slack-go/slack"
@@ -24,6 +25,13 @@ func (n *Notifier) StartWatch(ctx context.Context, taskID, channel, threadTS, us
 		return "", errors.New("watches are not enabled")
 	}
 	return n.Watches.Start(ctx, watch.Request{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID})
+}
+
+// ActedOnWatch records on the watch whose message is at ts in channel the
+// action taken on that message, which its later updates keep showing; it
+// reports whether a watch running here has that message.
+func (n *Notifier) ActedOnWatch(ctx context.Context, channel, ts string, a state.WatchAct) bool {
+	return n.Watches != nil && n.Watches.Acted(ctx, channel, ts, a)
 }
 
 // StopWatch ends a watch at its Stop button.

@@ -43,6 +43,21 @@ type Watch struct {
 	MessageTS string    `json:"message_ts"`          // the message that is updated
 	UserID    string    `json:"user_id"`
 	Started   time.Time `json:"started"`
+	// Act is the action taken on the watch's message (Stop task): every
+	// later update of the message keeps its line.
+	Act *WatchAct `json:"act,omitempty"`
+}
+
+// WatchAct is an action taken on a watch's message, as the message shows
+// it ("Stopped by @ana at 10:02").
+type WatchAct struct {
+	Action    string    `json:"action"` // a pooltask.Action
+	Actor     string    `json:"actor"`
+	Approver  string    `json:"approver,omitempty"`
+	At        time.Time `json:"at"`
+	Outcome   string    `json:"outcome"` // "done" or "unknown"
+	NewTaskID string    `json:"new_task_id,omitempty"`
+	Check     string    `json:"check,omitempty"` // for "unknown": the command that shows what happened
 }
 
 // Intent is a post notify is about to make, saved before it is made, so

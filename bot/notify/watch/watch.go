@@ -121,7 +121,8 @@ type Watches struct {
 type watch struct {
 	state  state.Watch
 	last   pooltask.Task
-	stop   chan string // receives the user who pressed Stop
+	stop   chan string   // receives the user who pressed Stop
+	acted  chan struct{} // Acted changed state.Act: show it now
 	cancel context.CancelFunc
 	// starting, for the slot a Start holds while it reads the task and
 	// posts, is closed when that Start is done (the slot then holds the
@@ -131,6 +132,9 @@ type watch struct {
 	// loop decided to end: it is making its final update, and a Start of
 	// the same task here is a new watch, not this one.
 	ending bool
+	// final is set (under Watches.mu) once the final update is made:
+	// Acted no longer finds the watch.
+	final bool
 }
 
 // follows reports whether st follows req's task in req's channel and thread.
@@ -287,18 +291,19 @@ func (w *Watches) already(ctx context.Context, req Request, st state.Watch) (str
 	return st.ID, &AlreadyWatchingError{WatchID: st.ID, Channel: st.Channel, ThreadTS: st.ThreadTS, MessageTS: st.MessageTS}
 }
 
-// end marks wt as ending (see watch.ending).
-func (w *Watches) end(wt *watch) {
+// end marks wt as ending (see watch.ending) and returns its state.
+func (w *Watches) end(wt *watch) state.Watch {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	wt.ending = true
-	w.mu.Unlock()
+	return wt.state
 }
 
 // launchLocked starts the loop of a watch; w.mu is held.
 // last is the task as last seen, for a Stop before the first update.
 func (w *Watches) launchLocked(st state.Watch, last pooltask.Task) {
 	ctx, cancel := context.WithCancel(w.base)
-	wt := &watch{state: st, last: last, stop: make(chan string, 1), cancel: cancel}
+	wt := &watch{state: st, last: last, stop: make(chan string, 1), acted: make(chan struct{}, 1), cancel: cancel}
 	w.active[st.ID] = wt
 	w.wg.Add(1)
 	go func() {
@@ -414,14 +419,53 @@ func (w *Watches) resume(ctx context.Context) error {
 	return nil
 }
 
+// Acted records the action taken on the message at ts in channel, when it
+// is the message of a watch running here, and reports whether it is: the
+// watch then shows the action's line at once, saves it, and keeps it in
+// every later update of the message (refreshes, the final one), so the
+// caller leaves the message to the watch.
+func (w *Watches) Acted(ctx context.Context, channel, ts string, a state.WatchAct) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, wt := range w.active {
+		if wt.stop == nil || wt.final || wt.state.Channel != channel || wt.state.MessageTS != ts {
+			continue
+		}
+		wt.state.Act = &a
+		if wt.ending { // finish shows it; saving would bring back a forgotten watch
+			return true
+		}
+		st := wt.state
+		w.saveHeld(ctx, id, &st)
+		select {
+		case wt.acted <- struct{}{}:
+		default:
+		}
+		return true
+	}
+	return false
+}
+
+// current is the state of wt as now saved (Acted changes it).
+func (w *Watches) current(wt *watch) state.Watch {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return wt.state
+}
+
 // save saves st as watch id (nil: deletes it). When the store refuses,
 // the change is kept for Run to save again, and loop.Health says so.
 func (w *Watches) save(ctx context.Context, id string, st *state.Watch) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.saveHeld(ctx, id, st)
+}
+
+// saveHeld is save with w.mu held.
+func (w *Watches) saveHeld(ctx context.Context, id string, st *state.Watch) {
 	if w.store == nil {
 		return
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	err := w.saveLocked(ctx, id, st)
 	if err == nil {
 		delete(w.unsaved, id)
@@ -489,7 +533,7 @@ func (w *Watches) Close() {
 const GoneAfter = 3
 
 func (w *Watches) loop(ctx context.Context, wt *watch) {
-	st := wt.state
+	st := w.current(wt)
 	defer func() {
 		w.mu.Lock()
 		delete(w.active, st.ID)
@@ -508,14 +552,23 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 		if failed > 0 { // the API fails: back off, but never poll faster
 			every = max(every, w.deps.Backoff.Wait(failed))
 		}
-		wait := min(every, deadline.Sub(w.deps.Clock.Now()))
-		select {
-		case <-ctx.Done():
-			return // shutting down: the watch stays saved
-		case user := <-wt.stop: // Stop marked it ending
-			w.finish(ctx, st, last, blocks.WatchStopped, user)
-			return
-		case <-w.deps.Clock.After(wait):
+		tick := w.deps.Clock.After(min(every, deadline.Sub(w.deps.Clock.Now())))
+	waiting:
+		for {
+			select {
+			case <-ctx.Done():
+				return // shutting down: the watch stays saved
+			case user := <-wt.stop: // Stop marked it ending
+				w.finish(ctx, wt, last, blocks.WatchStopped, user)
+				return
+			case <-wt.acted: // show the action now, as the task was last seen
+				m := watchMessage(w.view(w.current(wt), shown, w.deps.Clock.Now(), blocks.WatchRunning, ""))
+				if err := w.deps.Poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
+					w.deps.Log.Warn("updating watch", "watch", st.ID, "err", err)
+				}
+			case <-tick:
+				break waiting
+			}
 		}
 		now := w.deps.Clock.Now()
 		task, err := w.get(ctx, st.TaskID)
@@ -533,19 +586,16 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 		}
 		switch {
 		case err == nil && task.Status.Ended():
-			w.end(wt)
-			w.finish(ctx, st, task, blocks.WatchEnded, "")
+			w.finish(ctx, wt, task, blocks.WatchEnded, "")
 			return
 		case missing >= GoneAfter:
-			w.end(wt)
-			w.finish(ctx, st, last, blocks.WatchGone, "")
+			w.finish(ctx, wt, last, blocks.WatchGone, "")
 			return
 		case !now.Before(deadline):
-			w.end(wt)
-			w.finish(ctx, st, last, blocks.WatchTimedOut, "")
+			w.finish(ctx, wt, last, blocks.WatchTimedOut, "")
 			return
 		case err == nil && (Progressed(shown, task) || now.Sub(shownAt) >= refreshEvery):
-			m := watchMessage(w.view(st, task, now, blocks.WatchRunning, ""))
+			m := watchMessage(w.view(w.current(wt), task, now, blocks.WatchRunning, ""))
 			if err := w.deps.Poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
 				w.deps.Log.Warn("updating watch", "watch", st.ID, "err", err)
 			}
@@ -556,11 +606,25 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 
 // finish makes the final update and, when the task ended, the threaded
 // reply that mentions whoever asked; then it forgets the watch.
-func (w *Watches) finish(ctx context.Context, st state.Watch, task pooltask.Task, phase blocks.WatchPhase, by string) {
+// An action taken on the message meanwhile (Acted) is shown by one more
+// update, made before the watch stops taking them.
+func (w *Watches) finish(ctx context.Context, wt *watch, task pooltask.Task, phase blocks.WatchPhase, by string) {
+	st := w.end(wt)
 	v := w.view(st, task, w.deps.Clock.Now(), phase, by)
 	m := watchMessage(v)
 	if err := w.deps.Poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
 		w.deps.Log.Warn("final watch update", "watch", st.ID, "err", err)
+	}
+	w.mu.Lock()
+	act := wt.state.Act
+	wt.final = true
+	w.mu.Unlock()
+	if act != st.Act {
+		st.Act = act
+		m := watchMessage(w.view(st, task, w.deps.Clock.Now(), phase, by))
+		if err := w.deps.Poster.UpdateMessage(ctx, st.Channel, st.MessageTS, m.Text, m.Blocks); err != nil {
+			w.deps.Log.Warn("final watch update", "watch", st.ID, "err", err)
+		}
 	}
 	if reply := blocks.WatchReply(v); reply != "" {
 		thread := st.ThreadTS
@@ -606,8 +670,13 @@ func newWatchID() string {
 
 // view is what the message of watch st says of task t at now.
 func (w *Watches) view(st state.Watch, t pooltask.Task, now time.Time, phase blocks.WatchPhase, by string) blocks.WatchView {
-	return blocks.WatchView{ID: st.ID, TaskID: st.TaskID, UserID: st.UserID, Task: t, Started: st.Started,
+	v := blocks.WatchView{ID: st.ID, TaskID: st.TaskID, UserID: st.UserID, Task: t, Started: st.Started,
 		Now: now, Phase: phase, By: by, Limit: w.cfg.Max, Actions: w.cfg.Actions}
+	if a := st.Act; a != nil {
+		v.Acted = &blocks.ActionView{Target: blocks.Target{Action: pooltask.Action(a.Action), Task: pooltask.Task{ID: st.TaskID}},
+			Actor: a.Actor, Approver: a.Approver, At: a.At, Outcome: a.Outcome, NewTaskID: a.NewTaskID, Check: a.Check}
+	}
+	return v
 }
 
 func watchMessage(v blocks.WatchView) blocks.Message {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -501,5 +503,74 @@ func TestWatchesSaveAgain(t *testing.T) {
 	}
 	if ws := notifytest.Saved(t, notifytest.OpenStore(t, dir)); len(ws) != 1 || ws[0].TaskID != tk.ID {
 		t.Errorf("saved watches %+v", ws)
+	}
+}
+
+// TestWatchKeepsActedLine: an action taken on a running watch's message
+// (Stop task) is shown at once and saved with the watch, and every later
+// update of the message, a refresh, and after a restart the final one,
+// keeps its line and drops the action buttons.
+func TestWatchKeepsActedLine(t *testing.T) {
+	dir := t.TempDir()
+	clock := notifytest.NewClock(day0)
+	rec := notifytest.NewPoster(clock)
+	tk := notifytest.Task("acacacac-0000-0000-0000-000000000001", "p", pooltask.StatusRunning, day0, 0, "s")
+	tk.SuccessNum = 0
+	l := notifytest.NewLister(tk)
+	cfg := Config{Every: 15 * time.Second, Actions: []pooltask.Action{pooltask.ActionStop, pooltask.ActionRetry}}
+	store := notifytest.OpenStore(t, dir)
+	w := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, store)
+	stop := notifytest.Run(t, w.Run)
+	if _, err := w.Start(context.Background(), Request{TaskID: tk.ID, Channel: "C1", UserID: "U1"}); err != nil {
+		t.Fatal(err)
+	}
+	first := rec.WaitCalls(t, 1)[0]
+	if !strings.Contains(notifytest.BlocksJSON(t, first.Blocks), "act_stop") {
+		t.Fatalf("no Stop task on the watch: %s", notifytest.BlocksJSON(t, first.Blocks))
+	}
+	clock.BlockUntil(t, 1)
+	act := state.WatchAct{Action: string(pooltask.ActionStop), Actor: "U7", At: day0.Add(10 * time.Second), Outcome: "done"}
+	if w.Acted(context.Background(), "C1", "9.9", act) || w.Acted(context.Background(), "C2", first.TS, act) {
+		t.Error("Acted found a watch for another message")
+	}
+	if !w.Acted(context.Background(), "C1", first.TS, act) {
+		t.Fatal("Acted found no watch for its message")
+	}
+	if saved := notifytest.Saved(t, store); len(saved) != 1 || saved[0].Act == nil || *saved[0].Act != act {
+		t.Fatalf("saved = %+v", saved)
+	}
+	line := "Stopped by <@U7> at <!date^" + strconv.FormatInt(act.At.Unix(), 10) + "^{time}|09:00 UTC>"
+	keeps := func(c notifytest.Post) {
+		t.Helper()
+		js := notifytest.BlocksJSON(t, c.Blocks)
+		if !c.Update || c.TS != first.TS || !strings.Contains(js, line) || strings.Contains(js, `"act_`) {
+			t.Errorf("update %+v %s", c, js)
+		}
+	}
+	keeps(rec.WaitCalls(t, 2)[1]) // at once
+	clock.BlockUntil(t, 1)
+	tk.SuccessNum = 3 // progress: a refresh
+	l.Put(tk)
+	clock.Advance(15 * time.Second)
+	refresh := rec.WaitCalls(t, 3)[2]
+	keeps(refresh)
+	if !strings.Contains(notifytest.BlocksJSON(t, refresh.Blocks), "*3* ok") {
+		t.Errorf("refresh %s", notifytest.BlocksJSON(t, refresh.Blocks))
+	}
+	clock.BlockUntil(t, 1)
+	stop()
+	clock.DropWaiters()
+
+	// After a restart the resumed watch ends, and its final update keeps the line.
+	tk.Status, tk.End, tk.FailedNum = pooltask.StatusFailed, day0.Add(time.Minute), 2
+	l.Put(tk)
+	w2 := New(cfg, loop.Deps{Lister: l, Poster: rec, Clock: clock}, notifytest.OpenStore(t, dir))
+	notifytest.Run(t, w2.Run)
+	clock.BlockUntil(t, 1)
+	clock.Advance(15 * time.Second)
+	calls := rec.WaitCalls(t, 5)
+	keeps(calls[3])
+	if !strings.Contains(notifytest.BlocksJSON(t, calls[3].Blocks), "ended: *FAILED*") || calls[4].ThreadTS != first.TS {
+		t.Errorf("final update %s, then %+v", notifytest.BlocksJSON(t, calls[3].Blocks), calls[4])
 	}
 }

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,8 @@ func TestStoreRoundTrip(t *testing.T) {
 	if err := a.SetDigestWatermark(ctx, "k", end); err != nil {
 		t.Fatal(err)
 	}
-	w := state.Watch{ID: "w1", TaskID: "t1", Channel: "C1", MessageTS: "1.2", UserID: "U1", Started: end}
+	w := state.Watch{ID: "w1", TaskID: "t1", Channel: "C1", MessageTS: "1.2", UserID: "U1", Started: end,
+		Act: &state.WatchAct{Action: "stop", Actor: "U2", At: end, Outcome: "done"}}
 	if err := a.PutWatch(ctx, w); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	if got, ok, err := b.DigestWatermark(ctx, "k"); err != nil || !ok || !got.Equal(end) {
 		t.Errorf("watermark = %v, %v, %v; want %v", got, ok, err, end)
 	}
-	if ws, err := b.Watches(ctx); err != nil || len(ws) != 1 || ws[0] != w {
+	if ws, err := b.Watches(ctx); err != nil || len(ws) != 1 || !reflect.DeepEqual(ws[0], w) {
 		t.Errorf("watches = %+v, %v; want %+v", ws, err, w)
 	}
 	if known, ok, err := b.AlertKnown(ctx, "a"); err != nil || !ok || len(known) != 1 || !known["t9"].Equal(end) {
