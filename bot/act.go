@@ -285,7 +285,7 @@ func (b *Bot) take(ctx context.Context, req *request, tk taking) (answer, error)
 		ts = posted
 	}
 	if in.NewTaskID != "" && b.cfg.Notifier != nil && ts != "" {
-		if _, werr := b.cfg.Notifier.StartWatch(ctx, in.NewTaskID, req.channel, ts, actor); werr != nil {
+		if _, werr := b.cfg.Notifier.StartWatch(ctx, in.NewTaskID, bt.Task.Target, req.channel, ts, actor); werr != nil {
 			b.log.WarnContext(ctx, "watching the new task", "task", in.NewTaskID, "err", werr)
 		}
 	}

@@ -33,7 +33,7 @@ type Watcher interface {
 	// the task is already watched in that channel and thread, it starts
 	// no other and returns an error matching watch.ErrAlreadyWatching,
 	// which the bot tells the user about.
-	StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error)
+	StartWatch(ctx context.Context, taskID, target, channel, threadTS, userID string) (string, error)
 	// StopWatch ends a watch at the Stop button pressed by userID.
 	StopWatch(watchID, userID string) error
 }
@@ -649,7 +649,7 @@ func (b *Bot) watch(ctx context.Context, req *request, cmd commands.Command, _ d
 	if thread != "" {
 		where = "this thread"
 	}
-	if _, err := b.cfg.Notifier.StartWatch(ctx, task.ID, req.channel, thread, req.user); err != nil {
+	if _, err := b.cfg.Notifier.StartWatch(ctx, task.ID, task.Target, req.channel, thread, req.user); err != nil {
 		if errors.Is(err, watch.ErrAlreadyWatching) {
 			// Someone else asked first, or an earlier try that seemed to
 			// fail did start: the one watch message serves both.

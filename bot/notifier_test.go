@@ -31,7 +31,7 @@ type fakeNotifier struct {
 	digests []string // "hours pools name"
 }
 
-func (f *fakeNotifier) StartWatch(_ context.Context, taskID, channel, threadTS, userID string) (string, error) {
+func (f *fakeNotifier) StartWatch(_ context.Context, taskID, _, channel, threadTS, userID string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.watches = append(f.watches, strings.Join([]string{taskID, channel, threadTS, userID}, " "))

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/blocks"
@@ -14,6 +15,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/targets"
 )
@@ -282,5 +284,32 @@ func TestTargetsDigest(t *testing.T) {
 		if !strings.HasSuffix(v, " target=sim-b") {
 			t.Errorf("View all of sim-b listed %q", v)
 		}
+	}
+}
+
+// TestTargetsWatch: the Watch button of a sim-b task starts a watch that
+// records its target (and so polls sim-b alone).
+func TestTargetsWatch(t *testing.T) {
+	late := &lateLister{}
+	store := notifytest.OpenStore(t, t.TempDir())
+	w := watch.New(watch.Config{Every: time.Hour}, loop.Deps{Lister: late, Poster: notifytest.NewPoster(nil)}, store)
+	t.Cleanup(w.Close)
+	e := start(t, setup{targets: twoTargets(""), cfg: bot.Config{Notifier: &notify.Notifier{Watches: w}}})
+	late.l = e.set.Lister()
+	var running pooltask.Task
+	for _, tk := range e.simB.Tasks() {
+		if tk.Status == pooltask.StatusRunning {
+			running = tk
+			break
+		}
+	}
+	if running.ID == "" {
+		t.Fatal("sim-b has no running task")
+	}
+	m := e.click(t, "U1", "C1", button{ActionID: blocks.ActionDetails, Value: "show " + running.ID + " target=sim-b"})
+	e.click(t, "U1", "C1", find(t, m.Blocks, blocks.ActionWatch))
+	saved := notifytest.Saved(t, store)
+	if len(saved) != 1 || saved[0].TaskID != running.ID || saved[0].Target != "sim-b" {
+		t.Errorf("saved watches %+v, want one of %s in sim-b", saved, running.ID)
 	}
 }

@@ -90,6 +90,9 @@ type ListOptions struct {
 	TaskIDs    []string     // task_id, repeated
 	Offset     int          // offset, from 0
 	Limit      int          // limit 1..100; 0 means the API default (10)
+	// Target limits a list of several targets (targets.Set.Lister) to
+	// one; not sent to the API.
+	Target string
 }
 
 // Script is one script of a task.

@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/notifytest"
+	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
@@ -136,13 +138,52 @@ func TestDigestAndAlertsOverTargets(t *testing.T) {
 
 type simType = sim.Sim
 
-// TestListerTaskIDs: a watch asks the loops' Lister for one task by id; it
-// comes from whichever target has it, naming that target.
+// TestListerTaskIDs: the loops' Lister finds a task by id in whichever
+// target has it, naming that target; with opts.Target (a watch's target)
+// it asks that target alone.
 func TestListerTaskIDs(t *testing.T) {
 	s, _, b := twoSims(t)
 	id := b.Tasks()[5].ID
 	page, err := s.Lister().ListTasks(context.Background(), pooltask.ListOptions{TaskIDs: []string{id}, Limit: 1})
 	if err != nil || len(page.Tasks) != 1 || page.Tasks[0].ID != id || page.Tasks[0].Target != "sim-b" {
 		t.Fatalf("ListTasks(task=%s) = %+v, %v", id, page, err)
+	}
+	page, err = s.Lister().ListTasks(context.Background(), pooltask.ListOptions{TaskIDs: []string{id}, Target: "sim-a", Limit: 1})
+	if err != nil || len(page.Tasks) != 0 {
+		t.Errorf("ListTasks(task=%s target=sim-a) = %+v, %v; the task is sim-b's", id, page, err)
+	}
+	page, err = s.Lister().ListTasks(context.Background(), pooltask.ListOptions{TaskIDs: []string{id}, Target: "sim-b", Limit: 1})
+	if err != nil || len(page.Tasks) != 1 || page.Tasks[0].Target != "sim-b" {
+		t.Errorf("ListTasks(task=%s target=sim-b) = %+v, %v", id, page, err)
+	}
+}
+
+// TestWatchOfTarget: a watch records its task's target in the store and
+// reads the task from that target.
+func TestWatchOfTarget(t *testing.T) {
+	s, _, b := twoSims(t)
+	var tk pooltask.Task
+	for _, x := range b.Tasks() {
+		if x.Status == pooltask.StatusRunning {
+			tk = x
+			break
+		}
+	}
+	if tk.ID == "" {
+		t.Skip("sim-b has no running task")
+	}
+	poster := notifytest.NewPoster(nil)
+	store := notifytest.OpenStore(t, t.TempDir())
+	w := watch.New(watch.Config{Every: time.Hour}, loop.Deps{Lister: s.Lister(), Poster: poster}, store)
+	t.Cleanup(w.Close)
+	if _, err := w.Start(context.Background(), watch.Request{TaskID: tk.ID, Target: "sim-a", Channel: "C1", UserID: "U1"}); !errors.Is(err, watch.ErrTaskNotFound) {
+		t.Errorf("a watch of sim-b's task in sim-a: %v, want ErrTaskNotFound", err)
+	}
+	if _, err := w.Start(context.Background(), watch.Request{TaskID: tk.ID, Target: "sim-b", Channel: "C1", UserID: "U1"}); err != nil {
+		t.Fatal(err)
+	}
+	saved := notifytest.Saved(t, store)
+	if len(saved) != 1 || saved[0].Target != "sim-b" || saved[0].TaskID != tk.ID {
+		t.Errorf("saved watches %+v, want one of %s in sim-b", saved, tk.ID)
 	}
 }

@@ -442,7 +442,7 @@ func (l fanLister) ResolvePool(ctx context.Context, value string) pooltask.Resol
 }
 
 // ListTasks lists the tasks of every target (or of the one target of a
-// "TARGET:id" pool), one target after the other.
+// "TARGET:id" pool, or of opts.Target), one target after the other.
 func (l fanLister) ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error) {
 	type part struct {
 		name string
@@ -451,7 +451,11 @@ func (l fanLister) ListTasks(ctx context.Context, opts pooltask.ListOptions) (po
 	}
 	var parts []part
 	for _, t := range l.s.list {
+		if opts.Target != "" && !strings.EqualFold(opts.Target, t.Name) {
+			continue
+		}
 		o := opts
+		o.Target = ""
 		switch target, id := config.SplitTarget(opts.PoolID); {
 		case strings.HasPrefix(opts.PoolID, everyTarget):
 			res := t.Client.ResolvePool(ctx, strings.TrimPrefix(opts.PoolID, everyTarget))

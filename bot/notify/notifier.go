@@ -20,11 +20,11 @@ type Notifier struct {
 }
 
 // StartWatch starts a watch for `/pooltasks watch TASK_ID`.
-func (n *Notifier) StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error) {
+func (n *Notifier) StartWatch(ctx context.Context, taskID, target, channel, threadTS, userID string) (string, error) {
 	if n.Watches == nil {
 		return "", errors.New("watches are not enabled")
 	}
-	return n.Watches.Start(ctx, watch.Request{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID})
+	return n.Watches.Start(ctx, watch.Request{TaskID: taskID, Target: target, Channel: channel, ThreadTS: threadTS, UserID: userID})
 }
 
 // ActedOnWatch records on the watch whose message is at ts in channel the

@@ -38,6 +38,7 @@ const version = 1
 type Watch struct {
 	ID        string    `json:"id"`
 	TaskID    string    `json:"task_id"`
+	Target    string    `json:"target,omitempty"` // the task's target, when there are several
 	Channel   string    `json:"channel"`
 	ThreadTS  string    `json:"thread_ts,omitempty"` // thread the watch was asked in
 	MessageTS string    `json:"message_ts"`          // the message that is updated

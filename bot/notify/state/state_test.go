@@ -19,7 +19,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	if err := s.SetDigestWatermark(t.Context(), "k", end); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutWatch(t.Context(), Watch{ID: "w1", TaskID: "t1", Channel: "C1", MessageTS: "1.2", UserID: "U1", Started: end,
+	if err := s.PutWatch(t.Context(), Watch{ID: "w1", TaskID: "t1", Target: "sim-b", Channel: "C1", MessageTS: "1.2", UserID: "U1", Started: end,
 		Act: &WatchAct{Action: "stop", Actor: "U2", At: end, Outcome: "done"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	if got, ok, _ := s2.DigestWatermark(t.Context(), "k"); !ok || !got.Equal(end) {
 		t.Errorf("watermark = %v, %v; want %v", got, ok, end)
 	}
-	if ws, _ := s2.Watches(t.Context()); len(ws) != 1 || ws[0].TaskID != "t1" || ws[0].MessageTS != "1.2" || ws[0].Act == nil || ws[0].Act.Actor != "U2" || !ws[0].Act.At.Equal(end) {
+	if ws, _ := s2.Watches(t.Context()); len(ws) != 1 || ws[0].TaskID != "t1" || ws[0].Target != "sim-b" || ws[0].MessageTS != "1.2" || ws[0].Act == nil || ws[0].Act.Actor != "U2" || !ws[0].Act.At.Equal(end) {
 		t.Errorf("watches = %+v", ws)
 	}
 	if known, ok, _ := s2.AlertKnown(t.Context(), "a"); !ok || len(known) != 1 {

@@ -32,12 +32,12 @@ func (w *Watches) startElsewhere(ctx context.Context, req Request) (string, erro
 	if len(saved) >= w.cfg.MaxActive {
 		return "", ErrTooManyWatches
 	}
-	task, err := w.get(ctx, req.TaskID)
+	task, err := w.get(ctx, req.Target, req.TaskID)
 	if err != nil {
 		return "", err
 	}
 	id, now := newWatchID(), w.deps.Clock.Now()
-	st := state.Watch{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID, Started: now}
+	st := state.Watch{ID: id, TaskID: req.TaskID, Target: req.Target, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID, Started: now}
 	ts, ended, err := w.postFirst(ctx, st, task)
 	if ended {
 		return id, err

@@ -50,6 +50,7 @@ type Requests interface {
 // Request is a `/pooltasks watch TASK_ID` to start.
 type Request struct {
 	TaskID   string
+	Target   string // the task's target, when there are several ("" otherwise)
 	Channel  string
 	ThreadTS string // post the watch in this thread; empty for the channel
 	UserID   string // who asked: mentioned when the task ends
@@ -139,7 +140,7 @@ type watch struct {
 
 // follows reports whether st follows req's task in req's channel and thread.
 func follows(st state.Watch, req Request) bool {
-	return st.TaskID == req.TaskID && st.Channel == req.Channel && st.ThreadTS == req.ThreadTS
+	return st.TaskID == req.TaskID && st.Target == req.Target && st.Channel == req.Channel && st.ThreadTS == req.ThreadTS
 }
 
 // New returns a Watches. store may be nil (watches then do not
@@ -218,7 +219,7 @@ func (w *Watches) Start(ctx context.Context, req Request) (string, error) {
 	// the same watch meanwhile waits for starting.
 	starting := make(chan struct{})
 	defer close(starting)
-	w.active[id] = &watch{state: state.Watch{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS}, starting: starting}
+	w.active[id] = &watch{state: state.Watch{ID: id, TaskID: req.TaskID, Target: req.Target, Channel: req.Channel, ThreadTS: req.ThreadTS}, starting: starting}
 	w.mu.Unlock()
 	release := func() {
 		w.mu.Lock()
@@ -226,13 +227,13 @@ func (w *Watches) Start(ctx context.Context, req Request) (string, error) {
 		w.mu.Unlock()
 	}
 
-	task, err := w.get(ctx, req.TaskID)
+	task, err := w.get(ctx, req.Target, req.TaskID)
 	if err != nil {
 		release()
 		return "", err
 	}
 	now := w.deps.Clock.Now()
-	st := state.Watch{ID: id, TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID, Started: now}
+	st := state.Watch{ID: id, TaskID: req.TaskID, Target: req.Target, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID, Started: now}
 	ts, ended, err := w.postFirst(ctx, st, task)
 	if ended {
 		release()
@@ -413,7 +414,7 @@ func (w *Watches) resume(ctx context.Context) error {
 			continue
 		}
 		w.deps.Log.Info("watch resumed", "watch", st.ID, "task", st.TaskID)
-		w.launchLocked(st, pooltask.Task{ID: st.TaskID})
+		w.launchLocked(st, pooltask.Task{ID: st.TaskID, Target: st.Target})
 	}
 	w.resumed = true
 	return nil
@@ -571,7 +572,7 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 			}
 		}
 		now := w.deps.Clock.Now()
-		task, err := w.get(ctx, st.TaskID)
+		task, err := w.get(ctx, st.Target, st.TaskID)
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -649,8 +650,9 @@ func Progressed(a, b pooltask.Task) bool {
 	return a.Status != b.Status || a.SuccessNum != b.SuccessNum || a.FailedNum != b.FailedNum || a.SkipNum != b.SkipNum
 }
 
-func (w *Watches) get(ctx context.Context, taskID string) (pooltask.Task, error) {
-	page, err := w.deps.Lister.ListTasks(ctx, pooltask.ListOptions{TaskIDs: []string{taskID}, Limit: 1})
+// get reads the task of a watch from its target (every target when "").
+func (w *Watches) get(ctx context.Context, target, taskID string) (pooltask.Task, error) {
+	page, err := w.deps.Lister.ListTasks(ctx, pooltask.ListOptions{TaskIDs: []string{taskID}, Target: target, Limit: 1})
 	if err != nil {
 		return pooltask.Task{}, fmt.Errorf("reading task %s: %w", taskID, err)
 	}

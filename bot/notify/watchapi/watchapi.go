@@ -55,6 +55,7 @@ var watchCodes = []struct {
 
 type startRequest struct {
 	TaskID   string `json:"task_id"`
+	Target   string `json:"target,omitempty"`
 	Channel  string `json:"channel"`
 	ThreadTS string `json:"thread_ts,omitempty"`
 	UserID   string `json:"user_id"`
@@ -123,7 +124,7 @@ func Handler(w Watches, token string) http.Handler {
 			writeJSON(rw, http.StatusBadRequest, errorBody{Code: "bad_request", Error: "task_id, channel and user_id are required"})
 			return
 		}
-		id, err := w.Start(r.Context(), watch.Request{TaskID: req.TaskID, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID})
+		id, err := w.Start(r.Context(), watch.Request{TaskID: req.TaskID, Target: req.Target, Channel: req.Channel, ThreadTS: req.ThreadTS, UserID: req.UserID})
 		if err != nil {
 			answerWatchError(rw, err)
 			return
@@ -230,9 +231,9 @@ func NewRemote(baseURL, token string, logger *slog.Logger) *Remote {
 // watch.Watches.Start, it returns the running watch's id and an
 // *watch.AlreadyWatchingError when the scheduler already watches the task there
 // (as after a start that timed out here but went through there).
-func (r *Remote) StartWatch(ctx context.Context, taskID, channel, threadTS, userID string) (string, error) {
+func (r *Remote) StartWatch(ctx context.Context, taskID, target, channel, threadTS, userID string) (string, error) {
 	var resp startResponse
-	err := r.call(ctx, StartPath, startRequest{TaskID: taskID, Channel: channel, ThreadTS: threadTS, UserID: userID}, &resp)
+	err := r.call(ctx, StartPath, startRequest{TaskID: taskID, Target: target, Channel: channel, ThreadTS: threadTS, UserID: userID}, &resp)
 	var aw *watch.AlreadyWatchingError
 	if errors.As(err, &aw) {
 		return aw.WatchID, err

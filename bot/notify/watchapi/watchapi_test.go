@@ -99,7 +99,7 @@ func TestWatchHandlerRefusesWithoutToken(t *testing.T) {
 	}
 	// A client with the wrong token says so without showing it.
 	bad := NewRemote(s.srv.URL, "wrong-token", nil)
-	_, err := bad.StartWatch(context.Background(), s.task.ID, "C1", "", "U1")
+	_, err := bad.StartWatch(context.Background(), s.task.ID, "", "C1", "", "U1")
 	if err == nil || !strings.Contains(err.Error(), "POOLTASKS_INTERNAL_TOKEN") || strings.Contains(err.Error(), "wrong-token") {
 		t.Errorf("wrong token: %v", err)
 	}
@@ -107,7 +107,7 @@ func TestWatchHandlerRefusesWithoutToken(t *testing.T) {
 
 func TestRemoteWatchesRoundTrip(t *testing.T) {
 	s := newRemoteSetup(t, watch.Config{})
-	id, err := s.remote.StartWatch(context.Background(), s.task.ID, "C1", "1699999999.000100", "U42")
+	id, err := s.remote.StartWatch(context.Background(), s.task.ID, "", "C1", "1699999999.000100", "U42")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,13 +137,13 @@ func TestRemoteWatchesRoundTrip(t *testing.T) {
 func TestRemoteWatchesErrors(t *testing.T) {
 	ctx := context.Background()
 	s := newRemoteSetup(t, watch.Config{MaxActive: 1})
-	if _, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1"); err != nil {
+	if _, err := s.remote.StartWatch(ctx, s.task.ID, "", "C1", "", "U1"); err != nil {
 		t.Fatal(err)
 	}
 	// Each error reads as the local one and matches the same sentinel.
 	// (C2: in C1 the task is watched already, which is not an error of
 	// capacity; see TestRemoteWatchesAlreadyWatching.)
-	_, err := s.remote.StartWatch(ctx, s.task.ID, "C2", "", "U1")
+	_, err := s.remote.StartWatch(ctx, s.task.ID, "", "C2", "", "U1")
 	if !errors.Is(err, watch.ErrTooManyWatches) || err.Error() != watch.ErrTooManyWatches.Error() {
 		t.Errorf("second watch over MaxActive 1: %v", err)
 	}
@@ -153,12 +153,12 @@ func TestRemoteWatchesErrors(t *testing.T) {
 	}
 
 	s = newRemoteSetup(t, watch.Config{})
-	_, err = s.remote.StartWatch(ctx, "ffffffff-0000-0000-0000-000000000000", "C1", "", "U1")
+	_, err = s.remote.StartWatch(ctx, "ffffffff-0000-0000-0000-000000000000", "", "C1", "", "U1")
 	if !errors.Is(err, watch.ErrTaskNotFound) || !strings.Contains(err.Error(), "no task with that id") {
 		t.Errorf("unknown task: %v", err)
 	}
 	s.watches.Close()
-	_, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1")
+	_, err = s.remote.StartWatch(ctx, s.task.ID, "", "C1", "", "U1")
 	if !errors.Is(err, watch.ErrWatchesClosed) {
 		t.Errorf("closed: %v", err)
 	}
@@ -166,7 +166,7 @@ func TestRemoteWatchesErrors(t *testing.T) {
 	s = newRemoteSetup(t, watch.Config{}, func(s *remoteSetup) {
 		s.lister.Err = &pooltask.APIError{Status: 403, Code: "WKS.0403", Message: "Policy doesn't allow it", RequestID: "req-1"}
 	})
-	_, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1")
+	_, err = s.remote.StartWatch(ctx, s.task.ID, "", "C1", "", "U1")
 	var ae *pooltask.APIError
 	if !errors.As(err, &ae) || ae.Status != 403 || ae.Code != "WKS.0403" || ae.Message != "Policy doesn't allow it" || ae.RequestID != "req-1" {
 		t.Errorf("API error: %v", err)
@@ -175,7 +175,7 @@ func TestRemoteWatchesErrors(t *testing.T) {
 	s = newRemoteSetup(t, watch.Config{}, func(s *remoteSetup) {
 		s.poster.Fail = func(notifytest.Post) error { return errors.New("slack: not_in_channel") }
 	})
-	if _, err = s.remote.StartWatch(ctx, s.task.ID, "C1", "", "U1"); err == nil || !strings.Contains(err.Error(), "not_in_channel") {
+	if _, err = s.remote.StartWatch(ctx, s.task.ID, "", "C1", "", "U1"); err == nil || !strings.Contains(err.Error(), "not_in_channel") {
 		t.Errorf("Slack refusing the post: %v", err)
 	}
 }
@@ -208,7 +208,7 @@ func TestRemoteWatchesUnreachable(t *testing.T) {
 	url := srv.URL
 	srv.Close() // nothing listens there any more
 	r := NewRemote(url, internalToken, nil)
-	_, err := r.StartWatch(context.Background(), "t1", "C1", "", "U1")
+	_, err := r.StartWatch(context.Background(), "t1", "", "C1", "", "U1")
 	if !errors.Is(err, ErrSchedulerUnreachable) {
 		t.Fatalf("start: %v, want ErrSchedulerUnreachable", err)
 	}
@@ -224,7 +224,7 @@ func TestRemoteWatchesUnreachable(t *testing.T) {
 		http.Error(w, "bad gateway", http.StatusBadGateway)
 	}))
 	t.Cleanup(other.Close)
-	if _, err := NewRemote(other.URL, internalToken, nil).StartWatch(context.Background(), "t1", "C1", "", "U1"); !errors.Is(err, ErrSchedulerUnreachable) {
+	if _, err := NewRemote(other.URL, internalToken, nil).StartWatch(context.Background(), "t1", "", "C1", "", "U1"); !errors.Is(err, ErrSchedulerUnreachable) {
 		t.Errorf("a proxy's error page: %v, want ErrSchedulerUnreachable", err)
 	}
 }
@@ -235,12 +235,12 @@ func TestRemoteWatchesUnreachable(t *testing.T) {
 func TestRemoteWatchesAlreadyWatching(t *testing.T) {
 	ctx := context.Background()
 	s := newRemoteSetup(t, watch.Config{})
-	id, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "1699999999.000100", "U1")
+	id, err := s.remote.StartWatch(ctx, s.task.ID, "", "C1", "1699999999.000100", "U1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	first := s.poster.WaitCalls(t, 1)[0]
-	again, err := s.remote.StartWatch(ctx, s.task.ID, "C1", "1699999999.000100", "U2")
+	again, err := s.remote.StartWatch(ctx, s.task.ID, "", "C1", "1699999999.000100", "U2")
 	var aw *watch.AlreadyWatchingError
 	if !errors.Is(err, watch.ErrAlreadyWatching) || !errors.As(err, &aw) || again != id || err.Error() != watch.ErrAlreadyWatching.Error() {
 		t.Fatalf("second start: %q, %v; want %q and watch.ErrAlreadyWatching", again, err, id)
@@ -257,7 +257,7 @@ func TestRemoteWatchesAlreadyWatching(t *testing.T) {
 		writeJSON(w, http.StatusConflict, errorBody{Code: "already_watching", Error: watch.ErrAlreadyWatching.Error()})
 	}))
 	t.Cleanup(other.Close)
-	if _, err := NewRemote(other.URL, internalToken, nil).StartWatch(ctx, "t1", "C1", "", "U1"); !errors.Is(err, watch.ErrAlreadyWatching) {
+	if _, err := NewRemote(other.URL, internalToken, nil).StartWatch(ctx, "t1", "", "C1", "", "U1"); !errors.Is(err, watch.ErrAlreadyWatching) {
 		t.Errorf("already_watching without the watch: %v", err)
 	}
 }

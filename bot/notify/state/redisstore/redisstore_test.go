@@ -35,7 +35,7 @@ func TestStoreRoundTrip(t *testing.T) {
 	if err := a.SetDigestWatermark(ctx, "k", end); err != nil {
 		t.Fatal(err)
 	}
-	w := state.Watch{ID: "w1", TaskID: "t1", Channel: "C1", MessageTS: "1.2", UserID: "U1", Started: end,
+	w := state.Watch{ID: "w1", TaskID: "t1", Target: "sim-b", Channel: "C1", MessageTS: "1.2", UserID: "U1", Started: end,
 		Act: &state.WatchAct{Action: "stop", Actor: "U2", At: end, Outcome: "done"}}
 	if err := a.PutWatch(ctx, w); err != nil {
 		t.Fatal(err)
