@@ -11,6 +11,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
 // TestServeRedisKilledLeader: two serve processes on one Redis, one fake
@@ -42,26 +43,7 @@ func TestServeRedisKilledLeader(t *testing.T) {
 	leader.waitLog(t, `"msg":"alerts started`, 30*time.Second)
 
 	pool := sm.Pools()[0]
-	n := 0
-	fail := func() string {
-		n++
-		now := time.Now().UTC().Truncate(time.Second)
-		tk := pooltask.Task{ID: fmt.Sprintf("bbbbbbbb-0000-4000-8000-%012d", n), PoolID: pool.ID, PoolName: pool.Name,
-			Scripts: []pooltask.Script{{ID: "s-agent", Name: "install-agent"}}, Status: pooltask.StatusFailed,
-			Start: now.Add(-2 * time.Minute), End: now.Add(-time.Minute), FailedNum: 1, SuccessNum: 9}
-		sm.PutTask(tk, pooltask.Record{DesktopName: "desk-01", DesktopID: fmt.Sprintf("d-%d", n), ScriptName: "install-agent",
-			Status: "FAILED", ResultCode: "1", Reason: "disk C: full", Start: tk.Start, End: tk.End})
-		return tk.ID
-	}
-	alerted := func(task string) {
-		t.Helper()
-		if _, err := sl.WaitMessage(func(m slacktest.Message) bool {
-			return m.Method == "chat.postMessage" && m.Channel == "CALERT" && m.ThreadTS == "" && strings.Contains(m.Text, task)
-		}, 30*time.Second); err != nil {
-			t.Fatalf("no alert of %s: %v", task, err)
-		}
-	}
-	alerted(fail())
+	waitAlert(t, sl, putFailed(sm, pool, 1))
 
 	// Two windows posted by the scheduler, then it is killed mid-run.
 	if _, err := sl.WaitMessages(2, isDigest, 30*time.Second); err != nil {
@@ -86,7 +68,7 @@ func TestServeRedisKilledLeader(t *testing.T) {
 	if _, err := sl.WaitMessages(posted+3, isDigest, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	alerted(fail())
+	waitAlert(t, sl, putFailed(sm, pool, 2))
 
 	windows := digestWindows(t, sl)
 	t.Logf("%d windows posted, %d by the takeover", len(windows), posted)
@@ -118,6 +100,78 @@ func TestServeRedisKilledLeader(t *testing.T) {
 		if n > 1 {
 			t.Errorf("alert %s posted %d times", key, n)
 		}
+	}
+}
+
+// TestServeRedisRestartedEmpty: serve posting a digest every two seconds
+// and alerting, on a Redis that restarts empty (no persistence). The
+// failures already alerted are not alerted again, a new one is, and the
+// digests go on with no window twice.
+func TestServeRedisRestartedEmpty(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes and waits for leases")
+	}
+	f := newFleet(t, 3*time.Second, "POOLTASKS_DIGEST_CHANNEL=CDIGEST", "POOLTASKS_DIGEST_EVERY=2s",
+		"POOLTASKS_ALERT_CHANNEL=CALERT", "POOLTASKS_ALERT_EVERY=1s")
+	sl, sm := f.slack, f.sim
+	c := startChild(t, f, 1)
+	defer func() {
+		if t.Failed() {
+			t.Log(c.stderr.String())
+		}
+	}()
+	c.waitLog(t, `"msg":"alerts started`, 30*time.Second)
+	pool := sm.Pools()[0]
+	first := putFailed(sm, pool, 1)
+	waitAlert(t, sl, first)
+	if _, err := sl.WaitMessages(2, isDigest, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	f.redis.Stop()
+	f.redis.Start()
+	before, restarted := len(digestWindows(t, sl)), len(sl.Messages())
+	if _, err := sl.WaitMessages(before+2, isDigest, 30*time.Second); err != nil {
+		t.Fatalf("no digests after Redis restarted: %v", err)
+	}
+	second := putFailed(sm, pool, 2)
+	waitAlert(t, sl, second)
+
+	// The new failure's alert came after a poll of the failures there: none
+	// of them was alerted again.
+	for _, m := range sl.Messages()[restarted:] {
+		if m.Method == "chat.postMessage" && m.Channel == "CALERT" && m.ThreadTS == "" && !strings.Contains(m.Text, second) {
+			t.Errorf("alerted again after Redis restarted empty: %q", m.Text)
+		}
+	}
+	windows := digestWindows(t, sl)
+	seen := map[[2]time.Time]bool{}
+	for _, w := range windows {
+		if seen[w] {
+			t.Errorf("window %v–%v posted twice", w[0], w[1])
+		}
+		seen[w] = true
+	}
+}
+
+// putFailed puts failed task n of pool in the simulator, and returns its id.
+func putFailed(sm *sim.Sim, pool pooltask.Pool, n int) string {
+	now := time.Now().UTC().Truncate(time.Second)
+	tk := pooltask.Task{ID: fmt.Sprintf("bbbbbbbb-0000-4000-8000-%012d", n), PoolID: pool.ID, PoolName: pool.Name,
+		Scripts: []pooltask.Script{{ID: "s-agent", Name: "install-agent"}}, Status: pooltask.StatusFailed,
+		Start: now.Add(-2 * time.Minute), End: now.Add(-time.Minute), FailedNum: 1, SuccessNum: 9}
+	sm.PutTask(tk, pooltask.Record{DesktopName: "desk-01", DesktopID: fmt.Sprintf("d-%d", n), ScriptName: "install-agent",
+		Status: "FAILED", ResultCode: "1", Reason: "disk C: full", Start: tk.Start, End: tk.End})
+	return tk.ID
+}
+
+// waitAlert waits for the alert root of task in CALERT.
+func waitAlert(t *testing.T, sl *slacktest.Server, task string) {
+	t.Helper()
+	if _, err := sl.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && m.Channel == "CALERT" && m.ThreadTS == "" && strings.Contains(m.Text, task)
+	}, 30*time.Second); err != nil {
+		t.Fatalf("no alert of %s: %v", task, err)
 	}
 }
 
