@@ -531,3 +531,60 @@ func TestTwoReplicasOneRetry(t *testing.T) {
 		t.Errorf("answers: %s", all)
 	}
 }
+
+// TestStopFromWatchMessage: Stop task on a running watch's message sends
+// one stop, says in place who stopped it, and the watch's later updates
+// (to the final one, once the task ended) keep saying it instead of
+// rendering the message over it.
+func TestStopFromWatchMessage(t *testing.T) {
+	e, _ := acting(t, bot.Actions{}, nil)
+	pool := e.sim.Pools()[0]
+	const runningID = "6f1c2b1e-0000-4000-8000-000000000002"
+	e.sim.PutTask(pooltask.Task{ID: runningID, PoolID: pool.ID, PoolName: pool.Name, Status: pooltask.StatusRunning,
+		Start: time.Now().Add(-time.Minute), SuccessNum: 1, Scripts: []pooltask.Script{{ID: "s-1", Name: "rotate-cert"}}},
+		pooltask.Record{ID: "rec-r1", DesktopID: "desk-a", DesktopName: "FIN-0001", Status: "SUCCESS", ResultCode: "0"},
+		pooltask.Record{ID: "rec-r2", DesktopID: "desk-b", DesktopName: "FIN-0002", Status: "RUNNING"})
+	e.slash(t, "U1", "C1", "watch "+runningID)
+	w, err := e.slack.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && strings.Contains(string(m.Blocks), "act_stop")
+	}, wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	btn := find(t, w.Blocks, "act_stop")
+	id, url := e.slack.BlockAction(slacktest.BlockAction{UserID: "U2", ChannelID: "C1", ActionID: btn.ActionID, Value: btn.Value,
+		MessageTS: w.TS, MessageBlocks: w.Blocks})
+	if _, err := e.slack.WaitAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+	e.answer(t, url)
+	// The watch sees the task stopped (FAILED) and makes its final update.
+	if _, err := e.slack.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.update" && m.TS == w.TS && strings.Contains(decoded(m.Blocks), "ended: *FAILED*")
+	}, wait); err != nil {
+		t.Fatalf("the watch did not end: %v", err)
+	}
+	if n := e.actionRequests("stop"); n != 1 {
+		t.Errorf("%d stop requests, want 1", n)
+	}
+	// Every update of the watch message from the click on says who stopped it.
+	ups := msgs(e, func(m slacktest.Message) bool { return m.Method == "chat.update" && m.TS == w.TS })
+	clicked := -1
+	for i, up := range ups {
+		if strings.Contains(decoded(up.Blocks), "Stopped by <@U2>") {
+			clicked = i
+			break
+		}
+	}
+	if clicked < 0 {
+		t.Fatalf("no update says who stopped the task: %d updates", len(ups))
+	}
+	if len(ups)-clicked < 2 {
+		t.Errorf("%d updates from the click on, want the click's and the watch's final one", len(ups)-clicked)
+	}
+	for i, up := range ups[clicked:] {
+		if b := decoded(up.Blocks); !strings.Contains(b, "Stopped by <@U2>") || strings.Contains(b, "act_stop") {
+			t.Errorf("update %d after the click: %s", i, b)
+		}
+	}
+}
