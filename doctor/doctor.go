@@ -88,8 +88,16 @@ func (r Report) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%d ok, %d warnings, %d failed, %d skipped\n", counts[OK], counts[Warn], counts[Fail], counts[Skip])
+	_, err := fmt.Fprintf(w, "\n%d ok, %s, %d failed, %d skipped\n", counts[OK], plural(counts[Warn], "warning"), counts[Fail], counts[Skip])
 	return err
+}
+
+// plural writes "1 warning", "2 warnings".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -438,6 +438,10 @@ func TestWriteText(t *testing.T) {
 	if (Report{Checks: r.Checks[:1]}).Failed() {
 		t.Error("Failed() is true without a failed check")
 	}
+	one := text(t, Report{Checks: []Check{{Name: "w", Status: Warn, Detail: "odd"}}})
+	if !strings.HasSuffix(one, "\n0 ok, 1 warning, 0 failed, 0 skipped\n") {
+		t.Errorf("one warning is counted as %q", one)
+	}
 }
 
 // TestReportsValidation: doctor reports config.Validate's problems as they are, one check
