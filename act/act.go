@@ -25,7 +25,7 @@ type Store interface {
 	ForgetAction(ctx context.Context, key string) error
 }
 
-// API sends the actions; *workspace.Client is one.
+// API sends the actions of one target; *workspace.Client is one.
 type API interface {
 	Retry(ctx context.Context, sel pooltask.Selection) (string, error)
 	Stop(ctx context.Context, sel pooltask.Selection) error
@@ -34,7 +34,10 @@ type API interface {
 
 // Request is one action to take.
 type Request struct {
-	Action   pooltask.Action
+	Action pooltask.Action
+	// Target names the task's target when there are several ("" with
+	// one, as pooltask.Task.Target): task ids are unique per target only.
+	Target   string
 	TaskID   string              // the task acted on (a record's task for a record's retry)
 	RecordID string              // a retry on one desktop
 	Run      pooltask.RunOptions // rerun: what to run, where, in which stages
@@ -45,13 +48,23 @@ type Request struct {
 }
 
 // Key is what makes two attempts the same action: the action and what it
-// acts on. A second retry of a task, say, would run its failed desktops a
-// second time, so it is the same action as the first.
+// acts on, in its target. A second retry of a task, say, would run its
+// failed desktops a second time, so it is the same action as the first;
+// the same task id in another target is another task.
+//
+// With one target the key names none ("retry:task:ID"), as it did before
+// targets existed, so that the intents a deployment recorded then still
+// hold; with several it does ("retry@eu:task:ID": target names have no '@'
+// nor ':').
 func Key(r Request) string {
-	if r.RecordID != "" {
-		return string(r.Action) + ":record:" + r.RecordID
+	k := string(r.Action)
+	if r.Target != "" {
+		k += "@" + r.Target
 	}
-	return string(r.Action) + ":task:" + r.TaskID
+	if r.RecordID != "" {
+		return k + ":record:" + r.RecordID
+	}
+	return k + ":task:" + r.TaskID
 }
 
 // Outcomes of an intent.
@@ -94,9 +107,11 @@ const DefaultKeep = 24 * time.Hour
 // Runner takes actions at most once.
 type Runner struct {
 	Store Store
-	API   API
-	Now   func() time.Time // default time.Now
-	Keep  time.Duration    // default DefaultKeep
+	// API returns the API of a request's target (Request.Target: "" is
+	// the one target); the request goes there, with its credentials.
+	API  func(target string) API
+	Now  func() time.Time // default time.Now
+	Keep time.Duration    // default DefaultKeep
 	// Sent, when set, is called after the intent is recorded and before
 	// the request is sent (tests use it to stop a process there).
 	Sent func(state.ActionIntent)
@@ -125,7 +140,7 @@ func (r *Runner) Do(ctx context.Context, req Request) (state.ActionIntent, error
 	}
 	at := now()
 	in := state.ActionIntent{
-		Key: Key(req), Action: string(req.Action), TaskID: req.TaskID, RecordID: req.RecordID,
+		Key: Key(req), Action: string(req.Action), Target: req.Target, TaskID: req.TaskID, RecordID: req.RecordID,
 		PoolID: req.PoolID, Desktops: req.Desktops, Actor: req.Actor, Approver: req.Approver,
 		Started: at.UTC(), Expires: at.Add(keep).UTC(),
 	}
@@ -173,13 +188,14 @@ func (r *Runner) send(ctx context.Context, req Request) (string, error) {
 	if req.RecordID != "" {
 		sel = pooltask.Selection{RecordID: req.RecordID}
 	}
+	api := r.API(req.Target)
 	switch req.Action {
 	case pooltask.ActionRetry:
-		return r.API.Retry(ctx, sel)
+		return api.Retry(ctx, sel)
 	case pooltask.ActionStop:
-		return "", r.API.Stop(ctx, sel)
+		return "", api.Stop(ctx, sel)
 	case pooltask.ActionRerun:
-		return r.API.Execute(ctx, req.Run)
+		return api.Execute(ctx, req.Run)
 	}
 	return "", fmt.Errorf("unknown action %q", req.Action)
 }

@@ -49,7 +49,7 @@ func runner(t *testing.T, url, dir string, mod func(*workspace.Config)) *act.Run
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &act.Runner{Store: st, API: c}
+	return &act.Runner{Store: st, API: func(string) act.API { return c }}
 }
 
 var retry = act.Request{Action: pooltask.ActionRetry, TaskID: taskID, Desktops: 1, Actor: "U01ANA"}
@@ -173,5 +173,49 @@ func TestDoSurvivesCrash(t *testing.T) {
 	}
 	if n := len(s.ActionRequests()); n != 0 {
 		t.Errorf("%d requests, want 0", n)
+	}
+}
+
+// TestDoPerTarget: the same task id in two targets is two tasks: a retry
+// in each goes to its own target's API, once each, and a second attempt
+// in one is answered with what the first did there.
+func TestDoPerTarget(t *testing.T) {
+	sa, ra, _ := setup(t, t.TempDir(), nil)
+	sb, rb, _ := setup(t, t.TempDir(), nil)
+	r := ra
+	apis := map[string]act.API{"a": ra.API(""), "b": rb.API("")}
+	r.API = func(target string) act.API { return apis[target] }
+	inB := retry
+	inB.Target = "b"
+	for _, req := range []act.Request{inB, {Action: pooltask.ActionRetry, Target: "a", TaskID: taskID, Actor: "U02LI"}} {
+		if in, err := r.Do(context.Background(), req); err != nil || in.Outcome != act.OutcomeDone || in.Target != req.Target {
+			t.Fatalf("retry in %s: %+v, %v", req.Target, in, err)
+		}
+	}
+	_, err := r.Do(context.Background(), inB)
+	var db *act.DoneBeforeError
+	if !errors.As(err, &db) || db.Prev.Target != "b" || db.Prev.Actor != "U01ANA" {
+		t.Fatalf("second retry in b: %v, want the first one's", err)
+	}
+	if na, nb := len(sa.ActionRequests()), len(sb.ActionRequests()); na != 1 || nb != 1 {
+		t.Errorf("requests a=%d b=%d, want 1 and 1", na, nb)
+	}
+}
+
+// TestKey: without a target (one target, and every intent recorded before
+// targets existed) the key is the one it always was; with one it names it.
+func TestKey(t *testing.T) {
+	for _, c := range []struct {
+		r    act.Request
+		want string
+	}{
+		{act.Request{Action: pooltask.ActionRetry, TaskID: "t1"}, "retry:task:t1"},
+		{act.Request{Action: pooltask.ActionRetry, TaskID: "t1", RecordID: "r1"}, "retry:record:r1"},
+		{act.Request{Action: pooltask.ActionStop, Target: "eu", TaskID: "t1"}, "stop@eu:task:t1"},
+		{act.Request{Action: pooltask.ActionRetry, Target: "ap", TaskID: "t1", RecordID: "r1"}, "retry@ap:record:r1"},
+	} {
+		if got := act.Key(c.r); got != c.want {
+			t.Errorf("Key(%+v) = %q, want %q", c.r, got, c.want)
+		}
 	}
 }

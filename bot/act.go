@@ -42,8 +42,10 @@ type Actions struct {
 	Operators   []string          // POOLTASKS_OPERATORS: user ids and user group ids (S…)
 	ApprovalTTL time.Duration     // POOLTASKS_APPROVAL_TTL; 15 min by default
 	Rate        int               // POOLTASKS_ACTION_RATE: actions per channel per minute; 10 by default
-	API         act.API           // sends the actions (*workspace.Client)
-	Store       ActionStore       // required when an action is enabled
+	// API returns what sends the actions of a target, by its name as
+	// configured (its *workspace.Client: its credentials, its rate).
+	API   func(target string) act.API
+	Store ActionStore // required when an action is enabled
 }
 
 func (a *Actions) defaults() error {
@@ -82,22 +84,33 @@ type target struct {
 	action   pooltask.Action
 	taskID   string
 	recordID string
+	// in is the task's target as the value gives it: a button's is the
+	// task's (with several targets), a typed one's target= as typed; ""
+	// routes as a query does (see scopedTask).
+	in string
 }
 
-// parseTarget reads a button's value or a typed command: "retry TASK_ID",
-// "stop TASK_ID" (canonical commands) or blocks.RecordValue.
+// parseTarget reads a button's value or a typed command: "retry TASK_ID
+// [target=T]", "stop TASK_ID [target=T]" (canonical commands) or
+// blocks.RecordValue.
 func parseTarget(value string, now time.Time) (target, bool) {
-	if rec, task, ok := blocks.RecordIDs(value); ok {
+	if rec, task, in, ok := blocks.RecordIDs(value); ok {
 		if !recordIDShape.MatchString(rec) || !recordIDShape.MatchString(task) {
 			return target{}, false
 		}
-		return target{action: pooltask.ActionRetry, taskID: task, recordID: rec}, true
+		return target{action: pooltask.ActionRetry, taskID: task, recordID: rec, in: in}, true
 	}
 	cmd, err := commands.Parse(value, now)
 	if err != nil || (cmd.Verb != commands.VerbRetry && cmd.Verb != commands.VerbStop) {
 		return target{}, false
 	}
-	return target{action: pooltask.Action(cmd.Verb), taskID: cmd.TaskID}, true
+	return target{action: pooltask.Action(cmd.Verb), taskID: cmd.TaskID, in: cmd.Target}, true
+}
+
+// targetName is the name, as configured, of the target of a task:
+// Task.Target, or with one target ("") that one.
+func (b *Bot) targetName(task string) string {
+	return cmp.Or(task, b.targets.Names()[0])
 }
 
 // mayAct checks, before any API call, that the action is enabled, that the
@@ -123,9 +136,10 @@ func (b *Bot) mayAct(ctx context.Context, req *request, a pooltask.Action) error
 // resolve fetches what t acts on (within the channel's binding) and checks
 // that its status allows the action.
 func (b *Bot) resolve(ctx context.Context, req *request, t target) (blocks.Target, error) {
-	// Actions are taken with one target only (serve refuses them with
-	// several): the task is looked for there.
-	task, name, err := b.scopedTask(ctx, req, "", t.taskID)
+	// The task is looked for as show looks for it: in the target the
+	// value names, else by the channel's and the default target's rule;
+	// an id that several targets have is answered with the choice.
+	task, name, err := b.scopedTask(ctx, req, t.in, t.taskID)
 	if err != nil {
 		return blocks.Target{}, err
 	}
@@ -161,7 +175,7 @@ func (b *Bot) resolve(ctx context.Context, req *request, t target) (blocks.Targe
 // confirmAction answers a typed retry or stop with a confirmation (Confirm
 // and Cancel): typed text never acts directly.
 func (b *Bot) confirmAction(ctx context.Context, req *request, cmd commands.Command, to delivery) (answer, error) {
-	t := target{action: pooltask.Action(cmd.Verb), taskID: cmd.TaskID}
+	t := target{action: pooltask.Action(cmd.Verb), taskID: cmd.TaskID, in: cmd.Target}
 	if err := b.mayAct(ctx, req, t.action); err != nil {
 		return answer{to: toPrivate}, err
 	}
@@ -223,7 +237,7 @@ func (b *Bot) take(ctx context.Context, req *request, tk taking) (answer, error)
 	a := answer{to: toPrivate}
 	bt, approver, channelTS := tk.bt, tk.approver, tk.channelTS
 	actor := cmp.Or(tk.requester, req.user)
-	r := act.Request{Action: bt.Action, TaskID: bt.Task.ID, RecordID: recordID(bt),
+	r := act.Request{Action: bt.Action, Target: bt.Task.Target, TaskID: bt.Task.ID, RecordID: recordID(bt),
 		PoolID: bt.Task.PoolID, Desktops: bt.Desktops, Actor: actor, Approver: approver}
 	if tk.run != nil {
 		r.Run = *tk.run
@@ -242,7 +256,7 @@ func (b *Bot) take(ctx context.Context, req *request, tk taking) (answer, error)
 		return a, &userError{cond: condNotAvailable, detail: "Nothing was done: the action could not be recorded first, so it could not be promised to happen once.",
 			hint: "Try again in a minute; if it persists, the team that runs pooltasks should check its state store."}
 	case errors.As(err, &unknown):
-		v.Outcome, v.Check = act.OutcomeUnknown, "/pooltasks list pool="+bt.Task.PoolID+" since=10m"
+		v.Outcome, v.Check = act.OutcomeUnknown, checkCommand(bt.Task.PoolID, bt.Task.Target)
 		b.auditAction(ctx, in, bt, act.OutcomeUnknown)
 	case err != nil:
 		b.auditAction(ctx, in, bt, "failed")
@@ -306,7 +320,7 @@ func (b *Bot) retriedAlert(ctx context.Context, req *request, v blocks.ActionVie
 		return false
 	}
 	al, err := b.cfg.Alerts.UpdateAlert(ctx, req.channel, req.messageTS, func(x *pooltask.Alert) bool {
-		if x.Task.ID != v.Target.Task.ID || x.RetriedBy != "" {
+		if x.Task.ID != v.Target.Task.ID || x.Task.Target != v.Target.Task.Target || x.RetriedBy != "" {
 			return false
 		}
 		x.RetriedBy, x.RetriedAt, x.RetryTaskID = v.Actor, v.At, v.NewTaskID
@@ -353,8 +367,18 @@ func recordID(bt blocks.Target) string {
 // doneBefore answers an attempt at an action taken before.
 func doneBefore(prev state.ActionIntent) answer {
 	t, bs := blocks.Already(blocks.Earlier{Action: pooltask.Action(prev.Action), Actor: prev.Actor, Approver: prev.Approver,
-		Outcome: prev.Outcome, NewTaskID: prev.NewTaskID, PoolID: prev.PoolID, Started: prev.Started, Ended: prev.Ended})
+		Outcome: prev.Outcome, NewTaskID: prev.NewTaskID, Check: checkCommand(prev.PoolID, prev.Target), Started: prev.Started, Ended: prev.Ended})
 	return answer{to: toPrivate, render: fixed(t, bs), outcome: "already_done"}
+}
+
+// checkCommand is the command that shows what an action whose outcome is
+// unknown did: the pool's tasks of the last minutes, in the task's target.
+func checkCommand(poolID, target string) string {
+	c := "/pooltasks list pool=" + poolID + " since=10m"
+	if target != "" {
+		c += " target=" + target
+	}
+	return c
 }
 
 // actionError is an action the API refused.
@@ -368,8 +392,12 @@ func (e *actionError) Unwrap() error { return e.err }
 
 // auditAction writes the one audit line of an action.
 func (b *Bot) auditAction(ctx context.Context, in state.ActionIntent, bt blocks.Target, outcome string) {
-	b.log.InfoContext(ctx, "action", "actor", in.Actor, "approver", in.Approver, "action", string(bt.Action),
-		"pool", bt.Task.PoolID, "task", bt.Task.ID, "record", recordID(bt), "new_task", in.NewTaskID, "outcome", outcome)
+	attrs := []any{"actor", in.Actor, "approver", in.Approver, "action", string(bt.Action),
+		"pool", bt.Task.PoolID, "task", bt.Task.ID, "record", recordID(bt), "new_task", in.NewTaskID, "outcome", outcome}
+	if bt.Task.Target != "" {
+		attrs = append(attrs, "target", bt.Task.Target)
+	}
+	b.log.InfoContext(ctx, "action", attrs...)
 }
 
 // update shows v in place of the channel message at ts.
@@ -388,8 +416,8 @@ func (b *Bot) askApproval(ctx context.Context, req *request, bt blocks.Target, r
 	a := answer{to: toPrivate}
 	now := b.cfg.Now()
 	ap := state.Approval{ID: newApprovalID(), Channel: req.channel, Expires: now.Add(b.cfg.Actions.ApprovalTTL).UTC(),
-		Intent: state.ActionIntent{Key: act.Key(act.Request{Action: bt.Action, TaskID: bt.Task.ID, RecordID: recordID(bt)}),
-			Action: string(bt.Action), TaskID: bt.Task.ID, RecordID: recordID(bt), PoolID: bt.Task.PoolID,
+		Intent: state.ActionIntent{Key: act.Key(act.Request{Action: bt.Action, Target: bt.Task.Target, TaskID: bt.Task.ID, RecordID: recordID(bt)}),
+			Action: string(bt.Action), Target: bt.Task.Target, TaskID: bt.Task.ID, RecordID: recordID(bt), PoolID: bt.Task.PoolID,
 			Desktops: bt.Desktops, Actor: req.user, Started: now.UTC(), Run: run}}
 	if err := b.cfg.Actions.Store.PutApproval(ctx, ap); err != nil {
 		return a, &userError{cond: condNotAvailable, detail: "The approval request could not be recorded, so it was not posted.", hint: "Try again in a minute."}
@@ -470,7 +498,7 @@ func (b *Bot) decide(ctx context.Context, req *request) (answer, error) {
 	if !ok {
 		return a, problem(condStaleButton, "That approval request is not known (any more).")
 	}
-	t := target{action: pooltask.Action(ap.Intent.Action), taskID: ap.Intent.TaskID, recordID: ap.Intent.RecordID}
+	t := target{action: pooltask.Action(ap.Intent.Action), taskID: ap.Intent.TaskID, recordID: ap.Intent.RecordID, in: ap.Intent.Target}
 	req.setVerb(string(t.action))
 	if err := b.mayAct(ctx, req, t.action); err != nil {
 		return a, err
@@ -539,6 +567,7 @@ func newApprovalID() string {
 // was opened, for the answers.
 type rerunMeta struct {
 	TaskID  string `json:"task"`
+	Target  string `json:"target,omitempty"` // the task's, when there are several
 	Channel string `json:"channel"`
 	Thread  string `json:"thread,omitempty"`
 }
@@ -572,7 +601,7 @@ const maxRerunDesktops = 500
 // with the task's scripts and failed desktops.
 func (b *Bot) openRerun(ctx context.Context, req *request) (answer, error) {
 	a := answer{to: toPrivate}
-	taskID, ok := blocks.RerunTask(req.text)
+	taskID, in, ok := blocks.RerunTask(req.text)
 	if !ok || !recordIDShape.MatchString(taskID) {
 		return a, problem(condStaleButton, "")
 	}
@@ -589,13 +618,13 @@ func (b *Bot) openRerun(ctx context.Context, req *request) (answer, error) {
 			b.log.WarnContext(ctx, "filling the re-run form", "err", logSafe(err))
 		}
 	}
-	bt, err := b.resolve(ctx, req, target{action: pooltask.ActionRerun, taskID: taskID})
+	bt, err := b.resolve(ctx, req, target{action: pooltask.ActionRerun, taskID: taskID, in: in})
 	if err != nil {
 		v, _, _ := b.explain(ctx, err)
 		fill(blocks.RerunFailed(cmp.Or(v.Message, v.Title)))
 		return answer{outcome: "refused"}, nil
 	}
-	meta, _ := json.Marshal(rerunMeta{TaskID: bt.Task.ID, Channel: req.channel, Thread: req.threadTS})
+	meta, _ := json.Marshal(rerunMeta{TaskID: bt.Task.ID, Target: bt.Task.Target, Channel: req.channel, Thread: req.threadTS})
 	fill(blocks.RerunModal(bt, string(meta)))
 	return answer{outcome: "form_opened"}, nil
 }
@@ -612,7 +641,7 @@ func (b *Bot) submitRerun(ctx context.Context, req *request) (answer, error) {
 	if err := b.mayAct(ctx, req, pooltask.ActionRerun); err != nil {
 		return a, err
 	}
-	bt, err := b.resolve(ctx, req, target{action: pooltask.ActionRerun, taskID: meta.TaskID})
+	bt, err := b.resolve(ctx, req, target{action: pooltask.ActionRerun, taskID: meta.TaskID, in: meta.Target})
 	if err != nil {
 		return a, err
 	}
@@ -624,9 +653,7 @@ func (b *Bot) submitRerun(ctx context.Context, req *request) (answer, error) {
 		return n
 	}
 	var desks []string
-	// Actions are taken with one target only (serve refuses them with
-	// several).
-	for r, err := range workspace.Records(ctx, b.client(b.targets.Names()[0]), pooltask.RecordOptions{TaskID: bt.Task.ID, Status: "FAILED"}) {
+	for r, err := range workspace.Records(ctx, b.client(b.targetName(bt.Task.Target)), pooltask.RecordOptions{TaskID: bt.Task.ID, Status: "FAILED"}) {
 		if err != nil {
 			return a, err
 		}

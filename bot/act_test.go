@@ -43,14 +43,21 @@ func acting(t *testing.T, a bot.Actions, mod func(*setup)) (*env, *state.Store) 
 		mod(&s)
 	}
 	e := start(t, s)
-	pool := e.sim.Pools()[0]
-	e.sim.PutTask(pooltask.Task{ID: failedID, PoolID: pool.ID, PoolName: pool.Name, Status: pooltask.StatusFailed,
-		Start: time.Now().Add(-time.Hour), End: time.Now().Add(-50 * time.Minute), SuccessNum: 1, FailedNum: 2,
-		Scripts: []pooltask.Script{{ID: "s-1", Name: "rotate-cert"}}},
-		pooltask.Record{ID: "rec-a", DesktopID: "desk-a", DesktopName: "FIN-0001", Status: "FAILED", ResultCode: "1"},
-		pooltask.Record{ID: "rec-b", DesktopID: "desk-b", DesktopName: "FIN-0002", Status: "SUCCESS", ResultCode: "0"},
-		pooltask.Record{ID: "rec-c", DesktopID: "desk-c", DesktopName: "FIN-0003", Status: "FAILED", ResultCode: "1603"})
+	tk, recs := failedTask(e.sim)
+	e.sim.PutTask(tk, recs...)
 	return e, st
+}
+
+// failedTask is acting's FAILED task, in the first pool of s, with two
+// failed desktops.
+func failedTask(s *sim.Sim) (pooltask.Task, []pooltask.Record) {
+	pool := s.Pools()[0]
+	return pooltask.Task{ID: failedID, PoolID: pool.ID, PoolName: pool.Name, Status: pooltask.StatusFailed,
+			Start: time.Now().Add(-time.Hour), End: time.Now().Add(-50 * time.Minute), SuccessNum: 1, FailedNum: 2,
+			Scripts: []pooltask.Script{{ID: "s-1", Name: "rotate-cert"}}},
+		[]pooltask.Record{{ID: "rec-a", DesktopID: "desk-a", DesktopName: "FIN-0001", Status: "FAILED", ResultCode: "1"},
+			{ID: "rec-b", DesktopID: "desk-b", DesktopName: "FIN-0002", Status: "SUCCESS", ResultCode: "0"},
+			{ID: "rec-c", DesktopID: "desk-c", DesktopName: "FIN-0003", Status: "FAILED", ResultCode: "1603"}}
 }
 
 func simEmpty() sim.Options { return sim.Options{Seed: 1, Empty: true} }
@@ -500,7 +507,7 @@ func TestTwoReplicasOneRetry(t *testing.T) {
 	}
 	e, _ := acting(t, bot.Actions{}, func(s *setup) { s.cfg.Actions.Store = stores[0] })
 	cfg := bot.Config{AppToken: slacktest.AppToken, BotToken: slacktest.BotToken, APIURL: e.slack.APIURL(),
-		Actions: bot.Actions{Enabled: []pooltask.Action{pooltask.ActionRetry}, Operators: []string{"U1", "U2"}, API: e.ws, Store: stores[1]}}
+		Actions: bot.Actions{Enabled: []pooltask.Action{pooltask.ActionRetry}, Operators: []string{"U1", "U2"}, API: e.actAPI, Store: stores[1]}}
 	second, err := bot.New(cfg, targets.One(e.ws))
 	if err != nil {
 		t.Fatal(err)

@@ -81,11 +81,14 @@ func New(cfg Config, ts *targets.Set) (*Bot, error) {
 		access:    newAccess(cfg),
 	}
 	b.act = &actor{
-		runner:  &act.Runner{Store: cfg.Actions.Store, API: cfg.Actions.API, Now: cfg.Now},
+		runner:  &act.Runner{Store: cfg.Actions.Store, Now: cfg.Now},
 		ops:     newOperators(cfg.Actions.Operators, func(ctx context.Context, g string) ([]string, error) { return api.GetUserGroupMembersContext(ctx, g) }, cfg.Now),
 		budgets: newBudgets(cfg.Actions.Rate),
 		timers:  map[string]*time.Timer{},
 	}
+	// An action goes to its task's target (act.Request.Target, "" with
+	// one target).
+	b.act.runner.API = func(target string) act.API { return cfg.Actions.API(b.targetName(target)) }
 	b.act.runner.Unrecorded = func(in state.ActionIntent, err error) {
 		b.log.Warn("recording an action's outcome", "key", in.Key, "outcome", in.Outcome, "err", err)
 	}

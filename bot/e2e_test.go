@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pooltasks/pooltasks/act"
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/notify"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
@@ -61,6 +62,7 @@ type env struct {
 	simB   *sim.Sim     // the second target's, with setup.targets
 	set    *targets.Set // what the bot answers from
 	ws     *workspace.Client
+	acts   map[string]*workspace.Client // each target's client, by name, for actions
 	bot    *bot.Bot
 	logs   *lockedBuffer
 	cancel context.CancelFunc
@@ -80,6 +82,9 @@ type setup struct {
 	// with the default target def.
 	targets *struct{ def string }
 }
+
+// actAPI is Actions.API: each target's own client.
+func (e *env) actAPI(target string) act.API { return e.acts[target] }
 
 func start(t testing.TB, s setup) *env {
 	t.Helper()
@@ -106,16 +111,6 @@ func start(t testing.TB, s setup) *env {
 	e.ws = ws
 	cfg := s.cfg
 	cfg.AppToken, cfg.BotToken, cfg.APIURL = slacktest.AppToken, slacktest.BotToken, e.slack.APIURL()
-	if len(cfg.Actions.Enabled) > 0 && cfg.Actions.API == nil {
-		cfg.Actions.API = ws
-	}
-	if s.watch {
-		cfg.Slack = bot.NewSlackClient(cfg.AppToken, cfg.BotToken, cfg.APIURL)
-		watches := watch.New(watch.Config{Every: 200 * time.Millisecond, Actions: cfg.Actions.Enabled},
-			loop.Deps{Lister: ws, Poster: loop.NewSlackPoster(cfg.Slack)}, nil)
-		t.Cleanup(watches.Close)
-		cfg.Notifier = &notify.Notifier{Watches: watches}
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
@@ -124,6 +119,7 @@ func start(t testing.TB, s setup) *env {
 		api = s.wrap(ws)
 	}
 	set := targets.One(api)
+	e.acts = map[string]*workspace.Client{targets.DefaultName: ws}
 	if s.targets != nil {
 		e.simB = sim.New(sim.Options{Seed: 2, ProjectID: sim.SecondProjectID})
 		srvB := httptest.NewServer(e.simB)
@@ -134,8 +130,19 @@ func start(t testing.TB, s setup) *env {
 			t.Fatal(err)
 		}
 		set = targets.New([]targets.Target{{Name: "sim-a", Client: api}, {Name: "sim-b", Client: wsB}}, s.targets.def)
+		e.acts = map[string]*workspace.Client{"sim-a": ws, "sim-b": wsB}
 	}
 	e.set = set
+	if len(cfg.Actions.Enabled) > 0 && cfg.Actions.API == nil {
+		cfg.Actions.API = e.actAPI
+	}
+	if s.watch {
+		cfg.Slack = bot.NewSlackClient(cfg.AppToken, cfg.BotToken, cfg.APIURL)
+		watches := watch.New(watch.Config{Every: 200 * time.Millisecond, Actions: cfg.Actions.Enabled},
+			loop.Deps{Lister: set.Lister(), Poster: loop.NewSlackPoster(cfg.Slack)}, nil)
+		t.Cleanup(watches.Close)
+		cfg.Notifier = &notify.Notifier{Watches: watches}
+	}
 	e.bot, err = bot.New(cfg, set)
 	if err != nil {
 		t.Fatal(err)

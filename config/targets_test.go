@@ -108,6 +108,22 @@ func TestTargetsFile(t *testing.T) {
 	}
 }
 
+// TestTargetsWithActions: actions and several targets go together (each
+// action goes to its task's target).
+func TestTargetsWithActions(t *testing.T) {
+	c := withFile(t, valid(), "targets:\n  - name: eu\n    region: r\n  - name: ap\n    region: s\n", nil)
+	c.Actions, c.Approval, c.Operators = []string{"retry", "stop", "rerun"}, []string{"rerun"}, []string{"U0ANA"}
+	parsed, ps := c.Validate(serveNeeds)
+	for _, p := range ps {
+		if p.Severity == Error || strings.Contains(p.Detail, "target") {
+			t.Errorf("problem: %v", p)
+		}
+	}
+	if len(parsed.Actions) != 3 || len(parsed.Targets.List) != 2 {
+		t.Errorf("actions %v over targets %v", parsed.Actions, parsed.Targets.Names())
+	}
+}
+
 // TestTargetsFileProblems: every mistake in the file is an error naming
 // its line or its target, the same words for serve, digest and doctor.
 func TestTargetsFileProblems(t *testing.T) {
@@ -141,8 +157,6 @@ func TestTargetsFileProblems(t *testing.T) {
 			env: func(c *Config) { c.Region = "ap-southeast-1" }, wantVar: "WORKSPACE_REGION", want: "is set as well as POOLTASKS_TARGETS_FILE"},
 		{name: "project as well", body: "targets:\n  - name: eu\n    region: r\n",
 			env: func(c *Config) { c.ProjectID = "0123456789abcdef0123456789abcdef" }, wantVar: "WORKSPACE_PROJECT_ID", want: "is set as well as POOLTASKS_TARGETS_FILE"},
-		{name: "actions with several targets", body: "targets:\n  - name: eu\n    region: r\n  - name: ap\n    region: s\n",
-			env: func(c *Config) { c.Actions = []string{"retry"} }, wantVar: "POOLTASKS_ACTIONS", want: "act on one target"},
 		{name: "binding target", body: "targets:\n  - name: eu\n    region: r\n",
 			env: func(c *Config) { c.ChannelPools = "C1=ue:pool-a" }, wantVar: "POOLTASKS_CHANNEL_POOLS", want: `names target "ue"`, fix: "did you mean eu:pool-a?"},
 	} {

@@ -241,10 +241,6 @@ func (c Config) Validate(needs Need) (Parsed, Problems) {
 	idList(&ps, "POOLTASKS_ALLOWED_CHANNELS", c.AllowedChannels, channelIDRe, "channel ids (C…, G… or D…)")
 	idList(&ps, "POOLTASKS_ADMIN_USERS", c.AdminUsers, userIDRe, "user ids (U… or W…)")
 	parsed.Actions, parsed.Approval = actionSettings(&ps, c)
-	if len(parsed.Actions) > 0 && len(targets.List) > 1 {
-		add("POOLTASKS_ACTIONS", Error, "retry, stop and rerun act on one target, and POOLTASKS_TARGETS_FILE has several",
-			"unset POOLTASKS_ACTIONS, or serve one target")
-	}
 	b, bindingProblems := parseBindings(c.ChannelPools)
 	if targetProblems.Err() == nil {
 		bindingProblems = append(bindingProblems, bindingTargets(b, targets)...)

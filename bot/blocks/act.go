@@ -14,48 +14,43 @@ import (
 
 // Action ids of the buttons that act on tasks.
 const (
-	ActionRetry       = "act_retry"        // value: canonical command "retry TASK_ID"; the click is the confirmation
-	ActionStop        = "act_stop"         // value: canonical command "stop TASK_ID"; the click is the confirmation
-	ActionRetryRecord = "act_retry_record" // value: RecordValue(RECORD_ID, TASK_ID)
+	ActionRetry       = "act_retry"        // value: canonical command "retry TASK_ID [target=T]"; the click is the confirmation
+	ActionStop        = "act_stop"         // value: canonical command "stop TASK_ID [target=T]"; the click is the confirmation
+	ActionRetryRecord = "act_retry_record" // value: RecordValue(RECORD_ID, TASK_ID, TARGET)
 	ActionConfirm     = "act_confirm"      // value: as the Retry, Stop or Retry on this desktop button it confirms
 	ActionCancel      = "act_cancel"       // value: "cancel"; closes a confirmation
-	ActionRerun       = "act_rerun"        // value: RerunValue(TASK_ID); opens the staged re-run modal
+	ActionRerun       = "act_rerun"        // value: RerunValue(TASK_ID, TARGET); opens the staged re-run modal
 	ActionApprove     = "act_approve"      // value: the approval id
 	ActionDeny        = "act_deny"         // value: the approval id
 )
 
 // ActionValue is the value of a Retry or Stop button: the canonical
-// command, parsed again when clicked.
-func ActionValue(a pooltask.Action, taskID string) string {
-	return commands.Command{Verb: commands.Verb(a), TaskID: taskID}.Canonical()
+// command, in the task's target as Details carries it, parsed again when
+// clicked.
+func ActionValue(a pooltask.Action, t pooltask.Task) string {
+	return commands.Command{Verb: commands.Verb(a), TaskID: t.ID, Target: t.Target}.Canonical()
 }
 
 // RecordValue is the value of the Retry on this desktop button, read back
-// by RecordIDs.
-func RecordValue(recordID, taskID string) string {
-	return ActionRetryRecord + " " + recordID + " " + taskID
+// by RecordIDs; target is the task's ("" with one target), as for Output.
+func RecordValue(recordID, taskID, target string) string {
+	return idsValue(ActionRetryRecord, recordID, taskID, target)
 }
 
 // RecordIDs reads a RecordValue.
-func RecordIDs(value string) (recordID, taskID string, ok bool) {
-	f := strings.Fields(value)
-	if len(f) != 3 || f[0] != ActionRetryRecord {
-		return "", "", false
-	}
-	return f[1], f[2], true
+func RecordIDs(value string) (recordID, taskID, target string, ok bool) {
+	f, ok := readIDs(ActionRetryRecord, value, 2)
+	return f[0], f[1], f[2], ok
 }
 
 // RerunValue is the value of the Re-run in stages button, read back by
 // RerunTask.
-func RerunValue(taskID string) string { return ActionRerun + " " + taskID }
+func RerunValue(taskID, target string) string { return idsValue(ActionRerun, taskID, target) }
 
 // RerunTask reads a RerunValue.
-func RerunTask(value string) (string, bool) {
-	f := strings.Fields(value)
-	if len(f) != 2 || f[0] != ActionRerun {
-		return "", false
-	}
-	return f[1], true
+func RerunTask(value string) (taskID, target string, ok bool) {
+	f, ok := readIDs(ActionRerun, value, 1)
+	return f[0], f[1], ok
 }
 
 // Target is what an action acts on, as the people asked to confirm or
@@ -110,10 +105,10 @@ func (t Target) plainPhrase() string {
 // ActButton is a button that acts on the target once the clicker confirms
 // Slack's dialog, which names the task, the pool and the desktops.
 func ActButton(t Target) *slack.ButtonBlockElement {
-	label, value, id := actWords[t.Action].button, ActionValue(t.Action, t.Task.ID), ActionRetry
+	label, value, id := actWords[t.Action].button, ActionValue(t.Action, t.Task), ActionRetry
 	switch {
 	case t.Record != nil:
-		label, value, id = "Retry on this desktop", RecordValue(t.Record.ID, t.Task.ID), ActionRetryRecord
+		label, value, id = "Retry on this desktop", RecordValue(t.Record.ID, t.Task.ID, t.Task.Target), ActionRetryRecord
 	case t.Action == pooltask.ActionStop:
 		id = ActionStop
 	}
@@ -249,7 +244,7 @@ type Earlier struct {
 	Approver  string
 	Outcome   string // "done", "unknown", "" (in progress, or interrupted by a restart)
 	NewTaskID string
-	PoolID    string
+	Check     string // the command that shows what happened
 	Started   time.Time
 	Ended     time.Time
 }
@@ -259,7 +254,7 @@ type Earlier struct {
 func Already(e Earlier) (string, []slack.Block) {
 	w := actWords[e.Action]
 	who := "<@" + esc(e.Actor, 40) + ">"
-	check := "/pooltasks list pool=" + e.PoolID + " since=10m"
+	check := e.Check
 	var line string
 	switch e.Outcome {
 	case "done":

@@ -80,7 +80,7 @@ func TestActionExpiredGolden(t *testing.T) {
 
 func TestAlreadyGolden(t *testing.T) {
 	golden(t)(Already(Earlier{Action: pooltask.ActionRetry, Actor: "U01ANA", Outcome: "done",
-		NewTaskID: "9a8b7c6d-0000-4000-8000-000000000009", PoolID: "pool-1", Started: at10, Ended: at10}))
+		NewTaskID: "9a8b7c6d-0000-4000-8000-000000000009", Check: "/pooltasks list pool=pool-1 since=10m", Started: at10, Ended: at10}))
 }
 
 func TestDecidedGolden(t *testing.T) {

@@ -45,24 +45,34 @@ func showValue(t pooltask.Task) string {
 // OutputIDs reads back; target is the task's ("" with one target). It is
 // not a command: no verb shows one desktop's output, so it cannot be typed.
 func OutputValue(recordID, taskID, target string) string {
-	v := ActionOutput + " " + recordID + " " + taskID
-	if target != "" {
-		v += " " + target
-	}
-	return v
+	return idsValue(ActionOutput, recordID, taskID, target)
 }
 
 // OutputIDs reads the record and task ids and the target of an
 // OutputValue.
 func OutputIDs(value string) (recordID, taskID, target string, ok bool) {
+	f, ok := readIDs(ActionOutput, value, 2)
+	return f[0], f[1], f[2], ok
+}
+
+// idsValue is the value of a button about ids that no command names (a
+// record's Output, its Retry on this desktop, a Re-run in stages): its
+// action id, the ids, and the task's target last when there are several
+// ("" with one), as every button carries it.
+func idsValue(actionID string, ids ...string) string {
+	return strings.TrimSuffix(actionID+" "+strings.Join(ids, " "), " ")
+}
+
+// readIDs reads an idsValue of n ids and a target: the ids then the target
+// ("" when there is none); ok is false for another button's value.
+func readIDs(actionID, value string, n int) ([]string, bool) {
+	out := make([]string, n+1)
 	f := strings.Fields(value)
-	if len(f) < 3 || len(f) > 4 || f[0] != ActionOutput {
-		return "", "", "", false
+	if len(f) < n+1 || len(f) > n+2 || f[0] != actionID {
+		return out, false
 	}
-	if len(f) == 4 {
-		target = f[3]
-	}
-	return f[1], f[2], target, true
+	copy(out, f[1:])
+	return out, true
 }
 
 // Button returns a button with the given action id, label and value, or nil

@@ -52,7 +52,7 @@ func Task(v TaskView) (string, []slack.Block) {
 			act = ActButton(Target{Action: pooltask.ActionRetry, Task: t, Desktops: t.FailedNum})
 		}
 		if slices.Contains(v.Actions, pooltask.ActionRerun) {
-			rerun = Button(ActionRerun, "Re-run in stages…", RerunValue(t.ID))
+			rerun = Button(ActionRerun, "Re-run in stages…", RerunValue(t.ID, t.Target))
 		}
 	case (t.Status == pooltask.StatusInit || t.Status == pooltask.StatusRunning) && slices.Contains(v.Actions, pooltask.ActionStop):
 		act = ActButton(Target{Action: pooltask.ActionStop, Task: t, Desktops: t.SuccessNum + t.FailedNum + t.SkipNum})

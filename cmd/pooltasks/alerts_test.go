@@ -274,7 +274,7 @@ func TestServeAlertRetry(t *testing.T) {
 	}
 
 	sl.BlockAction(slacktest.BlockAction{UserID: "U0ALICE", ChannelID: "CFIN", ActionID: blocks.ActionRetry,
-		Value: blocks.ActionValue(pooltask.ActionRetry, tk.ID), MessageTS: root.TS, MessageBlocks: root.Blocks})
+		Value: blocks.ActionValue(pooltask.ActionRetry, tk), MessageTS: root.TS, MessageBlocks: root.Blocks})
 	m := edited("Retried by <@U0ALICE>")
 	var retries []string
 	for _, r := range sm.ActionRequests() {

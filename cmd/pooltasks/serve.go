@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pooltasks/pooltasks/act"
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify"
@@ -110,11 +111,12 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	}
 	// Actions record their intents in the same store: with the file store
 	// held by another process, this one's intents live in memory only.
-	if set.Multi() && len(parsed.Actions) > 0 {
-		return usageErrorf("POOLTASKS_ACTIONS: retry and stop act on one target; with several (POOLTASKS_TARGETS_FILE or --sim) they are not available yet: unset POOLTASKS_ACTIONS")
-	}
+	// Each action goes to its task's target, with that target's client.
 	bc.Actions = bot.Actions{Enabled: parsed.Actions, Approval: parsed.Approval, Operators: cfg.Operators,
-		ApprovalTTL: cfg.ApprovalTTL, Rate: cfg.ActionRate, API: first.(*workspace.Client), Store: store}
+		ApprovalTTL: cfg.ApprovalTTL, Rate: cfg.ActionRate, Store: store, API: func(name string) act.API {
+			c, _, _ := set.Client(name)
+			return c.(*workspace.Client) // newTargets built them
+		}}
 	// One Slack client for the bot and notify; slack-go retries its 429s,
 	// NewSlackPoster paces notify's posts.
 	bc.Slack = bot.NewSlackClient(bc.AppToken, bc.BotToken, bc.APIURL)

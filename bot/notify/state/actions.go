@@ -13,8 +13,11 @@ import (
 // (a double click, a redelivered envelope, a second approver, a restart)
 // from sending the request again.
 type ActionIntent struct {
-	Key      string `json:"key"`    // what makes two attempts the same action (see actions.Key)
-	Action   string `json:"action"` // retry, stop or rerun
+	Key    string `json:"key"`    // what makes two attempts the same action (see actions.Key)
+	Action string `json:"action"` // retry, stop or rerun
+	// Target names the task's target when there are several; "" (as in
+	// every intent recorded before targets existed) is the one target.
+	Target   string `json:"target,omitempty"`
 	TaskID   string `json:"task_id,omitempty"`
 	RecordID string `json:"record_id,omitempty"`
 	PoolID   string `json:"pool_id,omitempty"`

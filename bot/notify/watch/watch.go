@@ -675,7 +675,7 @@ func (w *Watches) view(st state.Watch, t pooltask.Task, now time.Time, phase blo
 	v := blocks.WatchView{ID: st.ID, TaskID: st.TaskID, UserID: st.UserID, Task: t, Started: st.Started,
 		Now: now, Phase: phase, By: by, Limit: w.cfg.Max, Actions: w.cfg.Actions}
 	if a := st.Act; a != nil {
-		v.Acted = &blocks.ActionView{Target: blocks.Target{Action: pooltask.Action(a.Action), Task: pooltask.Task{ID: st.TaskID}},
+		v.Acted = &blocks.ActionView{Target: blocks.Target{Action: pooltask.Action(a.Action), Task: pooltask.Task{ID: st.TaskID, Target: st.Target}},
 			Actor: a.Actor, Approver: a.Approver, At: a.At, Outcome: a.Outcome, NewTaskID: a.NewTaskID, Check: a.Check}
 	}
 	return v

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/bot/notify/state/redistest"
+	"github.com/pooltasks/pooltasks/bot/notify/state/statetest"
 )
 
 // TestActionsAcrossReplicas: of many replicas beginning the same action at
@@ -97,5 +98,21 @@ func TestActionsAcrossReplicas(t *testing.T) {
 	}
 	if _, ok, err := a.GetApproval(ctx, "nope"); ok || err != nil {
 		t.Errorf("unknown approval: %v %v", ok, err)
+	}
+}
+
+// TestRedisActionsPerTarget: Redis keeps actions per target (the target in
+// the key: SET NX holds per target), and reads an intent recorded before
+// targets existed.
+func TestRedisActionsPerTarget(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	a, b := open(t, srv.URL(), ""), open(t, srv.URL(), "")
+	statetest.Actions(t, a, b, func() statetest.ActionStore { return open(t, srv.URL(), "") }, func(key, raw string) {
+		srv.Do("SET", a.Key("action:"+key), raw)
+	})
+	for _, k := range []string{"action:retry@eu:task:t1", "action:retry@ap:task:t1", "action:retry:task:t-old"} {
+		if got := srv.Do("EXISTS", a.Key(k)); got != "1" {
+			t.Errorf("EXISTS %s = %v, want 1", a.Key(k), got)
+		}
 	}
 }
