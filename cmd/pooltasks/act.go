@@ -9,13 +9,16 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/view"
+	"github.com/pooltasks/pooltasks/workspace"
 )
 
 func init() {
@@ -30,23 +33,26 @@ var actText = map[pooltask.Action]struct{ short, long, example, verb string }{
 		long: "Retry runs a FAILED task again on its failed desktops " +
 			"(RetryScriptExecution) and prints the new task's id.",
 		example: "  pooltasks retry 24b751d5-8849-431a-9f80-4d7cfeb90cba\n" +
-			"  pooltasks retry --yes 24b751d5-8849-431a-9f80-4d7cfeb90cba",
+			"  pooltasks retry --yes 24b751d5-8849-431a-9f80-4d7cfeb90cba\n" +
+			"  pooltasks retry 24b751d5 --target eu    (or: retry 24b751d5 target=eu)",
 		verb: "retry",
 	},
 	pooltask.ActionStop: {
 		short: "Stop a task that is waiting or running",
 		long: "Stop ends a task that is INIT or RUNNING (StopScriptExecution); its " +
 			"desktops that have not finished fail with reason \"stopped\". It prints the task's id.",
-		example: "  pooltasks stop 24b751d5-8849-431a-9f80-4d7cfeb90cba",
-		verb:    "stop",
+		example: "  pooltasks stop 24b751d5-8849-431a-9f80-4d7cfeb90cba\n" +
+			"  pooltasks stop 24b751d5 target=eu",
+		verb: "stop",
 	},
 }
 
 func newActCmd(a *app, action pooltask.Action) *cobra.Command {
 	var useSim, yes bool
+	var target string
 	text := actText[action]
 	c := &cobra.Command{
-		Use:   text.verb + " TASK_ID",
+		Use:   text.verb + " TASK_ID [target=NAME]",
 		Short: text.short,
 		Long: text.long + "\n\n" +
 			"It acts only when POOLTASKS_ACTIONS lists " + text.verb + ", as the bot does, so the " +
@@ -54,31 +60,42 @@ func newActCmd(a *app, action pooltask.Action) *cobra.Command {
 			"for confirmation on a terminal unless --yes is given; without a terminal it needs " +
 			"--yes. A request that may have reached the API without an answer is never sent " +
 			"again: the outcome is then unknown and it says how to check.\n\n" +
+			"With several targets (POOLTASKS_TARGETS_FILE), the task is looked for as query show " +
+			"looks for it: in the target --target or target= names, else in the default target, " +
+			"else in all of them; an id that several targets have is not acted on until one is named.\n\n" +
 			"Exit status 0 when done, 1 when the API fails or the outcome is unknown, 2 when " +
 			"the command line, the configuration or the task's status is wrong.",
 		Example: text.example,
-		Args: func(c *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usageErrorf("%s needs one task id, got %d arguments", text.verb, len(args))
-			}
-			return nil
-		},
 		RunE: func(c *cobra.Command, args []string) error {
-			return runAct(c.Context(), a, action, args[0], useSim, yes)
+			// The one parser of the command language reads the id and
+			// target=, as /pooltasks does.
+			if len(args) == 0 || len(args) > 2 || strings.Contains(args[0], "=") || len(args) == 2 && !strings.Contains(args[1], "=") {
+				return usageErrorf("%s needs one task id (and target=NAME at most besides), got %d arguments", text.verb, len(args))
+			}
+			cmd, err := commands.Parse(text.verb+" "+strings.Join(args, " "), time.Now())
+			if err != nil {
+				return err
+			}
+			t, err := oneTarget(target, cmd.Target)
+			if err != nil {
+				return err
+			}
+			return runAct(c.Context(), a, action, cmd.TaskID, t, useSim, yes)
 		},
 	}
-	c.Flags().BoolVar(&useSim, "sim", false, "start the built-in simulator and act on it with the demo credentials")
+	c.Flags().BoolVar(&useSim, "sim", false, "start the built-in simulator (two targets, sim-a and sim-b) and act on it with the demo credentials")
+	c.Flags().StringVar(&target, "target", "", "the target of the task (a name of POOLTASKS_TARGETS_FILE), as target= does")
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "act without asking for confirmation")
 	return c
 }
 
-func runAct(ctx context.Context, a *app, action pooltask.Action, taskID string, useSim, yes bool) error {
+func runAct(ctx context.Context, a *app, action pooltask.Action, taskID, target string, useSim, yes bool) error {
 	var needs config.Need
 	if !useSim {
 		needs = config.NeedWorkspace
 	}
-	_, parsed, err := prepare(a.cfg, needs, a.stderr)
-	if err != nil {
+	parsed, problems := a.cfg.Validate(needs)
+	if err := problems.Err(); err != nil {
 		return err
 	}
 	if !slices.Contains(parsed.Actions, action) {
@@ -87,16 +104,18 @@ func runAct(ctx context.Context, a *app, action pooltask.Action, taskID string, 
 	if !yes && !a.terminal {
 		return usageErrorf("%s asks for confirmation and stdin is not a terminal: nothing was done; add --yes to act without asking", action)
 	}
-	client, stop, err := workspaceClient(ctx, a.cfg, parsed.Targets, useSim)
+	set, names, stop, err := queryTargets(ctx, a, useSim, target)
 	defer stop()
 	if err != nil {
 		return err
 	}
-	// The whole id is in the confirmation and the answer.
-	t, err := findTask(ctx, client, taskID)
+	// The whole id is in the confirmation and the answer; the request goes
+	// to the task's target, with its credentials.
+	t, c, err := findTargetTask(ctx, set, names, taskID)
 	if err != nil {
 		return err
 	}
+	client := c.(*workspace.Client) // newTargets builds them
 	desktops, err := actable(action, t)
 	if err != nil {
 		return err
@@ -104,6 +123,9 @@ func runAct(ctx context.Context, a *app, action pooltask.Action, taskID string, 
 	pool := view.Clean(t.PoolName)
 	if pool == "" {
 		pool = t.PoolID
+	}
+	if t.Target != "" {
+		pool = t.Target + ":" + pool
 	}
 	what := fmt.Sprintf("%s task %s of pool %s (%s)", action, t.ID, pool, desktops)
 	if !yes {
@@ -125,7 +147,11 @@ func runAct(ctx context.Context, a *app, action pooltask.Action, taskID string, 
 		err = client.Stop(ctx, sel)
 	}
 	if ue, ok := errors.AsType[*pooltask.OutcomeUnknownError](err); ok {
-		return fmt.Errorf("%w\nit was not sent again; check with: pooltasks query list pool=%s since=10m", ue, t.PoolID)
+		check := "pooltasks query list pool=" + t.PoolID + " since=10m"
+		if t.Target != "" {
+			check += " target=" + t.Target
+		}
+		return fmt.Errorf("%w\nit was not sent again; check with: %s", ue, check)
 	}
 	if ae, ok := errors.AsType[*pooltask.APIError](err); ok && ae.Status == 403 {
 		return fmt.Errorf("%w\nthe credentials need the IAM action %s", err, action.IAM())

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +107,70 @@ func TestActAPIErrors(t *testing.T) {
 	}
 	if n := len(s.ActionRequests()) - before; n != 1 {
 		t.Errorf("a request with a lost answer was sent %d times, want 1", n)
+	}
+}
+
+// TestActTargets: with two targets (a targets file, two simulators) whose
+// tasks have the same ids, retry and stop act on the target --target or
+// target= names, and on nothing while the id is ambiguous.
+func TestActTargets(t *testing.T) {
+	const failed, running = "6f1c2b1e-0000-4000-8000-000000000001", "6f1c2b1e-0000-4000-8000-000000000002"
+	var sims []*sim.Sim
+	file := "targets:\n"
+	for i, name := range []string{"eu", "ap"} {
+		project := []string{sim.DemoProjectID, sim.SecondProjectID}[i]
+		s := sim.New(sim.Options{Empty: true, ProjectID: project})
+		srv := httptest.NewServer(s)
+		t.Cleanup(srv.Close)
+		pool := s.Pools()[0]
+		s.PutTask(pooltask.Task{ID: failed, PoolID: pool.ID, PoolName: pool.Name, Status: pooltask.StatusFailed,
+			Start: time.Now().Add(-time.Hour), End: time.Now().Add(-time.Minute), FailedNum: 1},
+			pooltask.Record{ID: "rec-1", DesktopID: "d-1", DesktopName: "FIN-0001", Status: "FAILED"})
+		s.PutTask(pooltask.Task{ID: running, PoolID: pool.ID, PoolName: pool.Name, Status: pooltask.StatusRunning,
+			Start: time.Now().Add(-time.Minute)}, pooltask.Record{ID: "rec-2", DesktopID: "d-2", DesktopName: "FIN-0002", Status: "RUNNING"})
+		sims = append(sims, s)
+		file += "  - name: " + name + "\n    endpoint: " + srv.URL + "\n    project_id: " + project + "\n"
+	}
+	path := filepath.Join(t.TempDir(), "targets.yaml")
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := actionsOn(t, "retry", "stop")
+	cfg.TargetsFile, cfg.AK, cfg.SK = path, sim.DemoAK, sim.DemoSK
+	count := func(op string) (eu, ap int) {
+		for i, s := range sims {
+			for _, r := range s.ActionRequests() {
+				if r.Op == op {
+					*[]*int{&eu, &ap}[i]++
+				}
+			}
+		}
+		return eu, ap
+	}
+
+	code, out, errOut := callAt(t, cfg, "", false, "retry", "--yes", failed)
+	if code != 2 || out != "" || !strings.Contains(errOut, "exists in the targets eu, ap; say which with target=") {
+		t.Errorf("ambiguous: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, _, errOut = callAt(t, cfg, "", false, "retry", "--yes", failed, "--target", "ap", "target=eu")
+	if code != 2 || !strings.Contains(errOut, "disagree") {
+		t.Errorf("two targets given: exit %d, stderr %q", code, errOut)
+	}
+	if eu, ap := count("retry"); eu+ap != 0 {
+		t.Fatalf("%d and %d retries before a target was named", eu, ap)
+	}
+	code, out, errOut = callAt(t, cfg, "", false, "retry", "--yes", failed, "--target", "AP")
+	if code != 0 || !pooltask.IsID(strings.TrimSpace(out)) || !strings.Contains(errOut, "ap:") {
+		t.Errorf("--target AP: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if eu, ap := count("retry"); eu != 0 || ap != 1 {
+		t.Errorf("retries eu=%d ap=%d, want 0 and 1", eu, ap)
+	}
+	code, out, errOut = callAt(t, cfg, "", false, "stop", running, "target=eu", "--yes")
+	if code != 0 || strings.TrimSpace(out) != running {
+		t.Errorf("stop target=eu: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if eu, ap := count("stop"); eu != 1 || ap != 0 {
+		t.Errorf("stops eu=%d ap=%d, want 1 and 0", eu, ap)
 	}
 }

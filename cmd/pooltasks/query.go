@@ -136,6 +136,15 @@ func queryClient(ctx context.Context, a *app, useSim bool, target string) (*work
 	return c.(*workspace.Client), stop, nil // newTargets builds them
 }
 
+// oneTarget is the target of a --target flag and a target= word: either,
+// or both when they agree.
+func oneTarget(flag, word string) (string, error) {
+	if flag != "" && word != "" && !strings.EqualFold(flag, word) {
+		return "", usageErrorf("--target %s and target=%s disagree; give one", flag, word)
+	}
+	return cmp.Or(word, flag), nil
+}
+
 // findTargetTask is targets.Set.FindTask in the targets names, with an id
 // that names no task, or the start of several, or a task of several
 // targets, as a usage error. It returns the task's client too.
@@ -191,12 +200,8 @@ func runQuery(ctx context.Context, a *app, words []string, o queryOptions) error
 		return usageErrorf("--output-of goes with show: pooltasks query show TASK_ID --output-of DESKTOP")
 	}
 
-	switch {
-	case o.target == "":
-	case cmd.Target == "":
-		cmd.Target = o.target
-	case !strings.EqualFold(cmd.Target, o.target):
-		return usageErrorf("--target %s and target=%s disagree; give one", o.target, cmd.Target)
+	if cmd.Target, err = oneTarget(o.target, cmd.Target); err != nil {
+		return err
 	}
 	set, names, stop, err := queryTargets(ctx, a, o.sim, cmd.Target)
 	defer stop()

@@ -78,29 +78,3 @@ func startSim(ctx context.Context, cfg config.Config, opts sim.Options) (wc work
 		return workspace.Config{}, func() {}, fmt.Errorf("starting the simulator: %w", err)
 	}
 }
-
-// workspaceClient is the client of the one target a subcommand that acts
-// (retry, stop) talks to: the built-in simulator with --sim, else the one
-// target of the configuration (Validate refuses actions with several).
-// stop is never nil.
-func workspaceClient(ctx context.Context, cfg config.Config, ts config.Targets, useSim bool) (*workspace.Client, func(), error) {
-	stop := func() {}
-	var wc workspace.Config
-	var err error
-	switch {
-	case useSim:
-		wc, stop, err = startSim(ctx, cfg, sim.Options{})
-	case len(ts.List) != 1:
-		err = usageErrorf("this acts on one target, and the configuration has %d", len(ts.List))
-	default:
-		wc = targetConfig(cfg, ts.List[0])
-	}
-	if err != nil {
-		return nil, stop, err
-	}
-	client, err := workspace.New(wc)
-	if err != nil {
-		return nil, stop, fmt.Errorf("connecting to the Workspace API: %w", err)
-	}
-	return client, stop, nil
-}
