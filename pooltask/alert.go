@@ -18,6 +18,10 @@ type Alert struct {
 	Posted  time.Time `json:"posted"`
 	// Enriched says the thread reply (failed desktops, output) went out.
 	Enriched bool `json:"enriched,omitempty"`
+	// Enriching says the thread reply is about to be posted (saved before
+	// it is): found without Enriched, the reply is looked for in the
+	// root's thread before it is posted again.
+	Enriching time.Time `json:"enriching,omitzero"`
 
 	AckedBy string    `json:"acked_by,omitempty"` // the Slack user who is on it
 	AckedAt time.Time `json:"acked_at,omitzero"`
@@ -33,6 +37,27 @@ type Alert struct {
 	RetriedBy   string    `json:"retried_by,omitempty"`
 	RetriedAt   time.Time `json:"retried_at,omitzero"`
 	RetryTaskID string    `json:"retry_task,omitempty"`
+	// RetryEnded is how that task ended, once it did.
+	RetryEnded *RetryEnd `json:"retry_ended,omitempty"`
+}
+
+// RetryEnd is how the task a retry from an alert started ended: what its
+// root says of it.
+type RetryEnd struct {
+	Status     TaskStatus `json:"status"` // FINISH or FAILED
+	SuccessNum int        `json:"success_num"`
+	FailedNum  int        `json:"failed_num"`
+	SkipNum    int        `json:"skip_num"`
+	End        time.Time  `json:"end,omitzero"`
+	// StoppedBy stopped the task from its watch (Stop task).
+	StoppedBy string `json:"stopped_by,omitempty"`
+	// Shown says the root was edited to tell it (saved after the edit).
+	Shown bool `json:"shown,omitempty"`
+}
+
+// EndOf is how t, which ended, ended.
+func EndOf(t Task) *RetryEnd {
+	return &RetryEnd{Status: t.Status, SuccessNum: t.SuccessNum, FailedNum: t.FailedNum, SkipNum: t.SkipNum, End: t.End}
 }
 
 // Reason is how many failed desktops of a task gave one reason.

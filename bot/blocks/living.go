@@ -63,7 +63,7 @@ func user(id string) string {
 
 // AlertRoot renders a living alert's root message: the task, its pool and
 // counts, its top failure reasons, and what happened since (acknowledged,
-// snoozed, retried, recovered), with Acknowledge, Snooze and Details until
+// snoozed, retried and how that ended, recovered), with Acknowledge, Snooze and Details until
 // it recovered, and Retry while it was not retried when enabled
 // (POOLTASKS_ACTIONS) has retry.
 func AlertRoot(a pooltask.Alert, enabled []pooltask.Action) (string, []slack.Block) {
@@ -97,9 +97,12 @@ func AlertRoot(a pooltask.Alert, enabled []pooltask.Action) (string, []slack.Blo
 		story = append(story, ":zzz: Snoozed by "+user(a.SnoozedBy)+" until "+Date(a.SnoozedUntil)+": alerts of this pool are muted until then")
 	}
 	if a.RetriedBy != "" {
-		story = append(story, ":repeat: Retried by "+user(a.RetriedBy)+" ("+Date(a.RetriedAt)+") → task "+code(a.RetryTaskID, idMax)+", watched in the thread")
+		story = append(story, ":repeat: Retried by "+user(a.RetriedBy)+" ("+Date(a.RetriedAt)+") → task "+code(a.RetryTaskID, idMax)+retryEnd(a.RetryEnded))
 	}
-	if a.RecoveredBy != "" {
+	switch {
+	case a.RecoveredBy != "" && a.RecoveredBy == a.RetryTaskID:
+		story = append(story, ":white_check_mark: Recovered by that retry ("+Date(a.RecoveredAt)+")")
+	case a.RecoveredBy != "":
 		story = append(story, ":white_check_mark: Recovered: the same work on this pool finished with no failed desktop in task "+
 			code(a.RecoveredBy, idMax)+" ("+Date(a.RecoveredAt)+")")
 	}
@@ -127,6 +130,31 @@ func AlertRoot(a pooltask.Alert, enabled []pooltask.Action) (string, []slack.Blo
 	}
 	bs = append(bs, slack.NewActionBlock("alert", els...))
 	return fallback(text), bs
+}
+
+// retryEnd is what the root says after the task a retry started: watched
+// in the thread while it runs, then how it ended.
+func retryEnd(e *pooltask.RetryEnd) string {
+	if e == nil {
+		return ", watched in the thread"
+	}
+	all := e.SuccessNum + e.FailedNum + e.SkipNum
+	var s string
+	switch {
+	case e.StoppedBy != "":
+		s = " was stopped by " + user(e.StoppedBy) + ": " + fmt.Sprintf("%d of %s failed", e.FailedNum, plural(all, "desktop"))
+	case e.Status == pooltask.StatusFinish && e.FailedNum == 0:
+		s = " finished: " + fmt.Sprintf("%d of %s succeeded", e.SuccessNum, plural(all, "desktop"))
+	default:
+		s = " failed again on " + fmt.Sprintf("%d of %s", e.FailedNum, plural(all, "desktop"))
+	}
+	if e.SkipNum > 0 {
+		s += fmt.Sprintf(", %d skipped", e.SkipNum)
+	}
+	if !e.End.IsZero() {
+		s += " (" + Date(e.End) + ")"
+	}
+	return s
 }
 
 func snoozeMenu() *slack.SelectBlockElement {

@@ -173,3 +173,53 @@ func TestMutesList(t *testing.T) {
 		t.Error("no mute in force should say so")
 	}
 }
+
+// retriedAlert is livingAlert retried by Alice, whose retry task ran on
+// its 7 failed desktops.
+func retriedAlert() pooltask.Alert {
+	a := livingAlert()
+	a.RetriedBy, a.RetriedAt, a.RetryTaskID = "U0ALICE", a.Posted.Add(2*time.Minute), "11111111-0000-0000-0000-000000000044"
+	return a
+}
+
+// TestAlertRootRetryFailedAgainGolden: the root tells how the retry
+// ended when it failed again: on how many of its desktops, when.
+func TestAlertRootRetryFailedAgainGolden(t *testing.T) {
+	a := retriedAlert()
+	a.RetryEnded = &pooltask.RetryEnd{Status: pooltask.StatusFailed, SuccessNum: 4, FailedNum: 3, End: a.RetriedAt.Add(4 * time.Minute)}
+	golden(t)(AlertRoot(a, []pooltask.Action{pooltask.ActionRetry}))
+}
+
+// TestAlertRootRetryRecoveredGolden: a retry that finished clean tells how
+// many desktops succeeded and is the alert's recovery.
+func TestAlertRootRetryRecoveredGolden(t *testing.T) {
+	a := retriedAlert()
+	a.AckedBy, a.AckedAt = "U0BOB", a.Posted.Add(3*time.Minute)
+	a.RetryEnded = &pooltask.RetryEnd{Status: pooltask.StatusFinish, SuccessNum: 7, End: a.RetriedAt.Add(4 * time.Minute)}
+	a.RecoveredBy, a.RecoveredAt = a.RetryTaskID, a.RetryEnded.End
+	golden(t)(AlertRoot(a, []pooltask.Action{pooltask.ActionRetry}))
+}
+
+// TestAlertRootRetryEnd: the words of each way a retry ends.
+func TestAlertRootRetryEnd(t *testing.T) {
+	end := day0.Add(21 * time.Hour)
+	for _, c := range []struct {
+		e    *pooltask.RetryEnd
+		want string
+	}{
+		{nil, "`, watched in the thread"},
+		{&pooltask.RetryEnd{Status: pooltask.StatusFinish, SuccessNum: 12}, "` finished: 12 of 12 desktops succeeded"},
+		{&pooltask.RetryEnd{Status: pooltask.StatusFinish, SuccessNum: 10, SkipNum: 2, End: end}, "` finished: 10 of 12 desktops succeeded, 2 skipped (<!date^"},
+		{&pooltask.RetryEnd{Status: pooltask.StatusFailed, SuccessNum: 9, FailedNum: 3}, "` failed again on 3 of 12 desktops"},
+		{&pooltask.RetryEnd{Status: pooltask.StatusFinish, SuccessNum: 11, FailedNum: 1}, "` failed again on 1 of 12 desktops"},
+		{&pooltask.RetryEnd{Status: pooltask.StatusFailed, SuccessNum: 1, FailedNum: 2, StoppedBy: "U0CAROL"}, "` was stopped by <@U0CAROL>: 2 of 3 desktops failed"},
+	} {
+		a := retriedAlert()
+		a.RetryEnded = c.e
+		_, bs := AlertRoot(a, nil)
+		js := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">").Replace(notifytest.BlocksJSON(t, bs))
+		if !strings.Contains(js, c.want) {
+			t.Errorf("%+v: root does not say %q: %s", c.e, c.want, js)
+		}
+	}
+}

@@ -211,7 +211,9 @@ func blocksText(m slacktest.Message) string {
 // and the simulator: a failed task's alert root carries Retry; a click on
 // it sends one retry, edits the root to say who retried it and the new
 // task, and a later Acknowledge, which renders the root again from the
-// alert's state, keeps that line.
+// alert's state, keeps that line. The retry, watched in the root's thread,
+// fails again on one of its two desktops: the watch's end edits the root
+// to say so, once, and the retry's failure is not alerted anew.
 func TestServeAlertRetry(t *testing.T) {
 	sl := slacktest.New(t, slacktest.Options{})
 	sm := sim.New(sim.Options{Empty: true})
@@ -226,6 +228,8 @@ func TestServeAlertRetry(t *testing.T) {
 	cfg.AlertEvery = time.Second
 	cfg.AlertRoutes = "CFIN=" + fin.Name
 	cfg.Actions, cfg.Operators = []string{"retry"}, []string{"U0ALICE", "U0BOB"}
+	cfg.WatchEvery = time.Second
+	sm.FailDesktops("d-2")
 	s := startServeOn(t, cfg, sl, sm)
 	defer func() {
 		if t.Failed() {
@@ -291,7 +295,43 @@ func TestServeAlertRetry(t *testing.T) {
 
 	sl.BlockAction(slacktest.BlockAction{UserID: "U0BOB", ChannelID: "CFIN", ActionID: blocks.ActionAck, Value: tk.ID, MessageTS: root.TS})
 	edited("<@U0BOB> is on it", "Retried by <@U0ALICE>")
+
+	// The retry ends: its watch in the root's thread says so, and the root.
+	if _, err := sl.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && m.Channel == "CFIN" && m.ThreadTS == root.TS && strings.Contains(m.Text, "FAILED")
+	}, 20*time.Second); err != nil {
+		t.Fatalf("no end of the retry's watch in the root's thread: %v", err)
+	}
+	ended := edited("failed again on 1 of 2 desktops", "<@U0BOB> is on it")
+	if js := blocksText(ended); strings.Contains(js, "Recovered") {
+		t.Errorf("a retry that failed again recovered the alert: %s", js)
+	}
+	retryID := ""
+	for _, m := range sl.Messages() {
+		if m.Method == "chat.postMessage" && m.ThreadTS == root.TS {
+			for _, f := range strings.Fields(m.Text) {
+				if f = strings.Trim(f, "`*:,."); len(f) == len(tk.ID) && f != tk.ID && strings.Count(f, "-") == 4 {
+					retryID = f
+				}
+			}
+		}
+	}
+	if retryID == "" {
+		t.Fatal("the retry's id is not in the root's thread")
+	}
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range sl.Messages() {
+		if m.Method == "chat.update" && m.TS == root.TS && strings.Contains(blocksText(m), "failed again") {
+			n++
+		}
+		if m.Method == "chat.postMessage" && m.ThreadTS == "" && strings.Contains(m.Text, retryID) {
+			t.Errorf("the retry that failed again was alerted anew: %q", m.Text)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d edits of the root telling the retry's end, want 1", n)
 	}
 }

@@ -155,7 +155,9 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 		remote := watchapi.NewRemote(cfg.WatchURL, cfg.InternalToken, logger.With("component", "watch"))
 		bc.Notifier = notifier{remote, &notify.Notifier{Digester: digests}}
 	default:
-		watches = watch.New(wcfg, deps("watch"), store)
+		here := wcfg
+		here.Ended = alert.Retries{Store: store, Poster: poster, Actions: parsed.Actions}
+		watches = watch.New(here, deps("watch"), store)
 		bc.Notifier = &notify.Notifier{Watches: watches, Digester: digests}
 		if cfg.InternalToken != "" {
 			api := watchapi.Handler(watches, cfg.InternalToken)
@@ -268,7 +270,9 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 					d.Poster = lease.Poster{Poster: poster, Elector: elector, Token: token}
 					return d
 				}
-				schedules(ctx, fenced, fdeps, watch.New(wcfg, fdeps("watch"), fenced))
+				leader := wcfg
+				leader.Ended = alert.Retries{Store: fenced, Poster: fdeps("watch").Poster, Actions: parsed.Actions}
+				schedules(ctx, fenced, fdeps, watch.New(leader, fdeps("watch"), fenced))
 				// What failed in this term is the next leader's now.
 				for _, l := range []loop.Name{loop.Digests, loop.Alerts, loop.Watches} {
 					health.Recovered(l)

@@ -101,6 +101,9 @@ type Store interface {
 	// UpdateAlert changes a living alert with change, atomically, and
 	// returns it as saved; change returns false to keep it as it was.
 	UpdateAlert(ctx context.Context, channel, ts string, change func(*pooltask.Alert) bool) (pooltask.Alert, error)
+	// Watches returns the watches saved: a retry of an alert that none
+	// follows is read by the alerter (see retry.go).
+	Watches(ctx context.Context) ([]state.Watch, error)
 
 	// Mutes returns the mutes in force at now and those that ended lately.
 	Mutes(ctx context.Context, now time.Time) ([]pooltask.Mute, error)
@@ -260,10 +263,14 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 			err = a.tellEndedMutes(ctx, mutes, scope, now)
 		}
 	}()
+	retries, err := a.retries(ctx)
+	if err != nil {
+		return err
+	}
 	var fresh []pooltask.Task
 	silenced := map[string][]string{} // mute id → tasks it kept from this channel
 	for _, t := range failed {
-		if _, ok := known[t.ID]; ok || !a.cfg.reaches(t) {
+		if _, ok := known[t.ID]; ok || retries[t.ID] || !a.cfg.reaches(t) {
 			continue
 		}
 		if m, ok := muting(mutes, t, now); ok {
@@ -464,12 +471,16 @@ const enrichWindow = time.Hour
 
 // followUp posts the thread reply of each living alert of the channel that
 // lacks one (right after its root, or at the next poll when the records
-// could not be read), and edits the root of each that a later run of the
-// same work on the same pool recovered.
+// could not be read), tells on its root how a retry taken from it ended
+// when no watch told it (see retry.go), and edits the root of each that a
+// later run of the same work on the same pool recovered.
 func (a *Alerter) followUp(ctx context.Context, now time.Time) error {
 	living, err := a.store.Alerts(ctx, a.cfg.Channel)
 	if err != nil {
 		return &loop.StepError{What: "reading the living alerts", Err: err}
+	}
+	if err := a.followRetries(ctx, living, now); err != nil {
+		return err
 	}
 	var open []pooltask.Alert
 	for _, al := range living {
@@ -550,15 +561,19 @@ func (a *Alerter) recoveries(ctx context.Context, open []pooltask.Alert) error {
 		if at.IsZero() {
 			at = a.deps.Clock.Now()
 		}
+		changed := false
 		saved, err := a.store.UpdateAlert(ctx, al.Channel, al.TS, func(x *pooltask.Alert) bool {
-			if x.RecoveredBy != "" {
-				return false
+			changed = x.RecoveredBy == ""
+			if changed {
+				x.RecoveredBy, x.RecoveredAt = by.ID, at
 			}
-			x.RecoveredBy, x.RecoveredAt = by.ID, at
-			return true
+			return changed
 		})
 		if err != nil {
 			return &loop.StepError{What: "remembering a recovered alert", Err: err}
+		}
+		if !changed { // recovered meanwhile (by its retry), and edited then
+			continue
 		}
 		if err := a.Edit(ctx, saved); err != nil {
 			return err

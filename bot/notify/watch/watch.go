@@ -37,6 +37,17 @@ type Config struct {
 	// Rescan for watches started elsewhere; nil when one process does all.
 	Requests Requests
 	Rescan   time.Duration // default 2s
+	// Ended, when set, is told of each watch's end, before the watch is
+	// forgotten: the alerts tell on an alert's root how the retry watched
+	// in its thread ended (alert.Retries).
+	Ended Ender
+}
+
+// Ender is told of the end of each watch: w as saved, its task as last
+// seen (ended, or not when the watch was stopped, timed out or lost it).
+// An error is logged; the watch ends all the same.
+type Ender interface {
+	WatchEnded(ctx context.Context, w state.Watch, last pooltask.Task) error
 }
 
 // Requests hands Stop presses over to the replica that runs the watches;
@@ -634,6 +645,11 @@ func (w *Watches) finish(ctx context.Context, wt *watch, task pooltask.Task, pha
 		}
 		if _, err := w.deps.Poster.PostMessage(ctx, st.Channel, thread, reply, nil); err != nil {
 			w.deps.Log.Warn("watch reply", "watch", st.ID, "err", err)
+		}
+	}
+	if w.cfg.Ended != nil {
+		if err := w.cfg.Ended.WatchEnded(ctx, st, task); err != nil {
+			w.deps.Log.Warn("telling the end of a watch", "watch", st.ID, "task", st.TaskID, "err", err)
 		}
 	}
 	w.save(ctx, st.ID, nil)

@@ -574,3 +574,75 @@ func TestWatchKeepsActedLine(t *testing.T) {
 		t.Errorf("final update %s, then %+v", notifytest.BlocksJSON(t, calls[3].Blocks), calls[4])
 	}
 }
+
+// ender records the ends a watch tells, and whether the watch was still
+// saved when it told them.
+type ender struct {
+	store *state.Store
+	ends  chan endCall
+}
+
+type endCall struct {
+	w     state.Watch
+	last  pooltask.Task
+	saved int
+}
+
+func (e ender) WatchEnded(ctx context.Context, w state.Watch, last pooltask.Task) error {
+	ws, _ := e.store.Watches(ctx)
+	e.ends <- endCall{w, last, len(ws)}
+	return errors.New("the alert store does not answer") // logged; the watch ends all the same
+}
+
+// TestWatchTellsItsEnd: Config.Ended is told of each watch's end while the
+// watch is still saved (a crash before it is forgotten tells it again after
+// the restart): the task as it ended with the action taken on the message
+// (Stop task), or as last seen when someone stopped watching it. Its error
+// does not keep the watch.
+func TestWatchTellsItsEnd(t *testing.T) {
+	clock := notifytest.NewClock(day0)
+	rec := notifytest.NewPoster(clock)
+	a := notifytest.Task("ffffffff-0000-0000-0000-000000000031", "p", pooltask.StatusRunning, day0, 0, "s")
+	b := notifytest.Task("ffffffff-0000-0000-0000-000000000032", "p", pooltask.StatusRunning, day0, 0, "s")
+	l := notifytest.NewLister(a, b)
+	store := notifytest.OpenStore(t, t.TempDir())
+	e := ender{store: store, ends: make(chan endCall, 2)}
+	w := New(Config{Every: 15 * time.Second, Ended: e}, loop.Deps{Lister: l, Poster: rec, Clock: clock}, store)
+	t.Cleanup(w.Close)
+	ctx := context.Background()
+	if _, err := w.Start(ctx, Request{TaskID: a.ID, Channel: "C1", ThreadTS: "1700000000.000100"}); err != nil {
+		t.Fatal(err)
+	}
+	first := rec.WaitCalls(t, 1)[0]
+	stop := state.WatchAct{Action: string(pooltask.ActionStop), Actor: "U0CAROL", At: clock.Now(), Outcome: "done"}
+	if !w.Acted(ctx, "C1", first.TS, stop) {
+		t.Fatal("the watch did not take the action")
+	}
+	a.Status, a.FailedNum, a.End = pooltask.StatusFailed, 4, clock.Now()
+	l.Put(a)
+	clock.BlockUntil(t, 1)
+	clock.Advance(15 * time.Second)
+	got := <-e.ends
+	if got.w.ThreadTS != "1700000000.000100" || got.w.TaskID != a.ID || got.w.Act == nil || got.w.Act.Actor != "U0CAROL" ||
+		got.last.Status != pooltask.StatusFailed || got.last.FailedNum != 4 || got.saved != 1 {
+		t.Errorf("end told: %+v", got)
+	}
+
+	id, err := w.Start(ctx, Request{TaskID: b.ID, Channel: "C1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Stop(id, "U0DAVE"); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-e.ends; got.last.Status.Ended() || got.w.TaskID != b.ID {
+		t.Errorf("end of a watch stopped: %+v", got)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(notifytest.Saved(t, store)) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("ended watches still saved")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -34,7 +34,8 @@ type Store interface {
 // replicas; the same store twice for the file store), then through restart,
 // a handle opened afresh: living alerts are found by channel and ts, of
 // eight concurrent acknowledgements exactly one wins, a retry taken from
-// the alert is kept beside the acknowledgement, muting a pool that is
+// the alert and how it ended are kept beside the acknowledgement, as is
+// the intent of its thread reply, muting a pool that is
 // muted extends that mute, what a mute kept back and whether it was told
 // are kept, and all of it survives the restart.
 func AlertsAndMutes(t *testing.T, a, b Store, restart func() Store) {
@@ -84,6 +85,8 @@ func AlertsAndMutes(t *testing.T, a, b Store, restart func() Store) {
 	}
 	if _, err := a.UpdateAlert(ctx, "C1", "1.1", func(x *pooltask.Alert) bool {
 		x.RetriedBy, x.RetriedAt, x.RetryTaskID = "U9", at.Add(time.Minute), "t-new"
+		x.RetryEnded = &pooltask.RetryEnd{Status: pooltask.StatusFailed, SuccessNum: 9, FailedNum: 3, End: at.Add(5 * time.Minute), StoppedBy: "U8", Shown: true}
+		x.Enriching = at.Add(time.Second)
 		return true
 	}); err != nil {
 		t.Fatalf("retrying: %v", err)
@@ -114,7 +117,8 @@ func AlertsAndMutes(t *testing.T, a, b Store, restart func() Store) {
 
 	r := restart()
 	if got, ok, err := r.Alert(ctx, "C1", "1.1"); err != nil || !ok || got.AckedBy != winners[0] || got.Task.ID != "t1.1" ||
-		got.RetriedBy != "U9" || !got.RetriedAt.Equal(at.Add(time.Minute)) || got.RetryTaskID != "t-new" {
+		got.RetriedBy != "U9" || !got.RetriedAt.Equal(at.Add(time.Minute)) || got.RetryTaskID != "t-new" || !got.Enriching.Equal(at.Add(time.Second)) ||
+		got.RetryEnded == nil || *got.RetryEnded != (pooltask.RetryEnd{Status: pooltask.StatusFailed, SuccessNum: 9, FailedNum: 3, End: at.Add(5 * time.Minute), StoppedBy: "U8", Shown: true}) {
 		t.Errorf("alert after a restart: %+v, %v, %v", got, ok, err)
 	}
 	if _, ok, err := r.Alert(ctx, "C1", "7.7"); ok || err != nil {
