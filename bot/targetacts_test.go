@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -9,9 +10,11 @@ import (
 
 	"github.com/pooltasks/pooltasks/bot"
 	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace/sim"
+	"github.com/slack-go/slack"
 )
 
 // actingTwo starts a bot with actions over two simulated targets, sim-a
@@ -256,5 +259,51 @@ func TestTargetsRerun(t *testing.T) {
 	}
 	if n := len(e.sim.ActionRequests()); n != 0 {
 		t.Errorf("sim-a got %d action requests", n)
+	}
+}
+
+// TestTargetsAlertRetry: Retry on a living alert's root of a task of
+// sim-b (whose id sim-a has too) carries the target, retries in sim-b
+// alone, and is kept in the alert's state and shown on the root.
+func TestTargetsAlertRetry(t *testing.T) {
+	e, st := acting(t, bot.Actions{}, func(s *setup) {
+		s.targets = twoTargets("")
+		s.cfg.Alerts = s.cfg.Actions.Store.(*state.Store)
+	})
+	tk, recs := failedTask(e.simB)
+	e.simB.PutTask(tk, recs...)
+	tk.Target = "sim-b"
+	al := pooltask.Alert{Channel: "C1", Task: tk, Posted: time.Now()}
+	text, bs := blocks.AlertRoot(al, []pooltask.Action{pooltask.ActionRetry})
+	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(e.slack.APIURL()))
+	_, ts, err := api.PostMessage("C1", slack.MsgOptionText(text, false), slack.MsgOptionBlocks(bs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	al.TS = ts
+	if err := st.PutAlert(context.Background(), al); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(bs)
+	btn := find(t, raw, blocks.ActionRetry)
+	if btn.Value != "retry "+failedID+" target=sim-b" {
+		t.Fatalf("the root's Retry = %q", btn.Value)
+	}
+	id, url := e.slack.BlockAction(slacktest.BlockAction{UserID: "U2", ChannelID: "C1", ActionID: btn.ActionID, Value: btn.Value,
+		MessageTS: ts, MessageBlocks: raw})
+	if _, err := e.slack.WaitAck(id, wait); err != nil {
+		t.Fatal(err)
+	}
+	e.answer(t, url)
+	if _, err := e.slack.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.update" && m.TS == ts && strings.Contains(decoded(m.Blocks), ":repeat: Retried by U2")
+	}, wait); err != nil {
+		t.Fatalf("the root does not say who retried: %v", err)
+	}
+	if a, b := e.requests("retry"); a != 0 || b != 1 {
+		t.Errorf("retries sim-a=%d sim-b=%d, want 0 and 1", a, b)
+	}
+	if got, ok, err := st.Alert(context.Background(), "C1", ts); !ok || err != nil || got.RetriedBy != "U2" || got.RetryTaskID == "" {
+		t.Errorf("the alert's state: %+v %v %v, want the retry kept", got, ok, err)
 	}
 }

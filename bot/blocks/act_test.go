@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/slack-go/slack"
 )
 
 func retryTarget() Target {
@@ -145,3 +146,92 @@ func TestActedGolden(t *testing.T) {
 		t.Errorf("acted message keeps the action or lost Details: %s", raw)
 	}
 }
+
+// TestActionValuesCarryTarget: with several targets every action button
+// carries the task's target, in the one encoding of Details (target= on a
+// command, the target last on a value of ids): Retry and Re-run on
+// Details, Stop on a running task's Details and live watch, Confirm,
+// Retry on this desktop, and the alert root's Retry; with one target ("")
+// none does.
+func TestActionValuesCarryTarget(t *testing.T) {
+	all := []pooltask.Action{pooltask.ActionRetry, pooltask.ActionStop, pooltask.ActionRerun}
+	values := func(bs []slack.Block) map[string]string {
+		out := map[string]string{}
+		var walk func(any)
+		walk = func(v any) {
+			switch x := v.(type) {
+			case map[string]any:
+				if id, ok := x["action_id"].(string); ok && strings.HasPrefix(id, "act_") {
+					out[id], _ = x["value"].(string)
+				}
+				for _, y := range x {
+					walk(y)
+				}
+			case []any:
+				for _, y := range x {
+					walk(y)
+				}
+			}
+		}
+		raw, _ := json.Marshal(bs)
+		var v any
+		json.Unmarshal(raw, &v)
+		walk(v)
+		return out
+	}
+	for _, target := range []string{"eu", ""} {
+		tg := retryTarget()
+		tg.Task.Target = target
+		running := tg.Task
+		running.Status = pooltask.StatusRunning
+		rec := sampleRecords()[0]
+		tail := ""
+		if target != "" {
+			tail = " target=" + target
+		}
+		a := livingAlert()
+		a.Task.Target = target
+		got := map[string]string{}
+		for _, bs := range [][]slack.Block{
+			second(Task(TaskView{Task: tg.Task, Now: now, Actions: all})),
+			second(Output(rec, &tg.Task)),
+		} {
+			for k, v := range values(bs) {
+				got[k+"/"+v[:3]] = v
+			}
+		}
+		for k, v := range values(second(Watch(WatchView{ID: "w1", TaskID: running.ID, Task: running, Now: at10, Actions: all}))) {
+			got["watch/"+k] = v
+		}
+		for k, v := range values(second(Confirm(tg))) {
+			got["confirm/"+k] = v
+		}
+		for k, v := range values(second(AlertRoot(a, all))) {
+			got["alert/"+k] = v
+		}
+		want := map[string]string{
+			"act_retry/ret":        "retry " + tg.Task.ID + tail,
+			"act_rerun/act":        RerunValue(tg.Task.ID, target),
+			"act_retry_record/act": RecordValue(rec.ID, tg.Task.ID, target),
+			"watch/act_stop":       "stop " + running.ID + tail,
+			"confirm/act_confirm":  "retry " + tg.Task.ID + tail,
+			"alert/act_retry":      "retry " + a.Task.ID + tail,
+		}
+		for k, w := range want {
+			if got[k] != w {
+				t.Errorf("target %q: %s = %q, want %q", target, k, got[k], w)
+			}
+		}
+		if id, in, ok := RerunTask(want["act_rerun/act"]); !ok || id != tg.Task.ID || in != target {
+			t.Errorf("RerunTask(%q) = %q %q %v", want["act_rerun/act"], id, in, ok)
+		}
+		if r, id, in, ok := RecordIDs(want["act_retry_record/act"]); !ok || r != rec.ID || id != tg.Task.ID || in != target {
+			t.Errorf("RecordIDs(%q) = %q %q %q %v", want["act_retry_record/act"], r, id, in, ok)
+		}
+	}
+	if _, _, ok := RerunTask("act_rerun a b c"); ok {
+		t.Error("RerunTask read a value of three ids")
+	}
+}
+
+func second(_ string, bs []slack.Block) []slack.Block { return bs }
