@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
@@ -370,16 +371,32 @@ type Lister interface {
 // them. A pool value "eu:pool-a" resolves in eu alone; one without a
 // target resolves in each target that has it, so that a digest of
 // "finance" covers the finance pool of every target. A target that fails
-// fails the page, naming the target (the loops retry).
+// fails the page, naming the target; the loops read each target by itself
+// (Names and Target, see loop.Targets) so that one target down does not
+// keep the others' failures from them.
 func (s *Set) Lister() Lister {
 	if !s.Multi() {
 		return s.list[0].Client
 	}
-	return fanLister{s}
+	return fanLister{s: s}
 }
 
-// fanLister is Set.Lister of several targets.
-type fanLister struct{ s *Set }
+// fanLister is Set.Lister of several targets, or of one of them (only).
+type fanLister struct {
+	s    *Set
+	only string
+}
+
+// Names returns the targets in order.
+func (l fanLister) Names() []string { return l.s.Names() }
+
+// Target returns the Lister of the target name alone: a pool value
+// without a target resolves there (its ids come back as "NAME:id"), and
+// its tasks name it.
+func (l fanLister) Target(name string) loop.Lister { return fanLister{s: l.s, only: name} }
+
+// in reports whether the target name is one this Lister reads.
+func (l fanLister) in(name string) bool { return l.only == "" || strings.EqualFold(l.only, name) }
 
 // everyTarget prefixes a pool value that each target resolves by itself.
 const everyTarget = "*:"
@@ -402,10 +419,15 @@ func (l fanLister) ResolvePool(ctx context.Context, value string) pooltask.Resol
 	}
 	if target, pool := config.SplitTarget(value); target != "" {
 		c, name, ok := l.s.Client(target)
-		if !ok {
+		if !ok || !l.in(name) {
 			return pooltask.Resolution{Value: value, Suggestions: nil}
 		}
 		res := prefixed(name, c.ResolvePool(ctx, pool))
+		res.Value = value
+		return res
+	}
+	if l.only != "" {
+		res := l.ResolvePool(ctx, l.only+":"+value)
 		res.Value = value
 		return res
 	}
@@ -451,7 +473,7 @@ func (l fanLister) ListTasks(ctx context.Context, opts pooltask.ListOptions) (po
 	}
 	var parts []part
 	for _, t := range l.s.list {
-		if opts.Target != "" && !strings.EqualFold(opts.Target, t.Name) {
+		if (opts.Target != "" && !strings.EqualFold(opts.Target, t.Name)) || !l.in(t.Name) {
 			continue
 		}
 		o := opts
@@ -478,6 +500,9 @@ func (l fanLister) ListTasks(ctx context.Context, opts pooltask.ListOptions) (po
 		o := p.opts
 		o.Offset, o.Limit = skip, max(1, limit-len(out.Tasks))
 		page, err := p.c.ListTasks(ctx, o)
+		if err != nil && l.only != "" {
+			return pooltask.TaskPage{}, err // the caller knows the target
+		}
 		if err != nil {
 			return pooltask.TaskPage{}, &Failure{Target: p.name, Err: err}
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,16 +22,38 @@ import (
 // the real SDK.
 func twoSims(t *testing.T) (*Set, *sim.Sim, *sim.Sim) {
 	t.Helper()
+	s, a, b, _ := twoSimsDown(t)
+	return s, a, b
+}
+
+// twoSimsDown is twoSims with a switch that takes sim-b down at the wire:
+// while it is set, sim-b's server answers every request 500, as a
+// region's gateway does when its backend is unavailable.
+func twoSimsDown(t *testing.T) (*Set, *sim.Sim, *sim.Sim, *atomic.Bool) {
+	t.Helper()
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	a := sim.New(sim.Options{Seed: 1, Now: clock})
 	b := sim.New(sim.Options{Seed: 2, Now: clock, ProjectID: sim.SecondProjectID})
+	down := new(atomic.Bool)
+	outage := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("X-Request-Id", "req-outage")
+				w.WriteHeader(http.StatusInternalServerError)
+				w.Write([]byte(`{"error_code":"APIGW.0201","error_msg":"Request error: backend unavailable"}`))
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
 	var list []Target
 	for _, s := range []struct {
 		name, project string
-		sim           *sim.Sim
-	}{{"sim-a", sim.DemoProjectID, a}, {"sim-b", sim.SecondProjectID, b}} {
-		srv := httptest.NewServer(s.sim)
+		h             http.Handler
+	}{{"sim-a", sim.DemoProjectID, a}, {"sim-b", sim.SecondProjectID, outage(b)}} {
+		srv := httptest.NewServer(s.h)
 		t.Cleanup(srv.Close)
 		c, err := workspace.New(workspace.Config{Endpoint: srv.URL, ProjectID: s.project, AK: sim.DemoAK, SK: sim.DemoSK,
 			RateLimit: -1, BackoffBase: time.Millisecond})
@@ -39,7 +62,7 @@ func twoSims(t *testing.T) (*Set, *sim.Sim, *sim.Sim) {
 		}
 		list = append(list, Target{Name: s.name, Client: c})
 	}
-	return New(list, ""), a, b
+	return New(list, ""), a, b, down
 }
 
 func ids(ts []pooltask.Task) []string {

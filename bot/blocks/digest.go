@@ -39,6 +39,25 @@ type DigestView struct {
 	// Native adds two data_visualization charts (failures per pool, over
 	// time); without it the same shows as text bars and a sparkline.
 	Native bool
+	// Unread are the targets whose tasks could not be read: the digest is
+	// of the others. Back are the targets that answer again after digests
+	// posted without them.
+	Unread []UnreadTarget
+	Back   []TargetGap
+}
+
+// UnreadTarget is a target whose tasks a digest could not read, and why
+// (no secrets: loop.PublicError).
+type UnreadTarget struct {
+	Target, Why string
+}
+
+// TargetGap is a target that answers again: its tasks of [Start, End)
+// are in no digest, and Command lists them.
+type TargetGap struct {
+	Target     string
+	Start, End time.Time
+	Command    string
 }
 
 // PoolFailures is what failed in one pool.
@@ -88,6 +107,13 @@ func Digest(v DigestView) (string, []slack.Block) {
 			break
 		}
 		bs = append(bs, context(":warning: Left out: "+esc(w, 300)))
+	}
+	for _, u := range v.Unread {
+		bs = append(bs, context(fmt.Sprintf(":warning: Target *%s* could not be read (%s): this digest is of the other targets.", esc(u.Target, 100), esc(u.Why, 300))))
+	}
+	for _, g := range v.Back {
+		bs = append(bs, context(fmt.Sprintf(":information_source: Target *%s* answers again. Its tasks from %s to %s could not be read when their digest was posted, and are in none: `/pooltasks %s`",
+			esc(g.Target, 100), Date(g.Start), Date(g.End), esc(g.Command, 300))))
 	}
 
 	if v.AllClear() {

@@ -124,6 +124,22 @@ type Alerter struct {
 	deps  loop.Deps
 	store Store
 
+	// memories are what Poll knows of each target's alerted tasks ("" is
+	// the one target of a Lister of one): each target has its own, so
+	// that a target that does not answer keeps the others' going, and its
+	// failures are alerted when it answers again.
+	memories map[string]*memory
+}
+
+// memory is what an Alerter knows of one target's alerted tasks in the
+// Store.
+type memory struct {
+	// key is the target's key in the store: the route's key (Config.key)
+	// for the one target of a Lister of one, as it always was; the
+	// route's key and "|TARGET" for a target of several.
+	key string
+	// older are the keys whose state is taken over when key has none.
+	older []string
 	// primed is set once the failures already there at the first start
 	// are known, saved or not; stored once the store has the key.
 	primed, stored bool
@@ -134,6 +150,10 @@ type Alerter struct {
 	// settled are the intents left by an earlier run that were looked for
 	// in the channel's history already.
 	settled map[string]bool
+	// known are the tasks known at this poll; max is this poll's bound of
+	// the store's memory.
+	known map[string]time.Time
+	max   int
 }
 
 // New returns an Alerter.
@@ -147,7 +167,27 @@ func New(cfg Config, deps loop.Deps, store Store) *Alerter {
 	if cfg.MaxKnown <= 0 {
 		cfg.MaxKnown = DefaultMax
 	}
-	return &Alerter{cfg: cfg, deps: deps.WithDefaults(), store: store, unsaved: map[string]time.Time{}, settled: map[string]bool{}}
+	return &Alerter{cfg: cfg, deps: deps.WithDefaults(), store: store, memories: map[string]*memory{}}
+}
+
+// memory returns the memory of target ("" for the one target of a Lister
+// of one).
+func (a *Alerter) memory(target string) *memory {
+	m := a.memories[target]
+	if m != nil {
+		return m
+	}
+	m = &memory{key: a.cfg.key(), unsaved: map[string]time.Time{}, settled: map[string]bool{}}
+	if target != "" {
+		// Before each target had its own, the route's key held them all.
+		m.older = []string{m.key}
+		m.key += "|" + target
+	}
+	if legacy := a.cfg.legacyKey(); legacy != a.cfg.key() {
+		m.older = append(m.older, legacy)
+	}
+	a.memories[target] = m
+	return m
 }
 
 // Routes are the Alerters of every alert route (POOLTASKS_ALERT_CHANNEL
@@ -181,7 +221,13 @@ func (rs Routes) Run(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("alerts to %s: %w", a.cfg.Channel, err))
 			}
 		}
-		return rs[0].cfg.Every, errors.Join(errs...)
+		err := errors.Join(errs...)
+		if err != nil && !loop.Partial(err) {
+			return 0, err // the backoff
+		}
+		// A target that does not answer keeps the others' alerts at their
+		// pace (loop.Deps.Run).
+		return rs[0].cfg.Every, err
 	}, "channels", strings.Join(channels, ","))
 	return nil
 }
@@ -189,68 +235,48 @@ func (rs Routes) Run(ctx context.Context) error {
 // Poll looks once for newly failed tasks and alerts them. It is what Run
 // does every period; it is not safe for concurrent use. A task alerted
 // whose memory the store refused is kept here, and is not alerted again:
-// Poll then fails saying so, and saves it at the next try.
+// Poll then fails saying so, and saves it at the next try. With several
+// targets, a target that does not answer is left out of the poll (its
+// failures are alerted when it answers again, each target remembering
+// its own) and Poll fails naming it (a *loop.TargetError) once it did
+// everything else.
 func (a *Alerter) Poll(ctx context.Context) (err error) {
 	now := a.deps.Clock.Now()
 	since := now.Add(-a.cfg.Horizon)
-	failed, scope, err := a.listFailed(ctx, since, now)
+	failed, targets, scope, down, err := a.listFailed(ctx, since, now)
 	if err != nil {
 		return err
 	}
-	key := a.cfg.key()
-	// The bound never drops an id the poll still sees: that task would
-	// be alerted again at the next poll.
-	maxKnown := max(a.cfg.MaxKnown, len(failed))
-	known, primed, err := a.store.AlertKnown(ctx, key)
-	if err != nil {
-		return &loop.StepError{What: "reading the alerted tasks", Err: err}
-	}
-	if !primed {
-		old, ok, err := a.store.AlertKnown(ctx, a.cfg.legacyKey())
+	defer func() {
+		for _, d := range down {
+			err = errors.Join(err, d)
+		}
+	}()
+	var ready []*memory // the targets whose failures are alerted at this poll
+	for _, target := range targets {
+		m := a.memory(target)
+		// The bound never drops an id the poll still sees: that task
+		// would be alerted again at the next poll.
+		m.max = a.cfg.MaxKnown
+		for _, t := range failed {
+			if t.Target == target {
+				m.max++
+			}
+		}
+		ok, err := a.ready(ctx, m, failed, target, since, now)
 		if err != nil {
-			return &loop.StepError{What: "reading the alerted tasks", Err: err}
+			return err
 		}
 		if ok {
-			if err := a.store.AddAlertKnown(ctx, key, old, since, maxKnown); err != nil {
-				return err
-			}
-			known, primed = old, true
+			ready = append(ready, m)
 		}
-	}
-	if !primed && a.stored {
-		// The store had the key and lost it (a Redis restarted empty):
-		// a fresh start, not a flood of alerts for every failure there.
-		a.deps.Log.Warn("the alerted tasks were lost from the store; taking the failures there as known again")
-		a.primed, a.stored = false, false
-	}
-	a.stored = a.stored || primed
-	if !primed && !a.primed {
-		for _, t := range failed {
-			a.unsaved[t.ID] = taskTime(t, now)
-		}
-		a.primed = true
-		a.deps.Log.Info("alerts started; failures already there are taken as known", "known", len(failed))
-		if err := a.save(ctx, key, since, maxKnown); err != nil {
-			return &loop.StepError{What: "remembering the failed tasks already there at the first start", Err: err}
-		}
-		return nil
-	}
-	a.primed = true
-	if known == nil {
-		known = map[string]time.Time{}
-	}
-	for id, at := range a.unsaved {
-		known[id] = at
-	}
-	if err := a.recover(ctx, key, known); err != nil {
-		return err
 	}
 	// Alerts go out even while the store refuses: what they alerted is
 	// kept here meanwhile.
-	saveErr := a.save(ctx, key, since, maxKnown)
+	saveErr := a.save(ctx, since)
 	defer func() {
 		if err == nil && saveErr != nil {
-			err = &loop.StepError{What: fmt.Sprintf("remembering %d alerted tasks (tried again at the next poll; a restart before then alerts them again)", len(a.unsaved)), Err: saveErr}
+			err = &loop.StepError{What: fmt.Sprintf("remembering %d alerted tasks (tried again at the next poll; a restart before then alerts them again)", a.unsavedCount()), Err: saveErr}
 		}
 	}()
 	// Mutes end, and are summed up, whether or not anything failed now.
@@ -268,25 +294,33 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 		return err
 	}
 	var fresh []pooltask.Task
-	silenced := map[string][]string{} // mute id → tasks it kept from this channel
+	silenced := map[string][]pooltask.Task{} // mute id → tasks it kept from this channel
 	for _, t := range failed {
-		if _, ok := known[t.ID]; ok || retries[t.ID] || !a.cfg.reaches(t) {
+		m := a.memories[t.Target]
+		if !slices.Contains(ready, m) {
 			continue
 		}
-		if m, ok := muting(mutes, t, now); ok {
-			silenced[m.ID()] = append(silenced[m.ID()], t.ID)
+		if _, ok := m.known[t.ID]; ok || retries[t.ID] || !a.cfg.reaches(t) {
+			continue
+		}
+		if mu, ok := muting(mutes, t, now); ok {
+			silenced[mu.ID()] = append(silenced[mu.ID()], t)
 			continue
 		}
 		fresh = append(fresh, t)
 	}
-	for id, ids := range silenced {
+	for id, tasks := range silenced {
+		ids := make([]string, len(tasks))
+		for i, t := range tasks {
+			ids[i] = t.ID
+		}
 		if err := a.store.AddMutedFailures(ctx, a.cfg.Channel, id, ids); err != nil {
 			return &loop.StepError{What: "remembering the failures a mute kept back", Err: err}
 		}
-		for _, tid := range ids {
-			a.unsaved[tid] = now
+		for _, t := range tasks {
+			a.memories[t.Target].unsaved[t.ID] = now
 		}
-		if saveErr = a.save(ctx, key, since, maxKnown); saveErr != nil {
+		if saveErr = a.save(ctx, since); saveErr != nil {
 			return nil
 		}
 		a.deps.Log.Info("failures not alerted: their pool is muted", "channel", a.cfg.Channel, "mute", id, "tasks", len(ids))
@@ -302,26 +336,34 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 	sort.SliceStable(fresh, func(i, j int) bool { return fresh[i].Start.Before(fresh[j].Start) })
 	remember := func(tasks []pooltask.Task) {
 		for _, t := range tasks {
-			a.unsaved[t.ID] = taskTime(t, now)
+			a.memories[t.Target].unsaved[t.ID] = taskTime(t, now)
 		}
-		saveErr = a.save(ctx, key, since, maxKnown)
+		saveErr = a.save(ctx, since)
 	}
 	// Each post is saved as an intent before it is made (no post without
-	// it) and carries the intent's key in its metadata, so that a restart
-	// before its tasks are remembered finds it (see recover). A post that
-	// started is finished even when ctx ends (SIGTERM), or Slack may have
-	// it while its task is not remembered; no new post starts once ctx
-	// ended.
+	// it; in the memory of each target it names) and carries the intent's
+	// key in its metadata, so that a restart before its tasks are
+	// remembered finds it (see recover). A post that started is finished
+	// even when ctx ends (SIGTERM), or Slack may have it while its task is
+	// not remembered; no new post starts once ctx ended.
 	intend := func(id string, tasks []pooltask.Task) (loop.Record, error) {
-		in := state.Intent{Key: key + "|" + id, At: now, Tasks: map[string]time.Time{}}
-		for _, t := range tasks {
-			in.Tasks[t.ID] = taskTime(t, now)
+		rec := loop.Record{Type: loop.AlertRecord, Key: a.cfg.key() + "|" + id}
+		for _, m := range ready {
+			in := state.Intent{Key: rec.Key, At: now, Tasks: map[string]time.Time{}}
+			for _, t := range tasks {
+				if a.memories[t.Target] == m {
+					in.Tasks[t.ID] = taskTime(t, now)
+				}
+			}
+			if len(in.Tasks) == 0 {
+				continue
+			}
+			if err := a.store.AddAlertIntent(ctx, m.key, in); err != nil {
+				return loop.Record{}, &loop.StepError{What: fmt.Sprintf("saving that %d failed tasks are about to be alerted "+
+					"(they are not alerted before that is saved, or a crash could alert them twice)", len(tasks)), Err: err}
+			}
 		}
-		if err := a.store.AddAlertIntent(ctx, key, in); err != nil {
-			return loop.Record{}, &loop.StepError{What: fmt.Sprintf("saving that %d failed tasks are about to be alerted "+
-				"(they are not alerted before that is saved, or a crash could alert them twice)", len(tasks)), Err: err}
-		}
-		return loop.Record{Type: loop.AlertRecord, Key: in.Key}, nil
+		return rec, nil
 	}
 	post := func(rec loop.Record, m blocks.Message) (string, error) {
 		if err := ctx.Err(); err != nil {
@@ -377,20 +419,78 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 	return nil
 }
 
+// ready reads a target's memory of alerted tasks (m.known), taking over
+// the state of an older key, and settles the intents an earlier run left
+// (recover). It reports false at the target's first start: its failures
+// already there are taken as known, and none of them is alerted.
+func (a *Alerter) ready(ctx context.Context, m *memory, failed []pooltask.Task, target string, since, now time.Time) (bool, error) {
+	known, primed, err := a.store.AlertKnown(ctx, m.key)
+	if err != nil {
+		return false, &loop.StepError{What: "reading the alerted tasks", Err: err}
+	}
+	for _, key := range m.older {
+		if primed {
+			break
+		}
+		old, ok, err := a.store.AlertKnown(ctx, key)
+		if err != nil {
+			return false, &loop.StepError{What: "reading the alerted tasks", Err: err}
+		}
+		if ok {
+			if err := a.store.AddAlertKnown(ctx, m.key, old, since, m.max); err != nil {
+				return false, err
+			}
+			known, primed = old, true
+		}
+	}
+	if !primed && m.stored {
+		// The store had the key and lost it (a Redis restarted empty):
+		// a fresh start, not a flood of alerts for every failure there.
+		a.deps.Log.Warn("the alerted tasks were lost from the store; taking the failures there as known again", "target", target)
+		m.primed, m.stored = false, false
+	}
+	m.stored = m.stored || primed
+	if !primed && !m.primed {
+		n := 0
+		for _, t := range failed {
+			if t.Target == target {
+				m.unsaved[t.ID] = taskTime(t, now)
+				n++
+			}
+		}
+		m.primed = true
+		a.deps.Log.Info("alerts started; failures already there are taken as known", "known", n, "target", target)
+		if err := a.saveOne(ctx, m, since); err != nil {
+			return false, &loop.StepError{What: "remembering the failed tasks already there at the first start", Err: err}
+		}
+		return false, nil
+	}
+	m.primed = true
+	if known == nil {
+		known = map[string]time.Time{}
+	}
+	for id, at := range m.unsaved {
+		known[id] = at
+	}
+	m.known = known
+	return true, a.recover(ctx, m)
+}
+
 // recover settles the intents an earlier run left (a crash between an
 // alert's post and the save of its tasks): each is looked for in the
 // channel's history by the key in its metadata. Found, its tasks are known
-// (added to known and saved with the poll's); not found, its tasks are
+// (added to m.known and saved with the poll's); not found, its tasks are
 // alerted as any new failure. A history that cannot be read (no scope,
 // not in the channel) is logged, and its tasks alerted again: twice
 // rather than never.
-func (a *Alerter) recover(ctx context.Context, key string, known map[string]time.Time) error {
-	intents, err := a.store.AlertIntents(ctx, key)
+func (a *Alerter) recover(ctx context.Context, m *memory) error {
+	known := m.known
+	intents, err := a.store.AlertIntents(ctx, m.key)
 	if err != nil {
 		return &loop.StepError{What: "reading the alerts being posted when pooltasks stopped", Err: err}
 	}
 	for _, in := range intents {
-		if a.settled[in.Key] {
+		if m.settled[in.Key] {
 			continue
 		}
 		pending := false
@@ -400,7 +500,7 @@ func (a *Alerter) recover(ctx context.Context, key string, known map[string]time
 			}
 		}
 		if !pending {
-			a.settled[in.Key] = true
+			m.settled[in.Key] = true
 			continue
 		}
 		ts, err := a.deps.Poster.FindRecorded(ctx, a.cfg.Channel, loop.Record{Type: loop.AlertRecord, Key: in.Key}, in.At.Add(-historySlack))
@@ -412,13 +512,13 @@ func (a *Alerter) recover(ctx context.Context, key string, known map[string]time
 		if err != nil {
 			return &loop.StepError{What: fmt.Sprintf("looking in %s's history for an alert of %d tasks that was being posted when pooltasks stopped", a.cfg.Channel, len(in.Tasks)), Err: err}
 		}
-		a.settled[in.Key] = true
+		m.settled[in.Key] = true
 		if ts == "" {
 			continue
 		}
 		a.deps.Log.InfoContext(ctx, "an alert went out before pooltasks stopped; not posting it again", "channel", a.cfg.Channel, "tasks", len(in.Tasks), "ts", ts)
 		for id, at := range in.Tasks {
-			known[id], a.unsaved[id] = at, at
+			known[id], m.unsaved[id] = at, at
 		}
 	}
 	return nil
@@ -530,23 +630,43 @@ func (a *Alerter) enrich(ctx context.Context, al pooltask.Alert) error {
 
 // recoveries edits the root of each open alert that a later run of the same
 // work on the same pool, finished with no failed desktop, recovered.
-func (a *Alerter) recoveries(ctx context.Context, open []pooltask.Alert) error {
+func (a *Alerter) recoveries(ctx context.Context, open []pooltask.Alert) (err error) {
 	if len(open) == 0 {
 		return nil
 	}
-	pools := map[string]bool{}
-	since := open[0].Task.Start
+	// Each target is read by itself: one that does not answer keeps the
+	// others' recoveries going, and its own are looked for at a later
+	// poll.
+	pools := map[string]map[string]bool{} // target → pool ids
+	since := map[string]time.Time{}
 	for _, al := range open {
-		pools[al.Task.PoolID] = true
-		if al.Task.Start.Before(since) {
-			since = al.Task.Start
+		tg := al.Task.Target
+		if pools[tg] == nil {
+			pools[tg], since[tg] = map[string]bool{}, al.Task.Start
+		}
+		pools[tg][al.Task.PoolID] = true
+		if al.Task.Start.Before(since[tg]) {
+			since[tg] = al.Task.Start
 		}
 	}
-	ids := slices.Sorted(maps.Keys(pools))
-	done, _, err := loop.ListPools(ctx, a.deps.Lister, pooltask.ListOptions{Status: pooltask.FilterSuccess, Start: since}, ids, maxAlertTasks)
-	if err != nil {
-		return fmt.Errorf("listing finished tasks for recoveries: %w", err)
+	var done []pooltask.Task
+	var down []error
+	for _, tg := range slices.Sorted(maps.Keys(pools)) {
+		ids := slices.Sorted(maps.Keys(pools[tg]))
+		got, _, err := loop.ListPools(ctx, a.deps.Lister, pooltask.ListOptions{Status: pooltask.FilterSuccess, Start: since[tg], Target: tg}, ids, maxAlertTasks)
+		switch {
+		case err != nil && tg != "":
+			down = append(down, &loop.TargetError{Target: tg, Err: fmt.Errorf("listing finished tasks for recoveries: %w", err)})
+		case err != nil:
+			return fmt.Errorf("listing finished tasks for recoveries: %w", err)
+		}
+		done = append(done, got...)
 	}
+	defer func() {
+		if err == nil {
+			err = errors.Join(down...)
+		}
+	}()
 	for _, al := range open {
 		var by *pooltask.Task
 		for i, t := range done {
@@ -629,16 +749,41 @@ func (a *Alerter) tellEndedMutes(ctx context.Context, mutes []pooltask.Mute, sco
 	return nil
 }
 
-// save writes the known tasks the store does not have yet.
-func (a *Alerter) save(ctx context.Context, key string, since time.Time, maxKnown int) error {
-	if len(a.unsaved) == 0 && a.stored {
+// save writes the known tasks the store does not have yet, of every
+// target.
+func (a *Alerter) save(ctx context.Context, since time.Time) error {
+	var errs []error
+	for _, m := range a.memories {
+		if err := a.saveOne(ctx, m, since); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// saveOne writes the known tasks of one target the store does not have
+// yet.
+func (a *Alerter) saveOne(ctx context.Context, m *memory, since time.Time) error {
+	if len(m.unsaved) == 0 && m.stored {
 		return nil
 	}
-	if err := a.store.AddAlertKnown(ctx, key, a.unsaved, since, maxKnown); err != nil {
+	if !m.primed {
+		return nil // nothing read yet: the key is not started
+	}
+	if err := a.store.AddAlertKnown(ctx, m.key, m.unsaved, since, m.max); err != nil {
 		return err
 	}
-	a.unsaved, a.stored = map[string]time.Time{}, true
+	m.unsaved, m.stored = map[string]time.Time{}, true
 	return nil
+}
+
+// unsavedCount is how many known tasks the store does not have yet.
+func (a *Alerter) unsavedCount() int {
+	n := 0
+	for _, m := range a.memories {
+		n += len(m.unsaved)
+	}
+	return n
 }
 
 // taskTime is the time an alerted id is remembered by: its start, which is
@@ -658,30 +803,42 @@ type poolScope struct {
 
 func (s poolScope) has(poolID string) bool { return s.all || s.ids[poolID] }
 
-func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]pooltask.Task, poolScope, error) {
+// listFailed lists the failed tasks of the route's pools in each target
+// by itself, and returns them with the targets read (each failure
+// naming its target when there are several), the pools they cover, and
+// the targets that did not answer.
+func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]pooltask.Task, []string, poolScope, []*loop.TargetError, error) {
 	// A pool that names no pool is left out (and said so each poll) rather
 	// than stop the alerts of the others.
-	res, err := loop.ResolvePools(ctx, a.deps.Lister, a.cfg.Pools)
+	res, err := loop.ResolveTargets(ctx, a.deps.Lister, a.cfg.Pools)
 	var none *loop.NoPoolError
 	if errors.As(err, &none) && !slices.ContainsFunc(a.cfg.Pools, func(p string) bool { return !strings.Contains(p, "*") }) {
 		// Globs alone that match no pool yet: nothing to alert until one
 		// comes, which is no failure of the loop.
 		a.deps.Log.DebugContext(ctx, "no pool of the route yet", "channel", a.cfg.Channel, "pools", a.cfg.Pools)
-		return nil, poolScope{}, nil
+		return nil, nil, poolScope{}, nil, nil
 	}
 	if err != nil {
-		return nil, poolScope{}, fmt.Errorf("alert pools: %w", err)
+		return nil, nil, poolScope{}, nil, fmt.Errorf("alert pools: %w", err)
 	}
 	for _, p := range res.Problems {
 		a.deps.Log.WarnContext(ctx, "alert pool left out", "problem", p)
 	}
 	scope := poolScope{all: len(a.cfg.Pools) == 0, ids: map[string]bool{}}
-	for _, id := range res.IDs {
-		scope.ids[id] = true
+	for _, sc := range res.Scopes {
+		for _, id := range sc.Pools.IDs {
+			scope.ids[id] = true
+		}
 	}
-	tasks, _, err := loop.ListPools(ctx, a.deps.Lister, pooltask.ListOptions{Status: pooltask.FilterFailed, Start: since}, res.IDs, maxAlertTasks)
+	tasks, _, down, err := loop.ListTargets(ctx, res.Scopes, pooltask.ListOptions{Status: pooltask.FilterFailed, Start: since}, maxAlertTasks)
 	if err != nil {
-		return nil, poolScope{}, fmt.Errorf("listing failed tasks: %w", err)
+		return nil, nil, poolScope{}, nil, fmt.Errorf("listing failed tasks: %w", err)
+	}
+	var targets []string
+	for _, sc := range res.Scopes {
+		if !slices.ContainsFunc(down, func(d *loop.TargetError) bool { return d.Target == sc.Target }) {
+			targets = append(targets, sc.Target)
+		}
 	}
 	var out []pooltask.Task
 	for _, t := range tasks {
@@ -689,5 +846,5 @@ func (a *Alerter) listFailed(ctx context.Context, since, now time.Time) ([]poolt
 			out = append(out, t)
 		}
 	}
-	return out, scope, nil
+	return out, targets, scope, append(res.Down, down...), nil
 }

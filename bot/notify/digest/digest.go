@@ -58,6 +58,11 @@ type Digest struct {
 	// Target is the one target the digest covers whole (asked as every
 	// pool of it, TARGET:*), "" otherwise.
 	Target string
+	// Unread are the targets (of several) whose tasks could not be read:
+	// the digest is of the others. Back are the targets that answer
+	// again after digests posted without them (a schedule's).
+	Unread []*loop.TargetError
+	Back   []blocks.TargetGap
 }
 
 // wholeTarget is the one target pool values ask for whole (each is
@@ -114,18 +119,22 @@ const (
 
 // collectDigest reads every task of q's window [q.Start, q.End), limited to
 // q's script (ScriptID), script name and task type, in limit=100 pages (one
-// pass per pool when poolIDs are given), and sums up what failed.
-func collectDigest(ctx context.Context, l loop.Lister, q pooltask.ListOptions, poolIDs []string) (*Digest, error) {
+// pass per pool of each scope when it has pools), and sums up what failed.
+// A target of several that cannot be read is in Unread.
+func collectDigest(ctx context.Context, scopes []loop.Scope, q pooltask.ListOptions) (*Digest, error) {
 	start, end := q.Start.UTC(), q.End.UTC()
 	filter := pooltask.ListOptions{ScriptID: q.ScriptID, ScriptName: q.ScriptName, TaskType: q.TaskType}
-	d := &Digest{Start: start, End: end, Pools: poolIDs, Filter: filter, Timeline: make([]int, digestBuckets)}
+	d := &Digest{Start: start, End: end, Filter: filter, Timeline: make([]int, digestBuckets)}
+	for _, sc := range scopes {
+		d.Pools = append(d.Pools, sc.Pools.IDs...)
+	}
 	base := filter
 	base.Start, base.End = start, end
-	tasks, truncated, err := loop.ListPools(ctx, l, base, poolIDs, MaxTasks)
+	tasks, truncated, down, err := loop.ListTargets(ctx, scopes, base, MaxTasks)
 	if err != nil {
 		return nil, fmt.Errorf("listing tasks of %s–%s: %w", start.Format(time.RFC3339), end.Format(time.RFC3339), err)
 	}
-	d.Truncated = truncated
+	d.Truncated, d.Unread = truncated, down
 	var all []pooltask.Task
 	for _, t := range tasks {
 		// The API's end bound may be inclusive; the window is not.
@@ -245,14 +254,17 @@ func (d *Digest) ViewAllCommand() string {
 // View is what the digest says, for blocks.Digest; native adds charts.
 func (d *Digest) View(native bool) blocks.DigestView {
 	labels := d.Pools
-	if len(d.PoolLabels) == len(d.Pools) {
+	if len(d.PoolLabels) > 0 {
 		labels = d.PoolLabels
 	}
 	v := blocks.DigestView{
 		Start: d.Start, End: d.End, Pools: labels,
 		ScriptID: d.Filter.ScriptID, ScriptName: d.Filter.ScriptName, TaskType: string(d.Filter.TaskType),
 		Warnings: d.Warnings, Tasks: d.Tasks, FailedTasks: d.FailedTasks, FailedDesktops: d.FailedDesktops,
-		Recent: d.Recent, Muted: d.Muted, Timeline: d.Timeline, Native: native,
+		Recent: d.Recent, Muted: d.Muted, Timeline: d.Timeline, Native: native, Back: d.Back,
+	}
+	for _, u := range d.Unread {
+		v.Unread = append(v.Unread, blocks.UnreadTarget{Target: u.Target, Why: loop.PublicError(u.Err)})
 	}
 	for _, p := range d.PerPool {
 		name := view.PoolLabel(pooltask.Task{PoolID: p.PoolID, PoolName: p.PoolName, Target: p.Target})

@@ -38,7 +38,7 @@ func sampleDigestTasks() []pooltask.Task {
 
 func TestCollectDigestCounts(t *testing.T) {
 	l := notifytest.NewLister(sampleDigestTasks()...)
-	d, err := collectDigest(context.Background(), l, pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}, nil)
+	d, err := collectDigest(context.Background(), scope(l, nil), pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestDigestPagesThroughSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := s.Requests()
-	d, err := collectDigest(context.Background(), client, pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}, nil)
+	d, err := collectDigest(context.Background(), scope(client, nil), pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func TestDigestViewAllOnePoolAtMost(t *testing.T) {
 		pools []string
 		want  bool
 	}{{nil, true}, {[]string{"pool-finance-win11"}, true}, {[]string{"pool-finance-win11", "pool-dev-ubuntu"}, false}} {
-		d, err := collectDigest(context.Background(), l, pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}, c.pools)
+		d, err := collectDigest(context.Background(), scope(l, c.pools), pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -378,7 +378,7 @@ func TestDigesterTakesOverLegacyKey(t *testing.T) {
 func TestCollectDigestCountsScriptsAndCommand(t *testing.T) {
 	task := notifytest.Task("55555555-0000-0000-0000-000000000001", "dev-linux", pooltask.StatusFailed, day0.Add(time.Hour), 1, "clean-disk")
 	task.CommandContent, task.CommandType = "df -h", "SHELL"
-	d, err := collectDigest(context.Background(), notifytest.NewLister(task), pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)}, nil)
+	d, err := collectDigest(context.Background(), scope(notifytest.NewLister(task), nil), pooltask.ListOptions{Start: day0, End: day0.Add(24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,4 +442,9 @@ func TestDigestViewAllTarget(t *testing.T) {
 	if got := wholeTarget([]string{"eu:*", "ap:*"}); got != "" {
 		t.Errorf("wholeTarget of two targets: %q", got)
 	}
+}
+
+// scope is the one scope of l's pools ids (none: every pool).
+func scope(l loop.Lister, ids []string) []loop.Scope {
+	return []loop.Scope{{Lister: l, Pools: loop.Pools{IDs: ids}}}
 }

@@ -6,9 +6,11 @@
 package digest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
+	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
 
@@ -27,7 +30,20 @@ type Config struct {
 	At      time.Duration // windows end at UTC midnight + At + k·Every
 	Pools   []string      // pool values (ids or names) of the schedule; empty means all
 	Quiet   bool          // post nothing when nothing failed
+	// Partial is how long after its window's end a scheduled digest waits
+	// for a target of several that does not answer, trying again, before
+	// it is posted without it (saying so); DefaultPartial when zero.
+	Partial time.Duration
 }
+
+// DefaultPartial is how long a scheduled digest waits for a target that
+// does not answer. The loop's backoff (5 s, doubling) tries it about six
+// times in five minutes, which outlasts a throttling burst, a gateway's
+// 5xx or an endpoint's rolling restart; an hourly digest is then at most
+// five minutes late. A longer outage is said in the digest, the window is
+// not held back for it, and the target's failures are alerted as it comes
+// back.
+const DefaultPartial = 5 * time.Minute
 
 // maxSeparateCatchUp is how many missed windows are posted one by one;
 // more are posted as one combined digest.
@@ -132,12 +148,27 @@ func (d *Digester) Run(ctx context.Context) error {
 
 // schedule is the state of Run: the watermark as this process knows it,
 // whether it was read from the store yet, and whether the store has it.
+// With several targets, each has a watermark of its own too: the end of
+// the last window whose digest had its tasks (under key|TARGET), so that a
+// target that answers again is said with the time its tasks are in no
+// digest; down are the targets the last window was posted without.
 type schedule struct {
-	d      *Digester
-	key    string
-	mark   time.Time
-	loaded bool
-	saved  bool
+	d       *Digester
+	key     string
+	mark    time.Time
+	loaded  bool
+	saved   bool
+	targets map[string]time.Time
+	unsaved map[string]bool // targets whose watermark the store does not have yet
+	down    []*loop.TargetError
+}
+
+// targetNames are the targets of several the digests read, nil with one.
+func (d *Digester) targetNames() []string {
+	if ts, ok := d.deps.Lister.(loop.Targets); ok {
+		return ts.Names()
+	}
+	return nil
 }
 
 // load reads the watermark from the store, and settles the intent the
@@ -160,6 +191,18 @@ func (s *schedule) load(ctx context.Context, now time.Time) error {
 		d.deps.Log.Info("digest schedule started", "channel", d.cfg.Channel, "next", mark.Add(d.cfg.Every))
 	}
 	s.mark, s.saved = mark, saved
+	s.targets, s.unsaved = map[string]time.Time{}, map[string]bool{}
+	for _, name := range d.targetNames() {
+		tm, ok, err := d.store.DigestWatermark(ctx, s.key+"|"+name)
+		if err != nil {
+			return &loop.StepError{What: "reading the digest watermark of target " + name, Err: err}
+		}
+		if !ok {
+			// A target new to the schedule has missed nothing yet.
+			tm, s.unsaved[name] = mark, true
+		}
+		s.targets[name] = tm
+	}
 	if err := s.recover(ctx); err != nil {
 		return err
 	}
@@ -198,6 +241,7 @@ func (s *schedule) recover(ctx context.Context) error {
 	case ts != "":
 		d.deps.Log.InfoContext(ctx, "the digest of "+name+" went out before pooltasks stopped; not posting it again", "channel", d.cfg.Channel, "ts", ts)
 		s.mark, s.saved = in.End, false
+		s.posted(in.End, in.Missing)
 	case in.Start.After(s.mark):
 		s.mark, s.saved = in.Start, false
 	}
@@ -205,7 +249,10 @@ func (s *schedule) recover(ctx context.Context) error {
 }
 
 // step posts the windows that ended by now and saves the watermark. It
-// returns how long to wait for the next window.
+// returns how long to wait for the next window. With several targets, a
+// window whose tasks of a target cannot be read is tried again until
+// Config.Partial after its end, then posted without them, saying so; the
+// step fails naming the target until a window reads it again.
 func (s *schedule) step(ctx context.Context, now time.Time) (time.Duration, error) {
 	d := s.d
 	if !s.loaded {
@@ -216,15 +263,28 @@ func (s *schedule) step(ctx context.Context, now time.Time) (time.Duration, erro
 	latest := WindowEnd(now, d.cfg.Every, d.cfg.At)
 	for _, w := range d.windows(s.mark, latest) {
 		q := pooltask.ListOptions{Start: w[0], End: w[1]}
-		in := state.Intent{Key: d.cfg.windowKey(d.cfg.Channel, w[0], w[1]), At: now, Start: w[0], End: w[1]}
+		dg, err := d.Collect(ctx, q, d.cfg.Pools)
+		if err != nil {
+			return 0, &loop.StepError{What: "reading the tasks of the digest of " + windowName(w[0], w[1]), Err: err}
+		}
+		if deadline := w[1].Add(cmp.Or(d.cfg.Partial, DefaultPartial)); len(dg.Unread) > 0 && now.Before(deadline) {
+			return deadline.Sub(now), unreadErr(dg.Unread)
+		}
+		var missing []string
+		for _, u := range dg.Unread {
+			missing = append(missing, u.Target)
+		}
+		dg.Back = s.back(w[0], missing)
+		in := state.Intent{Key: d.cfg.windowKey(d.cfg.Channel, w[0], w[1]), At: now, Start: w[0], End: w[1], Missing: missing}
 		if err := d.store.SetDigestIntent(ctx, s.key, in); err != nil {
 			return 0, &loop.StepError{What: "saving that the digest of " + windowName(w[0], w[1]) +
 				" is about to be posted (it is not posted before that is saved, or a crash could post it twice)", Err: err}
 		}
-		if _, err := d.Post(ctx, d.cfg.Channel, q); err != nil {
+		if _, err := d.send(ctx, d.cfg.Channel, dg); err != nil {
 			return 0, &loop.StepError{What: "posting the digest of " + windowName(w[0], w[1]), Err: err}
 		}
-		s.mark, s.saved = w[1], false
+		s.mark, s.saved, s.down = w[1], false, dg.Unread
+		s.posted(w[1], missing)
 		if err := s.save(ctx); err != nil {
 			return 0, &loop.StepError{What: fmt.Sprintf("the digest of %s was posted in %s, but saving its watermark failed "+
 				"(it is saved at the next try; a restart before then finds the post in the channel's history)", windowName(w[0], w[1]), d.cfg.Channel), Err: err}
@@ -233,17 +293,62 @@ func (s *schedule) step(ctx context.Context, now time.Time) (time.Duration, erro
 	if err := s.save(ctx); err != nil {
 		return 0, &loop.StepError{What: "saving the digest watermark " + s.mark.Format(time.RFC3339), Err: err}
 	}
-	return WindowEnd(now, d.cfg.Every, d.cfg.At).Add(d.cfg.Every).Sub(now), nil
+	next := WindowEnd(now, d.cfg.Every, d.cfg.At).Add(d.cfg.Every).Sub(now)
+	if len(s.down) > 0 {
+		// Said until a window reads them again.
+		return next, unreadErr(s.down)
+	}
+	return next, nil
+}
+
+// unreadErr is the error of the targets a digest could not read.
+func unreadErr(down []*loop.TargetError) error {
+	errs := make([]error, len(down))
+	for i, e := range down {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+// posted moves the watermark of each target but missing to end: the
+// window posted had their tasks.
+func (s *schedule) posted(end time.Time, missing []string) {
+	for _, name := range s.d.targetNames() {
+		if !slices.Contains(missing, name) {
+			s.targets[name], s.unsaved[name] = end, true
+		}
+	}
+}
+
+// back are the targets but missing whose tasks are in no digest from
+// their watermark to start: they answer again after windows posted
+// without them.
+func (s *schedule) back(start time.Time, missing []string) []blocks.TargetGap {
+	var out []blocks.TargetGap
+	for _, name := range s.d.targetNames() {
+		mark, ok := s.targets[name]
+		if !ok || slices.Contains(missing, name) || !mark.Before(start) {
+			continue
+		}
+		c := commands.Command{Verb: commands.VerbDigest, Target: name, Query: pooltask.ListOptions{Start: mark, End: start}}
+		out = append(out, blocks.TargetGap{Target: name, Start: mark, End: start, Command: c.Canonical()})
+	}
+	return out
 }
 
 func (s *schedule) save(ctx context.Context) error {
-	if s.saved {
-		return nil
+	if !s.saved {
+		if err := s.d.store.SetDigestWatermark(ctx, s.key, s.mark); err != nil {
+			return err
+		}
+		s.saved = true
 	}
-	if err := s.d.store.SetDigestWatermark(ctx, s.key, s.mark); err != nil {
-		return err
+	for _, name := range slices.Sorted(maps.Keys(s.unsaved)) {
+		if err := s.d.store.SetDigestWatermark(ctx, s.key+"|"+name, s.targets[name]); err != nil {
+			return err
+		}
+		delete(s.unsaved, name)
 	}
-	s.saved = true
 	return nil
 }
 
@@ -288,17 +393,18 @@ func (d *Digester) Collect(ctx context.Context, q pooltask.ListOptions, pools []
 	if err := checkWindow(q.Start, q.End); err != nil {
 		return nil, err
 	}
-	res, err := loop.ResolvePools(ctx, d.deps.Lister, pools)
+	res, err := loop.ResolveTargets(ctx, d.deps.Lister, pools)
 	if err != nil {
 		return nil, fmt.Errorf("digest pools: %w", err)
 	}
 	for _, p := range res.Problems {
 		d.deps.Log.WarnContext(ctx, "digest pool left out", "problem", p)
 	}
-	dg, err := collectDigest(ctx, d.deps.Lister, q, res.IDs)
+	dg, err := collectDigest(ctx, res.Scopes, q)
 	if err != nil {
 		return nil, err
 	}
+	dg.Unread = append(res.Down, dg.Unread...)
 	dg.PoolLabels, dg.Warnings, dg.Target = res.Labels, res.Problems, wholeTarget(pools)
 	if d.store != nil {
 		// A failure while its pool was muted was not alerted: the digest
@@ -327,8 +433,14 @@ func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOpti
 	if err != nil {
 		return blocks.Message{}, err
 	}
+	return d.send(ctx, channel, dg)
+}
+
+// send posts a digest collected in channel (see Post).
+func (d *Digester) send(ctx context.Context, channel string, dg *Digest) (blocks.Message, error) {
 	log := d.deps.Log
-	if d.cfg.Quiet && dg.AllClear() && len(dg.Warnings) == 0 { // a pool left out is said, quiet or not
+	// A pool left out, or a target, is said, quiet or not.
+	if d.cfg.Quiet && dg.AllClear() && len(dg.Warnings) == 0 && len(dg.Unread) == 0 && len(dg.Back) == 0 {
 		log.InfoContext(ctx, "digest all clear, quiet", "channel", channel, "start", dg.Start, "end", dg.End)
 		return blocks.Message{}, nil
 	}
@@ -348,7 +460,7 @@ func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOpti
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loop.PostTimeout)
 	defer cancel()
 	rec := loop.Record{Type: loop.DigestRecord, Key: d.cfg.windowKey(channel, dg.Start, dg.End)}
-	_, err = d.deps.Poster.PostRecorded(ctx, channel, rec, msg.Text, msg.Blocks)
+	_, err := d.deps.Poster.PostRecorded(ctx, channel, rec, msg.Text, msg.Blocks)
 	if err != nil && native && loop.IsInvalidBlocks(err) {
 		log.WarnContext(ctx, "slack refused chart blocks; using text charts from now on", "channel", channel)
 		if d.store != nil {

@@ -35,14 +35,17 @@ const (
 var names = []Name{Digests, Alerts, Watches, State}
 
 // Health is what the background loops say about themselves: which one is
-// failing, since when and why, for /readyz (Err) and for the metrics
-// pooltasks_loop_failing{loop} and pooltasks_loop_failures_total{loop}.
+// failing, since when and why (naming the targets that do not answer),
+// for /readyz (Err) and for the metrics pooltasks_loop_failing{loop},
+// pooltasks_loop_failures_total{loop} and
+// pooltasks_loop_target_failing{loop,target}.
 // A loop that fails keeps trying (see Backoff); Health shows it until it
 // succeeds again. A nil *Health records nothing. It is safe for concurrent
 // use.
 type Health struct {
 	failingGauge map[Name]*metrics.Gauge   // pooltasks_loop_failing{loop}
 	failures     map[Name]*metrics.Counter // pooltasks_loop_failures_total{loop}
+	set          *metrics.Set
 
 	mu      sync.Mutex
 	failing map[Name]failure
@@ -51,7 +54,8 @@ type Health struct {
 type failure struct {
 	since    time.Time
 	attempts int
-	why      string // secrets-free: see publicError
+	why      string          // secrets-free: see PublicError
+	targets  map[string]bool // the targets that do not answer
 }
 
 // NewHealth returns a Health whose metrics are in set (nil keeps them
@@ -66,6 +70,7 @@ func NewHealth(set *metrics.Set) *Health {
 		failingGauge: map[Name]*metrics.Gauge{},
 		failures:     map[Name]*metrics.Counter{},
 		failing:      map[Name]failure{},
+		set:          set,
 	}
 	for _, l := range names {
 		label := `{loop="` + string(l) + `"}`
@@ -87,10 +92,57 @@ func (h *Health) Failed(loop Name, now time.Time, err error) {
 		f.since = now
 	}
 	f.attempts++
-	f.why = publicError(err)
+	f.why = PublicError(err)
+	down := map[string]bool{}
+	for _, te := range targetErrors(err) {
+		down[te.Target] = true
+		h.targetGauge(loop, te.Target).Set(1)
+	}
+	for t := range f.targets {
+		if !down[t] {
+			h.targetGauge(loop, t).Set(0)
+		}
+	}
+	f.targets = down
 	h.failing[loop] = f
 	h.failingGauge[loop].Set(1)
 	h.failures[loop].Inc()
+}
+
+// targetGauge is pooltasks_loop_target_failing{loop,target}: 1 while loop
+// cannot read the target (a target name is letters, digits and '-').
+func (h *Health) targetGauge(loop Name, target string) *metrics.Gauge {
+	return h.set.GetOrCreateGauge(`pooltasks_loop_target_failing{loop="`+string(loop)+`",target="`+target+`"}`, nil)
+}
+
+// nested reports whether err is or wraps a *TargetError or errors joined.
+func nested(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		switch err.(type) {
+		case *TargetError, interface{ Unwrap() []error }:
+			return true
+		}
+	}
+	return false
+}
+
+// targetErrors are the *TargetError in err's tree.
+func targetErrors(err error) []*TargetError {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *TargetError:
+		return []*TargetError{e}
+	case interface{ Unwrap() []error }:
+		var out []*TargetError
+		for _, x := range e.Unwrap() {
+			out = append(out, targetErrors(x)...)
+		}
+		return out
+	case interface{ Unwrap() error }:
+		return targetErrors(e.Unwrap())
+	}
+	return nil
 }
 
 // Recovered records that loop works (again).
@@ -100,8 +152,12 @@ func (h *Health) Recovered(loop Name) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if _, ok := h.failing[loop]; !ok {
+	f, ok := h.failing[loop]
+	if !ok {
 		return
+	}
+	for t := range f.targets {
+		h.targetGauge(loop, t).Set(0)
 	}
 	delete(h.failing, loop)
 	h.failingGauge[loop].Set(0)
@@ -139,11 +195,28 @@ func (e *StepError) Error() string { return e.What + ": " + e.Err.Error() }
 // Unwrap returns why the step failed.
 func (e *StepError) Unwrap() error { return e.Err }
 
-// publicError says what failed and why without quoting texts that may hold
+// PublicError says what failed and why without quoting texts that may hold
 // secrets (a Slack answer that echoes a header, an API message that holds
 // the canonical request, a URL with a password): only notify's own words
 // and the typed parts of the cause.
-func publicError(err error) string {
+func PublicError(err error) string {
+	switch e := err.(type) {
+	case *TargetError:
+		return "target " + e.Target + ": " + PublicError(e.Err)
+	case interface{ Unwrap() []error }:
+		var parts []string
+		for _, x := range e.Unwrap() {
+			parts = append(parts, PublicError(x))
+		}
+		return strings.Join(parts, "; ")
+	}
+	if nested(errors.Unwrap(err)) {
+		// Each target, or each error joined, says its own.
+		if se, ok := err.(*StepError); ok {
+			return se.What + ": " + PublicError(se.Err)
+		}
+		return PublicError(errors.Unwrap(err))
+	}
 	var what string
 	if se, ok := errors.AsType[*StepError](err); ok {
 		what, err = se.What+": ", se.Err
@@ -193,9 +266,11 @@ func (b Backoff) Wait(failures int) time.Duration {
 
 // Run is the retry of the scheduled loops (digests, alerts): it calls step
 // until ctx ends, waiting what step returns after a success, and after a
-// failure the Backoff of the failures in a row, logged (with attrs) and
-// shown in Health until a step succeeds again. A failure once ctx ended
-// ends Run quietly.
+// failure the Backoff of the failures in a row (or less, when step returns
+// a shorter wait with its error: an alert poll that did its work for every
+// target but one goes on at its own pace), logged (with attrs) and shown
+// in Health until a step succeeds again. A failure once ctx ended ends Run
+// quietly.
 func (d Deps) Run(ctx context.Context, name Name, step func(context.Context) (time.Duration, error), attrs ...any) {
 	failures := 0
 	for {
@@ -205,7 +280,9 @@ func (d Deps) Run(ctx context.Context, name Name, step func(context.Context) (ti
 			return
 		case err != nil:
 			failures++
-			wait = d.Backoff.Wait(failures)
+			if b := d.Backoff.Wait(failures); wait <= 0 || wait > b {
+				wait = b
+			}
 			d.Log.Error("background loop failed; trying again",
 				slices.Concat([]any{"loop", name}, attrs, []any{"failures", failures, "retry_in", wait, "err", err})...)
 			d.Health.Failed(name, d.Clock.Now(), err)

@@ -22,8 +22,8 @@ func TestPublicErrorHidesTexts(t *testing.T) {
 		{&StepError{What: "posting", Err: errors.New("xapp-1-secret echoed")}, "posting: see the log for why"},
 		{context.DeadlineExceeded, "timed out"},
 	} {
-		if got := publicError(tc.err); got != tc.want {
-			t.Errorf("publicError(%v) = %q, want %q", tc.err, got, tc.want)
+		if got := PublicError(tc.err); got != tc.want {
+			t.Errorf("PublicError(%v) = %q, want %q", tc.err, got, tc.want)
 		}
 	}
 }

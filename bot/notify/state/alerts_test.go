@@ -58,3 +58,17 @@ func TestFileStoreActions(t *testing.T) {
 		}
 	})
 }
+
+// TestFileStoreTargets: the file store keeps each target's alerted tasks
+// and digest watermarks as every store must.
+func TestFileStoreTargets(t *testing.T) {
+	dir := t.TempDir()
+	open := func() statetest.TargetStore {
+		s, err := state.Open(dir, state.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	statetest.Targets(t, open(), open)
+}

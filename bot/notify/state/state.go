@@ -74,6 +74,9 @@ type Intent struct {
 	End   time.Time `json:"end,omitzero"`
 	// Tasks are the tasks an alert names (task id → start).
 	Tasks map[string]time.Time `json:"tasks,omitempty"`
+	// Missing are the targets (of several) whose tasks a digest could not
+	// read: it is posted without them.
+	Missing []string `json:"missing,omitempty"`
 }
 
 // Document is everything a store keeps: the layout of the file store's

@@ -53,3 +53,10 @@ func TestRedisAlertWritesFenced(t *testing.T) {
 		t.Error("a fenced alert landed")
 	}
 }
+
+// TestRedisTargets: Redis keeps each target's alerted tasks and digest
+// watermarks as every store must, for a replica that starts later too.
+func TestRedisTargets(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	statetest.Targets(t, open(t, srv.URL(), ""), func() statetest.TargetStore { return open(t, srv.URL(), "") })
+}
