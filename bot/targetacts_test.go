@@ -119,6 +119,29 @@ func TestTargetsTypedAmbiguous(t *testing.T) {
 	}
 }
 
+// TestTargetsTypedBound: in a channel bound to pools of sim-b, a typed
+// stop or retry goes to sim-b without target=, as a query does there, and
+// target=sim-a is refused as for a query.
+func TestTargetsTypedBound(t *testing.T) {
+	pool := sim.New(simEmpty()).Pools()[0].Name // the same names in every target
+	e, _ := acting(t, bot.Actions{}, func(s *setup) {
+		s.targets = twoTargets("")
+		s.cfg.ChannelPools = bindings(t, "CEU1=sim-b:"+pool)
+	})
+	tk, recs := failedTask(e.simB)
+	e.simB.PutTask(tk, recs...)
+	c := e.slash(t, "U1", "CEU1", "retry "+failedID)
+	if ok := find(t, c.Blocks, blocks.ActionConfirm); ok.Value != "retry "+failedID+" target=sim-b" {
+		t.Errorf("CEU1's confirmation = %q, want sim-b's task", ok.Value)
+	}
+	if m := e.slash(t, "U1", "CEU1", "retry "+failedID+" target=sim-a"); !strings.Contains(m.Text, "no pool of target sim-a") {
+		t.Errorf("CEU1 target=sim-a = %q", m.Text)
+	}
+	if n := len(e.sim.ActionRequests()) + len(e.simB.ActionRequests()); n != 0 {
+		t.Errorf("%d action requests before any Confirm", n)
+	}
+}
+
 // TestTargetsApproval: an approval request keeps its task's target: two
 // approvals at once of sim-b's retry send one retry, to sim-b; Retry on
 // this desktop from the Output of a desktop of sim-b carries the target

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pooltasks/pooltasks/act"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/bot/notify/state/redistest"
 	"github.com/pooltasks/pooltasks/pooltask"
@@ -42,6 +43,12 @@ func fillState(t *testing.T, dir string) {
 	must(err)
 	must(s.EndAction(ctx, state.ActionIntent{Key: "retry/t1", Action: "retry", TaskID: "t1", Actor: "U1", Started: now,
 		Outcome: "done", NewTaskID: "t9", Ended: now, Expires: now.Add(time.Hour)}))
+	// The same task id in another target is another action.
+	eu := state.ActionIntent{Key: act.Key(act.Request{Action: pooltask.ActionRetry, Target: "eu", TaskID: "t1"}), Action: "retry", Target: "eu",
+		TaskID: "t1", Actor: "U2", Started: now, Expires: now.Add(time.Hour)}
+	_, _, err = s.BeginAction(ctx, eu)
+	must(err)
+	must(s.PutApproval(ctx, state.Approval{ID: "a3", Intent: eu, Channel: "C1", MessageTS: "4.4", Expires: now.Add(time.Hour)}))
 	must(s.PutApproval(ctx, state.Approval{ID: "a1", Intent: state.ActionIntent{Key: "stop/t2", Action: "stop", TaskID: "t2", Actor: "U1", Started: now, Expires: now.Add(time.Hour)},
 		Channel: "C1", MessageTS: "2.2", Expires: now.Add(time.Hour)}))
 	must(s.PutApproval(ctx, state.Approval{ID: "a2", Intent: state.ActionIntent{Key: "stop/t3", Action: "stop", TaskID: "t3", Actor: "U1", Started: now, Expires: now.Add(time.Hour)},
@@ -83,7 +90,7 @@ func TestStateExportImport(t *testing.T) {
 
 	fromFile := exportState(t, fileEnv)
 	for _, w := range []string{`"version": 1`, `"daily"`, `"alert/t3"`, `"unprimed": true`, `"w1"`, `"charts_refused": true`,
-		`"new_task_id": "t9"`, `"decided_by": "U2"`, `"acked_by": "U2"`, `"reason": "upgrade"`, `"t6"`, `"told": true`} {
+		`"new_task_id": "t9"`, `"retry@eu:task:t1"`, `"target": "eu"`, `"decided_by": "U2"`, `"acked_by": "U2"`, `"reason": "upgrade"`, `"t6"`, `"told": true`} {
 		if !strings.Contains(fromFile, w) {
 			t.Errorf("the export does not keep %s:\n%s", w, fromFile)
 		}
