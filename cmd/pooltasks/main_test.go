@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -239,16 +240,19 @@ func TestSimSubcommand(t *testing.T) {
 	defer cancel()
 	var out, errb syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"sim", "--addr", "127.0.0.1:0"}, defaults(t), &out, &errb) }()
-	re := regexp.MustCompile(`export WORKSPACE_ENDPOINT=(http://127\.0\.0\.1:\d+)\n`)
-	wants := []string{"WORKSPACE_PROJECT_ID=" + sim.DemoProjectID, "HUAWEICLOUD_SDK_AK=" + sim.DemoAK, "HUAWEICLOUD_SDK_SK=" + sim.DemoSK}
+	file := filepath.Join(t.TempDir(), "targets.yaml")
+	go func() {
+		done <- run(ctx, []string{"sim", "--addr", "127.0.0.1:0", "--targets-file", file}, defaults(t), &out, &errb)
+	}()
+	wants := []string{"with the targets sim-a and sim-b", "export POOLTASKS_TARGETS_FILE=" + file + "\n",
+		"export HUAWEICLOUD_SDK_AK=" + sim.DemoAK + "\n", "export HUAWEICLOUD_SDK_SK=" + sim.DemoSK + "\n"}
 	printed := func(s string) bool {
 		for _, w := range wants {
 			if !strings.Contains(s, w) {
 				return false
 			}
 		}
-		return re.MatchString(s)
+		return true
 	}
 	// The lines are written one by one while the simulator starts: poll
 	// until all of them are there.
@@ -259,12 +263,21 @@ func TestSimSubcommand(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond) // polling with a deadline
 	}
-	m := re.FindStringSubmatch(out.String())
-	// The printed environment works.
+	// The printed environment works: both targets answer, each with its
+	// own tasks.
 	cfg := defaults(t)
-	cfg.Endpoint, cfg.ProjectID, cfg.AK, cfg.SK = m[1], sim.DemoProjectID, sim.DemoAK, sim.DemoSK
-	if code, _, errOut := call(t, cfg, "query", "status=RUNNING"); code != 0 {
-		t.Errorf("query against the served simulator: exit %d, %q", code, errOut)
+	cfg.TargetsFile, cfg.AK, cfg.SK = file, sim.DemoAK, sim.DemoSK
+	code, list, errOut := call(t, cfg, "query", "status=FAILED", "limit=100", "-o", "json")
+	if code != 0 {
+		t.Fatalf("query against the served simulator: exit %d, %q", code, errOut)
+	}
+	for _, target := range []string{`"target":"sim-a"`, `"target":"sim-b"`} {
+		if !strings.Contains(strings.ReplaceAll(list, " ", ""), target) {
+			t.Errorf("the list of both targets lacks %s:\n%.2000s", target, list)
+		}
+	}
+	if code, _, errOut := call(t, cfg, "query", "target=sim-b", "status=RUNNING"); code != 0 {
+		t.Errorf("query target=sim-b: exit %d, %q", code, errOut)
 	}
 	cancel()
 	select {

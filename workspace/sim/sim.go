@@ -159,13 +159,37 @@ func New(opts Options) *Sim {
 // down gracefully. ready, if not nil, gets the base URL
 // (http://127.0.0.1:port) once the listener is open.
 func ListenAndServe(ctx context.Context, addr string, opts Options, ready func(url string)) error {
+	return Serve(ctx, addr, New(opts), ready)
+}
+
+// Projects serves several simulators, each with a project of its own, on
+// one address: a request goes to the simulator of the project in its path
+// (/v2/{project_id}/…), as one region's endpoint serves every project in
+// it; a request of no project among them goes to the first, which
+// answers it as the API does.
+type Projects []*Sim
+
+// ServeHTTP routes a request by its project.
+func (p Projects) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	project, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v2/"), "/")
+	for _, s := range p {
+		if s.project == project {
+			s.ServeHTTP(w, r)
+			return
+		}
+	}
+	p[0].ServeHTTP(w, r)
+}
+
+// Serve serves h (a Sim, or Projects) on addr as ListenAndServe does.
+func Serve(ctx context.Context, addr string, h http.Handler, ready func(url string)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("simulator: listening on %s: %w", addr, err)
 	}
 	// Like every server of pooltasks, bounded in time: a client that
 	// stalls mid-request or keeps a connection idle does not hold it.
-	srv := &http.Server{Handler: New(opts), ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
