@@ -1,7 +1,7 @@
 // Package slacktest is a fake Slack at the wire for tests of socket-mode
 // apps: apps.connections.open, a websocket that speaks Slack's envelope JSON
 // (hello, envelopes, disconnect, pings), the chat.* Web API methods (with
-// message metadata), conversations.history and response_url endpoints, all
+// message metadata), conversations.history and .replies and response_url endpoints, all
 // recording what they receive.
 //
 // It runs on 127.0.0.1 through httptest and is meant for the real slack-go
@@ -9,9 +9,11 @@
 package slacktest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -147,6 +149,7 @@ func Start(opts Options) *Server {
 	mux.HandleFunc("/api/views.open", s.views("views.open"))
 	mux.HandleFunc("/api/views.update", s.views("views.update"))
 	mux.HandleFunc("/api/conversations.history", s.history)
+	mux.HandleFunc("/api/conversations.replies", s.replies)
 	mux.HandleFunc("/api/", s.unknownMethod)
 	mux.HandleFunc("/link", s.link)
 	mux.HandleFunc("/response/", s.response)
@@ -1202,17 +1205,76 @@ func (s *Server) chat(method string) http.HandlerFunc {
 // groups:history for a private channel), not_in_channel for a channel the
 // bot is not in.
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
-	_ = r.ParseForm()
-	ok := s.authorized(r)
-	v := s.record(r, "conversations.history", nil)
+	v, channel, ok := s.readable(w, r, "conversations.history")
 	if !ok {
-		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
 		return
 	}
-	channel := first(v, "channel")
+	s.mu.Lock()
+	var all []Message
+	for i := len(s.messages) - 1; i >= 0; i-- {
+		m := s.messages[i]
+		if m.Method == "chat.postMessage" && m.Channel == channel && (m.ThreadTS == "" || m.ThreadTS == m.TS) {
+			all = append(all, m)
+		}
+	}
+	s.mu.Unlock()
+	s.writeMessages(w, v, all, map[string]any{"pin_count": 0, "channel_actions_ts": nil, "channel_actions_count": 0}, nil)
+}
+
+// replies answers conversations.replies as Slack does for a bot token: the
+// message ts names (a root, or a reply in its thread) and the replies of
+// its thread, oldest first, the root first, each with its thread_ts, then
+// as history pages and filters them (oldest, latest, inclusive, limit,
+// cursor, include_all_metadata); thread_not_found when ts names no message
+// of the channel; the scopes and membership as history.
+func (s *Server) replies(w http.ResponseWriter, r *http.Request) {
+	v, channel, ok := s.readable(w, r, "conversations.replies")
+	if !ok {
+		return
+	}
+	ts := first(v, "ts")
+	s.mu.Lock()
+	root := ""
+	for _, m := range s.messages {
+		if m.Method == "chat.postMessage" && m.Channel == channel && m.TS == ts {
+			root = cmp.Or(m.ThreadTS, m.TS)
+		}
+	}
+	var all []Message
+	for _, m := range s.messages {
+		if m.Method == "chat.postMessage" && m.Channel == channel && root != "" && (m.TS == root || m.ThreadTS == root) {
+			all = append(all, m)
+		}
+	}
+	s.mu.Unlock()
+	if root == "" {
+		writeJSON(w, map[string]any{"ok": false, "error": "thread_not_found"})
+		return
+	}
+	s.writeMessages(w, v, all, nil, func(m Message, mm map[string]any) {
+		mm["thread_ts"] = root
+		if m.TS == root {
+			mm["reply_count"] = len(all) - 1
+		} else {
+			mm["parent_user_id"] = BotUserID
+		}
+	})
+}
+
+// readable records a call of a history method and answers its errors: the
+// token, the channel, the scope, membership. ok says the call may go on.
+func (s *Server) readable(w http.ResponseWriter, r *http.Request, method string) (v map[string][]string, channel string, ok bool) {
+	_ = r.ParseForm()
+	authorized := s.authorized(r)
+	v = s.record(r, method, nil)
+	if !authorized {
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return nil, "", false
+	}
+	channel = first(v, "channel")
 	if channel == "" {
 		writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
-		return
+		return nil, "", false
 	}
 	private := slices.Contains(s.opts.PrivateChannels, channel)
 	scope := "channels:history"
@@ -1227,12 +1289,21 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		writeJSON(w, map[string]any{"ok": false, "error": "missing_scope", "needed": scope, "provided": strings.Join(provided, ",")})
-		return
+		return nil, "", false
 	}
 	if private || slices.Contains(s.opts.Outsider, channel) {
 		writeJSON(w, map[string]any{"ok": false, "error": "not_in_channel"})
-		return
+		return nil, "", false
 	}
+	return v, channel, true
+}
+
+// writeMessages answers a history method with the messages of all (in the
+// method's order) that its parameters v select: oldest to latest
+// (exclusive unless inclusive), a page of limit (100 by default, at most
+// 999) from cursor, metadata only with include_all_metadata. extra are the
+// method's own fields of the answer, more adds its own to a message.
+func (s *Server) writeMessages(w http.ResponseWriter, v map[string][]string, all []Message, extra map[string]any, more func(Message, map[string]any)) {
 	limit := 100
 	if l, err := strconv.Atoi(first(v, "limit")); err == nil && l > 0 {
 		limit = min(l, 999)
@@ -1249,23 +1320,13 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		}
 		skip = n
 	}
-	s.mu.Lock()
-	var all []Message
-	for i := len(s.messages) - 1; i >= 0; i-- {
-		m := s.messages[i]
-		if m.Method != "chat.postMessage" || m.Channel != channel || (m.ThreadTS != "" && m.ThreadTS != m.TS) {
-			continue
-		}
+	all = slices.DeleteFunc(slices.Clone(all), func(m Message) bool {
 		ts := parseTS(m.TS)
-		if (ts < oldest || (ts == oldest && !inclusive && oldest != 0)) || (latest != 0 && (ts > latest || (ts == latest && !inclusive))) {
-			continue
-		}
-		all = append(all, m)
-	}
-	s.mu.Unlock()
+		return (ts < oldest || (ts == oldest && !inclusive && oldest != 0)) || (latest != 0 && (ts > latest || (ts == latest && !inclusive)))
+	})
 	page := all[min(skip, len(all)):]
-	more := len(page) > limit
-	if more {
+	hasMore := len(page) > limit
+	if hasMore {
 		page = page[:limit]
 	}
 	msgs := make([]map[string]any, 0, len(page))
@@ -1278,11 +1339,14 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		if withMetadata && len(m.Metadata) > 0 {
 			mm["metadata"] = m.Metadata
 		}
+		if more != nil {
+			more(m, mm)
+		}
 		msgs = append(msgs, mm)
 	}
-	answer := map[string]any{"ok": true, "messages": msgs, "has_more": more, "pin_count": 0,
-		"channel_actions_ts": nil, "channel_actions_count": 0}
-	if more {
+	answer := map[string]any{"ok": true, "messages": msgs, "has_more": hasMore}
+	maps.Copy(answer, extra)
+	if hasMore {
 		answer["response_metadata"] = map[string]any{"next_cursor": "next:" + strconv.Itoa(skip+limit)}
 	}
 	writeJSON(w, answer)

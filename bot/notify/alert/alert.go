@@ -107,10 +107,14 @@ type Store interface {
 
 	// Mutes returns the mutes in force at now and those that ended lately.
 	Mutes(ctx context.Context, now time.Time) ([]pooltask.Mute, error)
-	// MutedFailures returns the failures a mute kept from channel, whether
-	// their summary was posted there, and whether any was recorded.
-	MutedFailures(ctx context.Context, channel, muteID string) (taskIDs []string, told, seen bool, err error)
+	// MutedFailures returns what a mute kept from channel (the failures,
+	// whether their summary was posted there or about to be), and whether
+	// anything was recorded.
+	MutedFailures(ctx context.Context, channel, muteID string) (state.MutedTasks, bool, error)
 	AddMutedFailures(ctx context.Context, channel, muteID string, taskIDs []string) error
+	// SetMuteTelling saves that a mute's summary is about to be posted
+	// (the first time stays); SetMuteTold that it was.
+	SetMuteTelling(ctx context.Context, channel, muteID string, at time.Time) error
 	SetMuteTold(ctx context.Context, channel, muteID string) error
 }
 
@@ -524,17 +528,38 @@ func (a *Alerter) recover(ctx context.Context, m *memory) error {
 	return nil
 }
 
-// post posts a message in the channel (in the thread threadTS when not
-// empty). A post that started is finished even when ctx ends (SIGTERM), or
-// Slack may have it while its task is not remembered, and the next start
-// alerts it again; no new post starts once ctx ended.
-func (a *Alerter) post(ctx context.Context, threadTS, text string, bs []slack.Block) (string, error) {
+// post posts a message in the channel (in the thread rec.Thread when not
+// empty) that carries rec. A post that started is finished even when ctx
+// ends (SIGTERM), or Slack may have it while its outcome is not saved, and
+// the next start looks for it; no new post starts once ctx ended.
+func (a *Alerter) post(ctx context.Context, rec loop.Record, text string, bs []slack.Block) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loop.PostTimeout)
 	defer cancel()
-	return a.deps.Poster.PostMessage(pctx, a.cfg.Channel, threadTS, text, bs)
+	return a.deps.Poster.PostRecorded(pctx, a.cfg.Channel, rec, text, bs)
+}
+
+// posted reports whether the post of rec, whose intent was saved at at
+// and whose outcome was not, went out (a crash, or a post cut off, between
+// the two): it is looked for in the channel's history, or its thread's.
+// One that cannot be checked (no scope, not in the channel) is logged and
+// taken as not posted: posted twice rather than never.
+func (a *Alerter) posted(ctx context.Context, rec loop.Record, at time.Time, what string) (bool, error) {
+	ts, err := a.deps.Poster.FindRecorded(ctx, a.cfg.Channel, rec, at.Add(-historySlack))
+	if he, ok := errors.AsType[*loop.HistoryError](err); ok {
+		a.deps.Log.WarnContext(ctx, what+" was being posted when pooltasks stopped, and whether it went out cannot be checked: posting it (again, if it did)",
+			"channel", a.cfg.Channel, "why", he.Error())
+		return false, nil
+	}
+	if err != nil {
+		return false, &loop.StepError{What: "looking in " + a.cfg.Channel + "'s history for " + what + ", which was being posted when pooltasks stopped", Err: err}
+	}
+	if ts != "" {
+		a.deps.Log.InfoContext(ctx, what+" went out before pooltasks stopped; not posting it again", "channel", a.cfg.Channel, "ts", ts)
+	}
+	return ts != "", nil
 }
 
 // muting is the mute that keeps t from being alerted: one of its pool in
@@ -585,7 +610,7 @@ func (a *Alerter) followUp(ctx context.Context, now time.Time) error {
 	var open []pooltask.Alert
 	for _, al := range living {
 		if !al.Enriched && now.Sub(al.Posted) < enrichWindow && a.deps.Records != nil {
-			if err := a.enrich(ctx, al); err != nil {
+			if err := a.enrich(ctx, al, now); err != nil {
 				return err
 			}
 		}
@@ -597,18 +622,32 @@ func (a *Alerter) followUp(ctx context.Context, now time.Time) error {
 }
 
 // enrich posts the thread reply of a living alert: its failed desktops and
-// the end of the first one's output.
-func (a *Alerter) enrich(ctx context.Context, al pooltask.Alert) error {
+// the end of the first one's output. Like the root, the reply is posted
+// once: its intent is saved on the alert before it is posted (Enriching),
+// the reply carries its key in its metadata, and its outcome is saved
+// after (Enriched); an intent without outcome is looked for in the root's
+// thread before the reply is posted again.
+func (a *Alerter) enrich(ctx context.Context, al pooltask.Alert, now time.Time) error {
+	rec := loop.Record{Type: loop.AlertRecord, Key: "thread:" + al.Task.ID, Thread: al.TS}
+	what := "the thread reply of the alert of task " + al.Task.ID
+	if !al.Enriching.IsZero() {
+		found, err := a.posted(ctx, rec, al.Enriching, what)
+		if err != nil {
+			return err
+		}
+		if found {
+			return a.enriched(ctx, al)
+		}
+	}
 	recs, err := a.failedRecords(ctx, al.Task)
 	if err != nil {
 		return &loop.StepError{What: "reading the failed desktops of task " + al.Task.ID + " for its alert's thread", Err: err}
 	}
-	v := blocks.ThreadView{Task: al.Task, Failed: recs.Records, Total: recs.Total}
 	if len(recs.Records) == 0 {
 		// Nothing to add to the root's counts: no reply.
-		_, err := a.store.UpdateAlert(ctx, al.Channel, al.TS, func(x *pooltask.Alert) bool { x.Enriched = true; return true })
-		return err
+		return a.enriched(ctx, al)
 	}
+	v := blocks.ThreadView{Task: al.Task, Failed: recs.Records, Total: recs.Total}
 	first, err := a.deps.Records(al.Task.Target).GetRecord(ctx, recs.Records[0].ID)
 	switch ae, isAPI := errors.AsType[*pooltask.APIError](err); {
 	case isAPI:
@@ -618,12 +657,26 @@ func (a *Alerter) enrich(ctx context.Context, al pooltask.Alert) error {
 	default:
 		v.First = first
 	}
-	text, bs := blocks.AlertThread(v)
-	if _, err := a.post(ctx, al.TS, text, bs); err != nil {
-		return fmt.Errorf("posting the thread of the alert of task %s: %w", al.Task.ID, err)
+	if _, err := a.store.UpdateAlert(ctx, al.Channel, al.TS, func(x *pooltask.Alert) bool {
+		if !x.Enriching.IsZero() {
+			return false // the first intent stays: the reply is younger
+		}
+		x.Enriching = now
+		return true
+	}); err != nil {
+		return &loop.StepError{What: "saving that " + what + " is about to be posted (it is not posted before that is saved, or a crash could post it twice)", Err: err}
 	}
+	text, bs := blocks.AlertThread(v)
+	if _, err := a.post(ctx, rec, text, bs); err != nil {
+		return fmt.Errorf("posting %s: %w", what, err)
+	}
+	return a.enriched(ctx, al)
+}
+
+// enriched saves that al's thread reply went out (or that it has none).
+func (a *Alerter) enriched(ctx context.Context, al pooltask.Alert) error {
 	if _, err := a.store.UpdateAlert(ctx, al.Channel, al.TS, func(x *pooltask.Alert) bool { x.Enriched = true; return true }); err != nil {
-		return &loop.StepError{What: "remembering that an alert's thread was posted", Err: err}
+		return &loop.StepError{What: "remembering that the thread reply of the alert of task " + al.Task.ID + " was posted", Err: err}
 	}
 	return nil
 }
@@ -724,27 +777,43 @@ func EditRoot(ctx context.Context, p loop.Poster, al pooltask.Alert, enabled []p
 
 // tellEndedMutes posts, once per mute, what happened while a pool of this
 // route was muted, when the mute is over (ended, or expired: on time even
-// across a restart, at the first poll after).
+// across a restart, at the first poll after). Like an alert, the summary
+// is posted once: its intent is saved before (SetMuteTelling), it carries
+// its key in its metadata, its outcome is saved after (SetMuteTold), and
+// an intent without outcome is looked for in the channel's history before
+// the summary is posted again.
 func (a *Alerter) tellEndedMutes(ctx context.Context, mutes []pooltask.Mute, scope poolScope, now time.Time) error {
 	for _, m := range mutes {
 		if m.Active(now) || now.Before(m.Start) || !scope.has(m.PoolID) {
 			continue
 		}
-		ids, told, seen, err := a.store.MutedFailures(ctx, a.cfg.Channel, m.ID())
+		kept, seen, err := a.store.MutedFailures(ctx, a.cfg.Channel, m.ID())
 		if err != nil {
 			return &loop.StepError{What: "reading what a mute kept back", Err: err}
 		}
-		if told || (!seen && now.Sub(m.End()) > a.cfg.Horizon) {
+		if kept.Told || (!seen && now.Sub(m.End()) > a.cfg.Horizon) {
 			continue // told, or ended long before this route knew of it
 		}
-		text, bs := blocks.MuteSummary(m, ids)
-		if _, err := a.post(ctx, "", text, bs); err != nil {
-			return fmt.Errorf("posting the end of the mute of %s: %w", m.Label(), err)
+		rec := loop.Record{Type: loop.AlertRecord, Key: "mute:" + m.ID()}
+		what := "the summary of the mute of " + m.Label()
+		found := false
+		if kept.Telling.IsZero() {
+			if err := a.store.SetMuteTelling(ctx, a.cfg.Channel, m.ID(), now); err != nil {
+				return &loop.StepError{What: "saving that " + what + " is about to be posted (it is not posted before that is saved, or a crash could post it twice)", Err: err}
+			}
+		} else if found, err = a.posted(ctx, rec, kept.Telling, what); err != nil {
+			return err
+		}
+		if !found {
+			text, bs := blocks.MuteSummary(m, kept.Tasks)
+			if _, err := a.post(ctx, rec, text, bs); err != nil {
+				return fmt.Errorf("posting %s: %w", what, err)
+			}
 		}
 		if err := a.store.SetMuteTold(ctx, a.cfg.Channel, m.ID()); err != nil {
 			return &loop.StepError{What: "remembering that a mute's summary was posted", Err: err}
 		}
-		a.deps.Log.Info("mute over, summary posted", "channel", a.cfg.Channel, "pool", m.PoolID, "failed_meanwhile", len(ids))
+		a.deps.Log.Info("mute over, summary posted", "channel", a.cfg.Channel, "pool", m.PoolID, "failed_meanwhile", len(kept.Tasks))
 	}
 	return nil
 }

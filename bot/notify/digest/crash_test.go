@@ -78,10 +78,10 @@ func TestDigestKilledBetweenPostAndSave(t *testing.T) {
 		victim = nil
 		close(killed)
 	}})
-	start := func() (*exec.Cmd, *lockedBuffer) {
+	start := func() (*exec.Cmd, *notifytest.Buffer) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), crashChild+"=1", "STATE_DIR="+dir, "SLACK_API_URL="+sl.APIURL())
-		stderr := &lockedBuffer{}
+		stderr := &notifytest.Buffer{}
 		cmd.Stderr = stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -134,22 +134,4 @@ func TestDigestKilledBetweenPostAndSave(t *testing.T) {
 	if !strings.Contains(secondErr.String(), "went out before pooltasks stopped; not posting it again") {
 		t.Errorf("the restarted process does not say it found the post:\n%s", secondErr)
 	}
-}
-
-// lockedBuffer is a child's stderr, read while the child writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -19,23 +19,32 @@ type Poster interface {
 	PostMessage(ctx context.Context, channel, threadTS, text string, blocks []slack.Block) (ts string, err error)
 	// UpdateMessage replaces the text and blocks of the message ts (chat.update).
 	UpdateMessage(ctx context.Context, channel, ts, text string, blocks []slack.Block) error
-	// PostRecorded posts a message in channel that carries rec in its
-	// metadata: every digest and alert post, so that it can be found again.
+	// PostRecorded posts a message in channel (in the thread rec.Thread
+	// when that is not empty) that carries rec in its metadata: every
+	// digest and alert post, so that it can be found again.
 	PostRecorded(ctx context.Context, channel string, rec Record, text string, blocks []slack.Block) (ts string, err error)
-	// FindRecorded looks among the messages of channel posted since since
-	// for one that carries rec, and returns its ts ("" when there is
-	// none). A *HistoryError says the history cannot be read until someone
-	// changes the app or the channel.
+	// FindRecorded looks among the messages of channel (of the thread
+	// rec.Thread when that is not empty) posted since since for one that
+	// carries rec, and returns its ts ("" when there is none). A
+	// *HistoryError says the history cannot be read until someone changes
+	// the app or the channel.
 	FindRecorded(ctx context.Context, channel string, rec Record, since time.Time) (ts string, err error)
 }
 
 // Record is what a digest or alert message carries in its Slack metadata
 // (event_type, and event_payload.key), so that after a crash between the
 // post and the save of its outcome the post is found in the channel's
-// history (conversations.history) rather than made twice.
+// history (conversations.history), or its thread's
+// (conversations.replies), rather than made twice.
 type Record struct {
 	Type string // DigestRecord or AlertRecord
-	Key  string // what the post is: a digest window, an alert's tasks
+	// Key is what the post is: a digest window, an alert's tasks, an
+	// alert's thread reply, a mute's summary.
+	Key string
+	// Thread is the ts of the root whose thread the post is a reply in;
+	// empty for a post in the channel. It is where the post is, not what
+	// its metadata carries.
+	Thread string
 }
 
 // The event types of Record.
@@ -95,37 +104,69 @@ func (p slackPoster) PostMessage(ctx context.Context, channel, threadTS, text st
 }
 
 func (p slackPoster) PostRecorded(ctx context.Context, channel string, rec Record, text string, blocks []slack.Block) (string, error) {
-	_, ts, err := p.api.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
-		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: rec.Type, EventPayload: map[string]any{"key": rec.Key}}))
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: rec.Type, EventPayload: map[string]any{"key": rec.Key}})}
+	if rec.Thread != "" {
+		opts = append(opts, slack.MsgOptionTS(rec.Thread))
+	}
+	_, ts, err := p.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
 		return "", fmt.Errorf("posting to %s: %w", channel, err)
 	}
 	return ts, nil
 }
 
+// FindRecorded reads the channel's history (conversations.history), or
+// the thread's (conversations.replies, which holds the root and its
+// replies; the channel's history holds no reply), a page of 200 at a time.
 func (p slackPoster) FindRecorded(ctx context.Context, channel string, rec Record, since time.Time) (string, error) {
-	params := &slack.GetConversationHistoryParameters{ChannelID: channel, Limit: 200, IncludeAllMetadata: true,
-		Oldest: fmt.Sprintf("%d.%06d", since.Unix(), since.Nanosecond()/1000)}
+	oldest := fmt.Sprintf("%d.%06d", since.Unix(), since.Nanosecond()/1000)
+	page := func(cursor string) ([]slack.Message, string, error) {
+		if rec.Thread != "" {
+			msgs, more, next, err := p.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: channel,
+				Timestamp: rec.Thread, Limit: 200, IncludeAllMetadata: true, Oldest: oldest, Cursor: cursor})
+			if !more {
+				next = ""
+			}
+			return msgs, next, err
+		}
+		resp, err := p.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: channel,
+			Limit: 200, IncludeAllMetadata: true, Oldest: oldest, Cursor: cursor})
+		if err != nil {
+			return nil, "", err
+		}
+		if !resp.HasMore {
+			return resp.Messages, "", nil
+		}
+		return resp.Messages, resp.ResponseMetaData.NextCursor, nil
+	}
+	cursor := ""
 	for range historyPages {
-		resp, err := p.api.GetConversationHistoryContext(ctx, params)
+		msgs, next, err := page(cursor)
 		if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
 			switch se.Err {
-			case "missing_scope", "not_in_channel", "channel_not_found":
+			// not_allowed_token_type: Slack's page on conversations.replies
+			// says a bot token may not read a channel's threads, which
+			// bots with channels:history do (unverified here): if Slack
+			// answers so, the reply is posted again rather than never.
+			case "missing_scope", "not_in_channel", "channel_not_found", "not_allowed_token_type":
 				return "", &HistoryError{Channel: channel, Err: se.Err, Needed: neededScope(channel)}
+			case "thread_not_found": // the root is gone, and any reply with it
+				return "", nil
 			}
 		}
 		if err != nil {
 			return "", fmt.Errorf("reading the history of %s: %w", channel, err)
 		}
-		for _, m := range resp.Messages {
+		for _, m := range msgs {
 			if m.Metadata.EventType == rec.Type && m.Metadata.EventPayload["key"] == rec.Key {
 				return m.Timestamp, nil
 			}
 		}
-		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+		if next == "" {
 			return "", nil
 		}
-		params.Cursor = resp.ResponseMetaData.NextCursor
+		cursor = next
 	}
 	return "", nil
 }

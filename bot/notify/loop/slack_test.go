@@ -161,8 +161,9 @@ func TestSlackPosterFindsRecordedPosts(t *testing.T) {
 	}
 }
 
-// TestSlackPosterHistoryErrors: a history that cannot be read (no scope,
-// not in the channel) is a *HistoryError that says what to do.
+// TestSlackPosterHistoryErrors: a history, or a thread, that cannot be
+// read (no scope, not in the channel) is a *HistoryError that says what to
+// do.
 func TestSlackPosterHistoryErrors(t *testing.T) {
 	srv := slacktest.New(t, slacktest.Options{Outsider: []string{"CPUBLIC"}, PrivateChannels: []string{"GPRIV"}})
 	noScope := slacktest.New(t, slacktest.Options{MissingScopes: []string{"channels:history"}})
@@ -178,10 +179,71 @@ func TestSlackPosterHistoryErrors(t *testing.T) {
 		{noScope, "C1", "missing_scope", "channels:history"},
 	} {
 		p := loop.NewSlackPoster(slack.New(slacktest.BotToken, slack.OptionAPIURL(tc.srv.APIURL())))
-		_, err := p.FindRecorded(context.Background(), tc.channel, rec, time.Now().Add(-time.Hour))
-		he, ok := errors.AsType[*loop.HistoryError](err)
-		if !ok || he.Err != tc.err || !strings.Contains(err.Error(), tc.says) {
-			t.Errorf("%s: FindRecorded = %v, want a HistoryError %s saying %q", tc.channel, err, tc.err, tc.says)
+		for _, thread := range []string{"", "1700000000.000001"} { // the channel's history, a thread's
+			rec.Thread = thread
+			_, err := p.FindRecorded(context.Background(), tc.channel, rec, time.Now().Add(-time.Hour))
+			he, ok := errors.AsType[*loop.HistoryError](err)
+			if !ok || he.Err != tc.err || !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("%s %q: FindRecorded = %v, want a HistoryError %s saying %q", tc.channel, thread, err, tc.err, tc.says)
+			}
+		}
+	}
+}
+
+// TestSlackPosterFindsRecordedReplies: a recorded post in a thread goes
+// there, carrying its record, and FindRecorded finds it in that thread
+// (conversations.replies) through the real slack-go client, over pages;
+// not in another thread, nor in the channel's history, and a thread whose
+// root is gone holds none.
+func TestSlackPosterFindsRecordedReplies(t *testing.T) {
+	srv := slacktest.New(t, slacktest.Options{})
+	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(srv.APIURL()))
+	p := loop.NewSlackPoster(api)
+	ctx := context.Background()
+	since := time.Now().Add(-time.Minute)
+	root, err := p.PostMessage(ctx, "C1", "", "the alert", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := p.PostMessage(ctx, "C1", "", "another alert", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := loop.Record{Type: loop.AlertRecord, Key: "thread:t1", Thread: root}
+	ts, err := p.PostRecorded(ctx, "C1", want, "the failed desktops", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := srv.WaitMessage(func(m slacktest.Message) bool { return m.TS == ts }, 10*time.Second); err != nil || m.ThreadTS != root || len(m.Metadata) == 0 {
+		t.Fatalf("the recorded reply: %+v, %v; want in %s's thread with metadata", m, err, root)
+	}
+	for i := range 250 { // after it: it is on the first page of 200, the search reads one
+		if _, _, err := api.PostMessageContext(ctx, "C1", slack.MsgOptionText(fmt.Sprint("chatter ", i), false), slack.MsgOptionTS(root)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late := loop.Record{Type: loop.AlertRecord, Key: "thread:late", Thread: root}
+	lateTS, err := p.PostRecorded(ctx, "C1", late, "the last reply", nil) // on the second page
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.FindRecorded(ctx, "C1", want, since); err != nil || got != ts {
+		t.Errorf("FindRecorded = %q, %v; want %q", got, err, ts)
+	}
+	if got, err := p.FindRecorded(ctx, "C1", late, since); err != nil || got != lateTS {
+		t.Errorf("FindRecorded of the reply on the second page = %q, %v; want %q", got, err, lateTS)
+	}
+	calls := srv.Calls("conversations.replies")
+	if len(calls) != 3 || calls[0].Values["include_all_metadata"][0] != "1" || calls[0].Values["ts"][0] != root {
+		t.Errorf("%d replies calls (want 1, then 2 pages), the first %v", len(calls), calls[0].Values)
+	}
+	for name, tc := range map[string]loop.Record{
+		"another thread":       {Type: want.Type, Key: want.Key, Thread: other},
+		"the channel":          {Type: want.Type, Key: want.Key},
+		"a thread that is not": {Type: want.Type, Key: want.Key, Thread: "1.000009"},
+	} {
+		if got, err := p.FindRecorded(ctx, "C1", tc, since); err != nil || got != "" {
+			t.Errorf("%s: FindRecorded = %q, %v; want none", name, got, err)
 		}
 	}
 }

@@ -193,12 +193,13 @@ func (p *Poster) PostMessage(ctx context.Context, channel, threadTS, text string
 
 // PostRecorded records a post carrying rec and returns a new ts.
 func (p *Poster) PostRecorded(ctx context.Context, channel string, rec loop.Record, text string, blocks []slack.Block) (string, error) {
-	c, err := p.record(Post{Channel: channel, Text: text, Blocks: blocks, Record: rec})
+	c, err := p.record(Post{Channel: channel, ThreadTS: rec.Thread, Text: text, Blocks: blocks, Record: rec})
 	return c.TS, err
 }
 
-// FindRecorded returns the ts of the first post in channel carrying rec
-// (any time: the recorder's clock may not be the caller's), or HistoryErr.
+// FindRecorded returns the ts of the first post in channel (in the thread
+// rec.Thread) carrying rec (any time: the recorder's clock may not be the
+// caller's), or HistoryErr.
 func (p *Poster) FindRecorded(ctx context.Context, channel string, rec loop.Record, since time.Time) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -605,4 +606,24 @@ func (p *CancelingPoster) PostRecorded(ctx context.Context, channel string, rec 
 		return "", err
 	}
 	return p.Poster.PostRecorded(ctx, channel, rec, text, blocks)
+}
+
+// Buffer is a child process's stderr, read while the child writes it.
+type Buffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+// Write appends p.
+func (l *Buffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns what was written so far.
+func (l *Buffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -148,28 +148,54 @@ func (s *Store) EndMute(_ context.Context, poolID, by string, now time.Time) (po
 
 func mutedKey(channel, muteID string) string { return channel + "|" + muteID }
 
-// MutedFailures returns the failed tasks a mute kept from channel, whether
-// their summary was posted there, and whether anything was recorded.
-func (s *Store) MutedFailures(_ context.Context, channel, muteID string) (taskIDs []string, told, seen bool, err error) {
+// MutedFailures returns what a mute kept from channel (the failed tasks,
+// whether their summary was posted or about to be), and whether anything
+// was recorded.
+func (s *Store) MutedFailures(_ context.Context, channel, muteID string) (MutedTasks, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, ok := s.st.Muted[mutedKey(channel, muteID)]
 	if !ok {
-		return nil, false, false, nil
+		return MutedTasks{}, false, nil
 	}
-	return slices.Clone(m.Tasks), m.Told, true, nil
+	return MutedTasks{Tasks: slices.Clone(m.Tasks), Telling: m.Telling, Told: m.Told}, true, nil
 }
 
-// AddMutedFailures records failed tasks a mute kept from channel.
-func (s *Store) AddMutedFailures(_ context.Context, channel, muteID string, taskIDs []string) error {
+// SetMuteTelling records that the summary of a mute is about to be posted
+// in channel, at at, unless that was recorded already (the first time
+// stays: the post is younger).
+func (s *Store) SetMuteTelling(_ context.Context, channel, muteID string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	m := s.mutedLocked(channel, muteID)
+	if !m.Telling.IsZero() {
+		return nil
+	}
+	m.Telling = at.UTC()
+	if err := s.saveLocked(); err != nil {
+		m.Telling = time.Time{}
+		return err
+	}
+	return nil
+}
+
+// mutedLocked returns what a mute kept from channel, recorded empty when
+// nothing was; s.mu is held.
+func (s *Store) mutedLocked(channel, muteID string) *MutedTasks {
 	k := mutedKey(channel, muteID)
 	m, ok := s.st.Muted[k]
 	if !ok {
 		m = &MutedTasks{}
 		s.st.Muted[k] = m
 	}
+	return m
+}
+
+// AddMutedFailures records failed tasks a mute kept from channel.
+func (s *Store) AddMutedFailures(_ context.Context, channel, muteID string, taskIDs []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.mutedLocked(channel, muteID)
 	n := len(m.Tasks)
 	for _, id := range taskIDs {
 		if !slices.Contains(m.Tasks, id) {

@@ -114,10 +114,13 @@ type Document struct {
 }
 
 // MutedTasks are the failures a mute kept from a channel, and whether
-// their summary went out.
+// their summary went out (Told), or was about to be posted (Telling, saved
+// before the post: found without Told, the summary is looked for in the
+// channel's history before it is posted again).
 type MutedTasks struct {
-	Tasks []string `json:"tasks,omitempty"`
-	Told  bool     `json:"told,omitempty"`
+	Tasks   []string  `json:"tasks,omitempty"`
+	Telling time.Time `json:"telling,omitzero"`
+	Told    bool      `json:"told,omitempty"`
 }
 
 // AlertMemory is what an alert configuration's key remembers.

@@ -22,7 +22,8 @@ import (
 //	P living:CHANNEL/TS     JSON of pooltask.Alert, expiring after state.AlertRetention
 //	P living_by:CHANNEL     sorted set: root ts by posting time (unix ns)
 //	P mutes                 hash: mute id → JSON of pooltask.Mute
-//	P muted:CHANNEL|MUTE    hash: "" once seen, "t:TASK" per failure kept back, "told" once summed up
+//	P muted:CHANNEL|MUTE    hash: "" once seen, "t:TASK" per failure kept back, "telling" (RFC 3339)
+//	                        once its summary is about to be posted, "told" once it was
 
 // update runs change on the keys in an optimistic transaction (WATCH, the
 // reads, MULTI/EXEC of the writes), again when another writer changed them
@@ -261,22 +262,44 @@ func (s *Store) mutedKey(channel, muteID string) string {
 	return s.Key("muted:" + channel + "|" + muteID)
 }
 
-// MutedFailures returns the failed tasks a mute kept from channel (by id),
-// whether their summary was posted there, and whether anything was
-// recorded.
-func (s *Store) MutedFailures(ctx context.Context, channel, muteID string) (taskIDs []string, told, seen bool, err error) {
+// MutedFailures returns what a mute kept from channel (the failed tasks by
+// id, whether their summary was posted or about to be), and whether
+// anything was recorded.
+func (s *Store) MutedFailures(ctx context.Context, channel, muteID string) (state.MutedTasks, bool, error) {
 	h, err := s.rdb.HGetAll(ctx, s.mutedKey(channel, muteID)).Result()
 	if err != nil {
-		return nil, false, false, fmt.Errorf("reading muted failures: %w", err)
+		return state.MutedTasks{}, false, fmt.Errorf("reading muted failures: %w", err)
 	}
+	var m state.MutedTasks
 	for f := range h {
 		if id, ok := strings.CutPrefix(f, "t:"); ok {
-			taskIDs = append(taskIDs, id)
+			m.Tasks = append(m.Tasks, id)
 		}
 	}
-	slices.Sort(taskIDs)
-	_, told = h["told"]
-	return taskIDs, told, len(h) > 0, nil
+	slices.Sort(m.Tasks)
+	_, m.Told = h["told"]
+	if v, ok := h["telling"]; ok {
+		if m.Telling, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			return state.MutedTasks{}, false, fmt.Errorf("reading muted failures: %w", err)
+		}
+	}
+	return m, len(h) > 0, nil
+}
+
+// tellingScript marks KEYS[2] seen, sets its "telling" to ARGV[3] unless
+// it is set (HSETNX: the first intent stays), and keeps it ARGV[2] ms.
+var tellingScript = redis.NewScript(fence + `redis.call('HSET', KEYS[2], '', '1')
+redis.call('HSETNX', KEYS[2], 'telling', ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[2]) return 1`)
+
+// SetMuteTelling records that the summary of a mute is about to be posted
+// in channel, at at, unless that was recorded already.
+func (s *Store) SetMuteTelling(ctx context.Context, channel, muteID string, at time.Time) error {
+	if _, err := s.run(ctx, tellingScript, []string{s.mutedKey(channel, muteID)},
+		strconv.FormatInt(state.MuteRetention.Milliseconds(), 10), at.UTC().Format(time.RFC3339Nano)); err != nil {
+		return fmt.Errorf("saving that a mute's summary is about to be posted: %w", err)
+	}
+	return nil
 }
 
 // addMutedScript marks KEYS[2] seen, adds the task ids ARGV[3..] and keeps

@@ -150,12 +150,12 @@ func (s *Store) Export(ctx context.Context) (*state.Document, error) {
 			}
 		case "muted":
 			channel, muteID, _ := strings.Cut(key, "|")
-			tasks, told, seen, err := s.MutedFailures(ctx, channel, muteID)
+			m, seen, err := s.MutedFailures(ctx, channel, muteID)
 			if err != nil {
 				return nil, err
 			}
 			if seen {
-				d.Muted[key] = &state.MutedTasks{Tasks: tasks, Told: told}
+				d.Muted[key] = &m
 			}
 		}
 	}
@@ -246,6 +246,11 @@ func (s *Store) Import(ctx context.Context, d *state.Document) error {
 		}
 		if !m.Told || len(m.Tasks) > 0 {
 			if err := s.AddMutedFailures(ctx, channel, muteID, m.Tasks); err != nil {
+				return err
+			}
+		}
+		if !m.Told && !m.Telling.IsZero() {
+			if err := s.SetMuteTelling(ctx, channel, muteID, m.Telling); err != nil {
 				return err
 			}
 		}

@@ -25,8 +25,9 @@ type Store interface {
 	Mutes(ctx context.Context, now time.Time) ([]pooltask.Mute, error)
 	PutMute(ctx context.Context, m pooltask.Mute) (pooltask.Mute, error)
 	EndMute(ctx context.Context, poolID, by string, now time.Time) (pooltask.Mute, bool, error)
-	MutedFailures(ctx context.Context, channel, muteID string) (taskIDs []string, told, seen bool, err error)
+	MutedFailures(ctx context.Context, channel, muteID string) (state.MutedTasks, bool, error)
 	AddMutedFailures(ctx context.Context, channel, muteID string, taskIDs []string) error
+	SetMuteTelling(ctx context.Context, channel, muteID string, at time.Time) error
 	SetMuteTold(ctx context.Context, channel, muteID string) error
 }
 
@@ -36,8 +37,9 @@ type Store interface {
 // eight concurrent acknowledgements exactly one wins, a retry taken from
 // the alert and how it ended are kept beside the acknowledgement, as is
 // the intent of its thread reply, muting a pool that is
-// muted extends that mute, what a mute kept back and whether it was told
-// are kept, and all of it survives the restart.
+// muted extends that mute, what a mute kept back, whether its summary is
+// about to be posted (the first intent stays) and whether it was told are
+// kept, and all of it survives the restart.
 func AlertsAndMutes(t *testing.T, a, b Store, restart func() Store) {
 	t.Helper()
 	ctx := context.Background()
@@ -111,8 +113,14 @@ func AlertsAndMutes(t *testing.T, a, b Store, restart func() Store) {
 	if err := b.AddMutedFailures(ctx, "C1", m.ID(), []string{"t2"}); err != nil {
 		t.Fatal(err)
 	}
-	if ids, told, seen, err := b.MutedFailures(ctx, "C2", m.ID()); len(ids) != 0 || told || seen || err != nil {
-		t.Errorf("muted failures of another channel: %v %v %v %v", ids, told, seen, err)
+	if got, seen, err := b.MutedFailures(ctx, "C2", m.ID()); len(got.Tasks) != 0 || got.Told || seen || err != nil {
+		t.Errorf("muted failures of another channel: %+v %v %v", got, seen, err)
+	}
+	// The summary about to be posted: the first intent stays.
+	for i, s := range []Store{a, b} {
+		if err := s.SetMuteTelling(ctx, "C1", m.ID(), at.Add(time.Hour+time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	r := restart()
@@ -128,8 +136,8 @@ func AlertsAndMutes(t *testing.T, a, b Store, restart func() Store) {
 	if err != nil || len(ms) != 2 || ms[0].PoolID != "p1" || !ms[0].Active(at.Add(2*time.Hour)) || ms[0].Reason != "longer" || ms[1].Active(at.Add(2*time.Hour)) {
 		t.Errorf("mutes after a restart: %+v, %v; want p1 in force (extended), p2 over", ms, err)
 	}
-	if ids, told, seen, err := r.MutedFailures(ctx, "C1", m.ID()); len(ids) != 2 || told || !seen || err != nil {
-		t.Errorf("muted failures: %v %v %v %v; want t2 and t3, not told", ids, told, seen, err)
+	if got, seen, err := r.MutedFailures(ctx, "C1", m.ID()); len(got.Tasks) != 2 || got.Told || !got.Telling.Equal(at.Add(time.Hour)) || !seen || err != nil {
+		t.Errorf("muted failures: %+v %v %v; want t2 and t3, being told since %v, not told", got, seen, err, at.Add(time.Hour))
 	}
 	ended, ok, err := r.EndMute(ctx, "p1", "U3", at.Add(3*time.Hour))
 	if !ok || err != nil || ended.Active(at.Add(3*time.Hour)) || ended.EndedBy != "U3" || !ended.End().Equal(at.Add(3*time.Hour)) {
@@ -141,8 +149,8 @@ func AlertsAndMutes(t *testing.T, a, b Store, restart func() Store) {
 	if err := r.SetMuteTold(ctx, "C1", m.ID()); err != nil {
 		t.Fatal(err)
 	}
-	if ids, told, seen, err := r.MutedFailures(ctx, "C1", m.ID()); len(ids) != 0 || !told || !seen || err != nil {
-		t.Errorf("after the summary: %v %v %v %v; want told, nothing kept", ids, told, seen, err)
+	if got, seen, err := r.MutedFailures(ctx, "C1", m.ID()); len(got.Tasks) != 0 || !got.Told || !seen || err != nil {
+		t.Errorf("after the summary: %+v %v %v; want told, nothing kept", got, seen, err)
 	}
 	// Long after, ended mutes are forgotten.
 	if ms, err := r.Mutes(ctx, at.Add(state.MuteRetention+4*time.Hour)); err != nil || len(ms) != 0 {
