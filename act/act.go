@@ -54,11 +54,12 @@ type Request struct {
 //
 // With one target the key names none ("retry:task:ID"), as it did before
 // targets existed, so that the intents a deployment recorded then still
-// hold; with several it does ("retry@eu:task:ID": target names have no '@'
-// nor ':').
+// hold; nor does it for a target named LegacyTarget, the name of a
+// deployment's one target before a targets file named others. Otherwise
+// it does ("retry@eu:task:ID": target names have no '@' nor ':').
 func Key(r Request) string {
 	k := string(r.Action)
-	if r.Target != "" {
+	if r.Target != "" && r.Target != LegacyTarget {
 		k += "@" + r.Target
 	}
 	if r.RecordID != "" {
@@ -66,6 +67,11 @@ func Key(r Request) string {
 	}
 	return k + ":task:" + r.TaskID
 }
+
+// LegacyTarget is the name of the one target of a deployment without a
+// targets file (targets.DefaultName): the intents and approvals recorded
+// before targets existed, which name no target, are its.
+const LegacyTarget = "default"
 
 // Outcomes of an intent.
 const (

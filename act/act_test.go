@@ -13,6 +13,7 @@ import (
 	"github.com/pooltasks/pooltasks/act"
 	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/targets"
 	"github.com/pooltasks/pooltasks/workspace"
 	"github.com/pooltasks/pooltasks/workspace/sim"
 )
@@ -203,7 +204,9 @@ func TestDoPerTarget(t *testing.T) {
 }
 
 // TestKey: without a target (one target, and every intent recorded before
-// targets existed) the key is the one it always was; with one it names it.
+// targets existed) the key is the one it always was, and so it is for the
+// target "default" (that one target, once a targets file names others);
+// with another target it names it.
 func TestKey(t *testing.T) {
 	for _, c := range []struct {
 		r    act.Request
@@ -212,6 +215,7 @@ func TestKey(t *testing.T) {
 		{act.Request{Action: pooltask.ActionRetry, TaskID: "t1"}, "retry:task:t1"},
 		{act.Request{Action: pooltask.ActionRetry, TaskID: "t1", RecordID: "r1"}, "retry:record:r1"},
 		{act.Request{Action: pooltask.ActionStop, Target: "eu", TaskID: "t1"}, "stop@eu:task:t1"},
+		{act.Request{Action: pooltask.ActionStop, Target: targets.DefaultName, TaskID: "t1"}, "stop:task:t1"},
 		{act.Request{Action: pooltask.ActionRetry, Target: "ap", TaskID: "t1", RecordID: "r1"}, "retry@ap:record:r1"},
 	} {
 		if got := act.Key(c.r); got != c.want {

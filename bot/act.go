@@ -499,6 +499,10 @@ func (b *Bot) decide(ctx context.Context, req *request) (answer, error) {
 		return a, problem(condStaleButton, "That approval request is not known (any more).")
 	}
 	t := target{action: pooltask.Action(ap.Intent.Action), taskID: ap.Intent.TaskID, recordID: ap.Intent.RecordID, in: ap.Intent.Target}
+	if _, name, ok := b.targets.Client(act.LegacyTarget); ok && t.in == "" && b.targets.Multi() {
+		// Asked before targets existed: the target "default"'s.
+		t.in = name
+	}
 	req.setVerb(string(t.action))
 	if err := b.mayAct(ctx, req, t.action); err != nil {
 		return a, err

@@ -79,8 +79,8 @@ type setup struct {
 	noConnect bool
 	// targets, when set, serves two simulated targets, sim-a (sim) and
 	// sim-b (simB, a project of its own with pools of the same names),
-	// with the default target def.
-	targets *struct{ def string }
+	// with the default target def; first, when set, names sim-a otherwise.
+	targets *struct{ def, first string }
 }
 
 // actAPI is Actions.API: each target's own client.
@@ -129,8 +129,9 @@ func start(t testing.TB, s setup) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		set = targets.New([]targets.Target{{Name: "sim-a", Client: api}, {Name: "sim-b", Client: wsB}}, s.targets.def)
-		e.acts = map[string]*workspace.Client{"sim-a": ws, "sim-b": wsB}
+		first := cmp.Or(s.targets.first, "sim-a")
+		set = targets.New([]targets.Target{{Name: first, Client: api}, {Name: "sim-b", Client: wsB}}, s.targets.def)
+		e.acts = map[string]*workspace.Client{first: ws, "sim-b": wsB}
 	}
 	e.set = set
 	if len(cfg.Actions.Enabled) > 0 && cfg.Actions.API == nil {

@@ -330,3 +330,39 @@ func TestTargetsAlertRetry(t *testing.T) {
 		t.Errorf("the alert's state: %+v %v %v, want the retry kept", got, ok, err)
 	}
 }
+
+// TestTargetsLegacyApproval: an approval request recorded before targets
+// existed (no target in it, the key of its retry without one) is, once a
+// targets file names several, the target "default"'s: its approval
+// retries there, and the retry's intent has the key it always had.
+func TestTargetsLegacyApproval(t *testing.T) {
+	e, st := acting(t, bot.Actions{Approval: []pooltask.Action{pooltask.ActionRetry}}, func(s *setup) {
+		s.targets = &struct{ def, first string }{first: "default"}
+	})
+	tk, recs := failedTask(e.simB)
+	e.simB.PutTask(tk, recs...)
+	api := slack.New(slacktest.BotToken, slack.OptionAPIURL(e.slack.APIURL()))
+	_, ts, err := api.PostMessage("C1", slack.MsgOptionText("U1 asks to retry", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ap state.Approval
+	old := `{"id":"ap-old","intent":{"key":"retry:task:` + failedID + `","action":"retry","task_id":"` + failedID +
+		`","desktops":2,"actor":"U1","started":"2026-12-03T09:00:00Z","expires":"2099-01-01T00:00:00Z"},` +
+		`"channel":"C1","message_ts":"` + ts + `","expires":"2099-01-01T00:00:00Z"}`
+	if err := json.Unmarshal([]byte(old), &ap); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutApproval(context.Background(), ap); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.answer(t, e.clickIn(t, "U2", "C1", ts, button{ActionID: blocks.ActionApprove, Value: "ap-old"})); !strings.Contains(decoded(a.Blocks), "Retried") {
+		t.Fatalf("approval = %s", decoded(a.Blocks))
+	}
+	if a, b := e.requests("retry"); a != 1 || b != 0 {
+		t.Errorf("retries default=%d sim-b=%d, want 1 and 0", a, b)
+	}
+	if prev, first, err := st.BeginAction(context.Background(), state.ActionIntent{Key: "retry:task:" + failedID, Expires: time.Now().Add(time.Hour)}); first || err != nil || prev.Approver != "U2" {
+		t.Errorf("the retry's intent: %+v %v %v, want it under the key it always had", prev, first, err)
+	}
+}

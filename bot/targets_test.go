@@ -52,7 +52,9 @@ func merged(e *env) []string {
 	return out
 }
 
-func twoTargets(def string) *struct{ def string } { return &struct{ def string }{def} }
+func twoTargets(def string) *struct{ def, first string } {
+	return &struct{ def, first string }{def: def}
+}
 
 // TestTargetsList: a command without target= asks both targets at once;
 // the rows are merged newest first, each naming its target (and its
