@@ -335,3 +335,116 @@ func TestServeAlertRetry(t *testing.T) {
 		t.Errorf("%d edits of the root telling the retry's end, want 1", n)
 	}
 }
+
+// TestServeMuteAcrossARestart runs serve against the fake Slack and the
+// simulator, mutes a pool, and stops serve; a task of the muted pool fails
+// while it is down. The serve started again on the same state keeps the
+// mute (listed by `mutes`, its failure not alerted, while another route's
+// still is); an unmute then posts the one summary naming that failure,
+// which is never alerted one by one. Someone not among
+// POOLTASKS_OPERATORS may not mute.
+func TestServeMuteAcrossARestart(t *testing.T) {
+	sl := slacktest.New(t, slacktest.Options{})
+	sm := sim.New(sim.Options{Empty: true})
+	api := httptest.NewServer(sm)
+	t.Cleanup(api.Close)
+	fin, ops := sm.Pools()[0], sm.Pools()[1]
+
+	cfg := defaults(t)
+	cfg.SlackAppToken, cfg.SlackBotToken, cfg.Endpoint = slacktest.AppToken, slacktest.BotToken, api.URL
+	cfg.AK, cfg.SK = sim.DemoAK, sim.DemoSK
+	cfg.StateDir, cfg.HTTPAddr = t.TempDir(), "127.0.0.1:0"
+	cfg.AlertEvery = time.Second
+	cfg.AlertRoutes = fmt.Sprintf("CFIN=%s;COPS=%s", fin.Name, ops.Name)
+	cfg.Operators = []string{"U0ALICE", "U0BOB"}
+	s := startServeOn(t, cfg, sl, sm)
+	var logs strings.Builder
+	defer func() {
+		if t.Failed() {
+			t.Log(logs.String(), s.stderr.String())
+		}
+	}()
+	waitFor(t, "both routes primed", func() bool {
+		b, _ := os.ReadFile(filepath.Join(cfg.StateDir, "state.json"))
+		return strings.Contains(string(b), `"CFIN|`) && strings.Contains(string(b), `"COPS|`)
+	})
+	n := 0
+	fail := func(p pooltask.Pool) pooltask.Task {
+		n++
+		now := time.Now().UTC().Truncate(time.Second)
+		tk := pooltask.Task{ID: fmt.Sprintf("bbbbbbbb-0000-4000-8000-%012d", n), PoolID: p.ID, PoolName: p.Name,
+			Scripts: []pooltask.Script{{ID: "s-agent", Name: "install-agent"}}, Status: pooltask.StatusFailed,
+			Start: now.Add(-2 * time.Minute), End: now.Add(-time.Minute), FailedNum: 1, SuccessNum: 9}
+		sm.PutTask(tk, pooltask.Record{DesktopName: "desk-01", DesktopID: fmt.Sprintf("d-%d", n), ScriptName: "install-agent",
+			Status: "FAILED", ResultCode: "1", Reason: "disk C: full", Start: tk.Start, End: tk.End})
+		return tk
+	}
+	// rootIn waits for the alert of task in channel: the poll after it
+	// (every route, in turn) is done.
+	rootIn := func(channel, taskID string) {
+		t.Helper()
+		if _, err := sl.WaitMessage(func(m slacktest.Message) bool {
+			return m.Method == "chat.postMessage" && m.Channel == channel && m.ThreadTS == "" && strings.Contains(m.Text, taskID)
+		}, 20*time.Second); err != nil {
+			t.Fatalf("no alert of %s in %s: %v", taskID, channel, err)
+		}
+	}
+	posts := func(taskID string) int {
+		k := 0
+		for _, m := range sl.Messages() {
+			if m.Method == "chat.postMessage" && m.ThreadTS == "" && strings.Contains(m.Text, taskID) {
+				k++
+			}
+		}
+		return k
+	}
+
+	if m := s.slash(t, "U0EVE", "CFIN", "mute pool="+fin.Name+" for=2h"); strings.Contains(blocksText(m), "muted the alerts") ||
+		!strings.Contains(blocksText(m)+m.Text, "POOLTASKS_OPERATORS") {
+		t.Errorf("someone not among the operators muted: %s", m.Blocks)
+	}
+	if m := s.slash(t, "U0ALICE", "CFIN", `mute pool=`+fin.Name+` for=2h reason="patch window"`); !strings.Contains(blocksText(m), "muted the alerts") {
+		t.Fatalf("mute: %s", m.Blocks)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	logs.WriteString(s.stderr.String())
+	muted := fail(fin)
+
+	s = startServeOn(t, cfg, sl, sm)
+	loud := fail(ops)
+	rootIn("COPS", loud.ID)
+	if k := posts(muted.ID); k != 0 {
+		t.Errorf("the failure in the pool muted before the restart was alerted %d times", k)
+	}
+	if m := s.slash(t, "U0BOB", "COPS", "mutes"); !strings.Contains(blocksText(m), fin.Name) || !strings.Contains(blocksText(m), "<@U0ALICE>") || !strings.Contains(blocksText(m), "patch window") {
+		t.Errorf("mutes after the restart: %s", m.Blocks)
+	}
+	if m := s.slash(t, "U0BOB", "CFIN", "unmute pool="+fin.Name); !strings.Contains(blocksText(m), "unmuted") {
+		t.Fatalf("unmute: %s", m.Blocks)
+	}
+	summary, err := sl.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && m.Channel == "CFIN" && strings.Contains(m.Text, "back on")
+	}, 20*time.Second)
+	if err != nil || !strings.Contains(blocksText(summary), "show "+muted.ID) || !strings.Contains(blocksText(summary), "1 failed task") ||
+		!strings.Contains(blocksText(summary), "ended by <@U0BOB>") {
+		t.Fatalf("summary: %v %s", err, summary.Blocks)
+	}
+	rootIn("COPS", fail(ops).ID) // a poll after the summary
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if k := posts(muted.ID); k != 0 {
+		t.Errorf("the muted failure was alerted %d times after the mute", k)
+	}
+	k := 0
+	for _, m := range sl.Messages() {
+		if m.Method == "chat.postMessage" && strings.Contains(m.Text, "back on") {
+			k++
+		}
+	}
+	if k != 1 {
+		t.Errorf("%d summaries, want the one in CFIN", k)
+	}
+}
