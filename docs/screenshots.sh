@@ -28,7 +28,7 @@ GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}" go test -count=1 -run '^TestScreenSession
 
 # Messages no short session reaches (a new failure after start): their golden files.
 goldens=(
-	"alert:bot/blocks/testdata/TestAlertRootRetriedGolden.golden.json"
+	"alert:bot/blocks/testdata/TestAlertRootRetryFailedAgainGolden.golden.json"
 	"alert-root:bot/blocks/testdata/TestAlertRootAcknowledgedSnoozedGolden.golden.json"
 	"alert-thread:bot/blocks/testdata/TestAlertThreadGolden.golden.json"
 	"confirm:bot/blocks/testdata/TestConfirmGolden.golden.json"

@@ -101,7 +101,7 @@ func AlertRoot(a pooltask.Alert, enabled []pooltask.Action) (string, []slack.Blo
 	}
 	switch {
 	case a.RecoveredBy != "" && a.RecoveredBy == a.RetryTaskID:
-		story = append(story, ":white_check_mark: Recovered by that retry ("+Date(a.RecoveredAt)+")")
+		story = append(story, ":white_check_mark: Recovered by that retry")
 	case a.RecoveredBy != "":
 		story = append(story, ":white_check_mark: Recovered: the same work on this pool finished with no failed desktop in task "+
 			code(a.RecoveredBy, idMax)+" ("+Date(a.RecoveredAt)+")")

@@ -182,10 +182,13 @@ func retriedAlert() pooltask.Alert {
 	return a
 }
 
-// TestAlertRootRetryFailedAgainGolden: the root tells how the retry
-// ended when it failed again: on how many of its desktops, when.
+// TestAlertRootRetryFailedAgainGolden: the root of an alert acknowledged
+// and retried tells how the retry ended when it failed again: on how many
+// of its desktops, when; it is still open (Acknowledge is gone, Snooze and
+// Details stay, Retry does not come back).
 func TestAlertRootRetryFailedAgainGolden(t *testing.T) {
 	a := retriedAlert()
+	a.AckedBy, a.AckedAt = "U0BOB", a.Posted.Add(3*time.Minute)
 	a.RetryEnded = &pooltask.RetryEnd{Status: pooltask.StatusFailed, SuccessNum: 4, FailedNum: 3, End: a.RetriedAt.Add(4 * time.Minute)}
 	golden(t)(AlertRoot(a, []pooltask.Action{pooltask.ActionRetry}))
 }
