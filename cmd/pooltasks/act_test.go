@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace/sim"
@@ -110,11 +112,11 @@ func TestActAPIErrors(t *testing.T) {
 	}
 }
 
-// TestActTargets: with two targets (a targets file, two simulators) whose
-// tasks have the same ids, retry and stop act on the target --target or
-// target= names, and on nothing while the id is ambiguous.
-func TestActTargets(t *testing.T) {
-	const failed, running = "6f1c2b1e-0000-4000-8000-000000000001", "6f1c2b1e-0000-4000-8000-000000000002"
+// twoTargetSims serves two simulators, the targets eu and ap of a targets
+// file (returned), each with a FAILED task of id sameFailed and a RUNNING
+// one of id sameRunning: the same ids, two tasks.
+func twoTargetSims(t *testing.T) ([]*sim.Sim, string) {
+	t.Helper()
 	var sims []*sim.Sim
 	file := "targets:\n"
 	for i, name := range []string{"eu", "ap"} {
@@ -123,10 +125,10 @@ func TestActTargets(t *testing.T) {
 		srv := httptest.NewServer(s)
 		t.Cleanup(srv.Close)
 		pool := s.Pools()[0]
-		s.PutTask(pooltask.Task{ID: failed, PoolID: pool.ID, PoolName: pool.Name, Status: pooltask.StatusFailed,
+		s.PutTask(pooltask.Task{ID: sameFailed, PoolID: pool.ID, PoolName: pool.Name, Status: pooltask.StatusFailed,
 			Start: time.Now().Add(-time.Hour), End: time.Now().Add(-time.Minute), FailedNum: 1},
 			pooltask.Record{ID: "rec-1", DesktopID: "d-1", DesktopName: "FIN-0001", Status: "FAILED"})
-		s.PutTask(pooltask.Task{ID: running, PoolID: pool.ID, PoolName: pool.Name, Status: pooltask.StatusRunning,
+		s.PutTask(pooltask.Task{ID: sameRunning, PoolID: pool.ID, PoolName: pool.Name, Status: pooltask.StatusRunning,
 			Start: time.Now().Add(-time.Minute)}, pooltask.Record{ID: "rec-2", DesktopID: "d-2", DesktopName: "FIN-0002", Status: "RUNNING"})
 		sims = append(sims, s)
 		file += "  - name: " + name + "\n    endpoint: " + srv.URL + "\n    project_id: " + project + "\n"
@@ -135,17 +137,35 @@ func TestActTargets(t *testing.T) {
 	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := actionsOn(t, "retry", "stop")
-	cfg.TargetsFile, cfg.AK, cfg.SK = path, sim.DemoAK, sim.DemoSK
-	count := func(op string) (eu, ap int) {
-		for i, s := range sims {
-			for _, r := range s.ActionRequests() {
-				if r.Op == op {
-					*[]*int{&eu, &ap}[i]++
-				}
+	return sims, path
+}
+
+const sameFailed, sameRunning = "6f1c2b1e-0000-4000-8000-000000000001", "6f1c2b1e-0000-4000-8000-000000000002"
+
+// actionsIn counts the action requests op each simulator received.
+func actionsIn(sims []*sim.Sim, op string) []int {
+	out := make([]int, len(sims))
+	for i, s := range sims {
+		for _, r := range s.ActionRequests() {
+			if r.Op == op {
+				out[i]++
 			}
 		}
-		return eu, ap
+	}
+	return out
+}
+
+// TestActTargets: with two targets (a targets file, two simulators) whose
+// tasks have the same ids, retry and stop act on the target --target or
+// target= names, and on nothing while the id is ambiguous.
+func TestActTargets(t *testing.T) {
+	sims, path := twoTargetSims(t)
+	cfg := actionsOn(t, "retry", "stop")
+	cfg.TargetsFile, cfg.AK, cfg.SK = path, sim.DemoAK, sim.DemoSK
+	failed, running := sameFailed, sameRunning
+	count := func(op string) (eu, ap int) {
+		n := actionsIn(sims, op)
+		return n[0], n[1]
 	}
 
 	code, out, errOut := callAt(t, cfg, "", false, "retry", "--yes", failed)
@@ -172,5 +192,49 @@ func TestActTargets(t *testing.T) {
 	}
 	if eu, ap := count("stop"); eu != 1 || ap != 0 {
 		t.Errorf("stops eu=%d ap=%d, want 1 and 0", eu, ap)
+	}
+}
+
+// TestServeActTargets: serve with actions over two targets (refused before
+// actions knew targets): a typed retry of an id both have asks for
+// target=; with target=ap, Confirm retries in ap alone, with ap's client,
+// and the new task (ap's) is watched in the thread of the channel's message.
+func TestServeActTargets(t *testing.T) {
+	sims, path := twoTargetSims(t)
+	sl := slacktest.New(t, slacktest.Options{})
+	cfg := actionsOn(t, "retry")
+	cfg.TargetsFile, cfg.AK, cfg.SK = path, sim.DemoAK, sim.DemoSK
+	cfg.SlackAppToken, cfg.SlackBotToken = slacktest.AppToken, slacktest.BotToken
+	cfg.StateDir, cfg.HTTPAddr, cfg.WatchEvery = t.TempDir(), "127.0.0.1:0", time.Second
+	s := startServeOn(t, cfg, sl, sims[0])
+	defer func() {
+		if t.Failed() {
+			t.Log(s.stderr.String())
+		}
+	}()
+	if m := s.slash(t, "U01ANA", "C1", "retry "+sameFailed); !strings.Contains(m.Text, "eu, ap") || !strings.Contains(m.Text, "target=") {
+		t.Errorf("ambiguous retry = %q", m.Text)
+	}
+	c := s.slash(t, "U01ANA", "C1", "retry "+sameFailed+" target=ap")
+	ok := findButton(t, c, blocks.ActionConfirm)
+	if ok.Value != "retry "+sameFailed+" target=ap" {
+		t.Fatalf("Confirm = %q", ok.Value)
+	}
+	if m := s.click(t, "U01ANA", "C1", ok); !strings.Contains(string(m.Blocks), "Retried") {
+		t.Fatalf("Confirm's answer = %s", m.Blocks)
+	}
+	if n := actionsIn(sims, "retry"); n[0] != 0 || n[1] != 1 {
+		t.Fatalf("retries eu=%d ap=%d, want 0 and 1", n[0], n[1])
+	}
+	post, err := sl.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && m.Channel == "C1" && strings.Contains(string(m.Blocks), "ap:")
+	}, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sl.WaitMessage(func(m slacktest.Message) bool {
+		return m.Method == "chat.postMessage" && m.ThreadTS == post.TS && strings.Contains(m.Text, "Task")
+	}, 20*time.Second); err != nil {
+		t.Errorf("the new task of ap is not watched in the thread: %v", err)
 	}
 }

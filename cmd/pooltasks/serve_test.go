@@ -156,7 +156,9 @@ func startServeOn(t *testing.T, cfg config.Config, sl *slacktest.Server, sm *sim
 	t.Helper()
 	s := &served{slack: sl, sim: sm, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cfg.SlackAPIURL = sl.APIURL()
-	cfg.Region, cfg.ProjectID = "", sim.DemoProjectID
+	if cfg.TargetsFile == "" {
+		cfg.Region, cfg.ProjectID = "", sim.DemoProjectID
+	}
 	s.cfg = cfg
 	s.conn = sl.Connections() + 1
 	ctx, cancel := context.WithCancel(context.Background())
