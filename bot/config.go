@@ -61,7 +61,8 @@ type Config struct {
 	Seen func(ctx context.Context, keys []string, ttl time.Duration) (bool, error)
 	// Degraded, when not nil, says why this process runs degraded ("" when
 	// it does not): it still answers, so /readyz answers 200, with a body
-	// that says "degraded" and why (the shared state does not answer).
+	// that says "degraded" and why (the shared state does not answer, a
+	// target of several does not).
 	Degraded func() string
 
 	Notifier Notifier // watch, digest and the Stop button; nil answers "not available"

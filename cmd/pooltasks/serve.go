@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -91,7 +92,9 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 	// state store that cannot save (a full disk): it keeps the state in
 	// memory and saves it all at the next save that works.
 	health := loop.NewHealth(metrics.Registry())
-	bc.Ready = health.Err
+	// A target of several that does not answer leaves the others working:
+	// degraded, not unready.
+	bc.Ready, bc.Degraded = health.Err, health.Degraded
 	store, stateHeld, err := openStore(ctx, cfg, health, logger)
 	if err != nil {
 		return err
@@ -107,7 +110,10 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 		// A replica whose Redis does not answer still answers queries:
 		// /readyz says degraded, and redeliveries are told apart by
 		// this replica's own memory meanwhile.
-		bc.Degraded, bc.Seen = elector.Degraded, shared.Seen
+		bc.Seen = shared.Seen
+		bc.Degraded = func() string {
+			return strings.TrimSpace(elector.Degraded() + "\n" + health.Degraded())
+		}
 	}
 	// Actions record their intents in the same store: with the file store
 	// held by another process, this one's intents live in memory only.

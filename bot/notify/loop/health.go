@@ -35,10 +35,11 @@ const (
 var names = []Name{Digests, Alerts, Watches, State}
 
 // Health is what the background loops say about themselves: which one is
-// failing, since when and why (naming the targets that do not answer),
-// for /readyz (Err) and for the metrics pooltasks_loop_failing{loop},
-// pooltasks_loop_failures_total{loop} and
-// pooltasks_loop_target_failing{loop,target}.
+// failing, since when and why, for /readyz (Err) and for the metrics
+// pooltasks_loop_failing{loop} and pooltasks_loop_failures_total{loop}; a
+// loop that works for every target of several but some (a partial
+// failure, see Partial) is degraded instead (Degraded, /readyz 200), and
+// pooltasks_loop_target_failing{loop,target} names each such target.
 // A loop that fails keeps trying (see Backoff); Health shows it until it
 // succeeds again. A nil *Health records nothing. It is safe for concurrent
 // use.
@@ -56,6 +57,7 @@ type failure struct {
 	attempts int
 	why      string          // secrets-free: see PublicError
 	targets  map[string]bool // the targets that do not answer
+	partial  bool            // the others do
 }
 
 // NewHealth returns a Health whose metrics are in set (nil keeps them
@@ -103,7 +105,7 @@ func (h *Health) Failed(loop Name, now time.Time, err error) {
 			h.targetGauge(loop, t).Set(0)
 		}
 	}
-	f.targets = down
+	f.targets, f.partial = down, Partial(err)
 	h.failing[loop] = f
 	h.failingGauge[loop].Set(1)
 	h.failures[loop].Inc()
@@ -163,24 +165,38 @@ func (h *Health) Recovered(loop Name) {
 	h.failingGauge[loop].Set(0)
 }
 
-// Err is nil while every loop works; else it names each failing loop, since
-// when, how many attempts failed and the last error, without secrets.
+// Err is nil while every loop works (or is only Degraded); else it names
+// each failing loop, since when, how many attempts failed and the last
+// error, without secrets.
 func (h *Health) Err() error {
+	if lines := h.lines(false); len(lines) > 0 {
+		return errors.New(strings.Join(lines, "\n"))
+	}
+	return nil
+}
+
+// Degraded is "" while no loop has a target of several that does not
+// answer; else it names each such loop and its targets, as Err does.
+func (h *Health) Degraded() string {
+	return strings.Join(h.lines(true), "\n")
+}
+
+// lines says each loop failing (partial: only for some targets).
+func (h *Health) lines(partial bool) []string {
 	if h == nil {
 		return nil
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.failing) == 0 {
-		return nil
-	}
 	var lines []string
 	for l, f := range h.failing {
-		lines = append(lines, fmt.Sprintf("%s: failing since %s (%d attempts); last error: %s",
-			l, f.since.UTC().Format(time.RFC3339), f.attempts, f.why))
+		if f.partial == partial {
+			lines = append(lines, fmt.Sprintf("%s: failing since %s (%d attempts); last error: %s",
+				l, f.since.UTC().Format(time.RFC3339), f.attempts, f.why))
+		}
 	}
 	sort.Strings(lines)
-	return errors.New(strings.Join(lines, "\n"))
+	return lines
 }
 
 // StepError is a failed attempt of a loop: What says what failed, in

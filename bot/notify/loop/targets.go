@@ -34,12 +34,14 @@ func (e *TargetError) Error() string { return "target " + e.Target + ": " + e.Er
 func (e *TargetError) Unwrap() error { return e.Err }
 
 // Partial reports whether err is only targets that failed (each a
-// *TargetError, wrapped or joined): the step did its work for the others,
-// if any.
+// *TargetError, wrapped or joined): the step did its work for the others.
+// No target answering is a *StepError, not partial.
 func Partial(err error) bool {
 	switch e := err.(type) {
 	case *TargetError:
 		return true
+	case *StepError:
+		return false
 	case interface{ Unwrap() []error }:
 		for _, x := range e.Unwrap() {
 			if !Partial(x) {
@@ -170,11 +172,12 @@ func ListTargets(ctx context.Context, scopes []Scope, base pooltask.ListOptions,
 	return tasks, truncated, down, nil
 }
 
-// joinTargets is the error of targets that failed, each named.
+// joinTargets is the error of a step for which no target answered, each
+// named.
 func joinTargets(down []*TargetError) error {
 	errs := make([]error, len(down))
 	for i, e := range down {
 		errs[i] = e
 	}
-	return errors.Join(errs...)
+	return &StepError{What: "no target answered", Err: errors.Join(errs...)}
 }
