@@ -128,10 +128,35 @@ type Options struct {
 	// StateHeld, in serve's own doctor, is why the process does not use its
 	// state directory (another process holds its lock); nil when it does.
 	StateHeld error
+	// Loops, in serve's own doctor, is the health of its background loops
+	// (*loop.Health): which fail, and which work but for a target that
+	// does not answer. nil: not checked.
+	Loops Loops
 	// HTTPClient carries the Slack calls; nil means a client with Timeout.
 	HTTPClient *http.Client
 	// Timeout bounds each network check; default 15s.
 	Timeout time.Duration
+}
+
+// Loops is what doctor reads of the background loops' health.
+type Loops interface {
+	Err() error
+	Degraded() string
+}
+
+// NameLoops is the check of the background loops (serve's own doctor).
+const NameLoops = "background loops"
+
+// checkLoops says which background loop fails, or works but for a target
+// that does not answer, naming it.
+func checkLoops(l Loops) Check {
+	if err := l.Err(); err != nil {
+		return Check{Name: NameLoops, Status: Fail, Detail: err.Error(), Fix: "see the log for each attempt; the loops try again by themselves"}
+	}
+	if why := l.Degraded(); why != "" {
+		return Check{Name: NameLoops, Status: Warn, Detail: why, Fix: "the other targets' digests and alerts go on; see the target's own checks above"}
+	}
+	return Check{Name: NameLoops, Status: OK, Detail: "digests, alerts and watches work"}
 }
 
 // Target is one of several targets to check: its Workspace settings (in
@@ -179,6 +204,9 @@ func Run(ctx context.Context, opts Options) Report {
 		}
 	}
 	r.Checks = append(r.Checks, checkSlack(ctx, opts)...)
+	if opts.Loops != nil {
+		r.Checks = append(r.Checks, checkLoops(opts.Loops))
+	}
 	// A secret can reach a check's text anyway, say inside an error message from a
 	// library: the report goes through the redaction the log lines go through.
 	red := redact.New(opts.Config.Secrets()...)

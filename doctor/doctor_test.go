@@ -574,3 +574,30 @@ func TestRedisChecks(t *testing.T) {
 		t.Errorf("redis check with a wrong password = %+v", c)
 	}
 }
+
+type fakeLoops struct {
+	err      error
+	degraded string
+}
+
+func (f fakeLoops) Err() error       { return f.err }
+func (f fakeLoops) Degraded() string { return f.degraded }
+
+// TestCheckLoops: serve's doctor fails on a failing loop, warns on one
+// that works but for a target, naming it, and is ok otherwise.
+func TestCheckLoops(t *testing.T) {
+	for _, tt := range []struct {
+		loops  fakeLoops
+		status Status
+		detail string
+	}{
+		{fakeLoops{}, OK, "work"},
+		{fakeLoops{degraded: "alerts: failing since …; last error: target sim-b: timed out"}, Warn, "target sim-b: timed out"},
+		{fakeLoops{err: errors.New("digests: failing since …; last error: no target answered"), degraded: "x"}, Fail, "no target answered"},
+	} {
+		c := checkLoops(tt.loops)
+		if c.Name != NameLoops || c.Status != tt.status || !strings.Contains(c.Detail, tt.detail) {
+			t.Errorf("checkLoops(%+v) = %+v, want %v with %q", tt.loops, c, tt.status, tt.detail)
+		}
+	}
+}

@@ -182,7 +182,7 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 		c, _, _ := set.Client(nc.name)
 		return c.(*workspace.Client), nil // newTargets built them
 	})
-	doctorOpts.Sim, doctorOpts.StateHeld = useSim, stateHeld
+	doctorOpts.Sim, doctorOpts.StateHeld, doctorOpts.Loops = useSim, stateHeld, health
 	bc.Doctor = func(ctx context.Context) (string, error) {
 		var buf bytes.Buffer
 		report := doctor.Run(ctx, doctorOpts)

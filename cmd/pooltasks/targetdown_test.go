@@ -22,9 +22,10 @@ import (
 // targets file), and the fake Slack, and takes sim-b down at the wire (its
 // server answers 500) after the alerts started: sim-a's failure is alerted
 // during the outage and sim-b's is not; /readyz says degraded naming sim-b
-// (200: the bot still answers) and /metrics has
-// pooltasks_loop_target_failing for sim-b; /pooltasks digest answers with
-// sim-a's tasks and a line naming sim-b. Once sim-b answers again, its
+// (200: the bot still answers), /metrics has
+// pooltasks_loop_target_failing for sim-b and /pooltasks doctor names it
+// under the background loops; /pooltasks digest answers with sim-a's
+// tasks and a line naming sim-b. Once sim-b answers again, its
 // failure of the outage is alerted once and /readyz is ok.
 func TestServeTargetDown(t *testing.T) {
 	sl := slacktest.New(t, slacktest.Options{})
@@ -55,6 +56,7 @@ func TestServeTargetDown(t *testing.T) {
 	cfg.Region, cfg.Endpoint, cfg.ProjectID, cfg.TargetsFile = "", "", "", file
 	cfg.StateDir, cfg.HTTPAddr = t.TempDir(), "127.0.0.1:0"
 	cfg.AlertChannel, cfg.AlertEvery, cfg.CacheTTL = "CALERT", time.Second, time.Millisecond
+	cfg.AdminUsers = []string{"UADMIN"}
 	s := startServeOn(t, cfg, sl, a)
 	defer func() {
 		if t.Failed() {
@@ -112,6 +114,10 @@ func TestServeTargetDown(t *testing.T) {
 	m := s.slash(t, "U1", "C1", "digest since=1h")
 	if body := blocksText(m); !strings.Contains(body, "Target *sim-b* could not be read") || !strings.Contains(body, "sim-a:") {
 		t.Errorf("the digest during sim-b's outage:\n%s", body)
+	}
+	m = s.slash(t, "UADMIN", "C1", "doctor")
+	if body := blocksText(m); !strings.Contains(body, "background loops") || !strings.Contains(body, "target sim-b: the Workspace API answered 500") {
+		t.Errorf("doctor during sim-b's outage:\n%s", body)
 	}
 	if n := alerts(idB); n != 0 {
 		t.Fatalf("sim-b's failure alerted %d times while sim-b did not answer", n)
