@@ -235,3 +235,35 @@ func digestWindows(posts []notifytest.Post) []string {
 	}
 	return out
 }
+
+// TestAlertsTargetDownAtStart: a target that does not answer at the
+// alerts' first poll has its failures since then alerted once it answers,
+// and the failures that were there before, not.
+func TestAlertsTargetDownAtStart(t *testing.T) {
+	s, _, b, down := twoSimsDown(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	clock := notifytest.NewClock(now)
+	poster := notifytest.NewPoster(nil)
+	al := alert.New(alert.Config{Channel: "C2"}, loop.Deps{Lister: s.Lister(), Poster: poster, Clock: clock}, notifytest.OpenStore(t, t.TempDir()))
+	down.Store(true)
+	if err := al.Poll(ctx); !loop.Partial(err) {
+		t.Fatalf("first poll with sim-b down: %v, want a partial failure", err)
+	}
+	const b1 = "bbbbbbbb-0000-4000-8000-000000000001"
+	clock.Advance(2 * time.Minute)
+	failTask(b, b1, now.Add(time.Minute))
+	if err := al.Poll(ctx); !loop.Partial(err) {
+		t.Fatalf("poll with sim-b down: %v, want a partial failure", err)
+	}
+	down.Store(false)
+	clock.Advance(time.Minute)
+	for range 2 {
+		if err := al.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if posts := poster.Posts(); len(posts) != 1 || alerted(t, poster, b1)[b1] != 1 {
+		t.Errorf("%d posts (%v), want one: sim-b's failure since the start, not those before", len(posts), alerted(t, poster, b1))
+	}
+}

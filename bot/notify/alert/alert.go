@@ -133,6 +133,9 @@ type Alerter struct {
 	// that a target that does not answer keeps the others' going, and its
 	// failures are alerted when it answers again.
 	memories map[string]*memory
+	// started is the time of this process's first poll: the failures
+	// already there then are not alerted.
+	started time.Time
 }
 
 // memory is what an Alerter knows of one target's alerted tasks in the
@@ -246,6 +249,9 @@ func (rs Routes) Run(ctx context.Context) error {
 // everything else.
 func (a *Alerter) Poll(ctx context.Context) (err error) {
 	now := a.deps.Clock.Now()
+	if a.started.IsZero() {
+		a.started = now
+	}
 	since := now.Add(-a.cfg.Horizon)
 	failed, targets, scope, down, err := a.listFailed(ctx, since, now)
 	if err != nil {
@@ -425,8 +431,10 @@ func (a *Alerter) Poll(ctx context.Context) (err error) {
 
 // ready reads a target's memory of alerted tasks (m.known), taking over
 // the state of an older key, and settles the intents an earlier run left
-// (recover). It reports false at the target's first start: its failures
-// already there are taken as known, and none of them is alerted.
+// (recover). At the target's first start, its failures already there when
+// this process started polling are taken as known and none of them is
+// alerted (a target that did not answer then has its failures since
+// alerted), and when the store lost its memory, every failure there.
 func (a *Alerter) ready(ctx context.Context, m *memory, failed []pooltask.Task, target string, since, now time.Time) (bool, error) {
 	known, primed, err := a.store.AlertKnown(ctx, m.key)
 	if err != nil {
@@ -447,27 +455,35 @@ func (a *Alerter) ready(ctx context.Context, m *memory, failed []pooltask.Task, 
 			known, primed = old, true
 		}
 	}
+	baseline := a.started
 	if !primed && m.stored {
 		// The store had the key and lost it (a Redis restarted empty):
 		// a fresh start, not a flood of alerts for every failure there.
 		a.deps.Log.Warn("the alerted tasks were lost from the store; taking the failures there as known again", "target", target)
-		m.primed, m.stored = false, false
+		m.primed, m.stored, baseline = false, false, now
 	}
 	m.stored = m.stored || primed
 	if !primed && !m.primed {
-		n := 0
+		known = map[string]time.Time{}
+		later := 0
 		for _, t := range failed {
-			if t.Target == target {
-				m.unsaved[t.ID] = taskTime(t, now)
-				n++
+			switch {
+			case t.Target != target:
+			case t.Start.After(baseline):
+				later++ // failed since, while the target did not answer
+			default:
+				known[t.ID] = taskTime(t, now)
+				m.unsaved[t.ID] = known[t.ID]
 			}
 		}
 		m.primed = true
-		a.deps.Log.Info("alerts started; failures already there are taken as known", "known", n, "target", target)
+		a.deps.Log.Info("alerts started; failures already there are taken as known", "known", len(known), "target", target)
 		if err := a.saveOne(ctx, m, since); err != nil {
 			return false, &loop.StepError{What: "remembering the failed tasks already there at the first start", Err: err}
 		}
-		return false, nil
+		if later == 0 {
+			return false, nil
+		}
 	}
 	m.primed = true
 	if known == nil {
