@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/bot/notify/state/redistest"
 	"github.com/pooltasks/pooltasks/bot/slacktest"
 	"github.com/pooltasks/pooltasks/pooltask"
 	"github.com/pooltasks/pooltasks/workspace/sim"
@@ -213,8 +214,14 @@ func blocksText(m slacktest.Message) string {
 // task, and a later Acknowledge, which renders the root again from the
 // alert's state, keeps that line. The retry, watched in the root's thread,
 // fails again on one of its two desktops: the watch's end edits the root
-// to say so, once, and the retry's failure is not alerted anew.
+// to say so, once, and the retry's failure is not alerted anew. With the
+// file store, and on Redis, where the elected scheduler runs the watch.
 func TestServeAlertRetry(t *testing.T) {
+	t.Run("file", func(t *testing.T) { serveAlertRetry(t, "") })
+	t.Run("redis", func(t *testing.T) { serveAlertRetry(t, redistest.Start(t, redistest.Options{}).URL()) })
+}
+
+func serveAlertRetry(t *testing.T, redisURL string) {
 	sl := slacktest.New(t, slacktest.Options{})
 	sm := sim.New(sim.Options{Empty: true})
 	api := httptest.NewServer(sm)
@@ -229,6 +236,7 @@ func TestServeAlertRetry(t *testing.T) {
 	cfg.AlertRoutes = "CFIN=" + fin.Name
 	cfg.Actions, cfg.Operators = []string{"retry"}, []string{"U0ALICE", "U0BOB"}
 	cfg.WatchEvery = time.Second
+	cfg.RedisURL, cfg.Lease = redisURL, 3*time.Second
 	sm.FailDesktops("d-2")
 	s := startServeOn(t, cfg, sl, sm)
 	defer func() {
@@ -236,10 +244,7 @@ func TestServeAlertRetry(t *testing.T) {
 			t.Log(s.stderr.String())
 		}
 	}()
-	waitFor(t, "the route primed", func() bool {
-		b, _ := os.ReadFile(filepath.Join(cfg.StateDir, "state.json"))
-		return strings.Contains(string(b), `"CFIN|`)
-	})
+	waitLog(t, s, `"msg":"alerts started`) // the route is primed
 
 	now := time.Now().UTC().Truncate(time.Second)
 	tk := pooltask.Task{ID: "aaaaaaaa-0000-4000-8000-000000000001", PoolID: fin.ID, PoolName: fin.Name,
@@ -333,6 +338,9 @@ func TestServeAlertRetry(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d edits of the root telling the retry's end, want 1", n)
+	}
+	if strings.Contains(s.stderr.String(), "no watch following it") {
+		t.Error("the alerter read the retry's end, not its watch")
 	}
 }
 

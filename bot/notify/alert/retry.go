@@ -141,10 +141,10 @@ func (a *Alerter) followRetries(ctx context.Context, living []pooltask.Alert, no
 		}
 		for _, t := range page.Tasks {
 			if t.ID == al.RetryTaskID && t.Status.Ended() {
+				a.deps.Log.Info("retry of an alert ended, no watch following it", "channel", al.Channel, "task", al.Task.ID, "retry", t.ID, "status", t.Status)
 				if err := retryEnded(ctx, a.store, a.deps.Poster, a.cfg.Actions, al.Channel, al.TS, t, ""); err != nil {
 					return err
 				}
-				a.deps.Log.Info("retry of an alert ended, no watch following it", "channel", al.Channel, "task", al.Task.ID, "retry", t.ID, "status", t.Status)
 			}
 		}
 	}
