@@ -6,9 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/pooltasks/pooltasks/bot/blocks"
+	"github.com/pooltasks/pooltasks/bot/notify/alert"
+	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
@@ -70,15 +70,9 @@ func (b *Bot) livingAlert(ctx context.Context, req *request, channel, ts string)
 }
 
 // editRoot renders a living alert's root again from its saved state and
-// edits it in place.
+// edits it in place, as the alerts do.
 func (b *Bot) editRoot(ctx context.Context, al pooltask.Alert) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), replyTimeout)
-	defer cancel()
-	text, bs := blocks.AlertRoot(al, b.cfg.Actions.Enabled)
-	if _, _, _, err := b.api.UpdateMessageContext(ctx, al.Channel, al.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(bs...)); err != nil {
-		return fmt.Errorf("editing the alert of task %s: %w", al.Task.ID, err)
-	}
-	return nil
+	return alert.EditRoot(ctx, loop.NewSlackPoster(b.api), al, b.cfg.Actions.Enabled)
 }
 
 // acknowledge answers Acknowledge: the first person's click names them on the

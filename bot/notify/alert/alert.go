@@ -778,10 +778,16 @@ func (a *Alerter) Edit(ctx context.Context, al pooltask.Alert) error {
 	return EditRoot(ctx, a.deps.Poster, al, a.cfg.Actions)
 }
 
+// Updater edits a message in place (chat.update); every loop.Poster is one.
+type Updater interface {
+	UpdateMessage(ctx context.Context, channel, ts, text string, blocks []slack.Block) error
+}
+
 // EditRoot renders a living alert's root from its saved state and updates
-// it in place (chat.update): what the alerter does when a task recovers,
-// and the bot when someone acknowledges or snoozes it.
-func EditRoot(ctx context.Context, p loop.Poster, al pooltask.Alert, enabled []pooltask.Action) error {
+// it in place (chat.update): what the alerter does when a task recovers or
+// a retry ends, and the bot when someone acknowledges, snoozes or retries
+// it. The edit is finished even when ctx ends.
+func EditRoot(ctx context.Context, p Updater, al pooltask.Alert, enabled []pooltask.Action) error {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loop.PostTimeout)
 	defer cancel()
 	text, bs := blocks.AlertRoot(al, enabled)

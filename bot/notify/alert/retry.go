@@ -37,7 +37,7 @@ type RetryStore interface {
 // when the watch that follows one in its alert's thread ends.
 type Retries struct {
 	Store   RetryStore
-	Poster  loop.Poster
+	Poster  Updater
 	Actions []pooltask.Action // POOLTASKS_ACTIONS, for the root's buttons
 }
 
@@ -62,7 +62,7 @@ func (r Retries) WatchEnded(ctx context.Context, w state.Watch, t pooltask.Task)
 // edits the root to say so (see showRetryEnd). A retry that finished with
 // no failed desktop is also the alert's recovery when the one rule of
 // recoveries (pooltask.Recovers) says so.
-func retryEnded(ctx context.Context, store RetryStore, p loop.Poster, enabled []pooltask.Action, channel, ts string, t pooltask.Task, stoppedBy string) error {
+func retryEnded(ctx context.Context, store RetryStore, p Updater, enabled []pooltask.Action, channel, ts string, t pooltask.Task, stoppedBy string) error {
 	end := pooltask.EndOf(t)
 	end.StoppedBy = stoppedBy
 	recorded := false
@@ -91,7 +91,7 @@ func retryEnded(ctx context.Context, store RetryStore, p loop.Poster, enabled []
 // records that the root shows it. The alerter calls it again for a root
 // whose end is recorded but not shown and that no watch follows (a crash
 // between the edit and its record).
-func showRetryEnd(ctx context.Context, store RetryStore, p loop.Poster, enabled []pooltask.Action, al pooltask.Alert) error {
+func showRetryEnd(ctx context.Context, store RetryStore, p Updater, enabled []pooltask.Action, al pooltask.Alert) error {
 	if err := EditRoot(ctx, p, al, enabled); err != nil {
 		return err
 	}
