@@ -42,7 +42,8 @@ func alerted(t *testing.T, p *notifytest.Poster, ids ...string) map[string]int {
 
 // TestAlertsWhileATargetIsDown: with sim-b's API answering 500, the
 // alerts of sim-a go on (the poll fails naming sim-b alone, a partial
-// failure that keeps the alerts' pace); a restart during the outage
+// failure that keeps the alerts' pace, also while a living alert of sim-b
+// waits for its thread and its retry); a restart during the outage
 // alerts nothing twice; sim-b's failure of the outage is alerted once
 // when it answers again. Each target's alerted tasks are its own in the
 // store.
@@ -52,12 +53,21 @@ func TestAlertsWhileATargetIsDown(t *testing.T) {
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	clock := notifytest.NewClock(now)
 	poster := notifytest.NewPoster(nil)
-	deps := loop.Deps{Lister: s.Lister(), Poster: poster, Clock: clock}
+	records := func(target string) loop.Records { c, _, _ := s.Client(target); return c }
+	deps := loop.Deps{Lister: s.Lister(), Records: records, Poster: poster, Clock: clock}
 	dir := t.TempDir()
 	store := notifytest.OpenStore(t, dir)
 	cfg := alert.Config{Channel: "C2"}
 	al := alert.New(cfg, deps, store)
 	if err := al.Poll(ctx); err != nil { // the failures already there are known
+		t.Fatal(err)
+	}
+	// A living alert of sim-b, not yet followed by its thread, whose
+	// retry no watch follows: both read sim-b at each poll.
+	pool := b.Pools()[0]
+	if err := store.PutAlert(ctx, pooltask.Alert{Channel: "C2", TS: "1700000000.000100", Posted: now, RetriedAt: now,
+		RetryTaskID: "bbbbbbbb-0000-4000-8000-0000000000r1",
+		Task:        pooltask.Task{ID: "bbbbbbbb-0000-4000-8000-000000000009", Target: "sim-b", PoolID: pool.ID, PoolName: pool.Name, Status: pooltask.StatusFailed, Start: now.Add(-time.Hour), FailedNum: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	const (

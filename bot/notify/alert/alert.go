@@ -620,13 +620,19 @@ func (a *Alerter) followUp(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return &loop.StepError{What: "reading the living alerts", Err: err}
 	}
-	if err := a.followRetries(ctx, living, now); err != nil {
-		return err
+	// A target that does not answer is said (a *loop.TargetError) once the
+	// others' alerts were followed up.
+	down := a.followRetries(ctx, living, now)
+	if down != nil && !loop.Partial(down) {
+		return down
 	}
 	var open []pooltask.Alert
 	for _, al := range living {
 		if !al.Enriched && now.Sub(al.Posted) < enrichWindow && a.deps.Records != nil {
-			if err := a.enrich(ctx, al, now); err != nil {
+			switch err := a.enrich(ctx, al, now); {
+			case loop.Partial(err):
+				down = errors.Join(down, err)
+			case err != nil:
 				return err
 			}
 		}
@@ -634,7 +640,7 @@ func (a *Alerter) followUp(ctx context.Context, now time.Time) error {
 			open = append(open, al)
 		}
 	}
-	return a.recoveries(ctx, open)
+	return errors.Join(down, a.recoveries(ctx, open))
 }
 
 // enrich posts the thread reply of a living alert: its failed desktops and
@@ -657,7 +663,11 @@ func (a *Alerter) enrich(ctx context.Context, al pooltask.Alert, now time.Time) 
 	}
 	recs, err := a.failedRecords(ctx, al.Task)
 	if err != nil {
-		return &loop.StepError{What: "reading the failed desktops of task " + al.Task.ID + " for its alert's thread", Err: err}
+		err = &loop.StepError{What: "reading the failed desktops of task " + al.Task.ID + " for its alert's thread", Err: err}
+		if al.Task.Target != "" {
+			err = &loop.TargetError{Target: al.Task.Target, Err: err}
+		}
+		return err
 	}
 	if len(recs.Records) == 0 {
 		// Nothing to add to the root's counts: no reply.

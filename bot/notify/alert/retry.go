@@ -109,9 +109,12 @@ func showRetryEnd(ctx context.Context, store RetryStore, p Updater, enabled []po
 
 // followRetries tells the end of the retries of living alerts that no
 // saved watch follows, and edits again a root whose retry's end is
-// recorded but not shown (see the comment at the top of this file).
+// recorded but not shown (see the comment at the top of this file). A
+// target of several that does not answer is a *loop.TargetError, once the
+// others' retries were followed.
 func (a *Alerter) followRetries(ctx context.Context, living []pooltask.Alert, now time.Time) error {
 	var watched map[string]bool
+	var down []error // targets of several that do not answer
 	for _, al := range living {
 		if al.RetryTaskID == "" || (al.RetryEnded != nil && al.RetryEnded.Shown) || now.Sub(al.RetriedAt) >= a.cfg.Horizon {
 			continue
@@ -136,6 +139,11 @@ func (a *Alerter) followRetries(ctx context.Context, living []pooltask.Alert, no
 			continue
 		}
 		page, err := a.deps.Lister.ListTasks(ctx, pooltask.ListOptions{TaskIDs: []string{al.RetryTaskID}, Target: al.Task.Target, Limit: 1})
+		if err != nil && al.Task.Target != "" {
+			// The others' retries go on; this one is read at a later poll.
+			down = append(down, &loop.TargetError{Target: al.Task.Target, Err: fmt.Errorf("reading the retry %s of the alert of task %s: %w", al.RetryTaskID, al.Task.ID, err)})
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("reading the retry %s of the alert of task %s: %w", al.RetryTaskID, al.Task.ID, err)
 		}
@@ -148,7 +156,7 @@ func (a *Alerter) followRetries(ctx context.Context, living []pooltask.Alert, no
 			}
 		}
 	}
-	return nil
+	return errors.Join(down...)
 }
 
 // retries are the tasks retries from the living alerts of the channel
