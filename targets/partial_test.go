@@ -157,9 +157,9 @@ func TestAlertsTakeOverOneKey(t *testing.T) {
 // TestDigestWhileATargetIsDown: a window whose sim-b tasks cannot be read
 // is tried again for Config.Partial after its end, then posted with
 // sim-a's tasks and a line naming sim-b and why; the loop's health names
-// sim-b until a window reads it again. That next window says that sim-b
-// answers again and which hours are in no digest; no window is posted
-// twice.
+// sim-b until it answers again (asked at the loop's next try, before the
+// next window). That next window says that sim-b answers again and which
+// hours are in no digest; no window is posted twice.
 func TestDigestWhileATargetIsDown(t *testing.T) {
 	s, a, _, down := twoSimsDown(t)
 	day := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
@@ -213,6 +213,11 @@ func TestDigestWhileATargetIsDown(t *testing.T) {
 	}
 
 	down.Store(false)
+	clock.FireNext() // the next try, before the next window: sim-b answers
+	clock.BlockUntil(t, 1)
+	if why := health.Degraded(); why != "" || len(poster.Calls()) != 1 {
+		t.Errorf("after sim-b answers again: degraded %q, %d posts; want none and one", why, len(poster.Calls()))
+	}
 	clock.Set(day.Add(14 * time.Hour))
 	posts = poster.WaitCalls(t, 2)
 	clock.BlockUntil(t, 1)

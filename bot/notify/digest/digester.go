@@ -151,7 +151,8 @@ func (d *Digester) Run(ctx context.Context) error {
 // With several targets, each has a watermark of its own too: the end of
 // the last window whose digest had its tasks (under key|TARGET), so that a
 // target that answers again is said with the time its tasks are in no
-// digest; down are the targets the last window was posted without.
+// digest; down are the targets the last window was posted without that
+// did not answer since.
 type schedule struct {
 	d       *Digester
 	key     string
@@ -252,7 +253,7 @@ func (s *schedule) recover(ctx context.Context) error {
 // returns how long to wait for the next window. With several targets, a
 // window whose tasks of a target cannot be read is tried again until
 // Config.Partial after its end, then posted without them, saying so; the
-// step fails naming the target until a window reads it again.
+// step fails naming the target until it answers again.
 func (s *schedule) step(ctx context.Context, now time.Time) (time.Duration, error) {
 	d := s.d
 	if !s.loaded {
@@ -295,10 +296,30 @@ func (s *schedule) step(ctx context.Context, now time.Time) (time.Duration, erro
 	}
 	next := WindowEnd(now, d.cfg.Every, d.cfg.At).Add(d.cfg.Every).Sub(now)
 	if len(s.down) > 0 {
-		// Said until a window reads them again.
-		return next, unreadErr(s.down)
+		// Said until they answer again: asked for one task at each try
+		// (Run tries again after its backoff).
+		s.down = s.probe(ctx, s.down)
+		if len(s.down) > 0 {
+			return next, unreadErr(s.down)
+		}
 	}
 	return next, nil
+}
+
+// probe returns the targets of down that still do not answer, each with
+// its latest error.
+func (s *schedule) probe(ctx context.Context, down []*loop.TargetError) []*loop.TargetError {
+	ts, ok := s.d.deps.Lister.(loop.Targets)
+	if !ok {
+		return nil
+	}
+	var still []*loop.TargetError
+	for _, e := range down {
+		if _, err := ts.Target(e.Target).ListTasks(ctx, pooltask.ListOptions{Limit: 1}); err != nil {
+			still = append(still, &loop.TargetError{Target: e.Target, Err: err})
+		}
+	}
+	return still
 }
 
 // unreadErr is the error of the targets a digest could not read.
