@@ -43,14 +43,16 @@ func TestConfigDefaultsAndEnv(t *testing.T) {
 // fix, alongside the other problems.
 func TestLoadUnreadable(t *testing.T) {
 	cfg := Load(env(map[string]string{
-		"POOLTASKS_SCHEDULER":    "yes please",
-		"WORKSPACE_TIMEOUT":      "10",
-		"POOLTASKS_DIGEST_EVERY": "a week",
-		"POOLTASKS_USER_RATE":    "",
-		"WORKSPACE_RATE_LIMIT":   "fast",
-		"WORKSPACE_BURST":        "5.5",
-		"POOLTASKS_WATCH_MAX":    "",
-		"LOG_FORMAT":             "xml", // a readable value Validate refuses
+		"POOLTASKS_SCHEDULER":        "yes please",
+		"WORKSPACE_TIMEOUT":          "10",
+		"POOLTASKS_DIGEST_EVERY":     "a week",
+		"POOLTASKS_USER_RATE":        "",
+		"WORKSPACE_RATE_LIMIT":       "fast",
+		"WORKSPACE_BURST":            "5.5",
+		"POOLTASKS_WATCH_MAX":        "",
+		"LOG_FORMAT":                 "xml", // a readable value Validate refuses
+		"POOLTASKS_ALERT_MIN_FAILED": "three",
+		"POOLTASKS_ALERT_MIN_RATIO":  "20%",
 	}))
 	_, ps := cfg.Validate(0)
 	for _, tc := range []struct{ name, detail, fix string }{
@@ -62,6 +64,8 @@ func TestLoadUnreadable(t *testing.T) {
 		{"WORKSPACE_BURST", `"5.5" is not a whole number`, "write a whole number such as 5, or unset it for the default 5"},
 		{"POOLTASKS_WATCH_MAX", "set but empty, which is not a duration", "write a duration such as 2h, or unset it for the default 2h"},
 		{"LOG_FORMAT", `"xml" is not json or text`, "write json or text"},
+		{"POOLTASKS_ALERT_MIN_FAILED", `"three" is not a whole number`, "write a whole number such as 1, or unset it for the default 1"},
+		{"POOLTASKS_ALERT_MIN_RATIO", `"20%" is not a number`, "write a number such as 0, or unset it for the default 0"},
 	} {
 		p, ok := find(ps, tc.name)
 		if !ok || p.Severity != Error || p.Detail != tc.detail || p.Fix != tc.fix {

@@ -543,7 +543,7 @@ func alertRoutes(ps *Problems, c Config, b Bindings) []Route {
 	switch {
 	case c.AlertMinFailed < 0:
 		add("POOLTASKS_ALERT_MIN_FAILED", Error, fmt.Sprintf("%d is negative", c.AlertMinFailed),
-			"write the failed desktops a task needs to be alerted, 1 or more (default 1)")
+			"write the failed desktops a task needs to be alerted: 0 or more (default 1; 0 also alerts a failed task with no failed desktop)")
 		bad = true
 	case c.AlertMinFailed > 1000:
 		add("POOLTASKS_ALERT_MIN_FAILED", Warning, fmt.Sprintf("%d failed desktops: few tasks would ever be alerted", c.AlertMinFailed),

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -237,6 +238,12 @@ func TestValidate(t *testing.T) {
 			"POOLTASKS_ALERT_MIN_FAILED", Error, []string{"negative"}},
 		{"alert min ratio a percentage", func(c *Config) { c.AlertMinRatio = 20 },
 			"POOLTASKS_ALERT_MIN_RATIO", Error, []string{"20 is not a ratio from 0 to 1", "0.2 for 20%"}},
+		{"alert min ratio just above 1", func(c *Config) { c.AlertMinRatio = 1.01 },
+			"POOLTASKS_ALERT_MIN_RATIO", Error, []string{"1.01 is not a ratio from 0 to 1"}},
+		{"alert min ratio negative", func(c *Config) { c.AlertMinRatio = -0.1 },
+			"POOLTASKS_ALERT_MIN_RATIO", Error, []string{"-0.1 is not a ratio from 0 to 1"}},
+		{"alert min ratio NaN", func(c *Config) { c.AlertMinRatio = math.NaN() },
+			"POOLTASKS_ALERT_MIN_RATIO", Error, []string{"NaN is not a ratio from 0 to 1"}},
 		{"scheduler off, routes only", func(c *Config) { c.Scheduler, c.AlertRoutes = false, "C0FIN=*" },
 			"POOLTASKS_SCHEDULER", Info, []string{"another process"}},
 		{"scheduler off", func(c *Config) { c.Scheduler, c.AlertChannel = false, "C0ALERT" },
@@ -269,6 +276,24 @@ func TestValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestValidateAlertThresholdLimits: the thresholds' limits are values
+// like any other, with no problem: 0 failed desktops (a failed task with
+// none is alerted too), a share of 0 (any) or of 1 (every desktop failed).
+func TestValidateAlertThresholdLimits(t *testing.T) {
+	for _, th := range []struct {
+		failed int
+		ratio  float64
+	}{{0, 0}, {0, 1}, {1000, 1}} {
+		c := valid()
+		c.AlertMinFailed, c.AlertMinRatio = th.failed, th.ratio
+		for _, name := range []string{"POOLTASKS_ALERT_MIN_FAILED", "POOLTASKS_ALERT_MIN_RATIO"} {
+			if p, ok := find(problems(c, serveNeeds), name); ok {
+				t.Errorf("%d and %g: %s", th.failed, th.ratio, p)
+			}
+		}
 	}
 }
 

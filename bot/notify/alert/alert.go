@@ -31,9 +31,9 @@ type Config struct {
 	// MaxKnown bounds the remembered ids; default 5000. A poll that sees
 	// more failed tasks keeps them all.
 	MaxKnown int
-	// MinFailed and MinRatio are the thresholds a failed task must reach
-	// to be alerted (POOLTASKS_ALERT_MIN_FAILED, _MIN_RATIO): failed
-	// desktops, and failed ÷ (success + failed + skip). Zero: any.
+	// MinFailed and MinRatio are the thresholds a failed task must reach,
+	// both, to be alerted (POOLTASKS_ALERT_MIN_FAILED, _MIN_RATIO; see
+	// reaches). Zero: any.
 	MinFailed int
 	MinRatio  float64
 	// Actions are the actions enabled (POOLTASKS_ACTIONS): with retry, a
@@ -41,17 +41,17 @@ type Config struct {
 	Actions []pooltask.Action
 }
 
-// reaches reports whether a failed task reaches the thresholds. One that
-// does not is left alone: digests still count it.
+// reaches reports whether a failed task reaches both thresholds, each
+// inclusive: at least MinFailed failed desktops, and a failed share
+// failed ÷ (success + failed + skip) of at least MinRatio (0 for a task
+// without desktops counted). One that does not is left alone, and
+// looked at again at each poll: digests still count it.
 func (c Config) reaches(t pooltask.Task) bool {
-	if t.FailedNum < c.MinFailed {
-		return false
+	share := 0.0
+	if all := t.SuccessNum + t.FailedNum + t.SkipNum; all > 0 {
+		share = float64(t.FailedNum) / float64(all)
 	}
-	all := t.SuccessNum + t.FailedNum + t.SkipNum
-	if all == 0 {
-		return c.MinRatio <= 0 || t.FailedNum > 0
-	}
-	return float64(t.FailedNum)/float64(all) >= c.MinRatio
+	return t.FailedNum >= c.MinFailed && share >= c.MinRatio
 }
 
 // stormSize is the most alerts one poll posts one by one; more become one
