@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/spf13/cobra"
 
 	"github.com/pooltasks/pooltasks/bot"
+	"github.com/pooltasks/pooltasks/bot/blocks"
 	"github.com/pooltasks/pooltasks/bot/notify/digest"
 	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/commands"
@@ -37,7 +40,10 @@ func newDigestCmd(a *app) *cobra.Command {
 			"CronJob instead of the bot's scheduled digests.\n\n" +
 			"The pools are POOLTASKS_DIGEST_POOLS for POOLTASKS_DIGEST_CHANNEL, else " +
 			"the channel's binding in POOLTASKS_CHANNEL_POOLS (all pools without one); " +
-			"POOLTASKS_DIGEST_QUIET=true posts nothing when nothing failed.",
+			"POOLTASKS_DIGEST_QUIET=true posts nothing when nothing failed.\n\n" +
+			"With several targets, one that does not answer is named in the digest " +
+			"of the others, which is posted, and the exit status is 1 so that the " +
+			"CronJob's run shows as failed.",
 		Example: "  pooltasks digest --channel C0123456789 --since 24h\n" +
 			"  pooltasks digest --channel C0123456789 --since monday\n" +
 			"  pooltasks digest --sim --dry-run --since 72h",
@@ -107,8 +113,18 @@ func runDigest(ctx context.Context, a *app, o digestOptions) error {
 	}
 	msg, err := d.Post(ctx, target, pooltask.ListOptions{Start: start, End: end})
 	if err != nil {
-		return fmt.Errorf("digest of %s to %s: %w", start.Format(time.RFC3339), end.Format(time.RFC3339), err)
+		err = fmt.Errorf("digest of %s to %s: %w", start.Format(time.RFC3339), end.Format(time.RFC3339), err)
+		// A digest without some targets was posted (saying so) and
+		// still fails the run (exit 1), so that a CronJob shows it.
+		if !loop.Partial(err) {
+			return err
+		}
 	}
+	return errors.Join(printDigest(stdout, o, msg, start, end), err)
+}
+
+// printDigest prints a dry run's message, or what was posted.
+func printDigest(stdout io.Writer, o digestOptions, msg blocks.Message, start, end time.Time) error {
 	switch {
 	case o.dryRun:
 		enc := json.NewEncoder(stdout)

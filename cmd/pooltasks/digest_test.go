@@ -2,11 +2,20 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pooltasks/pooltasks/bot/slacktest"
+	"github.com/pooltasks/pooltasks/pooltask"
+	"github.com/pooltasks/pooltasks/workspace/sim"
 )
 
 func TestDigestDryRunSim(t *testing.T) {
@@ -136,5 +145,74 @@ func TestDigestSinceForms(t *testing.T) {
 		if code, _, errOut := call(t, cfg, "digest", "--sim", "--dry-run", "--since", since); code != 2 || !strings.Contains(errOut, want) {
 			t.Errorf("--since %q: exit %d, %q; want 2 and %q", since, code, errOut, want)
 		}
+	}
+}
+
+// TestDigestTargetDown: the CronJob's digest with two targets, one of
+// which answers 500, posts the other's failure with a line naming the
+// target it could not read, and exits 1 naming it, so that the CronJob's
+// run shows as failed; once the target answers, the same run exits 0.
+func TestDigestTargetDown(t *testing.T) {
+	sl := slacktest.New(t, slacktest.Options{})
+	a := sim.New(sim.Options{Empty: true})
+	b := sim.New(sim.Options{Empty: true, ProjectID: sim.SecondProjectID})
+	var down atomic.Bool
+	apiA := httptest.NewServer(a)
+	t.Cleanup(apiA.Close)
+	apiB := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"error_code":"APIGW.0201","error_msg":"Request error: backend unavailable"}`)
+			return
+		}
+		b.ServeHTTP(w, r)
+	}))
+	t.Cleanup(apiB.Close)
+	file := filepath.Join(t.TempDir(), "targets.yaml")
+	targets := fmt.Sprintf("targets:\n  - name: sim-a\n    endpoint: %s\n    project_id: %s\n  - name: sim-b\n    endpoint: %s\n    project_id: %s\n",
+		apiA.URL, sim.DemoProjectID, apiB.URL, sim.SecondProjectID)
+	if err := os.WriteFile(file, []byte(targets), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, tk := range []struct {
+		sm *sim.Sim
+		id string
+	}{{a, "aaaaaaaa-0000-4000-8000-00000000000a"}, {b, "bbbbbbbb-0000-4000-8000-00000000000b"}} {
+		p := tk.sm.Pools()[0]
+		tk.sm.PutTask(pooltask.Task{ID: tk.id, PoolID: p.ID, PoolName: p.Name, Status: pooltask.StatusFailed,
+			Scripts: []pooltask.Script{{ID: "s-agent", Name: "install-agent"}},
+			Start:   now.Add(-20 * time.Minute), End: now.Add(-10 * time.Minute), FailedNum: 3, SuccessNum: 7})
+	}
+	cfg := defaults(t)
+	cfg.SlackBotToken, cfg.SlackAPIURL, cfg.AK, cfg.SK = slacktest.BotToken, sl.APIURL(), sim.DemoAK, sim.DemoSK
+	cfg.Region, cfg.Endpoint, cfg.ProjectID, cfg.TargetsFile = "", "", "", file
+
+	down.Store(true)
+	code, out, errOut := call(t, cfg, "digest", "--channel", "CDIGEST", "--since", "1h")
+	if code != 1 || !strings.Contains(errOut, "posted without the targets that did not answer: target sim-b: ") || !strings.Contains(errOut, "APIGW.0201") || !strings.Contains(out, "posted the digest") {
+		t.Errorf("a digest without sim-b: exit %d, stdout %q, stderr %q; want 1, posted, naming sim-b", code, out, errOut)
+	}
+	msgs, err := sl.WaitMessages(1, nil, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := blocksText(msgs[0]); msgs[0].Channel != "CDIGEST" || !strings.Contains(msgs[0].Text, "1 failed task,") ||
+		!strings.Contains(body, "Target *sim-b* could not be read") || !strings.Contains(body, "aaaaaaaa-0000-4000-8000-00000000000a") {
+		t.Errorf("the partial digest in %s: %q\n%s", msgs[0].Channel, msgs[0].Text, body)
+	}
+
+	down.Store(false)
+	code, out, errOut = call(t, cfg, "digest", "--channel", "CDIGEST", "--since", "1h")
+	if code != 0 || strings.Contains(errOut, "pooltasks: ") || !strings.Contains(out, "posted the digest") {
+		t.Errorf("a digest of both targets: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+	}
+	msgs, err = sl.WaitMessages(2, nil, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := msgs[1]; !strings.Contains(m.Text, "2 failed tasks,") || strings.Contains(blocksText(m), "could not be read") {
+		t.Errorf("the digest of both targets: %q\n%s", m.Text, blocksText(m))
 	}
 }

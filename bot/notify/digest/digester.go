@@ -440,9 +440,12 @@ func (d *Digester) Collect(ctx context.Context, q pooltask.ListOptions, pools []
 }
 
 // Post collects the digest of q and the configured pools (see Collect) and
-// posts it in channel (the configured channel when empty), for the
-// schedule and `pooltasks digest`. It returns the message as it was posted; a quiet
+// posts it in channel (the configured channel when empty), for
+// `pooltasks digest`. It returns the message as it was posted; a quiet
 // config with nothing failed posts nothing and returns an empty Message.
+// When targets of several could not be read, the digest of the others is
+// posted (saying so) and returned with an error naming those targets, for
+// which loop.Partial is true.
 func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOptions) (blocks.Message, error) {
 	if channel == "" {
 		channel = d.cfg.Channel
@@ -454,7 +457,11 @@ func (d *Digester) Post(ctx context.Context, channel string, q pooltask.ListOpti
 	if err != nil {
 		return blocks.Message{}, err
 	}
-	return d.send(ctx, channel, dg)
+	msg, err := d.send(ctx, channel, dg)
+	if err != nil || len(dg.Unread) == 0 {
+		return msg, err
+	}
+	return msg, fmt.Errorf("posted without the targets that did not answer: %w", unreadErr(dg.Unread))
 }
 
 // send posts a digest collected in channel (see Post).
