@@ -50,12 +50,18 @@ type Ender interface {
 	WatchEnded(ctx context.Context, w state.Watch, last pooltask.Task) error
 }
 
-// Requests hands Stop presses over to the replica that runs the watches;
-// the Redis store has it.
+// Requests hands Stop presses, and the actions taken on watch messages
+// (Acted), over to the replica that runs the watches; the Redis store has
+// it.
 type Requests interface {
 	RequestStop(ctx context.Context, watchID, userID string) error
 	StopRequests(ctx context.Context) (map[string]string, error) // watch id → who pressed Stop
 	ForgetStop(ctx context.Context, watchID string) error
+	// RequestAct records a for the saved watch watchID, in one step with
+	// the check that it is saved: false when it is not (it ended).
+	RequestAct(ctx context.Context, watchID string, a state.WatchAct) (bool, error)
+	ActRequests(ctx context.Context) (map[string]state.WatchAct, error) // watch id → action
+	ForgetAct(ctx context.Context, watchID string) error
 }
 
 // Request is a `/pooltasks watch TASK_ID` to start.
@@ -373,6 +379,9 @@ func (w *Watches) Run(ctx context.Context) error {
 			if err == nil && w.cfg.Requests != nil {
 				err = w.takeStops(ctx)
 			}
+			if err == nil && w.cfg.Requests != nil {
+				err = w.takeActs(ctx, "")
+			}
 			if err != nil {
 				failures++
 				w.deps.Health.Failed(loop.Watches, w.deps.Clock.Now(), err)
@@ -436,26 +445,40 @@ func (w *Watches) resume(ctx context.Context) error {
 // watch then shows the action's line at once, saves it, and keeps it in
 // every later update of the message (refreshes, the final one), so the
 // caller leaves the message to the watch.
+//
+// When the watches run elsewhere (Redis mode), the act is handed to the
+// replica that runs the watch through Requests, which shows it at its next
+// rescan or update, whichever comes first; false when the message is no
+// running watch's or the shared store does not answer (the caller then
+// edits the message itself).
 func (w *Watches) Acted(ctx context.Context, channel, ts string, a state.WatchAct) bool {
+	if w.cfg.Elsewhere {
+		return w.actedElsewhere(ctx, channel, ts, a)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for id, wt := range w.active {
-		if wt.stop == nil || wt.final || wt.state.Channel != channel || wt.state.MessageTS != ts {
-			continue
-		}
-		wt.state.Act = &a
-		if wt.ending { // finish shows it; saving would bring back a forgotten watch
+	for _, wt := range w.active {
+		if wt.stop != nil && !wt.final && wt.state.Channel == channel && wt.state.MessageTS == ts {
+			w.actLocked(ctx, wt, a)
 			return true
 		}
-		st := wt.state
-		w.saveHeld(ctx, id, &st)
-		select {
-		case wt.acted <- struct{}{}:
-		default:
-		}
-		return true
 	}
 	return false
+}
+
+// actLocked records a on the running watch wt and has its loop show it;
+// w.mu is held.
+func (w *Watches) actLocked(ctx context.Context, wt *watch, a state.WatchAct) {
+	wt.state.Act = &a
+	if wt.ending { // finish shows it; saving would bring back a forgotten watch
+		return
+	}
+	st := wt.state
+	w.saveHeld(ctx, st.ID, &st)
+	select {
+	case wt.acted <- struct{}{}:
+	default:
+	}
 }
 
 // current is the state of wt as now saved (Acted changes it).
@@ -621,6 +644,11 @@ func (w *Watches) loop(ctx context.Context, wt *watch) {
 // An action taken on the message meanwhile (Acted) is shown by one more
 // update, made before the watch stops taking them.
 func (w *Watches) finish(ctx context.Context, wt *watch, task pooltask.Task, phase blocks.WatchPhase, by string) {
+	if w.cfg.Requests != nil { // an act recorded elsewhere shows in the final update
+		if err := w.takeActs(ctx, wt.state.ID); err != nil {
+			w.deps.Log.Warn("reading the actions taken on the watch message", "watch", wt.state.ID, "err", err)
+		}
+	}
 	st := w.end(wt)
 	v := w.view(st, task, w.deps.Clock.Now(), phase, by)
 	m := watchMessage(v)
@@ -653,6 +681,9 @@ func (w *Watches) finish(ctx context.Context, wt *watch, task pooltask.Task, pha
 		}
 	}
 	w.save(ctx, st.ID, nil)
+	if w.cfg.Requests != nil {
+		w.actedLast(ctx, st, task, phase, by)
+	}
 	w.deps.Log.Info("watch ended", "watch", st.ID, "task", st.TaskID, "status", task.Status, "phase", int(phase))
 }
 

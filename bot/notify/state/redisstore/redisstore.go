@@ -15,6 +15,7 @@
 //	P watches             hash: watch id → JSON of state.Watch
 //	P seen:ID             an envelope or event id answered (for the dedupe window)
 //	P watch_stops         hash: watch id → user who pressed Stop, until the scheduler takes it
+//	P watch_acts          hash: watch id → JSON of a state.WatchAct taken on its message, until the scheduler takes it
 //	P charts_refused      "1" once Slack refused chart blocks
 //	P lease, P fence      the scheduler lease and its token counter (package lease)
 package redisstore
@@ -408,6 +409,54 @@ func (s *Store) StopRequests(ctx context.Context) (map[string]string, error) {
 func (s *Store) ForgetStop(ctx context.Context, watchID string) error {
 	if _, err := s.run(ctx, deleteWatchScript, []string{s.Key("watch_stops")}, watchID); err != nil {
 		return fmt.Errorf("forgetting the Stop of watch %s: %w", watchID, err)
+	}
+	return nil
+}
+
+// requestActScript sets the field ARGV[1] of the hash KEYS[2] to ARGV[2]
+// when the watch ARGV[1] is saved in the hash KEYS[1]: once the scheduler
+// forgot the watch, no act is recorded that nobody would show.
+var requestActScript = redis.NewScript(`if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) return 1`)
+
+// RequestAct records the action a taken on the message of the saved watch
+// watchID, for the scheduler to show and save on the watch (watch.Requests);
+// false when no such watch is saved. It is a key of its own, so that the
+// scheduler's saves of the watch never overwrite it.
+func (s *Store) RequestAct(ctx context.Context, watchID string, a state.WatchAct) (bool, error) {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return false, fmt.Errorf("encoding the action on watch %s: %w", watchID, err)
+	}
+	n, err := requestActScript.Run(ctx, s.rdb, []string{s.Key("watches"), s.Key("watch_acts")}, watchID, string(b)).Int()
+	if err != nil {
+		return false, fmt.Errorf("recording the action on watch %s: %w", watchID, err)
+	}
+	return n == 1, nil
+}
+
+// ActRequests returns the actions on watch messages not taken yet: watch
+// id → action.
+func (s *Store) ActRequests(ctx context.Context) (map[string]state.WatchAct, error) {
+	h, err := s.rdb.HGetAll(ctx, s.Key("watch_acts")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading the actions on watch messages: %w", err)
+	}
+	m := make(map[string]state.WatchAct, len(h))
+	for id, v := range h {
+		var a state.WatchAct
+		if err := json.Unmarshal([]byte(v), &a); err != nil {
+			return nil, fmt.Errorf("reading the action on watch %s: %w", id, err)
+		}
+		m[id] = a
+	}
+	return m, nil
+}
+
+// ForgetAct forgets the action on a watch's message, once taken.
+func (s *Store) ForgetAct(ctx context.Context, watchID string) error {
+	if _, err := s.run(ctx, deleteWatchScript, []string{s.Key("watch_acts")}, watchID); err != nil {
+		return fmt.Errorf("forgetting the action on watch %s: %w", watchID, err)
 	}
 	return nil
 }

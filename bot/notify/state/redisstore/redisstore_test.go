@@ -306,3 +306,46 @@ func TestSeen(t *testing.T) {
 		t.Errorf("seen key without expiry: PTTL %s", ttl)
 	}
 }
+
+// TestRequestAct: an action on a watch's message, recorded by any replica,
+// is kept apart from the watch, so that the scheduler's saves of the
+// watch do not overwrite it, until the scheduler forgets it; none is
+// recorded for a watch no longer saved.
+func TestRequestAct(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	ctx := t.Context()
+	replica, sched := open(t, srv.URL(), ""), open(t, srv.URL(), "")
+	at := time.Date(2026, 12, 3, 18, 0, 0, 0, time.UTC)
+	w := state.Watch{ID: "w1", TaskID: "t1", Channel: "C1", MessageTS: "1.2", UserID: "U1", Started: at}
+	if err := sched.PutWatch(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	a := state.WatchAct{Action: "stop", Actor: "U2", At: at, Outcome: "done"}
+	if ok, err := replica.RequestAct(ctx, "w1", a); err != nil || !ok {
+		t.Fatalf("RequestAct on a saved watch = %v, %v; want true", ok, err)
+	}
+	if ok, err := replica.RequestAct(ctx, "w2", a); err != nil || ok {
+		t.Errorf("RequestAct on a watch never saved = %v, %v; want false", ok, err)
+	}
+	if err := sched.PutWatch(ctx, w); err != nil { // the scheduler saves the watch as it knew it
+		t.Fatal(err)
+	}
+	if got, err := sched.ActRequests(ctx); err != nil || !reflect.DeepEqual(got, map[string]state.WatchAct{"w1": a}) {
+		t.Errorf("ActRequests = %+v, %v; want w1's", got, err)
+	}
+	if err := sched.DeleteWatch(ctx, "w1"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := replica.RequestAct(ctx, "w1", a); err != nil || ok {
+		t.Errorf("RequestAct on a watch forgotten = %v, %v; want false", ok, err)
+	}
+	if got, err := sched.ActRequests(ctx); err != nil || len(got) != 1 {
+		t.Errorf("ActRequests after the watch was forgotten = %+v, %v; want w1's still, for its final update", got, err)
+	}
+	if err := sched.ForgetAct(ctx, "w1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := sched.ActRequests(ctx); err != nil || len(got) != 0 {
+		t.Errorf("ActRequests after ForgetAct = %+v, %v; want none", got, err)
+	}
+}
