@@ -167,7 +167,7 @@ func runServe(ctx context.Context, a *app, useSim bool) error {
 		bc.Notifier = &notify.Notifier{Watches: watches, Digester: digests}
 		if cfg.InternalToken != "" {
 			api := watchapi.Handler(watches, cfg.InternalToken)
-			bc.Routes = map[string]http.Handler{watchapi.StartPath: api, watchapi.StopPath: api}
+			bc.Routes = map[string]http.Handler{watchapi.StartPath: api, watchapi.StopPath: api, watchapi.ActPath: api}
 		}
 	}
 	bc.AdminUsers = cfg.AdminUsers
@@ -356,10 +356,10 @@ func announceLoss(ctx context.Context, poster loop.Poster, v blocks.StateLostVie
 	}
 }
 
-// notifier is the bot's Notifier of a responder: watches in the scheduler,
-// digests here.
+// notifier is the bot's Notifier of a responder: watches in the scheduler
+// (with the actions taken on their messages), digests here.
 type notifier struct {
-	bot.Watcher
+	*watchapi.Remote
 	bot.Digester
 }
 

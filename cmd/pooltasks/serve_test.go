@@ -534,16 +534,8 @@ func TestServeForwardsWatches(t *testing.T) {
 	cfg.AK, cfg.SK = sim.DemoAK, sim.DemoSK
 	cfg.HTTPAddr, cfg.InternalToken = "127.0.0.1:0", token
 	cfg.StateDir = t.TempDir()
-	sched := startServe(t, cfg, slacktest.Options{})
-	addr := regexp.MustCompile(`"msg":"serving Slack".*"http_addr":"([^"]+)"`).FindStringSubmatch(sched.stderr.String())
-	if addr == nil {
-		t.Fatalf("no HTTP address in %q", sched.stderr.String())
-	}
-
-	rcfg := sched.cfg
-	rcfg.Scheduler, rcfg.StateDir = false, t.TempDir()
-	rcfg.WatchURL = "http://" + addr[1]
-	resp := startServeOn(t, rcfg, sched.slack, sched.sim)
+	sched, resp := startForwarding(t, cfg)
+	rcfg := resp.cfg
 
 	running := runningTaskID(t, sched.sim)
 	sl := sched.slack
@@ -621,6 +613,22 @@ func TestServeForwardsWatches(t *testing.T) {
 			t.Errorf("the internal token appears in the %s's output", name)
 		}
 	}
+}
+
+// startForwarding runs a scheduler with cfg (its POOLTASKS_INTERNAL_TOKEN
+// and state dir) and a responder that forwards its watches to it
+// (POOLTASKS_WATCH_URL, a state dir of its own) on the same Slack and API.
+func startForwarding(t *testing.T, cfg config.Config) (sched, resp *served) {
+	t.Helper()
+	sched = startServe(t, cfg, slacktest.Options{})
+	addr := regexp.MustCompile(`"msg":"serving Slack".*"http_addr":"([^"]+)"`).FindStringSubmatch(sched.stderr.String())
+	if addr == nil {
+		t.Fatalf("no HTTP address in %q", sched.stderr.String())
+	}
+	rcfg := sched.cfg
+	rcfg.Scheduler, rcfg.StateDir = false, t.TempDir()
+	rcfg.WatchURL = "http://" + addr[1]
+	return sched, startServeOn(t, rcfg, sched.slack, sched.sim)
 }
 
 // savedWatches returns the task ids of the watches saved in dir's state

@@ -27,7 +27,6 @@ func TestServeRedisStopTaskElsewhere(t *testing.T) {
 	cfg.WatchEvery = time.Second
 	a := startServe(t, cfg, slacktest.Options{})
 	b := startServeOn(t, a.cfg, a.slack, a.sim)
-	sl, sm := a.slack, a.sim
 	leader, other := waitLeader(t, a, b)
 	defer func() {
 		if t.Failed() {
@@ -35,31 +34,65 @@ func TestServeRedisStopTaskElsewhere(t *testing.T) {
 		}
 	}()
 
+	stopTaskFromWatch(t, a.slack, a.sim, other.conn, func() { waitLog(t, leader, `"msg":"watch resumed"`) })
+	waitLog(t, leader, `"msg":"watch ended"`)
+	if strings.Contains(other.stderr.String(), `"msg":"watch ended"`) {
+		t.Error("the replica that does not schedule ended a watch")
+	}
+}
+
+// TestServeForwardedStopTask: a responder (POOLTASKS_WATCH_URL) gets the
+// "Stop task" click on the message of a watch the scheduler runs: one
+// stop, and every update of the message from then on, to the
+// scheduler's final one, says who stopped the task.
+func TestServeForwardedStopTask(t *testing.T) {
+	cfg := defaults(t)
+	cfg.AK, cfg.SK = sim.DemoAK, sim.DemoSK
+	cfg.HTTPAddr, cfg.InternalToken = "127.0.0.1:0", secret(t, "internal-")
+	cfg.StateDir = t.TempDir()
+	cfg.Actions, cfg.Operators = []string{"stop"}, []string{"U0ALICE", "U0BOB"}
+	cfg.WatchEvery = time.Second
+	sched, resp := startForwarding(t, cfg)
+	defer func() {
+		if t.Failed() {
+			t.Log("scheduler:\n" + sched.stderr.String() + "\nresponder:\n" + resp.stderr.String())
+		}
+	}()
+	stopTaskFromWatch(t, sched.slack, sched.sim, resp.conn, func() {})
+	waitLog(t, sched, `"msg":"watch ended"`)
+}
+
+// stopTaskFromWatch asks for a watch of a running task on the connection
+// conn, calls followed once the watch message is posted, clicks its Stop
+// task on conn, and checks that one stop was sent and that every update
+// of the message from the first that says who stopped the task on says
+// it, to the final one.
+func stopTaskFromWatch(t *testing.T, sl *slacktest.Server, sm *sim.Sim, conn int, followed func()) {
+	t.Helper()
 	pool := sm.Pools()[0]
 	const taskID = "6f1c2b1e-0000-4000-8000-0000000000a1"
 	sm.PutTask(pooltask.Task{ID: taskID, PoolID: pool.ID, PoolName: pool.Name, Status: pooltask.StatusRunning,
 		Start: time.Now().Add(-time.Minute), SuccessNum: 1, Scripts: []pooltask.Script{{ID: "s-1", Name: "rotate-cert"}}},
 		pooltask.Record{ID: "rec-r1", DesktopID: "desk-a", DesktopName: "FIN-0001", Status: "SUCCESS", ResultCode: "0"},
 		pooltask.Record{ID: "rec-r2", DesktopID: "desk-b", DesktopName: "FIN-0002", Status: "RUNNING"})
-	sl.SlashCommand(slacktest.SlashCommand{Text: "watch " + taskID, UserID: "U0ALICE", ChannelID: "C2", Connection: other.conn})
+	sl.SlashCommand(slacktest.SlashCommand{Text: "watch " + taskID, UserID: "U0ALICE", ChannelID: "C2", Connection: conn})
 	w, err := sl.WaitMessage(func(m slacktest.Message) bool {
 		return m.Method == "chat.postMessage" && m.Channel == "C2" && strings.Contains(string(m.Blocks), blocks.ActionStop)
 	}, 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, leader, `"msg":"watch resumed"`)
+	followed()
 
 	btn := findButton(t, w, blocks.ActionStop)
 	sl.BlockAction(slacktest.BlockAction{UserID: "U0BOB", ChannelID: "C2", ActionID: btn.ActionID, Value: btn.Value,
-		MessageTS: w.TS, MessageBlocks: w.Blocks, Connection: other.conn})
+		MessageTS: w.TS, MessageBlocks: w.Blocks, Connection: conn})
 	// The scheduler sees the task stopped (FAILED) and makes its final update.
 	if _, err := sl.WaitMessage(func(m slacktest.Message) bool {
 		return m.Method == "chat.update" && m.TS == w.TS && strings.Contains(blocksText(m), "ended: *FAILED*")
 	}, 30*time.Second); err != nil {
 		t.Fatalf("the watch did not end: %v", err)
 	}
-	waitLog(t, leader, `"msg":"watch ended"`)
 	stops := 0
 	for _, r := range sm.ActionRequests() {
 		if r.Op == "stop" {

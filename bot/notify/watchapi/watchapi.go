@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pooltasks/pooltasks/bot/notify/state"
 	"github.com/pooltasks/pooltasks/bot/notify/watch"
 	"github.com/pooltasks/pooltasks/pooltask"
 )
@@ -26,6 +27,7 @@ import (
 const (
 	StartPath = "/internal/watches"
 	StopPath  = "/internal/watches/stop"
+	ActPath   = "/internal/watches/act"
 )
 
 // maxWatchBody bounds a request body of the internal watch API: its JSON
@@ -66,6 +68,18 @@ type stopRequest struct {
 	UserID  string `json:"user_id"`
 }
 
+// actRequest is an action taken on a watch's message (Stop task), for
+// the watch that has the message to show and keep.
+type actRequest struct {
+	Channel   string         `json:"channel"`
+	MessageTS string         `json:"message_ts"`
+	Act       state.WatchAct `json:"act"`
+}
+
+type actResponse struct {
+	Acted bool `json:"acted"` // a watch running there has the message
+}
+
 type startResponse struct {
 	WatchID string `json:"watch_id"`
 }
@@ -101,12 +115,16 @@ type apiError struct {
 type Watches interface {
 	Start(ctx context.Context, req watch.Request) (string, error)
 	Stop(watchID, userID string) error
+	Acted(ctx context.Context, channel, ts string, a state.WatchAct) bool
 }
 
 // Handler serves the internal API through which responders hand
 // watches to the one process that runs them (and keeps them across its
 // restarts): POST StartPath with {task_id, channel, thread_ts, user_id}
-// answers {watch_id}; POST StopPath with {watch_id, user_id} stops one.
+// answers {watch_id}; POST StopPath with {watch_id, user_id} stops one;
+// POST ActPath with {channel, message_ts, act} hands an action taken on a
+// message to the watch that has it (watch.Watches.Acted), answering
+// {acted}.
 // Failures answer {code, error} with a status that tells them apart; a
 // start of a task already watched there answers 409 with code
 // already_watching and that watch as {watch: {watch_id, channel,
@@ -145,6 +163,17 @@ func Handler(w Watches, token string) http.Handler {
 			return
 		}
 		writeJSON(rw, http.StatusOK, struct{}{})
+	})
+	mux.HandleFunc("POST "+ActPath, func(rw http.ResponseWriter, r *http.Request) {
+		var req actRequest
+		if !decodeWatchRequest(rw, r, &req) {
+			return
+		}
+		if req.Channel == "" || req.MessageTS == "" || req.Act.Action == "" || req.Act.Actor == "" {
+			writeJSON(rw, http.StatusBadRequest, errorBody{Code: "bad_request", Error: "channel, message_ts, act.action and act.actor are required"})
+			return
+		}
+		writeJSON(rw, http.StatusOK, actResponse{Acted: w.Acted(r.Context(), req.Channel, req.MessageTS, req.Act)})
 	})
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -246,6 +275,17 @@ func (r *Remote) StopWatch(watchID, userID string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
 	defer cancel()
 	return r.call(ctx, StopPath, stopRequest{WatchID: watchID, UserID: userID}, nil)
+}
+
+// ActedOnWatch hands the action a taken on the message at ts in channel to
+// the scheduler's watch that has that message, which shows it and keeps it
+// in its later updates (bot's watchActs); false when no watch there has it
+// or the scheduler does not answer (the caller then edits the message).
+func (r *Remote) ActedOnWatch(ctx context.Context, channel, ts string, a state.WatchAct) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), remoteTimeout)
+	defer cancel()
+	var resp actResponse
+	return r.call(ctx, ActPath, actRequest{Channel: channel, MessageTS: ts, Act: a}, &resp) == nil && resp.Acted
 }
 
 // remoteError is an error of the scheduler's Watches as it said it; it

@@ -73,7 +73,7 @@ func TestWatchHandlerRefusesWithoutToken(t *testing.T) {
 	s := newRemoteSetup(t, watch.Config{})
 	body := `{"task_id":"` + s.task.ID + `","channel":"C1","user_id":"U1"}`
 	for _, auth := range []string{"", "Bearer", "Bearer ", "Bearer wrong-token", "Basic " + internalToken, internalToken, "Bearer " + internalToken + "x"} {
-		for _, path := range []string{StartPath, StopPath} {
+		for _, path := range []string{StartPath, StopPath, ActPath} {
 			if code := s.post(t, path, auth, body); code != http.StatusUnauthorized {
 				t.Errorf("%s with Authorization %q: status %d, want 401", path, auth, code)
 			}
@@ -271,4 +271,31 @@ func openStore(t *testing.T) *state.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestRemoteActedOnWatch: an action taken on a watch's message that reaches
+// a responder is handed to the scheduler's watch, which shows it and saves
+// it; a message no watch has is the responder's to edit (false).
+func TestRemoteActedOnWatch(t *testing.T) {
+	s := newRemoteSetup(t, watch.Config{Actions: []pooltask.Action{pooltask.ActionStop}})
+	if _, err := s.remote.StartWatch(context.Background(), s.task.ID, "", "C1", "", "U42"); err != nil {
+		t.Fatal(err)
+	}
+	first := s.poster.WaitCalls(t, 1)[0]
+	act := state.WatchAct{Action: string(pooltask.ActionStop), Actor: "U7", At: day0, Outcome: "done"}
+	if s.remote.ActedOnWatch(context.Background(), "C1", "9.9", act) {
+		t.Error("ActedOnWatch found a watch for another message")
+	}
+	if !s.remote.ActedOnWatch(context.Background(), "C1", first.TS, act) {
+		t.Fatal("ActedOnWatch found no watch for its message")
+	}
+	if up := s.poster.WaitCalls(t, 2)[1]; !up.Update || up.TS != first.TS || !strings.Contains(notifytest.BlocksJSON(t, up.Blocks), "Stopped by <@U7>") {
+		t.Errorf("update %+v %s", up, notifytest.BlocksJSON(t, up.Blocks))
+	}
+	if got := notifytest.Saved(t, s.store); len(got) != 1 || got[0].Act == nil || got[0].Act.Actor != "U7" {
+		t.Errorf("saved watches %+v", got)
+	}
+	if code := s.post(t, ActPath, "Bearer "+internalToken, `{"channel":"C1","message_ts":"`+first.TS+`"}`); code != http.StatusBadRequest {
+		t.Errorf("act without an action: status %d, want 400", code)
+	}
 }
