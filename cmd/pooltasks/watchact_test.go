@@ -39,6 +39,9 @@ func TestServeRedisStopTaskElsewhere(t *testing.T) {
 	if strings.Contains(other.stderr.String(), `"msg":"watch ended"`) {
 		t.Error("the replica that does not schedule ended a watch")
 	}
+	if click := `"kind":"click","command":"act_stop`; !strings.Contains(other.stderr.String(), click) || strings.Contains(leader.stderr.String(), click) {
+		t.Error("the click was not handled by the replica that does not schedule alone")
+	}
 }
 
 // TestServeForwardedStopTask: a responder (POOLTASKS_WATCH_URL) gets the
@@ -60,6 +63,9 @@ func TestServeForwardedStopTask(t *testing.T) {
 	}()
 	stopTaskFromWatch(t, sched.slack, sched.sim, resp.conn, func() {})
 	waitLog(t, sched, `"msg":"watch ended"`)
+	if click := `"kind":"click","command":"act_stop`; !strings.Contains(resp.stderr.String(), click) || strings.Contains(sched.stderr.String(), click) {
+		t.Error("the click was not handled by the responder alone")
+	}
 }
 
 // stopTaskFromWatch asks for a watch of a running task on the connection
