@@ -67,7 +67,9 @@ type Config struct {
 	AlertEvery     time.Duration `envconfig:"POOLTASKS_ALERT_EVERY" default:"1m"`
 	AlertRoutes    string        `envconfig:"POOLTASKS_ALERT_ROUTES"`                 // C_FIN=Finance*,pool-x;C_OPS=* (see Route)
 	AlertMinFailed int           `envconfig:"POOLTASKS_ALERT_MIN_FAILED" default:"1"` // failed desktops a task needs to be alerted
-	AlertMinRatio  float64       `envconfig:"POOLTASKS_ALERT_MIN_RATIO" default:"0"`  // failed ÷ (success+failed+skip) a task needs to be alerted
+	// failed ÷ (success+failed+skip) a task needs to be alerted; example is
+	// the fix's example for a value that is not a number
+	AlertMinRatio  float64       `envconfig:"POOLTASKS_ALERT_MIN_RATIO" default:"0" example:"0.2 (20%: a share from 0 to 1)"`
 	WatchEvery     time.Duration `envconfig:"POOLTASKS_WATCH_EVERY" default:"15s"`
 	WatchMax       time.Duration `envconfig:"POOLTASKS_WATCH_MAX" default:"2h"`
 	WatchMaxActive int           `envconfig:"POOLTASKS_WATCH_MAX_ACTIVE" default:"20"`

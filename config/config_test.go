@@ -65,7 +65,7 @@ func TestLoadUnreadable(t *testing.T) {
 		{"POOLTASKS_WATCH_MAX", "set but empty, which is not a duration", "write a duration such as 2h, or unset it for the default 2h"},
 		{"LOG_FORMAT", `"xml" is not json or text`, "write json or text"},
 		{"POOLTASKS_ALERT_MIN_FAILED", `"three" is not a whole number`, "write a whole number such as 1, or unset it for the default 1"},
-		{"POOLTASKS_ALERT_MIN_RATIO", `"20%" is not a number`, "write a number such as 0, or unset it for the default 0"},
+		{"POOLTASKS_ALERT_MIN_RATIO", `"20%" is not a number`, "write a number such as 0.2 (20%: a share from 0 to 1), or unset it for the default 0"},
 	} {
 		p, ok := find(ps, tc.name)
 		if !ok || p.Severity != Error || p.Detail != tc.detail || p.Fix != tc.fix {

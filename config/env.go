@@ -11,7 +11,8 @@ import (
 
 // Load reads the configuration through lookup (os.LookupEnv in
 // cmd/pooltasks): each field from the variable its envconfig tag names, or
-// from its default tag when the variable is unset. A variable set to "" is
+// from its default tag when the variable is unset (an example tag gives the
+// fix of a number it cannot read its example). A variable set to "" is
 // the empty string for a text field, and unreadable for a number, a duration
 // or a boolean.
 //
@@ -35,7 +36,7 @@ func Load(lookup func(string) (string, bool)) Config {
 			continue
 		}
 		if ok {
-			c.unreadable = append(c.unreadable, unreadable(name, raw, def, v.Field(i)))
+			c.unreadable = append(c.unreadable, unreadable(name, raw, def, f.Tag.Get("example"), v.Field(i)))
 		}
 		v.Field(i).SetZero()
 		if def == "" {
@@ -102,8 +103,9 @@ func setField(f reflect.Value, s string) error {
 }
 
 // unreadable is the Problem of a value Load could not read into field f,
-// whose default is def.
-func unreadable(name, raw, def string, f reflect.Value) Problem {
+// whose default is def; a number's fix shows example (its example tag),
+// else the default.
+func unreadable(name, raw, def, example string, f reflect.Value) Problem {
 	p := Problem{Var: name, Severity: Error, Detail: fmt.Sprintf("%q is not ", raw)}
 	if strings.TrimSpace(raw) == "" {
 		p.Detail = "set but empty, which is not "
@@ -129,10 +131,10 @@ func unreadable(name, raw, def string, f reflect.Value) Problem {
 		p.Fix = "write true or false (yes/no, on/off and 1/0 work too)" + orDefault
 	case f.Kind() == reflect.Int:
 		p.Detail += "a whole number"
-		p.Fix = "write a whole number such as " + cmp.Or(def, "10") + orDefault
+		p.Fix = "write a whole number such as " + cmp.Or(example, def, "10") + orDefault
 	default:
 		p.Detail += "a number"
-		p.Fix = "write a number such as " + cmp.Or(def, "5") + orDefault
+		p.Fix = "write a number such as " + cmp.Or(example, def, "5") + orDefault
 	}
 	return p
 }
