@@ -19,6 +19,9 @@ import (
 
 // failTask puts a task that failed on 3 of 4 desktops of sm's first pool,
 // started at start.
+// The Lister of several targets is what the loops read target by target.
+var _ loop.Targets = fanLister{}
+
 func failTask(sm *sim.Sim, id string, start time.Time) {
 	pool := sm.Pools()[0]
 	sm.PutTask(pooltask.Task{ID: id, PoolID: pool.ID, PoolName: pool.Name, Status: pooltask.StatusFailed,

@@ -19,7 +19,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/pooltasks/pooltasks/bot/notify/loop"
 	"github.com/pooltasks/pooltasks/commands"
 	"github.com/pooltasks/pooltasks/config"
 	"github.com/pooltasks/pooltasks/pooltask"
@@ -359,11 +358,8 @@ func (s *Set) FindTask(ctx context.Context, names []string, value string) (poolt
 }
 
 // Lister is what the background loops (digests, alerts, watches) ask of
-// the Workspace API.
-type Lister interface {
-	ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error)
-	ResolvePool(ctx context.Context, value string) pooltask.Resolution
-}
+// the Workspace API (pooltask.Lister).
+type Lister = pooltask.Lister
 
 // Lister returns every target as one Lister for the background loops: the
 // client itself when there is one target, else a list of the targets'
@@ -372,7 +368,7 @@ type Lister interface {
 // target resolves in each target that has it, so that a digest of
 // "finance" covers the finance pool of every target. A target that fails
 // fails the page, naming the target; the loops read each target by itself
-// (Names and Target, see loop.Targets) so that one target down does not
+// (Names and Target: the loops' Targets) so that one target down does not
 // keep the others' failures from them.
 func (s *Set) Lister() Lister {
 	if !s.Multi() {
@@ -393,7 +389,7 @@ func (l fanLister) Names() []string { return l.s.Names() }
 // Target returns the Lister of the target name alone: a pool value
 // without a target resolves there (its ids come back as "NAME:id"), and
 // its tasks name it.
-func (l fanLister) Target(name string) loop.Lister { return fanLister{s: l.s, only: name} }
+func (l fanLister) Target(name string) Lister { return fanLister{s: l.s, only: name} }
 
 // in reports whether the target name is one this Lister reads.
 func (l fanLister) in(name string) bool { return l.only == "" || strings.EqualFold(l.only, name) }

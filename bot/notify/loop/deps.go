@@ -17,13 +17,8 @@ import (
 	"github.com/pooltasks/pooltasks/workspace"
 )
 
-// Lister is what the loops need from the Workspace API; *workspace.Client has
-// it. ResolvePool turns the configured pools (ids or names) into ids by the
-// one pool rule.
-type Lister interface {
-	ListTasks(ctx context.Context, opts pooltask.ListOptions) (pooltask.TaskPage, error)
-	ResolvePool(ctx context.Context, value string) pooltask.Resolution
-}
+// Lister is what the loops need from the Workspace API (pooltask.Lister).
+type Lister = pooltask.Lister
 
 // PostTimeout bounds one post of a loop (and its fallback), which is not
 // cut short by the end of the caller's ctx: cut off, Slack may have taken
