@@ -2,14 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,27 +147,7 @@ func TestDigestSinceForms(t *testing.T) {
 // run shows as failed; once the target answers, the same run exits 0.
 func TestDigestTargetDown(t *testing.T) {
 	sl := slacktest.New(t, slacktest.Options{})
-	a := sim.New(sim.Options{Empty: true})
-	b := sim.New(sim.Options{Empty: true, ProjectID: sim.SecondProjectID})
-	var down atomic.Bool
-	apiA := httptest.NewServer(a)
-	t.Cleanup(apiA.Close)
-	apiB := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusInternalServerError)
-			io.WriteString(w, `{"error_code":"APIGW.0201","error_msg":"Request error: backend unavailable"}`)
-			return
-		}
-		b.ServeHTTP(w, r)
-	}))
-	t.Cleanup(apiB.Close)
-	file := filepath.Join(t.TempDir(), "targets.yaml")
-	targets := fmt.Sprintf("targets:\n  - name: sim-a\n    endpoint: %s\n    project_id: %s\n  - name: sim-b\n    endpoint: %s\n    project_id: %s\n",
-		apiA.URL, sim.DemoProjectID, apiB.URL, sim.SecondProjectID)
-	if err := os.WriteFile(file, []byte(targets), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	a, b, down, file := twoTargets(t)
 	now := time.Now().UTC().Truncate(time.Second)
 	for _, tk := range []struct {
 		sm *sim.Sim

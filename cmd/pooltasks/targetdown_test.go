@@ -29,27 +29,7 @@ import (
 // failure of the outage is alerted once and /readyz is ok.
 func TestServeTargetDown(t *testing.T) {
 	sl := slacktest.New(t, slacktest.Options{})
-	a := sim.New(sim.Options{Empty: true})
-	b := sim.New(sim.Options{Empty: true, ProjectID: sim.SecondProjectID})
-	var down atomic.Bool
-	apiA := httptest.NewServer(a)
-	t.Cleanup(apiA.Close)
-	apiB := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if down.Load() {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusInternalServerError)
-			io.WriteString(w, `{"error_code":"APIGW.0201","error_msg":"Request error: backend unavailable"}`)
-			return
-		}
-		b.ServeHTTP(w, r)
-	}))
-	t.Cleanup(apiB.Close)
-	file := filepath.Join(t.TempDir(), "targets.yaml")
-	targets := fmt.Sprintf("targets:\n  - name: sim-a\n    endpoint: %s\n    project_id: %s\n  - name: sim-b\n    endpoint: %s\n    project_id: %s\n",
-		apiA.URL, sim.DemoProjectID, apiB.URL, sim.SecondProjectID)
-	if err := os.WriteFile(file, []byte(targets), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	a, b, down, file := twoTargets(t)
 
 	cfg := defaults(t)
 	cfg.SlackAppToken, cfg.SlackBotToken, cfg.AK, cfg.SK = slacktest.AppToken, slacktest.BotToken, sim.DemoAK, sim.DemoSK
@@ -149,4 +129,33 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// twoTargets starts two empty simulators, sim-a and sim-b, and writes
+// their targets file: while down is true, sim-b answers every request
+// with the API gateway's 500, at the wire.
+func twoTargets(t *testing.T) (a, b *sim.Sim, down *atomic.Bool, file string) {
+	t.Helper()
+	a = sim.New(sim.Options{Empty: true})
+	b = sim.New(sim.Options{Empty: true, ProjectID: sim.SecondProjectID})
+	down = new(atomic.Bool)
+	apiA := httptest.NewServer(a)
+	t.Cleanup(apiA.Close)
+	apiB := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"error_code":"APIGW.0201","error_msg":"Request error: backend unavailable"}`)
+			return
+		}
+		b.ServeHTTP(w, r)
+	}))
+	t.Cleanup(apiB.Close)
+	file = filepath.Join(t.TempDir(), "targets.yaml")
+	targets := fmt.Sprintf("targets:\n  - name: sim-a\n    endpoint: %s\n    project_id: %s\n  - name: sim-b\n    endpoint: %s\n    project_id: %s\n",
+		apiA.URL, sim.DemoProjectID, apiB.URL, sim.SecondProjectID)
+	if err := os.WriteFile(file, []byte(targets), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return a, b, down, file
 }
